@@ -1,0 +1,179 @@
+//! Demo data for `farmhand serve --demo`: one organization with two sites, a workgroup and one
+//! person per default rank, created once, so a newcomer can sign in and look around.
+
+use authz::DefaultRank;
+use domain::OrgId;
+use domain::audit::Chain;
+use serde_json::json;
+
+use crate::App;
+use crate::actor::with_change;
+use crate::error::{AppError, AppResult};
+use crate::organizations::console_event;
+
+pub const DEMO_ORG_NAME: &str = "Farmhand Demo Lab";
+/// Everyone in the demo shares this password; the demo is for trying Farmhand, not for use.
+pub const DEMO_PASSWORD: &str = "farmhand-demo";
+const DEMO_EMAIL_DOMAIN: &str = "demo.farmhand.test";
+const DEMO_SITES: [(&str, &str); 2] = [
+    (
+        "North Campus Lab",
+        "Ground floor, building 4: the teaching lab.",
+    ),
+    (
+        "Downtown Makerspace",
+        "The community space on Market Street.",
+    ),
+];
+const DEMO_WORKGROUP: &str = "Design Studio 101";
+
+/// What the demo holds, for printing the sign-in details.
+#[derive(Debug, Clone)]
+pub struct DemoInfo {
+    pub org: OrgId,
+    pub created: bool,
+    /// (rank name, email) for each demo account.
+    pub accounts: Vec<(String, String)>,
+    pub password: &'static str,
+}
+
+pub fn demo_email(rank: DefaultRank) -> String {
+    format!("{}@{DEMO_EMAIL_DOMAIN}", rank.name().to_lowercase())
+}
+
+impl App {
+    /// Creates the demo organization unless it already exists.
+    pub async fn ensure_demo(&self) -> AppResult<DemoInfo> {
+        let accounts = DefaultRank::ALL
+            .iter()
+            .map(|r| (r.name().to_string(), demo_email(*r)))
+            .collect();
+        let existing = {
+            let mut conn = self.store().read().await?;
+            store::find_org_by_name(&mut conn, DEMO_ORG_NAME).await?
+        };
+        if let Some(org) = existing {
+            return Ok(DemoInfo {
+                org: org.id,
+                created: false,
+                accounts,
+                password: DEMO_PASSWORD,
+            });
+        }
+
+        let hash = self.hasher().hash(DEMO_PASSWORD).await?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let org = store::insert_org(&mut tx, DEMO_ORG_NAME, "Europe/Berlin", "EUR", now).await?;
+        let chain = Chain::Org(org);
+        let event = console_event(
+            chain,
+            now,
+            "organization.create",
+            "organization",
+            org.to_string(),
+        );
+        store::append_audit(
+            &mut tx,
+            with_change(
+                event,
+                None,
+                Some(json!({ "name": DEMO_ORG_NAME, "demo": true })),
+            ),
+        )
+        .await?;
+
+        let mut sites = Vec::new();
+        for (name, description) in DEMO_SITES {
+            let site = store::insert_site(&mut tx, org, name, description, None, now).await?;
+            let event = console_event(chain, now, "site.create", "site", site.to_string());
+            store::append_audit(
+                &mut tx,
+                with_change(event, None, Some(json!({ "name": name }))),
+            )
+            .await?;
+            sites.push(site);
+        }
+
+        let workgroup = store::insert_workgroup(
+            &mut tx,
+            org,
+            DEMO_WORKGROUP,
+            "First-year design students.",
+            now,
+        )
+        .await?;
+        let event = console_event(
+            chain,
+            now,
+            "workgroup.create",
+            "workgroup",
+            workgroup.to_string(),
+        );
+        store::append_audit(
+            &mut tx,
+            with_change(event, None, Some(json!({ "name": DEMO_WORKGROUP }))),
+        )
+        .await?;
+
+        for (index, rank) in DefaultRank::ALL.into_iter().enumerate() {
+            let rank_id = store::insert_rank(
+                &mut tx,
+                org,
+                &store::NewRank {
+                    name: rank.name(),
+                    description: rank.description(),
+                    position: rank.position(),
+                    is_owner: rank.is_owner(),
+                    permissions: rank.permissions(),
+                },
+            )
+            .await?;
+            let email = demo_email(rank);
+            let user = match store::find_user_by_email(&mut tx, &email).await? {
+                Some(account) => account.user.id,
+                None => {
+                    let name = format!("Demo {}", rank.name());
+                    store::insert_user(&mut tx, &email, &name, &hash, false, now).await?
+                }
+            };
+            let site = sites.get(index % sites.len()).copied();
+            let member = store::insert_member(&mut tx, org, user, rank_id, site, now).await?;
+            let event = console_event(chain, now, "member.add", "member", member.to_string());
+            store::append_audit(
+                &mut tx,
+                with_change(
+                    event,
+                    None,
+                    Some(json!({ "email": email, "rank": rank.name() })),
+                ),
+            )
+            .await?;
+            // The workgroup: the manager moderates it; the member and guest are in it.
+            let in_workgroup = match rank {
+                DefaultRank::Manager => Some(true),
+                DefaultRank::Member | DefaultRank::Guest => Some(false),
+                _ => None,
+            };
+            if let Some(moderator) = in_workgroup {
+                store::upsert_workgroup_member(&mut tx, workgroup, member, moderator, now).await?;
+                let event = console_event(
+                    chain,
+                    now,
+                    "workgroup.member_set",
+                    "workgroup",
+                    workgroup.to_string(),
+                );
+                let after = json!({ "member_id": member, "moderator": moderator });
+                store::append_audit(&mut tx, with_change(event, None, Some(after))).await?;
+            }
+        }
+        tx.commit().await.map_err(AppError::from)?;
+        Ok(DemoInfo {
+            org,
+            created: true,
+            accounts,
+            password: DEMO_PASSWORD,
+        })
+    }
+}

@@ -1,0 +1,114 @@
+use authz::Permission;
+use domain::{Invalid, InvitationStatus};
+use store::StoreError;
+
+/// Everything a use case can refuse or fail with. Each variant has a stable code (see
+/// [`AppError::code`]); the web layer maps it to a status.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Invalid(#[from] Invalid),
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    #[error("you need the permission {:?} ({})", permission.key(), permission.title())]
+    PermissionDenied {
+        permission: Permission,
+        ask: Vec<String>,
+    },
+    #[error("{0}")]
+    Seniority(String),
+    #[error("sign in first")]
+    Unauthenticated,
+    #[error("wrong email or password")]
+    InvalidCredentials,
+    #[error("the current password is wrong")]
+    WrongCurrentPassword,
+    #[error("too many sign-in attempts; try again in {retry_after_secs} seconds")]
+    Throttled { retry_after_secs: u64 },
+    #[error("you must choose a new password before continuing")]
+    PasswordChangeRequired,
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("this invitation is {}", invitation_status_word(*.0))]
+    InvitationUnusable(InvitationStatus),
+    #[error("this action needs a signed-in session, not an API token")]
+    SessionRequired,
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+fn invitation_status_word(status: InvitationStatus) -> &'static str {
+    match status {
+        InvitationStatus::Pending => "pending",
+        InvitationStatus::Accepted => "already accepted",
+        InvitationStatus::Revoked => "revoked",
+        InvitationStatus::Expired => "expired",
+    }
+}
+
+impl AppError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Invalid(_) => "invalid_field",
+            AppError::NotFound { .. } => "not_found",
+            AppError::PermissionDenied { .. } => "permission_denied",
+            AppError::Seniority(_) => "insufficient_seniority",
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::InvalidCredentials => "invalid_credentials",
+            AppError::WrongCurrentPassword => "wrong_current_password",
+            AppError::Throttled { .. } => "too_many_attempts",
+            AppError::PasswordChangeRequired => "password_change_required",
+            AppError::Conflict { code, .. } => code,
+            AppError::InvitationUnusable(InvitationStatus::Expired) => "invitation_expired",
+            AppError::InvitationUnusable(InvitationStatus::Revoked) => "invitation_revoked",
+            AppError::InvitationUnusable(_) => "invitation_used",
+            AppError::SessionRequired => "session_required",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn not_found(what: &'static str) -> AppError {
+        AppError::NotFound { what }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> AppError {
+        AppError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(error: impl std::error::Error + Send + Sync + 'static) -> AppError {
+        AppError::Internal(Box::new(error))
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        AppError::Internal(Box::new(error))
+    }
+}
+
+impl From<store::sqlx_error::Error> for AppError {
+    fn from(error: store::sqlx_error::Error) -> Self {
+        AppError::from(StoreError::from(error))
+    }
+}
+
+/// Maps a unique-constraint violation to a 409 with a helpful message; anything else stays
+/// internal.
+pub(crate) fn on_conflict(
+    code: &'static str,
+    message: impl Into<String>,
+) -> impl FnOnce(StoreError) -> AppError {
+    let message = message.into();
+    move |error| {
+        if error.is_conflict() {
+            AppError::conflict(code, message)
+        } else {
+            AppError::from(error)
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,123 @@
+//! Farmhand's use cases. Each public method is one user action: it loads what it needs,
+//! authorizes, changes, appends its audit event and commits, all in one transaction.
+
+mod actor;
+mod audit_log;
+mod error;
+mod members;
+mod organizations;
+mod passwords;
+mod secrets;
+mod sessions;
+mod throttle;
+mod tokens;
+mod workgroups;
+
+pub mod demo;
+
+use std::sync::Arc;
+
+use domain::{Clock, Timestamp};
+use store::Store;
+
+pub use actor::{Credential, OrgActor, Principal, RequestMeta};
+pub use audit_log::{AUDIT_CSV_HEADER, AuditQuery, audit_csv_row};
+pub use error::{AppError, AppResult};
+pub use members::{
+    AcceptInvitation, AddMember, CreateInvitation, CreatedInvitation, InvitationPreview,
+    UpdateMember,
+};
+pub use organizations::{CreateSite, CreatedOrg, UpdateOrg, UpdateSite};
+pub use passwords::PasswordHasher;
+pub use secrets::TOKEN_PREFIX;
+pub use sessions::{ChangePassword, Me, SignIn, SignedIn};
+pub use throttle::{SignInThrottle, ThrottlePolicy};
+pub use tokens::{CreateToken, CreatedToken};
+pub use workgroups::{CreateWorkgroup, SetWorkgroupMember, UpdateWorkgroup, WorkgroupDetail};
+
+/// Tunables of the use cases, from the server's configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub session_ttl_secs: i64,
+    pub default_invitation_ttl_secs: i64,
+    pub max_invitation_ttl_secs: i64,
+    pub throttle: ThrottlePolicy,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            session_ttl_secs: 14 * 24 * 3600,
+            default_invitation_ttl_secs: 7 * 24 * 3600,
+            max_invitation_ttl_secs: 30 * 24 * 3600,
+            throttle: ThrottlePolicy::default(),
+        }
+    }
+}
+
+/// The application: the store plus what every use case needs. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    hasher: PasswordHasher,
+    throttle: SignInThrottle,
+    settings: Settings,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("backend", &self.inner.store.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        hasher: PasswordHasher,
+        settings: Settings,
+    ) -> App {
+        let throttle = SignInThrottle::new(settings.throttle);
+        App {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                hasher,
+                throttle,
+                settings,
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.inner.clock.now()
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    fn hasher(&self) -> &PasswordHasher {
+        &self.inner.hasher
+    }
+}
+
+/// Deserializes a field that may be absent (leave unchanged), null (clear) or a value (set).
+pub(crate) fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}

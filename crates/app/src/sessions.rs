@@ -1,0 +1,320 @@
+//! Signing in and out, sessions, API-token authentication and passwords.
+
+use domain::audit::{ActorKind, Chain, NewAuditEvent};
+use domain::{Email, MembershipSummary, Password, SessionId, Timestamp, User};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::App;
+use crate::actor::{Credential, Principal, RequestMeta};
+use crate::error::{AppError, AppResult};
+use crate::secrets::{TOKEN_PREFIX, hash_secret, new_secret};
+
+/// Last-seen and last-used times are written at most this often, so reads stay reads.
+const TOUCH_EVERY_SECS: i64 = 60;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    pub email: String,
+    pub password: String,
+}
+
+/// A new session: the secret goes into the cookie and is never shown again.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub user: User,
+    pub session_id: SessionId,
+    pub session_secret: String,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// The signed-in user and the organizations they belong to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub user: User,
+    pub memberships: Vec<MembershipSummary>,
+    /// "session" or "token".
+    pub authenticated_by: &'static str,
+}
+
+fn anonymous_event(meta: &RequestMeta, now: Timestamp, action: &str, email: &str) -> NewAuditEvent {
+    NewAuditEvent {
+        chain: Chain::Instance,
+        occurred_at: now,
+        actor_kind: ActorKind::Anonymous,
+        actor_user_id: None,
+        actor_token_id: None,
+        actor_label: email.to_string(),
+        action: action.to_string(),
+        target_type: "user".into(),
+        target_id: None,
+        before: None,
+        after: None,
+        client_ip: meta.client_ip.clone(),
+        user_agent: meta.user_agent.clone(),
+        request_id: meta.request_id.clone(),
+    }
+}
+
+impl App {
+    /// Signs in with email and password. A wrong email and a wrong password get the same
+    /// answer and take the same time; attempts past the throttle are refused before any
+    /// password is checked. Every attempt is audited.
+    pub async fn sign_in(&self, input: SignIn, meta: &RequestMeta) -> AppResult<SignedIn> {
+        let now = self.now();
+        // An unparseable email is simply an unknown account: same answer as a wrong password.
+        let email = Email::parse("email", &input.email)
+            .map(Email::into_string)
+            .unwrap_or_else(|_| {
+                input
+                    .email
+                    .trim()
+                    .to_lowercase()
+                    .chars()
+                    .take(254)
+                    .collect()
+            });
+        let address = meta.client_ip.as_deref();
+
+        if let Some(retry_after_secs) = self.inner.throttle.retry_after(&email, address, now) {
+            self.audit_failed_sign_in(meta, now, &email, "throttled")
+                .await?;
+            return Err(AppError::Throttled { retry_after_secs });
+        }
+
+        let account = {
+            let mut conn = self.store().read().await?;
+            store::find_user_by_email(&mut conn, &email).await?
+        };
+        let hash = account.as_ref().map(|a| a.password_hash.as_str());
+        if !self.hasher().verify(&input.password, hash).await? {
+            self.inner.throttle.record_failure(&email, address, now);
+            self.audit_failed_sign_in(meta, now, &email, "wrong email or password")
+                .await?;
+            return Err(AppError::InvalidCredentials);
+        }
+        let Some(account) = account else {
+            return Err(AppError::InvalidCredentials);
+        };
+        self.inner.throttle.record_success(&email);
+
+        let mut tx = self.store().write().await?;
+        let signed_in = self.open_session(&mut tx, &account.user, meta, now).await?;
+        tx.commit().await?;
+        Ok(signed_in)
+    }
+
+    /// Opens a session for `user` inside the caller's transaction and audits the sign-in.
+    pub(crate) async fn open_session(
+        &self,
+        conn: &mut store::Conn,
+        user: &User,
+        meta: &RequestMeta,
+        now: Timestamp,
+    ) -> AppResult<SignedIn> {
+        let secret = new_secret();
+        let expires_at = now.plus_seconds(self.settings().session_ttl_secs);
+        let session_id = store::insert_session(
+            conn,
+            &store::NewSession {
+                user: user.id,
+                token_hash: &hash_secret(&secret),
+                expires_at,
+                client_ip: meta.client_ip.as_deref(),
+                user_agent: meta.user_agent.as_deref(),
+            },
+            now,
+        )
+        .await?;
+        let principal = Principal {
+            user: user.clone(),
+            credential: Credential::Session(session_id),
+        };
+        let event = principal.event(
+            Chain::Instance,
+            meta,
+            now,
+            "auth.sign_in",
+            ("user", Some(user.id.to_string())),
+        );
+        store::append_audit(conn, event).await?;
+        Ok(SignedIn {
+            user: user.clone(),
+            session_id,
+            session_secret: secret,
+            expires_at,
+        })
+    }
+
+    async fn audit_failed_sign_in(
+        &self,
+        meta: &RequestMeta,
+        now: Timestamp,
+        email: &str,
+        reason: &str,
+    ) -> AppResult<()> {
+        let mut event = anonymous_event(meta, now, "auth.sign_in_failed", email);
+        event.after = Some(json!({ "reason": reason }));
+        let mut tx = self.store().write().await?;
+        store::append_audit(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The principal behind a session cookie's secret, if it is live.
+    pub async fn authenticate_session(&self, secret: &str) -> AppResult<Option<Principal>> {
+        let now = self.now();
+        let mut conn = self.store().read().await?;
+        let Some(session) = store::find_session(&mut conn, &hash_secret(secret), now).await? else {
+            return Ok(None);
+        };
+        let Some(account) = store::get_user(&mut conn, session.user_id).await? else {
+            return Ok(None);
+        };
+        drop(conn);
+        if session.last_seen_at.seconds_until(now) >= TOUCH_EVERY_SECS {
+            let mut tx = self.store().write().await?;
+            store::touch_session(&mut tx, session.session_id, now).await?;
+            tx.commit().await?;
+        }
+        Ok(Some(Principal {
+            user: account.user,
+            credential: Credential::Session(session.session_id),
+        }))
+    }
+
+    /// The principal behind an API token, if it is live and its member is active.
+    pub async fn authenticate_token(&self, secret: &str) -> AppResult<Option<Principal>> {
+        if !secret.starts_with(TOKEN_PREFIX) {
+            return Ok(None);
+        }
+        let now = self.now();
+        let mut conn = self.store().read().await?;
+        let Some(token) = store::find_token(&mut conn, &hash_secret(secret), now).await? else {
+            return Ok(None);
+        };
+        let Some(account) = store::get_user(&mut conn, token.user_id).await? else {
+            return Ok(None);
+        };
+        drop(conn);
+        if token
+            .last_used_at
+            .is_none_or(|t| t.seconds_until(now) >= TOUCH_EVERY_SECS)
+        {
+            let mut tx = self.store().write().await?;
+            store::touch_token(&mut tx, token.token_id, now).await?;
+            tx.commit().await?;
+        }
+        Ok(Some(Principal {
+            user: account.user,
+            credential: Credential::Token {
+                id: token.token_id,
+                org: token.org_id,
+                member: token.member_id,
+                permissions: token.permissions,
+            },
+        }))
+    }
+
+    pub async fn sign_out(&self, principal: &Principal, meta: &RequestMeta) -> AppResult<()> {
+        let Credential::Session(session) = principal.credential else {
+            return Err(AppError::SessionRequired);
+        };
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        store::revoke_session(&mut tx, session, now).await?;
+        let event = principal.event(
+            Chain::Instance,
+            meta,
+            now,
+            "auth.sign_out",
+            ("user", Some(principal.user.id.to_string())),
+        );
+        store::append_audit(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn me(&self, principal: &Principal) -> AppResult<Me> {
+        let mut conn = self.store().read().await?;
+        let mut memberships = store::memberships_of_user(&mut conn, principal.user.id).await?;
+        let authenticated_by = match &principal.credential {
+            Credential::Session(_) => "session",
+            Credential::Token {
+                org, permissions, ..
+            } => {
+                // A token sees only its own organization, with its narrowed rights.
+                memberships.retain(|m| m.org_id == *org);
+                if let Some(scope) = permissions {
+                    for m in &mut memberships {
+                        m.permissions = m.permissions.intersection(*scope);
+                    }
+                }
+                "token"
+            }
+        };
+        Ok(Me {
+            user: principal.user.clone(),
+            memberships,
+            authenticated_by,
+        })
+    }
+
+    /// Changes the password after checking the current one; other sessions are signed out.
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        input: ChangePassword,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let Credential::Session(session) = principal.credential else {
+            return Err(AppError::SessionRequired);
+        };
+        let new_password = Password::parse("new_password", &input.new_password)?;
+        let account = {
+            let mut conn = self.store().read().await?;
+            store::get_user(&mut conn, principal.user.id)
+                .await?
+                .ok_or(AppError::Unauthenticated)?
+        };
+        if !self
+            .hasher()
+            .verify(&input.current_password, Some(&account.password_hash))
+            .await?
+        {
+            return Err(AppError::WrongCurrentPassword);
+        }
+        if input.current_password == input.new_password {
+            return Err(AppError::Invalid(domain::Invalid::new(
+                "new_password",
+                "must differ from the current password",
+            )));
+        }
+        let hash = self.hasher().hash(new_password.expose()).await?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        store::set_password(&mut tx, principal.user.id, &hash, false, now).await?;
+        let revoked =
+            store::revoke_user_sessions(&mut tx, principal.user.id, Some(session), now).await?;
+        let mut event = principal.event(
+            Chain::Instance,
+            meta,
+            now,
+            "auth.password_change",
+            ("user", Some(principal.user.id.to_string())),
+        );
+        event.after = Some(json!({ "other_sessions_revoked": revoked }));
+        store::append_audit(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

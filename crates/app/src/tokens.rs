@@ -1,0 +1,146 @@
+//! API tokens: created by a member for themselves, shown once, stored hashed, optionally
+//! expiring and limited to a subset of permissions. A token never carries more than its
+//! owner's current rights: the intersection is taken at every use.
+
+use authz::{Permission, PermissionSet};
+use domain::{ApiToken, Name, Timestamp, TokenId};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::App;
+use crate::actor::{OrgActor, with_change};
+use crate::error::{AppError, AppResult};
+use crate::secrets::{hash_secret, new_api_token};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    pub name: String,
+    /// When the token stops working; absent means never.
+    pub expires_at: Option<Timestamp>,
+    /// Permission keys the token is limited to; absent means all of yours.
+    pub permissions: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedToken {
+    pub token: ApiToken,
+    /// The secret, shown only this once. Send it as `Authorization: Bearer <secret>`.
+    pub secret: String,
+}
+
+fn summary(token: &ApiToken) -> serde_json::Value {
+    json!({
+        "name": token.name,
+        "member_id": token.member_id,
+        "permissions": token.permissions.map(PermissionSet::keys),
+        "expires_at": token.expires_at,
+    })
+}
+
+impl App {
+    pub async fn create_token(
+        &self,
+        actor: &OrgActor,
+        input: CreateToken,
+    ) -> AppResult<CreatedToken> {
+        self.require(actor, Permission::TokensCreate).await?;
+        let name = Name::parse("name", &input.name)?;
+        let now = self.now();
+        if input.expires_at.is_some_and(|t| t <= now) {
+            return Err(AppError::Invalid(domain::Invalid::new(
+                "expires_at",
+                "must be in the future",
+            )));
+        }
+        let scope = input
+            .permissions
+            .map(|keys| {
+                PermissionSet::from_keys(keys.iter().map(String::as_str)).map_err(|key| {
+                    domain::Invalid::new("permissions", format!("unknown permission {key:?}"))
+                })
+            })
+            .transpose()?;
+        if let Some(scope) = scope {
+            let missing = scope.difference(actor.permissions);
+            if missing != PermissionSet::EMPTY {
+                return Err(AppError::Seniority(format!(
+                    "a token cannot carry permissions you do not hold: {}",
+                    missing.keys().join(", ")
+                )));
+            }
+        }
+        let secret = new_api_token();
+        let mut tx = self.store().write().await?;
+        let id = store::insert_token(
+            &mut tx,
+            &store::NewToken {
+                member: actor.member_id(),
+                name: name.as_str(),
+                token_hash: &hash_secret(&secret),
+                permissions: scope,
+                expires_at: input.expires_at,
+            },
+            now,
+        )
+        .await?;
+        let token = store::get_token(&mut tx, actor.org(), id)
+            .await?
+            .ok_or(AppError::not_found("API token"))?;
+        let event = actor.event(now, "api_token.create", "api_token", id);
+        store::append_audit(&mut tx, with_change(event, None, Some(summary(&token)))).await?;
+        tx.commit().await?;
+        Ok(CreatedToken { token, secret })
+    }
+
+    /// The actor's own tokens; with `everyone` (and the permission for it), the organization's.
+    pub async fn list_tokens(&self, actor: &OrgActor, everyone: bool) -> AppResult<Vec<ApiToken>> {
+        let permission = if everyone {
+            Permission::TokensManageAll
+        } else {
+            Permission::TokensCreate
+        };
+        self.require(actor, permission).await?;
+        let mut conn = self.store().read().await?;
+        let member = if everyone {
+            None
+        } else {
+            Some(actor.member_id())
+        };
+        Ok(store::list_tokens(&mut conn, actor.org(), member).await?)
+    }
+
+    /// Revokes one of the actor's tokens, or another member's with the permission and seniority.
+    pub async fn revoke_token(&self, actor: &OrgActor, id: TokenId) -> AppResult<ApiToken> {
+        self.require(actor, Permission::TokensCreate).await?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let token = store::get_token(&mut tx, actor.org(), id)
+            .await?
+            .ok_or(AppError::not_found("API token"))?;
+        if token.member_id != actor.member_id() {
+            if !actor.holds(Permission::TokensManageAll) {
+                // Someone else's token is invisible without the permission to manage it.
+                return Err(AppError::not_found("API token"));
+            }
+            let owner = store::member_auth(&mut tx, actor.org(), token.member_id)
+                .await?
+                .ok_or(AppError::not_found("member"))?;
+            self.require_seniority(actor, owner.rank.seniority(), "revoke tokens of members of")?;
+        }
+        if !store::revoke_token(&mut tx, id, now).await? {
+            return Err(AppError::conflict(
+                "already_revoked",
+                "this token is already revoked",
+            ));
+        }
+        let event = actor.event(now, "api_token.revoke", "api_token", id);
+        store::append_audit(&mut tx, with_change(event, Some(summary(&token)), None)).await?;
+        let revoked = store::get_token(&mut tx, actor.org(), id)
+            .await?
+            .ok_or(AppError::not_found("API token"))?;
+        tx.commit().await?;
+        Ok(revoked)
+    }
+}

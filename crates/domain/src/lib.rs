@@ -1,0 +1,12 @@
+//! Farmhand's domain: typed IDs, validated values, timestamps and the audit chain.
+
+pub mod audit;
+pub mod clock;
+pub mod entities;
+pub mod ids;
+pub mod values;
+
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use entities::*;
+pub use ids::*;
+pub use values::*;

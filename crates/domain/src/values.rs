@@ -1,0 +1,220 @@
+//! Validated values: parse once at the edge, then trust the type.
+
+use std::fmt;
+
+/// A value that failed validation, naming the field and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct Invalid {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Invalid {
+        Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+macro_rules! string_value {
+    ($name:ident) => {
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+/// An email address, trimmed and lower-cased: the sign-in identity of a user.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+string_value!(Email);
+
+impl Email {
+    pub fn parse(field: &'static str, raw: &str) -> Result<Email, Invalid> {
+        let email = raw.trim().to_lowercase();
+        let invalid = || Invalid::new(field, "must be an email address such as ada@example.org");
+        if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid());
+        }
+        let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
+        if local.is_empty() || domain.is_empty() || domain.contains('@') || domain.starts_with('.')
+        {
+            return Err(invalid());
+        }
+        Ok(Email(email))
+    }
+}
+
+/// A human-facing name (organization, site, workgroup, person, token): 1–100 characters after
+/// trimming, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Name(String);
+string_value!(Name);
+
+impl Name {
+    pub const MAX_CHARS: usize = 100;
+
+    pub fn parse(field: &'static str, raw: &str) -> Result<Name, Invalid> {
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err(Invalid::new(field, "must not be empty"));
+        }
+        if name.chars().count() > Name::MAX_CHARS {
+            return Err(Invalid::new(
+                field,
+                format!("must be at most {} characters", Name::MAX_CHARS),
+            ));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(Invalid::new(field, "must not contain control characters"));
+        }
+        Ok(Name(name.to_string()))
+    }
+}
+
+/// Free text such as a description: at most 2,000 characters.
+pub fn parse_description(field: &'static str, raw: &str) -> Result<String, Invalid> {
+    let text = raw.trim();
+    if text.chars().count() > 2000 {
+        return Err(Invalid::new(field, "must be at most 2000 characters"));
+    }
+    Ok(text.to_string())
+}
+
+/// A new password as chosen by a person. Never printed: `Debug` is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+impl Password {
+    pub const MIN_CHARS: usize = 10;
+    pub const MAX_BYTES: usize = 1024;
+
+    pub fn parse(field: &'static str, raw: &str) -> Result<Password, Invalid> {
+        if raw.chars().count() < Password::MIN_CHARS {
+            return Err(Invalid::new(
+                field,
+                format!("must be at least {} characters", Password::MIN_CHARS),
+            ));
+        }
+        if raw.len() > Password::MAX_BYTES {
+            return Err(Invalid::new(
+                field,
+                format!("must be at most {} bytes", Password::MAX_BYTES),
+            ));
+        }
+        Ok(Password(raw.to_string()))
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An IANA time zone name such as `Europe/Berlin` or `UTC` (checked for shape, not against a
+/// database of zones).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeZoneName(String);
+string_value!(TimeZoneName);
+
+impl TimeZoneName {
+    pub fn parse(field: &'static str, raw: &str) -> Result<TimeZoneName, Invalid> {
+        let ok = !raw.is_empty()
+            && raw.len() <= 64
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c))
+            && raw.starts_with(|c: char| c.is_ascii_uppercase());
+        if ok {
+            Ok(TimeZoneName(raw.to_string()))
+        } else {
+            Err(Invalid::new(
+                field,
+                "must be an IANA time zone name such as Europe/Berlin or UTC",
+            ))
+        }
+    }
+}
+
+/// An ISO 4217 currency code such as `EUR`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrencyCode(String);
+string_value!(CurrencyCode);
+
+impl CurrencyCode {
+    pub fn parse(field: &'static str, raw: &str) -> Result<CurrencyCode, Invalid> {
+        if raw.len() == 3 && raw.chars().all(|c| c.is_ascii_uppercase()) {
+            Ok(CurrencyCode(raw.to_string()))
+        } else {
+            Err(Invalid::new(
+                field,
+                "must be a three-letter ISO 4217 code such as EUR",
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalized_and_checked() {
+        assert_eq!(
+            Email::parse("email", "  Ada@Example.ORG ")
+                .unwrap()
+                .as_str(),
+            "ada@example.org"
+        );
+        for bad in ["", "ada", "@x", "a@", "a b@c", "a@@b", "a@.b"] {
+            assert!(Email::parse("email", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_and_passwords() {
+        assert_eq!(Name::parse("name", "  Lab  ").unwrap().as_str(), "Lab");
+        assert!(Name::parse("name", "   ").is_err());
+        assert!(Name::parse("name", &"x".repeat(101)).is_err());
+        assert!(Name::parse("name", "a\u{7}b").is_err());
+        assert!(Password::parse("password", "short").is_err());
+        assert!(
+            format!(
+                "{:?}",
+                Password::parse("password", "long enough secret").unwrap()
+            )
+            .contains("redacted")
+        );
+    }
+
+    #[test]
+    fn zones_and_currencies() {
+        assert!(TimeZoneName::parse("tz", "Europe/Berlin").is_ok());
+        assert!(TimeZoneName::parse("tz", "UTC").is_ok());
+        assert!(TimeZoneName::parse("tz", "../etc").is_err());
+        assert!(CurrencyCode::parse("c", "EUR").is_ok());
+        assert!(CurrencyCode::parse("c", "eur").is_err());
+    }
+}

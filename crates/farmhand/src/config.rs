@@ -1,0 +1,303 @@
+//! Configuration, layered: built-in defaults, then a TOML file, then `FARMHAND_*` environment
+//! variables (nested keys with `__`, e.g. `FARMHAND_DATABASE__MAX_CONNECTIONS`), then flags.
+//! Unknown keys are rejected everywhere.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use store::DatabaseUrl;
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Directory for the embedded database and other data.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL, or `sqlite://PATH`; empty means SQLite in `data_dir`.
+    pub database_url: String,
+    /// Mark the session cookie Secure: set when Farmhand is served over HTTPS.
+    pub secure_cookies: bool,
+    /// Take client addresses from X-Forwarded-For: only behind a trusted reverse proxy.
+    pub trust_forwarded_for: bool,
+    /// Log filter, e.g. `info` or `farmhand=debug,info` (RUST_LOG overrides).
+    pub log: String,
+    /// How long a sign-in lasts.
+    pub session_ttl_hours: i64,
+    /// Default validity of invitation links.
+    pub invitation_ttl_hours: i64,
+    pub database: DatabaseConfig,
+    pub sign_in_throttle: ThrottleConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// Connections in the pool.
+    pub max_connections: u32,
+    /// How long a SQLite writer waits for another before failing.
+    pub busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ThrottleConfig {
+    /// The window in which failed sign-ins are counted.
+    pub window_minutes: i64,
+    /// Failures per account in the window before sign-in is refused (429).
+    pub max_failures_per_account: usize,
+    /// Failures per client address in the window before sign-in is refused (429).
+    pub max_failures_per_address: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./farmhand-data"),
+            database_url: String::new(),
+            secure_cookies: false,
+            trust_forwarded_for: false,
+            log: "info".into(),
+            session_ttl_hours: 14 * 24,
+            invitation_ttl_hours: 7 * 24,
+            database: DatabaseConfig::default(),
+            sign_in_throttle: ThrottleConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            max_connections: 8,
+            busy_timeout_ms: 10_000,
+        }
+    }
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        ThrottleConfig {
+            window_minutes: 15,
+            max_failures_per_account: 5,
+            max_failures_per_address: 20,
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The database URL may hold a password.
+        let url = DatabaseUrl::parse(&self.database_url)
+            .map(|u| u.redacted())
+            .unwrap_or_default();
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &url)
+            .field("secure_cookies", &self.secure_cookies)
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .field("log", &self.log)
+            .field("session_ttl_hours", &self.session_ttl_hours)
+            .field("invitation_ttl_hours", &self.invitation_ttl_hours)
+            .field("database", &self.database)
+            .field("sign_in_throttle", &self.sign_in_throttle)
+            .finish()
+    }
+}
+
+/// Values given on the command line; only those set override the other layers.
+#[derive(Debug, Default, Serialize)]
+pub struct FlagOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+impl Config {
+    /// Loads the layers. A named file must exist.
+    pub fn load(file: Option<&Path>, flags: &FlagOverrides) -> anyhow::Result<Config> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.is_file() {
+                bail!("configuration file {} does not exist", file.display());
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let figment = figment
+            .merge(Env::prefixed("FARMHAND_").split("__").ignore(&["config"]))
+            .merge(Serialized::globals(flags));
+        let config: Config = figment
+            .extract()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.session_ttl_hours < 1 {
+            bail!("session_ttl_hours must be at least 1");
+        }
+        if self.invitation_ttl_hours < 1 {
+            bail!("invitation_ttl_hours must be at least 1");
+        }
+        if self.database.max_connections < 1 {
+            bail!("database.max_connections must be at least 1");
+        }
+        if !self.database_url.is_empty() {
+            DatabaseUrl::parse(&self.database_url)?;
+        }
+        Ok(())
+    }
+
+    /// The database to use: the URL if given, else SQLite in the data directory (which is
+    /// created, being Farmhand's own). An explicit SQLite path's directory must already exist.
+    pub fn database(&self) -> anyhow::Result<DatabaseUrl> {
+        if self.database_url.is_empty() {
+            std::fs::create_dir_all(&self.data_dir).with_context(|| {
+                format!(
+                    "cannot create the data directory {}",
+                    self.data_dir.display()
+                )
+            })?;
+            return Ok(DatabaseUrl::sqlite_file(&self.data_dir.join("farmhand.db")));
+        }
+        let url = DatabaseUrl::parse(&self.database_url)?;
+        url.check()?;
+        Ok(url)
+    }
+
+    pub fn store_options(&self) -> store::StoreOptions {
+        store::StoreOptions {
+            max_connections: self.database.max_connections,
+            busy_timeout: std::time::Duration::from_millis(self.database.busy_timeout_ms),
+            ..store::StoreOptions::default()
+        }
+    }
+
+    pub fn app_settings(&self) -> app::Settings {
+        app::Settings {
+            session_ttl_secs: self.session_ttl_hours * 3600,
+            default_invitation_ttl_secs: self.invitation_ttl_hours * 3600,
+            throttle: app::ThrottlePolicy {
+                window_secs: self.sign_in_throttle.window_minutes * 60,
+                max_failures_per_account: self.sign_in_throttle.max_failures_per_account,
+                max_failures_per_address: self.sign_in_throttle.max_failures_per_address,
+            },
+            ..app::Settings::default()
+        }
+    }
+}
+
+/// The documented default configuration, as printed by `farmhand config default`.
+pub const DEFAULT_CONFIG_TOML: &str = r#"# Farmhand configuration.
+# Layers, later ones win: these defaults, this file (--config FILE or FARMHAND_CONFIG),
+# environment variables FARMHAND_<KEY> (nested keys as FARMHAND_<SECTION>__<KEY>, e.g.
+# FARMHAND_DATABASE__MAX_CONNECTIONS=20), then command-line flags. Unknown keys are errors.
+
+# Address and port the server listens on.
+listen = "127.0.0.1:8080"
+
+# Directory for Farmhand's data: the embedded SQLite database lives here by default.
+data_dir = "./farmhand-data"
+
+# Leave empty for SQLite in data_dir. For PostgreSQL: "postgres://USER:PASSWORD@HOST:5432/DB".
+# An explicit "sqlite://PATH" must point into an existing directory.
+database_url = ""
+
+# Mark the session cookie Secure. Turn on when users reach Farmhand over HTTPS.
+secure_cookies = false
+
+# Take client addresses (for the audit log and sign-in throttling) from X-Forwarded-For.
+# Only turn on behind a reverse proxy you control.
+trust_forwarded_for = false
+
+# Log filter: "info", "debug", or per-module such as "farmhand=debug,info". RUST_LOG overrides.
+log = "info"
+
+# How long a sign-in session lasts, in hours (default two weeks).
+session_ttl_hours = 336
+
+# Default validity of invitation links, in hours (default one week; at most 30 days).
+invitation_ttl_hours = 168
+
+[database]
+# Connections in the pool.
+max_connections = 8
+# How long a SQLite write waits for another writer before failing, in milliseconds.
+busy_timeout_ms = 10000
+
+[sign_in_throttle]
+# Failed sign-ins are counted over this many minutes...
+window_minutes = 15
+# ...and past these limits further attempts get 429 Too Many Requests with Retry-After.
+max_failures_per_account = 5
+max_failures_per_address = 20
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_default_matches_built_in_default() {
+        let parsed: Config = Figment::from(Toml::string(DEFAULT_CONFIG_TOML))
+            .extract()
+            .unwrap();
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string("listn = \"127.0.0.1:1\""))
+            .extract::<Config>()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listn"), "{err}");
+        let err = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string("[database]\nmax_conections = 3"))
+            .extract::<Config>()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("max_conections"), "{err}");
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("farmhand.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\nlog = \"debug\"\n").unwrap();
+        let flags = FlagOverrides {
+            listen: Some("127.0.0.1:9100".parse().unwrap()),
+            ..Default::default()
+        };
+        let config = Config::load(Some(&file), &flags).unwrap();
+        assert_eq!(config.listen.port(), 9100);
+        assert_eq!(config.log, "debug");
+        assert!(
+            Config::load(
+                Some(&dir.path().join("missing.toml")),
+                &FlagOverrides::default()
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn debug_redacts_the_database_password() {
+        let config = Config {
+            database_url: "postgres://u:hunter2@h/db".into(),
+            ..Config::default()
+        };
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,111 @@
+//! The Farmhand binary's library: configuration and wiring, so that tests start the real
+//! server exactly as `farmhand serve` does.
+
+pub mod config;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use app::{App, PasswordHasher};
+use domain::{Clock, SystemClock};
+use store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use config::Config;
+
+/// What tests may swap out: the clock and the cost of password hashing.
+pub struct ServerOptions {
+    pub clock: Arc<dyn Clock>,
+    pub hasher: PasswordHasher,
+}
+
+impl ServerOptions {
+    pub fn production() -> anyhow::Result<ServerOptions> {
+        Ok(ServerOptions {
+            clock: Arc::new(SystemClock),
+            hasher: PasswordHasher::standard()?,
+        })
+    }
+}
+
+/// Opens the configured database, running migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let url = config.database()?;
+    let store = Store::open(&url, &config.store_options()).await?;
+    tracing::info!(backend = %store.backend(), database = %url.redacted(), "database ready");
+    Ok(store)
+}
+
+pub fn build_app(store: Store, config: &Config, options: ServerOptions) -> App {
+    App::new(store, options.clock, options.hasher, config.app_settings())
+}
+
+/// A running server.
+pub struct Server {
+    addr: SocketAddr,
+    app: App,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Binds `config.listen` (port 0 picks a free port) and serves until [`Server::stop`].
+    pub async fn start(config: &Config, app: App) -> anyhow::Result<Server> {
+        let router = web::router(
+            app.clone(),
+            web::WebSettings {
+                secure_cookies: config.secure_cookies,
+                trust_forwarded_for: config.trust_forwarded_for,
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("API routes are misdeclared: {e}"))?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let (shutdown, mut signal) = watch::channel(false);
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, service)
+                .with_graceful_shutdown(async move {
+                    let _ = signal.wait_for(|stop| *stop).await;
+                })
+                .await
+        });
+        Ok(Server {
+            addr,
+            app,
+            shutdown,
+            task,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// Stops accepting, lets requests in flight finish, and closes the database.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.task.await??;
+        self.app.store().close().await;
+        Ok(())
+    }
+
+    /// Serves until the task ends (it only ends on error or after `stop`).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await??;
+        Ok(())
+    }
+
+    pub fn stopper(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+}

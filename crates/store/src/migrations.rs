@@ -1,0 +1,73 @@
+//! Embedded, per-dialect migrations. Both folders hold the same file names; a test checks it.
+//! A landed migration is never edited: add a new one.
+
+use std::borrow::Cow;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+use crate::{Backend, Store, StoreError};
+
+macro_rules! migrations {
+    ($dialect:literal: $($file:literal),* $(,)?) => {
+        &[$(($file, include_str!(concat!("../migrations/", $dialect, "/", $file)))),*]
+    };
+}
+
+const SQLITE: &[(&str, &str)] = migrations!("sqlite": "0001_foundation.sql");
+const POSTGRES: &[(&str, &str)] = migrations!("postgres": "0001_foundation.sql");
+
+pub const MIGRATION_NAMES_SQLITE: fn() -> Vec<&'static str> =
+    || SQLITE.iter().map(|m| m.0).collect();
+pub const MIGRATION_NAMES_POSTGRES: fn() -> Vec<&'static str> =
+    || POSTGRES.iter().map(|m| m.0).collect();
+
+fn migrator(files: &'static [(&'static str, &'static str)]) -> Result<Migrator, StoreError> {
+    let mut list = Vec::with_capacity(files.len());
+    for (name, sql) in files {
+        let (version, description) = name
+            .trim_end_matches(".sql")
+            .split_once('_')
+            .and_then(|(v, d)| Some((v.parse::<i64>().ok()?, d)))
+            .ok_or(StoreError::Unsupported(
+                "migration file names must look like 0001_name.sql",
+            ))?;
+        list.push(Migration::new(
+            version,
+            Cow::Owned(description.replace('_', " ")),
+            MigrationType::Simple,
+            sqlx::SqlStr::from_static(sql),
+            false,
+        ));
+    }
+    Ok(Migrator::with_migrations(list))
+}
+
+pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
+    let files = match store.backend() {
+        Backend::Sqlite => SQLITE,
+        Backend::Postgres => POSTGRES,
+    };
+    migrator(files)?.run(store.pool()).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_dialects_list_the_same_migrations() {
+        assert_eq!(MIGRATION_NAMES_SQLITE(), MIGRATION_NAMES_POSTGRES());
+        let on_disk = |dialect: &str| {
+            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/").to_string() + dialect;
+            let mut names: Vec<String> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            names.sort();
+            names
+        };
+        assert_eq!(on_disk("sqlite"), on_disk("postgres"));
+        assert_eq!(on_disk("sqlite"), MIGRATION_NAMES_SQLITE());
+    }
+}

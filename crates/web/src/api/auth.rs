@@ -1,0 +1,107 @@
+use app::{ChangePassword, Me, SignIn};
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use domain::{Timestamp, User};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, Auth, Meta};
+use crate::{SESSION_COOKIE, WebState};
+
+#[derive(Serialize, ToSchema)]
+pub struct SignedInBody {
+    pub user: User,
+    pub expires_at: Timestamp,
+}
+
+/// The `Set-Cookie` value for a session (or for clearing it, with an empty secret).
+pub(crate) fn session_cookie(state: &WebState, secret: &str, max_age_secs: i64) -> HeaderValue {
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    let cookie = format!(
+        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}"
+    );
+    // The secret is URL-safe base64, so the header value is always valid.
+    HeaderValue::from_str(&cookie)
+        .unwrap_or_else(|_| HeaderValue::from_static("farmhand_session=; Max-Age=0"))
+}
+
+pub(crate) fn with_session(
+    state: &WebState,
+    signed_in: &app::SignedIn,
+    status: StatusCode,
+    body: serde_json::Value,
+) -> Response {
+    let max_age = signed_in
+        .expires_at
+        .micros()
+        .saturating_sub(state.app.now().micros())
+        / 1_000_000;
+    let mut response = (status, axum::Json(body)).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie(state, &signed_in.session_secret, max_age),
+    );
+    response
+}
+
+/// Sign in with email and password.
+///
+/// Sets an HttpOnly session cookie. Wrong email and wrong password get the same answer;
+/// repeated failures per account or address are refused with 429 and `Retry-After`.
+#[utoipa::path(post, path = "/auth/sign-in", tag = "auth", request_body = SignIn,
+    responses((status = 200, body = SignedInBody), (status = 401, body = super::ErrorBody), (status = 429, body = super::ErrorBody)),
+    extensions(("x-permission" = json!("public"))))]
+pub async fn sign_in(
+    State(state): State<WebState>,
+    Meta(meta): Meta,
+    ApiJson(input): ApiJson<SignIn>,
+) -> ApiResult<Response> {
+    let signed_in = state.app.sign_in(input, &meta).await?;
+    let body = json!(SignedInBody {
+        user: signed_in.user.clone(),
+        expires_at: signed_in.expires_at
+    });
+    Ok(with_session(&state, &signed_in, StatusCode::OK, body))
+}
+
+/// Sign out: ends this session.
+#[utoipa::path(post, path = "/auth/sign-out", tag = "auth",
+    responses((status = 204), (status = 401, body = super::ErrorBody)),
+    extensions(("x-permission" = json!("authenticated"))))]
+pub async fn sign_out(
+    State(state): State<WebState>,
+    Meta(meta): Meta,
+    Auth(principal): Auth,
+) -> ApiResult<Response> {
+    state.app.sign_out(&principal, &meta).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&state, "", 0));
+    Ok(response)
+}
+
+/// The signed-in user and their organizations.
+#[utoipa::path(get, path = "/me", tag = "auth",
+    responses((status = 200, body = Me), (status = 401, body = super::ErrorBody)),
+    extensions(("x-permission" = json!("authenticated"))))]
+pub async fn me(State(state): State<WebState>, Auth(principal): Auth) -> ApiResult<axum::Json<Me>> {
+    Ok(axum::Json(state.app.me(&principal).await?))
+}
+
+/// Change your password (needs the current one). Other sessions are signed out.
+#[utoipa::path(post, path = "/me/password", tag = "auth", request_body = ChangePassword,
+    responses((status = 204), (status = 403, body = super::ErrorBody), (status = 422, body = super::ErrorBody)),
+    extensions(("x-permission" = json!("authenticated"))))]
+pub async fn change_password(
+    State(state): State<WebState>,
+    Meta(meta): Meta,
+    Auth(principal): Auth,
+    ApiJson(input): ApiJson<ChangePassword>,
+) -> ApiResult<StatusCode> {
+    state.app.change_password(&principal, input, &meta).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

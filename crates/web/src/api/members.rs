@@ -1,0 +1,171 @@
+use app::{
+    AcceptInvitation, AddMember, CreateInvitation, CreatedInvitation, InvitationPreview,
+    UpdateMember,
+};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use domain::{Invitation, InvitationId, Member, MemberId, OrgId};
+use serde_json::json;
+
+use super::{ErrorBody, created};
+use crate::WebState;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiPath, MaybeAuth, Meta, OptionalJson, Org};
+
+/// The organization's members, active and deactivated.
+#[utoipa::path(get, path = "/orgs/{org_id}/members", tag = "members", params(("org_id" = OrgId, Path)),
+    responses((status = 200, body = Vec<Member>), (status = 403, body = ErrorBody)),
+    extensions(("x-permission" = json!("members.view"))))]
+pub async fn list_members(
+    State(state): State<WebState>,
+    Org(actor): Org,
+) -> ApiResult<Json<Vec<Member>>> {
+    Ok(Json(state.app.list_members(&actor).await?))
+}
+
+/// Add an existing user, with a rank junior to yours.
+#[utoipa::path(post, path = "/orgs/{org_id}/members", tag = "members", params(("org_id" = OrgId, Path)),
+    request_body = AddMember,
+    responses((status = 201, body = Member), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    extensions(("x-permission" = json!("members.invite"))))]
+pub async fn add_member(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiJson(input): ApiJson<AddMember>,
+) -> ApiResult<Response> {
+    Ok(created(state.app.add_member(&actor, input).await?))
+}
+
+/// One member.
+#[utoipa::path(get, path = "/orgs/{org_id}/members/{member_id}", tag = "members",
+    params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path)),
+    responses((status = 200, body = Member), (status = 404, body = ErrorBody)),
+    extensions(("x-permission" = json!("members.view"))))]
+pub async fn get_member(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, MemberId)>,
+) -> ApiResult<Json<Member>> {
+    let (_, member) = ids;
+    Ok(Json(state.app.get_member(&actor, member).await?))
+}
+
+/// Change a junior member's rank or home site.
+#[utoipa::path(patch, path = "/orgs/{org_id}/members/{member_id}", tag = "members",
+    params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path)), request_body = UpdateMember,
+    responses((status = 200, body = Member), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    extensions(("x-permission" = json!("members.manage"))))]
+pub async fn update_member(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, MemberId)>,
+    ApiJson(input): ApiJson<UpdateMember>,
+) -> ApiResult<Json<Member>> {
+    let (_, member) = ids;
+    Ok(Json(state.app.update_member(&actor, member, input).await?))
+}
+
+/// Deactivate a junior member: revokes their sessions and API tokens, keeps their history.
+#[utoipa::path(post, path = "/orgs/{org_id}/members/{member_id}/deactivate", tag = "members",
+    params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path)),
+    responses((status = 200, body = Member), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    extensions(("x-permission" = json!("members.manage"))))]
+pub async fn deactivate_member(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, MemberId)>,
+) -> ApiResult<Json<Member>> {
+    let (_, member) = ids;
+    Ok(Json(state.app.deactivate_member(&actor, member).await?))
+}
+
+/// Reactivate a deactivated member.
+#[utoipa::path(post, path = "/orgs/{org_id}/members/{member_id}/reactivate", tag = "members",
+    params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path)),
+    responses((status = 200, body = Member), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    extensions(("x-permission" = json!("members.manage"))))]
+pub async fn reactivate_member(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, MemberId)>,
+) -> ApiResult<Json<Member>> {
+    let (_, member) = ids;
+    Ok(Json(state.app.reactivate_member(&actor, member).await?))
+}
+
+/// Invitations, newest first, with their status.
+#[utoipa::path(get, path = "/orgs/{org_id}/invitations", tag = "members", params(("org_id" = OrgId, Path)),
+    responses((status = 200, body = Vec<Invitation>), (status = 403, body = ErrorBody)),
+    extensions(("x-permission" = json!("members.invite"))))]
+pub async fn list_invitations(
+    State(state): State<WebState>,
+    Org(actor): Org,
+) -> ApiResult<Json<Vec<Invitation>>> {
+    Ok(Json(state.app.list_invitations(&actor).await?))
+}
+
+/// Invite someone by link, with a rank junior to yours. The link token is shown only once.
+#[utoipa::path(post, path = "/orgs/{org_id}/invitations", tag = "members", params(("org_id" = OrgId, Path)),
+    request_body = CreateInvitation,
+    responses((status = 201, body = CreatedInvitation), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    extensions(("x-permission" = json!("members.invite"))))]
+pub async fn create_invitation(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiJson(input): ApiJson<CreateInvitation>,
+) -> ApiResult<Response> {
+    Ok(created(state.app.create_invitation(&actor, input).await?))
+}
+
+/// Revoke a pending invitation.
+#[utoipa::path(delete, path = "/orgs/{org_id}/invitations/{invitation_id}", tag = "members",
+    params(("org_id" = OrgId, Path), ("invitation_id" = InvitationId, Path)),
+    responses((status = 200, body = Invitation), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    extensions(("x-permission" = json!("members.invite"))))]
+pub async fn revoke_invitation(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, InvitationId)>,
+) -> ApiResult<Json<Invitation>> {
+    let (_, invitation) = ids;
+    Ok(Json(state.app.revoke_invitation(&actor, invitation).await?))
+}
+
+/// What an invitation link offers, before accepting it.
+#[utoipa::path(get, path = "/invitations/{token}", tag = "members", params(("token" = String, Path)),
+    responses((status = 200, body = InvitationPreview), (status = 404, body = ErrorBody)),
+    extensions(("x-permission" = json!("public"))))]
+pub async fn preview_invitation(
+    State(state): State<WebState>,
+    ApiPath(token): ApiPath<String>,
+) -> ApiResult<Json<InvitationPreview>> {
+    Ok(Json(state.app.preview_invitation(&token).await?))
+}
+
+/// Accept an invitation: signed in as the invited email, or by creating that account (then
+/// signed in, with a session cookie).
+#[utoipa::path(post, path = "/invitations/{token}/accept", tag = "members", params(("token" = String, Path)),
+    request_body(content = Option<AcceptInvitation>, description = "For a new account: name and password"),
+    responses((status = 201, body = Member), (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)),
+    extensions(("x-permission" = json!("public"))))]
+pub async fn accept_invitation(
+    State(state): State<WebState>,
+    Meta(meta): Meta,
+    MaybeAuth(principal): MaybeAuth,
+    ApiPath(token): ApiPath<String>,
+    OptionalJson(input): OptionalJson<AcceptInvitation>,
+) -> ApiResult<Response> {
+    let input = input.unwrap_or_default();
+    let (member, signed_in) = state
+        .app
+        .accept_invitation(&token, principal.as_ref(), input, &meta)
+        .await?;
+    Ok(match signed_in {
+        Some(signed_in) => {
+            super::auth::with_session(&state, &signed_in, StatusCode::CREATED, json!(member))
+        }
+        None => created(member),
+    })
+}

@@ -1,0 +1,129 @@
+//! The JSON API under `/api/v1`. Every operation is documented with `#[utoipa::path]` and
+//! declares its required access in the `x-permission` extension.
+
+mod audit;
+mod auth;
+mod members;
+mod orgs;
+mod tokens;
+mod workgroups;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::openapi::OpenApi;
+use utoipa::{OpenApi as _, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::WebState;
+
+/// The error body every failing operation returns.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `permission_denied`.
+    pub code: String,
+    /// What went wrong, for people.
+    pub message: String,
+    pub request_id: Option<String>,
+    /// With `permission_denied`: the missing permission's key.
+    pub permission: Option<String>,
+    /// With `permission_denied`: members who could grant it.
+    pub ask: Option<Vec<String>>,
+    /// With `invalid_field`: the field at fault.
+    pub field: Option<String>,
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Farmhand API",
+        description = "Share a fleet of 3D printers safely. Every operation names the access it needs in `x-permission`: `public`, `authenticated`, or a permission key.",
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "auth", description = "Signing in, sessions, passwords"),
+        (name = "organizations", description = "Organizations, sites and ranks"),
+        (name = "members", description = "Members and invitations"),
+        (name = "workgroups", description = "Workgroups and moderators"),
+        (name = "api-tokens", description = "Personal API tokens"),
+        (name = "audit", description = "The tamper-evident audit log"),
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::SESSION_COOKIE))),
+        );
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The API's routes (paths already under `/api/v1`) and their OpenAPI document.
+pub fn router_and_doc() -> (Router<WebState>, OpenApi) {
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(auth::sign_in))
+        .routes(routes!(auth::sign_out))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(members::preview_invitation))
+        .routes(routes!(members::accept_invitation))
+        .routes(routes!(orgs::get_org, orgs::update_org))
+        .routes(routes!(orgs::list_sites, orgs::create_site))
+        .routes(routes!(
+            orgs::get_site,
+            orgs::update_site,
+            orgs::delete_site
+        ))
+        .routes(routes!(orgs::list_ranks))
+        .routes(routes!(members::list_members, members::add_member))
+        .routes(routes!(members::get_member, members::update_member))
+        .routes(routes!(members::deactivate_member))
+        .routes(routes!(members::reactivate_member))
+        .routes(routes!(
+            members::list_invitations,
+            members::create_invitation
+        ))
+        .routes(routes!(members::revoke_invitation))
+        .routes(routes!(
+            workgroups::list_workgroups,
+            workgroups::create_workgroup
+        ))
+        .routes(routes!(
+            workgroups::get_workgroup,
+            workgroups::update_workgroup,
+            workgroups::delete_workgroup
+        ))
+        .routes(routes!(workgroups::set_member, workgroups::remove_member))
+        .routes(routes!(tokens::list_tokens, tokens::create_token))
+        .routes(routes!(tokens::revoke_token))
+        .routes(routes!(audit::list_events))
+        .routes(routes!(audit::export_events));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", v1)
+        .split_for_parts()
+}
+
+/// 201 with the created resource.
+pub(crate) fn created<T: Serialize>(body: T) -> Response {
+    (StatusCode::CREATED, axum::Json(body)).into_response()
+}

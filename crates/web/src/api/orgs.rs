@@ -1,0 +1,114 @@
+use app::{CreateSite, UpdateOrg, UpdateSite};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use domain::{OrgId, Organization, Rank, Site, SiteId};
+
+use super::{ErrorBody, created};
+use crate::WebState;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiPath, Org};
+
+/// The organization and its settings.
+#[utoipa::path(get, path = "/orgs/{org_id}", tag = "organizations", params(("org_id" = OrgId, Path)),
+    responses((status = 200, body = Organization), (status = 404, body = ErrorBody)),
+    extensions(("x-permission" = json!("organization.view"))))]
+pub async fn get_org(
+    State(state): State<WebState>,
+    Org(actor): Org,
+) -> ApiResult<Json<Organization>> {
+    Ok(Json(state.app.get_org(&actor).await?))
+}
+
+/// Change the organization's name, time zone or currency.
+#[utoipa::path(patch, path = "/orgs/{org_id}", tag = "organizations", params(("org_id" = OrgId, Path)),
+    request_body = UpdateOrg,
+    responses((status = 200, body = Organization), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    extensions(("x-permission" = json!("organization.manage"))))]
+pub async fn update_org(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiJson(input): ApiJson<UpdateOrg>,
+) -> ApiResult<Json<Organization>> {
+    Ok(Json(state.app.update_org(&actor, input).await?))
+}
+
+/// The organization's sites.
+#[utoipa::path(get, path = "/orgs/{org_id}/sites", tag = "organizations", params(("org_id" = OrgId, Path)),
+    responses((status = 200, body = Vec<Site>), (status = 403, body = ErrorBody)),
+    extensions(("x-permission" = json!("sites.view"))))]
+pub async fn list_sites(
+    State(state): State<WebState>,
+    Org(actor): Org,
+) -> ApiResult<Json<Vec<Site>>> {
+    Ok(Json(state.app.list_sites(&actor).await?))
+}
+
+/// Create a site.
+#[utoipa::path(post, path = "/orgs/{org_id}/sites", tag = "organizations", params(("org_id" = OrgId, Path)),
+    request_body = CreateSite,
+    responses((status = 201, body = Site), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    extensions(("x-permission" = json!("sites.manage"))))]
+pub async fn create_site(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiJson(input): ApiJson<CreateSite>,
+) -> ApiResult<Response> {
+    Ok(created(state.app.create_site(&actor, input).await?))
+}
+
+/// One site.
+#[utoipa::path(get, path = "/orgs/{org_id}/sites/{site_id}", tag = "organizations",
+    params(("org_id" = OrgId, Path), ("site_id" = SiteId, Path)),
+    responses((status = 200, body = Site), (status = 404, body = ErrorBody)),
+    extensions(("x-permission" = json!("sites.view"))))]
+pub async fn get_site(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, SiteId)>,
+) -> ApiResult<Json<Site>> {
+    let (_, site) = ids;
+    Ok(Json(state.app.get_site(&actor, site).await?))
+}
+
+/// Rename a site or change its description or time zone.
+#[utoipa::path(patch, path = "/orgs/{org_id}/sites/{site_id}", tag = "organizations",
+    params(("org_id" = OrgId, Path), ("site_id" = SiteId, Path)), request_body = UpdateSite,
+    responses((status = 200, body = Site), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    extensions(("x-permission" = json!("sites.manage"))))]
+pub async fn update_site(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, SiteId)>,
+    ApiJson(input): ApiJson<UpdateSite>,
+) -> ApiResult<Json<Site>> {
+    let (_, site) = ids;
+    Ok(Json(state.app.update_site(&actor, site, input).await?))
+}
+
+/// Delete a site. Members whose home site it was keep their membership without one.
+#[utoipa::path(delete, path = "/orgs/{org_id}/sites/{site_id}", tag = "organizations",
+    params(("org_id" = OrgId, Path), ("site_id" = SiteId, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)),
+    extensions(("x-permission" = json!("sites.manage"))))]
+pub async fn delete_site(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, SiteId)>,
+) -> ApiResult<StatusCode> {
+    let (_, site) = ids;
+    state.app.delete_site(&actor, site).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The organization's ranks, most senior first.
+#[utoipa::path(get, path = "/orgs/{org_id}/ranks", tag = "organizations", params(("org_id" = OrgId, Path)),
+    responses((status = 200, body = Vec<Rank>), (status = 403, body = ErrorBody)),
+    extensions(("x-permission" = json!("ranks.view"))))]
+pub async fn list_ranks(
+    State(state): State<WebState>,
+    Org(actor): Org,
+) -> ApiResult<Json<Vec<Rank>>> {
+    Ok(Json(state.app.list_ranks(&actor).await?))
+}

@@ -1,0 +1,62 @@
+use app::{CreateToken, CreatedToken};
+use axum::Json;
+use axum::extract::State;
+use axum::response::Response;
+use domain::{ApiToken, OrgId, TokenId};
+use serde::Deserialize;
+
+use utoipa::IntoParams;
+
+use super::{ErrorBody, created};
+use crate::WebState;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Org};
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TokenListQuery {
+    /// List every member's tokens (needs `api_tokens.manage.all`).
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// Your API tokens (or everyone's, with `all=true`). Secrets are never shown again.
+#[utoipa::path(get, path = "/orgs/{org_id}/api-tokens", tag = "api-tokens", params(("org_id" = OrgId, Path), TokenListQuery),
+    responses((status = 200, body = Vec<ApiToken>), (status = 403, body = ErrorBody)),
+    extensions(("x-permission" = json!("api_tokens.create.own")), ("x-permission-also" = json!(["api_tokens.manage.all"]))))]
+pub async fn list_tokens(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiQuery(query): ApiQuery<TokenListQuery>,
+) -> ApiResult<Json<Vec<ApiToken>>> {
+    Ok(Json(state.app.list_tokens(&actor, query.all).await?))
+}
+
+/// Create an API token, optionally expiring and limited to some of your permissions. The
+/// secret is in this response only.
+#[utoipa::path(post, path = "/orgs/{org_id}/api-tokens", tag = "api-tokens", params(("org_id" = OrgId, Path)),
+    request_body = CreateToken,
+    responses((status = 201, body = CreatedToken), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    extensions(("x-permission" = json!("api_tokens.create.own"))))]
+pub async fn create_token(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiJson(input): ApiJson<CreateToken>,
+) -> ApiResult<Response> {
+    Ok(created(state.app.create_token(&actor, input).await?))
+}
+
+/// Revoke a token: yours, or a junior member's with `api_tokens.manage.all`.
+#[utoipa::path(delete, path = "/orgs/{org_id}/api-tokens/{token_id}", tag = "api-tokens",
+    params(("org_id" = OrgId, Path), ("token_id" = TokenId, Path)),
+    responses((status = 200, body = ApiToken), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    extensions(("x-permission" = json!("api_tokens.create.own")), ("x-permission-also" = json!(["api_tokens.manage.all"]))))]
+pub async fn revoke_token(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, TokenId)>,
+) -> ApiResult<Json<ApiToken>> {
+    let (_, id) = ids;
+    Ok(Json(state.app.revoke_token(&actor, id).await?))
+}

@@ -1,0 +1,119 @@
+use app::{CreateWorkgroup, SetWorkgroupMember, UpdateWorkgroup, WorkgroupDetail};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use domain::{MemberId, OrgId, Workgroup, WorkgroupId};
+
+use super::{ErrorBody, created};
+use crate::WebState;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiPath, OptionalJson, Org};
+
+/// The organization's workgroups.
+#[utoipa::path(get, path = "/orgs/{org_id}/workgroups", tag = "workgroups", params(("org_id" = OrgId, Path)),
+    responses((status = 200, body = Vec<Workgroup>), (status = 403, body = ErrorBody)),
+    extensions(("x-permission" = json!("workgroups.view"))))]
+pub async fn list_workgroups(
+    State(state): State<WebState>,
+    Org(actor): Org,
+) -> ApiResult<Json<Vec<Workgroup>>> {
+    Ok(Json(state.app.list_workgroups(&actor).await?))
+}
+
+/// Create a workgroup.
+#[utoipa::path(post, path = "/orgs/{org_id}/workgroups", tag = "workgroups", params(("org_id" = OrgId, Path)),
+    request_body = CreateWorkgroup,
+    responses((status = 201, body = Workgroup), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    extensions(("x-permission" = json!("workgroups.manage"))))]
+pub async fn create_workgroup(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiJson(input): ApiJson<CreateWorkgroup>,
+) -> ApiResult<Response> {
+    Ok(created(state.app.create_workgroup(&actor, input).await?))
+}
+
+/// A workgroup with its members and moderators.
+#[utoipa::path(get, path = "/orgs/{org_id}/workgroups/{workgroup_id}", tag = "workgroups",
+    params(("org_id" = OrgId, Path), ("workgroup_id" = WorkgroupId, Path)),
+    responses((status = 200, body = WorkgroupDetail), (status = 404, body = ErrorBody)),
+    extensions(("x-permission" = json!("workgroups.view"))))]
+pub async fn get_workgroup(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, WorkgroupId)>,
+) -> ApiResult<Json<WorkgroupDetail>> {
+    let (_, id) = ids;
+    Ok(Json(state.app.get_workgroup(&actor, id).await?))
+}
+
+/// Rename a workgroup or change its description.
+#[utoipa::path(patch, path = "/orgs/{org_id}/workgroups/{workgroup_id}", tag = "workgroups",
+    params(("org_id" = OrgId, Path), ("workgroup_id" = WorkgroupId, Path)), request_body = UpdateWorkgroup,
+    responses((status = 200, body = Workgroup), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    extensions(("x-permission" = json!("workgroups.manage"))))]
+pub async fn update_workgroup(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, WorkgroupId)>,
+    ApiJson(input): ApiJson<UpdateWorkgroup>,
+) -> ApiResult<Json<Workgroup>> {
+    let (_, id) = ids;
+    Ok(Json(state.app.update_workgroup(&actor, id, input).await?))
+}
+
+/// Delete a workgroup (its members stay in the organization).
+#[utoipa::path(delete, path = "/orgs/{org_id}/workgroups/{workgroup_id}", tag = "workgroups",
+    params(("org_id" = OrgId, Path), ("workgroup_id" = WorkgroupId, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)),
+    extensions(("x-permission" = json!("workgroups.manage"))))]
+pub async fn delete_workgroup(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, WorkgroupId)>,
+) -> ApiResult<StatusCode> {
+    let (_, id) = ids;
+    state.app.delete_workgroup(&actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Put a member in a workgroup, as moderator or not. Workgroup managers may do anything;
+/// a workgroup's moderators may add ordinary members.
+#[utoipa::path(put, path = "/orgs/{org_id}/workgroups/{workgroup_id}/members/{member_id}", tag = "workgroups",
+    params(("org_id" = OrgId, Path), ("workgroup_id" = WorkgroupId, Path), ("member_id" = MemberId, Path)),
+    request_body(content = Option<SetWorkgroupMember>),
+    responses((status = 200, body = WorkgroupDetail), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    extensions(("x-permission" = json!("workgroups.view")), ("x-permission-also" = json!(["workgroups.manage"]))))]
+pub async fn set_member(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, WorkgroupId, MemberId)>,
+    OptionalJson(input): OptionalJson<SetWorkgroupMember>,
+) -> ApiResult<Json<WorkgroupDetail>> {
+    let (_, id, member) = ids;
+    Ok(Json(
+        state
+            .app
+            .set_workgroup_member(&actor, id, member, input.unwrap_or_default())
+            .await?,
+    ))
+}
+
+/// Take a member out of a workgroup.
+#[utoipa::path(delete, path = "/orgs/{org_id}/workgroups/{workgroup_id}/members/{member_id}", tag = "workgroups",
+    params(("org_id" = OrgId, Path), ("workgroup_id" = WorkgroupId, Path), ("member_id" = MemberId, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    extensions(("x-permission" = json!("workgroups.view")), ("x-permission-also" = json!(["workgroups.manage"]))))]
+pub async fn remove_member(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, WorkgroupId, MemberId)>,
+) -> ApiResult<StatusCode> {
+    let (_, id, member) = ids;
+    state
+        .app
+        .remove_workgroup_member(&actor, id, member)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,297 @@
+//! Extractors that turn malformed input into precise API errors, and authentication.
+
+use std::net::SocketAddr;
+
+use app::{OrgActor, Principal, RequestMeta};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, RawPathParams, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use domain::OrgId;
+use serde::de::DeserializeOwned;
+
+use crate::access::RequiredAccess;
+use crate::error::ApiError;
+use crate::{SESSION_COOKIE, WebState};
+
+/// A JSON body; syntax errors, wrong types and unknown fields become 400/422 with serde's
+/// precise message (field, line and column).
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::JsonDataError(e) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            source_text(&e),
+        ),
+        JsonRejection::JsonSyntaxError(e) => {
+            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", source_text(&e))
+        }
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as JSON with Content-Type: application/json",
+        ),
+        other => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unreadable_body",
+            other.body_text(),
+        ),
+    }
+}
+
+/// The innermost cause: serde's message without axum's generic prefix.
+fn source_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
+}
+
+/// Path parameters; a malformed ID is a 400 naming the kind of ID.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_id",
+                e.kind().to_string(),
+            )),
+            Err(other) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_path",
+                other.body_text(),
+            )),
+        }
+    }
+}
+
+/// Query parameters; unknown parameters and wrong types are a 400.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                source_text(&e),
+            )),
+            Err(other) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                other.body_text(),
+            )),
+        }
+    }
+}
+
+/// Where the request came from, for the audit log.
+pub struct Meta(pub RequestMeta);
+
+impl<S: Send + Sync> FromRequestParts<S> for Meta
+where
+    WebState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let web = WebState::from_ref(state);
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        let forwarded = web
+            .trust_forwarded_for
+            .then(|| {
+                parts
+                    .headers
+                    .get("x-forwarded-for")?
+                    .to_str()
+                    .ok()?
+                    .split(',')
+                    .next()
+                    .map(|s| s.trim().to_string())
+            })
+            .flatten();
+        let text = |name: header::HeaderName| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.chars().take(512).collect())
+        };
+        Ok(Meta(RequestMeta {
+            client_ip: forwarded.or(peer),
+            user_agent: text(header::USER_AGENT),
+            request_id: crate::request_id(&parts.headers),
+        }))
+    }
+}
+
+fn session_secret(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_string())
+}
+
+async fn principal(parts: &Parts, web: &WebState) -> Result<Option<Principal>, ApiError> {
+    if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
+        let token = auth
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "use Authorization: Bearer <API token>",
+                )
+            })?;
+        return match web.app.authenticate_token(token.trim()).await? {
+            Some(p) => Ok(Some(p)),
+            None => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the API token is unknown, revoked or expired",
+            )),
+        };
+    }
+    match session_secret(parts) {
+        Some(secret) => Ok(web.app.authenticate_session(&secret).await?),
+        None => Ok(None),
+    }
+}
+
+/// A signed-in principal (session or token); 401 otherwise.
+pub struct Auth(pub Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for Auth
+where
+    WebState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let web = WebState::from_ref(state);
+        principal(parts, &web).await?.map(Auth).ok_or_else(|| {
+            ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "sign in first")
+        })
+    }
+}
+
+/// A principal if there is one.
+pub struct MaybeAuth(pub Option<Principal>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeAuth
+where
+    WebState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Ok(MaybeAuth(
+            principal(parts, &WebState::from_ref(state)).await?,
+        ))
+    }
+}
+
+/// The signed-in member of the organization named by the `{org_id}` path parameter, already
+/// checked against the permission the route declares.
+pub struct Org(pub OrgActor);
+
+impl<S: Send + Sync> FromRequestParts<S> for Org
+where
+    WebState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let web = WebState::from_ref(state);
+        let org = {
+            let params = RawPathParams::from_request_parts(parts, state)
+                .await
+                .map_err(|e| {
+                    ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", e.body_text())
+                })?;
+            let raw = params
+                .iter()
+                .find(|(name, _)| *name == "org_id")
+                .map(|(_, value)| value.to_string())
+                .ok_or_else(|| {
+                    ApiError::from(app::AppError::Internal("route has no {org_id}".into()))
+                })?;
+            raw.parse::<OrgId>()
+                .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", e.to_string()))?
+        };
+        let Auth(principal) = Auth::from_request_parts(parts, state).await?;
+        let Meta(meta) = Meta::from_request_parts(parts, state).await?;
+        let actor = web.app.org_actor(principal, org, meta).await?;
+        match parts.extensions.get::<RequiredAccess>() {
+            Some(RequiredAccess::Permission(permission)) => {
+                web.app.require(&actor, *permission).await?
+            }
+            other => {
+                return Err(ApiError::from(app::AppError::Internal(
+                    format!("organization route without a declared permission: {other:?}").into(),
+                )));
+            }
+        }
+        Ok(Org(actor))
+    }
+}
+
+/// A JSON body that may be absent (empty); present, it is checked like [`ApiJson`].
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", e.body_text())
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(None));
+        }
+        serde_json::from_slice(&bytes)
+            .map(|v| OptionalJson(Some(v)))
+            .map_err(|e| match e.classify() {
+                serde_json::error::Category::Data => ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_body",
+                    e.to_string(),
+                ),
+                _ => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()),
+            })
+    }
+}

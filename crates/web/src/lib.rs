@@ -1,0 +1,134 @@
+//! Farmhand's HTTP interface.
+
+pub mod access;
+mod api;
+mod error;
+mod extract;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::App;
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderName, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::OpenApi;
+
+pub use access::{AccessTable, RequiredAccess};
+pub use error::ApiError;
+
+pub const SESSION_COOKIE: &str = "farmhand_session";
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Web-facing settings.
+#[derive(Debug, Clone, Default)]
+pub struct WebSettings {
+    /// Mark the session cookie `Secure` (serve behind TLS).
+    pub secure_cookies: bool,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+}
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct WebState {
+    pub app: App,
+    pub secure_cookies: bool,
+    pub trust_forwarded_for: bool,
+    pub openapi: Arc<serde_json::Value>,
+}
+
+pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// The OpenAPI document of every API operation.
+pub fn openapi() -> OpenApi {
+    api::router_and_doc().1
+}
+
+/// Builds the whole HTTP application. Fails if any API operation lacks a declared access.
+pub fn router(app: App, settings: WebSettings) -> Result<Router, String> {
+    let (api_router, doc) = api::router_and_doc();
+    let table = Arc::new(AccessTable::from_openapi(&doc)?);
+    let doc_json = serde_json::to_value(&doc).map_err(|e| e.to_string())?;
+    let state = WebState {
+        app,
+        secure_cookies: settings.secure_cookies,
+        trust_forwarded_for: settings.trust_forwarded_for,
+        openapi: Arc::new(doc_json),
+    };
+    // The access layer wraps exactly the documented operations; the document itself is public.
+    let api_router = api_router
+        .layer(axum::middleware::from_fn_with_state(table, access::attach))
+        .route("/api/v1/openapi.json", get(openapi_json));
+    let router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .merge(api_router)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(axum::middleware::from_fn(error::add_request_id))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                // Spans are keyed by the route template, never the raw URL (IDs, tokens).
+                let route = request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or("unmatched", |p| p.as_str());
+                let id = request_id(request.headers()).unwrap_or_default();
+                tracing::info_span!("request", method = %request.method(), route, request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
+    Ok(router)
+}
+
+async fn openapi_json(State(state): State<WebState>) -> Response {
+    axum::Json(state.openapi.as_ref().clone()).into_response()
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<WebState>) -> Response {
+    let ping = tokio::time::timeout(Duration::from_secs(3), state.app.store().ping()).await;
+    match ping {
+        Ok(Ok(())) => "ready".into_response(),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database did not answer in time",
+        )
+            .into_response(),
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "route_not_found",
+        "no such route; the API is described at /api/v1/openapi.json",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not accept that method",
+    )
+}
