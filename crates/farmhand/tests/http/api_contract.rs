@@ -1,0 +1,245 @@
+use std::collections::BTreeSet;
+
+use authz::Permission;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::TestServer;
+
+crate::on_both_backends!(
+    malformed_requests_get_precise_errors,
+    health_and_readiness_answer
+);
+
+#[test]
+fn every_operation_declares_its_access_and_every_permission_is_enforced_somewhere() {
+    let doc = web::openapi();
+    let mut declared = BTreeSet::new();
+    let operations = web::access::operations(&doc);
+    assert!(
+        operations.len() >= 30,
+        "expected the whole API, found {}",
+        operations.len()
+    );
+    for (method, path, operation) in &operations {
+        let access = web::access::declared_access(operation)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        if let web::RequiredAccess::Permission(p) = access {
+            declared.insert(p.key());
+            assert!(
+                path.contains("{org_id}"),
+                "{method} {path}: permission routes are organization routes"
+            );
+        }
+        if let Some(also) = operation
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get(web::access::ALSO_EXTENSION))
+        {
+            for key in also.as_array().unwrap() {
+                let key = key.as_str().unwrap();
+                assert!(
+                    Permission::from_key(key).is_some(),
+                    "{method} {path}: unknown {key}"
+                );
+                declared.insert(Permission::from_key(key).unwrap().key());
+            }
+        }
+        assert!(
+            operation.summary.is_some() || operation.description.is_some(),
+            "{method} {path} is undocumented"
+        );
+    }
+    let catalog: BTreeSet<_> = Permission::ALL.iter().map(|p| p.key()).collect();
+    let unused: Vec<_> = catalog.difference(&declared).collect();
+    assert!(
+        unused.is_empty(),
+        "catalog permissions no route enforces: {unused:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_served_document_matches_and_routes_without_declarations_refuse_to_start() {
+    let server = TestServer::start(store::Backend::Sqlite).await;
+    let (status, doc) = server.client().get("/api/v1/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        doc["paths"]["/api/v1/orgs/{org_id}/sites"]["post"]["x-permission"],
+        "sites.manage"
+    );
+    assert_eq!(
+        doc["paths"]["/api/v1/auth/sign-in"]["post"]["x-permission"],
+        "public"
+    );
+    server.stop().await;
+
+    let mut doc = web::openapi();
+    let item = doc
+        .paths
+        .paths
+        .get_mut("/api/v1/orgs/{org_id}/sites")
+        .unwrap();
+    item.post.as_mut().unwrap().extensions = None;
+    let err = web::AccessTable::from_openapi(&doc).unwrap_err();
+    assert!(err.contains("POST /api/v1/orgs/{org_id}/sites"), "{err}");
+}
+
+async fn malformed_requests_get_precise_errors(server: &TestServer) {
+    let (org, owner) = server.org_with_owner("Lab", "owner@lab.test").await;
+    let url = |path: &str| format!("{}{path}", server.base);
+    let raw = |body: &'static str| {
+        owner
+            .http
+            .post(url(&format!("/api/v1/orgs/{org}/sites")))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let read = |response: reqwest::Response| async move {
+        let status = response.status();
+        (status, response.json::<Value>().await.unwrap())
+    };
+
+    let (status, body) = read(raw("{\"name\": ").await.unwrap()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("malformed_json"))
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("line 1"),
+        "{body}"
+    );
+    let (status, body) = read(raw("{\"name\": 42}").await.unwrap()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body"))
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid type"),
+        "{body}"
+    );
+    let (status, body) = read(raw("{\"name\": \"A\", \"colour\": \"red\"}").await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `colour`"),
+        "{body}"
+    );
+    let (status, body) = read(raw("{}").await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing field `name`"),
+        "{body}"
+    );
+    let response = owner
+        .http
+        .post(url(&format!("/api/v1/orgs/{org}/sites")))
+        .body("name=A")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = read(response).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Some("unsupported_media_type")
+        )
+    );
+
+    for (path, message) in [
+        (
+            "/api/v1/orgs/abc/sites".to_string(),
+            "organization id must be a positive integer",
+        ),
+        (
+            "/api/v1/orgs/-1/sites".to_string(),
+            "organization id must be a positive integer",
+        ),
+        (
+            format!("/api/v1/orgs/{org}/sites/1.5"),
+            "site id must be a positive integer",
+        ),
+        (
+            format!("/api/v1/orgs/{org}/members/0"),
+            "member id must be a positive integer",
+        ),
+    ] {
+        let (status, body) = owner.get(&path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(body["error"]["code"], "invalid_id");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(message),
+            "{path}: {body}"
+        );
+    }
+    let (status, body) = owner
+        .patch(
+            &format!("/api/v1/orgs/{org}/members/1"),
+            json!({ "rank_id": "boss" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("rank id must be a positive integer"),
+        "{body}"
+    );
+
+    let (status, body) = owner.get("/api/v1/printers/teleport").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("route_not_found"))
+    );
+    let (status, body) = owner
+        .request(reqwest::Method::PUT, "/api/v1/auth/sign-in", None)
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed"))
+    );
+    // Every error carries the request id, also found in the response header.
+    let response = owner
+        .send(reqwest::Method::GET, "/api/v1/orgs/abc", None)
+        .await;
+    let header = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let (_, body) = read(response).await;
+    assert_eq!(body["error"]["request_id"], header);
+    // Nothing was half-written by any of it.
+    let (_, sites) = owner.get(&format!("/api/v1/orgs/{org}/sites")).await;
+    assert_eq!(sites, json!([]));
+}
+
+async fn health_and_readiness_answer(server: &TestServer) {
+    let client = server.client();
+    assert_eq!(
+        client
+            .send(reqwest::Method::GET, "/healthz", None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        client
+            .send(reqwest::Method::GET, "/readyz", None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}

@@ -1,0 +1,241 @@
+//! A real Farmhand server on a fresh database, and a client with a cookie jar.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use app::PasswordHasher;
+use domain::{ManualClock, Timestamp};
+use farmhand::{Config, Server, ServerOptions};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use store::Backend;
+use testkit::TestDatabase;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestServer {
+    pub base: String,
+    pub server: Option<Server>,
+    pub clock: Arc<ManualClock>,
+    pub db: Option<TestDatabase>,
+    pub backend: Backend,
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> TestServer {
+        let db = TestDatabase::new(backend).await;
+        let config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database_url: match &db.url {
+                store::DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+                store::DatabaseUrl::Postgres(url) => url.clone(),
+            },
+            ..Config::default()
+        };
+        let clock = Arc::new(ManualClock::new(
+            Timestamp::parse_rfc3339("2026-11-22T09:00:00Z").unwrap(),
+        ));
+        let store = farmhand::open_store(&config).await.unwrap();
+        let options = ServerOptions {
+            clock: clock.clone(),
+            hasher: PasswordHasher::fast_for_tests().unwrap(),
+        };
+        let app = farmhand::build_app(store, &config, options);
+        let server = Server::start(&config, app).await.unwrap();
+        TestServer {
+            base: format!("http://{}", server.addr()),
+            server: Some(server),
+            clock,
+            db: Some(db),
+            backend,
+        }
+    }
+
+    pub fn app(&self) -> &app::App {
+        self.server.as_ref().unwrap().app()
+    }
+
+    pub fn client(&self) -> Client {
+        Client {
+            base: self.base.clone(),
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .unwrap(),
+            bearer: None,
+        }
+    }
+
+    pub fn token_client(&self, secret: &str) -> Client {
+        Client {
+            base: self.base.clone(),
+            http: reqwest::Client::new(),
+            bearer: Some(secret.to_string()),
+        }
+    }
+
+    /// Creates an organization from the console and signs its owner in (changing the
+    /// one-time password first, as the server demands).
+    pub async fn org_with_owner(&self, name: &str, email: &str) -> (i64, Client) {
+        let created = self
+            .app()
+            .create_org(name, email, Some("Owner"))
+            .await
+            .unwrap();
+        let owner = self.client();
+        owner
+            .sign_in(email, created.one_time_password.as_deref().unwrap())
+            .await;
+        let (status, body) = owner.get(&format!("/api/v1/orgs/{}", created.org.id)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body["error"]["code"], "password_change_required");
+        let (status, _) = owner
+            .post(
+                "/api/v1/me/password",
+                json!({ "current_password": created.one_time_password.unwrap(), "new_password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        (created.org.id.get(), owner)
+    }
+
+    pub async fn rank_id(&self, owner: &Client, org: i64, name: &str) -> i64 {
+        let (_, ranks) = owner.get(&format!("/api/v1/orgs/{org}/ranks")).await;
+        ranks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    /// Invites `email` with `rank` and accepts as a new account: returns the signed-in client
+    /// and the member's ID.
+    pub async fn member(
+        &self,
+        inviter: &Client,
+        org: i64,
+        rank: &str,
+        email: &str,
+    ) -> (Client, i64) {
+        let rank_id = self.rank_id(inviter, org, rank).await;
+        let (status, invitation) = inviter
+            .post(
+                &format!("/api/v1/orgs/{org}/invitations"),
+                json!({ "email": email, "rank_id": rank_id }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{invitation}");
+        let client = self.client();
+        let token = invitation["token"].as_str().unwrap();
+        let (status, member) = client
+            .post(
+                &format!("/api/v1/invitations/{token}/accept"),
+                json!({ "name": email, "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{member}");
+        (client, member["id"].as_i64().unwrap())
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await.unwrap();
+        }
+        if let Some(db) = self.db.take() {
+            db.drop_database().await;
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Client {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub bearer: Option<String>,
+}
+
+impl Client {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let response = self.send(method, path, body).await;
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(bearer) = &self.bearer {
+            request = request.bearer_auth(bearer);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.request(Method::GET, path, None).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.request(Method::POST, path, Some(body)).await
+    }
+    pub async fn post_empty(&self, path: &str) -> (StatusCode, Value) {
+        self.request(Method::POST, path, None).await
+    }
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.request(Method::PATCH, path, Some(body)).await
+    }
+    pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.request(Method::PUT, path, Some(body)).await
+    }
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.request(Method::DELETE, path, None).await
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) {
+        let (status, body) = self
+            .post(
+                "/api/v1/auth/sign-in",
+                json!({ "email": email, "password": password }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+}
+
+/// Runs an async test body against a fresh server on each backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() {
+                   let server = $crate::common::TestServer::start(store::Backend::Sqlite).await;
+                   super::$name(&server).await;
+                   server.stop().await;
+               } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() {
+                   let server = $crate::common::TestServer::start(store::Backend::Postgres).await;
+                   super::$name(&server).await;
+                   server.stop().await;
+               } )*
+        }
+    };
+}

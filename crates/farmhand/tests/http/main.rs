@@ -1,0 +1,12 @@
+//! HTTP tests: the real server on a fresh database per test, on SQLite and PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+mod api_contract;
+mod audit;
+mod auth;
+mod members;
+mod organizations;
+mod tokens;
