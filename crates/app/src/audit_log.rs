@@ -3,7 +3,7 @@
 
 use authz::Permission;
 use domain::audit::Chain;
-use domain::{AuditEvent, AuditEventId, Timestamp, UserId};
+use domain::{AuditEvent, Timestamp, UserId};
 use futures::Stream;
 use serde::Deserialize;
 use serde_json::json;
@@ -32,7 +32,7 @@ pub struct AuditQuery {
     /// Events before this time (RFC 3339).
     pub to: Option<Timestamp>,
     /// The `next_cursor` of the previous page.
-    pub cursor: Option<AuditEventId>,
+    pub cursor: Option<i64>,
     /// Page size, 1 to 500 (default 100).
     pub limit: Option<u32>,
 }
@@ -98,36 +98,55 @@ fn cell(value: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// One event as a CSV record, in the order of [`AUDIT_CSV_HEADER`].
-pub fn audit_csv_row(event: &AuditEvent) -> [String; 16] {
-    let opt = |v: Option<String>| v.unwrap_or_default();
-    [
-        event.id.to_string(),
-        event.seq.to_string(),
-        event.occurred_at.to_rfc3339(),
-        event.actor_kind.as_str().to_string(),
-        opt(event.actor_user_id.map(|u| u.to_string())),
-        opt(event.actor_token_id.map(|t| t.to_string())),
-        cell(&event.actor_label).into_owned(),
-        event.action.clone(),
-        event.target_type.clone(),
-        opt(event.target_id.as_deref().map(|s| cell(s).into_owned())),
-        opt(event.before.as_ref().map(|v| v.to_string())),
-        opt(event.after.as_ref().map(|v| v.to_string())),
-        opt(event.client_ip.clone()),
-        opt(event.user_agent.as_deref().map(|s| cell(s).into_owned())),
-        opt(event.request_id.clone()),
-        event.hash.clone(),
-    ]
+/// Writes one event as a CSV record, in the order of [`AUDIT_CSV_HEADER`].
+pub fn write_audit_csv<W: std::io::Write>(
+    writer: &mut csv::Writer<W>,
+    event: &AuditEvent,
+) -> csv::Result<()> {
+    writer.write_field(event.id.to_string())?;
+    writer.write_field(event.seq.to_string())?;
+    writer.write_field(event.occurred_at.to_rfc3339())?;
+    writer.write_field(event.actor_kind.as_str())?;
+    writer.write_field(event.actor_user_id.map_or(String::new(), |u| u.to_string()))?;
+    writer.write_field(
+        event
+            .actor_token_id
+            .map_or(String::new(), |t| t.to_string()),
+    )?;
+    writer.write_field(cell(&event.actor_label).as_ref())?;
+    writer.write_field(&event.action)?;
+    writer.write_field(&event.target_type)?;
+    writer.write_field(
+        event
+            .target_id
+            .as_deref()
+            .map(cell)
+            .unwrap_or_default()
+            .as_ref(),
+    )?;
+    writer.write_field(event.before.as_ref().map_or("", |v| v.get()))?;
+    writer.write_field(event.after.as_ref().map_or("", |v| v.get()))?;
+    writer.write_field(event.client_ip.as_deref().unwrap_or_default())?;
+    writer.write_field(
+        event
+            .user_agent
+            .as_deref()
+            .map(cell)
+            .unwrap_or_default()
+            .as_ref(),
+    )?;
+    writer.write_field(event.request_id.as_deref().unwrap_or_default())?;
+    writer.write_field(&event.hash)?;
+    writer.write_record(None::<&[u8]>)
 }
 
 const EXPORT_BATCH: u32 = 2000;
 
-fn csv_bytes<'a>(rows: impl IntoIterator<Item = &'a [String]>) -> AppResult<Vec<u8>> {
-    let mut writer = csv::Writer::from_writer(Vec::with_capacity(64 * 1024));
-    for row in rows {
-        writer.write_record(row).map_err(AppError::internal)?;
-    }
+fn csv_chunk(
+    write: impl FnOnce(&mut csv::Writer<Vec<u8>>) -> csv::Result<()>,
+) -> AppResult<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::with_capacity(1 << 20));
+    write(&mut writer).map_err(AppError::internal)?;
     writer
         .into_inner()
         .map_err(|e| AppError::Internal(e.to_string().into()))
@@ -169,11 +188,7 @@ impl App {
         store::append_audit(&mut tx, with_change(event, None, Some(query.summary()))).await?;
         tx.commit().await?;
 
-        let header = csv_bytes([AUDIT_CSV_HEADER
-            .iter()
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>()
-            .as_slice()])?;
+        let header = csv_chunk(|w| w.write_record(AUDIT_CSV_HEADER))?;
         let store = self.store().clone();
         let chain = Chain::Org(actor.org());
         // State: (next cursor, whether the header is still to be sent, whether we are done).
@@ -194,11 +209,12 @@ impl App {
                         store::audit_batch_ascending(&mut conn, chain, &filter, after, EXPORT_BATCH)
                             .await?
                     };
-                    let Some(last) = batch.last().map(|e| e.id) else {
+                    let Some(last) = batch.last().map(|e| e.seq) else {
                         return Ok(None);
                     };
-                    let rows: Vec<[String; 16]> = batch.iter().map(audit_csv_row).collect();
-                    let bytes = csv_bytes(rows.iter().map(|r| r.as_slice()))?;
+                    let bytes = csv_chunk(|w| {
+                        batch.iter().try_for_each(|event| write_audit_csv(w, event))
+                    })?;
                     let finished = batch.len() < EXPORT_BATCH as usize;
                     Ok(Some((bytes, (Some(last), None, finished))))
                 }

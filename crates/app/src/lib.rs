@@ -21,7 +21,7 @@ use domain::{Clock, Timestamp};
 use store::Store;
 
 pub use actor::{Credential, OrgActor, Principal, RequestMeta};
-pub use audit_log::{AUDIT_CSV_HEADER, AuditQuery, audit_csv_row};
+pub use audit_log::{AUDIT_CSV_HEADER, AuditQuery, write_audit_csv};
 pub use error::{AppError, AppResult};
 pub use members::{
     AcceptInvitation, AddMember, CreateInvitation, CreatedInvitation, InvitationPreview,

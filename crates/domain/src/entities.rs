@@ -210,10 +210,12 @@ pub struct AuditEvent {
     pub action: String,
     pub target_type: String,
     pub target_id: Option<String>,
+    /// A summary of the target before the change, as stored (kept as raw JSON text).
     #[schema(value_type = Option<Object>)]
-    pub before: Option<serde_json::Value>,
+    pub before: Option<Box<serde_json::value::RawValue>>,
+    /// A summary of the target after the change.
     #[schema(value_type = Option<Object>)]
-    pub after: Option<serde_json::Value>,
+    pub after: Option<Box<serde_json::value::RawValue>>,
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,

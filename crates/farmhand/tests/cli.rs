@@ -19,7 +19,11 @@ fn farmhand(args: &[&str], dir: &std::path::Path) -> Output {
 }
 
 fn text(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 fn url_arg(db: &TestDatabase) -> String {
@@ -39,29 +43,60 @@ fn config_default_is_printed_and_unknown_keys_are_rejected() {
     std::fs::write(dir.path().join("bad.toml"), "lisen = \"0.0.0.0:1\"\n").unwrap();
     let out = farmhand(&["--config", "bad.toml", "config", "show"], dir.path());
     assert!(!out.status.success());
-    assert!(text(&out).contains("unknown field: found `lisen`"), "{}", text(&out));
+    assert!(
+        text(&out).contains("unknown field: found `lisen`"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
 fn unknown_schemes_and_missing_directories_are_start_up_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let out = farmhand(&["--database-url", "mysql://root@localhost/farm", "serve"], dir.path());
+    let out = farmhand(
+        &["--database-url", "mysql://root@localhost/farm", "serve"],
+        dir.path(),
+    );
     assert!(!out.status.success());
-    assert!(text(&out).contains("unknown database URL scheme \"mysql\""), "{}", text(&out));
+    assert!(
+        text(&out).contains("unknown database URL scheme \"mysql\""),
+        "{}",
+        text(&out)
+    );
 
-    let out = farmhand(&["--database-url", "sqlite://./nowhere/farmhand.db", "serve"], dir.path());
+    let out = farmhand(
+        &["--database-url", "sqlite://./nowhere/farmhand.db", "serve"],
+        dir.path(),
+    );
     assert!(!out.status.success());
-    assert!(text(&out).contains("./nowhere for the SQLite database does not exist"), "{}", text(&out));
+    assert!(
+        text(&out).contains("./nowhere for the SQLite database does not exist"),
+        "{}",
+        text(&out)
+    );
     assert!(!dir.path().join("nowhere").exists(), "nothing was created");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_org_reset_password_and_backup_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let out = farmhand(&["admin", "create-org", "--name", "Fab Lab", "--owner-email", "Boss@Lab.test"], dir.path());
+    let out = farmhand(
+        &[
+            "admin",
+            "create-org",
+            "--name",
+            "Fab Lab",
+            "--owner-email",
+            "Boss@Lab.test",
+        ],
+        dir.path(),
+    );
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("one-time password"), "{}", text(&out));
-    assert!(dir.path().join("farmhand-data/farmhand.db").exists(), "the default data directory is created");
+    assert!(
+        dir.path().join("farmhand-data/farmhand.db").exists(),
+        "the default data directory is created"
+    );
 
     let out = farmhand(&["admin", "reset-password", "boss@lab.test"], dir.path());
     assert!(out.status.success(), "{}", text(&out));
@@ -75,9 +110,16 @@ async fn create_org_reset_password_and_backup_on_sqlite() {
     assert!(!out.status.success(), "never overwrites");
     assert!(text(&out).contains("already exists"));
     // The copy is a working database with the organization and an intact audit log.
-    let out = farmhand(&["--database-url", "sqlite://copy.db", "audit", "verify"], dir.path());
+    let out = farmhand(
+        &["--database-url", "sqlite://copy.db", "audit", "verify"],
+        dir.path(),
+    );
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("organization 1: intact (2 events)"), "{}", text(&out));
+    assert!(
+        text(&out).contains("organization 1: intact (2 events)"),
+        "{}",
+        text(&out)
+    );
 }
 
 async fn tampering_is_named_by_audit_verify(backend: Backend) {
@@ -86,33 +128,62 @@ async fn tampering_is_named_by_audit_verify(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     for name in ["One", "Two"] {
         let email = format!("owner@{}.test", name.to_lowercase());
-        let out = farmhand(&["--database-url", &url, "admin", "create-org", "--name", name, "--owner-email", &email], dir.path());
+        let out = farmhand(
+            &[
+                "--database-url",
+                &url,
+                "admin",
+                "create-org",
+                "--name",
+                name,
+                "--owner-email",
+                &email,
+            ],
+            dir.path(),
+        );
         assert!(out.status.success(), "{}", text(&out));
     }
     let out = farmhand(&["--database-url", &url, "audit", "verify"], dir.path());
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("organization 2: intact (2 events)"), "{}", text(&out));
+    assert!(
+        text(&out).contains("organization 2: intact (2 events)"),
+        "{}",
+        text(&out)
+    );
 
     // Someone with database access rewrites history.
-    let store = store::Store::connect(&db.url, &store::StoreOptions::default()).await.unwrap();
+    let store = store::Store::connect(&db.url, &store::StoreOptions::default())
+        .await
+        .unwrap();
     let guard_off = match backend {
         Backend::Sqlite => "DROP TRIGGER audit_events_no_update",
         Backend::Postgres => "ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only",
     };
     sqlx::query(guard_off).execute(store.pool()).await.unwrap();
-    sqlx::query("UPDATE audit_events SET actor_label = 'someone else' WHERE chain_key = 2 AND seq = 2")
-        .execute(store.pool())
+    sqlx::query(
+        "UPDATE audit_events SET actor_label = 'someone else' WHERE chain_key = 2 AND seq = 2",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let id: (i64,) = sqlx::query_as("SELECT id FROM audit_events WHERE chain_key = 2 AND seq = 2")
+        .fetch_one(store.pool())
         .await
         .unwrap();
-    let id: (i64,) = sqlx::query_as("SELECT id FROM audit_events WHERE chain_key = 2 AND seq = 2").fetch_one(store.pool()).await.unwrap();
     store.close().await;
 
     let out = farmhand(&["--database-url", &url, "audit", "verify"], dir.path());
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let report = text(&out);
     assert!(report.contains("organization 1: intact"), "{report}");
-    assert!(report.contains(&format!("organization 2: BROKEN at event {} (seq 2)", id.0)), "{report}");
-    let out = farmhand(&["--database-url", &url, "audit", "verify", "--org", "1"], dir.path());
+    assert!(
+        report.contains(&format!("organization 2: BROKEN at event {} (seq 2)", id.0)),
+        "{report}"
+    );
+    let out = farmhand(
+        &["--database-url", &url, "audit", "verify", "--org", "1"],
+        dir.path(),
+    );
     assert!(out.status.success(), "{}", text(&out));
     db.drop_database().await;
 }
@@ -131,7 +202,10 @@ async fn tampering_is_named_by_audit_verify_on_postgres() {
 async fn postgres_backups_point_to_pg_dump() {
     let db = TestDatabase::new(Backend::Postgres).await;
     let dir = tempfile::tempdir().unwrap();
-    let out = farmhand(&["--database-url", &url_arg(&db), "backup", "--to", "x.db"], dir.path());
+    let out = farmhand(
+        &["--database-url", &url_arg(&db), "backup", "--to", "x.db"],
+        dir.path(),
+    );
     assert!(!out.status.success());
     assert!(text(&out).contains("pg_dump"), "{}", text(&out));
     db.drop_database().await;
@@ -163,8 +237,16 @@ fn serve_demo_creates_the_demo_once_and_answers() {
         child.kill().unwrap();
         child.wait().unwrap();
         let banner = seen.join("\n");
-        assert!(banner.contains("Farmhand is listening on http://127.0.0.1:"), "{banner}");
-        assert!(banner.contains(&format!("Demo organization Farmhand Demo Lab (id 1) {expected}")), "{banner}");
+        assert!(
+            banner.contains("Farmhand is listening on http://127.0.0.1:"),
+            "{banner}"
+        );
+        assert!(
+            banner.contains(&format!(
+                "Demo organization Farmhand Demo Lab (id 1) {expected}"
+            )),
+            "{banner}"
+        );
         for email in ["owner@demo.farmhand.test", "viewer@demo.farmhand.test"] {
             assert!(banner.contains(email), "{banner}");
         }

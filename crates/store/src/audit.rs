@@ -5,6 +5,7 @@ use domain::audit::{
     StoredAuditEvent,
 };
 use domain::{AuditEvent, AuditEventId, Timestamp, TokenId, UserId};
+use serde_json::value::RawValue;
 use sqlx::any::AnyRow;
 
 use crate::rows::{int, opt_int, opt_text, text};
@@ -14,14 +15,15 @@ fn is_postgres(conn: &Conn) -> bool {
     conn.backend_name() == "PostgreSQL"
 }
 
-/// Appends an event to its chain inside the caller's transaction. The chain's head row is
-/// locked (on SQLite the whole database is, by `BEGIN IMMEDIATE`), so concurrent appends
-/// queue up instead of forking the chain.
-pub async fn append_audit(
-    conn: &mut Conn,
-    event: NewAuditEvent,
-) -> Result<AuditEventId, StoreError> {
-    let key = event.chain.key();
+const INSERT_EVENT_COLUMNS: &str = "INSERT INTO audit_events (chain_key, seq, occurred_at, actor_kind, actor_user_id, \
+     actor_token_id, actor_label, action, target_type, target_id, before_summary, after_summary, client_ip, user_agent, \
+     request_id, prev_hash, hash) VALUES ";
+const EVENT_PARAMS: usize = 17;
+
+/// Locks a chain's head (creating it on first use) and returns its (seq, hash). The head row
+/// is locked on PostgreSQL; on SQLite the whole database is, by `BEGIN IMMEDIATE`. Concurrent
+/// appends therefore queue up instead of forking the chain.
+async fn lock_head(conn: &mut Conn, key: i64) -> Result<(i64, String), StoreError> {
     let select_head = if is_postgres(conn) {
         "SELECT seq, hash FROM audit_heads WHERE chain_key = $1 FOR UPDATE"
     } else {
@@ -44,44 +46,115 @@ pub async fn append_audit(
     }
     let head =
         head.ok_or_else(|| StoreError::Corrupt(format!("audit head of chain {key} vanished")))?;
-    let seq = int(&head, "seq")? + 1;
-    let content = event.into_content(seq, text(&head, "hash")?);
-    let hash = content.hash();
-    let row = sqlx::query(
-        "INSERT INTO audit_events (chain_key, seq, occurred_at, actor_kind, actor_user_id, actor_token_id, \
-         actor_label, action, target_type, target_id, before_summary, after_summary, client_ip, user_agent, \
-         request_id, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
-    )
-    .bind(content.chain)
-    .bind(content.seq)
-    .bind(content.occurred_at)
-    .bind(content.actor_kind)
-    .bind(content.actor_user_id)
-    .bind(content.actor_token_id)
-    .bind(content.actor_label)
-    .bind(content.action)
-    .bind(content.target_type)
-    .bind(content.target_id)
-    .bind(content.before)
-    .bind(content.after)
-    .bind(content.client_ip)
-    .bind(content.user_agent)
-    .bind(content.request_id)
-    .bind(content.prev_hash)
-    .bind(hash.clone())
-    .fetch_one(&mut *conn)
-    .await?;
+    Ok((int(&head, "seq")?, text(&head, "hash")?))
+}
+
+async fn set_head(conn: &mut Conn, key: i64, seq: i64, hash: String) -> Result<(), StoreError> {
     sqlx::query("UPDATE audit_heads SET seq = $1, hash = $2 WHERE chain_key = $3")
         .bind(seq)
         .bind(hash)
         .bind(key)
         .execute(&mut *conn)
         .await?;
+    Ok(())
+}
+
+fn bind_content<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    content: AuditContent,
+    hash: String,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    query
+        .bind(content.chain)
+        .bind(content.seq)
+        .bind(content.occurred_at)
+        .bind(content.actor_kind)
+        .bind(content.actor_user_id)
+        .bind(content.actor_token_id)
+        .bind(content.actor_label)
+        .bind(content.action)
+        .bind(content.target_type)
+        .bind(content.target_id)
+        .bind(content.before)
+        .bind(content.after)
+        .bind(content.client_ip)
+        .bind(content.user_agent)
+        .bind(content.request_id)
+        .bind(content.prev_hash)
+        .bind(hash)
+}
+
+/// `($1, …, $17), ($18, …)` for `rows` rows.
+fn values_placeholders(rows: usize) -> String {
+    let mut sql = String::with_capacity(rows * EVENT_PARAMS * 5);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for col in 0..EVENT_PARAMS {
+            if col > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", row * EVENT_PARAMS + col + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// Appends an event to its chain inside the caller's transaction.
+pub async fn append_audit(
+    conn: &mut Conn,
+    event: NewAuditEvent,
+) -> Result<AuditEventId, StoreError> {
+    let key = event.chain.key();
+    let (seq, prev_hash) = lock_head(conn, key).await?;
+    let content = event.into_content(seq + 1, prev_hash);
+    let hash = content.hash();
+    let sql = format!(
+        "{INSERT_EVENT_COLUMNS}{} RETURNING id",
+        values_placeholders(1)
+    );
+    let row = bind_content(sqlx::query(sqlx::AssertSqlSafe(sql)), content, hash.clone())
+        .fetch_one(&mut *conn)
+        .await?;
+    set_head(conn, key, seq + 1, hash).await?;
     Ok(AuditEventId(int(&row, "id")?))
 }
 
-/// Which events to list or export. Empty fields do not filter.
+/// Appends many events of one chain at once (imports, seeding), in multi-row inserts.
+pub async fn append_audit_many(
+    conn: &mut Conn,
+    chain: Chain,
+    events: Vec<NewAuditEvent>,
+) -> Result<(), StoreError> {
+    const ROWS_PER_INSERT: usize = 500;
+    if events.iter().any(|e| e.chain != chain) {
+        return Err(StoreError::Unsupported(
+            "append_audit_many takes events of one chain",
+        ));
+    }
+    let key = chain.key();
+    let (mut seq, mut prev_hash) = lock_head(conn, key).await?;
+    let mut events = events.into_iter().peekable();
+    while events.peek().is_some() {
+        let batch: Vec<NewAuditEvent> = events.by_ref().take(ROWS_PER_INSERT).collect();
+        let sql = format!("{INSERT_EVENT_COLUMNS}{}", values_placeholders(batch.len()));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for event in batch {
+            seq += 1;
+            let content = event.into_content(seq, prev_hash);
+            let hash = content.hash();
+            prev_hash = hash.clone();
+            query = bind_content(query, content, hash);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    set_head(conn, key, seq, prev_hash).await
+}
+
+/// Which events to list or export. Absent fields do not filter.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     pub actor_user_id: Option<UserId>,
@@ -96,37 +169,88 @@ pub struct AuditFilter {
 #[derive(Debug, Clone)]
 pub struct AuditPage {
     pub events: Vec<AuditEvent>,
-    pub next_cursor: Option<AuditEventId>,
+    /// The seq to continue before; opaque to clients.
+    pub next_cursor: Option<i64>,
 }
 
 const EVENT_COLUMNS: &str = "id, chain_key, seq, occurred_at, actor_kind, actor_user_id, actor_token_id, actor_label, \
      action, target_type, target_id, before_summary, after_summary, client_ip, user_agent, request_id, prev_hash, hash";
 
-// Absent filters are bound as sentinels rather than NULLs, so both backends can type every
-// parameter.
-const FILTER_WHERE: &str = "chain_key = $1 \
-     AND ($2 = 0 OR actor_user_id = $2) AND ($3 = '' OR action = $3) \
-     AND ($4 = '' OR target_type = $4) AND ($5 = '' OR target_id = $5) \
-     AND occurred_at >= $6 AND occurred_at < $7";
-
-fn bind_filter<'q>(
-    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
-    chain: Chain,
-    filter: &AuditFilter,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-    query
-        .bind(chain.key())
-        .bind(filter.actor_user_id.map_or(0, UserId::get))
-        .bind(filter.action.clone().unwrap_or_default())
-        .bind(filter.target_type.clone().unwrap_or_default())
-        .bind(filter.target_id.clone().unwrap_or_default())
-        .bind(filter.from.map_or(i64::MIN, Timestamp::micros))
-        .bind(filter.to.map_or(i64::MAX, Timestamp::micros))
+enum Param {
+    Int(i64),
+    Text(String),
 }
 
-fn parse_summary(raw: Option<String>) -> Result<Option<serde_json::Value>, StoreError> {
+/// A query over one chain: only the active filters become conditions, so the planner can use
+/// the matching `(chain_key, …, seq)` index and walk it in seq order.
+struct ChainQuery {
+    sql: String,
+    params: Vec<Param>,
+}
+
+impl ChainQuery {
+    fn new(filter: &AuditFilter) -> ChainQuery {
+        let mut query = ChainQuery {
+            sql: format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE chain_key = $1"),
+            params: Vec::new(),
+        };
+        if let Some(user) = filter.actor_user_id {
+            query.condition("actor_user_id =", Param::Int(user.get()));
+        }
+        if let Some(action) = &filter.action {
+            query.condition("action =", Param::Text(action.clone()));
+        }
+        if let Some(target_type) = &filter.target_type {
+            query.condition("target_type =", Param::Text(target_type.clone()));
+        }
+        if let Some(target_id) = &filter.target_id {
+            query.condition("target_id =", Param::Text(target_id.clone()));
+        }
+        if let Some(from) = filter.from {
+            query.condition("occurred_at >=", Param::Int(from.micros()));
+        }
+        if let Some(to) = filter.to {
+            query.condition("occurred_at <", Param::Int(to.micros()));
+        }
+        query
+    }
+
+    fn condition(&mut self, column_op: &str, param: Param) {
+        self.params.push(param);
+        self.sql
+            .push_str(&format!(" AND {column_op} ${}", self.params.len() + 1));
+    }
+
+    /// Runs the query from the cursor `seq` (`direction` is `"<"` for newest first, `">"` for
+    /// oldest first).
+    async fn fetch(
+        mut self,
+        conn: &mut Conn,
+        chain: Chain,
+        seq: i64,
+        direction: &str,
+        limit: i64,
+    ) -> Result<Vec<AnyRow>, StoreError> {
+        self.condition(&format!("seq {direction}"), Param::Int(seq));
+        let order = if direction == "<" { "DESC" } else { "ASC" };
+        self.sql.push_str(&format!(
+            " ORDER BY seq {order} LIMIT ${}",
+            self.params.len() + 2
+        ));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(self.sql)).bind(chain.key());
+        for param in self.params {
+            query = match param {
+                Param::Int(v) => query.bind(v),
+                Param::Text(v) => query.bind(v),
+            };
+        }
+        Ok(query.bind(limit).fetch_all(&mut *conn).await?)
+    }
+}
+
+fn parse_summary(raw: Option<String>) -> Result<Option<Box<RawValue>>, StoreError> {
     raw.map(|s| {
-        serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(format!("audit summary: {e}")))
+        RawValue::from_string(s).map_err(|e| StoreError::Corrupt(format!("audit summary: {e}")))
     })
     .transpose()
 }
@@ -160,7 +284,8 @@ fn stored_from_row(row: &AnyRow) -> Result<StoredAuditEvent, StoreError> {
     })
 }
 
-fn event_from_stored(stored: StoredAuditEvent) -> Result<AuditEvent, StoreError> {
+fn event_from_row(row: &AnyRow) -> Result<AuditEvent, StoreError> {
+    let stored = stored_from_row(row)?;
     let c = stored.content;
     Ok(AuditEvent {
         id: AuditEventId(stored.id),
@@ -182,29 +307,30 @@ fn event_from_stored(stored: StoredAuditEvent) -> Result<AuditEvent, StoreError>
     })
 }
 
-/// One page of a chain's events, newest first, strictly older than `before` when given.
+/// One page of a chain's events, newest first, older than the cursor `before` when given.
 pub async fn list_audit(
     conn: &mut Conn,
     chain: Chain,
     filter: &AuditFilter,
-    before: Option<AuditEventId>,
+    before: Option<i64>,
     limit: u32,
 ) -> Result<AuditPage, StoreError> {
-    let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM audit_events WHERE {FILTER_WHERE} AND id < $8 ORDER BY id DESC LIMIT $9"
-    );
-    let rows = bind_filter(sqlx::query(sqlx::AssertSqlSafe(sql)), chain, filter)
-        .bind(before.map_or(i64::MAX, AuditEventId::get))
-        .bind(i64::from(limit) + 1)
-        .fetch_all(&mut *conn)
+    let rows = ChainQuery::new(filter)
+        .fetch(
+            conn,
+            chain,
+            before.unwrap_or(i64::MAX),
+            "<",
+            i64::from(limit) + 1,
+        )
         .await?;
     let mut events = rows
         .iter()
-        .map(|row| event_from_stored(stored_from_row(row)?))
+        .map(event_from_row)
         .collect::<Result<Vec<_>, _>>()?;
     let next_cursor = if events.len() > limit as usize {
         events.truncate(limit as usize);
-        events.last().map(|e| e.id)
+        events.last().map(|e| e.seq)
     } else {
         None
     };
@@ -214,25 +340,18 @@ pub async fn list_audit(
     })
 }
 
-/// Up to `limit` events oldest first, strictly after `after`: the export's batches.
+/// Up to `limit` events oldest first, after the seq `after`: the export's batches.
 pub async fn audit_batch_ascending(
     conn: &mut Conn,
     chain: Chain,
     filter: &AuditFilter,
-    after: Option<AuditEventId>,
+    after: Option<i64>,
     limit: u32,
 ) -> Result<Vec<AuditEvent>, StoreError> {
-    let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM audit_events WHERE {FILTER_WHERE} AND id > $8 ORDER BY id LIMIT $9"
-    );
-    let rows = bind_filter(sqlx::query(sqlx::AssertSqlSafe(sql)), chain, filter)
-        .bind(after.map_or(0, AuditEventId::get))
-        .bind(i64::from(limit))
-        .fetch_all(&mut *conn)
+    let rows = ChainQuery::new(filter)
+        .fetch(conn, chain, after.unwrap_or(0), ">", i64::from(limit))
         .await?;
-    rows.iter()
-        .map(|row| event_from_stored(stored_from_row(row)?))
-        .collect()
+    rows.iter().map(event_from_row).collect()
 }
 
 /// The outcome of verifying one chain.

@@ -367,7 +367,7 @@ async fn other_organizations_are_invisible(server: &TestServer) {
         format!("/api/v1/orgs/{farm}/sites/{site}"),
         format!("/api/v1/orgs/{farm}/members"),
         format!("/api/v1/orgs/{farm}/audit-events"),
-        format!("/api/v1/orgs/999999/sites"),
+        "/api/v1/orgs/999999/sites".to_string(),
     ] {
         let (status, body) = lab_owner.get(&path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");

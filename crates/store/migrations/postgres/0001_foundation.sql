@@ -137,9 +137,12 @@ CREATE TABLE audit_events (
     hash TEXT NOT NULL,
     UNIQUE (chain_key, seq)
 );
+-- Listing and export walk a chain by seq (the unique index); each filter has an index that
+-- keeps seq order, so a filtered page is a range scan, never a sort.
 CREATE INDEX audit_events_chain_time ON audit_events (chain_key, occurred_at);
-CREATE INDEX audit_events_chain_action ON audit_events (chain_key, action);
-CREATE INDEX audit_events_chain_actor ON audit_events (chain_key, actor_user_id);
+CREATE INDEX audit_events_chain_action ON audit_events (chain_key, action, seq);
+CREATE INDEX audit_events_chain_actor ON audit_events (chain_key, actor_user_id, seq);
+CREATE INDEX audit_events_chain_target ON audit_events (chain_key, target_type, target_id, seq);
 
 CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN

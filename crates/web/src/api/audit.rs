@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use domain::{AuditEvent, AuditEventId, OrgId};
+use domain::{AuditEvent, OrgId};
 use futures::TryStreamExt;
 use serde::Serialize;
 
@@ -20,7 +20,7 @@ pub struct AuditPageBody {
     /// Newest first.
     pub events: Vec<AuditEvent>,
     /// Pass as `cursor` to get the next (older) page; absent on the last page.
-    pub next_cursor: Option<AuditEventId>,
+    pub next_cursor: Option<i64>,
 }
 
 /// The organization's audit log, newest first, filtered and cursor-paginated.
