@@ -128,3 +128,24 @@ pub async fn add_request_id(
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_reveal_nothing_but_the_request_id() {
+        let cause = std::io::Error::other("relation \"secret_table\" does not exist at 10.0.0.5");
+        let error = ApiError::from(AppError::internal(cause));
+        assert_eq!(error.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let body = error.body(Some("req-9")).to_string();
+        assert!(
+            !body.contains("secret_table") && !body.contains("10.0.0.5"),
+            "{body}"
+        );
+        assert_eq!(
+            error.body(Some("req-9")),
+            json!({"error": {"code": "internal", "message": "internal error; quote the request id when reporting it", "request_id": "req-9"}})
+        );
+    }
+}

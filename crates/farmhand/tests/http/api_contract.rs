@@ -8,7 +8,9 @@ use crate::common::TestServer;
 
 crate::on_both_backends!(
     malformed_requests_get_precise_errors,
-    health_and_readiness_answer
+    health_and_readiness_answer,
+    server_errors_carry_only_a_request_id,
+    cross_origin_changes_with_a_session_are_refused,
 );
 
 #[test]
@@ -242,4 +244,55 @@ async fn health_and_readiness_answer(server: &TestServer) {
             .status(),
         StatusCode::OK
     );
+}
+
+async fn server_errors_carry_only_a_request_id(server: &TestServer) {
+    let (org, owner) = server.org_with_owner("Lab", "owner@lab.test").await;
+    // Break the database under the running server.
+    sqlx::query("DROP TABLE workgroup_members")
+        .execute(server.app().store().pool())
+        .await
+        .unwrap();
+    let response = owner
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/v1/orgs/{org}/workgroups"),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "internal");
+    assert_eq!(body["error"]["request_id"], request_id);
+    let text = body.to_string();
+    assert!(
+        !text.contains("workgroup_members") && !text.to_lowercase().contains("sql"),
+        "{text}"
+    );
+}
+
+async fn cross_origin_changes_with_a_session_are_refused(server: &TestServer) {
+    let (org, owner) = server.org_with_owner("Lab", "owner@lab.test").await;
+    let post = |origin: &str| {
+        owner
+            .http
+            .post(format!("{}/api/v1/orgs/{org}/sites", server.base))
+            .header("origin", origin.to_string())
+            .json(&json!({ "name": format!("From {origin}") }))
+            .send()
+    };
+    let response = post("https://evil.example").await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"]["code"],
+        "cross_origin_request"
+    );
+    let same = server.base.clone();
+    assert_eq!(post(&same).await.unwrap().status(), StatusCode::CREATED);
+    let (_, sites) = owner.get(&format!("/api/v1/orgs/{org}/sites")).await;
+    assert_eq!(sites.as_array().unwrap().len(), 1);
 }

@@ -18,8 +18,8 @@ pub struct SignedInBody {
 }
 
 /// The `Set-Cookie` value for a session (or for clearing it, with an empty secret).
-pub(crate) fn session_cookie(state: &WebState, secret: &str, max_age_secs: i64) -> HeaderValue {
-    let secure = if state.secure_cookies { "; Secure" } else { "" };
+pub(crate) fn session_cookie(secure: bool, secret: &str, max_age_secs: i64) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
     let cookie = format!(
         "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}"
     );
@@ -42,7 +42,7 @@ pub(crate) fn with_session(
     let mut response = (status, axum::Json(body)).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        session_cookie(state, &signed_in.session_secret, max_age),
+        session_cookie(state.secure_cookies, &signed_in.session_secret, max_age),
     );
     response
 }
@@ -78,9 +78,10 @@ pub async fn sign_out(
 ) -> ApiResult<Response> {
     state.app.sign_out(&principal, &meta).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, session_cookie(&state, "", 0));
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie(state.secure_cookies, "", 0),
+    );
     Ok(response)
 }
 
@@ -104,4 +105,27 @@ pub async fn change_password(
 ) -> ApiResult<StatusCode> {
     state.app.change_password(&principal, input, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_secure_when_configured() {
+        let cookie = |secure| {
+            session_cookie(secure, "abc", 60)
+                .to_str()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(
+            cookie(false),
+            "farmhand_session=abc; Path=/; HttpOnly; SameSite=Lax; Max-Age=60"
+        );
+        assert_eq!(
+            cookie(true),
+            "farmhand_session=abc; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure"
+        );
+    }
 }
