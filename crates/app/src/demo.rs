@@ -116,19 +116,8 @@ impl App {
         )
         .await?;
 
-        for (index, rank) in DefaultRank::ALL.into_iter().enumerate() {
-            let rank_id = store::insert_rank(
-                &mut tx,
-                org,
-                &store::NewRank {
-                    name: rank.name(),
-                    description: rank.description(),
-                    position: rank.position(),
-                    is_owner: rank.is_owner(),
-                    permissions: rank.permissions(),
-                },
-            )
-            .await?;
+        let ranks = store::insert_default_ranks(&mut tx, org).await?;
+        for (index, (rank, rank_id)) in ranks.into_iter().enumerate() {
             let email = demo_email(rank);
             let user = match store::find_user_by_email(&mut tx, &email).await? {
                 Some(account) => account.user.id,

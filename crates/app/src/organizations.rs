@@ -3,12 +3,11 @@
 use authz::{DefaultRank, Permission};
 use domain::audit::{ActorKind, Chain, NewAuditEvent};
 use domain::{
-    CurrencyCode, Email, Name, OrgId, Organization, Rank, Site, SiteId, TimeZoneName, Timestamp,
-    UserId, parse_description,
+    CurrencyCode, Email, Name, Organization, Rank, Site, SiteId, TimeZoneName, Timestamp, UserId,
+    parse_description,
 };
 use serde::Deserialize;
 use serde_json::json;
-use store::Conn;
 use utoipa::ToSchema;
 
 use crate::App;
@@ -89,29 +88,6 @@ fn site_summary(site: &Site) -> serde_json::Value {
     json!({ "name": site.name, "description": site.description, "time_zone": site.time_zone })
 }
 
-/// Creates the default ranks of a new organization, returning the owner rank's ID.
-async fn create_default_ranks(conn: &mut Conn, org: OrgId) -> AppResult<domain::RankId> {
-    let mut owner = None;
-    for rank in DefaultRank::ALL {
-        let id = store::insert_rank(
-            conn,
-            org,
-            &store::NewRank {
-                name: rank.name(),
-                description: rank.description(),
-                position: rank.position(),
-                is_owner: rank.is_owner(),
-                permissions: rank.permissions(),
-            },
-        )
-        .await?;
-        if rank.is_owner() {
-            owner = Some(id);
-        }
-    }
-    owner.ok_or_else(|| AppError::Internal("the default ranks have no owner rank".into()))
-}
-
 impl App {
     /// Creates an organization with the default ranks and makes `owner_email` its owner,
     /// creating the account with a one-time password if it does not exist. Console only.
@@ -139,7 +115,12 @@ impl App {
 
         let mut tx = self.store().write().await?;
         let org_id = store::insert_org(&mut tx, name.as_str(), "UTC", "EUR", now).await?;
-        let owner_rank = create_default_ranks(&mut tx, org_id).await?;
+        let ranks = store::insert_default_ranks(&mut tx, org_id).await?;
+        let owner_rank = ranks
+            .iter()
+            .find(|(rank, _)| rank.is_owner())
+            .map(|(_, id)| *id)
+            .ok_or_else(|| AppError::Internal("the default ranks have no owner rank".into()))?;
         let user = match (&existing, &hash) {
             (Some(account), _) => account.user.id,
             (None, Some(hash)) => {

@@ -114,6 +114,25 @@ pub async fn insert_rank(
     Ok(RankId(int(&row, "id")?))
 }
 
+/// Creates the default ranks of a new organization, most senior first.
+pub async fn insert_default_ranks(
+    conn: &mut Conn,
+    org: OrgId,
+) -> Result<Vec<(authz::DefaultRank, RankId)>, StoreError> {
+    let mut created = Vec::with_capacity(authz::DefaultRank::ALL.len());
+    for rank in authz::DefaultRank::ALL {
+        let new = NewRank {
+            name: rank.name(),
+            description: rank.description(),
+            position: rank.position(),
+            is_owner: rank.is_owner(),
+            permissions: rank.permissions(),
+        };
+        created.push((rank, insert_rank(conn, org, &new).await?));
+    }
+    Ok(created)
+}
+
 const RANK_COLUMNS: &str = "r.id AS rank_id, r.name AS rank_name, r.description AS rank_description, \
      r.position AS rank_position, r.is_owner AS rank_is_owner, r.permissions AS rank_permissions";
 

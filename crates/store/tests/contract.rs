@@ -62,28 +62,13 @@ async fn org_with_owner(store: &Store, name: &str) -> (OrgId, domain::MemberId) 
     let org = store::insert_org(&mut tx, name, "UTC", "EUR", T0)
         .await
         .unwrap();
-    let mut owner_rank = None;
-    for rank in DefaultRank::ALL {
-        let id = store::insert_rank(
-            &mut tx,
-            org,
-            &store::NewRank {
-                name: rank.name(),
-                description: rank.description(),
-                position: rank.position(),
-                is_owner: rank.is_owner(),
-                permissions: rank.permissions(),
-            },
-        )
-        .await
-        .unwrap();
-        owner_rank.get_or_insert(id);
-    }
+    let ranks = store::insert_default_ranks(&mut tx, org).await.unwrap();
+    assert_eq!(ranks[0].0, DefaultRank::Owner);
     let email = format!("owner@{}.test", name.to_lowercase().replace(' ', "-"));
     let user = store::insert_user(&mut tx, &email, "Owner", "hash", false, T0)
         .await
         .unwrap();
-    let member = store::insert_member(&mut tx, org, user, owner_rank.unwrap(), None, T0)
+    let member = store::insert_member(&mut tx, org, user, ranks[0].1, None, T0)
         .await
         .unwrap();
     tx.commit().await.unwrap();
