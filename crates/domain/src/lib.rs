@@ -3,10 +3,9 @@
 pub mod audit;
 pub mod clock;
 pub mod entities;
-pub mod ids;
 pub mod values;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use entities::*;
-pub use ids::*;
+pub use authz::ids::*;
 pub use values::*;

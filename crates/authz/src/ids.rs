@@ -15,9 +15,9 @@ macro_rules! id_type {
     ($($name:ident => $label:literal),* $(,)?) => {$(
         #[doc = concat!("The ID of a ", $label, ".")]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
-                 serde::Serialize, utoipa::ToSchema)]
+                 serde::Serialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = i64))]
         #[serde(transparent)]
-        #[schema(value_type = i64)]
         pub struct $name(pub i64);
 
         impl $name {
@@ -96,6 +96,10 @@ id_type! {
     SessionId => "session",
     TokenId => "API token",
     AuditEventId => "audit event",
+    PrinterId => "printer",
+    PrinterGroupId => "printer group",
+    PrinterModelId => "printer model",
+    GrantId => "printer access grant",
 }
 
 #[cfg(test)]
