@@ -41,7 +41,10 @@ fn camel(key: &str) -> String {
     key.split(['.', '_'])
         .map(|part| {
             let mut chars = part.chars();
-            chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
         })
         .collect()
 }
@@ -63,7 +66,8 @@ fn main() {
             fail(format!("{k}: duplicate key"));
         }
         let valid = k.split('.').count() >= 2
-            && k.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+            && k.split('.')
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
         if !valid {
             fail(format!("{k}: keys look like domain.action, lower case"));
         }
@@ -71,23 +75,36 @@ fn main() {
             fail(format!("{k}: unknown domain {:?}", entry.domain));
         }
         if !["none", "view", "queue", "print", "manage"].contains(&entry.printer_access.as_str()) {
-            fail(format!("{k}: printer_access must be none, view, queue, print or manage"));
+            fail(format!(
+                "{k}: printer_access must be none, view, queue, print or manage"
+            ));
         }
         if entry.title.is_empty() || entry.description.is_empty() {
             fail(format!("{k}: title and description are required"));
         }
         if k.ends_with(".own") && !has_all_in_domain(&catalog, &entry.domain) {
-            fail(format!("{k}: an .own permission needs an .all permission in its domain"));
+            fail(format!(
+                "{k}: an .own permission needs an .all permission in its domain"
+            ));
         }
     }
 
     let n = catalog.permission.len();
     let mut out = String::new();
-    let _ = writeln!(out, "/// Number of permissions in the catalog.\npub const PERMISSION_COUNT: usize = {n};");
-    let _ = writeln!(out, "/// 64-bit words in a [`PermissionSet`].\npub(crate) const WORDS: usize = {};", n.div_ceil(64).max(1));
+    let _ = writeln!(
+        out,
+        "/// Number of permissions in the catalog.\npub const PERMISSION_COUNT: usize = {n};"
+    );
+    let _ = writeln!(
+        out,
+        "/// 64-bit words in a [`PermissionSet`].\npub(crate) const WORDS: usize = {};",
+        n.div_ceil(64).max(1)
+    );
 
     out.push_str("/// A group of permissions in the permission matrix.\n");
-    out.push_str("#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\npub enum Domain {\n");
+    out.push_str(
+        "#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\npub enum Domain {\n",
+    );
     for d in &catalog.domain {
         let _ = writeln!(out, "    {},", camel(&d.key));
     }
@@ -99,9 +116,16 @@ fn main() {
     for d in &catalog.domain {
         let _ = writeln!(out, "            Domain::{} => {:?},", camel(&d.key), d.key);
     }
-    out.push_str("        }\n    }\n    pub fn title(self) -> &'static str {\n        match self {\n");
+    out.push_str(
+        "        }\n    }\n    pub fn title(self) -> &'static str {\n        match self {\n",
+    );
     for d in &catalog.domain {
-        let _ = writeln!(out, "            Domain::{} => {:?},", camel(&d.key), d.title);
+        let _ = writeln!(
+            out,
+            "            Domain::{} => {:?},",
+            camel(&d.key),
+            d.title
+        );
     }
     out.push_str("        }\n    }\n}\n\n");
 
@@ -118,31 +142,58 @@ fn main() {
     let table = |field: &str, ty: &str, value: &dyn Fn(&Entry) -> String| {
         let mut s = format!("    pub const fn {field}(self) -> {ty} {{\n        match self {{\n");
         for e in &catalog.permission {
-            let _ = writeln!(s, "            Permission::{} => {},", camel(&e.key), value(e));
+            let _ = writeln!(
+                s,
+                "            Permission::{} => {},",
+                camel(&e.key),
+                value(e)
+            );
         }
         s.push_str("        }\n    }\n");
         s
     };
     out.push_str(&table("key", "&'static str", &|e| format!("{:?}", e.key)));
-    out.push_str(&table("title", "&'static str", &|e| format!("{:?}", e.title)));
-    out.push_str(&table("description", "&'static str", &|e| format!("{:?}", e.description)));
-    out.push_str(&table("domain", "Domain", &|e| format!("Domain::{}", camel(&e.domain))));
-    out.push_str(&table("dangerous", "bool", &|e| e.dangerous.to_string()));
-    out.push_str(&table("printer_access", "AccessLevel", &|e| format!("AccessLevel::{}", camel(&e.printer_access))));
-    out.push_str(&table("planned", "Option<&'static str>", &|e| match &e.planned {
-        Some(p) => format!("Some({p:?})"),
-        None => "None".into(),
+    out.push_str(&table("title", "&'static str", &|e| {
+        format!("{:?}", e.title)
     }));
+    out.push_str(&table("description", "&'static str", &|e| {
+        format!("{:?}", e.description)
+    }));
+    out.push_str(&table("domain", "Domain", &|e| {
+        format!("Domain::{}", camel(&e.domain))
+    }));
+    out.push_str(&table("dangerous", "bool", &|e| e.dangerous.to_string()));
+    out.push_str(&table("printer_access", "AccessLevel", &|e| {
+        format!("AccessLevel::{}", camel(&e.printer_access))
+    }));
+    out.push_str(&table(
+        "planned",
+        "Option<&'static str>",
+        &|e| match &e.planned {
+            Some(p) => format!("Some({p:?})"),
+            None => "None".into(),
+        },
+    ));
     out.push_str("    pub fn from_key(key: &str) -> Option<Permission> {\n        match key {\n");
     for e in &catalog.permission {
-        let _ = writeln!(out, "            {:?} => Some(Permission::{}),", e.key, camel(&e.key));
+        let _ = writeln!(
+            out,
+            "            {:?} => Some(Permission::{}),",
+            e.key,
+            camel(&e.key)
+        );
     }
     out.push_str("            _ => None,\n        }\n    }\n}\n");
 
-    let dest = std::path::Path::new(&std::env::var("OUT_DIR").unwrap_or_else(|e| fail(e.to_string()))).join("catalog.rs");
+    let dest =
+        std::path::Path::new(&std::env::var("OUT_DIR").unwrap_or_else(|e| fail(e.to_string())))
+            .join("catalog.rs");
     std::fs::write(dest, out).unwrap_or_else(|e| fail(e.to_string()));
 }
 
 fn has_all_in_domain(catalog: &Catalog, domain: &str) -> bool {
-    catalog.permission.iter().any(|e| e.domain == domain && e.key.ends_with(".all"))
+    catalog
+        .permission
+        .iter()
+        .any(|e| e.domain == domain && e.key.ends_with(".all"))
 }

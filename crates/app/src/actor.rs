@@ -1,8 +1,10 @@
 //! Who is acting, through what, from where.
 
-use authz::{Permission, PermissionSet, Seniority};
+use std::sync::Arc;
+
+use authz::{AccessLevel, MemberIx, Permission, PermissionSet, Policy, Refusal, Seniority};
 use domain::audit::{ActorKind, Chain, NewAuditEvent};
-use domain::{MemberAuth, MemberId, OrgId, SessionId, Timestamp, TokenId, User};
+use domain::{MemberAuth, MemberId, OrgId, PrinterId, SessionId, Timestamp, TokenId, User};
 use serde_json::Value;
 
 use crate::App;
@@ -88,14 +90,16 @@ impl Principal {
     }
 }
 
-/// A principal acting inside one organization, with their effective permissions there: the
-/// rank's, narrowed by the token's scope when acting through a token.
+/// A principal acting inside one organization, with the organization's compiled policy and
+/// their effective permissions there (narrowed by the token's scope when acting through one).
 #[derive(Debug, Clone)]
 pub struct OrgActor {
     pub principal: Principal,
     pub member: MemberAuth,
     pub permissions: PermissionSet,
     pub meta: RequestMeta,
+    pub policy: Arc<Policy>,
+    pub ix: MemberIx,
 }
 
 impl OrgActor {
@@ -171,24 +175,29 @@ impl App {
                 if *token_org != org {
                     return Err(AppError::not_found("organization"));
                 }
-                Some(*permissions)
+                *permissions
             }
         };
-        let mut conn = self.store().read().await?;
-        let member = store::member_auth_for_user(&mut conn, org, principal.user.id)
-            .await?
-            .filter(|m| m.active)
-            .ok_or(AppError::not_found("organization"))?;
-        let rank_permissions = member.rank.effective_permissions();
-        let permissions = match token_scope {
-            Some(Some(scope)) => rank_permissions.intersection(scope),
-            _ => rank_permissions,
+        let (member, version) = {
+            let mut conn = self.store().read().await?;
+            store::member_auth_for_user(&mut conn, org, principal.user.id)
+                .await?
+                .filter(|(m, _)| m.active)
+                .ok_or(AppError::not_found("organization"))?
         };
+        let policy = self.policy(org, version).await?;
+        let ix = policy
+            .member_ix(member.member_id)
+            .ok_or(AppError::not_found("organization"))?;
+        let rights = policy.rights(ix).permissions;
+        let permissions = token_scope.map_or(rights, |scope| rights.intersection(scope));
         Ok(OrgActor {
             principal,
             member,
             permissions,
             meta,
+            policy,
+            ix,
         })
     }
 
@@ -197,48 +206,84 @@ impl App {
         if actor.holds(permission) {
             return Ok(());
         }
-        let mut conn = self.store().read().await?;
-        // Those who could grant it: members who hold it and can manage members.
-        let needed: PermissionSet = [permission, Permission::MembersManage]
+        Err(self.denied(actor, permission, None, None))
+    }
+
+    /// Refuses unless the actor holds `permission` and enough access to `printer`. A printer
+    /// the actor cannot see is "not found", exactly like one that does not exist.
+    pub(crate) fn require_on_printer(
+        &self,
+        actor: &OrgActor,
+        permission: Permission,
+        printer: PrinterId,
+    ) -> AppResult<()> {
+        let Some(p) = actor.policy.printer_ix(printer) else {
+            return Err(AppError::not_found("printer"));
+        };
+        let have = actor.policy.rights(actor.ix).level(p);
+        if have == AccessLevel::None {
+            return Err(AppError::not_found("printer"));
+        }
+        if !actor.holds(permission) {
+            return Err(self.denied(actor, permission, Some(printer), None));
+        }
+        let need = actor.policy.needed_level(permission);
+        if have < need {
+            return Err(self.denied(actor, permission, Some(printer), Some(need)));
+        }
+        Ok(())
+    }
+
+    fn denied(
+        &self,
+        actor: &OrgActor,
+        permission: Permission,
+        printer: Option<PrinterId>,
+        need: Option<AccessLevel>,
+    ) -> AppError {
+        let policy = &actor.policy;
+        let ask = policy
+            .who_could_grant(actor.member_id(), permission, printer)
             .into_iter()
+            .filter_map(|id| {
+                policy
+                    .member_ix(id)
+                    .map(|ix| policy.member(ix).name.clone())
+            })
             .collect();
-        let ask = store::members_holding(&mut conn, actor.org(), needed).await?;
-        Err(AppError::PermissionDenied { permission, ask })
-    }
-
-    /// Refuses unless the actor outranks `target` (strictly junior, owners above all).
-    pub(crate) fn require_seniority(
-        &self,
-        actor: &OrgActor,
-        target: Seniority,
-        what: &str,
-    ) -> AppResult<()> {
-        if actor.seniority().outranks(target) {
-            Ok(())
-        } else {
-            Err(AppError::Seniority(format!(
-                "you can only {what} ranks junior to your own"
-            )))
+        AppError::PermissionDenied {
+            permission,
+            ask,
+            need_access: need,
         }
     }
 
-    /// Refuses unless every permission in `granted` is one the actor holds (owners excepted).
-    pub(crate) fn require_grantable(
+    /// Turns an administrative refusal into the API's error.
+    pub(crate) fn refused(&self, actor: &OrgActor, refusal: Refusal) -> AppError {
+        match refusal {
+            Refusal::MissingPermission(permission) => self.denied(actor, permission, None, None),
+            Refusal::UnknownMember => AppError::not_found("member"),
+            Refusal::UnknownRank => AppError::not_found("rank"),
+            Refusal::RankInUse(_) => AppError::conflict("rank_in_use", refusal.to_string()),
+            refusal => AppError::Refused(refusal),
+        }
+    }
+
+    /// Refuses unless `member`'s rank is strictly junior to the actor's.
+    pub(crate) fn require_outranks(
         &self,
         actor: &OrgActor,
-        granted: PermissionSet,
+        member: MemberId,
+        what: &'static str,
     ) -> AppResult<()> {
-        if actor.is_owner() {
-            return Ok(());
-        }
-        let missing = granted.difference(actor.permissions);
-        if missing == PermissionSet::EMPTY {
-            Ok(())
-        } else {
-            Err(AppError::Seniority(format!(
-                "you cannot grant permissions you do not hold: {}",
-                missing.keys().join(", ")
-            )))
+        let target = actor
+            .policy
+            .member_ix(member)
+            .and_then(|ix| actor.policy.seniority(ix));
+        match target {
+            Some(target) if actor.seniority().outranks(target) => Ok(()),
+            Some(_) => Err(AppError::Refused(Refusal::NotJunior(what))),
+            None => Err(AppError::not_found("member")),
         }
     }
 }

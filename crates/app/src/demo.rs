@@ -1,7 +1,7 @@
 //! Demo data for `farmhand serve --demo`: one organization with two sites, a workgroup and one
 //! person per default rank, created once, so a newcomer can sign in and look around.
 
-use authz::DefaultRank;
+use authz::Preset;
 use domain::OrgId;
 use domain::audit::Chain;
 use serde_json::json;
@@ -37,16 +37,17 @@ pub struct DemoInfo {
     pub password: &'static str,
 }
 
-pub fn demo_email(rank: DefaultRank) -> String {
-    format!("{}@{DEMO_EMAIL_DOMAIN}", rank.name().to_lowercase())
+pub fn demo_email(rank_name: &str) -> String {
+    format!("{}@{DEMO_EMAIL_DOMAIN}", rank_name.to_lowercase())
 }
 
 impl App {
     /// Creates the demo organization unless it already exists.
     pub async fn ensure_demo(&self) -> AppResult<DemoInfo> {
-        let accounts = DefaultRank::ALL
+        let accounts = Preset::Farmhand
+            .ranks()
             .iter()
-            .map(|r| (r.name().to_string(), demo_email(*r)))
+            .map(|r| (r.name.to_string(), demo_email(r.name)))
             .collect();
         let existing = {
             let mut conn = self.store().read().await?;
@@ -116,13 +117,13 @@ impl App {
         )
         .await?;
 
-        let ranks = store::insert_default_ranks(&mut tx, org).await?;
+        let ranks = store::insert_preset_ranks(&mut tx, org, Preset::Farmhand, now).await?;
         for (index, (rank, rank_id)) in ranks.into_iter().enumerate() {
-            let email = demo_email(rank);
+            let email = demo_email(rank.name);
             let user = match store::find_user_by_email(&mut tx, &email).await? {
                 Some(account) => account.user.id,
                 None => {
-                    let name = format!("Demo {}", rank.name());
+                    let name = format!("Demo {}", rank.name);
                     store::insert_user(&mut tx, &email, &name, &hash, false, now).await?
                 }
             };
@@ -134,14 +135,14 @@ impl App {
                 with_change(
                     event,
                     None,
-                    Some(json!({ "email": email, "rank": rank.name() })),
+                    Some(json!({ "email": email, "rank": rank.name })),
                 ),
             )
             .await?;
             // The workgroup: the manager moderates it; the member and guest are in it.
-            let in_workgroup = match rank {
-                DefaultRank::Manager => Some(true),
-                DefaultRank::Member | DefaultRank::Guest => Some(false),
+            let in_workgroup = match rank.name {
+                "Manager" => Some(true),
+                "Member" | "Guest" => Some(false),
                 _ => None,
             };
             if let Some(moderator) = in_workgroup {

@@ -1,4 +1,4 @@
-use authz::Permission;
+use authz::{AccessLevel, Permission, Refusal};
 use domain::{Invalid, InvitationStatus};
 use store::StoreError;
 
@@ -10,13 +10,16 @@ pub enum AppError {
     Invalid(#[from] Invalid),
     #[error("{what} not found")]
     NotFound { what: &'static str },
-    #[error("you need the permission {:?} ({})", permission.key(), permission.title())]
+    #[error("{}", denied_message(*permission, *need_access))]
     PermissionDenied {
         permission: Permission,
         ask: Vec<String>,
+        need_access: Option<AccessLevel>,
     },
     #[error("{0}")]
     Seniority(String),
+    #[error("{0}")]
+    Refused(Refusal),
     #[error("sign in first")]
     Unauthenticated,
     #[error("wrong email or password")]
@@ -37,6 +40,21 @@ pub enum AppError {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+fn denied_message(permission: Permission, need_access: Option<AccessLevel>) -> String {
+    match need_access {
+        None => format!(
+            "you need the permission {:?} ({})",
+            permission.key(),
+            permission.title()
+        ),
+        Some(level) => format!(
+            "{:?} ({}) needs {level} access to this printer, which you do not have",
+            permission.key(),
+            permission.title()
+        ),
+    }
+}
+
 fn invitation_status_word(status: InvitationStatus) -> &'static str {
     match status {
         InvitationStatus::Pending => "pending",
@@ -53,6 +71,11 @@ impl AppError {
             AppError::NotFound { .. } => "not_found",
             AppError::PermissionDenied { .. } => "permission_denied",
             AppError::Seniority(_) => "insufficient_seniority",
+            AppError::Refused(refusal) => match refusal {
+                Refusal::CannotGrant(_) | Refusal::CannotGrantAccess { .. } => "cannot_grant",
+                Refusal::NotTriState(_) => "not_tri_state",
+                _ => "insufficient_seniority",
+            },
             AppError::Unauthenticated => "unauthenticated",
             AppError::InvalidCredentials => "invalid_credentials",
             AppError::WrongCurrentPassword => "wrong_current_password",

@@ -1,12 +1,16 @@
 //! Farmhand's use cases. Each public method is one user action: it loads what it needs,
 //! authorizes, changes, appends its audit event and commits, all in one transaction.
 
+mod access;
 mod actor;
 mod audit_log;
 mod error;
+mod fleet;
 mod members;
 mod organizations;
 mod passwords;
+mod policies;
+mod ranks;
 mod secrets;
 mod sessions;
 mod throttle;
@@ -20,15 +24,21 @@ use std::sync::Arc;
 use domain::{Clock, Timestamp};
 use store::Store;
 
+pub use access::{
+    CatalogDomain, CatalogPermission, CreateGrant, Explanation, MemberRights, OverrideEffect,
+    SetOverride,
+};
 pub use actor::{Credential, OrgActor, Principal, RequestMeta};
 pub use audit_log::{AUDIT_CSV_HEADER, AuditQuery, write_audit_csv};
 pub use error::{AppError, AppResult};
+pub use fleet::{NamedInput, PrinterInput, VisiblePrinter};
 pub use members::{
     AcceptInvitation, AddMember, CreateInvitation, CreatedInvitation, InvitationPreview,
     UpdateMember,
 };
 pub use organizations::{CreateSite, CreatedOrg, UpdateOrg, UpdateSite};
 pub use passwords::PasswordHasher;
+pub use ranks::{CloneRank, ImportPreset, MemberImpact, RankChange, RankPreview, ReorderRanks};
 pub use secrets::TOKEN_PREFIX;
 pub use sessions::{ChangePassword, Me, SignIn, SignedIn};
 pub use throttle::{SignInThrottle, ThrottlePolicy};
@@ -62,6 +72,7 @@ pub struct App {
 }
 
 struct Inner {
+    policies: policies::PolicyCache,
     store: Store,
     clock: Arc<dyn Clock>,
     hasher: PasswordHasher,
@@ -87,6 +98,7 @@ impl App {
         let throttle = SignInThrottle::new(settings.throttle);
         App {
             inner: Arc::new(Inner {
+                policies: policies::PolicyCache::default(),
                 store,
                 clock,
                 hasher,

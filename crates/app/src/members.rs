@@ -93,18 +93,22 @@ impl App {
             .ok_or(AppError::not_found("member"))
     }
 
-    /// Checks that the actor may hand out `rank`: strictly junior, and only permissions they hold.
+    /// Checks that the actor may hand out `rank`: strictly junior, with only permissions and
+    /// printer access they hold themselves.
     async fn assignable_rank(
         &self,
         conn: &mut store::Conn,
         actor: &OrgActor,
         rank: RankId,
+        member: Option<MemberId>,
     ) -> AppResult<Rank> {
         let rank = store::get_rank(conn, actor.org(), rank)
             .await?
             .ok_or(AppError::not_found("rank"))?;
-        self.require_seniority(actor, rank.seniority(), "assign")?;
-        self.require_grantable(actor, rank.effective_permissions())?;
+        actor
+            .policy
+            .may_assign_rank(actor.member_id(), rank.id, member)
+            .map_err(|r| self.refused(actor, r))?;
         Ok(rank)
     }
 
@@ -128,7 +132,9 @@ impl App {
         let email = Email::parse("email", &input.email)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
-        let rank = self.assignable_rank(&mut tx, actor, input.rank_id).await?;
+        let rank = self
+            .assignable_rank(&mut tx, actor, input.rank_id, None)
+            .await?;
         self.check_site(&mut tx, actor.org(), input.site_id).await?;
         let account = store::find_user_by_email(&mut tx, email.as_str())
             .await?
@@ -154,6 +160,7 @@ impl App {
         let member = store::get_member(&mut tx, actor.org(), id)
             .await?
             .ok_or(AppError::not_found("member"))?;
+        store::bump_authz_version(&mut tx, actor.org()).await?;
         let event = actor.event(now, "member.add", "member", id);
         store::append_audit(
             &mut tx,
@@ -171,18 +178,14 @@ impl App {
         actor: &OrgActor,
         member: MemberId,
     ) -> AppResult<Member> {
-        let target = store::member_auth(conn, actor.org(), member)
+        let target = store::get_member(conn, actor.org(), member)
             .await?
             .ok_or(AppError::not_found("member"))?;
-        if target.member_id == actor.member_id() {
-            return Err(AppError::Seniority(
-                "you cannot change your own membership; ask someone senior".into(),
-            ));
-        }
-        self.require_seniority(actor, target.rank.seniority(), "manage members of")?;
-        store::get_member(conn, actor.org(), member)
-            .await?
-            .ok_or(AppError::not_found("member"))
+        actor
+            .policy
+            .may_manage_member(actor.member_id(), member)
+            .map_err(|r| self.refused(actor, r))?;
+        Ok(target)
     }
 
     pub async fn update_member(
@@ -195,7 +198,9 @@ impl App {
         let mut tx = self.store().write().await?;
         let before = self.manageable_member(&mut tx, actor, member).await?;
         if let Some(rank) = input.rank_id {
-            let rank = self.assignable_rank(&mut tx, actor, rank).await?;
+            let rank = self
+                .assignable_rank(&mut tx, actor, rank, Some(member))
+                .await?;
             store::set_member_rank(&mut tx, actor.org(), member, rank.id).await?;
         }
         if let Some(site) = input.site_id {
@@ -205,6 +210,7 @@ impl App {
         let after = store::get_member(&mut tx, actor.org(), member)
             .await?
             .ok_or(AppError::not_found("member"))?;
+        store::bump_authz_version(&mut tx, actor.org()).await?;
         let event = actor.event(self.now(), "member.update", "member", member);
         store::append_audit(
             &mut tx,
@@ -239,6 +245,13 @@ impl App {
         let now = self.now();
         let mut tx = self.store().write().await?;
         let before = self.manageable_member(&mut tx, actor, member).await?;
+        if active {
+            // Reactivation hands the rank's rights back: only someone who could assign it.
+            actor
+                .policy
+                .may_assign_rank(actor.member_id(), before.rank_id, Some(member))
+                .map_err(|r| self.refused(actor, r))?;
+        }
         if before.active == active {
             let state = if active { "active" } else { "deactivated" };
             return Err(AppError::conflict(
@@ -265,6 +278,7 @@ impl App {
             summary["tokens_revoked"] = json!(tokens);
             summary["sessions_revoked"] = json!(sessions);
         }
+        store::bump_authz_version(&mut tx, actor.org()).await?;
         let event = actor.event(now, action, "member", member);
         store::append_audit(
             &mut tx,
@@ -303,7 +317,9 @@ impl App {
         let now = self.now();
         let token = new_secret();
         let mut tx = self.store().write().await?;
-        let rank = self.assignable_rank(&mut tx, actor, input.rank_id).await?;
+        let rank = self
+            .assignable_rank(&mut tx, actor, input.rank_id, None)
+            .await?;
         let id = store::insert_invitation(
             &mut tx,
             &store::NewInvitation {
@@ -466,6 +482,7 @@ impl App {
             user: account.user.clone(),
             credential,
         };
+        store::bump_authz_version(&mut tx, invitation.org_id).await?;
         let chain = Chain::Org(invitation.org_id);
         let event = acting.event(
             chain,

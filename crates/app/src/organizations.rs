@@ -1,6 +1,6 @@
 //! Organizations, their sites and ranks, and the console's administrative commands.
 
-use authz::{DefaultRank, Permission};
+use authz::{Permission, Preset};
 use domain::audit::{ActorKind, Chain, NewAuditEvent};
 use domain::{
     CurrencyCode, Email, Name, Organization, Rank, Site, SiteId, TimeZoneName, Timestamp, UserId,
@@ -31,6 +31,8 @@ pub struct UpdateOrg {
     pub time_zone: Option<String>,
     /// ISO 4217 code, e.g. `EUR`.
     pub currency: Option<String>,
+    /// Who may confirm a clear build plate: `print_access` or `any_access`.
+    pub bed_clear_access: Option<authz::BedClearAccess>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -81,22 +83,45 @@ pub(crate) fn console_event(
 }
 
 fn org_summary(org: &Organization) -> serde_json::Value {
-    json!({ "name": org.name, "time_zone": org.time_zone, "currency": org.currency })
+    json!({
+        "name": org.name,
+        "time_zone": org.time_zone,
+        "currency": org.currency,
+        "bed_clear_access": org.bed_clear_access.key(),
+    })
 }
 
 fn site_summary(site: &Site) -> serde_json::Value {
     json!({ "name": site.name, "description": site.description, "time_zone": site.time_zone })
 }
 
+fn owner_rank_name(preset: Preset) -> &'static str {
+    preset
+        .ranks()
+        .iter()
+        .find(|r| r.is_owner)
+        .map_or("owner", |r| r.name)
+}
+
 impl App {
-    /// Creates an organization with the default ranks and makes `owner_email` its owner,
+    /// Creates an organization with a preset's ranks and makes `owner_email` its owner,
     /// creating the account with a one-time password if it does not exist. Console only.
     pub async fn create_org(
         &self,
         name: &str,
         owner_email: &str,
         owner_name: Option<&str>,
+        preset: Preset,
     ) -> AppResult<CreatedOrg> {
+        if !preset.has_owner() {
+            return Err(AppError::Invalid(domain::Invalid::new(
+                "preset",
+                format!(
+                    "{} has no owner rank; import it into an existing organization instead",
+                    preset.title()
+                ),
+            )));
+        }
         let name = Name::parse("name", name)?;
         let email = Email::parse("owner_email", owner_email)?;
         let now = self.now();
@@ -115,10 +140,10 @@ impl App {
 
         let mut tx = self.store().write().await?;
         let org_id = store::insert_org(&mut tx, name.as_str(), "UTC", "EUR", now).await?;
-        let ranks = store::insert_default_ranks(&mut tx, org_id).await?;
+        let ranks = store::insert_preset_ranks(&mut tx, org_id, preset, now).await?;
         let owner_rank = ranks
             .iter()
-            .find(|(rank, _)| rank.is_owner())
+            .find(|(rank, _)| rank.is_owner)
             .map(|(_, id)| *id)
             .ok_or_else(|| AppError::Internal("the default ranks have no owner rank".into()))?;
         let user = match (&existing, &hash) {
@@ -155,7 +180,7 @@ impl App {
         );
         store::append_audit(&mut tx, with_change(event, None, Some(org_summary(&org)))).await?;
         let event = console_event(chain, now, "member.add", "member", member.to_string());
-        let after = json!({ "email": email.as_str(), "rank": DefaultRank::Owner.name() });
+        let after = json!({ "email": email.as_str(), "rank": owner_rank_name(preset) });
         store::append_audit(&mut tx, with_change(event, None, Some(after))).await?;
         tx.commit().await?;
         Ok(CreatedOrg {
@@ -219,7 +244,11 @@ impl App {
         if let Some(currency) = input.currency {
             org.currency = CurrencyCode::parse("currency", &currency)?.into_string();
         }
+        if let Some(bed_clear) = input.bed_clear_access {
+            org.bed_clear_access = bed_clear;
+        }
         store::update_org(&mut tx, &org).await?;
+        store::bump_authz_version(&mut tx, org.id).await?;
         let event = actor.event(self.now(), "organization.update", "organization", org.id);
         store::append_audit(
             &mut tx,
@@ -332,6 +361,13 @@ impl App {
         let before = store::get_site(&mut tx, actor.org(), site)
             .await?
             .ok_or(AppError::not_found("site"))?;
+        let printers = store::count_site_printers(&mut tx, actor.org(), site).await?;
+        if printers > 0 {
+            return Err(AppError::conflict(
+                "site_in_use",
+                format!("the site still has {printers} printer(s); move or remove them first"),
+            ));
+        }
         store::delete_site(&mut tx, actor.org(), site).await?;
         let event = actor.event(self.now(), "site.delete", "site", site);
         store::append_audit(

@@ -45,7 +45,7 @@ impl App {
         actor: &OrgActor,
         input: CreateToken,
     ) -> AppResult<CreatedToken> {
-        self.require(actor, Permission::TokensCreate).await?;
+        self.require(actor, Permission::ApiTokensCreateOwn).await?;
         let name = Name::parse("name", &input.name)?;
         let now = self.now();
         if input.expires_at.is_some_and(|t| t <= now) {
@@ -97,9 +97,9 @@ impl App {
     /// The actor's own tokens; with `everyone` (and the permission for it), the organization's.
     pub async fn list_tokens(&self, actor: &OrgActor, everyone: bool) -> AppResult<Vec<ApiToken>> {
         let permission = if everyone {
-            Permission::TokensManageAll
+            Permission::ApiTokensManageAll
         } else {
-            Permission::TokensCreate
+            Permission::ApiTokensCreateOwn
         };
         self.require(actor, permission).await?;
         let mut conn = self.store().read().await?;
@@ -113,21 +113,18 @@ impl App {
 
     /// Revokes one of the actor's tokens, or another member's with the permission and seniority.
     pub async fn revoke_token(&self, actor: &OrgActor, id: TokenId) -> AppResult<ApiToken> {
-        self.require(actor, Permission::TokensCreate).await?;
+        self.require(actor, Permission::ApiTokensCreateOwn).await?;
         let now = self.now();
         let mut tx = self.store().write().await?;
         let token = store::get_token(&mut tx, actor.org(), id)
             .await?
             .ok_or(AppError::not_found("API token"))?;
         if token.member_id != actor.member_id() {
-            if !actor.holds(Permission::TokensManageAll) {
+            if !actor.holds(Permission::ApiTokensManageAll) {
                 // Someone else's token is invisible without the permission to manage it.
                 return Err(AppError::not_found("API token"));
             }
-            let owner = store::member_auth(&mut tx, actor.org(), token.member_id)
-                .await?
-                .ok_or(AppError::not_found("member"))?;
-            self.require_seniority(actor, owner.rank.seniority(), "revoke tokens of members of")?;
+            self.require_outranks(actor, token.member_id, "revoke tokens of members")?;
         }
         if !store::revoke_token(&mut tx, id, now).await? {
             return Err(AppError::conflict(

@@ -132,6 +132,7 @@ impl App {
             .await?
             .ok_or(AppError::not_found("workgroup"))?;
         store::delete_workgroup(&mut tx, actor.org(), id).await?;
+        store::bump_authz_version(&mut tx, actor.org()).await?;
         let event = actor.event(self.now(), "workgroup.delete", "workgroup", id);
         store::append_audit(&mut tx, with_change(event, Some(summary(&before)), None)).await?;
         tx.commit().await?;
@@ -181,7 +182,15 @@ impl App {
             input.moderator || current == Some(true),
         )
         .await?;
+        if current.is_none() {
+            // Joining hands out the workgroup's printer access: never more than the actor has.
+            actor
+                .policy
+                .may_join_workgroup(actor.member_id(), id)
+                .map_err(|r| self.refused(actor, r))?;
+        }
         store::upsert_workgroup_member(&mut tx, id, member, input.moderator, now).await?;
+        store::bump_authz_version(&mut tx, actor.org()).await?;
         let event = actor.event(now, "workgroup.member_set", "workgroup", id);
         let before = current.map(|m| json!({ "member_id": member, "moderator": m }));
         let after =
@@ -208,6 +217,7 @@ impl App {
         self.may_edit_workgroup_members(&mut tx, actor, id, current)
             .await?;
         store::remove_workgroup_member(&mut tx, id, member).await?;
+        store::bump_authz_version(&mut tx, actor.org()).await?;
         let event = actor.event(self.now(), "workgroup.member_remove", "workgroup", id);
         store::append_audit(
             &mut tx,

@@ -19,10 +19,16 @@ pub enum Refusal {
     #[error("you cannot grant permissions you do not hold: {}", .0.keys().join(", "))]
     CannotGrant(PermissionSet),
     #[error("you cannot grant {need} access to printer {printer}: your own access there is {have}")]
-    CannotGrantAccess { printer: PrinterId, need: AccessLevel, have: AccessLevel },
+    CannotGrantAccess {
+        printer: PrinterId,
+        need: AccessLevel,
+        have: AccessLevel,
+    },
     #[error("your rank lets you manage only members of {0}")]
     OutsideMemberScope(&'static str),
-    #[error("{0:?} is not a tri-state permission of this member's rank, so it cannot be overridden")]
+    #[error(
+        "{0:?} is not a tri-state permission of this member's rank, so it cannot be overridden"
+    )]
     NotTriState(&'static str),
     #[error("only owners can create or edit owner ranks")]
     OwnerRank,
@@ -36,7 +42,10 @@ pub enum Refusal {
 
 impl Policy {
     fn actor(&self, actor: MemberId) -> Result<(MemberIx, &Rank), Refusal> {
-        let ix = self.member_ix(actor).filter(|ix| self.member(*ix).active).ok_or(Refusal::UnknownMember)?;
+        let ix = self
+            .member_ix(actor)
+            .filter(|ix| self.member(*ix).active)
+            .ok_or(Refusal::UnknownMember)?;
         let rank = self.rank_of(ix).ok_or(Refusal::UnknownRank)?;
         Ok((ix, rank))
     }
@@ -50,7 +59,11 @@ impl Policy {
     }
 
     fn outranks(&self, actor: &Rank, target: &Rank, what: &'static str) -> Result<(), Refusal> {
-        if actor.seniority().outranks(target.seniority()) { Ok(()) } else { Err(Refusal::NotJunior(what)) }
+        if actor.seniority().outranks(target.seniority()) {
+            Ok(())
+        } else {
+            Err(Refusal::NotJunior(what))
+        }
     }
 
     /// Permissions in `set` the actor does not hold (empty for owners).
@@ -59,7 +72,11 @@ impl Policy {
             return Ok(());
         }
         let missing = set.difference(self.rights(ix).permissions);
-        if missing.is_empty() { Ok(()) } else { Err(Refusal::CannotGrant(missing)) }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(Refusal::CannotGrant(missing))
+        }
     }
 
     /// The actor's access must reach `level` on every printer `covered` says yes to.
@@ -76,7 +93,11 @@ impl Policy {
             let need = level_on(printer);
             let have = rights.level(PrinterIx::at(i));
             if need > have {
-                return Err(Refusal::CannotGrantAccess { printer: printer.id, need, have });
+                return Err(Refusal::CannotGrantAccess {
+                    printer: printer.id,
+                    need,
+                    have,
+                });
             }
         }
         Ok(())
@@ -104,14 +125,21 @@ impl Policy {
             MemberScope::Everyone => Ok(()),
             MemberScope::ModeratedWorkgroups => {
                 let actor = self.member(ix);
-                if target_member.workgroups.iter().any(|w| actor.moderates.contains(w)) {
+                if target_member
+                    .workgroups
+                    .iter()
+                    .any(|w| actor.moderates.contains(w))
+                {
                     Ok(())
                 } else {
                     Err(Refusal::OutsideMemberScope("the workgroups you moderate"))
                 }
             }
             MemberScope::ScopedSites => {
-                if target_member.site.is_some_and(|s| actor_rank.scope.all || actor_rank.scope.sites.contains(&s)) {
+                if target_member
+                    .site
+                    .is_some_and(|s| actor_rank.scope.all || actor_rank.scope.sites.contains(&s))
+                {
                     Ok(())
                 } else {
                     Err(Refusal::OutsideMemberScope("the sites your rank covers"))
@@ -120,13 +148,27 @@ impl Policy {
         }
     }
 
-    /// Whether `actor` may give someone `rank` (invite, add or change rank): the rank must be
-    /// strictly junior, and its permissions and printer access within the actor's own.
-    pub fn may_assign_rank(&self, actor: MemberId, rank: RankId) -> Result<(), Refusal> {
+    /// Whether `actor` may give `rank` to `member` (an existing member whose rank changes or
+    /// who is reactivated), or to someone new (`None`): the rank must be strictly junior, and
+    /// the rights the member would have with it — its permissions with the member's own
+    /// overrides applied — and its printer access must be within the actor's own.
+    pub fn may_assign_rank(
+        &self,
+        actor: MemberId,
+        rank: RankId,
+        member: Option<MemberId>,
+    ) -> Result<(), Refusal> {
         let (ix, actor_rank) = self.actor(actor)?;
         let rank = self.rank(rank).ok_or(Refusal::UnknownRank)?;
         self.outranks(actor_rank, rank, "assign ranks")?;
-        self.grantable(ix, rank.permissions.union(rank.tri_state))?;
+        let mut granted = rank.permissions;
+        if let Some(target) = member.and_then(|id| self.member_ix(id)) {
+            let target = self.member(target);
+            granted = granted
+                .union(target.allow.intersection(rank.tri_state))
+                .difference(target.deny.intersection(rank.tri_state));
+        }
+        self.grantable(ix, granted)?;
         self.access_grantable(ix, |p| self.rank_level(rank, p))
     }
 
@@ -139,7 +181,12 @@ impl Policy {
             AccessLevel::None
         };
         if in_scope {
-            for grant in self.org().grants.iter().filter(|g| g.subject == Subject::Rank(rank.id)) {
+            for grant in self
+                .org()
+                .grants
+                .iter()
+                .filter(|g| g.subject == Subject::Rank(rank.id))
+            {
                 if grant.target.covers(printer) && grant.level > level {
                     level = grant.level;
                 }
@@ -150,7 +197,12 @@ impl Policy {
 
     /// Whether `actor` may create (`before` = None), edit, clone into or reorder a rank so that
     /// it becomes `after`.
-    pub fn may_write_rank(&self, actor: MemberId, before: Option<&Rank>, after: &Rank) -> Result<(), Refusal> {
+    pub fn may_write_rank(
+        &self,
+        actor: MemberId,
+        before: Option<&Rank>,
+        after: &Rank,
+    ) -> Result<(), Refusal> {
         let (ix, actor_rank) = self.actor(actor)?;
         self.require(ix, Permission::RanksManage)?;
         if (after.is_owner || before.is_some_and(|b| b.is_owner)) && !actor_rank.is_owner {
@@ -169,12 +221,27 @@ impl Policy {
         self.require(ix, Permission::RanksManage)?;
         let rank = self.rank(rank).ok_or(Refusal::UnknownRank)?;
         self.outranks(actor_rank, rank, "delete ranks")?;
-        let members = self.org().members.iter().filter(|m| m.rank == rank.id).count();
-        if members > 0 { Err(Refusal::RankInUse(members)) } else { Ok(()) }
+        let members = self
+            .org()
+            .members
+            .iter()
+            .filter(|m| m.rank == rank.id)
+            .count();
+        if members > 0 {
+            Err(Refusal::RankInUse(members))
+        } else {
+            Ok(())
+        }
     }
 
     /// Whether `actor` may allow (`allow`) or deny a tri-state permission for `target`.
-    pub fn may_override(&self, actor: MemberId, target: MemberId, permission: Permission, allow: bool) -> Result<(), Refusal> {
+    pub fn may_override(
+        &self,
+        actor: MemberId,
+        target: MemberId,
+        permission: Permission,
+        allow: bool,
+    ) -> Result<(), Refusal> {
         let (ix, actor_rank) = self.actor(actor)?;
         self.require(ix, Permission::MembersOverride)?;
         self.manageable(ix, actor_rank, target)?;
@@ -192,7 +259,12 @@ impl Policy {
     /// Whether `actor` may add or remove a printer access grant. Adding needs the actor's own
     /// access at the grant's level on every printer it covers; both need every member it
     /// affects to be strictly junior.
-    pub fn may_change_grant(&self, actor: MemberId, grant: &Grant, adding: bool) -> Result<(), Refusal> {
+    pub fn may_change_grant(
+        &self,
+        actor: MemberId,
+        grant: &Grant,
+        adding: bool,
+    ) -> Result<(), Refusal> {
         let (ix, actor_rank) = self.actor(actor)?;
         self.require(ix, Permission::PrinterAccessManage)?;
         match grant.subject {
@@ -208,12 +280,23 @@ impl Policy {
             }
         }
         if adding {
-            self.access_grantable(ix, |p| if grant.target.covers(p) { grant.level } else { AccessLevel::None })?;
+            self.access_grantable(ix, |p| {
+                if grant.target.covers(p) {
+                    grant.level
+                } else {
+                    AccessLevel::None
+                }
+            })?;
         }
         Ok(())
     }
 
-    fn junior_member(&self, ix: MemberIx, actor_rank: &Rank, member: MemberId) -> Result<(), Refusal> {
+    fn junior_member(
+        &self,
+        ix: MemberIx,
+        actor_rank: &Rank,
+        member: MemberId,
+    ) -> Result<(), Refusal> {
         if self.member(ix).id == member {
             return Err(Refusal::SelfChange);
         }
@@ -223,26 +306,52 @@ impl Policy {
     }
 
     fn workgroup_members(&self, workgroup: WorkgroupId) -> impl Iterator<Item = MemberId> + '_ {
-        self.org().members.iter().filter(move |m| m.workgroups.contains(&workgroup)).map(|m| m.id)
+        self.org()
+            .members
+            .iter()
+            .filter(move |m| m.workgroups.contains(&workgroup))
+            .map(|m| m.id)
     }
 
     /// Whether `actor` may put `member` into `workgroup`: the workgroup's printer access must
     /// be within the actor's own, so joining never hands out more than the actor has.
-    pub fn may_join_workgroup(&self, actor: MemberId, workgroup: WorkgroupId) -> Result<(), Refusal> {
+    pub fn may_join_workgroup(
+        &self,
+        actor: MemberId,
+        workgroup: WorkgroupId,
+    ) -> Result<(), Refusal> {
         let (ix, _) = self.actor(actor)?;
-        let grants: Vec<&Grant> =
-            self.org().grants.iter().filter(|g| g.subject == Subject::Workgroup(workgroup)).collect();
+        let grants: Vec<&Grant> = self
+            .org()
+            .grants
+            .iter()
+            .filter(|g| g.subject == Subject::Workgroup(workgroup))
+            .collect();
         self.access_grantable(ix, |p| {
-            grants.iter().filter(|g| g.target.covers(p)).map(|g| g.level).max().unwrap_or_default()
+            grants
+                .iter()
+                .filter(|g| g.target.covers(p))
+                .map(|g| g.level)
+                .max()
+                .unwrap_or_default()
         })
     }
 
     /// Active members who could give `member` what a refused decision lacked: `permission`
     /// (by rank change, override or rank edit), or access to `printer` at the level needed.
     /// Most senior first.
-    pub fn who_could_grant(&self, member: MemberId, permission: Permission, printer: Option<PrinterId>) -> Vec<MemberId> {
-        let Some(target) = self.member_ix(member) else { return Vec::new() };
-        let Some(target_rank) = self.rank_of(target) else { return Vec::new() };
+    pub fn who_could_grant(
+        &self,
+        member: MemberId,
+        permission: Permission,
+        printer: Option<PrinterId>,
+    ) -> Vec<MemberId> {
+        let Some(target) = self.member_ix(member) else {
+            return Vec::new();
+        };
+        let Some(target_rank) = self.rank_of(target) else {
+            return Vec::new();
+        };
         let target_id = self.member(target).id;
         let needs_permission = !self.rights(target).permissions.contains(permission);
         let printer_need = printer.and_then(|p| self.printer_ix(p)).and_then(|p| {
@@ -255,7 +364,9 @@ impl Policy {
                 continue;
             }
             let ix = MemberIx::at(i);
-            let Some(rank) = self.rank_of(ix) else { continue };
+            let Some(rank) = self.rank_of(ix) else {
+                continue;
+            };
             if !rank.seniority().outranks(target_rank.seniority()) {
                 continue;
             }
@@ -265,10 +376,13 @@ impl Policy {
                 || (holds(permission)
                     && (holds(Permission::MembersManage)
                         || holds(Permission::RanksManage)
-                        || (holds(Permission::MembersOverride) && target_rank.tri_state.contains(permission))));
+                        || (holds(Permission::MembersOverride)
+                            && target_rank.tri_state.contains(permission))));
             let can_access = match printer_need {
                 None => true,
-                Some((p, need)) => holds(Permission::PrinterAccessManage) && rights.level(p) >= need,
+                Some((p, need)) => {
+                    holds(Permission::PrinterAccessManage) && rights.level(p) >= need
+                }
             };
             if can_permission && can_access {
                 candidates.push((rank, m.id));

@@ -6,7 +6,21 @@ include!(concat!(env!("OUT_DIR"), "/catalog.rs"));
 
 /// Access to a printer, in increasing order: see it, queue jobs on it, print on it (start,
 /// pause, resume), manage it (settings, maintenance, raw G-code).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
 #[repr(u8)]
 pub enum AccessLevel {
     #[default]
@@ -18,8 +32,13 @@ pub enum AccessLevel {
 }
 
 impl AccessLevel {
-    pub const ALL: [AccessLevel; 5] =
-        [AccessLevel::None, AccessLevel::View, AccessLevel::Queue, AccessLevel::Print, AccessLevel::Manage];
+    pub const ALL: [AccessLevel; 5] = [
+        AccessLevel::None,
+        AccessLevel::View,
+        AccessLevel::Queue,
+        AccessLevel::Print,
+        AccessLevel::Manage,
+    ];
 
     pub fn key(self) -> &'static str {
         match self {
@@ -109,7 +128,9 @@ impl PermissionSet {
     }
 
     pub fn iter(self) -> impl Iterator<Item = Permission> {
-        Permission::ALL.into_iter().filter(move |p| self.contains(*p))
+        Permission::ALL
+            .into_iter()
+            .filter(move |p| self.contains(*p))
     }
 
     pub fn keys(self) -> Vec<&'static str> {
@@ -163,14 +184,21 @@ mod tests {
 
     #[test]
     fn stored_form_round_trips_and_rejects_unknown_keys() {
-        let set: PermissionSet = [Permission::AuditView, Permission::SitesManage].into_iter().collect();
+        let set: PermissionSet = [Permission::AuditView, Permission::SitesManage]
+            .into_iter()
+            .collect();
         assert_eq!(PermissionSet::from_stored(&set.to_stored()), Ok(set));
-        assert_eq!(PermissionSet::from_stored("sites.view nope"), Err("nope".to_string()));
+        assert_eq!(
+            PermissionSet::from_stored("sites.view nope"),
+            Err("nope".to_string())
+        );
     }
 
     #[test]
     fn set_algebra() {
-        let a: PermissionSet = [Permission::AuditView, Permission::SitesView].into_iter().collect();
+        let a: PermissionSet = [Permission::AuditView, Permission::SitesView]
+            .into_iter()
+            .collect();
         let b: PermissionSet = [Permission::SitesView].into_iter().collect();
         assert!(b.is_subset_of(a) && !a.is_subset_of(b));
         assert_eq!(a.intersection(b), b);

@@ -21,9 +21,11 @@ mod rank;
 pub use admin::Refusal;
 pub use catalog::{AccessLevel, Domain, PERMISSION_COUNT, Permission, PermissionSet};
 pub use model::{
-    BedClearAccess, Grant, Member, MemberScope, Org, OrgSettings, OutOfScope, Printer, PrinterScope, Rank,
-    Subject, Target,
+    BedClearAccess, Grant, Member, MemberScope, Org, OrgSettings, OutOfScope, Printer,
+    PrinterScope, Rank, Subject, Target,
 };
-pub use policy::{AccessSource, Decision, MemberIx, MemberRights, PermissionSource, Policy, PrinterIx};
+pub use policy::{
+    AccessSource, Decision, MemberIx, MemberRights, PermissionSource, Policy, PrinterIx,
+};
 pub use presets::{Preset, RankTemplate};
 pub use rank::Seniority;

@@ -26,8 +26,11 @@ pub struct Rank {
 }
 
 /// A set of printers, by any mix of sites, printer groups, printer models and printers.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default, deny_unknown_fields)]
 pub struct PrinterScope {
+    /// Every printer of the organization.
     pub all: bool,
     pub sites: Vec<SiteId>,
     pub groups: Vec<PrinterGroupId>,
@@ -37,7 +40,10 @@ pub struct PrinterScope {
 
 impl PrinterScope {
     pub fn all() -> PrinterScope {
-        PrinterScope { all: true, ..PrinterScope::default() }
+        PrinterScope {
+            all: true,
+            ..PrinterScope::default()
+        }
     }
 
     pub fn covers(&self, printer: &Printer) -> bool {
@@ -49,7 +55,9 @@ impl PrinterScope {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum OutOfScope {
     /// Printers outside the scope do not exist for the rank's members (404).
     #[default]
@@ -75,7 +83,9 @@ impl OutOfScope {
 }
 
 /// Whose membership a rank's members may manage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum MemberScope {
     /// Any junior member.
     #[default]
@@ -167,7 +177,9 @@ pub struct Grant {
 }
 
 /// Who may confirm that a finished printer's build plate is clear.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum BedClearAccess {
     /// Needs print access to the printer (3DPrinterOS "only with Can print access").
     #[default]

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use crate::ids::{MemberId, PrinterId, RankId};
-use crate::model::{BedClearAccess, Grant, Member, Org, OutOfScope, Printer, Rank, Subject, Target};
+use crate::model::{
+    BedClearAccess, Grant, Member, Org, OutOfScope, Printer, Rank, Subject, Target,
+};
 use crate::{AccessLevel, Permission, PermissionSet, Seniority};
 
 /// A member's position in a [`Policy`], resolved once per request.
@@ -41,7 +43,10 @@ pub struct MemberRights {
 
 impl MemberRights {
     pub fn level(&self, printer: PrinterIx) -> AccessLevel {
-        self.levels.get(printer.0 as usize).copied().unwrap_or_default()
+        self.levels
+            .get(printer.0 as usize)
+            .copied()
+            .unwrap_or_default()
     }
 }
 
@@ -65,7 +70,7 @@ pub enum PermissionSource {
     Rank { rank: String },
     /// Allowed individually on a tri-state permission of the rank.
     AllowOverride { rank: String },
-    /// The rank includes it but it is denied individually (tri-state).
+    /// Denied individually (tri-state), which wins over the rank and any allow.
     DeniedByOverride { rank: String },
     /// The rank does not include it.
     NotInRank { rank: String },
@@ -80,19 +85,28 @@ pub enum AccessSource {
     /// Outside the rank's printer scope and shown visible-but-locked.
     VisibleOutOfScope,
     /// Outside the rank's scope (and hidden) or no grant covers it.
-    Nothing { out_of_scope: bool },
+    Nothing {
+        out_of_scope: bool,
+    },
 }
 
 /// The outcome of a decision, with the facts behind it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    Allowed { permission: PermissionSource, access: Option<(AccessLevel, AccessSource)> },
+    Allowed {
+        permission: PermissionSource,
+        access: Option<(AccessLevel, AccessSource)>,
+    },
     /// The member does not hold the permission.
     MissingPermission { permission: PermissionSource },
     /// The member cannot see the printer at all: answer as if it did not exist.
     PrinterHidden { access: AccessSource },
     /// The member sees the printer but their access level is too low.
-    InsufficientAccess { have: AccessLevel, need: AccessLevel, access: AccessSource },
+    InsufficientAccess {
+        have: AccessLevel,
+        need: AccessLevel,
+        access: AccessSource,
+    },
     /// No such (active) member or printer in this organization.
     Unknown,
 }
@@ -105,15 +119,37 @@ impl Decision {
 
 impl Policy {
     pub fn new(org: Org) -> Policy {
-        let ranks = org.ranks.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
-        let members = org.members.iter().enumerate().map(|(i, m)| (m.id, i as u32)).collect();
-        let printers = org.printers.iter().enumerate().map(|(i, p)| (p.id, i as u32)).collect();
+        let ranks = org
+            .ranks
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id, i))
+            .collect();
+        let members = org
+            .members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.id, i as u32))
+            .collect();
+        let printers = org
+            .printers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id, i as u32))
+            .collect();
         let mut grants_by_subject: HashMap<Subject, Vec<usize>> = HashMap::new();
         for (i, grant) in org.grants.iter().enumerate() {
             grants_by_subject.entry(grant.subject).or_default().push(i);
         }
         let rights = (0..org.members.len()).map(|_| OnceLock::new()).collect();
-        Policy { org, ranks, members, printers, grants_by_subject, rights }
+        Policy {
+            org,
+            ranks,
+            members,
+            printers,
+            grants_by_subject,
+            rights,
+        }
     }
 
     pub fn org(&self) -> &Org {
@@ -166,7 +202,12 @@ impl Policy {
     /// The fast check: does the member hold `permission` and, for a printer-scoped
     /// permission, enough access to `printer`? No allocation, no lookup beyond two array reads.
     #[inline]
-    pub fn check(&self, member: MemberIx, permission: Permission, printer: Option<PrinterIx>) -> bool {
+    pub fn check(
+        &self,
+        member: MemberIx,
+        permission: Permission,
+        printer: Option<PrinterIx>,
+    ) -> bool {
         let rights = self.rights(member);
         if !rights.permissions.contains(permission) {
             return false;
@@ -179,7 +220,10 @@ impl Policy {
     }
 
     /// Printers the member can see (hidden ones left out), in the organization's order.
-    pub fn visible_printers(&self, member: MemberIx) -> impl Iterator<Item = (PrinterIx, AccessLevel)> + '_ {
+    pub fn visible_printers(
+        &self,
+        member: MemberIx,
+    ) -> impl Iterator<Item = (PrinterIx, AccessLevel)> + '_ {
         let levels = &self.rights(member).levels;
         levels
             .iter()
@@ -190,7 +234,12 @@ impl Policy {
 
     /// The decision with its reasons. Printer-scoped permissions checked without a printer
     /// only need the permission itself (for example listing printers).
-    pub fn decide(&self, member: MemberId, permission: Permission, printer: Option<PrinterId>) -> Decision {
+    pub fn decide(
+        &self,
+        member: MemberId,
+        permission: Permission,
+        printer: Option<PrinterId>,
+    ) -> Decision {
         let Some(ix) = self.member_ix(member).filter(|ix| self.member(*ix).active) else {
             return Decision::Unknown;
         };
@@ -204,47 +253,67 @@ impl Policy {
         let source = self.permission_source(ix, permission);
         let held = matches!(
             source,
-            PermissionSource::Owner | PermissionSource::Rank { .. } | PermissionSource::AllowOverride { .. }
+            PermissionSource::Owner
+                | PermissionSource::Rank { .. }
+                | PermissionSource::AllowOverride { .. }
         );
-        let access = printer_ix.map(|p| (self.rights(ix).level(p), self.access_source(ix, p)));
-        // A printer the member cannot see stays invisible, whatever the permission.
+        // Printer access matters only to permissions that need some.
+        let need = self.needed_level(permission);
+        let access = printer_ix
+            .filter(|_| need > AccessLevel::None)
+            .map(|p| (self.rights(ix).level(p), self.access_source(ix, p)));
+        // A printer the member cannot see stays invisible, whatever they hold.
         if let Some((AccessLevel::None, source)) = &access {
-            return Decision::PrinterHidden { access: source.clone() };
+            return Decision::PrinterHidden {
+                access: source.clone(),
+            };
         }
         if !held {
             return Decision::MissingPermission { permission: source };
         }
-        let need = self.needed_level(permission);
         match access {
-            Some((have, source)) if need > AccessLevel::None && have < need => {
-                Decision::InsufficientAccess { have, need, access: source }
-            }
-            access => Decision::Allowed { permission: source, access },
+            Some((have, source)) if have < need => Decision::InsufficientAccess {
+                have,
+                need,
+                access: source,
+            },
+            access => Decision::Allowed {
+                permission: source,
+                access,
+            },
         }
     }
 
     fn permission_source(&self, ix: MemberIx, permission: Permission) -> PermissionSource {
         let member = self.member(ix);
         let Some(rank) = self.rank(member.rank) else {
-            return PermissionSource::NotInRank { rank: String::new() };
+            return PermissionSource::NotInRank {
+                rank: String::new(),
+            };
         };
         let name = rank.name.clone();
         if rank.is_owner {
             return PermissionSource::Owner;
         }
         let tri = rank.tri_state.contains(permission);
-        let in_rank = rank.permissions.contains(permission);
-        match (in_rank, tri && member.deny.contains(permission), tri && member.allow.contains(permission)) {
-            (true, true, _) => PermissionSource::DeniedByOverride { rank: name },
-            (true, false, _) => PermissionSource::Rank { rank: name },
-            (false, _, true) => PermissionSource::AllowOverride { rank: name },
-            (false, _, false) => PermissionSource::NotInRank { rank: name },
+        // A deny wins over both the rank and an allow.
+        if tri && member.deny.contains(permission) {
+            PermissionSource::DeniedByOverride { rank: name }
+        } else if rank.permissions.contains(permission) {
+            PermissionSource::Rank { rank: name }
+        } else if tri && member.allow.contains(permission) {
+            PermissionSource::AllowOverride { rank: name }
+        } else {
+            PermissionSource::NotInRank { rank: name }
         }
     }
 
     /// Grants that apply to a member: their rank's (within the rank's scope), their
     /// workgroups' and their own.
-    fn grants_for<'a>(&'a self, member: &'a Member) -> impl Iterator<Item = (&'a Grant, bool)> + 'a {
+    fn grants_for<'a>(
+        &'a self,
+        member: &'a Member,
+    ) -> impl Iterator<Item = (&'a Grant, bool)> + 'a {
         let rank = std::iter::once(Subject::Rank(member.rank)).map(|s| (s, true));
         let others = member
             .workgroups
@@ -262,7 +331,11 @@ impl Policy {
 
     fn access_source(&self, ix: MemberIx, printer: PrinterIx) -> AccessSource {
         let member = self.member(ix);
-        let Some(rank) = self.rank(member.rank) else { return AccessSource::Nothing { out_of_scope: false } };
+        let Some(rank) = self.rank(member.rank) else {
+            return AccessSource::Nothing {
+                out_of_scope: false,
+            };
+        };
         if rank.is_owner {
             return AccessSource::Owner;
         }
@@ -276,16 +349,23 @@ impl Policy {
             .collect();
         if !best.is_empty() && have > AccessLevel::None {
             AccessSource::Grants(best)
-        } else if have == AccessLevel::View && !in_scope && rank.out_of_scope == OutOfScope::VisibleLocked {
+        } else if have == AccessLevel::View
+            && !in_scope
+            && rank.out_of_scope == OutOfScope::VisibleLocked
+        {
             AccessSource::VisibleOutOfScope
         } else {
-            AccessSource::Nothing { out_of_scope: !in_scope }
+            AccessSource::Nothing {
+                out_of_scope: !in_scope,
+            }
         }
     }
 
     /// The effective permissions of a member: the rank's, with tri-state overrides applied.
     pub fn effective_permissions(&self, member: &Member) -> PermissionSet {
-        let Some(rank) = self.rank(member.rank) else { return PermissionSet::EMPTY };
+        let Some(rank) = self.rank(member.rank) else {
+            return PermissionSet::EMPTY;
+        };
         if rank.is_owner {
             return PermissionSet::all();
         }
@@ -298,13 +378,24 @@ impl Policy {
         let member = self.member(ix);
         let count = self.org.printers.len();
         let Some(rank) = self.rank(member.rank).filter(|_| member.active) else {
-            return MemberRights { permissions: PermissionSet::EMPTY, levels: vec![AccessLevel::None; count].into() };
+            return MemberRights {
+                permissions: PermissionSet::EMPTY,
+                levels: vec![AccessLevel::None; count].into(),
+            };
         };
         let permissions = self.effective_permissions(member);
         if rank.is_owner {
-            return MemberRights { permissions, levels: vec![AccessLevel::Manage; count].into() };
+            return MemberRights {
+                permissions,
+                levels: vec![AccessLevel::Manage; count].into(),
+            };
         }
-        let in_scope: Vec<bool> = self.org.printers.iter().map(|p| rank.scope.covers(p)).collect();
+        let in_scope: Vec<bool> = self
+            .org
+            .printers
+            .iter()
+            .map(|p| rank.scope.covers(p))
+            .collect();
         let mut levels = vec![AccessLevel::None; count];
         for (grant, scoped) in self.grants_for(member) {
             self.for_covered(grant.target, |i| {
@@ -320,7 +411,10 @@ impl Policy {
                 }
             }
         }
-        MemberRights { permissions, levels: levels.into() }
+        MemberRights {
+            permissions,
+            levels: levels.into(),
+        }
     }
 
     fn for_covered(&self, target: Target, mut f: impl FnMut(usize)) {
@@ -343,6 +437,9 @@ impl Policy {
 
 impl Rank {
     pub fn seniority(&self) -> Seniority {
-        Seniority { position: self.position, is_owner: self.is_owner }
+        Seniority {
+            position: self.position,
+            is_owner: self.is_owner,
+        }
     }
 }

@@ -41,7 +41,12 @@ fn set(permissions: &[Permission]) -> PermissionSet {
 
 use Permission as P;
 
-const READ_ORG: &[Permission] = &[P::OrganizationView, P::SitesView, P::WorkgroupsView, P::PrintersView];
+const READ_ORG: &[Permission] = &[
+    P::OrganizationView,
+    P::SitesView,
+    P::WorkgroupsView,
+    P::PrintersView,
+];
 
 /// The 3DPrinterOS "advanced user" rights.
 pub const ADVANCED_RIGHTS: &[Permission] = &[
@@ -101,7 +106,15 @@ fn rank(spec: Spec) -> RankTemplate {
 }
 
 fn owner(name: &'static str, description: &'static str) -> RankTemplate {
-    RankTemplate { is_owner: true, ..rank(Spec { name, description, permissions: PermissionSet::all(), access: AccessLevel::Manage }) }
+    RankTemplate {
+        is_owner: true,
+        ..rank(Spec {
+            name,
+            description,
+            permissions: PermissionSet::all(),
+            access: AccessLevel::Manage,
+        })
+    }
 }
 
 fn union(parts: &[&[Permission]]) -> PermissionSet {
@@ -109,8 +122,13 @@ fn union(parts: &[&[Permission]]) -> PermissionSet {
 }
 
 impl Preset {
-    pub const ALL: [Preset; 5] =
-        [Preset::Farmhand, Preset::ThreeDPrinterOs, Preset::PrintAndGo, Preset::UltiMaker, Preset::SimplyPrintTemplates];
+    pub const ALL: [Preset; 5] = [
+        Preset::Farmhand,
+        Preset::ThreeDPrinterOs,
+        Preset::PrintAndGo,
+        Preset::UltiMaker,
+        Preset::SimplyPrintTemplates,
+    ];
 
     pub fn key(self) -> &'static str {
         match self {
@@ -154,12 +172,28 @@ impl Preset {
 }
 
 fn farmhand() -> Vec<RankTemplate> {
-    let viewer = union(&[READ_ORG, &[P::MembersView, P::RanksView, P::QueueViewAll, P::FilamentView, P::MaintenanceView]]);
+    let viewer = union(&[
+        READ_ORG,
+        &[
+            P::MembersView,
+            P::RanksView,
+            P::QueueViewAll,
+            P::FilamentView,
+            P::MaintenanceView,
+        ],
+    ]);
     let member = union(&[READ_ORG, SUBMITTER, &[P::FilamentView, P::MaintenanceView]]);
     let operator = union(&[
         &member.iter().collect::<Vec<_>>(),
         RUN_PRINTERS,
-        &[P::MembersView, P::RanksView, P::QueueReorder, P::FilamentManage, P::MaintenanceManage, P::PrinterControlMaintenance],
+        &[
+            P::MembersView,
+            P::RanksView,
+            P::QueueReorder,
+            P::FilamentManage,
+            P::MaintenanceManage,
+            P::PrinterControlMaintenance,
+        ],
     ]);
     let manager = union(&[
         &operator.iter().collect::<Vec<_>>(),
@@ -196,16 +230,34 @@ fn farmhand() -> Vec<RankTemplate> {
             permissions: PermissionSet::all(),
             access: AccessLevel::Manage,
         }),
-        rank(Spec { name: "Manager", description: "Runs a site: members, workgroups, approvals and quotas.", permissions: manager, access: AccessLevel::Manage }),
-        rank(Spec { name: "Operator", description: "Runs printers day to day.", permissions: operator, access: AccessLevel::Print }),
+        rank(Spec {
+            name: "Manager",
+            description: "Runs a site: members, workgroups, approvals and quotas.",
+            permissions: manager,
+            access: AccessLevel::Manage,
+        }),
+        rank(Spec {
+            name: "Operator",
+            description: "Runs printers day to day.",
+            permissions: operator,
+            access: AccessLevel::Print,
+        }),
         member_rank,
         rank(Spec {
             name: "Guest",
             description: "Occasional user: submits jobs, which need approval.",
-            permissions: union(&[&[P::OrganizationView, P::SitesView, P::PrintersView], SUBMITTER]),
+            permissions: union(&[
+                &[P::OrganizationView, P::SitesView, P::PrintersView],
+                SUBMITTER,
+            ]),
             access: AccessLevel::Queue,
         }),
-        rank(Spec { name: "Viewer", description: "Read-only stakeholder.", permissions: viewer, access: AccessLevel::View }),
+        rank(Spec {
+            name: "Viewer",
+            description: "Read-only stakeholder.",
+            permissions: viewer,
+            access: AccessLevel::View,
+        }),
     ]
 }
 
@@ -238,7 +290,10 @@ fn three_d_printer_os() -> Vec<RankTemplate> {
     });
     moderator.member_scope = MemberScope::ModeratedWorkgroups;
     vec![
-        owner("Organization Admin", "Manages users, workgroups, printers and settings of the whole organization."),
+        owner(
+            "Organization Admin",
+            "Manages users, workgroups, printers and settings of the whole organization.",
+        ),
         moderator,
         advanced,
         rank(Spec {
@@ -297,14 +352,23 @@ fn print_and_go() -> Vec<RankTemplate> {
 
 fn ultimaker() -> Vec<RankTemplate> {
     vec![
-        owner("Admin", "Manages the organization and turns print job approval on or off."),
+        owner(
+            "Admin",
+            "Manages the organization and turns print job approval on or off.",
+        ),
         rank(Spec {
             name: "Member",
             description: "Prints directly and approves or rejects guests' print jobs.",
             permissions: union(&[
                 READ_ORG,
                 SUBMITTER,
-                &[P::ApprovalReview, P::ApprovalSkip, P::QueueViewAll, P::PrinterControlStart, P::FilesManageAll],
+                &[
+                    P::ApprovalReview,
+                    P::ApprovalSkip,
+                    P::QueueViewAll,
+                    P::PrinterControlStart,
+                    P::FilesManageAll,
+                ],
             ]),
             access: AccessLevel::Print,
         }),
@@ -322,7 +386,12 @@ fn simplyprint_templates() -> Vec<RankTemplate> {
         rank(Spec {
             name: "Read-only stakeholder",
             description: "Sees printers, the queue and print history; cannot start, cancel or change anything.",
-            permissions: set(&[P::OrganizationView, P::SitesView, P::PrintersView, P::QueueViewAll]),
+            permissions: set(&[
+                P::OrganizationView,
+                P::SitesView,
+                P::PrintersView,
+                P::QueueViewAll,
+            ]),
             access: AccessLevel::View,
         }),
         rank(Spec {
@@ -341,14 +410,27 @@ fn simplyprint_templates() -> Vec<RankTemplate> {
         rank(Spec {
             name: "Filament admin",
             description: "Full filament inventory access; printers and queue only to view.",
-            permissions: set(&[P::OrganizationView, P::PrintersView, P::QueueViewAll, P::FilamentView, P::FilamentManage]),
+            permissions: set(&[
+                P::OrganizationView,
+                P::PrintersView,
+                P::QueueViewAll,
+                P::FilamentView,
+                P::FilamentManage,
+            ]),
             access: AccessLevel::View,
         }),
         rank(Spec {
             name: "Trusted operator",
             description: "Everything a daily print-farm operator needs, without account administration or billing.",
             permissions: union(&[
-                &[P::OrganizationView, P::SitesView, P::PrintersView, P::QueueSubmit, P::QueueReorder, P::QueueEditAll],
+                &[
+                    P::OrganizationView,
+                    P::SitesView,
+                    P::PrintersView,
+                    P::QueueSubmit,
+                    P::QueueReorder,
+                    P::QueueEditAll,
+                ],
                 RUN_PRINTERS,
                 &[P::FilamentView, P::FilamentManage],
             ]),
@@ -357,7 +439,14 @@ fn simplyprint_templates() -> Vec<RankTemplate> {
         rank(Spec {
             name: "Restricted slicer student",
             description: "Slices with preset profiles only and queues prints, but cannot start them.",
-            permissions: set(&[P::OrganizationView, P::PrintersView, P::SlicerUse, P::QueueSubmit, P::QueueEditOwn, P::FilesUpload]),
+            permissions: set(&[
+                P::OrganizationView,
+                P::PrintersView,
+                P::SlicerUse,
+                P::QueueSubmit,
+                P::QueueEditOwn,
+                P::FilesUpload,
+            ]),
             access: AccessLevel::Queue,
         }),
     ]
@@ -380,7 +469,11 @@ mod tests {
             }
             let mut names: Vec<_> = ranks.iter().map(|r| r.name).collect();
             names.dedup();
-            assert_eq!(names.len(), ranks.len(), "{preset:?}: rank names are unique");
+            assert_eq!(
+                names.len(),
+                ranks.len(),
+                "{preset:?}: rank names are unique"
+            );
             assert_eq!(Preset::parse(preset.key()), Some(preset));
         }
     }
@@ -389,9 +482,19 @@ mod tests {
     fn farmhand_ranks_narrow_as_they_go_down() {
         let ranks = Preset::Farmhand.ranks();
         let names: Vec<_> = ranks.iter().map(|r| r.name).collect();
-        assert_eq!(names, ["Owner", "Admin", "Manager", "Operator", "Member", "Guest", "Viewer"]);
+        assert_eq!(
+            names,
+            [
+                "Owner", "Admin", "Manager", "Operator", "Member", "Guest", "Viewer"
+            ]
+        );
         for pair in ranks[1..5].windows(2) {
-            assert!(pair[1].permissions.is_subset_of(pair[0].permissions), "{} ⊆ {}", pair[1].name, pair[0].name);
+            assert!(
+                pair[1].permissions.is_subset_of(pair[0].permissions),
+                "{} ⊆ {}",
+                pair[1].name,
+                pair[0].name
+            );
             assert!(pair[1].access <= pair[0].access);
         }
     }

@@ -23,9 +23,18 @@ mod tests {
 
     #[test]
     fn seniority_is_strict_and_owner_is_above_all() {
-        let owner = Seniority { position: 10, is_owner: true };
-        let admin = Seniority { position: 20, is_owner: false };
-        let manager = Seniority { position: 30, is_owner: false };
+        let owner = Seniority {
+            position: 10,
+            is_owner: true,
+        };
+        let admin = Seniority {
+            position: 20,
+            is_owner: false,
+        };
+        let manager = Seniority {
+            position: 30,
+            is_owner: false,
+        };
         assert!(owner.outranks(admin));
         assert!(owner.outranks(owner));
         assert!(admin.outranks(manager));

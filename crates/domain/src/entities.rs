@@ -1,13 +1,13 @@
 //! The nouns of the foundation, as the rest of the system reads them.
 
-use authz::{PermissionSet, Seniority};
+use authz::{AccessLevel, MemberScope, OutOfScope, PermissionSet, PrinterScope, Seniority};
 use serde::{Serialize, Serializer};
 use utoipa::ToSchema;
 
 use crate::audit::ActorKind;
 use crate::{
-    AuditEventId, InvitationId, MemberId, OrgId, RankId, SiteId, Timestamp, TokenId, UserId,
-    WorkgroupId,
+    AuditEventId, GrantId, InvitationId, MemberId, OrgId, PrinterGroupId, PrinterId,
+    PrinterModelId, RankId, SiteId, Timestamp, TokenId, UserId, WorkgroupId,
 };
 
 fn permission_keys<S: Serializer>(set: &PermissionSet, s: S) -> Result<S::Ok, S::Error> {
@@ -42,10 +42,13 @@ pub struct Organization {
     pub name: String,
     pub time_zone: String,
     pub currency: String,
+    /// Who may confirm a clear build plate: members with print access, or with any access.
+    pub bed_clear_access: authz::BedClearAccess,
     pub created_at: Timestamp,
 }
 
-/// A named bundle of permissions with a seniority position (lower is more senior).
+/// A named bundle of permissions with a seniority position (lower is more senior), a printer
+/// scope, and the permissions members may be individually allowed or denied (tri-state).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Rank {
     pub id: RankId,
@@ -56,6 +59,12 @@ pub struct Rank {
     #[serde(serialize_with = "permission_keys")]
     #[schema(value_type = Vec<String>)]
     pub permissions: PermissionSet,
+    #[serde(serialize_with = "permission_keys")]
+    #[schema(value_type = Vec<String>)]
+    pub tri_state: PermissionSet,
+    pub scope: PrinterScope,
+    pub out_of_scope: OutOfScope,
+    pub member_scope: MemberScope,
 }
 
 impl Rank {
@@ -72,6 +81,178 @@ impl Rank {
         } else {
             self.permissions
         }
+    }
+    /// The rank as authorization sees it.
+    pub fn to_model(&self) -> authz::Rank {
+        authz::Rank {
+            id: self.id,
+            name: self.name.clone(),
+            position: self.position,
+            is_owner: self.is_owner,
+            permissions: self.permissions,
+            tri_state: self.tri_state,
+            scope: self.scope.clone(),
+            out_of_scope: self.out_of_scope,
+            member_scope: self.member_scope,
+        }
+    }
+}
+
+/// A kind of printer: build volume, nozzle and limits come with the printer fleet.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PrinterModel {
+    pub id: PrinterModelId,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+/// A named set of printers, for access grants and job targets.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PrinterGroup {
+    pub id: PrinterGroupId,
+    pub name: String,
+    pub description: String,
+    pub created_at: Timestamp,
+}
+
+/// A printer of the organization.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Printer {
+    pub id: PrinterId,
+    pub name: String,
+    pub site_id: SiteId,
+    pub model_id: Option<PrinterModelId>,
+    pub group_ids: Vec<PrinterGroupId>,
+    pub created_at: Timestamp,
+}
+
+impl Printer {
+    pub fn to_model(&self) -> authz::Printer {
+        authz::Printer {
+            id: self.id,
+            site: self.site_id,
+            model: self.model_id,
+            groups: self.group_ids.clone(),
+        }
+    }
+}
+
+/// Who a printer access grant is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum GrantSubject {
+    #[schema(value_type = i64)]
+    Rank(RankId),
+    #[schema(value_type = i64)]
+    Workgroup(WorkgroupId),
+    #[schema(value_type = i64)]
+    Member(MemberId),
+}
+
+/// Which printers a grant covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum GrantTarget {
+    AllPrinters,
+    #[schema(value_type = i64)]
+    Site(SiteId),
+    #[schema(value_type = i64)]
+    Group(PrinterGroupId),
+    #[schema(value_type = i64)]
+    Model(PrinterModelId),
+    #[schema(value_type = i64)]
+    Printer(PrinterId),
+}
+
+/// Access to some printers at a level, for a rank, a workgroup or a member.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PrinterGrant {
+    pub id: GrantId,
+    pub subject: GrantSubject,
+    pub target: GrantTarget,
+    pub level: AccessLevel,
+    pub created_at: Timestamp,
+}
+
+impl PrinterGrant {
+    pub fn to_model(&self) -> authz::Grant {
+        authz::Grant {
+            subject: self.subject.to_model(),
+            target: self.target.to_model(),
+            level: self.level,
+        }
+    }
+}
+
+impl GrantSubject {
+    pub fn to_model(self) -> authz::Subject {
+        match self {
+            GrantSubject::Rank(id) => authz::Subject::Rank(id),
+            GrantSubject::Workgroup(id) => authz::Subject::Workgroup(id),
+            GrantSubject::Member(id) => authz::Subject::Member(id),
+        }
+    }
+    pub fn kind(self) -> &'static str {
+        match self {
+            GrantSubject::Rank(_) => "rank",
+            GrantSubject::Workgroup(_) => "workgroup",
+            GrantSubject::Member(_) => "member",
+        }
+    }
+    pub fn id(self) -> i64 {
+        match self {
+            GrantSubject::Rank(id) => id.get(),
+            GrantSubject::Workgroup(id) => id.get(),
+            GrantSubject::Member(id) => id.get(),
+        }
+    }
+    pub fn from_stored(kind: &str, id: i64) -> Option<GrantSubject> {
+        Some(match kind {
+            "rank" => GrantSubject::Rank(RankId(id)),
+            "workgroup" => GrantSubject::Workgroup(WorkgroupId(id)),
+            "member" => GrantSubject::Member(MemberId(id)),
+            _ => return None,
+        })
+    }
+}
+
+impl GrantTarget {
+    pub fn to_model(self) -> authz::Target {
+        match self {
+            GrantTarget::AllPrinters => authz::Target::AllPrinters,
+            GrantTarget::Site(id) => authz::Target::Site(id),
+            GrantTarget::Group(id) => authz::Target::Group(id),
+            GrantTarget::Model(id) => authz::Target::Model(id),
+            GrantTarget::Printer(id) => authz::Target::Printer(id),
+        }
+    }
+    pub fn kind(self) -> &'static str {
+        match self {
+            GrantTarget::AllPrinters => "all",
+            GrantTarget::Site(_) => "site",
+            GrantTarget::Group(_) => "group",
+            GrantTarget::Model(_) => "model",
+            GrantTarget::Printer(_) => "printer",
+        }
+    }
+    pub fn id(self) -> i64 {
+        match self {
+            GrantTarget::AllPrinters => 0,
+            GrantTarget::Site(id) => id.get(),
+            GrantTarget::Group(id) => id.get(),
+            GrantTarget::Model(id) => id.get(),
+            GrantTarget::Printer(id) => id.get(),
+        }
+    }
+    pub fn from_stored(kind: &str, id: i64) -> Option<GrantTarget> {
+        Some(match kind {
+            "all" => GrantTarget::AllPrinters,
+            "site" => GrantTarget::Site(SiteId(id)),
+            "group" => GrantTarget::Group(PrinterGroupId(id)),
+            "model" => GrantTarget::Model(PrinterModelId(id)),
+            "printer" => GrantTarget::Printer(PrinterId(id)),
+            _ => return None,
+        })
     }
 }
 

@@ -5,7 +5,7 @@ pub mod clock;
 pub mod entities;
 pub mod values;
 
+pub use authz::ids::*;
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use entities::*;
-pub use authz::ids::*;
 pub use values::*;

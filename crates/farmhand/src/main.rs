@@ -77,6 +77,9 @@ enum AdminCommand {
         /// The owner's display name, if the account is new.
         #[arg(long)]
         owner_name: Option<String>,
+        /// The ranks to start with: farmhand, 3dprinteros, printandgo or ultimaker.
+        #[arg(long, default_value = "farmhand", value_parser = parse_preset)]
+        preset: authz::Preset,
     },
     /// Give a user a new one-time password and sign them out everywhere.
     ResetPassword {
@@ -101,6 +104,17 @@ enum AuditCommand {
         #[arg(long)]
         org: Option<OrgId>,
     },
+}
+
+fn parse_preset(key: &str) -> Result<authz::Preset, String> {
+    authz::Preset::parse(key).ok_or_else(|| {
+        let known: Vec<_> = authz::Preset::ALL
+            .iter()
+            .filter(|p| p.has_owner())
+            .map(|p| p.key())
+            .collect();
+        format!("unknown preset {key:?}; choose one of {}", known.join(", "))
+    })
 }
 
 fn main() -> ExitCode {
@@ -177,9 +191,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     name,
                     owner_email,
                     owner_name,
+                    preset,
                 } => {
                     let created = app
-                        .create_org(&name, &owner_email, owner_name.as_deref())
+                        .create_org(&name, &owner_email, owner_name.as_deref(), preset)
                         .await?;
                     println!(
                         "Created organization {:?} (id {}).",

@@ -5,9 +5,11 @@
 //! The few dialect differences (row locks, backups) are decided by [`Backend`]. The backend is
 //! picked once, from the URL scheme; anything else is a loud error.
 
+mod access;
 mod audit;
 mod auth;
 mod error;
+mod fleet;
 mod migrations;
 mod orgs;
 mod people;
@@ -36,8 +38,10 @@ pub type ReadConn = PoolConnection<Any>;
 /// What the query functions take: either of the above, dereferenced.
 pub type Conn = AnyConnection;
 
+pub use access::*;
 pub use audit::*;
 pub use auth::*;
+pub use fleet::*;
 pub use orgs::*;
 pub use people::*;
 

@@ -13,8 +13,10 @@ macro_rules! migrations {
     };
 }
 
-const SQLITE: &[(&str, &str)] = migrations!("sqlite": "0001_foundation.sql");
-const POSTGRES: &[(&str, &str)] = migrations!("postgres": "0001_foundation.sql");
+const SQLITE: &[(&str, &str)] =
+    migrations!("sqlite": "0001_foundation.sql", "0002_authorization.sql");
+const POSTGRES: &[(&str, &str)] =
+    migrations!("postgres": "0001_foundation.sql", "0002_authorization.sql");
 
 pub const MIGRATION_NAMES_SQLITE: fn() -> Vec<&'static str> =
     || SQLITE.iter().map(|m| m.0).collect();

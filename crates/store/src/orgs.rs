@@ -1,9 +1,11 @@
 //! Organizations, their ranks, sites and members.
 
-use authz::PermissionSet;
+use authz::presets::{Preset, RankTemplate};
+use authz::{AccessLevel, BedClearAccess, MemberScope, OutOfScope, PermissionSet, PrinterScope};
 use domain::{
-    Member, MemberAuth, MemberId, MembershipSummary, OrgId, Organization, Rank, RankId, Site,
-    SiteId, Timestamp, UserId,
+    GrantSubject, GrantTarget, Member, MemberAuth, MemberId, MembershipSummary, OrgId,
+    Organization, PrinterGroupId, PrinterId, PrinterModelId, Rank, RankId, Site, SiteId, Timestamp,
+    UserId,
 };
 use sqlx::any::AnyRow;
 
@@ -37,13 +39,18 @@ fn org_from_row(row: &AnyRow) -> Result<Organization, StoreError> {
         name: text(row, "name")?,
         time_zone: text(row, "time_zone")?,
         currency: text(row, "currency")?,
+        bed_clear_access: {
+            let stored = text(row, "bed_clear_access")?;
+            BedClearAccess::parse(&stored)
+                .ok_or_else(|| StoreError::Corrupt(format!("bed_clear_access {stored:?}")))?
+        },
         created_at: ts(row, "created_at")?,
     })
 }
 
 pub async fn get_org(conn: &mut Conn, org: OrgId) -> Result<Option<Organization>, StoreError> {
     let row = sqlx::query(
-        "SELECT id, name, time_zone, currency, created_at FROM organizations WHERE id = $1",
+        "SELECT id, name, time_zone, currency, bed_clear_access, created_at FROM organizations WHERE id = $1",
     )
     .bind(org.get())
     .fetch_optional(&mut *conn)
@@ -53,7 +60,7 @@ pub async fn get_org(conn: &mut Conn, org: OrgId) -> Result<Option<Organization>
 
 pub async fn list_orgs(conn: &mut Conn) -> Result<Vec<Organization>, StoreError> {
     let rows = sqlx::query(
-        "SELECT id, name, time_zone, currency, created_at FROM organizations ORDER BY id",
+        "SELECT id, name, time_zone, currency, bed_clear_access, created_at FROM organizations ORDER BY id",
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -65,7 +72,7 @@ pub async fn find_org_by_name(
     name: &str,
 ) -> Result<Option<Organization>, StoreError> {
     let row = sqlx::query(
-        "SELECT id, name, time_zone, currency, created_at FROM organizations WHERE name = $1 ORDER BY id LIMIT 1",
+        "SELECT id, name, time_zone, currency, bed_clear_access, created_at FROM organizations WHERE name = $1 ORDER BY id LIMIT 1",
     )
     .bind(name.to_string())
     .fetch_optional(&mut *conn)
@@ -74,24 +81,68 @@ pub async fn find_org_by_name(
 }
 
 pub async fn update_org(conn: &mut Conn, org: &Organization) -> Result<(), StoreError> {
-    sqlx::query("UPDATE organizations SET name = $1, time_zone = $2, currency = $3 WHERE id = $4")
-        .bind(org.name.clone())
-        .bind(org.time_zone.clone())
-        .bind(org.currency.clone())
-        .bind(org.id.get())
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE organizations SET name = $1, time_zone = $2, currency = $3, bed_clear_access = $4 WHERE id = $5",
+    )
+    .bind(org.name.clone())
+    .bind(org.time_zone.clone())
+    .bind(org.currency.clone())
+    .bind(org.bed_clear_access.key())
+    .bind(org.id.get())
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
 // ---- ranks ----
 
+/// A rank to store: everything but its ID.
 pub struct NewRank<'a> {
     pub name: &'a str,
     pub description: &'a str,
     pub position: i32,
     pub is_owner: bool,
     pub permissions: PermissionSet,
+    pub tri_state: PermissionSet,
+    pub scope: &'a PrinterScope,
+    pub out_of_scope: OutOfScope,
+    pub member_scope: MemberScope,
+}
+
+/// The stored form of a printer scope: `all`, or items such as `site:3 group:7`.
+pub(crate) fn scope_to_stored(scope: &PrinterScope) -> String {
+    if scope.all {
+        return "all".into();
+    }
+    let items = scope
+        .sites
+        .iter()
+        .map(|i| format!("site:{i}"))
+        .chain(scope.groups.iter().map(|i| format!("group:{i}")))
+        .chain(scope.models.iter().map(|i| format!("model:{i}")))
+        .chain(scope.printers.iter().map(|i| format!("printer:{i}")));
+    items.collect::<Vec<_>>().join(" ")
+}
+
+pub(crate) fn scope_from_stored(stored: &str) -> Result<PrinterScope, StoreError> {
+    let mut scope = PrinterScope::default();
+    for item in stored.split_whitespace() {
+        let bad = || StoreError::Corrupt(format!("rank scope item {item:?}"));
+        if item == "all" {
+            scope.all = true;
+            continue;
+        }
+        let (kind, id) = item.split_once(':').ok_or_else(bad)?;
+        let id: i64 = id.parse().map_err(|_| bad())?;
+        match kind {
+            "site" => scope.sites.push(SiteId(id)),
+            "group" => scope.groups.push(PrinterGroupId(id)),
+            "model" => scope.models.push(PrinterModelId(id)),
+            "printer" => scope.printers.push(PrinterId(id)),
+            _ => return Err(bad()),
+        }
+    }
+    Ok(scope)
 }
 
 pub async fn insert_rank(
@@ -100,8 +151,8 @@ pub async fn insert_rank(
     rank: &NewRank<'_>,
 ) -> Result<RankId, StoreError> {
     let row = sqlx::query(
-        "INSERT INTO ranks (org_id, name, description, position, is_owner, permissions) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO ranks (org_id, name, description, position, is_owner, permissions, tri_state, scope, \
+         out_of_scope, member_scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(org.get())
     .bind(rank.name.to_string())
@@ -109,34 +160,126 @@ pub async fn insert_rank(
     .bind(i64::from(rank.position))
     .bind(bool_int(rank.is_owner))
     .bind(rank.permissions.to_stored())
+    .bind(rank.tri_state.to_stored())
+    .bind(scope_to_stored(rank.scope))
+    .bind(rank.out_of_scope.key())
+    .bind(rank.member_scope.key())
     .fetch_one(&mut *conn)
     .await?;
     Ok(RankId(int(&row, "id")?))
 }
 
-/// Creates the default ranks of a new organization, most senior first.
-pub async fn insert_default_ranks(
+/// Rewrites a rank's definition (not its ID or organization).
+pub async fn update_rank(
     conn: &mut Conn,
     org: OrgId,
-) -> Result<Vec<(authz::DefaultRank, RankId)>, StoreError> {
-    let mut created = Vec::with_capacity(authz::DefaultRank::ALL.len());
-    for rank in authz::DefaultRank::ALL {
+    id: RankId,
+    rank: &NewRank<'_>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE ranks SET name = $1, description = $2, position = $3, is_owner = $4, permissions = $5, \
+         tri_state = $6, scope = $7, out_of_scope = $8, member_scope = $9 WHERE org_id = $10 AND id = $11",
+    )
+    .bind(rank.name.to_string())
+    .bind(rank.description.to_string())
+    .bind(i64::from(rank.position))
+    .bind(bool_int(rank.is_owner))
+    .bind(rank.permissions.to_stored())
+    .bind(rank.tri_state.to_stored())
+    .bind(scope_to_stored(rank.scope))
+    .bind(rank.out_of_scope.key())
+    .bind(rank.member_scope.key())
+    .bind(org.get())
+    .bind(id.get())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves a rank to a new position. Positions are unique, so callers moving several ranks
+/// first park them at negative positions.
+pub async fn set_rank_position(
+    conn: &mut Conn,
+    org: OrgId,
+    id: RankId,
+    position: i32,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE ranks SET position = $1 WHERE org_id = $2 AND id = $3")
+        .bind(i64::from(position))
+        .bind(org.get())
+        .bind(id.get())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes a rank (which must have no members) and its printer access grants.
+pub async fn delete_rank(conn: &mut Conn, org: OrgId, id: RankId) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM printer_grants WHERE org_id = $1 AND subject_kind = 'rank' AND subject_id = $2")
+        .bind(org.get())
+        .bind(id.get())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM ranks WHERE org_id = $1 AND id = $2")
+        .bind(org.get())
+        .bind(id.get())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Adds a preset's ranks below the organization's existing ones (positions continue after
+/// the most junior), each with its access on all printers as a rank grant.
+pub async fn insert_preset_ranks(
+    conn: &mut Conn,
+    org: OrgId,
+    preset: Preset,
+    now: Timestamp,
+) -> Result<Vec<(RankTemplate, RankId)>, StoreError> {
+    let row = sqlx::query("SELECT COALESCE(MAX(position), 0) AS p FROM ranks WHERE org_id = $1")
+        .bind(org.get())
+        .fetch_one(&mut *conn)
+        .await?;
+    let start = int(&row, "p")? as i32;
+    let mut created = Vec::new();
+    for (i, template) in preset.ranks().into_iter().enumerate() {
         let new = NewRank {
-            name: rank.name(),
-            description: rank.description(),
-            position: rank.position(),
-            is_owner: rank.is_owner(),
-            permissions: rank.permissions(),
+            name: template.name,
+            description: template.description,
+            position: start + 10 * (i as i32 + 1),
+            is_owner: template.is_owner,
+            permissions: template.permissions,
+            tri_state: template.tri_state,
+            scope: &template.scope,
+            out_of_scope: template.out_of_scope,
+            member_scope: template.member_scope,
         };
-        created.push((rank, insert_rank(conn, org, &new).await?));
+        let id = insert_rank(conn, org, &new).await?;
+        if template.access > AccessLevel::None {
+            let subject = GrantSubject::Rank(id);
+            crate::access::insert_grant(
+                conn,
+                org,
+                subject,
+                GrantTarget::AllPrinters,
+                template.access,
+                now,
+            )
+            .await?;
+        }
+        created.push((template, id));
     }
     Ok(created)
 }
 
 const RANK_COLUMNS: &str = "r.id AS rank_id, r.name AS rank_name, r.description AS rank_description, \
-     r.position AS rank_position, r.is_owner AS rank_is_owner, r.permissions AS rank_permissions";
+     r.position AS rank_position, r.is_owner AS rank_is_owner, r.permissions AS rank_permissions, \
+     r.tri_state AS rank_tri_state, r.scope AS rank_scope, r.out_of_scope AS rank_out_of_scope, \
+     r.member_scope AS rank_member_scope";
 
-fn rank_from_row(row: &AnyRow) -> Result<Rank, StoreError> {
+pub(crate) fn rank_from_row(row: &AnyRow) -> Result<Rank, StoreError> {
+    let out_of_scope = text(row, "rank_out_of_scope")?;
+    let member_scope = text(row, "rank_member_scope")?;
     Ok(Rank {
         id: RankId(int(row, "rank_id")?),
         name: text(row, "rank_name")?,
@@ -144,6 +287,12 @@ fn rank_from_row(row: &AnyRow) -> Result<Rank, StoreError> {
         position: int(row, "rank_position")? as i32,
         is_owner: flag(row, "rank_is_owner")?,
         permissions: permissions(row, "rank_permissions")?,
+        tri_state: permissions(row, "rank_tri_state")?,
+        scope: scope_from_stored(&text(row, "rank_scope")?)?,
+        out_of_scope: OutOfScope::parse(&out_of_scope)
+            .ok_or_else(|| StoreError::Corrupt(format!("out_of_scope {out_of_scope:?}")))?,
+        member_scope: MemberScope::parse(&member_scope)
+            .ok_or_else(|| StoreError::Corrupt(format!("member_scope {member_scope:?}")))?,
     })
 }
 
@@ -339,22 +488,26 @@ fn member_auth_from_row(row: &AnyRow) -> Result<MemberAuth, StoreError> {
     })
 }
 
-/// A user's membership in an organization with its rank: what authorization needs.
+/// A user's membership in an organization with its rank, and the organization's
+/// authorization version: what resolving an actor needs, in one query.
 pub async fn member_auth_for_user(
     conn: &mut Conn,
     org: OrgId,
     user: UserId,
-) -> Result<Option<MemberAuth>, StoreError> {
+) -> Result<Option<(MemberAuth, i64)>, StoreError> {
     let sql = format!(
-        "SELECT m.id AS member_id, m.org_id, m.user_id, m.active, {RANK_COLUMNS} \
-         FROM memberships m JOIN ranks r ON r.id = m.rank_id WHERE m.org_id = $1 AND m.user_id = $2"
+        "SELECT m.id AS member_id, m.org_id, m.user_id, m.active, o.authz_version, {RANK_COLUMNS} \
+         FROM memberships m JOIN ranks r ON r.id = m.rank_id JOIN organizations o ON o.id = m.org_id \
+         WHERE m.org_id = $1 AND m.user_id = $2"
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(org.get())
         .bind(user.get())
         .fetch_optional(&mut *conn)
         .await?;
-    row.as_ref().map(member_auth_from_row).transpose()
+    row.as_ref()
+        .map(|r| Ok((member_auth_from_row(r)?, int(r, "authz_version")?)))
+        .transpose()
 }
 
 pub async fn member_auth(

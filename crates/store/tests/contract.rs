@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use authz::{DefaultRank, PermissionSet};
+use authz::{PermissionSet, Preset};
 use domain::audit::{ActorKind, Chain, ChainBreak, NewAuditEvent};
 use domain::{OrgId, Timestamp};
 use store::{AuditFilter, Backend, Store, StoreError, StoreOptions};
@@ -62,8 +62,10 @@ async fn org_with_owner(store: &Store, name: &str) -> (OrgId, domain::MemberId) 
     let org = store::insert_org(&mut tx, name, "UTC", "EUR", T0)
         .await
         .unwrap();
-    let ranks = store::insert_default_ranks(&mut tx, org).await.unwrap();
-    assert_eq!(ranks[0].0, DefaultRank::Owner);
+    let ranks = store::insert_preset_ranks(&mut tx, org, Preset::Farmhand, T0)
+        .await
+        .unwrap();
+    assert!(ranks[0].0.is_owner);
     let email = format!("owner@{}.test", name.to_lowercase().replace(' ', "-"));
     let user = store::insert_user(&mut tx, &email, "Owner", "hash", false, T0)
         .await
@@ -137,7 +139,10 @@ async fn members_ranks_and_sites_round_trip(store: Store, _: Backend) {
             "Owner", "Admin", "Manager", "Operator", "Member", "Guest", "Viewer"
         ]
     );
-    assert_eq!(ranks[2].permissions, DefaultRank::Manager.permissions());
+    assert_eq!(
+        ranks[2].permissions,
+        Preset::Farmhand.ranks()[2].permissions
+    );
     assert!(ranks[0].is_owner && !ranks[1].is_owner);
 
     let auth = store::member_auth(&mut conn, org, owner)

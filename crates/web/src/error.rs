@@ -51,10 +51,13 @@ impl From<AppError> for ApiError {
     fn from(error: AppError) -> ApiError {
         let code = error.code();
         let status = match &error {
-            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Invalid(_) | AppError::Refused(authz::Refusal::NotTriState(_)) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             AppError::NotFound { .. } => StatusCode::NOT_FOUND,
             AppError::PermissionDenied { .. }
             | AppError::Seniority(_)
+            | AppError::Refused(_)
             | AppError::PasswordChangeRequired
             | AppError::SessionRequired
             | AppError::WrongCurrentPassword => StatusCode::FORBIDDEN,
@@ -77,11 +80,18 @@ impl From<AppError> for ApiError {
         let mut api = ApiError::new(status, code, error.to_string());
         match error {
             AppError::Invalid(invalid) => api = api.with("field", json!(invalid.field)),
-            AppError::PermissionDenied { permission, ask } => {
+            AppError::PermissionDenied {
+                permission,
+                ask,
+                need_access,
+            } => {
                 api = api
                     .with("permission", json!(permission.key()))
                     .with("title", json!(permission.title()))
                     .with("ask", json!(ask));
+                if let Some(level) = need_access {
+                    api = api.with("needed_access", json!(level));
+                }
             }
             AppError::Throttled { retry_after_secs } => {
                 api.retry_after = Some(retry_after_secs);

@@ -80,7 +80,7 @@ impl TestServer {
     pub async fn org_with_owner(&self, name: &str, email: &str) -> (i64, Client) {
         let created = self
             .app()
-            .create_org(name, email, Some("Owner"))
+            .create_org(name, email, Some("Owner"), authz::Preset::Farmhand)
             .await
             .unwrap();
         let owner = self.client();

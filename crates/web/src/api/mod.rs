@@ -1,10 +1,13 @@
 //! The JSON API under `/api/v1`. Every operation is documented with `#[utoipa::path]` and
 //! declares its required access in the `x-permission` extension.
 
+mod access;
 mod audit;
 mod auth;
+mod fleet;
 mod members;
 mod orgs;
+mod ranks;
 mod tokens;
 mod workgroups;
 
@@ -50,7 +53,9 @@ pub struct ErrorDetail {
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Signing in, sessions, passwords"),
-        (name = "organizations", description = "Organizations, sites and ranks"),
+        (name = "organizations", description = "Organizations and sites"),
+        (name = "ranks", description = "Ranks, the permission catalog and printer access"),
+        (name = "printers", description = "Printers, printer models and printer groups"),
         (name = "members", description = "Members and invitations"),
         (name = "workgroups", description = "Workgroups and moderators"),
         (name = "api-tokens", description = "Personal API tokens"),
@@ -117,7 +122,33 @@ pub fn router_and_doc() -> (Router<WebState>, OpenApi) {
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
         .routes(routes!(audit::list_events))
-        .routes(routes!(audit::export_events));
+        .routes(routes!(audit::export_events))
+        .routes(routes!(ranks::catalog))
+        .routes(routes!(ranks::create_rank))
+        .routes(routes!(
+            ranks::get_rank,
+            ranks::update_rank,
+            ranks::delete_rank
+        ))
+        .routes(routes!(ranks::clone_rank))
+        .routes(routes!(ranks::preview_rank))
+        .routes(routes!(ranks::reorder_ranks))
+        .routes(routes!(ranks::import_preset))
+        .routes(routes!(access::list_grants, access::create_grant))
+        .routes(routes!(access::delete_grant))
+        .routes(routes!(access::member_rights))
+        .routes(routes!(access::set_override, access::clear_override))
+        .routes(routes!(access::explain))
+        .routes(routes!(fleet::list_printers, fleet::create_printer))
+        .routes(routes!(
+            fleet::get_printer,
+            fleet::update_printer,
+            fleet::delete_printer
+        ))
+        .routes(routes!(fleet::list_models, fleet::create_model))
+        .routes(routes!(fleet::delete_model))
+        .routes(routes!(fleet::list_groups, fleet::create_group))
+        .routes(routes!(fleet::delete_group));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .split_for_parts()

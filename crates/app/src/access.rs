@@ -1,0 +1,544 @@
+//! The permission catalog, printer access grants, tri-state overrides, members' effective
+//! rights and explanations of single decisions.
+
+use authz::{AccessLevel, AccessSource, Decision, Domain, Permission, PermissionSource};
+use domain::{GrantId, GrantSubject, GrantTarget, MemberId, PrinterGrant, PrinterId};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::App;
+use crate::actor::{OrgActor, with_change};
+use crate::error::{AppError, AppResult, on_conflict};
+
+/// One permission as the permission matrix shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CatalogPermission {
+    pub key: &'static str,
+    pub title: &'static str,
+    /// The tooltip: what exactly it controls.
+    pub description: &'static str,
+    pub dangerous: bool,
+    /// The access a member also needs on the printer: none, view, queue, print or manage.
+    pub printer_access: AccessLevel,
+    /// The feature that will enforce it, when that feature is not built yet.
+    pub planned: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CatalogDomain {
+    pub key: &'static str,
+    pub title: &'static str,
+    pub permissions: Vec<CatalogPermission>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateGrant {
+    pub subject: GrantSubject,
+    pub target: GrantTarget,
+    pub level: AccessLevel,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OverrideEffect {
+    Allow,
+    Deny,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetOverride {
+    pub effect: OverrideEffect,
+}
+
+/// One permission of a member, with where it comes from.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HeldPermission {
+    pub key: &'static str,
+    /// `owner`, `rank` or `allow_override`.
+    pub source: &'static str,
+}
+
+/// A member's access to one printer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrinterAccess {
+    pub printer_id: PrinterId,
+    pub level: AccessLevel,
+}
+
+/// A member's effective rights.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberRights {
+    pub member_id: MemberId,
+    pub rank: String,
+    pub permissions: Vec<HeldPermission>,
+    /// Tri-state permissions individually denied.
+    pub denied: Vec<&'static str>,
+    /// Printers the member can see, with their access level.
+    pub printers: Vec<PrinterAccess>,
+}
+
+/// An explained decision.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Explanation {
+    pub allowed: bool,
+    pub member_id: MemberId,
+    pub permission: &'static str,
+    pub printer_id: Option<PrinterId>,
+    /// `owner`, `rank`, `allow_override`, `denied_by_override`, `not_in_rank`,
+    /// `printer_hidden` or `insufficient_access`.
+    pub reason: &'static str,
+    /// The whole story in one sentence.
+    pub message: String,
+    pub access: Option<AccessLevel>,
+    pub needed_access: Option<AccessLevel>,
+    /// Grants that give the member their access to the printer.
+    pub access_from: Vec<String>,
+    /// Members who could grant what is missing, most senior first.
+    pub ask: Vec<String>,
+}
+
+fn grant_summary(grant: &PrinterGrant) -> serde_json::Value {
+    json!({ "subject": grant.subject, "target": grant.target, "level": grant.level })
+}
+
+fn describe_subject(policy: &authz::Policy, subject: authz::Subject) -> String {
+    match subject {
+        authz::Subject::Rank(id) => {
+            format!("rank {}", policy.rank(id).map_or("?", |r| r.name.as_str()))
+        }
+        authz::Subject::Workgroup(id) => format!("workgroup {id}"),
+        authz::Subject::Member(id) => {
+            let name = policy
+                .member_ix(id)
+                .map(|ix| policy.member(ix).name.clone())
+                .unwrap_or_default();
+            format!("member {name}")
+        }
+    }
+}
+
+fn describe_target(target: authz::Target) -> String {
+    match target {
+        authz::Target::AllPrinters => "all printers".into(),
+        authz::Target::Site(id) => format!("site {id}"),
+        authz::Target::Group(id) => format!("printer group {id}"),
+        authz::Target::Model(id) => format!("printer model {id}"),
+        authz::Target::Printer(id) => format!("printer {id}"),
+    }
+}
+
+fn permission_words(source: &PermissionSource, permission: Permission) -> (&'static str, String) {
+    let key = permission.key();
+    match source {
+        PermissionSource::Owner => ("owner", "as an owner they hold every permission".into()),
+        PermissionSource::Rank { rank } => ("rank", format!("their rank {rank} includes {key}")),
+        PermissionSource::AllowOverride { rank } => (
+            "allow_override",
+            format!("{key} is allowed for them individually (tri-state in rank {rank})"),
+        ),
+        PermissionSource::DeniedByOverride { rank } => (
+            "denied_by_override",
+            format!("{key} is denied for them individually (tri-state in rank {rank})"),
+        ),
+        PermissionSource::NotInRank { rank } => (
+            "not_in_rank",
+            format!("their rank {rank} does not include {key}"),
+        ),
+    }
+}
+
+impl App {
+    /// The whole catalog grouped by domain, in matrix order.
+    pub fn catalog(&self) -> Vec<CatalogDomain> {
+        Domain::ALL
+            .iter()
+            .map(|domain| CatalogDomain {
+                key: domain.key(),
+                title: domain.title(),
+                permissions: Permission::ALL
+                    .iter()
+                    .filter(|p| p.domain() == *domain)
+                    .map(|p| CatalogPermission {
+                        key: p.key(),
+                        title: p.title(),
+                        description: p.description(),
+                        dangerous: p.dangerous(),
+                        printer_access: p.printer_access(),
+                        planned: p.planned(),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    pub async fn list_grants(&self, actor: &OrgActor) -> AppResult<Vec<PrinterGrant>> {
+        self.require(actor, Permission::RanksView).await?;
+        let mut conn = self.store().read().await?;
+        Ok(store::list_grants(&mut conn, actor.org()).await?)
+    }
+
+    async fn check_grant_references(
+        &self,
+        conn: &mut store::Conn,
+        actor: &OrgActor,
+        input: &CreateGrant,
+    ) -> AppResult<()> {
+        let org = actor.org();
+        let exists = match input.subject {
+            GrantSubject::Rank(id) => store::get_rank(conn, org, id).await?.is_some(),
+            GrantSubject::Workgroup(id) => store::get_workgroup(conn, org, id).await?.is_some(),
+            GrantSubject::Member(id) => store::get_member(conn, org, id).await?.is_some(),
+        };
+        if !exists {
+            return Err(AppError::not_found(input.subject.kind()));
+        }
+        let exists = match input.target {
+            GrantTarget::AllPrinters => true,
+            GrantTarget::Site(id) => store::get_site(conn, org, id).await?.is_some(),
+            GrantTarget::Group(id) => store::get_printer_group(conn, org, id).await?.is_some(),
+            GrantTarget::Model(id) => store::get_printer_model(conn, org, id).await?.is_some(),
+            GrantTarget::Printer(id) => store::get_printer(conn, org, id).await?.is_some(),
+        };
+        if !exists {
+            return Err(AppError::not_found("grant target"));
+        }
+        Ok(())
+    }
+
+    /// Grants access to printers: for subjects strictly junior to the actor, up to the
+    /// actor's own access on every printer covered.
+    pub async fn create_grant(
+        &self,
+        actor: &OrgActor,
+        input: CreateGrant,
+    ) -> AppResult<PrinterGrant> {
+        self.require(actor, Permission::PrinterAccessManage).await?;
+        if input.level == AccessLevel::None {
+            return Err(AppError::Invalid(domain::Invalid::new(
+                "level",
+                "must be view, queue, print or manage",
+            )));
+        }
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        self.check_grant_references(&mut tx, actor, &input).await?;
+        let model = authz::Grant {
+            subject: input.subject.to_model(),
+            target: input.target.to_model(),
+            level: input.level,
+        };
+        actor
+            .policy
+            .may_change_grant(actor.member_id(), &model, true)
+            .map_err(|r| self.refused(actor, r))?;
+        let id = store::insert_grant(
+            &mut tx,
+            actor.org(),
+            input.subject,
+            input.target,
+            input.level,
+            now,
+        )
+        .await
+        .map_err(on_conflict(
+            "grant_exists",
+            "this subject already has a grant on these printers; remove it first",
+        ))?;
+        let grant = store::get_grant(&mut tx, actor.org(), id)
+            .await?
+            .ok_or(AppError::not_found("grant"))?;
+        store::bump_authz_version(&mut tx, actor.org()).await?;
+        let event = actor.event(now, "printer_access.grant", "printer_grant", id);
+        store::append_audit(
+            &mut tx,
+            with_change(event, None, Some(grant_summary(&grant))),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(grant)
+    }
+
+    pub async fn delete_grant(&self, actor: &OrgActor, id: GrantId) -> AppResult<()> {
+        self.require(actor, Permission::PrinterAccessManage).await?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let grant = store::get_grant(&mut tx, actor.org(), id)
+            .await?
+            .ok_or(AppError::not_found("grant"))?;
+        actor
+            .policy
+            .may_change_grant(actor.member_id(), &grant.to_model(), false)
+            .map_err(|r| self.refused(actor, r))?;
+        store::delete_grant(&mut tx, actor.org(), id).await?;
+        store::bump_authz_version(&mut tx, actor.org()).await?;
+        let event = actor.event(now, "printer_access.revoke", "printer_grant", id);
+        store::append_audit(
+            &mut tx,
+            with_change(event, Some(grant_summary(&grant)), None),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Allows or denies one of the member's rank's tri-state permissions (`None` clears it).
+    pub async fn set_override(
+        &self,
+        actor: &OrgActor,
+        member: MemberId,
+        key: &str,
+        effect: Option<OverrideEffect>,
+    ) -> AppResult<MemberRights> {
+        self.require(actor, Permission::MembersOverride).await?;
+        let permission = Permission::from_key(key).ok_or_else(|| {
+            AppError::Invalid(domain::Invalid::new(
+                "permission",
+                format!("unknown permission {key:?}"),
+            ))
+        })?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        store::get_member(&mut tx, actor.org(), member)
+            .await?
+            .ok_or(AppError::not_found("member"))?;
+        let (allowed, denied) = store::member_overrides(&mut tx, member).await?;
+        // Clearing a deny hands the rank's permission back, so it is checked as an allow.
+        let grants = match effect {
+            Some(OverrideEffect::Allow) => true,
+            Some(OverrideEffect::Deny) => false,
+            None => denied.contains(permission),
+        };
+        actor
+            .policy
+            .may_override(actor.member_id(), member, permission, grants)
+            .map_err(|r| self.refused(actor, r))?;
+        let before = if allowed.contains(permission) {
+            Some("allow")
+        } else if denied.contains(permission) {
+            Some("deny")
+        } else {
+            None
+        };
+        store::set_override(
+            &mut tx,
+            member,
+            permission,
+            effect.map(|e| matches!(e, OverrideEffect::Allow)),
+        )
+        .await?;
+        store::bump_authz_version(&mut tx, actor.org()).await?;
+        let event = actor.event(now, "member.override", "member", member);
+        let after = effect.map(|e| json!({ "permission": key, "effect": e }));
+        store::append_audit(
+            &mut tx,
+            with_change(
+                event,
+                Some(json!({ "permission": key, "effect": before })),
+                after,
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        let policy = self.current_policy(actor.org()).await?;
+        rights_of(&policy, member)
+    }
+
+    /// A member's effective rights: yours always; others' with `members.view`.
+    pub async fn member_rights(
+        &self,
+        actor: &OrgActor,
+        member: MemberId,
+    ) -> AppResult<MemberRights> {
+        if member != actor.member_id() {
+            self.require(actor, Permission::MembersView).await?;
+        }
+        rights_of(&actor.policy, member)
+    }
+
+    /// Explains a decision for any member of the organization (yourself, or others with
+    /// `members.view`).
+    pub async fn explain(
+        &self,
+        actor: &OrgActor,
+        member: MemberId,
+        key: &str,
+        printer: Option<PrinterId>,
+    ) -> AppResult<Explanation> {
+        if member != actor.member_id() {
+            self.require(actor, Permission::MembersView).await?;
+        }
+        let permission = Permission::from_key(key).ok_or_else(|| {
+            AppError::Invalid(domain::Invalid::new(
+                "permission",
+                format!("unknown permission {key:?}"),
+            ))
+        })?;
+        let policy = &actor.policy;
+        let ix = policy
+            .member_ix(member)
+            .ok_or(AppError::not_found("member"))?;
+        // The printer must be one the asker can see; otherwise it does not exist for them.
+        if let Some(printer) = printer
+            && !policy
+                .printer_ix(printer)
+                .is_some_and(|p| policy.rights(actor.ix).level(p) > AccessLevel::None)
+        {
+            return Err(AppError::not_found("printer"));
+        }
+        let name = policy.member(ix).name.clone();
+        let decision = policy.decide(member, permission, printer);
+        let need = printer
+            .map(|_| policy.needed_level(permission))
+            .filter(|l| *l > AccessLevel::None);
+        let access_words = |source: &AccessSource| -> (Vec<String>, String) {
+            match source {
+                AccessSource::Owner => (vec!["owner".into()], "owners manage every printer".into()),
+                AccessSource::Grants(grants) => {
+                    let list: Vec<String> = grants
+                        .iter()
+                        .map(|g| {
+                            format!(
+                                "{} on {} ({})",
+                                describe_subject(policy, g.subject),
+                                describe_target(g.target),
+                                g.level
+                            )
+                        })
+                        .collect();
+                    let text = format!("access comes from {}", list.join(" and "));
+                    (list, text)
+                }
+                AccessSource::VisibleOutOfScope => (
+                    Vec::new(),
+                    "the printer is outside their rank's scope and shown locked (view only)".into(),
+                ),
+                AccessSource::Nothing { out_of_scope: true } => (
+                    Vec::new(),
+                    "the printer is outside their rank's printer scope".into(),
+                ),
+                AccessSource::Nothing {
+                    out_of_scope: false,
+                } => (Vec::new(), "no grant gives them access to it".into()),
+            }
+        };
+        let (allowed, reason, message, access, access_from) = match &decision {
+            Decision::Allowed {
+                permission: source,
+                access,
+            } => {
+                let (reason, why) = permission_words(source, permission);
+                let (from, text, level) = match access {
+                    Some((level, source)) => {
+                        let (from, text) = access_words(source);
+                        (from, format!(", and {text}"), Some(*level))
+                    }
+                    None => (Vec::new(), String::new(), None),
+                };
+                (
+                    true,
+                    reason,
+                    format!("{name} may: {why}{text}."),
+                    level,
+                    from,
+                )
+            }
+            Decision::MissingPermission { permission: source } => {
+                let (reason, why) = permission_words(source, permission);
+                (
+                    false,
+                    reason,
+                    format!("{name} may not: {why}."),
+                    None,
+                    Vec::new(),
+                )
+            }
+            Decision::PrinterHidden { access } => {
+                let (from, text) = access_words(access);
+                (
+                    false,
+                    "printer_hidden",
+                    format!("{name} cannot see this printer: {text}."),
+                    Some(AccessLevel::None),
+                    from,
+                )
+            }
+            Decision::InsufficientAccess { have, need, access } => {
+                let (from, text) = access_words(access);
+                let message = format!(
+                    "{name} holds {key} but it needs {need} access to this printer and they have {have}: {text}."
+                );
+                (false, "insufficient_access", message, Some(*have), from)
+            }
+            Decision::Unknown => return Err(AppError::not_found("member")),
+        };
+        let ask = if allowed {
+            Vec::new()
+        } else {
+            policy
+                .who_could_grant(member, permission, printer)
+                .into_iter()
+                .filter_map(|id| {
+                    policy
+                        .member_ix(id)
+                        .map(|ix| policy.member(ix).name.clone())
+                })
+                .collect()
+        };
+        Ok(Explanation {
+            allowed,
+            member_id: member,
+            permission: permission.key(),
+            printer_id: printer,
+            reason,
+            message,
+            access,
+            needed_access: need,
+            access_from,
+            ask,
+        })
+    }
+}
+
+fn rights_of(policy: &authz::Policy, member: MemberId) -> AppResult<MemberRights> {
+    let ix = policy
+        .member_ix(member)
+        .ok_or(AppError::not_found("member"))?;
+    let facts = policy.member(ix);
+    let rank = policy.rank_of(ix).ok_or(AppError::not_found("rank"))?;
+    let held = policy.rights(ix).permissions;
+    let permissions = held
+        .iter()
+        .map(|p| HeldPermission {
+            key: p.key(),
+            source: if rank.is_owner {
+                "owner"
+            } else if rank.permissions.contains(p) {
+                "rank"
+            } else {
+                "allow_override"
+            },
+        })
+        .collect();
+    let denied = facts
+        .deny
+        .intersection(rank.tri_state)
+        .intersection(rank.permissions)
+        .keys();
+    let printers = policy
+        .visible_printers(ix)
+        .map(|(p, level)| PrinterAccess {
+            printer_id: policy.printer(p).id,
+            level,
+        })
+        .collect();
+    Ok(MemberRights {
+        member_id: member,
+        rank: rank.name.clone(),
+        permissions,
+        denied,
+        printers,
+    })
+}

@@ -1,0 +1,350 @@
+//! Printers, printer models and printer groups as authorization needs them: listing shows
+//! only printers the member can see, a hidden printer is "not found", and nobody can add or
+//! move a printer to where they would not manage it.
+
+use authz::{AccessLevel, Permission, Policy};
+use domain::{
+    Name, Printer, PrinterGroup, PrinterGroupId, PrinterId, PrinterModel, PrinterModelId, SiteId,
+    parse_description,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::App;
+use crate::actor::{OrgActor, with_change};
+use crate::error::{AppError, AppResult, on_conflict};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrinterInput {
+    pub name: String,
+    pub site_id: SiteId,
+    pub model_id: Option<PrinterModelId>,
+    #[serde(default)]
+    pub group_ids: Vec<PrinterGroupId>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NamedInput {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A printer with the caller's access to it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisiblePrinter {
+    #[serde(flatten)]
+    pub printer: Printer,
+    /// Your access: view, queue, print or manage.
+    pub access: AccessLevel,
+}
+
+fn printer_summary(printer: &Printer) -> serde_json::Value {
+    json!({ "name": printer.name, "site_id": printer.site_id, "model_id": printer.model_id, "group_ids": printer.group_ids })
+}
+
+impl App {
+    pub async fn list_printers(&self, actor: &OrgActor) -> AppResult<Vec<VisiblePrinter>> {
+        self.require(actor, Permission::PrintersView).await?;
+        let mut conn = self.store().read().await?;
+        let printers = store::list_printers(&mut conn, actor.org()).await?;
+        let rights = actor.policy.rights(actor.ix);
+        Ok(printers
+            .into_iter()
+            .filter_map(|printer| {
+                let access = actor
+                    .policy
+                    .printer_ix(printer.id)
+                    .map(|ix| rights.level(ix))
+                    .unwrap_or_default();
+                (access > AccessLevel::None).then_some(VisiblePrinter { printer, access })
+            })
+            .collect())
+    }
+
+    pub async fn get_printer(&self, actor: &OrgActor, id: PrinterId) -> AppResult<VisiblePrinter> {
+        self.require_on_printer(actor, Permission::PrintersView, id)?;
+        let mut conn = self.store().read().await?;
+        let printer = store::get_printer(&mut conn, actor.org(), id)
+            .await?
+            .ok_or(AppError::not_found("printer"))?;
+        let access = actor
+            .policy
+            .printer_ix(id)
+            .map(|ix| actor.policy.rights(actor.ix).level(ix))
+            .unwrap_or_default();
+        Ok(VisiblePrinter { printer, access })
+    }
+
+    async fn check_printer_input(
+        &self,
+        conn: &mut store::Conn,
+        actor: &OrgActor,
+        input: &PrinterInput,
+    ) -> AppResult<Name> {
+        let name = Name::parse("name", &input.name)?;
+        store::get_site(conn, actor.org(), input.site_id)
+            .await?
+            .ok_or(AppError::not_found("site"))?;
+        if let Some(model) = input.model_id {
+            store::get_printer_model(conn, actor.org(), model)
+                .await?
+                .ok_or(AppError::not_found("printer model"))?;
+        }
+        for group in &input.group_ids {
+            store::get_printer_group(conn, actor.org(), *group)
+                .await?
+                .ok_or(AppError::not_found("printer group"))?;
+        }
+        Ok(name)
+    }
+
+    /// Refuses unless the actor would manage the printer where `input` puts it.
+    fn require_manage_after(
+        &self,
+        actor: &OrgActor,
+        id: PrinterId,
+        input: &PrinterInput,
+    ) -> AppResult<()> {
+        if actor.is_owner() {
+            return Ok(());
+        }
+        let mut facts = actor.policy.org().clone();
+        let placed = authz::Printer {
+            id,
+            site: input.site_id,
+            model: input.model_id,
+            groups: input.group_ids.clone(),
+        };
+        facts.printers.retain(|p| p.id != id);
+        facts.printers.push(placed);
+        let after = Policy::new(facts);
+        let level = match (after.member_ix(actor.member_id()), after.printer_ix(id)) {
+            (Some(m), Some(p)) => after.rights(m).level(p),
+            _ => AccessLevel::None,
+        };
+        if level >= AccessLevel::Manage {
+            Ok(())
+        } else {
+            Err(AppError::Refused(authz::Refusal::CannotGrantAccess {
+                printer: id,
+                need: AccessLevel::Manage,
+                have: level,
+            }))
+        }
+    }
+
+    pub async fn create_printer(
+        &self,
+        actor: &OrgActor,
+        input: PrinterInput,
+    ) -> AppResult<Printer> {
+        self.require(actor, Permission::PrintersManage).await?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let name = self.check_printer_input(&mut tx, actor, &input).await?;
+        let new = store::NewPrinter {
+            name: name.as_str(),
+            site: input.site_id,
+            model: input.model_id,
+            groups: &input.group_ids,
+        };
+        let id = store::insert_printer(&mut tx, actor.org(), &new, now)
+            .await
+            .map_err(on_conflict(
+                "name_taken",
+                format!("a printer named {:?} already exists", name.as_str()),
+            ))?;
+        self.require_manage_after(actor, id, &input)?;
+        let printer = store::get_printer(&mut tx, actor.org(), id)
+            .await?
+            .ok_or(AppError::not_found("printer"))?;
+        store::bump_authz_version(&mut tx, actor.org()).await?;
+        let event = actor.event(now, "printer.create", "printer", id);
+        store::append_audit(
+            &mut tx,
+            with_change(event, None, Some(printer_summary(&printer))),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(printer)
+    }
+
+    pub async fn update_printer(
+        &self,
+        actor: &OrgActor,
+        id: PrinterId,
+        input: PrinterInput,
+    ) -> AppResult<Printer> {
+        self.require_on_printer(actor, Permission::PrintersManage, id)?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let before = store::get_printer(&mut tx, actor.org(), id)
+            .await?
+            .ok_or(AppError::not_found("printer"))?;
+        let name = self.check_printer_input(&mut tx, actor, &input).await?;
+        self.require_manage_after(actor, id, &input)?;
+        let new = store::NewPrinter {
+            name: name.as_str(),
+            site: input.site_id,
+            model: input.model_id,
+            groups: &input.group_ids,
+        };
+        store::update_printer(&mut tx, actor.org(), id, &new)
+            .await
+            .map_err(on_conflict(
+                "name_taken",
+                format!("a printer named {:?} already exists", name.as_str()),
+            ))?;
+        let after = store::get_printer(&mut tx, actor.org(), id)
+            .await?
+            .ok_or(AppError::not_found("printer"))?;
+        store::bump_authz_version(&mut tx, actor.org()).await?;
+        let event = actor.event(now, "printer.update", "printer", id);
+        store::append_audit(
+            &mut tx,
+            with_change(
+                event,
+                Some(printer_summary(&before)),
+                Some(printer_summary(&after)),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    pub async fn delete_printer(&self, actor: &OrgActor, id: PrinterId) -> AppResult<()> {
+        self.require_on_printer(actor, Permission::PrintersManage, id)?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let before = store::get_printer(&mut tx, actor.org(), id)
+            .await?
+            .ok_or(AppError::not_found("printer"))?;
+        store::delete_printer(&mut tx, actor.org(), id).await?;
+        store::bump_authz_version(&mut tx, actor.org()).await?;
+        let event = actor.event(now, "printer.delete", "printer", id);
+        store::append_audit(
+            &mut tx,
+            with_change(event, Some(printer_summary(&before)), None),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_printer_models(&self, actor: &OrgActor) -> AppResult<Vec<PrinterModel>> {
+        self.require(actor, Permission::PrintersView).await?;
+        Ok(store::list_printer_models(&mut *self.store().read().await?, actor.org()).await?)
+    }
+
+    pub async fn create_printer_model(
+        &self,
+        actor: &OrgActor,
+        input: NamedInput,
+    ) -> AppResult<PrinterModel> {
+        self.require(actor, Permission::PrintersManage).await?;
+        let name = Name::parse("name", &input.name)?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let id = store::insert_printer_model(&mut tx, actor.org(), name.as_str(), now)
+            .await
+            .map_err(on_conflict(
+                "name_taken",
+                format!("a printer model named {:?} already exists", name.as_str()),
+            ))?;
+        let model = store::get_printer_model(&mut tx, actor.org(), id)
+            .await?
+            .ok_or(AppError::not_found("printer model"))?;
+        let event = actor.event(now, "printer_model.create", "printer_model", id);
+        store::append_audit(
+            &mut tx,
+            with_change(event, None, Some(json!({ "name": model.name }))),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(model)
+    }
+
+    pub async fn delete_printer_model(
+        &self,
+        actor: &OrgActor,
+        id: PrinterModelId,
+    ) -> AppResult<()> {
+        self.require(actor, Permission::PrintersManage).await?;
+        let mut tx = self.store().write().await?;
+        let model = store::get_printer_model(&mut tx, actor.org(), id)
+            .await?
+            .ok_or(AppError::not_found("printer model"))?;
+        store::delete_printer_model(&mut tx, actor.org(), id).await?;
+        store::bump_authz_version(&mut tx, actor.org()).await?;
+        let event = actor.event(self.now(), "printer_model.delete", "printer_model", id);
+        store::append_audit(
+            &mut tx,
+            with_change(event, Some(json!({ "name": model.name })), None),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_printer_groups(&self, actor: &OrgActor) -> AppResult<Vec<PrinterGroup>> {
+        self.require(actor, Permission::PrintersView).await?;
+        Ok(store::list_printer_groups(&mut *self.store().read().await?, actor.org()).await?)
+    }
+
+    pub async fn create_printer_group(
+        &self,
+        actor: &OrgActor,
+        input: NamedInput,
+    ) -> AppResult<PrinterGroup> {
+        self.require(actor, Permission::PrintersManage).await?;
+        let name = Name::parse("name", &input.name)?;
+        let description = parse_description("description", &input.description)?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let id =
+            store::insert_printer_group(&mut tx, actor.org(), name.as_str(), &description, now)
+                .await
+                .map_err(on_conflict(
+                    "name_taken",
+                    format!("a printer group named {:?} already exists", name.as_str()),
+                ))?;
+        let group = store::get_printer_group(&mut tx, actor.org(), id)
+            .await?
+            .ok_or(AppError::not_found("printer group"))?;
+        let event = actor.event(now, "printer_group.create", "printer_group", id);
+        store::append_audit(
+            &mut tx,
+            with_change(event, None, Some(json!({ "name": group.name }))),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(group)
+    }
+
+    pub async fn delete_printer_group(
+        &self,
+        actor: &OrgActor,
+        id: PrinterGroupId,
+    ) -> AppResult<()> {
+        self.require(actor, Permission::PrintersManage).await?;
+        let mut tx = self.store().write().await?;
+        let group = store::get_printer_group(&mut tx, actor.org(), id)
+            .await?
+            .ok_or(AppError::not_found("printer group"))?;
+        store::delete_printer_group(&mut tx, actor.org(), id).await?;
+        store::bump_authz_version(&mut tx, actor.org()).await?;
+        let event = actor.event(self.now(), "printer_group.delete", "printer_group", id);
+        store::append_audit(
+            &mut tx,
+            with_change(event, Some(json!({ "name": group.name })), None),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

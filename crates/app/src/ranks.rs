@@ -1,0 +1,558 @@
+//! Ranks: create from scratch, clone, edit, reorder, delete (once empty), import a preset, and
+//! preview who would gain or lose what before saving. A change applies to every member of the
+//! rank at once.
+
+use authz::{
+    AccessLevel, MemberScope, OutOfScope, Permission, PermissionSet, Policy, Preset, PrinterScope,
+};
+use domain::{Name, PrinterId, Rank, RankId, parse_description};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::App;
+use crate::actor::{OrgActor, with_change};
+use crate::error::{AppError, AppResult, on_conflict};
+
+/// A new rank, or the fields of a rank to change (absent fields stay as they are).
+#[derive(Debug, Default, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RankChange {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// Seniority position: lower is more senior; must stay below your own rank.
+    pub position: Option<i32>,
+    /// Permission keys the rank bundles.
+    pub permissions: Option<Vec<String>>,
+    /// Permission keys members of the rank may be individually allowed or denied.
+    pub tri_state: Option<Vec<String>>,
+    pub scope: Option<PrinterScope>,
+    pub out_of_scope: Option<OutOfScope>,
+    pub member_scope: Option<MemberScope>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloneRank {
+    pub name: String,
+    pub position: Option<i32>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReorderRanks {
+    /// The ranks junior to yours (all ranks for owners), most senior first.
+    pub rank_ids: Vec<RankId>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportPreset {
+    /// `farmhand`, `3dprinteros`, `printandgo`, `ultimaker` or `simplyprint_templates`.
+    pub preset: String,
+}
+
+/// A change of access to one printer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AccessChange {
+    pub printer_id: PrinterId,
+    pub from: AccessLevel,
+    pub to: AccessLevel,
+}
+
+/// What one member would gain and lose.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MemberImpact {
+    pub member_id: domain::MemberId,
+    pub name: String,
+    pub gained: Vec<&'static str>,
+    pub lost: Vec<&'static str>,
+    pub access_changes: Vec<AccessChange>,
+}
+
+/// The what-if answer: who would gain or lose which rights, and whether you may save it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RankPreview {
+    pub rank: Rank,
+    pub members: Vec<MemberImpact>,
+    /// Why you could not save this change, if you could not.
+    pub refused: Option<String>,
+}
+
+fn parse_permissions(field: &'static str, keys: &[String]) -> AppResult<PermissionSet> {
+    PermissionSet::from_keys(keys.iter().map(String::as_str)).map_err(|key| {
+        AppError::Invalid(domain::Invalid::new(
+            field,
+            format!("unknown permission {key:?}"),
+        ))
+    })
+}
+
+pub(crate) fn rank_summary(rank: &Rank) -> serde_json::Value {
+    json!({
+        "name": rank.name,
+        "position": rank.position,
+        "is_owner": rank.is_owner,
+        "permissions": rank.permissions.keys(),
+        "tri_state": rank.tri_state.keys(),
+        "scope": rank.scope,
+        "out_of_scope": rank.out_of_scope,
+        "member_scope": rank.member_scope,
+    })
+}
+
+/// Applies a change to a rank, validating every field.
+fn apply(mut rank: Rank, change: &RankChange) -> AppResult<Rank> {
+    if let Some(name) = &change.name {
+        rank.name = Name::parse("name", name)?.into_string();
+    }
+    if let Some(description) = &change.description {
+        rank.description = parse_description("description", description)?;
+    }
+    if let Some(position) = change.position {
+        if position < 1 {
+            return Err(AppError::Invalid(domain::Invalid::new(
+                "position",
+                "must be at least 1",
+            )));
+        }
+        rank.position = position;
+    }
+    if let Some(keys) = &change.permissions {
+        rank.permissions = parse_permissions("permissions", keys)?;
+    }
+    if let Some(keys) = &change.tri_state {
+        rank.tri_state = parse_permissions("tri_state", keys)?;
+    }
+    if let Some(scope) = &change.scope {
+        rank.scope = scope.clone();
+    }
+    if let Some(out_of_scope) = change.out_of_scope {
+        rank.out_of_scope = out_of_scope;
+    }
+    if let Some(member_scope) = change.member_scope {
+        rank.member_scope = member_scope;
+    }
+    Ok(rank)
+}
+
+fn new_rank_fields(rank: &Rank) -> store::NewRank<'_> {
+    store::NewRank {
+        name: &rank.name,
+        description: &rank.description,
+        position: rank.position,
+        is_owner: rank.is_owner,
+        permissions: rank.permissions,
+        tri_state: rank.tri_state,
+        scope: &rank.scope,
+        out_of_scope: rank.out_of_scope,
+        member_scope: rank.member_scope,
+    }
+}
+
+/// Who would gain or lose what if `policy`'s facts became `after`.
+pub(crate) fn impact(policy: &Policy, after: &Policy) -> Vec<MemberImpact> {
+    let mut impacts = Vec::new();
+    for member in &policy.org().members {
+        let (Some(a), Some(b)) = (policy.member_ix(member.id), after.member_ix(member.id)) else {
+            continue;
+        };
+        let (before_rights, after_rights) = (policy.rights(a), after.rights(b));
+        let gained = after_rights
+            .permissions
+            .difference(before_rights.permissions)
+            .keys();
+        let lost = before_rights
+            .permissions
+            .difference(after_rights.permissions)
+            .keys();
+        let mut access_changes = Vec::new();
+        for printer in &policy.org().printers {
+            let (Some(p1), Some(p2)) =
+                (policy.printer_ix(printer.id), after.printer_ix(printer.id))
+            else {
+                continue;
+            };
+            let (from, to) = (before_rights.level(p1), after_rights.level(p2));
+            if from != to {
+                access_changes.push(AccessChange {
+                    printer_id: printer.id,
+                    from,
+                    to,
+                });
+            }
+        }
+        if !gained.is_empty() || !lost.is_empty() || !access_changes.is_empty() {
+            impacts.push(MemberImpact {
+                member_id: member.id,
+                name: member.name.clone(),
+                gained,
+                lost,
+                access_changes,
+            });
+        }
+    }
+    impacts
+}
+
+impl App {
+    pub async fn get_rank(&self, actor: &OrgActor, id: RankId) -> AppResult<Rank> {
+        self.require(actor, Permission::RanksView).await?;
+        let mut conn = self.store().read().await?;
+        store::get_rank(&mut conn, actor.org(), id)
+            .await?
+            .ok_or(AppError::not_found("rank"))
+    }
+
+    async fn next_position(&self, conn: &mut store::Conn, actor: &OrgActor) -> AppResult<i32> {
+        let ranks = store::list_ranks(conn, actor.org()).await?;
+        Ok(ranks.iter().map(|r| r.position).max().unwrap_or(0) + 10)
+    }
+
+    async fn save_new_rank(
+        &self,
+        actor: &OrgActor,
+        rank: Rank,
+        action: &str,
+        from: Option<&Rank>,
+    ) -> AppResult<Rank> {
+        actor
+            .policy
+            .may_write_rank(actor.member_id(), None, &rank.to_model())
+            .map_err(|r| self.refused(actor, r))?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let id = store::insert_rank(&mut tx, actor.org(), &new_rank_fields(&rank))
+            .await
+            .map_err(on_conflict(
+                "rank_conflict",
+                "a rank with this name or position already exists",
+            ))?;
+        let created = store::get_rank(&mut tx, actor.org(), id)
+            .await?
+            .ok_or(AppError::not_found("rank"))?;
+        store::bump_authz_version(&mut tx, actor.org()).await?;
+        let mut after = rank_summary(&created);
+        if let Some(from) = from {
+            after["cloned_from"] = json!(from.id);
+        }
+        let event = actor.event(now, action, "rank", id);
+        store::append_audit(&mut tx, with_change(event, None, Some(after))).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// Creates a rank from scratch, junior to the actor's and with only permissions they hold.
+    pub async fn create_rank(&self, actor: &OrgActor, change: RankChange) -> AppResult<Rank> {
+        self.require(actor, Permission::RanksManage).await?;
+        let name = change
+            .name
+            .clone()
+            .ok_or_else(|| AppError::Invalid(domain::Invalid::new("name", "is required")))?;
+        let position = match change.position {
+            Some(p) => p,
+            None => {
+                self.next_position(&mut *self.store().read().await?, actor)
+                    .await?
+            }
+        };
+        let blank = Rank {
+            id: RankId(0),
+            name,
+            description: String::new(),
+            position,
+            is_owner: false,
+            permissions: PermissionSet::EMPTY,
+            tri_state: PermissionSet::EMPTY,
+            scope: PrinterScope::all(),
+            out_of_scope: OutOfScope::Hidden,
+            member_scope: MemberScope::Everyone,
+        };
+        let rank = apply(blank, &change)?;
+        self.save_new_rank(actor, rank, "rank.create", None).await
+    }
+
+    /// Copies a rank's permissions, tri-state set and scopes under a new name.
+    pub async fn clone_rank(
+        &self,
+        actor: &OrgActor,
+        id: RankId,
+        input: CloneRank,
+    ) -> AppResult<Rank> {
+        self.require(actor, Permission::RanksManage).await?;
+        let (source, position) = {
+            let mut conn = self.store().read().await?;
+            let source = store::get_rank(&mut conn, actor.org(), id)
+                .await?
+                .ok_or(AppError::not_found("rank"))?;
+            let position = match input.position {
+                Some(p) => p,
+                None => self.next_position(&mut conn, actor).await?,
+            };
+            (source, position)
+        };
+        let copy = Rank {
+            id: RankId(0),
+            name: Name::parse("name", &input.name)?.into_string(),
+            position,
+            is_owner: false,
+            ..source.clone()
+        };
+        self.save_new_rank(actor, copy, "rank.clone", Some(&source))
+            .await
+    }
+
+    /// Edits a rank; every member of the rank is affected at once.
+    pub async fn update_rank(
+        &self,
+        actor: &OrgActor,
+        id: RankId,
+        change: RankChange,
+    ) -> AppResult<Rank> {
+        self.require(actor, Permission::RanksManage).await?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let before = store::get_rank(&mut tx, actor.org(), id)
+            .await?
+            .ok_or(AppError::not_found("rank"))?;
+        let after = apply(before.clone(), &change)?;
+        actor
+            .policy
+            .may_write_rank(
+                actor.member_id(),
+                Some(&before.to_model()),
+                &after.to_model(),
+            )
+            .map_err(|r| self.refused(actor, r))?;
+        store::update_rank(&mut tx, actor.org(), id, &new_rank_fields(&after))
+            .await
+            .map_err(on_conflict(
+                "rank_conflict",
+                "a rank with this name or position already exists",
+            ))?;
+        store::bump_authz_version(&mut tx, actor.org()).await?;
+        let event = actor.event(now, "rank.update", "rank", id);
+        store::append_audit(
+            &mut tx,
+            with_change(
+                event,
+                Some(rank_summary(&before)),
+                Some(rank_summary(&after)),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// What would change for whom if `change` were saved, without saving it.
+    pub async fn preview_rank(
+        &self,
+        actor: &OrgActor,
+        id: RankId,
+        change: RankChange,
+    ) -> AppResult<RankPreview> {
+        self.require(actor, Permission::RanksView).await?;
+        let before = {
+            let mut conn = self.store().read().await?;
+            store::get_rank(&mut conn, actor.org(), id)
+                .await?
+                .ok_or(AppError::not_found("rank"))?
+        };
+        let after = apply(before.clone(), &change)?;
+        let refused = actor
+            .policy
+            .may_write_rank(
+                actor.member_id(),
+                Some(&before.to_model()),
+                &after.to_model(),
+            )
+            .err()
+            .map(|r| r.to_string());
+        let mut facts = actor.policy.org().clone();
+        if let Some(slot) = facts.ranks.iter_mut().find(|r| r.id == id) {
+            *slot = after.to_model();
+        }
+        let members = impact(&actor.policy, &Policy::new(facts));
+        Ok(RankPreview {
+            rank: after,
+            members,
+            refused,
+        })
+    }
+
+    /// Sets the seniority order of the ranks junior to the actor (all ranks, for owners).
+    pub async fn reorder_ranks(
+        &self,
+        actor: &OrgActor,
+        input: ReorderRanks,
+    ) -> AppResult<Vec<Rank>> {
+        self.require(actor, Permission::RanksManage).await?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let ranks = store::list_ranks(&mut tx, actor.org()).await?;
+        let mine = actor.seniority();
+        let movable: Vec<&Rank> = ranks
+            .iter()
+            .filter(|r| mine.outranks(r.seniority()))
+            .collect();
+        let mut wanted: Vec<RankId> = input.rank_ids.clone();
+        wanted.sort();
+        let mut expected: Vec<RankId> = movable.iter().map(|r| r.id).collect();
+        expected.sort();
+        if wanted != expected {
+            return Err(AppError::Invalid(domain::Invalid::new(
+                "rank_ids",
+                "must list exactly the ranks junior to yours, each once, most senior first",
+            )));
+        }
+        let base = if actor.is_owner() {
+            0
+        } else {
+            actor.seniority().position
+        };
+        // Positions are unique: park the moving ranks first, then place them.
+        for (i, id) in input.rank_ids.iter().enumerate() {
+            store::set_rank_position(&mut tx, actor.org(), *id, -(i as i32) - 1).await?;
+        }
+        for (i, id) in input.rank_ids.iter().enumerate() {
+            store::set_rank_position(&mut tx, actor.org(), *id, base + 10 * (i as i32 + 1)).await?;
+        }
+        store::bump_authz_version(&mut tx, actor.org()).await?;
+        let before: Vec<_> = movable
+            .iter()
+            .map(|r| json!({ "id": r.id, "name": r.name, "position": r.position }))
+            .collect();
+        let after_ranks = store::list_ranks(&mut tx, actor.org()).await?;
+        let after: Vec<_> = after_ranks
+            .iter()
+            .filter(|r| input.rank_ids.contains(&r.id))
+            .map(|r| json!({ "id": r.id, "name": r.name, "position": r.position }))
+            .collect();
+        let event = actor.event(now, "rank.reorder", "organization", actor.org());
+        store::append_audit(
+            &mut tx,
+            with_change(event, Some(json!(before)), Some(json!(after))),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after_ranks)
+    }
+
+    /// Deletes a rank that has no members left.
+    pub async fn delete_rank(&self, actor: &OrgActor, id: RankId) -> AppResult<()> {
+        self.require(actor, Permission::RanksManage).await?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let before = store::get_rank(&mut tx, actor.org(), id)
+            .await?
+            .ok_or(AppError::not_found("rank"))?;
+        actor
+            .policy
+            .may_delete_rank(actor.member_id(), id)
+            .map_err(|r| self.refused(actor, r))?;
+        let waiting = store::list_invitations(&mut tx, actor.org(), now)
+            .await?
+            .into_iter()
+            .filter(|i| i.rank_id == id && i.status == domain::InvitationStatus::Pending)
+            .count();
+        if waiting > 0 {
+            return Err(AppError::conflict(
+                "rank_in_use",
+                format!("{waiting} pending invitation(s) use this rank; revoke them first"),
+            ));
+        }
+        store::delete_rank(&mut tx, actor.org(), id)
+            .await
+            .map_err(on_conflict("rank_in_use", "the rank is still in use"))?;
+        store::bump_authz_version(&mut tx, actor.org()).await?;
+        let event = actor.event(now, "rank.delete", "rank", id);
+        store::append_audit(
+            &mut tx,
+            with_change(event, Some(rank_summary(&before)), None),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Adds a preset's ranks below the existing ones.
+    pub async fn import_preset(
+        &self,
+        actor: &OrgActor,
+        input: ImportPreset,
+    ) -> AppResult<Vec<Rank>> {
+        self.require(actor, Permission::RanksManage).await?;
+        let preset = Preset::parse(&input.preset).ok_or_else(|| {
+            let known: Vec<_> = Preset::ALL.iter().map(|p| p.key()).collect();
+            AppError::Invalid(domain::Invalid::new(
+                "preset",
+                format!("must be one of {}", known.join(", ")),
+            ))
+        })?;
+        for template in preset.ranks() {
+            if template.is_owner && !actor.is_owner() {
+                return Err(AppError::Refused(authz::Refusal::OwnerRank));
+            }
+            let model = authz::Rank {
+                id: RankId(0),
+                name: template.name.to_string(),
+                position: i32::MAX,
+                is_owner: template.is_owner,
+                permissions: template.permissions,
+                tri_state: template.tri_state,
+                scope: template.scope.clone(),
+                out_of_scope: template.out_of_scope,
+                member_scope: template.member_scope,
+            };
+            actor
+                .policy
+                .may_write_rank(actor.member_id(), None, &model)
+                .map_err(|r| self.refused(actor, r))?;
+            // The new rank's access on every printer must be access the actor has.
+            if !actor.is_owner() {
+                let rights = actor.policy.rights(actor.ix);
+                let short = actor.policy.org().printers.iter().find(|p| {
+                    actor
+                        .policy
+                        .printer_ix(p.id)
+                        .is_some_and(|ix| rights.level(ix) < template.access)
+                });
+                if let Some(printer) = short {
+                    let have = actor
+                        .policy
+                        .printer_ix(printer.id)
+                        .map(|ix| rights.level(ix))
+                        .unwrap_or_default();
+                    return Err(AppError::Refused(authz::Refusal::CannotGrantAccess {
+                        printer: printer.id,
+                        need: template.access,
+                        have,
+                    }));
+                }
+            }
+        }
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let created = store::insert_preset_ranks(&mut tx, actor.org(), preset, now)
+            .await
+            .map_err(on_conflict(
+                "rank_conflict",
+                "the organization already has a rank with one of the preset's names",
+            ))?;
+        store::bump_authz_version(&mut tx, actor.org()).await?;
+        let mut ranks = Vec::new();
+        for (_, id) in &created {
+            ranks.push(
+                store::get_rank(&mut tx, actor.org(), *id)
+                    .await?
+                    .ok_or(AppError::not_found("rank"))?,
+            );
+        }
+        let event = actor.event(now, "rank.import_preset", "organization", actor.org());
+        let after = json!({ "preset": preset.key(), "ranks": ranks.iter().map(|r| &r.name).collect::<Vec<_>>() });
+        store::append_audit(&mut tx, with_change(event, None, Some(after))).await?;
+        tx.commit().await?;
+        Ok(ranks)
+    }
+}

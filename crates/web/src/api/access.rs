@@ -1,0 +1,131 @@
+use app::{CreateGrant, Explanation, MemberRights, SetOverride};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use domain::{GrantId, MemberId, OrgId, PrinterGrant, PrinterId};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::{ErrorBody, created};
+use crate::WebState;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Org};
+
+/// Printer access grants: who has which access to which printers.
+#[utoipa::path(get, path = "/orgs/{org_id}/printer-access", tag = "ranks", params(("org_id" = OrgId, Path)),
+    responses((status = 200, body = Vec<PrinterGrant>), (status = 403, body = ErrorBody)),
+    extensions(("x-permission" = json!("ranks.view"))))]
+pub async fn list_grants(
+    State(state): State<WebState>,
+    Org(actor): Org,
+) -> ApiResult<Json<Vec<PrinterGrant>>> {
+    Ok(Json(state.app.list_grants(&actor).await?))
+}
+
+/// Grant access (view < queue < print < manage) over all printers, a site, a group, a model or
+/// one printer, to a rank, workgroup or member junior to you, up to your own access.
+#[utoipa::path(post, path = "/orgs/{org_id}/printer-access", tag = "ranks", params(("org_id" = OrgId, Path)),
+    request_body = CreateGrant,
+    responses((status = 201, body = PrinterGrant), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    extensions(("x-permission" = json!("printer_access.manage"))))]
+pub async fn create_grant(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiJson(input): ApiJson<CreateGrant>,
+) -> ApiResult<Response> {
+    Ok(created(state.app.create_grant(&actor, input).await?))
+}
+
+/// Revoke a printer access grant.
+#[utoipa::path(delete, path = "/orgs/{org_id}/printer-access/{grant_id}", tag = "ranks",
+    params(("org_id" = OrgId, Path), ("grant_id" = GrantId, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    extensions(("x-permission" = json!("printer_access.manage"))))]
+pub async fn delete_grant(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, GrantId)>,
+) -> ApiResult<StatusCode> {
+    state.app.delete_grant(&actor, ids.1).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A member's effective rights: permissions with their source, denied tri-state permissions,
+/// and the printers they can see with their access. Yours always; others' with `members.view`.
+#[utoipa::path(get, path = "/orgs/{org_id}/members/{member_id}/rights", tag = "members",
+    params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path)),
+    responses((status = 200, body = MemberRights), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    extensions(("x-permission" = json!("organization.view")), ("x-permission-also" = json!(["members.view"]))))]
+pub async fn member_rights(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, MemberId)>,
+) -> ApiResult<Json<MemberRights>> {
+    Ok(Json(state.app.member_rights(&actor, ids.1).await?))
+}
+
+/// Allow or deny a member one of their rank's tri-state permissions.
+#[utoipa::path(put, path = "/orgs/{org_id}/members/{member_id}/overrides/{permission}", tag = "members",
+    params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path), ("permission" = String, Path)),
+    request_body = SetOverride,
+    responses((status = 200, body = MemberRights), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    extensions(("x-permission" = json!("members.override"))))]
+pub async fn set_override(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, MemberId, String)>,
+    ApiJson(input): ApiJson<SetOverride>,
+) -> ApiResult<Json<MemberRights>> {
+    Ok(Json(
+        state
+            .app
+            .set_override(&actor, ids.1, &ids.2, Some(input.effect))
+            .await?,
+    ))
+}
+
+/// Remove a member's override: the rank decides again.
+#[utoipa::path(delete, path = "/orgs/{org_id}/members/{member_id}/overrides/{permission}", tag = "members",
+    params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path), ("permission" = String, Path)),
+    responses((status = 200, body = MemberRights), (status = 403, body = ErrorBody)),
+    extensions(("x-permission" = json!("members.override"))))]
+pub async fn clear_override(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, MemberId, String)>,
+) -> ApiResult<Json<MemberRights>> {
+    Ok(Json(
+        state.app.set_override(&actor, ids.1, &ids.2, None).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ExplainQuery {
+    /// The member the decision is for.
+    pub member_id: MemberId,
+    /// The permission key, e.g. `printer_control.start`.
+    pub permission: String,
+    /// The printer, for printer-scoped permissions.
+    pub printer_id: Option<PrinterId>,
+}
+
+/// Explain a decision: allowed because of which rank, override or grant; denied for lack of
+/// which permission or access, and who could grant it.
+#[utoipa::path(get, path = "/orgs/{org_id}/explain", tag = "members", params(("org_id" = OrgId, Path), ExplainQuery),
+    responses((status = 200, body = Explanation), (status = 404, body = ErrorBody)),
+    extensions(("x-permission" = json!("organization.view")), ("x-permission-also" = json!(["members.view"]))))]
+pub async fn explain(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiQuery(query): ApiQuery<ExplainQuery>,
+) -> ApiResult<Json<Explanation>> {
+    Ok(Json(
+        state
+            .app
+            .explain(&actor, query.member_id, &query.permission, query.printer_id)
+            .await?,
+    ))
+}

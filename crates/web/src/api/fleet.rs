@@ -1,0 +1,159 @@
+use app::{NamedInput, PrinterInput, VisiblePrinter};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use domain::{
+    OrgId, Printer, PrinterGroup, PrinterGroupId, PrinterId, PrinterModel, PrinterModelId,
+};
+
+use super::{ErrorBody, created};
+use crate::WebState;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiPath, Org};
+
+/// The printers you can see, with your access to each.
+#[utoipa::path(get, path = "/orgs/{org_id}/printers", tag = "printers", params(("org_id" = OrgId, Path)),
+    responses((status = 200, body = Vec<VisiblePrinter>), (status = 403, body = ErrorBody)),
+    extensions(("x-permission" = json!("printers.view"))))]
+pub async fn list_printers(
+    State(state): State<WebState>,
+    Org(actor): Org,
+) -> ApiResult<Json<Vec<VisiblePrinter>>> {
+    Ok(Json(state.app.list_printers(&actor).await?))
+}
+
+/// Add a printer where you will manage it.
+#[utoipa::path(post, path = "/orgs/{org_id}/printers", tag = "printers", params(("org_id" = OrgId, Path)),
+    request_body = PrinterInput,
+    responses((status = 201, body = Printer), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    extensions(("x-permission" = json!("printers.manage"))))]
+pub async fn create_printer(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiJson(input): ApiJson<PrinterInput>,
+) -> ApiResult<Response> {
+    Ok(created(state.app.create_printer(&actor, input).await?))
+}
+
+/// One printer. A printer you cannot see answers 404, like one that does not exist.
+#[utoipa::path(get, path = "/orgs/{org_id}/printers/{printer_id}", tag = "printers",
+    params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
+    responses((status = 200, body = VisiblePrinter), (status = 404, body = ErrorBody)),
+    extensions(("x-permission" = json!("printers.view"))))]
+pub async fn get_printer(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
+) -> ApiResult<Json<VisiblePrinter>> {
+    Ok(Json(state.app.get_printer(&actor, ids.1).await?))
+}
+
+/// Rename a printer or move it to another site, model or groups (needs manage access before
+/// and after).
+#[utoipa::path(put, path = "/orgs/{org_id}/printers/{printer_id}", tag = "printers",
+    params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)), request_body = PrinterInput,
+    responses((status = 200, body = Printer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    extensions(("x-permission" = json!("printers.manage"))))]
+pub async fn update_printer(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
+    ApiJson(input): ApiJson<PrinterInput>,
+) -> ApiResult<Json<Printer>> {
+    Ok(Json(state.app.update_printer(&actor, ids.1, input).await?))
+}
+
+/// Remove a printer.
+#[utoipa::path(delete, path = "/orgs/{org_id}/printers/{printer_id}", tag = "printers",
+    params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    extensions(("x-permission" = json!("printers.manage"))))]
+pub async fn delete_printer(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
+) -> ApiResult<StatusCode> {
+    state.app.delete_printer(&actor, ids.1).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Printer models.
+#[utoipa::path(get, path = "/orgs/{org_id}/printer-models", tag = "printers", params(("org_id" = OrgId, Path)),
+    responses((status = 200, body = Vec<PrinterModel>)),
+    extensions(("x-permission" = json!("printers.view"))))]
+pub async fn list_models(
+    State(state): State<WebState>,
+    Org(actor): Org,
+) -> ApiResult<Json<Vec<PrinterModel>>> {
+    Ok(Json(state.app.list_printer_models(&actor).await?))
+}
+
+/// Add a printer model.
+#[utoipa::path(post, path = "/orgs/{org_id}/printer-models", tag = "printers", params(("org_id" = OrgId, Path)),
+    request_body = NamedInput,
+    responses((status = 201, body = PrinterModel), (status = 409, body = ErrorBody)),
+    extensions(("x-permission" = json!("printers.manage"))))]
+pub async fn create_model(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiJson(input): ApiJson<NamedInput>,
+) -> ApiResult<Response> {
+    Ok(created(
+        state.app.create_printer_model(&actor, input).await?,
+    ))
+}
+
+/// Remove a printer model (its printers keep working without one).
+#[utoipa::path(delete, path = "/orgs/{org_id}/printer-models/{model_id}", tag = "printers",
+    params(("org_id" = OrgId, Path), ("model_id" = PrinterModelId, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)),
+    extensions(("x-permission" = json!("printers.manage"))))]
+pub async fn delete_model(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, PrinterModelId)>,
+) -> ApiResult<StatusCode> {
+    state.app.delete_printer_model(&actor, ids.1).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Printer groups.
+#[utoipa::path(get, path = "/orgs/{org_id}/printer-groups", tag = "printers", params(("org_id" = OrgId, Path)),
+    responses((status = 200, body = Vec<PrinterGroup>)),
+    extensions(("x-permission" = json!("printers.view"))))]
+pub async fn list_groups(
+    State(state): State<WebState>,
+    Org(actor): Org,
+) -> ApiResult<Json<Vec<PrinterGroup>>> {
+    Ok(Json(state.app.list_printer_groups(&actor).await?))
+}
+
+/// Add a printer group.
+#[utoipa::path(post, path = "/orgs/{org_id}/printer-groups", tag = "printers", params(("org_id" = OrgId, Path)),
+    request_body = NamedInput,
+    responses((status = 201, body = PrinterGroup), (status = 409, body = ErrorBody)),
+    extensions(("x-permission" = json!("printers.manage"))))]
+pub async fn create_group(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiJson(input): ApiJson<NamedInput>,
+) -> ApiResult<Response> {
+    Ok(created(
+        state.app.create_printer_group(&actor, input).await?,
+    ))
+}
+
+/// Remove a printer group and the access granted through it.
+#[utoipa::path(delete, path = "/orgs/{org_id}/printer-groups/{group_id}", tag = "printers",
+    params(("org_id" = OrgId, Path), ("group_id" = PrinterGroupId, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)),
+    extensions(("x-permission" = json!("printers.manage"))))]
+pub async fn delete_group(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, PrinterGroupId)>,
+) -> ApiResult<StatusCode> {
+    state.app.delete_printer_group(&actor, ids.1).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,128 @@
+use app::{CatalogDomain, CloneRank, ImportPreset, RankChange, RankPreview, ReorderRanks};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use domain::{OrgId, Rank, RankId};
+
+use super::{ErrorBody, created};
+use crate::WebState;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiPath, Org};
+
+/// The permission catalog, grouped by domain: the rows of the permission matrix.
+#[utoipa::path(get, path = "/orgs/{org_id}/permissions", tag = "ranks", params(("org_id" = OrgId, Path)),
+    responses((status = 200, body = Vec<CatalogDomain>)),
+    extensions(("x-permission" = json!("organization.view"))))]
+pub async fn catalog(State(state): State<WebState>, Org(_actor): Org) -> Json<Vec<CatalogDomain>> {
+    Json(state.app.catalog())
+}
+
+/// Create a rank from scratch, junior to yours and with only permissions you hold.
+#[utoipa::path(post, path = "/orgs/{org_id}/ranks", tag = "ranks", params(("org_id" = OrgId, Path)),
+    request_body = RankChange,
+    responses((status = 201, body = Rank), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    extensions(("x-permission" = json!("ranks.manage"))))]
+pub async fn create_rank(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiJson(input): ApiJson<RankChange>,
+) -> ApiResult<Response> {
+    Ok(created(state.app.create_rank(&actor, input).await?))
+}
+
+/// One rank.
+#[utoipa::path(get, path = "/orgs/{org_id}/ranks/{rank_id}", tag = "ranks",
+    params(("org_id" = OrgId, Path), ("rank_id" = RankId, Path)),
+    responses((status = 200, body = Rank), (status = 404, body = ErrorBody)),
+    extensions(("x-permission" = json!("ranks.view"))))]
+pub async fn get_rank(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, RankId)>,
+) -> ApiResult<Json<Rank>> {
+    Ok(Json(state.app.get_rank(&actor, ids.1).await?))
+}
+
+/// Edit a rank junior to yours; every member of the rank is affected at once.
+#[utoipa::path(patch, path = "/orgs/{org_id}/ranks/{rank_id}", tag = "ranks",
+    params(("org_id" = OrgId, Path), ("rank_id" = RankId, Path)), request_body = RankChange,
+    responses((status = 200, body = Rank), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    extensions(("x-permission" = json!("ranks.manage"))))]
+pub async fn update_rank(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, RankId)>,
+    ApiJson(input): ApiJson<RankChange>,
+) -> ApiResult<Json<Rank>> {
+    Ok(Json(state.app.update_rank(&actor, ids.1, input).await?))
+}
+
+/// Delete a rank junior to yours that no member holds any more.
+#[utoipa::path(delete, path = "/orgs/{org_id}/ranks/{rank_id}", tag = "ranks",
+    params(("org_id" = OrgId, Path), ("rank_id" = RankId, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    extensions(("x-permission" = json!("ranks.manage"))))]
+pub async fn delete_rank(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, RankId)>,
+) -> ApiResult<StatusCode> {
+    state.app.delete_rank(&actor, ids.1).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Clone a rank under a new name.
+#[utoipa::path(post, path = "/orgs/{org_id}/ranks/{rank_id}/clone", tag = "ranks",
+    params(("org_id" = OrgId, Path), ("rank_id" = RankId, Path)), request_body = CloneRank,
+    responses((status = 201, body = Rank), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    extensions(("x-permission" = json!("ranks.manage"))))]
+pub async fn clone_rank(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, RankId)>,
+    ApiJson(input): ApiJson<CloneRank>,
+) -> ApiResult<Response> {
+    Ok(created(state.app.clone_rank(&actor, ids.1, input).await?))
+}
+
+/// What if: who would gain or lose which rights if this change were saved (nothing is saved).
+#[utoipa::path(post, path = "/orgs/{org_id}/ranks/{rank_id}/preview", tag = "ranks",
+    params(("org_id" = OrgId, Path), ("rank_id" = RankId, Path)), request_body = RankChange,
+    responses((status = 200, body = RankPreview), (status = 404, body = ErrorBody)),
+    extensions(("x-permission" = json!("ranks.view"))))]
+pub async fn preview_rank(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, RankId)>,
+    ApiJson(input): ApiJson<RankChange>,
+) -> ApiResult<Json<RankPreview>> {
+    Ok(Json(state.app.preview_rank(&actor, ids.1, input).await?))
+}
+
+/// Set the seniority order of the ranks junior to yours (all ranks, for owners).
+#[utoipa::path(put, path = "/orgs/{org_id}/rank-order", tag = "ranks", params(("org_id" = OrgId, Path)),
+    request_body = ReorderRanks,
+    responses((status = 200, body = Vec<Rank>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    extensions(("x-permission" = json!("ranks.manage"))))]
+pub async fn reorder_ranks(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiJson(input): ApiJson<ReorderRanks>,
+) -> ApiResult<Json<Vec<Rank>>> {
+    Ok(Json(state.app.reorder_ranks(&actor, input).await?))
+}
+
+/// Import a preset's ranks (3DPrinterOS, Print&Go, UltiMaker, SimplyPrint templates…) below
+/// the existing ones.
+#[utoipa::path(post, path = "/orgs/{org_id}/rank-presets", tag = "ranks", params(("org_id" = OrgId, Path)),
+    request_body = ImportPreset,
+    responses((status = 201, body = Vec<Rank>), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    extensions(("x-permission" = json!("ranks.manage"))))]
+pub async fn import_preset(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiJson(input): ApiJson<ImportPreset>,
+) -> ApiResult<Response> {
+    Ok(created(state.app.import_preset(&actor, input).await?))
+}
