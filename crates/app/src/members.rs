@@ -388,7 +388,7 @@ impl App {
         Ok(InvitationPreview {
             org_name: found.org_name,
             email: i.email,
-            rank_name: i.rank_name,
+            rank_name: i.rank_name.unwrap_or_default(),
             expires_at: i.expires_at,
             status: i.status,
             account_exists,
@@ -415,6 +415,10 @@ impl App {
         if invitation.status != InvitationStatus::Pending {
             return Err(AppError::InvitationUnusable(invitation.status));
         }
+        // Pending invitations keep their rank (deleting it is refused), so this is belt and braces.
+        let rank_id = invitation
+            .rank_id
+            .ok_or(AppError::InvitationUnusable(InvitationStatus::Revoked))?;
         // A new account needs a name and password, validated and hashed before the transaction.
         let new_account = match principal {
             Some(p) => {
@@ -453,19 +457,12 @@ impl App {
         if !store::accept_invitation(&mut tx, invitation.id, user, now).await? {
             return Err(AppError::InvitationUnusable(InvitationStatus::Accepted));
         }
-        let member = store::insert_member(
-            &mut tx,
-            invitation.org_id,
-            user,
-            invitation.rank_id,
-            None,
-            now,
-        )
-        .await
-        .map_err(on_conflict(
-            "already_member",
-            "you are already a member of this organization",
-        ))?;
+        let member = store::insert_member(&mut tx, invitation.org_id, user, rank_id, None, now)
+            .await
+            .map_err(on_conflict(
+                "already_member",
+                "you are already a member of this organization",
+            ))?;
         let account = store::get_user(&mut tx, user)
             .await?
             .ok_or(AppError::not_found("user"))?;

@@ -454,7 +454,7 @@ impl App {
         let waiting = store::list_invitations(&mut tx, actor.org(), now)
             .await?
             .into_iter()
-            .filter(|i| i.rank_id == id && i.status == domain::InvitationStatus::Pending)
+            .filter(|i| i.rank_id == Some(id) && i.status == domain::InvitationStatus::Pending)
             .count();
         if waiting > 0 {
             return Err(AppError::conflict(

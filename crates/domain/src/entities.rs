@@ -336,8 +336,9 @@ pub struct Invitation {
     pub id: InvitationId,
     pub org_id: OrgId,
     pub email: String,
-    pub rank_id: RankId,
-    pub rank_name: String,
+    /// The rank the invitation gives; absent once a settled invitation's rank was deleted.
+    pub rank_id: Option<RankId>,
+    pub rank_name: Option<String>,
     pub invited_by: MemberId,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,

@@ -6,7 +6,7 @@ use domain::{
 };
 use sqlx::any::AnyRow;
 
-use crate::rows::{bool_int, flag, int, opt_ts, text, ts};
+use crate::rows::{bool_int, flag, int, opt_int, opt_text, opt_ts, text, ts};
 use crate::{Conn, StoreError};
 
 // ---- users ----
@@ -147,7 +147,7 @@ pub async fn insert_invitation(
 
 const INVITATION_SELECT: &str = "SELECT i.id, i.org_id, o.name AS org_name, i.email, i.rank_id, r.name AS rank_name, \
      i.invited_by, i.created_at, i.expires_at, i.accepted_at, i.revoked_at \
-     FROM invitations i JOIN ranks r ON r.id = i.rank_id JOIN organizations o ON o.id = i.org_id";
+     FROM invitations i LEFT JOIN ranks r ON r.id = i.rank_id JOIN organizations o ON o.id = i.org_id";
 
 fn invitation_from_row(row: &AnyRow, now: Timestamp) -> Result<InvitationAuth, StoreError> {
     let expires_at = ts(row, "expires_at")?;
@@ -159,8 +159,8 @@ fn invitation_from_row(row: &AnyRow, now: Timestamp) -> Result<InvitationAuth, S
             id: InvitationId(int(row, "id")?),
             org_id: OrgId(int(row, "org_id")?),
             email: text(row, "email")?,
-            rank_id: RankId(int(row, "rank_id")?),
-            rank_name: text(row, "rank_name")?,
+            rank_id: opt_int(row, "rank_id")?.map(RankId),
+            rank_name: opt_text(row, "rank_name")?,
             invited_by: MemberId(int(row, "invited_by")?),
             created_at: ts(row, "created_at")?,
             expires_at,

@@ -7,6 +7,7 @@ mod common;
 mod api_contract;
 mod audit;
 mod auth;
+mod authorization;
 mod members;
 mod organizations;
 mod tokens;

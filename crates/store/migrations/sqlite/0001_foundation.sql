@@ -77,7 +77,8 @@ CREATE TABLE invitations (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     org_id BIGINT NOT NULL REFERENCES organizations (id),
     email TEXT NOT NULL,
-    rank_id BIGINT NOT NULL REFERENCES ranks (id),
+    -- NULL once the rank is deleted (only settled invitations can outlive their rank).
+    rank_id BIGINT REFERENCES ranks (id) ON DELETE SET NULL,
     token_hash TEXT NOT NULL UNIQUE,
     invited_by BIGINT NOT NULL REFERENCES memberships (id),
     created_at BIGINT NOT NULL,
