@@ -13,7 +13,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    pub details: Map<String, Value>,
+    /// Extra fields of the error object (permission, field, …), in order.
+    pub details: Vec<(&'static str, Value)>,
     pub retry_after: Option<u64>,
 }
 
@@ -23,13 +24,13 @@ impl ApiError {
             status,
             code,
             message: message.into(),
-            details: Map::new(),
+            details: Vec::new(),
             retry_after: None,
         }
     }
 
-    pub fn with(mut self, key: &str, value: Value) -> ApiError {
-        self.details.insert(key.to_string(), value);
+    pub fn with(mut self, key: &'static str, value: Value) -> ApiError {
+        self.details.push((key, value));
         self
     }
 
@@ -41,7 +42,7 @@ impl ApiError {
             error.insert("request_id".into(), json!(id));
         }
         for (k, v) in &self.details {
-            error.insert(k.clone(), v.clone());
+            error.insert((*k).to_string(), v.clone());
         }
         json!({ "error": error })
     }
