@@ -245,8 +245,17 @@ impl App {
     }
 
     pub async fn me(&self, principal: &Principal) -> AppResult<Me> {
-        let mut conn = self.store().read().await?;
-        let mut memberships = store::memberships_of_user(&mut conn, principal.user.id).await?;
+        let mut memberships = {
+            let mut conn = self.store().read().await?;
+            store::memberships_of_user(&mut conn, principal.user.id).await?
+        };
+        // Effective permissions, overrides included, come from each organization's policy.
+        for membership in &mut memberships {
+            let policy = self.current_policy(membership.org_id).await?;
+            if let Some(ix) = policy.member_ix(membership.member_id) {
+                membership.permissions = policy.rights(ix).permissions;
+            }
+        }
         let authenticated_by = match &principal.credential {
             Credential::Session(_) => "session",
             Credential::Token {

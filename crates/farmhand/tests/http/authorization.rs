@@ -437,6 +437,12 @@ async fn tri_state_overrides_and_explanations(server: &TestServer) {
         held.iter()
             .any(|p| p["key"] == "printers.settings" && p["source"] == "allow_override")
     );
+    let (_, me) = student.get("/api/v1/me").await;
+    let mine = me["memberships"][0]["permissions"].as_array().unwrap();
+    assert!(
+        mine.contains(&json!("printers.settings")),
+        "/me shows effective rights: {me}"
+    );
     // ...who still needs print access to that printer (Members have queue).
     let (_, why) = owner.get(&explain("printers.settings", Some(a))).await;
     assert_eq!(why["reason"], "insufficient_access");
