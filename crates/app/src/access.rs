@@ -382,7 +382,9 @@ impl App {
             .ok_or(AppError::not_found("member"))?;
         // The printer must be one the asker can see; otherwise it does not exist for them.
         if let Some(printer) = printer
-            && policy.printer_ix(printer).is_none_or(|p| policy.rights(actor.ix).level(p) == AccessLevel::None)
+            && policy
+                .printer_ix(printer)
+                .is_none_or(|p| policy.rights(actor.ix).level(p) == AccessLevel::None)
         {
             return Err(AppError::not_found("printer"));
         }
