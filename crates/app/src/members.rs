@@ -205,6 +205,16 @@ impl App {
         }
         if let Some(site) = input.site_id {
             self.check_site(&mut tx, actor.org(), site).await?;
+            // A site-scoped manager cannot move members out of the sites they manage.
+            let rank = &actor.member.rank;
+            if !actor.is_owner()
+                && rank.member_scope == authz::MemberScope::ScopedSites
+                && !site.is_some_and(|s| rank.scope.all || rank.scope.sites.contains(&s))
+            {
+                return Err(AppError::Refused(authz::Refusal::OutsideMemberScope(
+                    "the sites your rank covers",
+                )));
+            }
             store::set_member_site(&mut tx, actor.org(), member, site).await?;
         }
         let after = store::get_member(&mut tx, actor.org(), member)

@@ -196,6 +196,43 @@ pub(crate) fn impact(policy: &Policy, after: &Policy) -> Vec<MemberImpact> {
 }
 
 impl App {
+    /// Every site, group, model and printer a scope names must belong to the organization.
+    async fn check_scope(
+        &self,
+        conn: &mut store::Conn,
+        actor: &OrgActor,
+        scope: &PrinterScope,
+    ) -> AppResult<()> {
+        let org = actor.org();
+        let unknown = |what: &str, id: i64| {
+            AppError::Invalid(domain::Invalid::new(
+                "scope",
+                format!("no {what} {id} in this organization"),
+            ))
+        };
+        for id in &scope.sites {
+            store::get_site(conn, org, *id)
+                .await?
+                .ok_or_else(|| unknown("site", id.get()))?;
+        }
+        for id in &scope.groups {
+            store::get_printer_group(conn, org, *id)
+                .await?
+                .ok_or_else(|| unknown("printer group", id.get()))?;
+        }
+        for id in &scope.models {
+            store::get_printer_model(conn, org, *id)
+                .await?
+                .ok_or_else(|| unknown("printer model", id.get()))?;
+        }
+        for id in &scope.printers {
+            store::get_printer(conn, org, *id)
+                .await?
+                .ok_or_else(|| unknown("printer", id.get()))?;
+        }
+        Ok(())
+    }
+
     pub async fn get_rank(&self, actor: &OrgActor, id: RankId) -> AppResult<Rank> {
         self.require(actor, Permission::RanksView).await?;
         let mut conn = self.store().read().await?;
@@ -222,6 +259,7 @@ impl App {
             .map_err(|r| self.refused(actor, r))?;
         let now = self.now();
         let mut tx = self.store().write().await?;
+        self.check_scope(&mut tx, actor, &rank.scope).await?;
         let id = store::insert_rank(&mut tx, actor.org(), &new_rank_fields(&rank))
             .await
             .map_err(on_conflict(
@@ -316,6 +354,7 @@ impl App {
             .await?
             .ok_or(AppError::not_found("rank"))?;
         let after = apply(before.clone(), &change)?;
+        self.check_scope(&mut tx, actor, &after.scope).await?;
         actor
             .policy
             .may_write_rank(

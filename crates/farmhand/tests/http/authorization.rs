@@ -9,6 +9,7 @@ crate::on_both_backends!(
     tri_state_overrides_and_explanations,
     what_if_previews_change_nothing,
     presets_can_be_imported_and_the_catalog_is_grouped,
+    site_scoped_managers_manage_only_their_sites,
 );
 
 async fn id(body: &Value) -> i64 {
@@ -62,6 +63,34 @@ async fn ranks_are_created_cloned_edited_reordered_and_deleted_within_seniority(
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["field"], "permissions");
+    let (status, body) = admin
+        .post(
+            &base,
+            json!({ "name": "Elsewhere", "scope": { "sites": [999999] } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no site 999999"),
+        "{body}"
+    );
+    let (status, body) = admin
+        .post(
+            &base,
+            json!({ "name": "Elsewhere", "scope": { "sites": [999999] } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no site 999999"),
+        "{body}"
+    );
     let (status, body) = admin.post(&base, json!({ "name": "Lab assistant" })).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     // The admin cannot edit their own rank or the owner's.
@@ -696,4 +725,60 @@ async fn presets_can_be_imported_and_the_catalog_is_grouped(server: &TestServer)
         ),
         (Some(true), Some("manage"))
     );
+}
+
+async fn site_scoped_managers_manage_only_their_sites(server: &TestServer) {
+    let (org, owner) = server.org_with_owner("Factories", "owner@f.test").await;
+    let (north, south, _, _) = fleet(&owner, org).await;
+    // A factory manager: manages members whose home site is in the rank's scope.
+    let manager_rank = server.rank_id(&owner, org, "Manager").await;
+    let (status, body) = owner
+        .patch(
+            &format!("/api/v1/orgs/{org}/ranks/{manager_rank}"),
+            json!({ "scope": { "sites": [north] }, "member_scope": "scoped_sites" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (manager, _) = server
+        .member(&owner, org, "Manager", "north-boss@f.test")
+        .await;
+    let (_, north_worker) = server.member(&owner, org, "Guest", "n@f.test").await;
+    let (_, south_worker) = server.member(&owner, org, "Guest", "s@f.test").await;
+    let members = format!("/api/v1/orgs/{org}/members");
+    owner
+        .patch(
+            &format!("{members}/{north_worker}"),
+            json!({ "site_id": north }),
+        )
+        .await;
+    owner
+        .patch(
+            &format!("{members}/{south_worker}"),
+            json!({ "site_id": south }),
+        )
+        .await;
+
+    let (status, body) = manager
+        .post_empty(&format!("{members}/{south_worker}/deactivate"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("sites your rank covers"),
+        "{body}"
+    );
+    // Nor can they move their own people to another factory.
+    let (status, _) = manager
+        .patch(
+            &format!("{members}/{north_worker}"),
+            json!({ "site_id": south }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = manager
+        .post_empty(&format!("{members}/{north_worker}/deactivate"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
