@@ -166,17 +166,28 @@ pub async fn member_overrides(
         .bind(member.get())
         .fetch_all(&mut *conn)
         .await?;
-    let mut sets = (PermissionSet::EMPTY, PermissionSet::EMPTY);
+    let (mut allowed, mut denied) = (PermissionSet::EMPTY, PermissionSet::EMPTY);
     for row in &rows {
-        if let Some(p) = Permission::from_key(&text(row, "permission")?) {
-            if flag(row, "allow")? {
-                sets.0.insert(p)
-            } else {
-                sets.1.insert(p)
-            }
+        add_override(&mut allowed, &mut denied, row)?;
+    }
+    Ok((allowed, denied))
+}
+
+/// Adds one stored override to the allowed or denied set; keys no longer in the catalog are
+/// skipped.
+fn add_override(
+    allow: &mut PermissionSet,
+    deny: &mut PermissionSet,
+    row: &AnyRow,
+) -> Result<(), StoreError> {
+    if let Some(p) = Permission::from_key(&text(row, "permission")?) {
+        if flag(row, "allow")? {
+            allow.insert(p)
+        } else {
+            deny.insert(p)
         }
     }
-    Ok(sets)
+    Ok(())
 }
 
 // ---- the facts ----
@@ -243,13 +254,7 @@ pub async fn load_authz_facts(
         else {
             continue;
         };
-        if let Some(p) = Permission::from_key(&text(row, "permission")?) {
-            if flag(row, "allow")? {
-                member.allow.insert(p)
-            } else {
-                member.deny.insert(p)
-            }
-        }
+        add_override(&mut member.allow, &mut member.deny, row)?;
     }
     let rows = sqlx::query(
         "SELECT wm.member_id, wm.workgroup_id, wm.is_moderator FROM workgroup_members wm \
