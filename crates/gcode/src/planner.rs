@@ -1,0 +1,447 @@
+//! Marlin-style motion planner used only to estimate time: trapezoidal velocity profiles with
+//! look-ahead (reverse and forward passes) over a bounded window of moves, in the way PrusaSlicer's
+//! GCodeProcessor does it in "normal" mode.
+
+use std::collections::VecDeque;
+
+use crate::profile::{AXES, Profile};
+
+/// Limits the planner uses; start from the profile, changed by M201/M203/M204/M205.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_feedrate: [f64; AXES],
+    pub max_acceleration: [f64; AXES],
+    pub print_acceleration: f64,
+    pub retract_acceleration: f64,
+    pub travel_acceleration: f64,
+    pub max_jerk: [f64; AXES],
+    pub junction_deviation: Option<f64>,
+    pub minimum_planner_speed: f64,
+}
+
+impl Limits {
+    pub fn from_profile(p: &Profile) -> Self {
+        Self {
+            max_feedrate: p.max_feedrate,
+            max_acceleration: p.max_acceleration,
+            print_acceleration: p.print_acceleration,
+            retract_acceleration: p.retract_acceleration,
+            travel_acceleration: p.travel_acceleration,
+            max_jerk: p.max_jerk,
+            junction_deviation: p.junction_deviation,
+            minimum_planner_speed: p.minimum_planner_speed,
+        }
+    }
+}
+
+/// One straight move handed to the planner.
+#[derive(Debug, Clone, Copy)]
+pub struct Move {
+    /// Signed per-axis displacement, mm (X, Y, Z, E).
+    pub delta: [f64; AXES],
+    /// Requested feed rate, mm/s.
+    pub feedrate: f64,
+    /// Feature (slicer-marked type) the time is attributed to.
+    pub feature: u16,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Block {
+    distance: f64,
+    acceleration: f64,
+    nominal: f64,
+    entry: f64,
+    max_entry: f64,
+    safe: f64,
+    nominal_length: bool,
+    feature: u16,
+}
+
+/// What the previous move looked like, for the junction speed of the next one.
+#[derive(Debug, Clone, Copy)]
+struct Prev {
+    nominal: f64,
+    safe: f64,
+    axis_speed: [f64; AXES],
+    unit: [f64; 3],
+}
+
+/// The planner. Memory is bounded by twice the look-ahead window.
+pub struct Planner {
+    pub limits: Limits,
+    blocks: VecDeque<Block>,
+    window: usize,
+    prev: Option<Prev>,
+}
+
+fn max_allowable_speed(decel: f64, target: f64, distance: f64) -> f64 {
+    (target * target - 2.0 * decel * distance).max(0.0).sqrt()
+}
+
+/// Time to run a trapezoid from `entry` to `exit` with cruise `nominal` over `distance`.
+pub fn trapezoid_time(entry: f64, exit: f64, nominal: f64, accel: f64, distance: f64) -> f64 {
+    if distance <= 0.0 {
+        return 0.0;
+    }
+    let nominal = nominal.max(1e-6);
+    let entry = entry.clamp(0.0, nominal);
+    let exit = exit.clamp(0.0, nominal);
+    if accel <= 0.0 || !accel.is_finite() {
+        return distance / nominal;
+    }
+    let acc_d = ((nominal * nominal - entry * entry) / (2.0 * accel)).max(0.0);
+    let dec_d = ((nominal * nominal - exit * exit) / (2.0 * accel)).max(0.0);
+    let cruise_d = distance - acc_d - dec_d;
+    if cruise_d >= 0.0 {
+        (nominal - entry) / accel + cruise_d / nominal + (nominal - exit) / accel
+    } else {
+        let acc_d = ((2.0 * accel * distance - entry * entry + exit * exit) / (4.0 * accel))
+            .clamp(0.0, distance);
+        let peak = (entry * entry + 2.0 * accel * acc_d).max(0.0).sqrt();
+        let peak = peak.max(exit).max(entry);
+        (peak - entry) / accel + (peak - exit) / accel
+    }
+}
+
+impl Planner {
+    pub fn new(profile: &Profile) -> Self {
+        let window = profile.lookahead.clamp(2, 4096);
+        Self {
+            limits: Limits::from_profile(profile),
+            blocks: VecDeque::with_capacity(window * 2 + 1),
+            window,
+            prev: None,
+        }
+    }
+
+    /// Adds a move. Committed moves report `(feature, seconds)` to `sink`.
+    pub fn push(&mut self, mv: Move, sink: &mut impl FnMut(u16, f64)) {
+        let d = mv.delta;
+        if d.iter().any(|v| !v.is_finite()) || !mv.feedrate.is_finite() {
+            return;
+        }
+        let xyz = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+        let distance = if xyz > 1e-9 { xyz } else { d[3].abs() };
+        if distance <= 1e-9 {
+            return;
+        }
+        let inv = 1.0 / distance;
+        let l = &self.limits;
+        let mut v = mv.feedrate.max(1e-3);
+        let mut factor: f64 = 1.0;
+        for (a, da) in d.iter().enumerate() {
+            let av = v * da.abs() * inv;
+            if l.max_feedrate[a] > 0.0 && av > l.max_feedrate[a] {
+                factor = factor.min(l.max_feedrate[a] / av);
+            }
+        }
+        v *= factor;
+        let axis_speed = [
+            v * d[0] * inv,
+            v * d[1] * inv,
+            v * d[2] * inv,
+            v * d[3] * inv,
+        ];
+
+        let mut acc = if xyz <= 1e-9 {
+            l.retract_acceleration
+        } else if d[3] > 0.0 {
+            l.print_acceleration
+        } else {
+            l.travel_acceleration
+        };
+        for (a, da) in d.iter().enumerate() {
+            if da.abs() > 1e-12 && l.max_acceleration[a] > 0.0 {
+                acc = acc.min(l.max_acceleration[a] * distance / da.abs());
+            }
+        }
+        let acc = if acc.is_finite() && acc > 0.0 {
+            acc
+        } else {
+            1.0
+        };
+
+        let unit = if xyz > 1e-9 {
+            [d[0] / xyz, d[1] / xyz, d[2] / xyz]
+        } else {
+            [0.0; 3]
+        };
+
+        // Speed at which this move may start from, or end at, a standstill.
+        let mut safe = v;
+        if l.junction_deviation.is_some() {
+            safe = l.minimum_planner_speed.min(v);
+        } else {
+            for (a, s) in axis_speed.iter().enumerate() {
+                if s.abs() > l.max_jerk[a] {
+                    safe = safe.min(l.max_jerk[a].max(0.0));
+                }
+            }
+        }
+
+        let mut vmax_junction = safe;
+        if let Some(p) = self.prev.filter(|p| p.nominal > 1e-4) {
+            vmax_junction = match l.junction_deviation {
+                Some(jd) => junction_deviation_speed(jd, acc, &p, &unit, xyz, l, v),
+                None => jerk_junction_speed(&p, v, &axis_speed, safe, l),
+            };
+        }
+        let v_allowable = max_allowable_speed(-acc, safe, distance);
+        let block = Block {
+            distance,
+            acceleration: acc,
+            nominal: v,
+            entry: vmax_junction.min(v_allowable),
+            max_entry: vmax_junction,
+            safe,
+            nominal_length: v <= v_allowable,
+            feature: mv.feature,
+        };
+        self.prev = Some(Prev {
+            nominal: v,
+            safe,
+            axis_speed,
+            unit,
+        });
+        self.blocks.push_back(block);
+        if self.blocks.len() >= self.window * 2 {
+            self.plan();
+            let keep = self.window;
+            self.commit(self.blocks.len() - keep, sink);
+        }
+    }
+
+    /// Runs everything still buffered to a stop (end of file, dwell, heating wait, M400).
+    pub fn flush(&mut self, sink: &mut impl FnMut(u16, f64)) {
+        self.plan();
+        let n = self.blocks.len();
+        self.commit(n, sink);
+        self.prev = None;
+    }
+
+    fn plan(&mut self) {
+        let n = self.blocks.len();
+        if n < 2 {
+            return;
+        }
+        // Reverse pass: never touches the first block (it may already be "executing") nor the
+        // last one (its entry already lets it stop).
+        for i in (1..n - 1).rev() {
+            let next_entry = self.blocks[i + 1].entry;
+            let b = &mut self.blocks[i];
+            if b.entry != b.max_entry {
+                if !b.nominal_length && b.max_entry > next_entry {
+                    b.entry = b.max_entry.min(max_allowable_speed(
+                        -b.acceleration,
+                        next_entry,
+                        b.distance,
+                    ));
+                } else {
+                    b.entry = b.max_entry;
+                }
+            }
+        }
+        // Forward pass.
+        for i in 1..n {
+            let p = self.blocks[i - 1];
+            let b = &mut self.blocks[i];
+            if !p.nominal_length && p.entry < b.entry {
+                let e = b
+                    .entry
+                    .min(max_allowable_speed(-p.acceleration, p.entry, p.distance));
+                b.entry = e;
+            }
+        }
+    }
+
+    fn commit(&mut self, count: usize, sink: &mut impl FnMut(u16, f64)) {
+        for _ in 0..count {
+            let Some(b) = self.blocks.pop_front() else {
+                break;
+            };
+            let exit = match self.blocks.front() {
+                Some(next) => next.entry,
+                None => b.safe,
+            };
+            let t = trapezoid_time(b.entry, exit, b.nominal, b.acceleration, b.distance);
+            sink(b.feature, t);
+        }
+    }
+}
+
+fn jerk_junction_speed(p: &Prev, v: f64, axis_speed: &[f64; AXES], safe: f64, l: &Limits) -> f64 {
+    let prev_larger = p.nominal > v;
+    let smaller = if prev_larger { v / p.nominal } else { 1.0 };
+    let mut vmax = if prev_larger { v } else { p.nominal };
+    let mut v_factor: f64 = 1.0;
+    let mut limited = false;
+    for (a, (&prev_speed, &speed)) in p.axis_speed.iter().zip(axis_speed).enumerate() {
+        let mut v_exit = prev_speed * smaller;
+        let mut v_entry = speed;
+        if limited {
+            v_exit *= v_factor;
+            v_entry *= v_factor;
+        }
+        let jerk = if a < 3 {
+            (v_entry - v_exit).abs()
+        } else if v_exit > v_entry {
+            if v_entry > 0.0 || v_exit < 0.0 {
+                v_exit - v_entry
+            } else {
+                v_exit.max(-v_entry)
+            }
+        } else if v_entry < 0.0 || v_exit > 0.0 {
+            v_entry - v_exit
+        } else {
+            (-v_exit).max(v_entry)
+        };
+        if jerk > l.max_jerk[a] && jerk > 0.0 {
+            v_factor *= l.max_jerk[a].max(0.0) / jerk;
+            limited = true;
+        }
+    }
+    if limited {
+        vmax *= v_factor;
+    }
+    let threshold = vmax * 0.99;
+    if p.safe > threshold && safe > threshold {
+        vmax = safe;
+    }
+    vmax
+}
+
+fn junction_deviation_speed(
+    jd: f64,
+    acc: f64,
+    p: &Prev,
+    unit: &[f64; 3],
+    xyz: f64,
+    l: &Limits,
+    v: f64,
+) -> f64 {
+    let min_speed = l.minimum_planner_speed.min(v);
+    if xyz <= 1e-9 || p.unit == [0.0; 3] {
+        // Extruder-only moves on either side: no corner to speak of; Marlin treats them as a
+        // stop-and-go at low speed.
+        return min_speed;
+    }
+    let cos_theta = -(p.unit[0] * unit[0] + p.unit[1] * unit[1] + p.unit[2] * unit[2]);
+    if cos_theta > 0.999_999 {
+        return min_speed;
+    }
+    let cos_theta = cos_theta.max(-0.999_999);
+    let sin_half = (0.5 * (1.0 - cos_theta)).max(0.0).sqrt();
+    let vsq = acc * jd.max(0.0) * sin_half / (1.0 - sin_half).max(1e-12);
+    vsq.sqrt().min(v).min(p.nominal).max(min_speed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64, tol: f64) -> bool {
+        (a - b).abs() <= tol * b.abs().max(1e-9)
+    }
+
+    #[test]
+    fn trapezoid_from_rest_to_rest() {
+        // v = 100 mm/s, a = 1000 mm/s², d = 100 mm: two ramps of v/a = 0.1 s covering v²/a = 10 mm,
+        // then (d - v²/a)/v = 0.9 s of cruise: t = 2v/a + (d - v²/a)/v = d/v + v/a = 1.1 s.
+        let t = trapezoid_time(0.0, 0.0, 100.0, 1000.0, 100.0);
+        assert!(close(t, 1.1, 1e-12), "{t}");
+    }
+
+    #[test]
+    fn triangle_when_too_short_to_cruise() {
+        // d = 4 mm, a = 1000: peak = sqrt(a d) = 63.2 mm/s, t = 2 sqrt(d/a) = 0.12649 s.
+        let t = trapezoid_time(0.0, 0.0, 100.0, 1000.0, 4.0);
+        assert!(close(t, 2.0 * (4.0f64 / 1000.0).sqrt(), 1e-9), "{t}");
+    }
+
+    #[test]
+    fn straight_line_segments_keep_full_speed() {
+        // Ten collinear 10 mm moves at 100 mm/s must take as long as one 100 mm move.
+        let mut p = Profile::prusa_mk3s();
+        p.max_jerk = [0.0; 4];
+        p.max_acceleration = [1000.0; 4];
+        p.travel_acceleration = 1000.0;
+        let mut planner = Planner::new(&p);
+        let mut total = 0.0;
+        for _ in 0..10 {
+            planner.push(
+                Move {
+                    delta: [10.0, 0.0, 0.0, 0.0],
+                    feedrate: 100.0,
+                    feature: 0,
+                },
+                &mut |_, t| total += t,
+            );
+        }
+        planner.flush(&mut |_, t| total += t);
+        assert!(close(total, 1.1, 1e-6), "{total}");
+    }
+
+    #[test]
+    fn long_window_streams_with_bounded_buffer() {
+        let mut p = Profile::prusa_mk3s();
+        // 8 buffered 1 mm moves are enough to stop from 100 mm/s at 1000 mm/s² (needs 5 mm).
+        p.lookahead = 8;
+        p.max_jerk = [0.0; 4];
+        p.max_acceleration = [1000.0; 4];
+        p.travel_acceleration = 1000.0;
+        let mut planner = Planner::new(&p);
+        let mut total = 0.0;
+        for _ in 0..1000 {
+            planner.push(
+                Move {
+                    delta: [1.0, 0.0, 0.0, 0.0],
+                    feedrate: 100.0,
+                    feature: 0,
+                },
+                &mut |_, t| total += t,
+            );
+            assert!(planner.blocks.len() < 16);
+        }
+        planner.flush(&mut |_, t| total += t);
+        // 1000 mm at 100 mm/s with 0.1 s ramps at each end: 10.1 s.
+        assert!(close(total, 10.1, 1e-6), "{total}");
+    }
+
+    #[test]
+    fn right_angle_corner_slows_down() {
+        let mut p = Profile::prusa_mk3s();
+        p.max_acceleration = [1000.0; 4];
+        p.travel_acceleration = 1000.0;
+        p.max_jerk = [0.0; 4];
+        let run = |p: &Profile, second: [f64; 4]| {
+            let mut planner = Planner::new(p);
+            let mut total = 0.0;
+            let mut sink = |_, t| total += t;
+            planner.push(
+                Move {
+                    delta: [100.0, 0.0, 0.0, 0.0],
+                    feedrate: 100.0,
+                    feature: 0,
+                },
+                &mut sink,
+            );
+            planner.push(
+                Move {
+                    delta: second,
+                    feedrate: 100.0,
+                    feature: 0,
+                },
+                &mut sink,
+            );
+            planner.flush(&mut sink);
+            total
+        };
+        // With zero jerk a 90° corner is a full stop: two 1.1 s moves.
+        let t = run(&p, [0.0, 100.0, 0.0, 0.0]);
+        assert!(close(t, 2.2, 1e-6), "{t}");
+        // Junction deviation allows some corner speed, so it is faster than a full stop.
+        p.junction_deviation = Some(0.05);
+        let t = run(&p, [0.0, 100.0, 0.0, 0.0]);
+        assert!(t < 2.2 && t > 2.0, "{t}");
+    }
+}

@@ -1,0 +1,94 @@
+//! Printer profile: the machine limits and material settings the estimate starts from. Commands in
+//! the file (M201, M203, M204, M205, M207) override them for the rest of that file.
+
+use serde::{Deserialize, Serialize};
+
+/// Axis order used by every per-axis array: X, Y, Z, E.
+pub const AXES: usize = 4;
+
+/// Machine limits and material settings. All lengths in mm, speeds in mm/s, accelerations in
+/// mm/s², temperatures in °C, times in s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    /// Per-axis maximum feed rate (M203), mm/s.
+    pub max_feedrate: [f64; AXES],
+    /// Per-axis maximum acceleration (M201), mm/s².
+    pub max_acceleration: [f64; AXES],
+    /// Acceleration for extruding moves (M204 P, or S).
+    pub print_acceleration: f64,
+    /// Acceleration for extruder-only moves (M204 R).
+    pub retract_acceleration: f64,
+    /// Acceleration for travel moves (M204 T, or S).
+    pub travel_acceleration: f64,
+    /// Classic per-axis jerk (M205 X/Y/Z/E), mm/s. Used when `junction_deviation` is `None`.
+    pub max_jerk: [f64; AXES],
+    /// Junction deviation (M205 J), mm. When set, corners use it instead of classic jerk.
+    pub junction_deviation: Option<f64>,
+    /// Speed the planner may always stop from (Marlin's MINIMUM_PLANNER_SPEED), mm/s.
+    pub minimum_planner_speed: f64,
+    /// Feed rate used before the file sets one, mm/s.
+    pub default_feedrate: f64,
+    /// Filament diameter, mm.
+    pub filament_diameter: f64,
+    /// Filament density, g/cm³.
+    pub filament_density: f64,
+    /// Hot-end heating rate, °C/s (for M109 waits).
+    pub hotend_heating_rate: f64,
+    /// Bed heating rate, °C/s (for M190 waits).
+    pub bed_heating_rate: f64,
+    /// Temperature heaters start from, °C.
+    pub ambient_temperature: f64,
+    /// Firmware retraction length (G10, M207 S), mm of filament.
+    pub retract_length: f64,
+    /// Firmware retraction speed (M207 F), mm/s.
+    pub retract_speed: f64,
+    /// Firmware un-retraction speed (M208 F), mm/s.
+    pub unretract_speed: f64,
+    /// Printable volume; extruding outside it gives a warning (once per file). `None`: no check.
+    pub bed: Option<crate::Bounds>,
+    /// Moves held for look-ahead before the oldest are committed. Bounds memory.
+    pub lookahead: usize,
+    /// Warnings kept with their text; further ones are only counted.
+    pub max_warnings: usize,
+    /// Bytes of a line that are looked at; the rest is skipped with a warning.
+    pub max_line_length: usize,
+}
+
+impl Profile {
+    /// A Prusa i3 MK3S-like Marlin machine in "normal" (not stealth) mode.
+    pub fn prusa_mk3s() -> Self {
+        Self {
+            max_feedrate: [200.0, 200.0, 12.0, 120.0],
+            max_acceleration: [1000.0, 1000.0, 200.0, 5000.0],
+            print_acceleration: 1250.0,
+            retract_acceleration: 1250.0,
+            travel_acceleration: 1250.0,
+            max_jerk: [8.0, 8.0, 0.4, 4.5],
+            junction_deviation: None,
+            minimum_planner_speed: 0.05,
+            default_feedrate: 25.0,
+            filament_diameter: 1.75,
+            filament_density: 1.24,
+            hotend_heating_rate: 2.5,
+            bed_heating_rate: 0.6,
+            ambient_temperature: 25.0,
+            retract_length: 0.8,
+            retract_speed: 35.0,
+            unretract_speed: 35.0,
+            // 250 × 210 × 210 mm; the MK3 intro line is printed at Y = -3.
+            bed: Some(crate::Bounds {
+                min: [0.0, -4.0, 0.0],
+                max: [250.0, 210.0, 210.0],
+            }),
+            lookahead: 64,
+            max_warnings: 100,
+            max_line_length: 64 * 1024,
+        }
+    }
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Self::prusa_mk3s()
+    }
+}
