@@ -2,6 +2,7 @@
 //! server exactly as `farmhand serve` does.
 
 pub mod config;
+pub mod gcode_cmd;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -64,6 +64,26 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// G-code files.
+    Gcode {
+        #[command(subcommand)]
+        command: GcodeCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum GcodeCommand {
+    /// Estimate print time, filament, layers and size of a G-code file, and read its slicer
+    /// metadata.
+    Analyze {
+        file: PathBuf,
+        /// Printer profile (TOML) whose keys override the built-in defaults.
+        #[arg(long)]
+        profile: Option<PathBuf>,
+        /// Print the whole analysis as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -163,6 +183,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         print!("{DEFAULT_CONFIG_TOML}");
         return Ok(ExitCode::SUCCESS);
     }
+    // G-code analysis needs neither configuration nor database.
+    if let Command::Gcode {
+        command:
+            GcodeCommand::Analyze {
+                file,
+                profile,
+                json,
+            },
+    } = &cli.command
+    {
+        farmhand::gcode_cmd::analyze(file, profile.as_deref(), *json)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let config = Config::load(cli.config.as_deref(), &flags)?;
     init_logging(&config);
 
@@ -176,9 +209,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             print!("{}", toml::to_string_pretty(&shown)?);
         }
+        // Both were handled before the configuration was loaded.
         Command::Config {
             command: ConfigCommand::Default,
-        } => {}
+        }
+        | Command::Gcode { .. } => {}
         Command::Serve { demo, .. } => serve(&config, demo).await?,
         Command::Admin { command } => {
             let app = build_app(
