@@ -282,9 +282,9 @@ fn jerk_junction_speed(p: &Prev, v: f64, axis_speed: &[f64; AXES], safe: f64, l:
             v_exit *= v_factor;
             v_entry *= v_factor;
         }
-        let jerk = if a < 3 {
-            (v_entry - v_exit).abs()
-        } else if v_exit > v_entry {
+        // Marlin's classic jerk: coasting in one direction counts the difference, a reversal
+        // only the larger of the two speeds.
+        let jerk = if v_exit > v_entry {
             if v_entry > 0.0 || v_exit < 0.0 {
                 v_exit - v_entry
             } else {
