@@ -297,6 +297,44 @@ fn gcode_analyze_reports_time_filament_layers_and_metadata() {
         slow["estimated_time_s"].as_f64() > json["estimated_time_s"].as_f64(),
         "{slow}"
     );
+    // A Klipper profile: its own planner, and its own limits from the [klipper] table.
+    std::fs::write(
+        dir.path().join("klipper.toml"),
+        "firmware = \"klipper\"\n[klipper]\nmax_accel = 50.0\nsquare_corner_velocity = 2.0\n",
+    )
+    .unwrap();
+    let klipper = |profile: &str| -> serde_json::Value {
+        let out = farmhand(
+            &[
+                "gcode",
+                "analyze",
+                "part.gcode",
+                "--json",
+                "--profile",
+                profile,
+            ],
+            dir.path(),
+        );
+        assert!(out.status.success(), "{}", text(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let slow_klipper = klipper("klipper.toml");
+    assert!(
+        slow_klipper["move_time_s"].as_f64() > json["move_time_s"].as_f64(),
+        "{slow_klipper}"
+    );
+    std::fs::write(
+        dir.path().join("typo.toml"),
+        "firmware = \"klipper\"\n[klipper]\nmax_acel = 1.0\n",
+    )
+    .unwrap();
+    let out = farmhand(
+        &["gcode", "analyze", "part.gcode", "--profile", "typo.toml"],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    assert!(text(&out).contains("max_acel"), "{}", text(&out));
+
     let out = farmhand(&["gcode", "analyze", "missing.gcode"], dir.path());
     assert!(!out.status.success());
     assert!(

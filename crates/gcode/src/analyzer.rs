@@ -249,10 +249,53 @@ impl Analyzer {
             self.comment(comment);
         }
         if let Some(name) = line.extended {
-            self.unknown_command(name);
+            self.extended_command(name, &line);
         }
         if let Some(code) = line.code {
             self.command(code, &line);
+        }
+    }
+
+    /// Klipper's extended commands; other firmware does not know them.
+    fn extended_command(&mut self, name: &[u8], line: &Line<'_>) {
+        let Planner::Klipper(planner) = &mut self.planner else {
+            self.unknown_command(name);
+            return;
+        };
+        if name.eq_ignore_ascii_case(b"SET_VELOCITY_LIMIT") {
+            let l = &mut planner.limits;
+            let positive = |key: &[u8]| line.extended_param(key).filter(|v| *v > 0.0);
+            if let Some(v) = positive(b"VELOCITY") {
+                l.max_velocity = v;
+            }
+            if let Some(a) = positive(b"ACCEL") {
+                l.max_accel = a;
+            }
+            if let Some(v) = line
+                .extended_param(b"SQUARE_CORNER_VELOCITY")
+                .filter(|v| *v >= 0.0)
+            {
+                l.square_corner_velocity = v;
+            }
+            if let Some(r) = line.extended_param(b"MINIMUM_CRUISE_RATIO") {
+                l.minimum_cruise_ratio = r.clamp(0.0, 1.0);
+            } else if let Some(a2d) = positive(b"ACCEL_TO_DECEL") {
+                // The older setting this ratio replaced.
+                l.minimum_cruise_ratio = (1.0 - a2d / l.max_accel).clamp(0.0, 1.0);
+            }
+        } else if name.eq_ignore_ascii_case(b"SET_RETRACTION") {
+            let positive = |key: &[u8]| line.extended_param(key).filter(|v| *v > 0.0);
+            if let Some(len) = line.extended_param(b"RETRACT_LENGTH").filter(|v| *v >= 0.0) {
+                self.retract_length = len;
+            }
+            if let Some(v) = positive(b"RETRACT_SPEED") {
+                self.retract_speed = v;
+            }
+            if let Some(v) = positive(b"UNRETRACT_SPEED") {
+                self.unretract_speed = v;
+            }
+        } else if !is_known_klipper_command(name) {
+            self.unknown_command(name);
         }
     }
 
@@ -372,54 +415,7 @@ impl Analyzer {
                 let secs = heater.wait(now, cooling);
                 self.heating += secs;
             }
-            (b'M', 201, _) => {
-                for (i, l) in [b'X', b'Y', b'Z', b'E'].iter().enumerate() {
-                    if let Some(v) = line.get(*l).filter(|v| *v > 0.0) {
-                        self.planner.limits.max_acceleration[i] = v * self.scale;
-                    }
-                }
-            }
-            (b'M', 203, _) => {
-                for (i, l) in [b'X', b'Y', b'Z', b'E'].iter().enumerate() {
-                    if let Some(v) = line.get(*l).filter(|v| *v > 0.0) {
-                        self.planner.limits.max_feedrate[i] = v * self.scale;
-                    }
-                }
-            }
-            (b'M', 204, _) => {
-                let l = &mut self.planner.limits;
-                let pos = |v: Option<f64>| v.filter(|v| *v > 0.0);
-                // As PrusaSlicer reads it: `S` is the legacy form (MK2/MK3 and old Marlin), where it
-                // sets print and travel acceleration and `T` is the retract acceleration; otherwise
-                // upstream Marlin's P (print), R (retract), T (travel).
-                if let Some(s) = pos(line.get(b'S')) {
-                    l.print_acceleration = s;
-                    l.travel_acceleration = s;
-                    if let Some(t) = pos(line.get(b'T')) {
-                        l.retract_acceleration = t;
-                    }
-                } else {
-                    if let Some(p) = pos(line.get(b'P')) {
-                        l.print_acceleration = p;
-                    }
-                    if let Some(r) = pos(line.get(b'R')) {
-                        l.retract_acceleration = r;
-                    }
-                    if let Some(t) = pos(line.get(b'T')) {
-                        l.travel_acceleration = t;
-                    }
-                }
-            }
-            (b'M', 205, _) => {
-                for (i, l) in [b'X', b'Y', b'Z', b'E'].iter().enumerate() {
-                    if let Some(v) = line.get(*l).filter(|v| *v >= 0.0) {
-                        self.planner.limits.max_jerk[i] = v;
-                    }
-                }
-                if let Some(j) = line.get(b'J').filter(|v| *v > 0.0) {
-                    self.planner.limits.junction_deviation = Some(j);
-                }
-            }
+            (b'M', 201 | 203 | 204 | 205, _) => self.machine_limits(code.number, line),
             (b'M', 207, _) => {
                 if let Some(s) = line.get(b'S').filter(|v| *v >= 0.0) {
                     self.retract_length = s * self.scale;
@@ -463,6 +459,81 @@ impl Analyzer {
                     None => format!("{}{}", char::from(code.letter), code.number),
                 };
                 self.unknown_command(name.as_bytes());
+            }
+        }
+    }
+
+    /// M201 (max acceleration), M203 (max feed rate), M204 (accelerations), M205 (jerk).
+    fn machine_limits(&mut self, number: u32, line: &Line<'_>) {
+        let scale = self.scale;
+        let positive = |letter: u8| line.get(letter).filter(|v| *v > 0.0);
+        let axes = [b'X', b'Y', b'Z', b'E'];
+        match &mut self.planner {
+            Planner::Marlin(planner) => {
+                let l = &mut planner.limits;
+                match number {
+                    201 => {
+                        for (i, letter) in axes.iter().enumerate() {
+                            if let Some(v) = positive(*letter) {
+                                l.max_acceleration[i] = v * scale;
+                            }
+                        }
+                    }
+                    203 => {
+                        for (i, letter) in axes.iter().enumerate() {
+                            if let Some(v) = positive(*letter) {
+                                l.max_feedrate[i] = v * scale;
+                            }
+                        }
+                    }
+                    // As PrusaSlicer reads it: `S` is the legacy form (MK2/MK3 and old Marlin),
+                    // where it sets print and travel acceleration and `T` is the retract
+                    // acceleration; otherwise upstream Marlin's P (print), R (retract), T (travel).
+                    204 => {
+                        if let Some(s) = positive(b'S') {
+                            l.print_acceleration = s;
+                            l.travel_acceleration = s;
+                            if let Some(t) = positive(b'T') {
+                                l.retract_acceleration = t;
+                            }
+                        } else {
+                            if let Some(p) = positive(b'P') {
+                                l.print_acceleration = p;
+                            }
+                            if let Some(r) = positive(b'R') {
+                                l.retract_acceleration = r;
+                            }
+                            if let Some(t) = positive(b'T') {
+                                l.travel_acceleration = t;
+                            }
+                        }
+                    }
+                    _ => {
+                        for (i, letter) in axes.iter().enumerate() {
+                            if let Some(v) = line.get(*letter).filter(|v| *v >= 0.0) {
+                                l.max_jerk[i] = v;
+                            }
+                        }
+                        if let Some(j) = positive(b'J') {
+                            l.junction_deviation = Some(j);
+                        }
+                    }
+                }
+            }
+            // Klipper takes its acceleration from M204 (S, or the smaller of P and T) and
+            // ignores the other Marlin limit commands (they live in printer.cfg).
+            Planner::Klipper(planner) => {
+                if number == 204 {
+                    let accel =
+                        positive(b'S').or_else(|| Some(positive(b'P')?.min(positive(b'T')?)));
+                    match accel {
+                        Some(a) => planner.limits.max_accel = a,
+                        None => self.warn(
+                            WarningKind::InvalidCommand,
+                            "M204 needs S, or both P and T, on Klipper; ignored",
+                        ),
+                    }
+                }
             }
         }
     }
@@ -730,6 +801,30 @@ impl Analyzer {
             thumbnails: self.thumbnails.thumbnails,
         }
     }
+}
+
+/// Klipper's extended commands that have no effect on the estimate (macros of common
+/// configurations, status and fan commands).
+fn is_known_klipper_command(name: &[u8]) -> bool {
+    const KNOWN: [&[u8]; 16] = [
+        b"SET_PRESSURE_ADVANCE",
+        b"SET_FAN_SPEED",
+        b"SET_HEATER_TEMPERATURE",
+        b"SET_GCODE_OFFSET",
+        b"SET_PRINT_STATS_INFO",
+        b"RESPOND",
+        b"SET_IDLE_TIMEOUT",
+        b"SET_INPUT_SHAPER",
+        b"EXCLUDE_OBJECT_DEFINE",
+        b"EXCLUDE_OBJECT_START",
+        b"EXCLUDE_OBJECT_END",
+        b"PRINT_START",
+        b"PRINT_END",
+        b"START_PRINT",
+        b"END_PRINT",
+        b"BED_MESH_CALIBRATE",
+    ];
+    KNOWN.iter().any(|k| name.eq_ignore_ascii_case(k))
 }
 
 /// Commands that are understood and have no effect on the estimate.

@@ -111,6 +111,8 @@ pub struct Line<'a> {
     pub code: Option<Code>,
     /// An extended (Klipper-style) command such as `SET_VELOCITY_LIMIT`.
     pub extended: Option<&'a [u8]>,
+    /// What follows an extended command's name (`ACCEL=3000 SQUARE_CORNER_VELOCITY=5`).
+    pub extended_args: &'a [u8],
     values: [f64; 26],
     /// Bit per letter: the parameter occurs.
     present: u32,
@@ -126,6 +128,7 @@ impl<'a> Line<'a> {
         Self {
             code: None,
             extended: None,
+            extended_args: &[],
             values: [0.0; 26],
             present: 0,
             valid: 0,
@@ -143,6 +146,22 @@ impl<'a> Line<'a> {
     pub fn get(&self, letter: u8) -> Option<f64> {
         let i = idx(letter)?;
         (self.valid & (1 << i) != 0).then(|| self.values[i])
+    }
+
+    /// The number given to an extended command's `KEY=value` parameter (key case-insensitive).
+    /// `None` when absent or not a finite number.
+    pub fn extended_param(&self, key: &[u8]) -> Option<f64> {
+        self.extended_args
+            .split(|b| b.is_ascii_whitespace())
+            .filter_map(|word| {
+                let eq = word.iter().position(|&b| b == b'=')?;
+                word[..eq]
+                    .eq_ignore_ascii_case(key)
+                    .then(|| &word[eq + 1..])
+            })
+            .next_back()
+            .and_then(|value| std::str::from_utf8(value).ok()?.parse::<f64>().ok())
+            .filter(|v| v.is_finite() && v.abs() <= MAX_ABS_VALUE)
     }
 
     /// True when no parameter is present.
@@ -261,6 +280,7 @@ pub fn parse_line(bytes: &[u8]) -> Line<'_> {
                 .position(|c| c.is_ascii_whitespace())
                 .map_or(n, |j| i + j);
             line.extended = Some(&code_part[i..end]);
+            line.extended_args = &code_part[end..];
             return line;
         }
         i += 1;
@@ -473,8 +493,11 @@ mod tests {
         let l = parse_line(b"M117 X10 done");
         assert_eq!(l.code.map(|c| c.number), Some(117));
         assert!(!l.has(b'X'));
-        let l = parse_line(b"SET_VELOCITY_LIMIT ACCEL=500");
+        let l = parse_line(b"SET_VELOCITY_LIMIT ACCEL=500 accel=3000 SQUARE_CORNER_VELOCITY=x");
         assert_eq!(l.extended, Some(&b"SET_VELOCITY_LIMIT"[..]));
+        assert_eq!(l.extended_param(b"accel"), Some(3000.0));
+        assert_eq!(l.extended_param(b"VELOCITY"), None);
+        assert_eq!(l.extended_param(b"SQUARE_CORNER_VELOCITY"), None);
         let l = parse_line(b"T1");
         assert_eq!(l.code.map(|c| (c.letter, c.number)), Some((b'T', 1)));
     }

@@ -1,10 +1,49 @@
-//! Marlin-style motion planner used only to estimate time: trapezoidal velocity profiles with
-//! look-ahead (reverse and forward passes) over a bounded window of moves, in the way PrusaSlicer's
-//! GCodeProcessor does it in "normal" mode.
+//! Motion planners used only to estimate time. [`Planner`] picks the firmware's: Marlin-style
+//! trapezoidal velocity profiles with look-ahead (reverse and forward passes) over a bounded window
+//! of moves, as PrusaSlicer's GCodeProcessor models Marlin in "normal" mode, or Klipper's
+//! ([`crate::klipper`]).
 
 use std::collections::VecDeque;
 
-use crate::profile::{AXES, Profile};
+use crate::klipper::KlipperPlanner;
+use crate::profile::{AXES, Firmware, Profile};
+
+/// The planner of the profile's firmware.
+pub enum Planner {
+    Marlin(MarlinPlanner),
+    Klipper(KlipperPlanner),
+}
+
+impl Planner {
+    pub fn new(profile: &Profile) -> Self {
+        match profile.firmware {
+            Firmware::Marlin => Self::Marlin(MarlinPlanner::new(profile)),
+            Firmware::Klipper => {
+                // Klipper smooths over longer distances than Marlin brakes in: a longer window.
+                Self::Klipper(KlipperPlanner::new(
+                    profile.klipper.clone(),
+                    profile.lookahead.saturating_mul(4),
+                ))
+            }
+        }
+    }
+
+    /// Adds a move. Committed moves report `(feature, seconds)` to `sink`.
+    pub fn push(&mut self, mv: Move, sink: &mut impl FnMut(u16, f64)) {
+        match self {
+            Self::Marlin(p) => p.push(mv, sink),
+            Self::Klipper(p) => p.push(mv, sink),
+        }
+    }
+
+    /// Runs everything still buffered to a stop (end of file, dwell, heating wait, M400).
+    pub fn flush(&mut self, sink: &mut impl FnMut(u16, f64)) {
+        match self {
+            Self::Marlin(p) => p.flush(sink),
+            Self::Klipper(p) => p.flush(sink),
+        }
+    }
+}
 
 /// Limits the planner uses; start from the profile, changed by M201/M203/M204/M205.
 #[derive(Debug, Clone)]
@@ -66,8 +105,8 @@ struct Prev {
     unit: [f64; 3],
 }
 
-/// The planner. Memory is bounded by twice the look-ahead window.
-pub struct Planner {
+/// Marlin's planner. Memory is bounded by twice the look-ahead window.
+pub struct MarlinPlanner {
     pub limits: Limits,
     blocks: VecDeque<Block>,
     window: usize,
@@ -103,7 +142,7 @@ pub fn trapezoid_time(entry: f64, exit: f64, nominal: f64, accel: f64, distance:
     }
 }
 
-impl Planner {
+impl MarlinPlanner {
     pub fn new(profile: &Profile) -> Self {
         let window = profile.lookahead.clamp(2, 4096);
         Self {
@@ -365,7 +404,7 @@ mod tests {
         p.max_jerk = [0.0; 4];
         p.max_acceleration = [1000.0; 4];
         p.travel_acceleration = 1000.0;
-        let mut planner = Planner::new(&p);
+        let mut planner = MarlinPlanner::new(&p);
         let mut total = 0.0;
         for _ in 0..10 {
             planner.push(
@@ -389,7 +428,7 @@ mod tests {
         p.max_jerk = [0.0; 4];
         p.max_acceleration = [1000.0; 4];
         p.travel_acceleration = 1000.0;
-        let mut planner = Planner::new(&p);
+        let mut planner = MarlinPlanner::new(&p);
         let mut total = 0.0;
         for _ in 0..1000 {
             planner.push(
@@ -414,7 +453,7 @@ mod tests {
         p.travel_acceleration = 1000.0;
         p.max_jerk = [0.0; 4];
         let run = |p: &Profile, second: [f64; 4]| {
-            let mut planner = Planner::new(p);
+            let mut planner = MarlinPlanner::new(p);
             let mut total = 0.0;
             let mut sink = |_, t| total += t;
             planner.push(

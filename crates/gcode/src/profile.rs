@@ -6,10 +6,66 @@ use serde::{Deserialize, Serialize};
 /// Axis order used by every per-axis array: X, Y, Z, E.
 pub const AXES: usize = 4;
 
+/// Which firmware's motion planner the estimate imitates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Firmware {
+    /// Marlin (and Prusa firmware, RepRapFirmware-alikes): per-axis limits, classic jerk or
+    /// junction deviation, M201/M203/M204/M205 in the file.
+    #[default]
+    Marlin,
+    /// Klipper: toolhead velocity and acceleration, square corner velocity, minimum cruise ratio,
+    /// `SET_VELOCITY_LIMIT` and M204 in the file. Uses [`Profile::klipper`].
+    Klipper,
+}
+
+/// Klipper's `[printer]` and `[extruder]` motion settings (same names as in `printer.cfg`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KlipperLimits {
+    /// Toolhead speed limit, mm/s.
+    pub max_velocity: f64,
+    /// Toolhead acceleration, mm/s² (changed by M204 and `SET_VELOCITY_LIMIT ACCEL=`).
+    pub max_accel: f64,
+    /// Speed a 90° corner may be taken at, mm/s.
+    pub square_corner_velocity: f64,
+    /// Share of each move that should be spent cruising (0..1); limits the top speed of short
+    /// zig-zag moves. Klipper's default is 0.5.
+    pub minimum_cruise_ratio: f64,
+    pub max_z_velocity: f64,
+    pub max_z_accel: f64,
+    /// Limits of extruder-only moves (retractions), mm/s and mm/s².
+    pub max_extrude_only_velocity: f64,
+    pub max_extrude_only_accel: f64,
+    /// Largest instant change of extruder speed at a corner, mm/s.
+    pub instant_corner_velocity: f64,
+}
+
+impl Default for KlipperLimits {
+    fn default() -> Self {
+        Self {
+            max_velocity: 300.0,
+            max_accel: 3000.0,
+            square_corner_velocity: 5.0,
+            minimum_cruise_ratio: 0.5,
+            max_z_velocity: 15.0,
+            max_z_accel: 100.0,
+            max_extrude_only_velocity: 50.0,
+            max_extrude_only_accel: 1500.0,
+            instant_corner_velocity: 1.0,
+        }
+    }
+}
+
 /// Machine limits and material settings. All lengths in mm, speeds in mm/s, accelerations in
 /// mm/s², temperatures in °C, times in s.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Profile {
+    /// Whose motion planner to imitate.
+    pub firmware: Firmware,
+    /// Klipper's limits, used when `firmware` is `klipper`.
+    pub klipper: KlipperLimits,
     /// Per-axis maximum feed rate (M203), mm/s.
     pub max_feedrate: [f64; AXES],
     /// Per-axis maximum acceleration (M201), mm/s².
@@ -58,6 +114,8 @@ impl Profile {
     /// A Prusa i3 MK3S-like Marlin machine in "normal" (not stealth) mode.
     pub fn prusa_mk3s() -> Self {
         Self {
+            firmware: Firmware::Marlin,
+            klipper: KlipperLimits::default(),
             max_feedrate: [200.0, 200.0, 12.0, 120.0],
             max_acceleration: [1000.0, 1000.0, 200.0, 5000.0],
             print_acceleration: 1250.0,

@@ -534,3 +534,85 @@ fn thumbnails_are_decoded() {
     assert_eq!(a.thumbnails[0].data, b"hello world");
     assert!(a.warnings.is_empty());
 }
+
+/// A Klipper machine: 1000 mm/s², square corner velocity 5 mm/s, no cruise-ratio smoothing.
+fn klipper() -> Profile {
+    Profile {
+        firmware: gcode::Firmware::Klipper,
+        klipper: gcode::KlipperLimits {
+            max_velocity: 500.0,
+            max_accel: 1000.0,
+            square_corner_velocity: 5.0,
+            minimum_cruise_ratio: 0.0,
+            ..gcode::KlipperLimits::default()
+        },
+        ..simple()
+    }
+}
+
+#[test]
+fn klipper_square_corner_by_hand() {
+    // Two 100 mm legs at 100 mm/s turning 90° at the square corner velocity (5 mm/s): each leg
+    // ramps 0→100 in 0.1 s, 100→5 in 0.095 s, and cruises 90.0125 mm.
+    let a = run("G1 X100 F6000\nG1 Y100\n", &klipper());
+    assert_close(a.move_time_s, 2.0 * (0.1 + 0.095 + 0.900125), 1e-9);
+    assert!(a.warnings.is_empty(), "{:?}", a.warnings);
+}
+
+#[test]
+fn klipper_set_velocity_limit_and_m204_change_the_acceleration() {
+    // One 100 mm move at 100 mm/s: d/v + v/a.
+    let base = run("G1 X100 F6000\n", &klipper());
+    assert_close(base.move_time_s, 1.0 + 0.1, 1e-9);
+    let a = run("SET_VELOCITY_LIMIT ACCEL=500\nG1 X100 F6000\n", &klipper());
+    assert_close(a.move_time_s, 1.0 + 0.2, 1e-9);
+    let a = run("M204 S250\nG1 X100 F6000\n", &klipper());
+    assert_close(a.move_time_s, 1.0 + 0.4, 1e-9);
+    // P and T together: the smaller; P alone is refused with a warning, as Klipper does.
+    let a = run("M204 P2000 T500\nG1 X100 F6000\n", &klipper());
+    assert_close(a.move_time_s, 1.0 + 0.2, 1e-9);
+    let a = run("M204 P2000\nG1 X100 F6000\n", &klipper());
+    assert_close(a.move_time_s, 1.1, 1e-9);
+    assert_eq!(a.warnings[0].kind, WarningKind::InvalidCommand);
+    // VELOCITY caps the feed rate: 100 mm at 50 mm/s = 2 s + 0.05 s of ramps.
+    let a = run(
+        "SET_VELOCITY_LIMIT VELOCITY=50\nG1 X100 F6000\n",
+        &klipper(),
+    );
+    assert_close(a.move_time_s, 2.0 + 0.05, 1e-9);
+    // Marlin limit commands do not apply on Klipper.
+    let a = run("M201 X10 Y10\nM203 X1\nG1 X100 F6000\n", &klipper());
+    assert_close(a.move_time_s, 1.1, 1e-9);
+}
+
+#[test]
+fn klipper_minimum_cruise_ratio_slows_zig_zags() {
+    // Short back-and-forth infill lines never reach full speed; the cruise ratio lowers the peak
+    // further, and SET_VELOCITY_LIMIT MINIMUM_CRUISE_RATIO (or the older ACCEL_TO_DECEL) sets it.
+    let zigzag: String = (0..50)
+        .map(|i| format!("G1 X{} F12000\n", if i % 2 == 0 { 5 } else { 0 }))
+        .collect();
+    let plain = run(&zigzag, &klipper()).move_time_s;
+    let ratio = run(
+        &format!("SET_VELOCITY_LIMIT MINIMUM_CRUISE_RATIO=0.5\n{zigzag}"),
+        &klipper(),
+    )
+    .move_time_s;
+    let legacy = run(
+        &format!("SET_VELOCITY_LIMIT ACCEL_TO_DECEL=500\n{zigzag}"),
+        &klipper(),
+    )
+    .move_time_s;
+    // Each 5 mm reversal is a triangle to sqrt(a d): 2 sqrt(d/a) = 0.141421 s; with the ratio
+    // 0.5 the peak is sqrt(a d / 2), giving (d/2)/(v/2) + (d/2)/v = 1.5 d / v = 0.167705 s.
+    assert_close(plain, 50.0 * 2.0 * (5.0f64 / 1000.0).sqrt(), 1e-9);
+    assert_close(ratio, 50.0 * 1.5 * 5.0 / 2500.0f64.sqrt(), 1e-9);
+    assert_close(legacy, ratio, 1e-12);
+}
+
+#[test]
+fn klipper_commands_are_unknown_to_marlin() {
+    let a = run("SET_VELOCITY_LIMIT ACCEL=500\nG1 X100 F6000\n", &simple());
+    assert_close(a.move_time_s, 1.1, 1e-9);
+    assert_eq!(a.warnings[0].kind, WarningKind::UnknownCommand);
+}

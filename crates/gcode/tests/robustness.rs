@@ -80,6 +80,10 @@ proptest! {
         check(text.as_bytes(), &Profile::default());
         let spaced = tokens.join(" ");
         check(spaced.as_bytes(), &Profile { junction_deviation: Some(0.02), ..Profile::default() });
+        let klipper = Profile { firmware: gcode::Firmware::Klipper, ..Profile::default() };
+        check(text.as_bytes(), &klipper);
+        let with_klipper_commands = tokens.join("\nSET_VELOCITY_LIMIT ACCEL=");
+        check(with_klipper_commands.as_bytes(), &klipper);
     }
 
     #[test]
@@ -116,6 +120,23 @@ fn degenerate_profile_values_do_not_panic() {
         ..Profile::default()
     };
     check(b"G1 X10\nG1 X20 E5 F0\nG10\nG11\nM109 S200\nM190 S60\n", &p);
+    let k = Profile {
+        firmware: gcode::Firmware::Klipper,
+        klipper: gcode::KlipperLimits {
+            max_velocity: 0.0,
+            max_accel: f64::NAN,
+            square_corner_velocity: -1.0,
+            minimum_cruise_ratio: 2.0,
+            max_z_velocity: f64::INFINITY,
+            max_z_accel: 0.0,
+            max_extrude_only_velocity: -5.0,
+            max_extrude_only_accel: 0.0,
+            instant_corner_velocity: f64::NAN,
+        },
+        ..p
+    };
+    let a = check(b"G1 X10 E1\nG1 Y10 Z1 E1 F0\nG10\nG11\nSET_VELOCITY_LIMIT ACCEL=0 MINIMUM_CRUISE_RATIO=-3\nG1 X0 E1\n", &k);
+    assert!(a.move_time_s.is_finite());
 }
 
 /// Plausible G-code lines (no raw line breaks inside).
