@@ -3,6 +3,9 @@
 //! into each file). PrusaSlicer's "normal mode" figure models moves only, so it is compared with
 //! our move time plus dwells; heating waits are reported separately by both.
 
+// Test helpers outside `#[test]` functions unwrap too.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 fn corpus() -> Vec<PathBuf> {
