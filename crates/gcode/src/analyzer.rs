@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::f64::consts::PI;
 
-use crate::lexer::{Code, LexIssue, Line, parse_line};
+use crate::lexer::{Code, LexIssue, Line, parse_into};
 use crate::metadata::SlicerMetadata;
 use crate::planner::{Move, Planner};
 use crate::profile::Profile;
@@ -227,7 +227,8 @@ impl Analyzer {
                 ),
             );
         }
-        let line = parse_line(bytes);
+        let mut line = Line::empty();
+        parse_into(bytes, &mut line);
         for issue in &line.issues {
             let msg = match issue {
                 LexIssue::InvalidNumber { letter } => {
@@ -585,7 +586,9 @@ impl Analyzer {
             target[3] - start[3],
         ];
         self.pos = target;
-        if delta.iter().all(|d| d.abs() < 1e-12) || delta.iter().any(|d| !d.is_finite()) {
+        // One sum answers both "did it move at all" and "is it a number" (NaN fails the test).
+        let size = delta[0].abs() + delta[1].abs() + delta[2].abs() + delta[3].abs();
+        if !(size >= 1e-12 && size < f64::INFINITY) {
             return;
         }
         // Filament is the sum of E as written (what slicers report as "filament used"); the
@@ -597,12 +600,12 @@ impl Analyzer {
         let xyz_moved = delta[..3].iter().any(|d| d.abs() > 1e-9);
         if de > 0.0 && xyz_moved {
             self.extend_bounds(&start);
-            self.extend_bounds(&target);
+            let bounds = self.extend_bounds(&target);
+            // The box holds every extruding point, so it leaves the bed exactly when one does.
             if !self.warned_outside_bed
                 && let Some(bed) = self.profile.bed
-                && [&start, &target]
-                    .iter()
-                    .any(|p| (0..3).any(|i| p[i] < bed.min[i] - 1e-6 || p[i] > bed.max[i] + 1e-6))
+                && (0..3)
+                    .any(|i| bounds.min[i] < bed.min[i] - 1e-6 || bounds.max[i] > bed.max[i] + 1e-6)
             {
                 self.warned_outside_bed = true;
                 self.warn(
@@ -627,7 +630,7 @@ impl Analyzer {
         self.planner.push(mv, &mut |f, t| times.add(f, t));
     }
 
-    fn extend_bounds(&mut self, p: &[f64; 4]) {
+    fn extend_bounds(&mut self, p: &[f64; 4]) -> Bounds {
         let b = self.bounds.get_or_insert(Bounds {
             min: [p[0], p[1], p[2]],
             max: [p[0], p[1], p[2]],
@@ -636,6 +639,7 @@ impl Analyzer {
             b.min[i] = b.min[i].min(*v);
             b.max[i] = b.max[i].max(*v);
         }
+        *b
     }
 
     fn firmware_retract(&mut self, retract: bool) {

@@ -9,9 +9,12 @@ pub const MAX_ABS_VALUE: f64 = 1.0e9;
 /// are truncated (the rest is skipped) and flagged, so memory stays bounded.
 pub struct LineReader<R> {
     inner: R,
+    /// Lines that cross the reader's buffer boundary are assembled here.
     buf: Vec<u8>,
     max_len: usize,
     skip_lf: bool,
+    /// Bytes of the reader's buffer handed out as the last line, consumed on the next call.
+    pending: usize,
 }
 
 /// One line handed out by [`LineReader::next_line`].
@@ -28,12 +31,57 @@ impl<R: BufRead> LineReader<R> {
             buf: Vec::new(),
             max_len: max_len.max(1),
             skip_lf: false,
+            pending: 0,
         }
     }
 
     /// Returns the next line without its terminator, or `None` at end of input.
     pub fn next_line(&mut self) -> io::Result<Option<RawLine<'_>>> {
+        if self.pending > 0 {
+            self.inner.consume(self.pending);
+            self.pending = 0;
+        }
         self.buf.clear();
+        // Fast path: the whole line is in the reader's buffer; hand it out without copying.
+        loop {
+            let avail = match self.inner.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if avail.is_empty() {
+                return Ok(None);
+            }
+            if self.skip_lf {
+                self.skip_lf = false;
+                if avail[0] == b'\n' {
+                    self.inner.consume(1);
+                    continue;
+                }
+            }
+            break;
+        }
+        // The buffer is filled already: `fill_buf` returns it again without reading.
+        let end = {
+            let avail = self.inner.fill_buf()?;
+            memchr::memchr2(b'\n', b'\r', avail)
+                .filter(|&i| i <= self.max_len)
+                .map(|i| (i, avail[i] == b'\r'))
+        };
+        let Some((i, cr)) = end else {
+            return self.next_line_slow();
+        };
+        self.skip_lf = cr;
+        self.pending = i + 1;
+        let avail = self.inner.fill_buf()?;
+        Ok(Some(RawLine {
+            bytes: avail.get(..i).unwrap_or_default(),
+            truncated: false,
+        }))
+    }
+
+    /// A line that crosses the reader's buffer boundary, or is longer than the cap: copied.
+    fn next_line_slow(&mut self) -> io::Result<Option<RawLine<'_>>> {
         let mut started = false;
         let mut truncated = false;
         loop {
@@ -56,7 +104,7 @@ impl<R: BufRead> LineReader<R> {
                 }
             }
             started = true;
-            match avail.iter().position(|&b| b == b'\n' || b == b'\r') {
+            match memchr::memchr2(b'\n', b'\r', avail) {
                 Some(i) => {
                     let room = self.max_len.saturating_sub(self.buf.len());
                     truncated |= i > room;
@@ -124,7 +172,8 @@ pub struct Line<'a> {
 }
 
 impl<'a> Line<'a> {
-    fn empty() -> Self {
+    /// A line with nothing in it, to parse into.
+    pub fn empty() -> Self {
         Self {
             code: None,
             extended: None,
@@ -180,141 +229,242 @@ fn takes_text(code: &Code) -> bool {
     code.letter == b'M' && matches!(code.number, 23 | 28 | 30 | 32 | 33 | 115 | 117 | 118 | 928)
 }
 
-/// Parses `[+-]digits[.digits]` with at most 15 significant digits exactly (the mantissa fits in
-/// an `f64` and one correctly rounded division by an exact power of ten gives the same result as
-/// `str::parse`). Anything else (more digits, two dots) returns `None` for the slow path.
-fn fast_decimal(text: &[u8]) -> Option<f64> {
-    const POW10: [f64; 16] = [
-        1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-    ];
-    let (negative, digits) = match text.first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
-        _ => (false, text),
-    };
-    let mut mantissa: u64 = 0;
-    let mut significant = 0usize;
-    let mut frac_digits = 0usize;
-    let mut seen_dot = false;
-    for &b in digits {
-        match b {
-            b'0'..=b'9' => {
-                if mantissa == 0 && b == b'0' {
-                    // Leading zeros do not count as significant.
-                } else {
-                    significant += 1;
-                }
-                if significant > 15 {
-                    return None;
-                }
-                mantissa = mantissa * 10 + u64::from(b - b'0');
-                if seen_dot {
-                    frac_digits += 1;
-                }
-            }
-            b'.' if !seen_dot => seen_dot = true,
-            _ => return None,
-        }
-    }
-    let scale = *POW10.get(frac_digits)?;
-    // mantissa < 10^15 < 2^53: exact in f64.
-    let v = mantissa as f64 / scale;
-    Some(if negative { -v } else { v })
+/// A number word's text, read in one pass: `[+-]digits[.digits]`.
+struct ScannedNumber {
+    /// Index just past the number.
+    end: usize,
+    seen_digit: bool,
+    /// The value when the fast path could read it exactly (see [`scan_number`]).
+    fast: Option<f64>,
 }
 
-/// Tokenizes one line. Never panics, whatever the bytes.
-pub fn parse_line(bytes: &[u8]) -> Line<'_> {
-    let mut line = Line::empty();
-    let (code_part, comment) = match bytes.iter().position(|&b| b == b';') {
-        Some(i) => (&bytes[..i], Some(&bytes[i + 1..])),
-        None => (bytes, None),
-    };
-    line.comment = comment;
-    // A checksum ends the command part.
-    let code_part = match code_part.iter().position(|&b| b == b'*') {
-        Some(i) => &code_part[..i],
-        None => code_part,
-    };
+const POW10: [f64; 16] = [
+    1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
 
-    let mut i = 0;
-    let mut first_word = true;
-    let n = code_part.len();
+/// Scans digits and dots from `i` and reads them at the same time: with at most 15 digits the
+/// mantissa fits in an `f64` exactly, and one correctly rounded division by an exact power of ten
+/// gives the same result as `str::parse`. Anything else (more digits, two dots) leaves `fast`
+/// empty for the slow path.
+#[inline]
+fn scan_number(bytes: &[u8], mut i: usize) -> ScannedNumber {
+    let n = bytes.len();
+    let mut negative = false;
+    if i < n && (bytes[i] == b'-' || bytes[i] == b'+') {
+        negative = bytes[i] == b'-';
+        i += 1;
+    }
+    // Integer part, then fractional part: one multiply-add per digit. The mantissa may wrap
+    // with more than 19 digits; such numbers take the slow path anyway.
+    let mut mantissa: u64 = 0;
+    let int_start = i;
+    while i < n && bytes[i].wrapping_sub(b'0') < 10 {
+        mantissa = mantissa
+            .wrapping_mul(10)
+            .wrapping_add(u64::from(bytes[i] - b'0'));
+        i += 1;
+    }
+    let int_digits = i - int_start;
+    let mut frac_digits = 0;
+    let mut exact = true;
+    let mut extra_digit = false;
+    if i < n && bytes[i] == b'.' {
+        i += 1;
+        let frac_start = i;
+        while i < n && bytes[i].wrapping_sub(b'0') < 10 {
+            mantissa = mantissa
+                .wrapping_mul(10)
+                .wrapping_add(u64::from(bytes[i] - b'0'));
+            i += 1;
+        }
+        frac_digits = i - frac_start;
+        // A second dot (`1.2.3`): not a number we read fast; skip the rest of the run.
+        while i < n && (bytes[i] == b'.' || bytes[i].is_ascii_digit()) {
+            exact = false;
+            extra_digit |= bytes[i].is_ascii_digit();
+            i += 1;
+        }
+    }
+    let seen_digit = int_digits + frac_digits > 0 || extra_digit;
+    let fast = if exact && seen_digit && int_digits + frac_digits <= 15 {
+        // mantissa < 10^15 < 2^53: exact in f64; frac_digits <= 15 indexes POW10.
+        let v = mantissa as f64 / POW10[frac_digits];
+        Some(if negative { -v } else { v })
+    } else {
+        None
+    };
+    ScannedNumber {
+        end: i,
+        seen_digit,
+        fast,
+    }
+}
+
+/// Index of the first `;` or `*` at or after `from` (where the command part ends), or the end.
+fn command_end(bytes: &[u8], from: usize) -> usize {
+    let rest = bytes.get(from..).unwrap_or_default();
+    memchr::memchr2(b';', b'*', rest).map_or(bytes.len(), |j| from + j)
+}
+
+/// The comment: what follows the first `;` at or after `from`.
+fn comment_after(bytes: &[u8], from: usize) -> Option<&[u8]> {
+    let rest = bytes.get(from..)?;
+    memchr::memchr(b';', rest).map(|j| &rest[j + 1..])
+}
+
+/// Skips a `(...)` comment or a `"..."` string opened at `i`: returns the index after the
+/// closing byte, or where the command part ends if it is not closed before.
+fn skip_enclosed(bytes: &[u8], i: usize, close: u8) -> usize {
+    let end = command_end(bytes, i + 1);
+    match bytes[i + 1..end].iter().position(|&c| c == close) {
+        Some(j) => i + 1 + j + 1,
+        None => end,
+    }
+}
+
+/// The fast path for the lines that make up nearly all of a sliced file: `G0`/`G1` followed by
+/// parameter words with plain numbers, maybe a comment. Returns false, with `line` left in an
+/// unspecified state, as soon as anything else turns up; the general path then reads the line
+/// from scratch, so both paths give the same result.
+#[inline]
+fn parse_plain_move<'a>(bytes: &'a [u8], line: &mut Line<'a>) -> bool {
+    let n = bytes.len();
+    let number = match bytes {
+        [b'G' | b'g', digit @ (b'0' | b'1'), b' ' | b'\t', ..] => u32::from(digit - b'0'),
+        _ => return false,
+    };
+    line.code = Some(Code {
+        letter: b'G',
+        number,
+        sub: None,
+    });
+    let mut i = 3;
     while i < n {
-        let b = code_part[i];
-        if b.is_ascii_whitespace() || b == 0 {
+        let b = bytes[i];
+        if b == b' ' || b == b'\t' {
             i += 1;
             continue;
         }
-        if b == b'(' {
-            // Parenthesized comment: skip to the closing parenthesis (or the end of the line).
-            match code_part[i..].iter().position(|&c| c == b')') {
-                Some(j) => i += j + 1,
-                None => i = n,
-            }
-            continue;
+        if b == b';' {
+            line.comment = Some(&bytes[i + 1..]);
+            return true;
         }
-        if b == b'"' {
-            // Quoted string argument (`M862.3 P "MK3S"`, `M486 A"part"`): skipped.
-            match code_part[i + 1..].iter().position(|&c| c == b'"') {
-                Some(j) => i += j + 2,
-                None => i = n,
-            }
-            continue;
+        let k = b.to_ascii_uppercase().wrapping_sub(b'A');
+        // Letters only, and not the command letters that the general path treats specially.
+        if k >= 26 || matches!(k + b'A', b'G' | b'M') {
+            return false;
         }
-        if !b.is_ascii_alphabetic() {
-            line.issues.push(LexIssue::UnexpectedByte { byte: b });
-            // Skip to the next whitespace.
-            while i < n && !code_part[i].is_ascii_whitespace() {
+        let scanned = scan_number(bytes, i + 1);
+        let Some(v) = scanned.fast.filter(|v| v.abs() <= MAX_ABS_VALUE) else {
+            return false;
+        };
+        let bit = 1u32 << k;
+        line.present |= bit;
+        line.valid |= bit;
+        line.values[usize::from(k)] = v;
+        i = scanned.end;
+    }
+    true
+}
+
+/// Tokenizes one line in a single pass. Never panics, whatever the bytes.
+///
+/// The command part ends at the first `;` (the comment follows) or `*` (a checksum follows).
+pub fn parse_line(bytes: &[u8]) -> Line<'_> {
+    let mut line = Line::empty();
+    parse_into(bytes, &mut line);
+    line
+}
+
+/// [`parse_line`] into a line the caller made with [`Line::empty`], which saves moving the line
+/// out on the hot path.
+#[inline]
+pub fn parse_into<'a>(bytes: &'a [u8], line: &mut Line<'a>) {
+    if !parse_plain_move(bytes, line) {
+        *line = Line::empty();
+        parse_general(bytes, line);
+    }
+}
+
+/// Any line, word by word.
+fn parse_general<'a>(bytes: &'a [u8], line: &mut Line<'a>) {
+    let n = bytes.len();
+    let mut i = 0;
+    let mut first_word = true;
+    while i < n {
+        let b = bytes[i];
+        match b {
+            b';' => {
+                line.comment = Some(&bytes[i + 1..]);
+                return;
+            }
+            b'*' => {
+                line.comment = comment_after(bytes, i);
+                return;
+            }
+            b' ' | b'\t' | b'\n' | b'\x0c' | b'\r' | 0 => {
                 i += 1;
+                continue;
             }
-            continue;
+            // Parenthesized comment, or a quoted string argument (`M862.3 P "MK3S"`): skipped.
+            b'(' => {
+                i = skip_enclosed(bytes, i, b')');
+                continue;
+            }
+            b'"' => {
+                i = skip_enclosed(bytes, i, b'"');
+                continue;
+            }
+            _ if !b.is_ascii_alphabetic() => {
+                line.issues.push(LexIssue::UnexpectedByte { byte: b });
+                // Skip to the next whitespace.
+                while i < n
+                    && !bytes[i].is_ascii_whitespace()
+                    && bytes[i] != b';'
+                    && bytes[i] != b'*'
+                {
+                    i += 1;
+                }
+                continue;
+            }
+            _ => {}
         }
         let letter = b.to_ascii_uppercase();
         // Extended command: the first word is two or more letters/underscores (`SET_VELOCITY_LIMIT`).
-        if first_word
-            && i + 1 < n
-            && (code_part[i + 1].is_ascii_alphabetic() || code_part[i + 1] == b'_')
-        {
-            let end = code_part[i..]
+        if first_word && i + 1 < n && (bytes[i + 1].is_ascii_alphabetic() || bytes[i + 1] == b'_') {
+            let end = command_end(bytes, i);
+            let name_end = bytes[i..end]
                 .iter()
                 .position(|c| c.is_ascii_whitespace())
-                .map_or(n, |j| i + j);
-            line.extended = Some(&code_part[i..end]);
-            line.extended_args = &code_part[end..];
-            return line;
+                .map_or(end, |j| i + j);
+            line.extended = Some(&bytes[i..name_end]);
+            line.extended_args = &bytes[name_end..end];
+            line.comment = comment_after(bytes, i);
+            return;
         }
-        i += 1;
-        let start = i;
-        let mut seen_digit = false;
-        if i < n && (code_part[i] == b'-' || code_part[i] == b'+') {
-            i += 1;
-        }
-        while i < n && (code_part[i].is_ascii_digit() || code_part[i] == b'.') {
-            seen_digit |= code_part[i].is_ascii_digit();
-            i += 1;
-        }
-        if !seen_digit && i < n && code_part[i].is_ascii_alphabetic() {
+        let number = scan_number(bytes, i + 1);
+        let (start, seen_digit) = (i + 1, number.seen_digit);
+        i = number.end;
+        if !seen_digit && i < n && bytes[i].is_ascii_alphabetic() {
             // `Xnan`, `Yinf`, `Xabc`: letters where a number should be.
             line.issues.push(LexIssue::InvalidNumber {
                 letter: char::from(letter),
             });
-            while i < n && code_part[i].is_ascii_alphanumeric() {
+            while i < n && bytes[i].is_ascii_alphanumeric() {
                 i += 1;
             }
             first_word = false;
             continue;
         }
-        let text = &code_part[start..i];
-        let value: Option<f64> = if seen_digit {
-            // The slice holds only ASCII sign/digits/dots, so from_utf8 cannot fail; on the
-            // off chance, treat it as invalid.
-            fast_decimal(text).or_else(|| {
-                std::str::from_utf8(text)
-                    .ok()
-                    .and_then(|s| s.parse::<f64>().ok())
-            })
-        } else {
-            None
+        let text = &bytes[start..i];
+        let value: Option<f64> = match number.fast {
+            Some(v) => Some(v),
+            // The slice holds only ASCII sign/digits/dots, so from_utf8 cannot fail; on the off
+            // chance, treat it as invalid.
+            None if seen_digit => std::str::from_utf8(text)
+                .ok()
+                .and_then(|s| s.parse::<f64>().ok()),
+            None => None,
         };
         let valid = value.filter(|v| v.is_finite() && v.abs() <= MAX_ABS_VALUE);
         if seen_digit && valid.is_none() {
@@ -345,7 +495,8 @@ pub fn parse_line(bytes: &[u8]) -> Line<'_> {
                         };
                         line.code = Some(code);
                         if takes_text(&code) {
-                            return line;
+                            line.comment = comment_after(bytes, i);
+                            return;
                         }
                     }
                     _ if letter == b'T' && !seen_digit => {
@@ -377,7 +528,6 @@ pub fn parse_line(bytes: &[u8]) -> Line<'_> {
             }
         }
     }
-    line
 }
 
 #[cfg(test)]
@@ -503,7 +653,12 @@ mod tests {
     }
 
     #[test]
-    fn fast_decimal_matches_std_parse() {
+    fn fast_numbers_match_std_parse() {
+        let fast = |t: &[u8]| {
+            let scanned = scan_number(t, 0);
+            assert_eq!(scanned.end, t.len());
+            scanned.fast
+        };
         for t in [
             "0",
             "-0",
@@ -514,7 +669,7 @@ mod tests {
             "5.",
             "+3.25",
             "123456789012345",
-            "0.000000000000001",
+            "0.00000000000001",
             "199.999",
             "-42.4242",
             "0.1",
@@ -522,11 +677,44 @@ mod tests {
             "1.1",
         ] {
             let want: f64 = t.parse().unwrap();
-            assert_eq!(fast_decimal(t.as_bytes()), Some(want), "{t}");
+            assert_eq!(fast(t.as_bytes()), Some(want), "{t}");
         }
-        assert_eq!(fast_decimal(b"1234567890123456"), None);
-        assert_eq!(fast_decimal(b"0.0000000000000001"), None);
-        assert_eq!(fast_decimal(b"1.2.3"), None);
+        assert_eq!(fast(b"1234567890123456"), None);
+        assert_eq!(fast(b"0.0000000000000001"), None);
+        assert_eq!(fast(b"1.2.3"), None);
+        assert_eq!(fast(b"-"), None);
+        let scanned = scan_number(b"..5", 0);
+        assert!(scanned.seen_digit && scanned.fast.is_none() && scanned.end == 3);
+    }
+
+    fn same(a: &Line<'_>, b: &Line<'_>) -> bool {
+        a.code == b.code
+            && a.extended == b.extended
+            && a.extended_args == b.extended_args
+            && a.comment == b.comment
+            && a.issues == b.issues
+            && a.present == b.present
+            && a.valid == b.valid
+            && (0..26).all(|k| a.valid & (1 << k) == 0 || a.values[k] == b.values[k])
+    }
+
+    proptest::proptest! {
+        /// The fast path for plain moves reads every line exactly as the general path does.
+        #[test]
+        fn plain_move_fast_path_agrees_with_the_general_path(
+            text in proptest::prop_oneof![
+                // Lines the fast path takes...
+                "[Gg][01][ \t]([ \t]{0,2}[XYZEFSTNxyzef][-+]?[0-9]{1,9}([.][0-9]{0,9})?){0,6}[ \t]*(;.*)?",
+                // ... and lines it must hand over.
+                "[Gg][01][ \t]([ \t]{0,2}[XYZEFxyzefNTGM(*;.]{0,2}[-+]?[0-9]{0,9}[.]?[0-9]{0,9}){0,6}(;.*)?",
+            ]
+        ) {
+            let bytes = text.as_bytes();
+            let fast = parse_line(bytes);
+            let mut general = Line::empty();
+            parse_general(bytes, &mut general);
+            proptest::prop_assert!(same(&fast, &general), "{text:?}: {fast:?} vs {general:?}");
+        }
     }
 
     #[test]

@@ -3,8 +3,6 @@
 //! of moves, as PrusaSlicer's GCodeProcessor models Marlin in "normal" mode, or Klipper's
 //! ([`crate::klipper`]).
 
-use std::collections::VecDeque;
-
 use crate::klipper::KlipperPlanner;
 use crate::profile::{AXES, Firmware, Profile};
 
@@ -108,7 +106,7 @@ struct Prev {
 /// Marlin's planner. Memory is bounded by twice the look-ahead window.
 pub struct MarlinPlanner {
     pub limits: Limits,
-    blocks: VecDeque<Block>,
+    blocks: Vec<Block>,
     window: usize,
     prev: Option<Prev>,
 }
@@ -128,17 +126,19 @@ pub fn trapezoid_time(entry: f64, exit: f64, nominal: f64, accel: f64, distance:
     if accel <= 0.0 || !accel.is_finite() {
         return distance / nominal;
     }
-    let acc_d = ((nominal * nominal - entry * entry) / (2.0 * accel)).max(0.0);
-    let dec_d = ((nominal * nominal - exit * exit) / (2.0 * accel)).max(0.0);
+    let inv_accel = 1.0 / accel;
+    let nominal2 = nominal * nominal;
+    let acc_d = ((nominal2 - entry * entry) * 0.5 * inv_accel).max(0.0);
+    let dec_d = ((nominal2 - exit * exit) * 0.5 * inv_accel).max(0.0);
     let cruise_d = distance - acc_d - dec_d;
     if cruise_d >= 0.0 {
-        (nominal - entry) / accel + cruise_d / nominal + (nominal - exit) / accel
+        (2.0 * nominal - entry - exit) * inv_accel + cruise_d / nominal
     } else {
-        let acc_d = ((2.0 * accel * distance - entry * entry + exit * exit) / (4.0 * accel))
+        let acc_d = ((2.0 * accel * distance - entry * entry + exit * exit) * 0.25 * inv_accel)
             .clamp(0.0, distance);
         let peak = (entry * entry + 2.0 * accel * acc_d).max(0.0).sqrt();
         let peak = peak.max(exit).max(entry);
-        (peak - entry) / accel + (peak - exit) / accel
+        (2.0 * peak - entry - exit) * inv_accel
     }
 }
 
@@ -147,7 +147,7 @@ impl MarlinPlanner {
         let window = profile.lookahead.clamp(2, 4096);
         Self {
             limits: Limits::from_profile(profile),
-            blocks: VecDeque::with_capacity(window * 2 + 1),
+            blocks: Vec::with_capacity(window * 2 + 1),
             window,
             prev: None,
         }
@@ -156,12 +156,10 @@ impl MarlinPlanner {
     /// Adds a move. Committed moves report `(feature, seconds)` to `sink`.
     pub fn push(&mut self, mv: Move, sink: &mut impl FnMut(u16, f64)) {
         let d = mv.delta;
-        if d.iter().any(|v| !v.is_finite()) || !mv.feedrate.is_finite() {
-            return;
-        }
         let xyz = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
         let distance = if xyz > 1e-9 { xyz } else { d[3].abs() };
-        if distance <= 1e-9 {
+        // NaN and infinities fail these comparisons too.
+        if !(distance > 1e-9 && distance < f64::INFINITY && mv.feedrate < f64::INFINITY) {
             return;
         }
         let inv = 1.0 / distance;
@@ -170,7 +168,8 @@ impl MarlinPlanner {
         let mut factor: f64 = 1.0;
         for (a, da) in d.iter().enumerate() {
             let av = v * da.abs() * inv;
-            if l.max_feedrate[a] > 0.0 && av > l.max_feedrate[a] {
+            // Divide only when the axis actually limits the speed (rare on sliced files).
+            if av > l.max_feedrate[a] && l.max_feedrate[a] > 0.0 {
                 factor = factor.min(l.max_feedrate[a] / av);
             }
         }
@@ -190,8 +189,9 @@ impl MarlinPlanner {
             l.travel_acceleration
         };
         for (a, da) in d.iter().enumerate() {
-            if da.abs() > 1e-12 && l.max_acceleration[a] > 0.0 {
-                acc = acc.min(l.max_acceleration[a] * distance / da.abs());
+            let axis_acc = acc * da.abs() * inv;
+            if axis_acc > l.max_acceleration[a] && l.max_acceleration[a] > 0.0 {
+                acc = l.max_acceleration[a] * distance / da.abs();
             }
         }
         let acc = if acc.is_finite() && acc > 0.0 {
@@ -201,7 +201,7 @@ impl MarlinPlanner {
         };
 
         let unit = if xyz > 1e-9 {
-            [d[0] / xyz, d[1] / xyz, d[2] / xyz]
+            [d[0] * inv, d[1] * inv, d[2] * inv]
         } else {
             [0.0; 3]
         };
@@ -242,7 +242,7 @@ impl MarlinPlanner {
             axis_speed,
             unit,
         });
-        self.blocks.push_back(block);
+        self.blocks.push(block);
         if self.blocks.len() >= self.window * 2 {
             self.plan();
             let keep = self.window;
@@ -294,17 +294,13 @@ impl MarlinPlanner {
     }
 
     fn commit(&mut self, count: usize, sink: &mut impl FnMut(u16, f64)) {
-        for _ in 0..count {
-            let Some(b) = self.blocks.pop_front() else {
-                break;
-            };
-            let exit = match self.blocks.front() {
-                Some(next) => next.entry,
-                None => b.safe,
-            };
+        let count = count.min(self.blocks.len());
+        for (i, b) in self.blocks[..count].iter().enumerate() {
+            let exit = self.blocks.get(i + 1).map_or(b.safe, |next| next.entry);
             let t = trapezoid_time(b.entry, exit, b.nominal, b.acceleration, b.distance);
             sink(b.feature, t);
         }
+        self.blocks.drain(..count);
     }
 }
 

@@ -34,6 +34,11 @@ fn profile(selector: u8) -> Profile {
     if selector & 8 != 0 {
         p.max_warnings = 2;
     }
+    // Klipper's planner (toolhead limits, square corner velocity) instead of Marlin's: a whole
+    // second look-ahead planner that the default profile never runs.
+    if selector & 16 != 0 {
+        p.firmware = gcode::Firmware::Klipper;
+    }
     p
 }
 
