@@ -588,7 +588,7 @@ impl Analyzer {
         self.pos = target;
         // One sum answers both "did it move at all" and "is it a number" (NaN fails the test).
         let size = delta[0].abs() + delta[1].abs() + delta[2].abs() + delta[3].abs();
-        if !(size >= 1e-12 && size < f64::INFINITY) {
+        if !(1e-12..f64::INFINITY).contains(&size) {
             return;
         }
         // Filament is the sum of E as written (what slicers report as "filament used"); the
