@@ -539,6 +539,7 @@ impl Analyzer {
         }
     }
 
+    #[inline(always)]
     fn update_feedrate(&mut self, line: &Line<'_>) {
         if line.has(b'F') {
             match line.get(b'F') {
@@ -551,6 +552,7 @@ impl Analyzer {
         }
     }
 
+    #[inline(always)]
     fn target(&self, line: &Line<'_>) -> [f64; 4] {
         let mut t = self.pos;
         for (i, l) in [b'X', b'Y', b'Z', b'E'].iter().enumerate() {
@@ -570,6 +572,7 @@ impl Analyzer {
         t
     }
 
+    #[inline(always)]
     fn linear(&mut self, line: &Line<'_>) {
         self.update_feedrate(line);
         let target = self.target(line);
@@ -577,6 +580,7 @@ impl Analyzer {
     }
 
     /// One straight move from the current position to `target`.
+    #[inline]
     fn move_to(&mut self, target: [f64; 4]) {
         let start = self.pos;
         let delta = [

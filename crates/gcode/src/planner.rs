@@ -225,15 +225,22 @@ impl MarlinPlanner {
                 None => jerk_junction_speed(&p, v, &axis_speed, safe, l),
             };
         }
-        let v_allowable = max_allowable_speed(-acc, safe, distance);
+        // The fastest entry from which the move can still brake to `safe`; compared squared,
+        // as the square root is only needed when it is the smaller speed.
+        let v_allowable2 = safe * safe + 2.0 * acc * distance;
+        let entry = if vmax_junction * vmax_junction <= v_allowable2 {
+            vmax_junction
+        } else {
+            v_allowable2.sqrt()
+        };
         let block = Block {
             distance,
             acceleration: acc,
             nominal: v,
-            entry: vmax_junction.min(v_allowable),
+            entry,
             max_entry: vmax_junction,
             safe,
-            nominal_length: v <= v_allowable,
+            nominal_length: v * v <= v_allowable2,
             feature: mv.feature,
         };
         self.prev = Some(Prev {

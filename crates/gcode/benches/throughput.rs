@@ -1,0 +1,103 @@
+//! Single-threaded analysis throughput on a large PrusaSlicer file, against OctoPrint's own
+//! analysis (`octoprint analysis gcode`) on the same file in the same run.
+//!
+//! `cargo bench -p gcode --bench throughput` — builds a ≥ 40 MB file by concatenating the
+//! PrusaSlicer corpus (`tests/corpus/*.gcode`), analyses it with the full motion model, then runs
+//! OctoPrint from the virtual environment `scripts/octoprint ensure` sets up (installing it from
+//! PyPI the first time). Set `FARMHAND_BENCH_SKIP_OCTOPRINT=1` to time Farmhand alone.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const TARGET_BYTES: u64 = 48_000_000;
+const RUNS: usize = 7;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let big = build_large_file(crate_dir)?;
+    let size = std::fs::metadata(&big)?.len();
+    println!("file: {} ({:.1} MB)", big.display(), size as f64 / 1e6);
+
+    let profile = gcode::Profile::default();
+    let mut times = Vec::with_capacity(RUNS);
+    let mut estimate = 0.0;
+    for _ in 0..RUNS {
+        let file = std::fs::File::open(&big)?;
+        let start = Instant::now();
+        let analysis = gcode::analyze_read(file, &profile)?;
+        times.push(start.elapsed());
+        estimate = analysis.estimated_time_s;
+    }
+    times.sort();
+    let median = times[RUNS / 2];
+    let best = times[0];
+    let mbps = |d: Duration| size as f64 / d.as_secs_f64() / 1e6;
+    println!(
+        "farmhand: median {:.3} s ({:.0} MB/s), best {:.3} s ({:.0} MB/s), estimate {:.0} s",
+        median.as_secs_f64(),
+        mbps(median),
+        best.as_secs_f64(),
+        mbps(best),
+        estimate
+    );
+
+    if std::env::var_os("FARMHAND_BENCH_SKIP_OCTOPRINT").is_some() {
+        return Ok(());
+    }
+    let script = crate_dir.join("../../scripts/octoprint");
+    let tiny = big.with_file_name("tiny.gcode");
+    std::fs::write(&tiny, "G28\nG1 X10 Y10 E1 F1200\n")?;
+    let startup = time_octoprint(&script, &tiny)?;
+    let octoprint = time_octoprint(&script, &big)?;
+    let work = octoprint.saturating_sub(startup);
+    println!(
+        "octoprint analysis gcode: {:.1} s ({:.1} MB/s); of which {:.2} s start-up (a 2-line file)",
+        octoprint.as_secs_f64(),
+        mbps(octoprint),
+        startup.as_secs_f64()
+    );
+    println!(
+        "ratio: farmhand is {:.0}x faster than OctoPrint ({:.0}x not counting OctoPrint's start-up)",
+        octoprint.as_secs_f64() / median.as_secs_f64(),
+        work.as_secs_f64() / median.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Concatenates the corpus until the file is at least [`TARGET_BYTES`]; kept between runs.
+fn build_large_file(crate_dir: &Path) -> std::io::Result<PathBuf> {
+    let out_dir = crate_dir.join("../../target/gcode-bench");
+    std::fs::create_dir_all(&out_dir)?;
+    let big = out_dir.join("prusaslicer-large.gcode");
+    if std::fs::metadata(&big).is_ok_and(|m| m.len() >= TARGET_BYTES) {
+        return Ok(big);
+    }
+    let mut parts: Vec<PathBuf> = std::fs::read_dir(crate_dir.join("tests/corpus"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "gcode"))
+        .collect();
+    parts.sort();
+    let mut data = Vec::new();
+    while (data.len() as u64) < TARGET_BYTES {
+        for part in &parts {
+            data.extend_from_slice(&std::fs::read(part)?);
+        }
+    }
+    std::fs::write(&big, data)?;
+    Ok(big)
+}
+
+fn time_octoprint(script: &Path, file: &Path) -> Result<Duration, Box<dyn std::error::Error>> {
+    let start = Instant::now();
+    let out = Command::new(script).arg("analyze").arg(file).output()?;
+    let elapsed = start.elapsed();
+    if !out.status.success() {
+        return Err(format!(
+            "OctoPrint's analysis failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    Ok(elapsed)
+}
