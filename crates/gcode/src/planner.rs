@@ -116,6 +116,7 @@ fn max_allowable_speed(decel: f64, target: f64, distance: f64) -> f64 {
 }
 
 /// Time to run a trapezoid from `entry` to `exit` with cruise `nominal` over `distance`.
+#[inline]
 pub fn trapezoid_time(entry: f64, exit: f64, nominal: f64, accel: f64, distance: f64) -> f64 {
     if distance <= 0.0 {
         return 0.0;
@@ -311,6 +312,7 @@ impl MarlinPlanner {
     }
 }
 
+#[inline]
 fn jerk_junction_speed(p: &Prev, v: f64, axis_speed: &[f64; AXES], safe: f64, l: &Limits) -> f64 {
     let prev_larger = p.nominal > v;
     let smaller = if prev_larger { v / p.nominal } else { 1.0 };
