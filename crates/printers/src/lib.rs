@@ -1,0 +1,300 @@
+//! Printer drivers: one [`Driver`] trait, three implementations — a built-in [`simulated`]
+//! printer, [`octoprint`] and [`moonraker`] — and [`AnyDriver`] to hold whichever a printer uses.
+//!
+//! A driver only reports what the printer says and passes commands on. What Farmhand makes of it
+//! (awaiting bed clear, maintenance, reconciling jobs after a disconnect, unmanaged prints) is
+//! decided above, in `app`. Every call has a timeout; no call panics on what a peer sends.
+
+use std::future::Future;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "fake-moonraker")]
+pub mod fake_moonraker;
+mod http;
+pub mod moonraker;
+pub mod octoprint;
+mod push;
+pub mod simulated;
+
+/// Which driver a printer uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriverKind {
+    Simulated,
+    Octoprint,
+    Moonraker,
+}
+
+impl DriverKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Simulated => "simulated",
+            Self::Octoprint => "octoprint",
+            Self::Moonraker => "moonraker",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "simulated" => Some(Self::Simulated),
+            "octoprint" => Some(Self::Octoprint),
+            "moonraker" => Some(Self::Moonraker),
+            _ => None,
+        }
+    }
+}
+
+/// A credential (API key, token, password) in memory. Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value, for the one place that sends it to the printer.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// How the simulated printer behaves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimulationSettings {
+    /// Time scale: 60 runs a one-hour print in a minute. Must be > 0.
+    pub speed: f64,
+    /// Seconds (simulated) to heat up before a print starts moving.
+    pub heat_up_s: f64,
+}
+
+impl Default for SimulationSettings {
+    fn default() -> Self {
+        Self {
+            speed: 1.0,
+            heat_up_s: 0.0,
+        }
+    }
+}
+
+/// Where and how to reach a printer. The secret arrives decrypted and is never logged.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub kind: DriverKind,
+    /// Base URL (`http://host:port`) for OctoPrint and Moonraker; unused by the simulator.
+    pub url: Option<String>,
+    /// OctoPrint: the API key. Moonraker: an API key, or none when it trusts this host.
+    pub secret: Option<Secret>,
+    /// Longest any one call to the printer may take (uploads get this per MB on top).
+    pub timeout: Duration,
+    /// Motion limits used by the simulator to time prints (the printer model's profile).
+    pub profile: gcode::Profile,
+    pub simulation: SimulationSettings,
+}
+
+/// What the printer itself is doing, as it reports it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum RemoteStatus {
+    /// Connected and not printing.
+    Ready,
+    Printing,
+    Paused,
+    /// The printer (or its host software) reports an error.
+    Error { message: String },
+}
+
+/// Where the printer's current or last job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobPhase {
+    Running,
+    Paused,
+    Completed,
+    Cancelled,
+    Failed,
+}
+
+/// The printer's current or last job, as it reports it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RemoteJob {
+    /// The file's name on the printer.
+    pub file_name: String,
+    pub phase: JobPhase,
+    /// 0.0 ..= 1.0
+    pub progress: f64,
+    /// Seconds printing so far (wall clock of the printer; simulated seconds for the simulator).
+    pub elapsed_s: f64,
+    /// The printer's estimate of what is left, when it has one.
+    pub remaining_s: Option<f64>,
+}
+
+/// Actual and target temperature, °C.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Heater {
+    pub actual: f64,
+    pub target: f64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Temperatures {
+    pub tool: Option<Heater>,
+    pub bed: Option<Heater>,
+}
+
+/// Everything a poll (or a push) tells about a printer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Snapshot {
+    pub status: RemoteStatus,
+    /// The current job, or the last one until another starts (so a finished job is seen).
+    pub job: Option<RemoteJob>,
+    pub temperatures: Temperatures,
+}
+
+/// Why a call to a printer failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DriverError {
+    /// Nothing answers (refused, reset, DNS, host software down, printer disconnected from it).
+    #[error("the printer cannot be reached: {0}")]
+    Unreachable(String),
+    #[error("the printer did not answer within {0:?}")]
+    Timeout(Duration),
+    /// The credential was refused.
+    #[error("the printer refused the credentials")]
+    Unauthorized,
+    /// The printer understood and said no (busy, not operational, no such file).
+    #[error("the printer refused: {0}")]
+    Refused(String),
+    /// The printer answered something this driver does not understand.
+    #[error("unexpected answer from the printer: {0}")]
+    Protocol(String),
+    /// The connection settings cannot work (no URL, bad URL, missing key).
+    #[error("invalid connection settings: {0}")]
+    Config(String),
+}
+
+/// What every driver does. Implementations keep their own connection state; all methods take
+/// `&self` so one driver can be shared by the supervisor and by API requests.
+pub trait Driver: Send + Sync {
+    fn kind(&self) -> DriverKind;
+
+    /// Connects if needed (for OctoPrint: tells it to connect to its serial port) and returns
+    /// what the printer reports.
+    fn connect(&self) -> impl Future<Output = Result<Snapshot, DriverError>> + Send;
+
+    /// What the printer reports now. Drivers with a push channel answer from it while it is up.
+    fn snapshot(&self) -> impl Future<Output = Result<Snapshot, DriverError>> + Send;
+
+    /// Resolves when pushed news arrived since the last call (never, for polling-only drivers),
+    /// so the supervisor can look sooner than its next poll.
+    fn changed(&self) -> impl Future<Output = ()> + Send;
+
+    /// Stores a file on the printer without starting it; returns once the upload is complete.
+    fn upload(&self, name: &str, gcode: Bytes)
+    -> impl Future<Output = Result<(), DriverError>> + Send;
+
+    /// Selects an uploaded file and starts printing it.
+    fn start(&self, name: &str) -> impl Future<Output = Result<(), DriverError>> + Send;
+
+    fn pause(&self) -> impl Future<Output = Result<(), DriverError>> + Send;
+    fn resume(&self) -> impl Future<Output = Result<(), DriverError>> + Send;
+    fn cancel(&self) -> impl Future<Output = Result<(), DriverError>> + Send;
+
+    /// Stops everything at once (M112 or the host's emergency stop); the printer needs a reset.
+    fn emergency_stop(&self) -> impl Future<Output = Result<(), DriverError>> + Send;
+
+    /// Sends G-code lines as they are.
+    fn send_gcode(&self, lines: &[String]) -> impl Future<Output = Result<(), DriverError>> + Send;
+
+    /// Sets heater targets (None leaves a heater as it is).
+    fn preheat(
+        &self,
+        tool: Option<f64>,
+        bed: Option<f64>,
+    ) -> impl Future<Output = Result<(), DriverError>> + Send;
+}
+
+/// The driver a printer uses.
+pub enum AnyDriver {
+    Simulated(simulated::SimulatedPrinter),
+    Octoprint(octoprint::OctoPrint),
+    Moonraker(moonraker::Moonraker),
+}
+
+impl AnyDriver {
+    /// Builds the driver for a connection (no I/O yet).
+    pub fn new(connection: Connection) -> Result<Self, DriverError> {
+        Ok(match connection.kind {
+            DriverKind::Simulated => Self::Simulated(simulated::SimulatedPrinter::new(connection)?),
+            DriverKind::Octoprint => Self::Octoprint(octoprint::OctoPrint::new(connection)?),
+            DriverKind::Moonraker => Self::Moonraker(moonraker::Moonraker::new(connection)?),
+        })
+    }
+
+    /// The simulator, to inject faults in demos and tests.
+    pub fn as_simulated(&self) -> Option<&simulated::SimulatedPrinter> {
+        match self {
+            Self::Simulated(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+macro_rules! delegate {
+    ($self:ident, $d:ident => $call:expr) => {
+        match $self {
+            AnyDriver::Simulated($d) => $call,
+            AnyDriver::Octoprint($d) => $call,
+            AnyDriver::Moonraker($d) => $call,
+        }
+    };
+}
+
+impl Driver for AnyDriver {
+    fn kind(&self) -> DriverKind {
+        delegate!(self, d => d.kind())
+    }
+    async fn connect(&self) -> Result<Snapshot, DriverError> {
+        delegate!(self, d => d.connect().await)
+    }
+    async fn snapshot(&self) -> Result<Snapshot, DriverError> {
+        delegate!(self, d => d.snapshot().await)
+    }
+    async fn changed(&self) {
+        delegate!(self, d => d.changed().await)
+    }
+    async fn upload(&self, name: &str, gcode: Bytes) -> Result<(), DriverError> {
+        delegate!(self, d => d.upload(name, gcode).await)
+    }
+    async fn start(&self, name: &str) -> Result<(), DriverError> {
+        delegate!(self, d => d.start(name).await)
+    }
+    async fn pause(&self) -> Result<(), DriverError> {
+        delegate!(self, d => d.pause().await)
+    }
+    async fn resume(&self) -> Result<(), DriverError> {
+        delegate!(self, d => d.resume().await)
+    }
+    async fn cancel(&self) -> Result<(), DriverError> {
+        delegate!(self, d => d.cancel().await)
+    }
+    async fn emergency_stop(&self) -> Result<(), DriverError> {
+        delegate!(self, d => d.emergency_stop().await)
+    }
+    async fn send_gcode(&self, lines: &[String]) -> Result<(), DriverError> {
+        delegate!(self, d => d.send_gcode(lines).await)
+    }
+    async fn preheat(&self, tool: Option<f64>, bed: Option<f64>) -> Result<(), DriverError> {
+        delegate!(self, d => d.preheat(tool, bed).await)
+    }
+}
