@@ -4,8 +4,8 @@
 
 use authz::{AccessLevel, Permission, Policy};
 use domain::{
-    Name, Printer, PrinterGroup, PrinterGroupId, PrinterId, PrinterModel, PrinterModelId, SiteId,
-    parse_description,
+    DriverKind, Invalid, Name, Printer, PrinterGroup, PrinterGroupId, PrinterId, PrinterModel,
+    PrinterModelId, SiteId, parse_description,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -23,6 +23,132 @@ pub struct PrinterInput {
     pub model_id: Option<PrinterModelId>,
     #[serde(default)]
     pub group_ids: Vec<PrinterGroupId>,
+    /// How Farmhand reaches the printer (default: the built-in simulator).
+    #[serde(default = "simulated")]
+    pub driver: DriverKind,
+    /// OctoPrint's or Moonraker's base URL, `http://host:port`.
+    #[serde(default)]
+    pub url: String,
+    /// Driver settings that are not secret (the simulator's `speed`, …).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub settings: serde_json::Map<String, serde_json::Value>,
+}
+
+fn simulated() -> DriverKind {
+    DriverKind::Simulated
+}
+
+/// A printer model as written by the API.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrinterModelInput {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Build volume X, Y, Z in mm.
+    #[serde(default)]
+    pub build_volume_mm: [f64; 3],
+    #[serde(default = "default_nozzle")]
+    pub nozzle_diameter_mm: f64,
+    /// Materials it may print; empty means any.
+    #[serde(default)]
+    pub materials: Vec<String>,
+    /// Motion limits for the G-code estimator: fields of its printer profile, e.g.
+    /// `{"firmware": "klipper", "klipper": {"max_accel": 5000}}` or `{"print_acceleration": 1500}`.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub motion: serde_json::Map<String, serde_json::Value>,
+    /// Price of an hour of machine time in minor units of the organization's currency.
+    #[serde(default)]
+    pub hourly_rate_minor: i64,
+}
+
+fn default_nozzle() -> f64 {
+    0.4
+}
+
+/// The estimator profile of a model: the built-in default with the model's motion fields over it.
+pub fn motion_profile(
+    motion: &serde_json::Map<String, serde_json::Value>,
+) -> Result<gcode::Profile, String> {
+    let mut merged = serde_json::to_value(gcode::Profile::default()).map_err(|e| e.to_string())?;
+    if let Some(base) = merged.as_object_mut() {
+        for (key, value) in motion {
+            match (base.get_mut(key), value) {
+                // Nested tables (`klipper`) merge field by field.
+                (Some(serde_json::Value::Object(inner)), serde_json::Value::Object(update)) => {
+                    for (k, v) in update {
+                        inner.insert(k.clone(), v.clone());
+                    }
+                }
+                _ => {
+                    base.insert(key.clone(), value.clone());
+                }
+            }
+        }
+    }
+    serde_json::from_value(merged).map_err(|e| e.to_string())
+}
+
+fn check_model_input(input: &PrinterModelInput) -> AppResult<(Name, String)> {
+    let name = Name::parse("name", &input.name)?;
+    let description = parse_description("description", &input.description)?;
+    let invalid =
+        |field: &'static str, message: String| AppError::Invalid(Invalid::new(field, message));
+    if input
+        .build_volume_mm
+        .iter()
+        .any(|v| !v.is_finite() || !(0.0..=10_000.0).contains(v))
+    {
+        return Err(invalid(
+            "build_volume_mm",
+            "each size must be between 0 and 10000 mm".into(),
+        ));
+    }
+    if !(0.05..=5.0).contains(&input.nozzle_diameter_mm) {
+        return Err(invalid(
+            "nozzle_diameter_mm",
+            "must be between 0.05 and 5 mm".into(),
+        ));
+    }
+    if input.materials.len() > 50
+        || input
+            .materials
+            .iter()
+            .any(|m| m.trim().is_empty() || m.chars().count() > 40)
+    {
+        return Err(invalid(
+            "materials",
+            "at most 50 materials, each 1 to 40 characters".into(),
+        ));
+    }
+    if input.hourly_rate_minor < 0 {
+        return Err(invalid("hourly_rate_minor", "must not be negative".into()));
+    }
+    motion_profile(&input.motion).map_err(|e| invalid("motion", e))?;
+    Ok((name, description))
+}
+
+fn check_connection(input: &PrinterInput) -> AppResult<()> {
+    let url = input.url.trim();
+    match input.driver {
+        DriverKind::Simulated if !url.is_empty() => Err(AppError::Invalid(Invalid::new(
+            "url",
+            "the simulated printer has no URL",
+        ))),
+        DriverKind::Octoprint | DriverKind::Moonraker
+            if !(url.starts_with("http://") || url.starts_with("https://"))
+                || url.len() > 2000
+                || url.chars().any(char::is_whitespace) =>
+        {
+            Err(AppError::Invalid(Invalid::new(
+                "url",
+                "needs the printer host's base URL, like http://192.168.1.20:7125",
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -43,7 +169,15 @@ pub struct VisiblePrinter {
 }
 
 fn printer_summary(printer: &Printer) -> serde_json::Value {
-    json!({ "name": printer.name, "site_id": printer.site_id, "model_id": printer.model_id, "group_ids": printer.group_ids })
+    json!({
+        "name": printer.name,
+        "site_id": printer.site_id,
+        "model_id": printer.model_id,
+        "group_ids": printer.group_ids,
+        "driver": printer.connection.driver,
+        "url": printer.connection.url,
+        "settings": printer.connection.settings,
+    })
 }
 
 impl App {
@@ -86,6 +220,7 @@ impl App {
         input: &PrinterInput,
     ) -> AppResult<Name> {
         let name = Name::parse("name", &input.name)?;
+        check_connection(input)?;
         store::get_site(conn, actor.org(), input.site_id)
             .await?
             .ok_or(AppError::not_found("site"))?;
@@ -146,11 +281,15 @@ impl App {
         let now = self.now();
         let mut tx = self.store().write().await?;
         let name = self.check_printer_input(&mut tx, actor, &input).await?;
+        let settings = serde_json::Value::Object(input.settings.clone());
         let new = store::NewPrinter {
             name: name.as_str(),
             site: input.site_id,
             model: input.model_id,
             groups: &input.group_ids,
+            driver: input.driver,
+            url: input.url.trim(),
+            settings: &settings,
         };
         let id = store::insert_printer(&mut tx, actor.org(), &new, now)
             .await
@@ -187,11 +326,15 @@ impl App {
             .ok_or(AppError::not_found("printer"))?;
         let name = self.check_printer_input(&mut tx, actor, &input).await?;
         self.require_manage_after(actor, id, &input)?;
+        let settings = serde_json::Value::Object(input.settings.clone());
         let new = store::NewPrinter {
             name: name.as_str(),
             site: input.site_id,
             model: input.model_id,
             groups: &input.group_ids,
+            driver: input.driver,
+            url: input.url.trim(),
+            settings: &settings,
         };
         store::update_printer(&mut tx, actor.org(), id, &new)
             .await
@@ -244,13 +387,23 @@ impl App {
     pub async fn create_printer_model(
         &self,
         actor: &OrgActor,
-        input: NamedInput,
+        input: PrinterModelInput,
     ) -> AppResult<PrinterModel> {
         self.require(actor, Permission::PrintersManage).await?;
-        let name = Name::parse("name", &input.name)?;
+        let (name, description) = check_model_input(&input)?;
+        let motion = serde_json::Value::Object(input.motion.clone());
+        let new = store::NewPrinterModel {
+            name: name.as_str(),
+            description: &description,
+            build_volume_mm: input.build_volume_mm,
+            nozzle_diameter_mm: input.nozzle_diameter_mm,
+            materials: &input.materials,
+            motion: &motion,
+            hourly_rate_minor: input.hourly_rate_minor,
+        };
         let now = self.now();
         let mut tx = self.store().write().await?;
-        let id = store::insert_printer_model(&mut tx, actor.org(), name.as_str(), now)
+        let id = store::insert_printer_model(&mut tx, actor.org(), &new, now)
             .await
             .map_err(on_conflict(
                 "name_taken",
@@ -260,11 +413,7 @@ impl App {
             .await?
             .ok_or(AppError::not_found("printer model"))?;
         let event = actor.event(now, "printer_model.create", "printer_model", id);
-        store::append_audit(
-            &mut tx,
-            with_change(event, None, Some(json!({ "name": model.name }))),
-        )
-        .await?;
+        store::append_audit(&mut tx, with_change(event, None, Some(json!(model)))).await?;
         tx.commit().await?;
         Ok(model)
     }

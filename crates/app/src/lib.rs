@@ -31,7 +31,7 @@ pub use access::{
 pub use actor::{Credential, OrgActor, Principal, RequestMeta};
 pub use audit_log::{AUDIT_CSV_HEADER, AuditQuery, write_audit_csv};
 pub use error::{AppError, AppResult};
-pub use fleet::{NamedInput, PrinterInput, VisiblePrinter};
+pub use fleet::{NamedInput, PrinterInput, PrinterModelInput, VisiblePrinter, motion_profile};
 pub use members::{
     AcceptInvitation, AddMember, CreateInvitation, CreatedInvitation, InvitationPreview,
     UpdateMember,

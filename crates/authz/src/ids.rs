@@ -100,6 +100,7 @@ id_type! {
     PrinterGroupId => "printer group",
     PrinterModelId => "printer model",
     GrantId => "printer access grant",
+    PrintId => "print",
 }
 
 #[cfg(test)]

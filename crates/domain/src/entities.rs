@@ -98,12 +98,66 @@ impl Rank {
     }
 }
 
-/// A kind of printer: build volume, nozzle and limits come with the printer fleet.
+/// A kind of printer: what it can build and how fast it moves.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PrinterModel {
     pub id: PrinterModelId,
     pub name: String,
+    pub description: String,
+    /// Build volume X, Y, Z, mm (0 where unknown).
+    pub build_volume_mm: [f64; 3],
+    pub nozzle_diameter_mm: f64,
+    /// Materials it may print; empty means any.
+    pub materials: Vec<String>,
+    /// Motion limits for the G-code estimator: fields of the estimator's printer profile that
+    /// differ from its default (`max_feedrate`, `print_acceleration`, `firmware`, `klipper`, …).
+    #[schema(value_type = Object)]
+    pub motion: serde_json::Value,
+    /// Price of an hour of machine time, in minor units of the organization's currency.
+    pub hourly_rate_minor: i64,
     pub created_at: Timestamp,
+}
+
+/// How Farmhand talks to a printer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DriverKind {
+    /// Farmhand's built-in simulated printer (demos, tests, training).
+    Simulated,
+    Octoprint,
+    Moonraker,
+}
+
+impl DriverKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Simulated => "simulated",
+            Self::Octoprint => "octoprint",
+            Self::Moonraker => "moonraker",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "simulated" => Self::Simulated,
+            "octoprint" => Self::Octoprint,
+            "moonraker" => Self::Moonraker,
+            _ => return None,
+        })
+    }
+}
+
+/// A printer's connection as the API shows it: never the credential itself.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PrinterConnection {
+    pub driver: DriverKind,
+    /// Base URL of OctoPrint or Moonraker; empty for the simulator.
+    pub url: String,
+    /// Whether a credential (API key, token) is stored, encrypted.
+    pub has_credential: bool,
+    /// Driver settings that are not secret (the simulator's speed, …).
+    #[schema(value_type = Object)]
+    pub settings: serde_json::Value,
 }
 
 /// A named set of printers, for access grants and job targets.
@@ -123,6 +177,12 @@ pub struct Printer {
     pub site_id: SiteId,
     pub model_id: Option<PrinterModelId>,
     pub group_ids: Vec<PrinterGroupId>,
+    pub connection: PrinterConnection,
+    /// The last persisted state (the live one is kept in memory by the fleet supervisor).
+    pub state: crate::PrinterState,
+    /// The error message, when the state is `error`.
+    pub state_detail: String,
+    pub state_since: Timestamp,
     pub created_at: Timestamp,
 }
 
@@ -135,6 +195,37 @@ impl Printer {
             groups: self.group_ids.clone(),
         }
     }
+}
+
+/// One attempt at printing a file on a printer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Print {
+    pub id: crate::PrintId,
+    pub printer_id: PrinterId,
+    pub file_name: String,
+    /// SHA-256 of the file, hex; empty for prints started at the printer.
+    pub file_sha256: String,
+    pub file_size: i64,
+    /// Farmhand's estimate, s.
+    pub estimated_s: f64,
+    /// Who started it through Farmhand; `None` for a print started at the printer.
+    pub started_by: Option<MemberId>,
+    /// False for prints Farmhand found running that it did not start.
+    pub managed: bool,
+    pub state: crate::PrintState,
+    pub detail: String,
+    pub started_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+}
+
+/// A recorded change of a printer's state.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PrinterStateEvent {
+    pub from: crate::PrinterState,
+    pub to: crate::PrinterState,
+    pub detail: String,
+    pub print_id: Option<crate::PrintId>,
+    pub occurred_at: Timestamp,
 }
 
 /// Who a printer access grant is for.

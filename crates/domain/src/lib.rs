@@ -3,9 +3,11 @@
 pub mod audit;
 pub mod clock;
 pub mod entities;
+pub mod printer_state;
 pub mod values;
 
 pub use authz::ids::*;
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use entities::*;
+pub use printer_state::{PrintState, PrinterState};
 pub use values::*;

@@ -1,37 +1,107 @@
 //! Printers, printer models and printer groups: what access is granted over.
 
 use domain::{
-    OrgId, Printer, PrinterGroup, PrinterGroupId, PrinterId, PrinterModel, PrinterModelId, SiteId,
-    Timestamp,
+    DriverKind, OrgId, Printer, PrinterConnection, PrinterGroup, PrinterGroupId, PrinterId,
+    PrinterModel, PrinterModelId, PrinterState, SiteId, Timestamp,
 };
 use sqlx::any::AnyRow;
 
-use crate::rows::{int, opt_int, text, ts};
+use crate::rows::{flag, int, opt_int, opt_text, real, text, ts};
 use crate::{Conn, StoreError};
 
 // ---- models ----
 
+/// A printer model's fields as written.
+pub struct NewPrinterModel<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+    pub build_volume_mm: [f64; 3],
+    pub nozzle_diameter_mm: f64,
+    pub materials: &'a [String],
+    pub motion: &'a serde_json::Value,
+    pub hourly_rate_minor: i64,
+}
+
 pub async fn insert_printer_model(
     conn: &mut Conn,
     org: OrgId,
-    name: &str,
+    model: &NewPrinterModel<'_>,
     now: Timestamp,
 ) -> Result<PrinterModelId, StoreError> {
     let row = sqlx::query(
-        "INSERT INTO printer_models (org_id, name, created_at) VALUES ($1, $2, $3) RETURNING id",
+        "INSERT INTO printer_models (org_id, name, description, build_x_mm, build_y_mm, build_z_mm, \
+         nozzle_diameter_mm, materials, motion, hourly_rate_minor, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
     .bind(org.get())
-    .bind(name.to_string())
+    .bind(model.name.to_string())
+    .bind(model.description.to_string())
+    .bind(model.build_volume_mm[0])
+    .bind(model.build_volume_mm[1])
+    .bind(model.build_volume_mm[2])
+    .bind(model.nozzle_diameter_mm)
+    .bind(json_text(&model.materials)?)
+    .bind(json_text(model.motion)?)
+    .bind(model.hourly_rate_minor)
     .bind(now.micros())
     .fetch_one(&mut *conn)
     .await?;
     Ok(PrinterModelId(int(&row, "id")?))
 }
 
+pub async fn update_printer_model(
+    conn: &mut Conn,
+    org: OrgId,
+    id: PrinterModelId,
+    model: &NewPrinterModel<'_>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE printer_models SET name = $1, description = $2, build_x_mm = $3, build_y_mm = $4, \
+         build_z_mm = $5, nozzle_diameter_mm = $6, materials = $7, motion = $8, hourly_rate_minor = $9 \
+         WHERE org_id = $10 AND id = $11",
+    )
+    .bind(model.name.to_string())
+    .bind(model.description.to_string())
+    .bind(model.build_volume_mm[0])
+    .bind(model.build_volume_mm[1])
+    .bind(model.build_volume_mm[2])
+    .bind(model.nozzle_diameter_mm)
+    .bind(json_text(&model.materials)?)
+    .bind(json_text(model.motion)?)
+    .bind(model.hourly_rate_minor)
+    .bind(org.get())
+    .bind(id.get())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("unwritable JSON: {e}")))
+}
+
+fn json_column<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> Result<T, StoreError> {
+    serde_json::from_str(&text(row, col)?)
+        .map_err(|e| StoreError::Corrupt(format!("invalid JSON in {col}: {e}")))
+}
+
+const MODEL_COLUMNS: &str = "id, name, description, build_x_mm, build_y_mm, build_z_mm, \
+    nozzle_diameter_mm, materials, motion, hourly_rate_minor, created_at";
+
 fn model_from_row(row: &AnyRow) -> Result<PrinterModel, StoreError> {
     Ok(PrinterModel {
         id: PrinterModelId(int(row, "id")?),
         name: text(row, "name")?,
+        description: text(row, "description")?,
+        build_volume_mm: [
+            real(row, "build_x_mm")?,
+            real(row, "build_y_mm")?,
+            real(row, "build_z_mm")?,
+        ],
+        nozzle_diameter_mm: real(row, "nozzle_diameter_mm")?,
+        materials: json_column(row, "materials")?,
+        motion: json_column(row, "motion")?,
+        hourly_rate_minor: int(row, "hourly_rate_minor")?,
         created_at: ts(row, "created_at")?,
     })
 }
@@ -40,9 +110,9 @@ pub async fn list_printer_models(
     conn: &mut Conn,
     org: OrgId,
 ) -> Result<Vec<PrinterModel>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, name, created_at FROM printer_models WHERE org_id = $1 ORDER BY name, id",
-    )
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {MODEL_COLUMNS} FROM printer_models WHERE org_id = $1 ORDER BY name, id"
+    )))
     .bind(org.get())
     .fetch_all(&mut *conn)
     .await?;
@@ -54,9 +124,9 @@ pub async fn get_printer_model(
     org: OrgId,
     id: PrinterModelId,
 ) -> Result<Option<PrinterModel>, StoreError> {
-    let row = sqlx::query(
-        "SELECT id, name, created_at FROM printer_models WHERE org_id = $1 AND id = $2",
-    )
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {MODEL_COLUMNS} FROM printer_models WHERE org_id = $1 AND id = $2"
+    )))
     .bind(org.get())
     .bind(id.get())
     .fetch_optional(&mut *conn)
@@ -158,6 +228,9 @@ pub struct NewPrinter<'a> {
     pub site: SiteId,
     pub model: Option<PrinterModelId>,
     pub groups: &'a [PrinterGroupId],
+    pub driver: DriverKind,
+    pub url: &'a str,
+    pub settings: &'a serde_json::Value,
 }
 
 pub async fn insert_printer(
@@ -167,12 +240,16 @@ pub async fn insert_printer(
     now: Timestamp,
 ) -> Result<PrinterId, StoreError> {
     let row = sqlx::query(
-        "INSERT INTO printers (org_id, site_id, model_id, name, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        "INSERT INTO printers (org_id, site_id, model_id, name, driver, url, settings, state, \
+         state_since, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'offline', $8, $8) RETURNING id",
     )
     .bind(org.get())
     .bind(printer.site.get())
     .bind(printer.model.map(PrinterModelId::get))
     .bind(printer.name.to_string())
+    .bind(printer.driver.as_str())
+    .bind(printer.url.to_string())
+    .bind(json_text(printer.settings)?)
     .bind(now.micros())
     .fetch_one(&mut *conn)
     .await?;
@@ -188,16 +265,54 @@ pub async fn update_printer(
     printer: &NewPrinter<'_>,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE printers SET site_id = $1, model_id = $2, name = $3 WHERE org_id = $4 AND id = $5",
+        "UPDATE printers SET site_id = $1, model_id = $2, name = $3, driver = $4, url = $5, \
+         settings = $6 WHERE org_id = $7 AND id = $8",
     )
     .bind(printer.site.get())
     .bind(printer.model.map(PrinterModelId::get))
     .bind(printer.name.to_string())
+    .bind(printer.driver.as_str())
+    .bind(printer.url.to_string())
+    .bind(json_text(printer.settings)?)
     .bind(org.get())
     .bind(id.get())
     .execute(&mut *conn)
     .await?;
     set_printer_groups(conn, id, printer.groups).await
+}
+
+/// Stores (or clears) a printer's credential. `ciphertext` is already encrypted by the caller;
+/// the store never sees a secret.
+pub async fn set_printer_credential(
+    conn: &mut Conn,
+    org: OrgId,
+    id: PrinterId,
+    ciphertext: Option<&str>,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE printers SET credential = $1 WHERE org_id = $2 AND id = $3")
+        .bind(ciphertext.map(str::to_string))
+        .bind(org.get())
+        .bind(id.get())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The encrypted credential of a printer, if one is stored.
+pub async fn printer_credential(
+    conn: &mut Conn,
+    org: OrgId,
+    id: PrinterId,
+) -> Result<Option<String>, StoreError> {
+    let row = sqlx::query("SELECT credential FROM printers WHERE org_id = $1 AND id = $2")
+        .bind(org.get())
+        .bind(id.get())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row
+        .map(|r| opt_text(&r, "credential"))
+        .transpose()?
+        .flatten())
 }
 
 async fn set_printer_groups(
@@ -221,6 +336,16 @@ async fn set_printer_groups(
 
 pub async fn delete_printer(conn: &mut Conn, org: OrgId, id: PrinterId) -> Result<(), StoreError> {
     crate::delete_grants_about(conn, org, "printer", id.get()).await?;
+    // History goes with the printer; the audit log keeps what happened.
+    for table in ["printer_state_events", "prints"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE org_id = $1 AND printer_id = $2"
+        )))
+        .bind(org.get())
+        .bind(id.get())
+        .execute(&mut *conn)
+        .await?;
+    }
     sqlx::query("DELETE FROM printers WHERE org_id = $1 AND id = $2")
         .bind(org.get())
         .bind(id.get())
@@ -244,10 +369,12 @@ pub async fn count_site_printers(
 
 /// All printers of the organization with their groups, in ID order.
 pub async fn list_printers(conn: &mut Conn, org: OrgId) -> Result<Vec<Printer>, StoreError> {
-    let rows = sqlx::query("SELECT id, name, site_id, model_id, created_at FROM printers WHERE org_id = $1 ORDER BY id")
-        .bind(org.get())
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {PRINTER_COLUMNS} FROM printers WHERE org_id = $1 ORDER BY id"
+    )))
+    .bind(org.get())
+    .fetch_all(&mut *conn)
+    .await?;
     let mut printers = rows
         .iter()
         .map(printer_from_row)
@@ -279,11 +406,13 @@ pub async fn get_printer(
     org: OrgId,
     id: PrinterId,
 ) -> Result<Option<Printer>, StoreError> {
-    let row = sqlx::query("SELECT id, name, site_id, model_id, created_at FROM printers WHERE org_id = $1 AND id = $2")
-        .bind(org.get())
-        .bind(id.get())
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {PRINTER_COLUMNS} FROM printers WHERE org_id = $1 AND id = $2"
+    )))
+    .bind(org.get())
+    .bind(id.get())
+    .fetch_optional(&mut *conn)
+    .await?;
     let Some(mut printer) = row.as_ref().map(printer_from_row).transpose()? else {
         return Ok(None);
     };
@@ -300,13 +429,30 @@ pub async fn get_printer(
     Ok(Some(printer))
 }
 
+const PRINTER_COLUMNS: &str = "id, name, site_id, model_id, driver, url, \
+    CASE WHEN credential IS NULL THEN 0 ELSE 1 END AS has_credential, settings, state, \
+    state_detail, state_since, created_at";
+
 fn printer_from_row(row: &AnyRow) -> Result<Printer, StoreError> {
+    let driver = text(row, "driver")?;
+    let state = text(row, "state")?;
     Ok(Printer {
         id: PrinterId(int(row, "id")?),
         name: text(row, "name")?,
         site_id: SiteId(int(row, "site_id")?),
         model_id: opt_int(row, "model_id")?.map(PrinterModelId),
         group_ids: Vec::new(),
+        connection: PrinterConnection {
+            driver: DriverKind::parse(&driver)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown printer driver {driver:?}")))?,
+            url: text(row, "url")?,
+            has_credential: flag(row, "has_credential")?,
+            settings: json_column(row, "settings")?,
+        },
+        state: PrinterState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown printer state {state:?}")))?,
+        state_detail: text(row, "state_detail")?,
+        state_since: ts(row, "state_since")?,
         created_at: ts(row, "created_at")?,
     })
 }

@@ -13,6 +13,7 @@ mod fleet;
 mod migrations;
 mod orgs;
 mod people;
+mod printing;
 mod rows;
 mod url;
 
@@ -44,6 +45,7 @@ pub use auth::*;
 pub use fleet::*;
 pub use orgs::*;
 pub use people::*;
+pub use printing::*;
 
 /// Pool sizing and timeouts.
 #[derive(Debug, Clone)]

@@ -13,10 +13,16 @@ macro_rules! migrations {
     };
 }
 
-const SQLITE: &[(&str, &str)] =
-    migrations!("sqlite": "0001_foundation.sql", "0002_authorization.sql");
-const POSTGRES: &[(&str, &str)] =
-    migrations!("postgres": "0001_foundation.sql", "0002_authorization.sql");
+const SQLITE: &[(&str, &str)] = migrations!("sqlite":
+    "0001_foundation.sql",
+    "0002_authorization.sql",
+    "0003_printer_fleet.sql",
+);
+const POSTGRES: &[(&str, &str)] = migrations!("postgres":
+    "0001_foundation.sql",
+    "0002_authorization.sql",
+    "0003_printer_fleet.sql",
+);
 
 pub const MIGRATION_NAMES_SQLITE: fn() -> Vec<&'static str> =
     || SQLITE.iter().map(|m| m.0).collect();

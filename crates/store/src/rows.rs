@@ -15,6 +15,10 @@ pub(crate) fn opt_int(row: &AnyRow, col: &str) -> Result<Option<i64>, StoreError
     Ok(row.try_get::<Option<i64>, _>(col)?)
 }
 
+pub(crate) fn real(row: &AnyRow, col: &str) -> Result<f64, StoreError> {
+    Ok(row.try_get::<f64, _>(col)?)
+}
+
 pub(crate) fn text(row: &AnyRow, col: &str) -> Result<String, StoreError> {
     Ok(row.try_get::<String, _>(col)?)
 }

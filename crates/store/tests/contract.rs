@@ -33,6 +33,7 @@ on_both_backends!(
     audit_listing_filters_and_pages,
     invitations_accept_once,
     tokens_and_sessions_respect_expiry_and_revocation,
+    printer_fleet_round_trips,
 );
 
 async fn run<F, Fut>(backend: Backend, test: F)
@@ -515,4 +516,160 @@ async fn bulk_appends_continue_the_chain(store: Store, _: Backend) {
         store::verify_audit(&store, Some(chain)).await.unwrap()[0].result,
         Ok(1236)
     );
+}
+
+async fn printer_fleet_round_trips(store: Store, _: Backend) {
+    use domain::{DriverKind, PrintState, PrinterState};
+    let (org, member) = org_with_owner(&store, "Fleet").await;
+    let mut tx = store.write().await.unwrap();
+    let site = store::insert_site(&mut tx, org, "Lab", "", None, T0)
+        .await
+        .unwrap();
+    let materials = vec!["PLA".to_string(), "PETG".to_string()];
+    let motion = serde_json::json!({ "firmware": "klipper", "klipper": { "max_accel": 5000.0 } });
+    let model = store::insert_printer_model(
+        &mut tx,
+        org,
+        &store::NewPrinterModel {
+            name: "Voron 2.4",
+            description: "CoreXY",
+            build_volume_mm: [350.0, 350.0, 340.5],
+            nozzle_diameter_mm: 0.4,
+            materials: &materials,
+            motion: &motion,
+            hourly_rate_minor: 250,
+        },
+        T0,
+    )
+    .await
+    .unwrap();
+    let settings = serde_json::json!({ "speed": 60.0 });
+    let printer = store::insert_printer(
+        &mut tx,
+        org,
+        &store::NewPrinter {
+            name: "V1",
+            site,
+            model: Some(model),
+            groups: &[],
+            driver: DriverKind::Moonraker,
+            url: "http://10.0.0.5:7125",
+            settings: &settings,
+        },
+        T0,
+    )
+    .await
+    .unwrap();
+    store::set_printer_credential(&mut tx, org, printer, Some("xc1:opaque"))
+        .await
+        .unwrap();
+    let print = store::insert_print(
+        &mut tx,
+        org,
+        &store::NewPrint {
+            printer,
+            file_name: "cube.gcode",
+            file_sha256: "ab",
+            file_size: 1234,
+            estimated_s: 754.5,
+            started_by: Some(member),
+            managed: true,
+            state: PrintState::Printing,
+            started_at: T0,
+        },
+    )
+    .await
+    .unwrap();
+    store::record_printer_state(
+        &mut tx,
+        org,
+        &store::StateChange {
+            printer,
+            from: PrinterState::Idle,
+            to: PrinterState::Printing,
+            detail: "",
+            print: Some(print),
+            at: T0.plus_seconds(1),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut conn = store.read().await.unwrap();
+    let m = store::get_printer_model(&mut conn, org, model)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.build_volume_mm, [350.0, 350.0, 340.5]);
+    assert_eq!(m.materials, materials);
+    assert_eq!(m.motion, motion);
+    assert_eq!(m.hourly_rate_minor, 250);
+    let p = store::get_printer(&mut conn, org, printer)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(p.connection.driver, DriverKind::Moonraker);
+    assert_eq!(p.connection.url, "http://10.0.0.5:7125");
+    assert!(p.connection.has_credential);
+    assert_eq!(p.connection.settings, settings);
+    assert_eq!(p.state, PrinterState::Printing);
+    assert_eq!(p.state_since, T0.plus_seconds(1));
+    assert_eq!(
+        store::printer_credential(&mut conn, org, printer)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("xc1:opaque")
+    );
+    let active = store::active_print(&mut conn, org, printer)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (active.id, active.estimated_s, active.managed),
+        (print, 754.5, true)
+    );
+    let events = store::list_printer_state_events(&mut conn, org, printer, 10)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].from, events[0].to, events[0].print_id),
+        (PrinterState::Idle, PrinterState::Printing, Some(print))
+    );
+    drop(conn);
+
+    let mut tx = store.write().await.unwrap();
+    store::update_print_state(
+        &mut tx,
+        org,
+        print,
+        PrintState::Completed,
+        "",
+        Some(T0.plus_seconds(700)),
+    )
+    .await
+    .unwrap();
+    store::set_printer_credential(&mut tx, org, printer, None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut conn = store.read().await.unwrap();
+    assert!(
+        store::active_print(&mut conn, org, printer)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let prints = store::list_prints(&mut conn, org, printer, 10)
+        .await
+        .unwrap();
+    assert_eq!(prints[0].state, PrintState::Completed);
+    assert_eq!(prints[0].ended_at, Some(T0.plus_seconds(700)));
+    let p = store::get_printer(&mut conn, org, printer)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!p.connection.has_credential);
 }

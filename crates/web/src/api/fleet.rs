@@ -1,4 +1,4 @@
-use app::{NamedInput, PrinterInput, VisiblePrinter};
+use app::{NamedInput, PrinterInput, PrinterModelInput, VisiblePrinter};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -91,13 +91,13 @@ pub async fn list_models(
 
 /// Add a printer model.
 #[utoipa::path(post, path = "/orgs/{org_id}/printer-models", tag = "printers", params(("org_id" = OrgId, Path)),
-    request_body = NamedInput,
+    request_body = PrinterModelInput,
     responses((status = 201, body = PrinterModel), (status = 409, body = ErrorBody)),
     extensions(("x-permission" = json!("printers.manage"))))]
 pub async fn create_model(
     State(state): State<WebState>,
     Org(actor): Org,
-    ApiJson(input): ApiJson<NamedInput>,
+    ApiJson(input): ApiJson<PrinterModelInput>,
 ) -> ApiResult<Response> {
     Ok(created(
         state.app.create_printer_model(&actor, input).await?,
