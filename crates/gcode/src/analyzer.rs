@@ -759,11 +759,35 @@ impl Analyzer {
         } else {
             self.z_layers
         };
-        let usable = |v: Option<f64>| v.filter(|v| v.is_finite() && *v > 0.0);
-        let diameter =
-            usable(self.metadata.filament_diameter).unwrap_or(self.profile.filament_diameter);
-        let density =
-            usable(self.metadata.filament_density).unwrap_or(self.profile.filament_density);
+        // Only plausible filament (0.1–10 mm, 0.1–25 g/cm³) is used, from the file first, then
+        // the profile: an absurd value (1e308) would turn volume and weight into ∞ or NaN.
+        let plausible =
+            |v: Option<f64>, range: std::ops::RangeInclusive<f64>| v.filter(|v| range.contains(v));
+        for (stated, what, range) in [
+            (
+                self.metadata.filament_diameter,
+                "filament_diameter",
+                0.1..=10.0,
+            ),
+            (
+                self.metadata.filament_density,
+                "filament_density",
+                0.1..=25.0,
+            ),
+        ] {
+            if let Some(v) = stated.filter(|v| !range.contains(v)) {
+                self.warn(
+                    WarningKind::InvalidCommand,
+                    format!("the file's {what} {v:e} is implausible; the profile's is used"),
+                );
+            }
+        }
+        let diameter = plausible(self.metadata.filament_diameter, 0.1..=10.0)
+            .or(plausible(Some(self.profile.filament_diameter), 0.1..=10.0))
+            .unwrap_or(1.75);
+        let density = plausible(self.metadata.filament_density, 0.1..=25.0)
+            .or(plausible(Some(self.profile.filament_density), 0.1..=25.0))
+            .unwrap_or(1.24);
         let area = PI * (diameter / 2.0).powi(2);
         let extruders: Vec<ExtruderUsage> = self
             .filament

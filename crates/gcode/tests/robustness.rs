@@ -182,3 +182,39 @@ proptest! {
         }
     }
 }
+
+/// Found by the fuzzer: a huge diameter or density from the file's metadata made volume and
+/// weight infinite or NaN. Implausible values are now ignored, with a warning.
+#[test]
+fn implausible_filament_metadata_is_ignored() {
+    let a = check(b"t; filament_diameter = 1.e308", &Profile::default());
+    assert!(
+        a.extruders
+            .iter()
+            .all(|e| e.volume_mm3.is_finite() && e.weight_g.is_finite())
+    );
+    assert!(
+        a.warnings
+            .iter()
+            .any(|w| w.message.contains("filament_diameter"))
+    );
+    let a = check(
+        b" ; filament_density = 1e308\nM83\nG1 X1 E1e8\n",
+        &Profile::default(),
+    );
+    assert!(a.filament_weight_g.is_finite());
+    assert!(
+        a.extruders
+            .iter()
+            .all(|e| e.volume_mm3.is_finite() && e.weight_g.is_finite())
+    );
+    // G-code has no exponents: `E1e8` is E1 then E8, so 8 mm of 1.75 mm filament at the
+    // profile's 1.24 g/cm³.
+    let expected = 8.0 * std::f64::consts::PI * 0.875f64.powi(2) * 1.24 / 1000.0;
+    assert!(
+        (a.filament_weight_g - expected).abs() < 1e-6 * expected,
+        "{} vs {expected}: {:?}",
+        a.filament_weight_g,
+        a.warnings
+    );
+}
