@@ -35,7 +35,9 @@ impl Http {
     pub fn new(connection: &Connection, what: &str) -> Result<Self, DriverError> {
         let base = base_url(connection.url.as_deref(), what)?;
         if connection.timeout.is_zero() {
-            return Err(DriverError::Config("the timeout must be more than zero".into()));
+            return Err(DriverError::Config(
+                "the timeout must be more than zero".into(),
+            ));
         }
         let mut headers = HeaderMap::new();
         if let Some(key) = &connection.secret {
@@ -114,7 +116,10 @@ impl Http {
             .and_then(|r| r.build().ok())
             .and_then(|r| r.timeout().copied())
             .unwrap_or(self.timeout);
-        let mut response = request.send().await.map_err(|e| transport_error(e, timeout))?;
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| transport_error(e, timeout))?;
         let status = response.status();
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
             return Err(DriverError::Unauthorized);
@@ -189,10 +194,9 @@ pub(crate) fn status_error(answer: &Answer) -> DriverError {
     match answer.status.as_u16() {
         401 | 403 => DriverError::Unauthorized,
         400 | 404 | 405 | 409 | 412 | 415 | 422 => DriverError::Refused(message),
-        502..=504 => DriverError::Unreachable(format!(
-            "HTTP {}: {message}",
-            answer.status.as_u16()
-        )),
+        502..=504 => {
+            DriverError::Unreachable(format!("HTTP {}: {message}", answer.status.as_u16()))
+        }
         code => DriverError::Protocol(format!("HTTP {code}: {message}")),
     }
 }
@@ -265,11 +269,26 @@ mod tests {
     #[test]
     fn base_urls_are_checked_and_normalised() {
         let url = base_url(Some("http://printer.local:5000"), "OctoPrint").unwrap();
-        assert_eq!(url.join("api/job").unwrap().as_str(), "http://printer.local:5000/api/job");
+        assert_eq!(
+            url.join("api/job").unwrap().as_str(),
+            "http://printer.local:5000/api/job"
+        );
         let url = base_url(Some("https://farm/octoprint"), "OctoPrint").unwrap();
-        assert_eq!(url.join("api/job").unwrap().as_str(), "https://farm/octoprint/api/job");
-        for bad in [None, Some(""), Some("printer:5000"), Some("ftp://x"), Some("http://u:p@x")] {
-            assert!(matches!(base_url(bad, "X"), Err(DriverError::Config(_))), "{bad:?}");
+        assert_eq!(
+            url.join("api/job").unwrap().as_str(),
+            "https://farm/octoprint/api/job"
+        );
+        for bad in [
+            None,
+            Some(""),
+            Some("printer:5000"),
+            Some("ftp://x"),
+            Some("http://u:p@x"),
+        ] {
+            assert!(
+                matches!(base_url(bad, "X"), Err(DriverError::Config(_))),
+                "{bad:?}"
+            );
         }
     }
 
@@ -284,8 +303,14 @@ mod tests {
             status_error(&octo),
             DriverError::Refused("Printer is not operational".into())
         );
-        let moon = answer(400, r#"{"error": {"code": 400, "message": "File not found"}}"#);
-        assert_eq!(status_error(&moon), DriverError::Refused("File not found".into()));
+        let moon = answer(
+            400,
+            r#"{"error": {"code": 400, "message": "File not found"}}"#,
+        );
+        assert_eq!(
+            status_error(&moon),
+            DriverError::Refused("File not found".into())
+        );
         assert_eq!(status_error(&answer(403, "")), DriverError::Unauthorized);
         assert!(matches!(
             status_error(&answer(503, "<html>")),

@@ -111,7 +111,9 @@ pub enum RemoteStatus {
     Printing,
     Paused,
     /// The printer (or its host software) reports an error.
-    Error { message: String },
+    Error {
+        message: String,
+    },
 }
 
 /// Where the printer's current or last job is.
@@ -200,8 +202,11 @@ pub trait Driver: Send + Sync {
     fn changed(&self) -> impl Future<Output = ()> + Send;
 
     /// Stores a file on the printer without starting it; returns once the upload is complete.
-    fn upload(&self, name: &str, gcode: Bytes)
-    -> impl Future<Output = Result<(), DriverError>> + Send;
+    fn upload(
+        &self,
+        name: &str,
+        gcode: Bytes,
+    ) -> impl Future<Output = Result<(), DriverError>> + Send;
 
     /// Selects an uploaded file and starts printing it.
     fn start(&self, name: &str) -> impl Future<Output = Result<(), DriverError>> + Send;

@@ -48,8 +48,9 @@ pub enum Fault {
 pub struct SimulatedPrinter {
     speed: f64,
     heat_up_s: f64,
-    profile: gcode::Profile,
-    state: Mutex<State>,
+    // Boxed: `AnyDriver` stays small whichever driver it holds.
+    profile: Box<gcode::Profile>,
+    state: Box<Mutex<State>>,
 }
 
 struct State {
@@ -114,7 +115,7 @@ impl SimulatedPrinter {
         Ok(Self {
             speed: settings.speed,
             heat_up_s: settings.heat_up_s,
-            state: Mutex::new(State {
+            state: Box::new(Mutex::new(State {
                 files: VecDeque::new(),
                 job: None,
                 error: None,
@@ -122,8 +123,8 @@ impl SimulatedPrinter {
                 tool: Ramp::idle(ambient, now),
                 bed: Ramp::idle(ambient, now),
                 sent: VecDeque::new(),
-            }),
-            profile: connection.profile,
+            })),
+            profile: Box::new(connection.profile),
         })
     }
 
@@ -238,8 +239,7 @@ impl SimulatedPrinter {
     }
 
     fn remote_job(&self, job: &Job, now: Instant) -> RemoteJob {
-        let elapsed_s =
-            (job.run_time(now, self.speed) - self.heat_up_s).clamp(0.0, job.estimate_s);
+        let elapsed_s = (job.run_time(now, self.speed) - self.heat_up_s).clamp(0.0, job.estimate_s);
         let remaining_s = match job.phase {
             JobPhase::Running | JobPhase::Paused | JobPhase::Completed => {
                 Some(job.estimate_s - elapsed_s)
@@ -459,7 +459,7 @@ impl Driver for SimulatedPrinter {
             return Err(DriverError::Refused("a file needs a name".into()));
         }
         drop(self.reach(Instant::now())?);
-        let profile = self.profile.clone();
+        let profile = (*self.profile).clone();
         // Analysis is CPU work: off the async runtime.
         let analysed = tokio::task::spawn_blocking(move || analyse(&gcode, &profile)).await;
         let (estimate_s, (tool_c, bed_c)) = analysed.unwrap_or((1.0, (None, None)));
@@ -487,9 +487,9 @@ impl Driver for SimulatedPrinter {
                 job.file_name
             )));
         }
-        let file = state
-            .file(name)
-            .ok_or_else(|| DriverError::Refused(format!("no file named {name:?} on the printer")))?;
+        let file = state.file(name).ok_or_else(|| {
+            DriverError::Refused(format!("no file named {name:?} on the printer"))
+        })?;
         let (estimate_s, targets) = (file.estimate_s, (file.tool_c, file.bed_c));
         self.begin(&mut state, name, estimate_s, targets, now);
         Ok(())
@@ -586,7 +586,8 @@ impl Driver for SimulatedPrinter {
 
 /// The estimate (≥ 1 s) and the first tool and bed targets of a file.
 fn analyse(gcode: &[u8], profile: &gcode::Profile) -> (f64, (Option<f64>, Option<f64>)) {
-    let estimate = gcode::analyze(gcode, profile).map_or(1.0, |a| positive_or_one(a.estimated_time_s));
+    let estimate =
+        gcode::analyze(gcode, profile).map_or(1.0, |a| positive_or_one(a.estimated_time_s));
     (estimate, first_targets(gcode))
 }
 
@@ -645,10 +646,19 @@ mod tests {
 
     #[test]
     fn heater_commands_are_read_from_gcode_lines() {
-        assert_eq!(heater_command("M104 S200"), Some(HeaterCommand::Tool(200.0)));
-        assert_eq!(heater_command("m109 s215 ; wait"), Some(HeaterCommand::Tool(215.0)));
+        assert_eq!(
+            heater_command("M104 S200"),
+            Some(HeaterCommand::Tool(200.0))
+        );
+        assert_eq!(
+            heater_command("m109 s215 ; wait"),
+            Some(HeaterCommand::Tool(215.0))
+        );
         assert_eq!(heater_command("M140 S60"), Some(HeaterCommand::Bed(60.0)));
-        assert_eq!(heater_command("M190 R55 S60"), Some(HeaterCommand::Bed(60.0)));
+        assert_eq!(
+            heater_command("M190 R55 S60"),
+            Some(HeaterCommand::Bed(60.0))
+        );
         assert_eq!(heater_command("M112"), Some(HeaterCommand::EmergencyStop));
         assert_eq!(heater_command("; M104 S200"), None);
         assert_eq!(heater_command("M104 Sabc"), None);

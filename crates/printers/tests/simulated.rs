@@ -45,7 +45,10 @@ fn gcode() -> Bytes {
 async fn upload(printer: &SimulatedPrinter, name: &str) -> f64 {
     printer.upload(name, gcode()).await.unwrap();
     let estimate = printer.estimate_s(name).unwrap();
-    assert!(estimate > 10.0, "a real estimate, not the 1 s fallback: {estimate}");
+    assert!(
+        estimate > 10.0,
+        "a real estimate, not the 1 s fallback: {estimate}"
+    );
     estimate
 }
 
@@ -87,7 +90,10 @@ async fn progress_remaining_and_completion_are_exact_at_speed_60() {
     let s = snap(&p).await;
     assert_eq!(s.status, RemoteStatus::Printing);
     let job = s.job.unwrap();
-    assert_eq!((job.file_name.as_str(), job.phase), ("cube.gcode", JobPhase::Running));
+    assert_eq!(
+        (job.file_name.as_str(), job.phase),
+        ("cube.gcode", JobPhase::Running)
+    );
     assert_close(job.progress, 0.0, "progress at start");
     assert_close(job.remaining_s.unwrap(), estimate, "remaining at start");
 
@@ -95,7 +101,11 @@ async fn progress_remaining_and_completion_are_exact_at_speed_60() {
     let job = snap(&p).await.job.unwrap();
     assert_close(job.progress, 0.25, "progress at a quarter");
     assert_close(job.elapsed_s, estimate / 4.0, "elapsed at a quarter");
-    assert_close(job.remaining_s.unwrap(), estimate * 0.75, "remaining at a quarter");
+    assert_close(
+        job.remaining_s.unwrap(),
+        estimate * 0.75,
+        "remaining at a quarter",
+    );
 
     // One millisecond before the end it still prints; one after, it is complete.
     advance(real(estimate * 0.75) - Duration::from_millis(1)).await;
@@ -129,7 +139,11 @@ async fn heat_up_ramps_temperatures_before_progress_starts() {
     assert_eq!(s.status, RemoteStatus::Printing);
     let job = s.job.unwrap();
     assert_close(job.progress, 0.0, "no progress while heating");
-    assert_close(job.remaining_s.unwrap(), estimate, "remaining while heating");
+    assert_close(
+        job.remaining_s.unwrap(),
+        estimate,
+        "remaining while heating",
+    );
     let (tool, bed) = (s.temperatures.tool.unwrap(), s.temperatures.bed.unwrap());
     assert_close(tool.target, 200.0, "tool target from the file");
     assert_close(bed.target, 60.0, "bed target from the file");
@@ -141,14 +155,22 @@ async fn heat_up_ramps_temperatures_before_progress_starts() {
     let s = snap(&p).await;
     assert_close(s.temperatures.tool.unwrap().actual, 200.0, "tool at target");
     assert_close(s.temperatures.bed.unwrap().actual, 60.0, "bed at target");
-    assert_close(s.job.unwrap().progress, 0.0, "progress starts after heating");
+    assert_close(
+        s.job.unwrap().progress,
+        0.0,
+        "progress starts after heating",
+    );
 
     advance(real(estimate / 2.0)).await;
     assert_close(snap(&p).await.job.unwrap().progress, 0.5, "half printed");
     advance(real(estimate / 2.0) + Duration::from_millis(1)).await;
     let s = snap(&p).await;
     assert_eq!(s.job.unwrap().phase, JobPhase::Completed);
-    assert_close(s.temperatures.tool.unwrap().target, 0.0, "heaters off after the print");
+    assert_close(
+        s.temperatures.tool.unwrap().target,
+        0.0,
+        "heaters off after the print",
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -168,7 +190,11 @@ async fn pause_and_resume_shift_completion() {
     advance(Duration::from_secs(3600)).await;
     let job = snap(&p).await.job.unwrap();
     assert_close(job.progress, 0.5, "progress frozen while paused");
-    assert_close(job.remaining_s.unwrap(), estimate / 2.0, "remaining frozen while paused");
+    assert_close(
+        job.remaining_s.unwrap(),
+        estimate / 2.0,
+        "remaining frozen while paused",
+    );
 
     p.resume().await.unwrap();
     assert_eq!(snap(&p).await.status, RemoteStatus::Printing);
@@ -186,7 +212,10 @@ async fn cancel_ends_the_job_and_refusals_are_clear() {
     refused(p.pause().await, "not printing");
     refused(p.resume().await, "not paused");
     refused(p.cancel().await, "neither printing nor paused");
-    refused(p.start("missing.gcode").await, "no file named \"missing.gcode\"");
+    refused(
+        p.start("missing.gcode").await,
+        "no file named \"missing.gcode\"",
+    );
 
     p.start("cube.gcode").await.unwrap();
     refused(p.start("cube.gcode").await, "busy with cube.gcode");
@@ -233,7 +262,11 @@ async fn emergency_stop_holds_until_connect() {
 
     let s = p.connect().await.unwrap();
     assert_eq!(s.status, RemoteStatus::Ready);
-    assert_eq!(s.job.unwrap().phase, JobPhase::Failed, "the last job stays visible");
+    assert_eq!(
+        s.job.unwrap().phase,
+        JobPhase::Failed,
+        "the last job stays visible"
+    );
     p.start("cube.gcode").await.unwrap();
 }
 
@@ -267,15 +300,27 @@ async fn a_disconnect_hides_a_job_that_finishes_meanwhile() {
     advance(real(estimate * 0.9)).await;
 
     p.inject(Fault::Disconnect { for_s: estimate });
-    for result in [p.snapshot().await.map(|_| ()), p.connect().await.map(|_| ())] {
-        assert!(matches!(result, Err(DriverError::Unreachable(_))), "{result:?}");
+    for result in [
+        p.snapshot().await.map(|_| ()),
+        p.connect().await.map(|_| ()),
+    ] {
+        assert!(
+            matches!(result, Err(DriverError::Unreachable(_))),
+            "{result:?}"
+        );
     }
     assert!(matches!(p.cancel().await, Err(DriverError::Unreachable(_))));
-    assert!(matches!(p.upload("x.gcode", gcode()).await, Err(DriverError::Unreachable(_))));
+    assert!(matches!(
+        p.upload("x.gcode", gcode()).await,
+        Err(DriverError::Unreachable(_))
+    ));
 
     // The job finishes while nobody can see it.
     advance(real(estimate * 0.5)).await;
-    assert!(matches!(p.snapshot().await, Err(DriverError::Unreachable(_))));
+    assert!(matches!(
+        p.snapshot().await,
+        Err(DriverError::Unreachable(_))
+    ));
     advance(real(estimate * 0.5)).await;
 
     let s = p.connect().await.unwrap();
@@ -297,7 +342,11 @@ async fn the_printer_can_pause_itself() {
     p.inject(Fault::Pause);
     assert_eq!(snap(&p).await.status, RemoteStatus::Paused);
     advance(real(estimate)).await;
-    assert_close(snap(&p).await.job.unwrap().progress, 0.5, "paused by the printer");
+    assert_close(
+        snap(&p).await.job.unwrap().progress,
+        0.5,
+        "paused by the printer",
+    );
     p.resume().await.unwrap();
     advance(real(estimate / 2.0) + Duration::from_millis(1)).await;
     assert_eq!(snap(&p).await.job.unwrap().phase, JobPhase::Completed);
@@ -314,18 +363,29 @@ async fn a_local_start_shows_a_job_farmhand_did_not_send() {
     assert_eq!(s.status, RemoteStatus::Printing);
     let job = s.job.unwrap();
     assert_eq!(job.file_name, "from-the-sd-card.gcode");
-    assert_close(job.remaining_s.unwrap(), 120.0, "remaining of a local print");
+    assert_close(
+        job.remaining_s.unwrap(),
+        120.0,
+        "remaining of a local print",
+    );
 
     // While it prints, another local start is ignored and Farmhand's start is refused.
     p.inject(Fault::StartLocal {
         file_name: "other.gcode".into(),
         duration_s: 5.0,
     });
-    assert_eq!(snap(&p).await.job.unwrap().file_name, "from-the-sd-card.gcode");
+    assert_eq!(
+        snap(&p).await.job.unwrap().file_name,
+        "from-the-sd-card.gcode"
+    );
     refused(p.start("from-the-sd-card.gcode").await, "busy");
 
     advance(real(10.0 + 60.0)).await;
-    assert_close(snap(&p).await.job.unwrap().progress, 0.5, "half of a local print");
+    assert_close(
+        snap(&p).await.job.unwrap().progress,
+        0.5,
+        "half of a local print",
+    );
     advance(real(60.0) + Duration::from_millis(1)).await;
     assert_eq!(snap(&p).await.job.unwrap().phase, JobPhase::Completed);
 }
@@ -333,7 +393,11 @@ async fn a_local_start_shows_a_job_farmhand_did_not_send() {
 #[tokio::test(start_paused = true)]
 async fn gcode_and_preheat_set_heater_targets() {
     let p = printer(0.0);
-    let lines = ["M104 S210".to_string(), "M140 S55 ; bed".into(), "G28".into()];
+    let lines = [
+        "M104 S210".to_string(),
+        "M140 S55 ; bed".into(),
+        "G28".into(),
+    ];
     p.send_gcode(&lines).await.unwrap();
     p.preheat(None, Some(70.0)).await.unwrap();
     assert_eq!(
@@ -351,7 +415,11 @@ async fn gcode_and_preheat_set_heater_targets() {
     let tool = snap(&p).await.temperatures.tool.unwrap();
     assert_close(tool.actual, ambient + 25.0, "tool after 10 s of heating");
     advance(real(3600.0)).await;
-    assert_close(snap(&p).await.temperatures.tool.unwrap().actual, 210.0, "tool at target");
+    assert_close(
+        snap(&p).await.temperatures.tool.unwrap().actual,
+        210.0,
+        "tool at target",
+    );
 
     refused(p.preheat(Some(f64::NAN), None).await, "not a temperature");
     p.send_gcode(&["M112".to_string()]).await.unwrap();
@@ -362,9 +430,12 @@ async fn gcode_and_preheat_set_heater_targets() {
 async fn files_without_moves_are_accepted_with_a_one_second_estimate() {
     let p = printer(0.0);
     p.upload("empty.gcode", Bytes::new()).await.unwrap();
-    p.upload("junk.gcode", Bytes::from_static(b"\xff\xfe not g-code \0\n"))
-        .await
-        .unwrap();
+    p.upload(
+        "junk.gcode",
+        Bytes::from_static(b"\xff\xfe not g-code \0\n"),
+    )
+    .await
+    .unwrap();
     assert_eq!(p.estimate_s("empty.gcode"), Some(1.0));
     assert_eq!(p.estimate_s("junk.gcode"), Some(1.0));
     refused(p.upload("", gcode()).await, "name");
@@ -390,7 +461,10 @@ async fn any_driver_builds_and_checks_the_simulator() {
         file_name: "demo.gcode".into(),
         duration_s: 60.0,
     });
-    assert_eq!(driver.snapshot().await.unwrap().status, RemoteStatus::Printing);
+    assert_eq!(
+        driver.snapshot().await.unwrap().status,
+        RemoteStatus::Printing
+    );
     // Polling-only: changed() never resolves.
     let waited = tokio::time::timeout(Duration::from_secs(10), driver.changed()).await;
     assert!(waited.is_err());

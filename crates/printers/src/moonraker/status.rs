@@ -1,0 +1,270 @@
+//! Klipper's printer objects (`webhooks`, `print_stats`, `virtual_sdcard`, `extruder`,
+//! `heater_bed`) → a [`Snapshot`]; and merging the partial updates Moonraker pushes.
+
+use serde_json::{Map, Value};
+
+use crate::{DriverError, Heater, JobPhase, RemoteJob, RemoteStatus, Snapshot, Temperatures};
+
+/// Klipper's own state (`webhooks.state`): ready, startup, shutdown, error.
+pub(super) fn klippy_state(status: &Value) -> Option<&str> {
+    status.pointer("/webhooks/state").and_then(Value::as_str)
+}
+
+/// Folds a `notify_status_update` (only the fields that changed) into the full objects.
+pub(super) fn merge(status: &mut Value, update: &Value) {
+    let (Some(status), Some(update)) = (status.as_object_mut(), update.as_object()) else {
+        return;
+    };
+    for (object, fields) in update {
+        match (status.get_mut(object), fields) {
+            (Some(Value::Object(current)), Value::Object(fields)) => {
+                for (field, value) in fields {
+                    current.insert(field.clone(), value.clone());
+                }
+            }
+            _ => {
+                status.insert(object.clone(), fields.clone());
+            }
+        }
+    }
+}
+
+/// What the objects say, as a snapshot. Klipper not ready: `Error` (shutdown, error) or
+/// `Unreachable` (starting, disconnected).
+pub fn snapshot_from_status(status: &Value) -> Result<Snapshot, DriverError> {
+    let Some(objects) = status.as_object() else {
+        return Err(DriverError::Protocol(
+            "printer status is not an object".into(),
+        ));
+    };
+    let webhooks = object(objects, "webhooks")
+        .ok_or_else(|| DriverError::Protocol("printer status without webhooks".into()))?;
+    let klippy_error = match text(webhooks, "state") {
+        "ready" => None,
+        "shutdown" | "error" => Some(first_line(text(webhooks, "state_message"))),
+        "startup" => return Err(DriverError::Unreachable("Klipper is starting up".into())),
+        other => {
+            return Err(DriverError::Unreachable(format!(
+                "Klipper is not ready ({})",
+                if other.is_empty() { "no state" } else { other }
+            )));
+        }
+    };
+    let (mut status, phase) = print_state(objects)?;
+    let job = phase.map(|phase| {
+        // A print that was running when Klipper shut down is lost.
+        let phase = match (phase, &klippy_error) {
+            (JobPhase::Running | JobPhase::Paused, Some(_)) => JobPhase::Failed,
+            (phase, _) => phase,
+        };
+        remote_job(objects, phase)
+    });
+    if let Some(message) = klippy_error {
+        status = RemoteStatus::Error { message };
+    }
+    Ok(Snapshot {
+        status,
+        job,
+        temperatures: Temperatures {
+            tool: heater(objects, "extruder"),
+            bed: heater(objects, "heater_bed"),
+        },
+    })
+}
+
+/// `print_stats.state` → printer status and job phase (`standby`: no job).
+fn print_state(
+    objects: &Map<String, Value>,
+) -> Result<(RemoteStatus, Option<JobPhase>), DriverError> {
+    let stats = object(objects, "print_stats")
+        .ok_or_else(|| DriverError::Protocol("printer status without print_stats".into()))?;
+    Ok(match text(stats, "state") {
+        "standby" => (RemoteStatus::Ready, None),
+        "printing" => (RemoteStatus::Printing, Some(JobPhase::Running)),
+        "paused" => (RemoteStatus::Paused, Some(JobPhase::Paused)),
+        "complete" => (RemoteStatus::Ready, Some(JobPhase::Completed)),
+        "cancelled" => (RemoteStatus::Ready, Some(JobPhase::Cancelled)),
+        // A failed print leaves Klipper ready for the next one; the job shows the failure.
+        "error" => (RemoteStatus::Ready, Some(JobPhase::Failed)),
+        other => {
+            return Err(DriverError::Protocol(format!(
+                "unknown print_stats.state {other:?}"
+            )));
+        }
+    })
+}
+
+fn remote_job(objects: &Map<String, Value>, phase: JobPhase) -> RemoteJob {
+    let stats = object(objects, "print_stats");
+    let elapsed_s = stats
+        .and_then(|s| number(s, "print_duration"))
+        .unwrap_or(0.0);
+    let progress = object(objects, "virtual_sdcard")
+        .and_then(|v| number(v, "progress"))
+        .unwrap_or(0.0)
+        .clamp(0.0, 1.0);
+    let (progress, remaining_s) = match phase {
+        JobPhase::Completed => (1.0, Some(0.0)),
+        JobPhase::Running | JobPhase::Paused if progress > 0.0 => {
+            (progress, Some((elapsed_s / progress - elapsed_s).max(0.0)))
+        }
+        _ => (progress, None),
+    };
+    RemoteJob {
+        file_name: stats
+            .map(|s| text(s, "filename"))
+            .unwrap_or_default()
+            .to_owned(),
+        phase,
+        progress,
+        elapsed_s,
+        remaining_s,
+    }
+}
+
+fn heater(objects: &Map<String, Value>, name: &str) -> Option<Heater> {
+    let heater = object(objects, name)?;
+    Some(Heater {
+        actual: number(heater, "temperature")?,
+        target: number(heater, "target").unwrap_or(0.0),
+    })
+}
+
+fn object<'a>(objects: &'a Map<String, Value>, name: &str) -> Option<&'a Map<String, Value>> {
+    objects.get(name).and_then(Value::as_object)
+}
+
+fn text<'a>(object: &'a Map<String, Value>, field: &str) -> &'a str {
+    object
+        .get(field)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+fn number(object: &Map<String, Value>, field: &str) -> Option<f64> {
+    object
+        .get(field)
+        .and_then(Value::as_f64)
+        .filter(|v| v.is_finite())
+}
+
+/// Klipper's shutdown messages run over several lines of advice; the first says what happened.
+fn first_line(message: &str) -> String {
+    let line = message.lines().next().unwrap_or_default().trim();
+    if line.is_empty() {
+        "Klipper reports an error".into()
+    } else {
+        line.chars().take(300).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn status(webhooks: &str, print: &str, progress: f64, duration: f64) -> Value {
+        json!({
+            "webhooks": {"state": webhooks, "state_message": "Shutdown due to M112 command\nOnce the underlying issue is corrected…"},
+            "print_stats": {"filename": "cube.gcode", "print_duration": duration, "total_duration": duration + 3.0,
+                            "filament_used": 1.5, "state": print, "message": "", "info": {"total_layer": null, "current_layer": null}},
+            "virtual_sdcard": {"file_path": "/home/pi/printer_data/gcodes/cube.gcode", "progress": progress,
+                               "is_active": print == "printing", "file_position": 100, "file_size": 400},
+            "extruder": {"temperature": 210.5, "target": 210.0, "power": 0.4},
+            "heater_bed": {"temperature": 59.8, "target": 60.0, "power": 0.2}
+        })
+    }
+
+    #[test]
+    fn printing_maps_progress_and_remaining_time() {
+        let s = snapshot_from_status(&status("ready", "printing", 0.25, 30.0)).unwrap();
+        assert_eq!(s.status, RemoteStatus::Printing);
+        let job = s.job.unwrap();
+        assert_eq!(
+            (job.file_name.as_str(), job.phase),
+            ("cube.gcode", JobPhase::Running)
+        );
+        assert_eq!(
+            (job.progress, job.elapsed_s, job.remaining_s),
+            (0.25, 30.0, Some(90.0))
+        );
+        assert_eq!(
+            s.temperatures.tool,
+            Some(Heater {
+                actual: 210.5,
+                target: 210.0
+            })
+        );
+        assert_eq!(s.temperatures.bed.unwrap().target, 60.0);
+    }
+
+    #[test]
+    fn every_print_state_maps() {
+        let cases = [
+            ("standby", RemoteStatus::Ready, None),
+            ("paused", RemoteStatus::Paused, Some(JobPhase::Paused)),
+            ("complete", RemoteStatus::Ready, Some(JobPhase::Completed)),
+            ("cancelled", RemoteStatus::Ready, Some(JobPhase::Cancelled)),
+            ("error", RemoteStatus::Ready, Some(JobPhase::Failed)),
+        ];
+        for (state, expected, phase) in cases {
+            let s = snapshot_from_status(&status("ready", state, 0.5, 10.0)).unwrap();
+            assert_eq!(s.status, expected, "{state}");
+            assert_eq!(s.job.as_ref().map(|j| j.phase), phase, "{state}");
+        }
+        let done = snapshot_from_status(&status("ready", "complete", 0.0, 10.0)).unwrap();
+        let job = done.job.unwrap();
+        assert_eq!((job.progress, job.remaining_s), (1.0, Some(0.0)));
+        let bad = snapshot_from_status(&status("ready", "dancing", 0.5, 10.0));
+        assert!(matches!(bad, Err(DriverError::Protocol(_))));
+    }
+
+    #[test]
+    fn klippy_states_map_to_errors_or_unreachable() {
+        let s = snapshot_from_status(&status("shutdown", "printing", 0.5, 10.0)).unwrap();
+        assert_eq!(
+            s.status,
+            RemoteStatus::Error {
+                message: "Shutdown due to M112 command".into()
+            }
+        );
+        assert_eq!(
+            s.job.unwrap().phase,
+            JobPhase::Failed,
+            "the running print is lost"
+        );
+        let starting = snapshot_from_status(&status("startup", "standby", 0.0, 0.0));
+        assert!(matches!(starting, Err(DriverError::Unreachable(_))));
+        let gone = snapshot_from_status(&status("disconnected", "standby", 0.0, 0.0));
+        assert!(matches!(gone, Err(DriverError::Unreachable(_))));
+        for junk in [
+            json!([]),
+            json!({}),
+            json!({"webhooks": {"state": "ready"}}),
+        ] {
+            assert!(matches!(
+                snapshot_from_status(&junk),
+                Err(DriverError::Protocol(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn updates_merge_field_by_field() {
+        let mut s = status("ready", "printing", 0.25, 30.0);
+        merge(
+            &mut s,
+            &json!({"virtual_sdcard": {"progress": 0.5}, "print_stats": {"print_duration": 60.0}, "new_object": {"a": 1}}),
+        );
+        assert_eq!(s["virtual_sdcard"]["progress"], 0.5);
+        assert_eq!(
+            s["virtual_sdcard"]["file_size"], 400,
+            "untouched fields stay"
+        );
+        assert_eq!(s["print_stats"]["print_duration"], 60.0);
+        assert_eq!(s["new_object"]["a"], 1);
+        merge(&mut s, &json!("not an object"));
+        assert_eq!(klippy_state(&s), Some("ready"));
+    }
+}
