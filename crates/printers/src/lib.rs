@@ -11,6 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+mod commands;
 #[cfg(feature = "fake-moonraker")]
 pub mod fake_moonraker;
 mod http;

@@ -5,8 +5,45 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use reqwest::Url;
+use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
+use tokio_tungstenite::tungstenite::{self, protocol::WebSocketConfig};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::DriverError;
+use crate::http::describe;
+
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How often to ping a quiet websocket; no frame for this plus the timeout means it is dead.
+pub(crate) const PING_EVERY: Duration = Duration::from_secs(10);
+/// Largest websocket message accepted (OctoPrint's history message is the biggest, ~10 kB).
+const MAX_MESSAGE: usize = 16 << 20;
+
+/// Opens a websocket within `timeout`. The URL may carry a token: it goes into no message.
+pub(crate) async fn open_socket(url: &Url, timeout: Duration) -> Result<Socket, DriverError> {
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE))
+        .max_frame_size(Some(MAX_MESSAGE));
+    let connecting =
+        tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), false);
+    let (socket, _) = tokio::time::timeout(timeout, connecting)
+        .await
+        .map_err(|_| DriverError::Timeout(timeout))?
+        .map_err(socket_error)?;
+    Ok(socket)
+}
+
+pub(crate) fn socket_error(error: tungstenite::Error) -> DriverError {
+    match &error {
+        tungstenite::Error::Http(response) if matches!(response.status().as_u16(), 401 | 403) => {
+            DriverError::Unauthorized
+        }
+        _ => DriverError::Unreachable(describe(&error)),
+    }
+}
 
 /// Counts pushed news; `changed()` resolves once the count differs from where the last call
 /// left it, so news that arrives between two calls is not lost.

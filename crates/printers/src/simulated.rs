@@ -568,11 +568,7 @@ impl Driver for SimulatedPrinter {
         let now = Instant::now();
         let mut state = self.reach(now)?;
         refuse_if_error(&state)?;
-        for t in [tool, bed].iter().flatten() {
-            if !t.is_finite() || *t < 0.0 {
-                return Err(DriverError::Refused(format!("{t} °C is not a temperature")));
-            }
-        }
+        let (tool, bed) = crate::commands::temperatures(tool, bed)?;
         if let Some(t) = tool {
             state.record_sent(&format!("M104 S{t}"));
         }
@@ -618,12 +614,12 @@ enum HeaterCommand {
 
 /// `M104`/`M109 S…` (tool), `M140`/`M190 S…` (bed) and `M112`, ignoring comments and case.
 fn heater_command(line: &str) -> Option<HeaterCommand> {
+    if crate::commands::is_emergency_stop(line) {
+        return Some(HeaterCommand::EmergencyStop);
+    }
     let code = line.split(';').next().unwrap_or_default().trim();
     let mut words = code.split_ascii_whitespace();
     let command = words.next()?.to_ascii_uppercase();
-    if command == "M112" {
-        return Some(HeaterCommand::EmergencyStop);
-    }
     let is_tool = matches!(command.as_str(), "M104" | "M109");
     let is_bed = matches!(command.as_str(), "M140" | "M190");
     if !is_tool && !is_bed {

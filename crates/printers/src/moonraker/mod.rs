@@ -17,6 +17,7 @@ use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::commands::{is_emergency_stop, temperatures};
 use crate::http::Http;
 use crate::push::{Changes, Task};
 use crate::{Connection, Driver, DriverError, DriverKind, RemoteStatus, Snapshot};
@@ -221,23 +222,6 @@ fn klippy_error(error: DriverError) -> DriverError {
     }
 }
 
-fn is_emergency_stop(line: &str) -> bool {
-    let code = line.split(';').next().unwrap_or_default().trim();
-    code.split_ascii_whitespace()
-        .next()
-        .is_some_and(|word| word.eq_ignore_ascii_case("M112"))
-}
-
-fn temperature(value: f64) -> Result<f64, DriverError> {
-    if value.is_finite() && value >= 0.0 {
-        Ok(value)
-    } else {
-        Err(DriverError::Refused(format!(
-            "{value} °C is not a temperature"
-        )))
-    }
-}
-
 impl Driver for Moonraker {
     fn kind(&self) -> DriverKind {
         DriverKind::Moonraker
@@ -366,12 +350,13 @@ impl Driver for Moonraker {
     }
 
     async fn preheat(&self, tool: Option<f64>, bed: Option<f64>) -> Result<(), DriverError> {
+        let (tool, bed) = temperatures(tool, bed)?;
         let mut lines = Vec::new();
         if let Some(t) = tool {
-            lines.push(format!("M104 S{}", temperature(t)?));
+            lines.push(format!("M104 S{t}"));
         }
         if let Some(t) = bed {
-            lines.push(format!("M140 S{}", temperature(t)?));
+            lines.push(format!("M140 S{t}"));
         }
         if lines.is_empty() {
             return Ok(());
@@ -383,15 +368,6 @@ impl Driver for Moonraker {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn m112_is_recognised_in_any_case_and_with_comments() {
-        assert!(is_emergency_stop("M112"));
-        assert!(is_emergency_stop("  m112 ; stop!"));
-        assert!(!is_emergency_stop("M1120"));
-        assert!(!is_emergency_stop("; M112"));
-        assert!(!is_emergency_stop("G1 X1"));
-    }
 
     #[test]
     fn json_rpc_errors_map_to_driver_errors() {

@@ -3,27 +3,16 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{Map, Value, json};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::tungstenite::Message;
 
 use super::{Call, OBJECTS, Shared, rpc_error, status};
 use crate::DriverError;
-use crate::http::describe;
-use crate::push::Backoff;
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-/// How often to ping a quiet connection; no frame for this plus the timeout means it is dead.
-const PING_EVERY: Duration = Duration::from_secs(10);
-const MAX_MESSAGE: usize = 16 << 20;
+use crate::push::{self, Backoff, PING_EVERY, Socket, socket_error};
 
 /// Runs until the driver is dropped (which aborts it).
 pub(super) async fn run(shared: Arc<Shared>) {
@@ -109,16 +98,7 @@ async fn open(shared: &Shared) -> Result<Socket, DriverError> {
         })?;
         url.query_pairs_mut().append_pair("token", token);
     }
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(MAX_MESSAGE))
-        .max_frame_size(Some(MAX_MESSAGE));
-    let connecting =
-        tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), false);
-    let (socket, _) = tokio::time::timeout(timeout, connecting)
-        .await
-        .map_err(|_| DriverError::Timeout(timeout))?
-        .map_err(socket_error)?;
-    Ok(socket)
+    push::open_socket(&url, timeout).await
 }
 
 impl Session<'_> {
@@ -224,13 +204,4 @@ impl Session<'_> {
 /// Klipper gone from Moonraker: no updates will say so, so the copy is marked by hand.
 fn set_klippy_state(status: &mut Value, state: &str) {
     status::merge(status, &json!({"webhooks": {"state": state}}));
-}
-
-fn socket_error(error: tungstenite::Error) -> DriverError {
-    match &error {
-        tungstenite::Error::Http(response) if matches!(response.status().as_u16(), 401 | 403) => {
-            DriverError::Unauthorized
-        }
-        _ => DriverError::Unreachable(describe(&error)),
-    }
 }
