@@ -33,6 +33,16 @@ pub struct PrinterInput {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub settings: serde_json::Map<String, serde_json::Value>,
+    /// OctoPrint's API key or Moonraker's API key: a string stores it (encrypted), `null`
+    /// removes it, leaving it out keeps what is stored. It is never returned.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub credential: Option<Option<String>>,
+}
+
+/// Tells "given as null" (`Some(None)`) from "left out" (`None`, the field's default).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 fn simulated() -> DriverKind {
@@ -147,7 +157,22 @@ fn check_connection(input: &PrinterInput) -> AppResult<()> {
                 "needs the printer host's base URL, like http://192.168.1.20:7125",
             )))
         }
-        _ => Ok(()),
+        _ => match &input.credential {
+            Some(Some(_)) if input.driver == DriverKind::Simulated => Err(AppError::Invalid(
+                Invalid::new("credential", "the simulated printer takes no credential"),
+            )),
+            Some(Some(secret))
+                if secret.trim().is_empty()
+                    || secret.len() > 4096
+                    || secret.chars().any(char::is_control) =>
+            {
+                Err(AppError::Invalid(Invalid::new(
+                    "credential",
+                    "must be 1 to 4096 printable characters (use null to remove it)",
+                )))
+            }
+            _ => Ok(()),
+        },
     }
 }
 
@@ -168,6 +193,19 @@ pub struct VisiblePrinter {
     pub access: AccessLevel,
 }
 
+/// Notes in the audit record that a credential was stored or removed (never its value).
+fn with_credential_note(mut summary: serde_json::Value, input: &PrinterInput) -> serde_json::Value {
+    let note = match &input.credential {
+        Some(Some(_)) => "stored",
+        Some(None) => "removed",
+        None => return summary,
+    };
+    if let Some(object) = summary.as_object_mut() {
+        object.insert("credential".into(), json!(note));
+    }
+    summary
+}
+
 fn printer_summary(printer: &Printer) -> serde_json::Value {
     json!({
         "name": printer.name,
@@ -177,6 +215,7 @@ fn printer_summary(printer: &Printer) -> serde_json::Value {
         "driver": printer.connection.driver,
         "url": printer.connection.url,
         "settings": printer.connection.settings,
+        "has_credential": printer.connection.has_credential,
     })
 }
 
@@ -298,6 +337,7 @@ impl App {
                 format!("a printer named {:?} already exists", name.as_str()),
             ))?;
         self.require_manage_after(actor, id, &input)?;
+        self.store_credential(&mut tx, actor, id, &input).await?;
         let printer = store::get_printer(&mut tx, actor.org(), id)
             .await?
             .ok_or(AppError::not_found("printer"))?;
@@ -305,7 +345,11 @@ impl App {
         let event = actor.event(now, "printer.create", "printer", id);
         store::append_audit(
             &mut tx,
-            with_change(event, None, Some(printer_summary(&printer))),
+            with_change(
+                event,
+                None,
+                Some(with_credential_note(printer_summary(&printer), &input)),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -342,6 +386,7 @@ impl App {
                 "name_taken",
                 format!("a printer named {:?} already exists", name.as_str()),
             ))?;
+        self.store_credential(&mut tx, actor, id, &input).await?;
         let after = store::get_printer(&mut tx, actor.org(), id)
             .await?
             .ok_or(AppError::not_found("printer"))?;
@@ -352,12 +397,30 @@ impl App {
             with_change(
                 event,
                 Some(printer_summary(&before)),
-                Some(printer_summary(&after)),
+                Some(with_credential_note(printer_summary(&after), &input)),
             ),
         )
         .await?;
         tx.commit().await?;
         Ok(after)
+    }
+
+    /// Seals and stores the credential the input gives (or removes it when given as null).
+    async fn store_credential(
+        &self,
+        conn: &mut store::Conn,
+        actor: &OrgActor,
+        id: PrinterId,
+        input: &PrinterInput,
+    ) -> AppResult<()> {
+        let Some(credential) = &input.credential else {
+            return Ok(());
+        };
+        let sealed = credential
+            .as_deref()
+            .map(|secret| self.vault().seal(actor.org(), secret.trim()));
+        store::set_printer_credential(conn, actor.org(), id, sealed.as_deref()).await?;
+        Ok(())
     }
 
     pub async fn delete_printer(&self, actor: &OrgActor, id: PrinterId) -> AppResult<()> {

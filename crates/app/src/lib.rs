@@ -15,6 +15,7 @@ mod secrets;
 mod sessions;
 mod throttle;
 mod tokens;
+mod vault;
 mod workgroups;
 
 pub mod demo;
@@ -43,6 +44,7 @@ pub use secrets::TOKEN_PREFIX;
 pub use sessions::{ChangePassword, Me, SignIn, SignedIn};
 pub use throttle::{SignInThrottle, ThrottlePolicy};
 pub use tokens::{CreateToken, CreatedToken};
+pub use vault::{KEY_LEN as VAULT_KEY_LEN, Vault, VaultError};
 pub use workgroups::{CreateWorkgroup, SetWorkgroupMember, UpdateWorkgroup, WorkgroupDetail};
 
 /// Tunables of the use cases, from the server's configuration.
@@ -78,6 +80,7 @@ struct Inner {
     hasher: PasswordHasher,
     throttle: SignInThrottle,
     settings: Settings,
+    vault: vault::Vault,
 }
 
 impl std::fmt::Debug for App {
@@ -94,6 +97,7 @@ impl App {
         clock: Arc<dyn Clock>,
         hasher: PasswordHasher,
         settings: Settings,
+        vault: Vault,
     ) -> App {
         let throttle = SignInThrottle::new(settings.throttle);
         App {
@@ -104,6 +108,7 @@ impl App {
                 hasher,
                 throttle,
                 settings,
+                vault,
             }),
         }
     }
@@ -114,6 +119,11 @@ impl App {
 
     pub fn now(&self) -> Timestamp {
         self.inner.clock.now()
+    }
+
+    /// Seals and opens printer credentials.
+    pub fn vault(&self) -> &Vault {
+        &self.inner.vault
     }
 
     pub fn settings(&self) -> &Settings {

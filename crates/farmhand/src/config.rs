@@ -20,6 +20,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `postgres://…` to use PostgreSQL, or `sqlite://PATH`; empty means SQLite in `data_dir`.
     pub database_url: String,
+    /// File holding the key that encrypts printer credentials; empty means `secret.key` in
+    /// `data_dir`. Created on first start. Instances sharing a database must share it.
+    pub secret_key_file: PathBuf,
     /// Mark the session cookie Secure: set when Farmhand is served over HTTPS.
     pub secure_cookies: bool,
     /// Take client addresses from X-Forwarded-For: only behind a trusted reverse proxy.
@@ -60,6 +63,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./farmhand-data"),
             database_url: String::new(),
+            secret_key_file: PathBuf::new(),
             secure_cookies: false,
             trust_forwarded_for: false,
             log: "info".into(),
@@ -100,6 +104,7 @@ impl std::fmt::Debug for Config {
             .field("listen", &self.listen)
             .field("data_dir", &self.data_dir)
             .field("database_url", &url)
+            .field("secret_key_file", &self.secret_key_file)
             .field("secure_cookies", &self.secure_cookies)
             .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("log", &self.log)
@@ -197,6 +202,54 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Reads the credential key, creating it (readable by this user only) on first start.
+    pub fn load_vault(&self) -> anyhow::Result<app::Vault> {
+        let path = if self.secret_key_file.as_os_str().is_empty() {
+            std::fs::create_dir_all(&self.data_dir).with_context(|| {
+                format!(
+                    "cannot create the data directory {}",
+                    self.data_dir.display()
+                )
+            })?;
+            self.data_dir.join("secret.key")
+        } else {
+            self.secret_key_file.clone()
+        };
+        let key = match std::fs::read_to_string(&path) {
+            Ok(text) => parse_key(&text)
+                .with_context(|| format!("{} is not a Farmhand key file", path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = app::Vault::generate_key();
+                write_key_file(&path, &key)
+                    .with_context(|| format!("cannot create the key file {}", path.display()))?;
+                tracing::info!(path = %path.display(), "created the key that encrypts printer credentials");
+                key
+            }
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot read the key file {}", path.display()));
+            }
+        };
+        Ok(app::Vault::new(&key))
+    }
+}
+
+fn parse_key(text: &str) -> anyhow::Result<[u8; app::VAULT_KEY_LEN]> {
+    app::Vault::parse_key_text(text).map_err(anyhow::Error::msg)
+}
+
+fn write_key_file(path: &std::path::Path, key: &[u8; app::VAULT_KEY_LEN]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    writeln!(file, "{}", app::Vault::key_text(key))?;
+    file.sync_all()
+}
+
 /// The documented default configuration, as printed by `farmhand config default`.
 pub const DEFAULT_CONFIG_TOML: &str = r#"# Farmhand configuration.
 # Layers, later ones win: these defaults, this file (--config FILE or FARMHAND_CONFIG),
@@ -212,6 +265,11 @@ data_dir = "./farmhand-data"
 # Leave empty for SQLite in data_dir. For PostgreSQL: "postgres://USER:PASSWORD@HOST:5432/DB".
 # An explicit "sqlite://PATH" must point into an existing directory.
 database_url = ""
+
+# The key that encrypts printer credentials (API keys) in the database. Empty: "secret.key" in
+# data_dir, created on first start. Keep it out of database backups; instances that share a
+# PostgreSQL database must use the same key file.
+secret_key_file = ""
 
 # Mark the session cookie Secure. Turn on when users reach Farmhand over HTTPS.
 secure_cookies = false

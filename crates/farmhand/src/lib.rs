@@ -40,8 +40,14 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-pub fn build_app(store: Store, config: &Config, options: ServerOptions) -> App {
-    App::new(store, options.clock, options.hasher, config.app_settings())
+pub fn build_app(store: Store, config: &Config, options: ServerOptions) -> anyhow::Result<App> {
+    Ok(App::new(
+        store,
+        options.clock,
+        options.hasher,
+        config.app_settings(),
+        config.load_vault()?,
+    ))
 }
 
 /// A running server.

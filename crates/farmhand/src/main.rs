@@ -220,7 +220,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 open_store(&config).await?,
                 &config,
                 ServerOptions::production()?,
-            );
+            )?;
             match command {
                 AdminCommand::CreateOrg {
                     name,
@@ -293,7 +293,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     let started = Instant::now();
     let store = open_store(config).await?;
-    let app = build_app(store, config, ServerOptions::production()?);
+    let app = build_app(store, config, ServerOptions::production()?)?;
     let demo_info = if demo {
         Some(
             app.ensure_demo()

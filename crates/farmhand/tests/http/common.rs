@@ -20,13 +20,17 @@ pub struct TestServer {
     pub clock: Arc<ManualClock>,
     pub db: Option<TestDatabase>,
     pub backend: Backend,
+    /// The data directory (the credential key lives there).
+    pub data_dir: tempfile::TempDir,
 }
 
 impl TestServer {
     pub async fn start(backend: Backend) -> TestServer {
         let db = TestDatabase::new(backend).await;
+        let data_dir = tempfile::tempdir().unwrap();
         let config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: data_dir.path().to_path_buf(),
             database_url: match &db.url {
                 store::DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
                 store::DatabaseUrl::Postgres(url) => url.clone(),
@@ -41,7 +45,7 @@ impl TestServer {
             clock: clock.clone(),
             hasher: PasswordHasher::fast_for_tests().unwrap(),
         };
-        let app = farmhand::build_app(store, &config, options);
+        let app = farmhand::build_app(store, &config, options).unwrap();
         let server = Server::start(&config, app).await.unwrap();
         TestServer {
             base: format!("http://{}", server.addr()),
@@ -49,6 +53,7 @@ impl TestServer {
             clock,
             db: Some(db),
             backend,
+            data_dir,
         }
     }
 

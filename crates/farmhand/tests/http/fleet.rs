@@ -1,0 +1,201 @@
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::common::TestServer;
+
+crate::on_both_backends!(
+    printer_models_carry_what_the_estimator_and_costs_need,
+    printer_credentials_are_encrypted_and_never_returned,
+);
+
+async fn printer_models_carry_what_the_estimator_and_costs_need(server: &TestServer) {
+    let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
+    let models = format!("/api/v1/orgs/{org}/printer-models");
+    let (status, model) = owner
+        .post(
+            &models,
+            json!({
+                "name": "Voron 2.4",
+                "description": "CoreXY, enclosed",
+                "build_volume_mm": [350, 350, 340],
+                "nozzle_diameter_mm": 0.6,
+                "materials": ["ABS", "ASA"],
+                "motion": { "firmware": "klipper", "klipper": { "max_accel": 7000 } },
+                "hourly_rate_minor": 180
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{model}");
+    assert_eq!(model["build_volume_mm"], json!([350.0, 350.0, 340.0]));
+    assert_eq!(model["materials"], json!(["ABS", "ASA"]));
+    assert_eq!(model["motion"]["klipper"]["max_accel"], 7000);
+    assert_eq!(model["hourly_rate_minor"], 180);
+    // The motion limits are checked against the estimator's profile.
+    let profile = app::motion_profile(model["motion"].as_object().unwrap()).unwrap();
+    assert_eq!(profile.firmware, gcode::Firmware::Klipper);
+    assert_eq!(profile.klipper.max_accel, 7000.0);
+    assert_eq!(
+        profile.klipper.square_corner_velocity, 5.0,
+        "others keep their defaults"
+    );
+
+    for (body, field) in [
+        (
+            json!({ "name": "A", "motion": { "max_acel": 1 } }),
+            "motion",
+        ),
+        (
+            json!({ "name": "B", "motion": { "klipper": { "max_accel": "fast" } } }),
+            "motion",
+        ),
+        (
+            json!({ "name": "C", "build_volume_mm": [-1, 10, 10] }),
+            "build_volume_mm",
+        ),
+        (
+            json!({ "name": "D", "nozzle_diameter_mm": 0 }),
+            "nozzle_diameter_mm",
+        ),
+        (
+            json!({ "name": "E", "hourly_rate_minor": -5 }),
+            "hourly_rate_minor",
+        ),
+        (json!({ "name": "F", "materials": [""] }), "materials"),
+    ] {
+        let (status, error) = owner.post(&models, body.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {error}");
+        assert_eq!(error["error"]["field"], field, "{body}: {error}");
+    }
+    let (_, list) = owner.get(&models).await;
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        1,
+        "nothing half-written: {list}"
+    );
+}
+
+async fn printer_credentials_are_encrypted_and_never_returned(server: &TestServer) {
+    let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
+    let (_, site) = owner
+        .post(
+            &format!("/api/v1/orgs/{org}/sites"),
+            json!({ "name": "Hall" }),
+        )
+        .await;
+    let printers = format!("/api/v1/orgs/{org}/printers");
+    let key = "F00DCAFE0123456789ABCDEF";
+    let (status, printer) = owner
+        .post(
+            &printers,
+            json!({
+                "name": "Prusa 1",
+                "site_id": site["id"],
+                "driver": "octoprint",
+                "url": "http://10.1.2.3:5000",
+                "credential": key
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{printer}");
+    assert_eq!(printer["connection"]["driver"], "octoprint");
+    assert_eq!(printer["connection"]["has_credential"], true);
+    assert_eq!(printer["state"], "offline");
+    let id = printer["id"].as_i64().unwrap();
+
+    // Not in any answer, not in the audit log, not in the database in the clear.
+    let (_, one) = owner.get(&format!("{printers}/{id}")).await;
+    let (_, all) = owner.get(&printers).await;
+    let (_, audit) = owner.get(&format!("/api/v1/orgs/{org}/audit-events")).await;
+    for body in [&one, &all, &audit] {
+        assert!(!body.to_string().contains(key), "{body}");
+    }
+    assert!(
+        audit.to_string().contains("\"credential\":\"stored\""),
+        "{audit}"
+    );
+    let (stored,): (String,) = sqlx::query_as("SELECT credential FROM printers WHERE id = $1")
+        .bind(id)
+        .fetch_one(server.app().store().pool())
+        .await
+        .unwrap();
+    assert!(
+        stored.starts_with("xc1:") && !stored.contains(key),
+        "{stored}"
+    );
+    assert_eq!(
+        server
+            .app()
+            .vault()
+            .open(domain::OrgId(org), &stored)
+            .unwrap(),
+        key
+    );
+    let key_file = server.data_dir.path().join("secret.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "only the server's user reads the key");
+    }
+
+    // Leaving the credential out keeps it; null removes it.
+    let update = |credential: Option<serde_json::Value>| {
+        let mut body = json!({
+            "name": "Prusa 1",
+            "site_id": site["id"],
+            "driver": "octoprint",
+            "url": "http://10.1.2.3:5000"
+        });
+        if let Some(c) = credential {
+            body["credential"] = c;
+        }
+        body
+    };
+    let (status, kept) = owner.put(&format!("{printers}/{id}"), update(None)).await;
+    assert_eq!(status, StatusCode::OK, "{kept}");
+    assert_eq!(kept["connection"]["has_credential"], true);
+    let (_, removed) = owner
+        .put(
+            &format!("{printers}/{id}"),
+            update(Some(serde_json::Value::Null)),
+        )
+        .await;
+    assert_eq!(removed["connection"]["has_credential"], false);
+
+    // Bad connection settings are refused with the field named, and nothing is written.
+    for (body, field) in [
+        (
+            json!({ "name": "X", "site_id": site["id"], "driver": "moonraker" }),
+            "url",
+        ),
+        (
+            json!({ "name": "X", "site_id": site["id"], "driver": "octoprint", "url": "10.0.0.1" }),
+            "url",
+        ),
+        (
+            json!({ "name": "X", "site_id": site["id"], "url": "http://x" }),
+            "url",
+        ),
+        (
+            json!({ "name": "X", "site_id": site["id"], "credential": "k" }),
+            "credential",
+        ),
+        (
+            json!({ "name": "X", "site_id": site["id"], "driver": "moonraker", "url": "http://h:7125", "credential": " " }),
+            "credential",
+        ),
+    ] {
+        let (status, error) = owner.post(&printers, body.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {error}");
+        assert_eq!(error["error"]["field"], field, "{body}: {error}");
+    }
+    let (status, error) = owner
+        .post(
+            &printers,
+            json!({ "name": "X", "site_id": site["id"], "driver": "telnet" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    let (_, all) = owner.get(&printers).await;
+    assert_eq!(all.as_array().unwrap().len(), 1);
+}
