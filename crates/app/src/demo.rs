@@ -1,5 +1,6 @@
-//! Demo data for `farmhand serve --demo`: one organization with two sites, a workgroup and one
-//! person per default rank, created once, so a newcomer can sign in and look around.
+//! Demo data for `farmhand serve --demo`: one organization with two sites, two printer models,
+//! five simulated printers, a workgroup and one person per default rank, created once, so a
+//! newcomer can sign in and look around.
 
 use authz::Preset;
 use domain::OrgId;
@@ -26,6 +27,45 @@ const DEMO_SITES: [(&str, &str); 2] = [
     ),
 ];
 const DEMO_WORKGROUP: &str = "Design Studio 101";
+
+/// A printer model of the demo: name, description, build volume, materials, estimator limits,
+/// hourly rate (minor units).
+struct DemoModel {
+    name: &'static str,
+    description: &'static str,
+    build_volume_mm: [f64; 3],
+    materials: &'static [&'static str],
+    motion: fn() -> serde_json::Value,
+    hourly_rate_minor: i64,
+}
+
+const DEMO_MODELS: [DemoModel; 2] = [
+    DemoModel {
+        name: "Prusa MK4",
+        description: "Bed slinger, Marlin-style firmware.",
+        build_volume_mm: [250.0, 210.0, 220.0],
+        materials: &["PLA", "PETG", "TPU"],
+        motion: || json!({ "print_acceleration": 2000.0, "travel_acceleration": 2500.0 }),
+        hourly_rate_minor: 120,
+    },
+    DemoModel {
+        name: "Voron 2.4",
+        description: "Enclosed CoreXY running Klipper.",
+        build_volume_mm: [350.0, 350.0, 340.0],
+        materials: &["PLA", "PETG", "ABS", "ASA"],
+        motion: || json!({ "firmware": "klipper", "klipper": { "max_accel": 7000.0, "max_velocity": 400.0 } }),
+        hourly_rate_minor: 250,
+    },
+];
+
+/// Demo printers: (name, site index, model index). Simulated, running 60 times faster than life.
+const DEMO_PRINTERS: [(&str, usize, usize); 5] = [
+    ("MK4 North 1", 0, 0),
+    ("MK4 North 2", 0, 0),
+    ("Voron North", 0, 1),
+    ("MK4 Downtown", 1, 0),
+    ("Voron Downtown", 1, 1),
+];
 
 /// What the demo holds, for printing the sign-in details.
 #[derive(Debug, Clone)]
@@ -94,6 +134,58 @@ impl App {
             )
             .await?;
             sites.push(site);
+        }
+
+        let mut models = Vec::new();
+        for model in &DEMO_MODELS {
+            let materials: Vec<String> = model.materials.iter().map(|m| m.to_string()).collect();
+            let motion = (model.motion)();
+            let new = store::NewPrinterModel {
+                name: model.name,
+                description: model.description,
+                build_volume_mm: model.build_volume_mm,
+                nozzle_diameter_mm: 0.4,
+                materials: &materials,
+                motion: &motion,
+                hourly_rate_minor: model.hourly_rate_minor,
+            };
+            let id = store::insert_printer_model(&mut tx, org, &new, now).await?;
+            let event = console_event(
+                chain,
+                now,
+                "printer_model.create",
+                "printer_model",
+                id.to_string(),
+            );
+            store::append_audit(
+                &mut tx,
+                with_change(event, None, Some(json!({ "name": model.name }))),
+            )
+            .await?;
+            models.push(id);
+        }
+        let settings = json!({ "speed": 60.0 });
+        for (name, site, model) in DEMO_PRINTERS {
+            let new = store::NewPrinter {
+                name,
+                site: sites[site],
+                model: Some(models[model]),
+                groups: &[],
+                driver: domain::DriverKind::Simulated,
+                url: "",
+                settings: &settings,
+            };
+            let id = store::insert_printer(&mut tx, org, &new, now).await?;
+            let event = console_event(chain, now, "printer.create", "printer", id.to_string());
+            store::append_audit(
+                &mut tx,
+                with_change(
+                    event,
+                    None,
+                    Some(json!({ "name": name, "driver": "simulated" })),
+                ),
+            )
+            .await?;
         }
 
         let workgroup = store::insert_workgroup(

@@ -6,6 +6,7 @@ use crate::common::TestServer;
 crate::on_both_backends!(
     printer_models_carry_what_the_estimator_and_costs_need,
     printer_credentials_are_encrypted_and_never_returned,
+    the_demo_has_simulated_printers_of_two_models_on_two_sites,
 );
 
 async fn printer_models_carry_what_the_estimator_and_costs_need(server: &TestServer) {
@@ -198,4 +199,45 @@ async fn printer_credentials_are_encrypted_and_never_returned(server: &TestServe
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
     let (_, all) = owner.get(&printers).await;
     assert_eq!(all.as_array().unwrap().len(), 1);
+}
+
+async fn the_demo_has_simulated_printers_of_two_models_on_two_sites(server: &TestServer) {
+    let demo = server.app().ensure_demo().await.unwrap();
+    let owner = server.client();
+    owner
+        .sign_in(&app::demo::demo_email("Owner"), app::demo::DEMO_PASSWORD)
+        .await;
+    let org = demo.org.get();
+    let (_, printers) = owner.get(&format!("/api/v1/orgs/{org}/printers")).await;
+    let printers = printers.as_array().unwrap();
+    assert_eq!(printers.len(), 5, "{printers:?}");
+    assert!(
+        printers
+            .iter()
+            .all(|p| p["connection"]["driver"] == "simulated"
+                && p["connection"]["settings"]["speed"] == 60.0)
+    );
+    let distinct = |field: &str| {
+        let mut values: Vec<String> = printers.iter().map(|p| p[field].to_string()).collect();
+        values.sort();
+        values.dedup();
+        values.len()
+    };
+    assert_eq!(distinct("site_id"), 2);
+    assert_eq!(distinct("model_id"), 2);
+    let (_, models) = owner
+        .get(&format!("/api/v1/orgs/{org}/printer-models"))
+        .await;
+    let klipper = models
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["motion"]["firmware"] == "klipper")
+        .expect("a Klipper model");
+    assert!(app::motion_profile(klipper["motion"].as_object().unwrap()).is_ok());
+    // Created once: a second call adds nothing.
+    let again = server.app().ensure_demo().await.unwrap();
+    assert!(!again.created);
+    let (_, printers) = owner.get(&format!("/api/v1/orgs/{org}/printers")).await;
+    assert_eq!(printers.as_array().unwrap().len(), 5);
 }
