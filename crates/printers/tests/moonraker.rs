@@ -34,24 +34,15 @@ fn gcode() -> Bytes {
     Bytes::from_static(b"G90\nM83\nG1 X10 Y10 E1 F1200\nG1 X20 Y10 E1\n")
 }
 
-/// Snapshots until `done` holds, woken by pushes (and every 100 ms in case none come).
+mod common;
+
+/// Snapshots until `done` holds.
 async fn wait_for(
     printer: &Moonraker,
     what: &str,
     done: impl Fn(&Result<Snapshot, DriverError>) -> bool,
 ) -> Result<Snapshot, DriverError> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let snapshot = printer.snapshot().await;
-        if done(&snapshot) {
-            return snapshot;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "waited {WAIT:?} for {what}; last: {snapshot:?}"
-        );
-        let _ = timeout(Duration::from_millis(100), printer.changed()).await;
-    }
+    common::wait_for(what, WAIT, printer, async || printer.snapshot().await, done).await
 }
 
 async fn wait_status(printer: &Moonraker, status: RemoteStatus) -> Snapshot {

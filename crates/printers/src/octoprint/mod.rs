@@ -25,7 +25,8 @@ use crate::push::{Changes, Task};
 use crate::{Connection, Driver, DriverError, DriverKind, JobPhase, Snapshot, Temperatures};
 use state::{JobAnswer, Memory, PrinterAnswer, Reading};
 
-/// Longest `connect` waits for OctoPrint to reach the printer over serial.
+/// Longest `connect` waits for OctoPrint to reach the printer over serial (and `resume` for a
+/// pause to settle).
 const CONNECT_WAIT: Duration = Duration::from_secs(15);
 const CONNECT_POLL: Duration = Duration::from_millis(200);
 
@@ -256,7 +257,12 @@ impl Driver for OctoPrint {
         Ok(())
     }
 
+    /// OctoPrint ignores a resume while it is still pausing: wait for `Paused` first.
     async fn resume(&self) -> Result<(), DriverError> {
+        let deadline = Instant::now() + CONNECT_WAIT;
+        while self.shared.read_rest().await?.state == "Pausing" && Instant::now() < deadline {
+            tokio::time::sleep(CONNECT_POLL).await;
+        }
         self.post("api/job", json!({"command": "pause", "action": "resume"}))
             .await?;
         self.forget_push();

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 use super::Shared;
 use super::state::{Current, Reading};
 use crate::push::{self, Backoff, PING_EVERY, socket_error};
-use crate::{DriverError, JobPhase};
+use crate::{DriverError, JobPhase, Temperatures};
 
 /// Runs until the driver is dropped (which aborts it).
 pub(super) async fn run(shared: Arc<Shared>) {
@@ -104,7 +104,7 @@ fn handle(shared: &Shared, text: &str, backoff: &mut Backoff) -> Result<(), Driv
 }
 
 fn current(shared: &Shared, payload: Value, backoff: &mut Backoff) {
-    let reading = match serde_json::from_value::<Current>(payload) {
+    let mut reading = match serde_json::from_value::<Current>(payload) {
         Ok(current) => Reading::from_push(current),
         Err(error) => {
             tracing::debug!(%error, "OctoPrint sent a current message this driver cannot read");
@@ -113,6 +113,12 @@ fn current(shared: &Shared, payload: Value, backoff: &mut Backoff) {
     };
     let changed = {
         let mut pushed = shared.pushed.lock().unwrap_or_else(|p| p.into_inner());
+        // `temps` holds only samples new since the last message, often none: keep the last.
+        if let Some(previous) = pushed.as_ref()
+            && reading.temperatures == Temperatures::default()
+        {
+            reading.temperatures = previous.temperatures;
+        }
         let changed = pushed.as_ref() != Some(&reading);
         *pushed = Some(reading);
         changed

@@ -1,0 +1,485 @@
+//! The OctoPrint driver against a real OctoPrint 1.11.8 with its virtual printer, started by
+//! `scripts/octoprint serve` (installed by `scripts/octoprint ensure` when missing). One
+//! OctoPrint start-up serves every scenario; they run in order in one test.
+//!
+//! The server runs in its own process group, killed when the harness is dropped (also when a
+//! test panics) and by a watchdog shell if this test process dies without unwinding.
+// Test helpers outside `#[test]` functions unwrap too.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use bytes::Bytes;
+use printers::octoprint::OctoPrint;
+use printers::{
+    Connection, Driver, DriverError, DriverKind, JobPhase, RemoteStatus, Secret,
+    SimulationSettings, Snapshot,
+};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::time::{Instant, timeout};
+
+/// First install of OctoPrint included (pip, 30–60 s).
+const ENSURE_WAIT: Duration = Duration::from_secs(600);
+const START_WAIT: Duration = Duration::from_secs(60);
+const WAIT: Duration = Duration::from_secs(30);
+
+fn script() -> PathBuf {
+    std::env::var_os("FARMHAND_OCTOPRINT_SCRIPT").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/octoprint"),
+        PathBuf::from,
+    )
+}
+
+/// A scratch directory, removed at the end unless the test failed (its logs help then).
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let dir = std::env::temp_dir().join(format!(
+            "farmhand-octoprint-test-{}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "OctoPrint's files and logs are kept in {}",
+                self.0.display()
+            );
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// `scripts/octoprint serve` on a port, killed with its whole process group on drop.
+struct Server {
+    child: tokio::process::Child,
+    watchdog: Option<std::process::Child>,
+    basedir: PathBuf,
+    url: String,
+    key: String,
+}
+
+impl Server {
+    async fn start(basedir: &Path, port: u16) -> Self {
+        let mut child = tokio::process::Command::new(script())
+            .arg("serve")
+            .arg("--basedir")
+            .arg(basedir)
+            .args(["--port", &port.to_string(), "--autoconnect"])
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(basedir.join("harness-stderr.log")).unwrap())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script().display()));
+        let watchdog = Some(watchdog(child.id().unwrap()));
+        let stdout = child.stdout.take().unwrap();
+        let mut server = Self {
+            child,
+            watchdog,
+            basedir: basedir.to_owned(),
+            url: String::new(),
+            key: String::new(),
+        };
+        let mut lines = BufReader::new(stdout).lines();
+        let read = async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(key) = line.strip_prefix("api_key=") {
+                    server.key = key.to_owned();
+                }
+                if let Some(url) = line.strip_prefix("url=") {
+                    server.url = url.to_owned();
+                }
+                if line.starts_with("basedir=") {
+                    return;
+                }
+            }
+        };
+        if timeout(START_WAIT, read).await.is_err() || server.key.is_empty() {
+            panic!("OctoPrint did not announce itself: {}", server.logs());
+        }
+        server.wait_ready().await;
+        server
+    }
+
+    /// Polls `/api/version` with the key until it answers 200.
+    async fn wait_ready(&mut self) {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + START_WAIT;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("OctoPrint exited with {status}: {}", self.logs());
+            }
+            let answer = client
+                .get(format!("{}/api/version", self.url))
+                .header("X-Api-Key", &self.key)
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await;
+            if answer.is_ok_and(|a| a.status().is_success()) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "OctoPrint did not answer within {START_WAIT:?}: {}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    fn logs(&self) -> String {
+        let tail = |name: &str| {
+            let text = std::fs::read_to_string(self.basedir.join(name)).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(20)..].join("\n")
+        };
+        format!(
+            "\n--- harness stderr ---\n{}\n--- logs/octoprint.log ---\n{}",
+            tail("harness-stderr.log"),
+            tail("logs/octoprint.log")
+        )
+    }
+
+    /// SIGKILL to the whole process group (OctoPrint and any analysis subprocess).
+    async fn kill(&mut self) {
+        if let Some(pid) = self.child.id() {
+            kill_group(pid);
+        }
+        let _ = timeout(Duration::from_secs(10), self.child.wait()).await;
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(pid) = self.child.id() {
+            kill_group(pid);
+        }
+        if let Some(mut watchdog) = self.watchdog.take() {
+            let _ = watchdog.kill();
+            let _ = watchdog.wait();
+        }
+    }
+}
+
+fn kill_group(pgid: u32) {
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .status();
+}
+
+/// Kills the group once this test process is gone, in case it dies without unwinding.
+fn watchdog(pgid: u32) -> std::process::Child {
+    std::process::Command::new("sh")
+        .args([
+            "-c",
+            "while kill -0 \"$0\" 2>/dev/null; do sleep 1; done; kill -KILL -- \"-$1\" 2>/dev/null",
+            &std::process::id().to_string(),
+            &pgid.to_string(),
+        ])
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn connection(url: &str, key: &str) -> Connection {
+    Connection {
+        kind: DriverKind::Octoprint,
+        url: Some(url.to_owned()),
+        secret: Some(Secret::new(key)),
+        timeout: Duration::from_secs(5),
+        profile: gcode::Profile::default(),
+        simulation: SimulationSettings::default(),
+    }
+}
+
+/// Absolute positioning (the virtual printer starts relative), no heating waits. The virtual
+/// printer sleeps a tenth of a move's real duration, and nothing for moves towards 0: a
+/// 10 mm move at 10 mm/s costs 0.1 s, a 0.5 mm one at 50 mm/s next to nothing.
+fn gcode(moves: usize, slow: bool) -> Bytes {
+    let (far, feed) = if slow { ("20", 600) } else { ("10.5", 3000) };
+    let mut text = String::from("G90\nM83\nG28\n");
+    for i in 0..moves {
+        let x = if i % 2 == 0 { "10" } else { far };
+        text.push_str(&format!("G1 X{x} Y10 E0.01 F{feed}\n"));
+    }
+    Bytes::from(text)
+}
+
+mod common;
+
+/// Snapshots (or REST polls) until `done` holds.
+async fn wait_for(
+    what: &str,
+    printer: &OctoPrint,
+    rest: bool,
+    done: impl Fn(&Result<Snapshot, DriverError>) -> bool,
+) -> Result<Snapshot, DriverError> {
+    let look = async || {
+        if rest {
+            printer.poll().await
+        } else {
+            printer.snapshot().await
+        }
+    };
+    common::wait_for(what, WAIT, printer, look, done).await
+}
+
+fn is_status(s: &Result<Snapshot, DriverError>, status: &RemoteStatus) -> bool {
+    s.as_ref().is_ok_and(|s| &s.status == status)
+}
+
+fn phase(s: &Result<Snapshot, DriverError>) -> Option<JobPhase> {
+    s.as_ref().ok()?.job.as_ref().map(|j| j.phase)
+}
+
+fn printing_with_progress(s: &Result<Snapshot, DriverError>) -> bool {
+    is_status(s, &RemoteStatus::Printing)
+        && s.as_ref()
+            .is_ok_and(|s| s.job.as_ref().is_some_and(|j| j.progress > 0.0))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn octoprint_end_to_end() {
+    let started = Instant::now();
+    let ensure = timeout(
+        ENSURE_WAIT,
+        tokio::process::Command::new(script())
+            .arg("ensure")
+            .stdout(Stdio::null())
+            .status(),
+    )
+    .await;
+    match ensure {
+        Ok(Ok(status)) if status.success() => {}
+        other => panic!(
+            "OctoPrint is required for this test and `{} ensure` could not install it: {other:?}",
+            script().display()
+        ),
+    }
+    let scratch = Scratch::new();
+    let port = free_port();
+    let mut server = Server::start(&scratch.0, port).await;
+    eprintln!("OctoPrint up in {:?}", started.elapsed());
+    let printer = OctoPrint::new(connection(&server.url, &server.key)).unwrap();
+
+    // Connect (autoconnect already did) and see an idle printer.
+    let s = printer.connect().await.unwrap();
+    assert_eq!(s.status, RemoteStatus::Ready);
+    assert_eq!(s.job, None);
+
+    // Uploads store without starting.
+    printer
+        .upload("long.gcode", gcode(600, true))
+        .await
+        .unwrap();
+    printer
+        .upload("short.gcode", gcode(200, false))
+        .await
+        .unwrap();
+    let s = printer.poll().await.unwrap();
+    assert_eq!(
+        (s.status, s.job),
+        (RemoteStatus::Ready, None),
+        "not started by the upload"
+    );
+    let missing = printer.start("missing.gcode").await;
+    assert!(
+        matches!(missing, Err(DriverError::Refused(_))),
+        "{missing:?}"
+    );
+
+    // Start; progress seen over REST, then over the push socket.
+    printer.start("long.gcode").await.unwrap();
+    let s = wait_for("printing over REST", &printer, true, printing_with_progress)
+        .await
+        .unwrap();
+    assert_eq!(s.job.unwrap().file_name, "long.gcode");
+    let deadline = Instant::now() + WAIT;
+    while !printer.push_connected() {
+        assert!(Instant::now() < deadline, "the push socket did not come up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut pushed = Vec::new();
+    while pushed.len() < 3 {
+        timeout(WAIT, printer.changed())
+            .await
+            .expect("pushes while printing");
+        let s = printer.snapshot().await.unwrap();
+        if let Some(job) = s.job.filter(|_| s.status == RemoteStatus::Printing) {
+            pushed.push(job.progress);
+        }
+    }
+    assert!(
+        pushed.windows(2).all(|w| w[0] <= w[1]) && pushed[2] > pushed[0],
+        "{pushed:?}"
+    );
+    let again = printer.start("short.gcode").await;
+    assert!(matches!(again, Err(DriverError::Refused(_))), "{again:?}");
+
+    // Pause, resume, cancel.
+    printer.pause().await.unwrap();
+    let s = wait_for("paused", &printer, false, |s| {
+        is_status(s, &RemoteStatus::Paused)
+    })
+    .await
+    .unwrap();
+    assert_eq!(s.job.unwrap().phase, JobPhase::Paused);
+    printer.resume().await.unwrap();
+    wait_for("printing again", &printer, false, printing_with_progress)
+        .await
+        .unwrap();
+    printer.cancel().await.unwrap();
+    let s = wait_for("cancelled", &printer, false, |s| {
+        is_status(s, &RemoteStatus::Ready) && phase(s) == Some(JobPhase::Cancelled)
+    })
+    .await
+    .unwrap();
+    let job = s.job.unwrap();
+    assert_eq!(job.file_name, "long.gcode");
+    assert!(job.progress > 0.0 && job.progress < 1.0, "{job:?}");
+    assert_eq!(
+        printer.poll().await.unwrap().job.map(|j| j.phase),
+        Some(JobPhase::Cancelled),
+        "REST agrees"
+    );
+    let idle = printer.cancel().await;
+    assert!(matches!(idle, Err(DriverError::Refused(_))), "{idle:?}");
+
+    // A short print runs to completion.
+    printer.start("short.gcode").await.unwrap();
+    let s = wait_for("completed", &printer, false, |s| {
+        is_status(s, &RemoteStatus::Ready) && phase(s) == Some(JobPhase::Completed)
+    })
+    .await
+    .unwrap();
+    let job = s.job.unwrap();
+    assert_eq!((job.file_name.as_str(), job.progress), ("short.gcode", 1.0));
+    assert_eq!(
+        printer.poll().await.unwrap().job.map(|j| j.phase),
+        Some(JobPhase::Completed),
+        "completion 100 % over REST"
+    );
+
+    // G-code and preheat reach the heaters.
+    printer.send_gcode(&["M104 S45".to_string()]).await.unwrap();
+    wait_for("tool target 45", &printer, true, |s| {
+        s.as_ref()
+            .is_ok_and(|s| s.temperatures.tool.is_some_and(|h| h.target == 45.0))
+    })
+    .await
+    .unwrap();
+    printer.preheat(Some(50.0), Some(35.0)).await.unwrap();
+    let s = wait_for("preheat targets", &printer, false, |s| {
+        s.as_ref().is_ok_and(|s| {
+            s.temperatures.tool.is_some_and(|h| h.target == 50.0)
+                && s.temperatures.bed.is_some_and(|h| h.target == 35.0)
+        })
+    })
+    .await
+    .unwrap();
+    assert!(s.temperatures.tool.unwrap().actual > 0.0);
+    printer.preheat(Some(0.0), Some(0.0)).await.unwrap();
+
+    // A wrong key is refused.
+    let stranger = OctoPrint::new(connection(&server.url, "WRONGKEY")).unwrap();
+    assert_eq!(stranger.connect().await, Err(DriverError::Unauthorized));
+    assert_eq!(stranger.snapshot().await, Err(DriverError::Unauthorized));
+
+    // Emergency stop: OctoPrint closes the port with an error; connect reopens it.
+    printer.start("long.gcode").await.unwrap();
+    wait_for(
+        "printing before the stop",
+        &printer,
+        false,
+        printing_with_progress,
+    )
+    .await
+    .unwrap();
+    printer.emergency_stop().await.unwrap();
+    let s = wait_for("emergency stop", &printer, false, |s| {
+        s.as_ref()
+            .is_ok_and(|s| matches!(s.status, RemoteStatus::Error { .. }))
+    })
+    .await
+    .unwrap();
+    let RemoteStatus::Error { message } = &s.status else {
+        unreachable!()
+    };
+    assert!(message.contains("M112"), "{message}");
+    assert_eq!(s.job.unwrap().phase, JobPhase::Failed);
+    let s = printer.connect().await.unwrap();
+    assert_eq!(s.status, RemoteStatus::Ready);
+    assert_eq!(
+        s.job.map(|j| j.phase),
+        Some(JobPhase::Failed),
+        "the stopped job stays visible"
+    );
+
+    // OctoPrint killed mid-print: unreachable.
+    printer.start("long.gcode").await.unwrap();
+    wait_for(
+        "printing before the kill",
+        &printer,
+        false,
+        printing_with_progress,
+    )
+    .await
+    .unwrap();
+    server.kill().await;
+    wait_for("unreachable", &printer, false, |s| {
+        matches!(s, Err(DriverError::Unreachable(_)))
+    })
+    .await
+    .unwrap_err();
+    assert!(matches!(
+        printer.connect().await,
+        Err(DriverError::Unreachable(_))
+    ));
+    assert!(!printer.push_connected());
+
+    // Restarted on the same directory: connected again, the killed print is gone.
+    let restarted = Instant::now();
+    let server = Server::start(&scratch.0, port).await;
+    eprintln!("OctoPrint restarted in {:?}", restarted.elapsed());
+    let s = printer.connect().await.unwrap();
+    assert_eq!(s.status, RemoteStatus::Ready);
+    assert!(
+        s.job.as_ref().is_none_or(|j| j.phase != JobPhase::Running),
+        "no running job after the restart: {s:?}"
+    );
+    printer.start("short.gcode").await.unwrap();
+    wait_for("printing after the restart", &printer, false, |s| {
+        is_status(s, &RemoteStatus::Printing) || phase(s) == Some(JobPhase::Completed)
+    })
+    .await
+    .unwrap();
+    drop(server);
+    eprintln!("OctoPrint scenarios took {:?}", started.elapsed());
+}
