@@ -4,6 +4,9 @@
 //! A driver only reports what the printer says and passes commands on. What Farmhand makes of it
 //! (awaiting bed clear, maintenance, reconciling jobs after a disconnect, unmanaged prints) is
 //! decided above, in `app`. Every call has a timeout; no call panics on what a peer sends.
+//!
+//! With the `fake-moonraker` feature, [`fake_moonraker::FakeMoonraker`] serves Moonraker's API
+//! in-process for tests; [`simulated::SimulatedPrinter::inject`] makes the simulator misbehave.
 
 use std::future::Future;
 use std::time::Duration;

@@ -22,7 +22,7 @@ use crate::http::Http;
 use crate::push::{Changes, Task};
 use crate::{Connection, Driver, DriverError, DriverKind, RemoteStatus, Snapshot};
 
-pub use status::snapshot_from_status;
+use status::snapshot_from_status;
 
 /// The printer objects a snapshot is made of.
 const OBJECTS: [&str; 5] = [
@@ -105,9 +105,11 @@ impl Moonraker {
     }
 
     /// Refuses a command the printer's current state does not allow, as OctoPrint would
-    /// (Klipper itself answers "ok" to a pause when idle).
+    /// (Klipper itself answers "ok" to a pause when idle). Asks over HTTP: a push may lag a
+    /// command sent a moment ago.
     async fn require(&self, allowed: &[RemoteStatus], refusal: &str) -> Result<(), DriverError> {
-        let status = snapshot_from_status(&self.status().await?)?.status;
+        self.ensure_task();
+        let status = snapshot_from_status(&self.shared.query().await?)?.status;
         if allowed.contains(&status) {
             Ok(())
         } else {
