@@ -211,6 +211,14 @@ impl App {
 
     /// Refuses unless the actor holds `permission` and enough access to `printer`. A printer
     /// the actor cannot see is "not found", exactly like one that does not exist.
+    /// Whether the actor may see the printer at all (any access level).
+    pub fn can_see_printer(actor: &OrgActor, printer: PrinterId) -> bool {
+        actor
+            .policy
+            .printer_ix(printer)
+            .is_some_and(|p| actor.policy.rights(actor.ix).level(p) > AccessLevel::None)
+    }
+
     pub(crate) fn require_on_printer(
         &self,
         actor: &OrgActor,

@@ -36,6 +36,9 @@ pub enum AppError {
     InvitationUnusable(InvitationStatus),
     #[error("this action needs a signed-in session, not an API token")]
     SessionRequired,
+    /// The printer could not do what was asked (unreachable, refused, answered nonsense).
+    #[error("{0}")]
+    Printer(printers::DriverError),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -86,6 +89,16 @@ impl AppError {
             AppError::InvitationUnusable(InvitationStatus::Revoked) => "invitation_revoked",
             AppError::InvitationUnusable(_) => "invitation_used",
             AppError::SessionRequired => "session_required",
+            AppError::Printer(e) => match e {
+                printers::DriverError::Unreachable(_) | printers::DriverError::Timeout(_) => {
+                    "printer_unreachable"
+                }
+                printers::DriverError::Refused(_) => "printer_refused",
+                printers::DriverError::Unauthorized => "printer_credentials_refused",
+                printers::DriverError::Protocol(_) | printers::DriverError::Config(_) => {
+                    "printer_error"
+                }
+            },
             AppError::Internal(_) => "internal",
         }
     }

@@ -191,6 +191,8 @@ pub struct VisiblePrinter {
     pub printer: Printer,
     /// Your access: view, queue, print or manage.
     pub access: AccessLevel,
+    /// What it is doing now (absent when Farmhand has no working connection to it).
+    pub live: Option<crate::LiveStatus>,
 }
 
 /// Notes in the audit record that a credential was stored or removed (never its value).
@@ -233,7 +235,11 @@ impl App {
                     .printer_ix(printer.id)
                     .map(|ix| rights.level(ix))
                     .unwrap_or_default();
-                (access > AccessLevel::None).then_some(VisiblePrinter { printer, access })
+                (access > AccessLevel::None).then(|| VisiblePrinter {
+                    live: self.fleet().status(printer.id),
+                    printer,
+                    access,
+                })
             })
             .collect())
     }
@@ -249,7 +255,11 @@ impl App {
             .printer_ix(id)
             .map(|ix| actor.policy.rights(actor.ix).level(ix))
             .unwrap_or_default();
-        Ok(VisiblePrinter { printer, access })
+        Ok(VisiblePrinter {
+            live: self.fleet().status(printer.id),
+            printer,
+            access,
+        })
     }
 
     async fn check_printer_input(
@@ -353,6 +363,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.supervise(actor.org(), &printer).await?;
         Ok(printer)
     }
 
@@ -402,6 +413,8 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        // The driver restarts with the new connection settings.
+        self.supervise(actor.org(), &after).await?;
         Ok(after)
     }
 
@@ -439,6 +452,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.unsupervise(id);
         Ok(())
     }
 

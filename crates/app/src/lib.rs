@@ -6,10 +6,12 @@ mod actor;
 mod audit_log;
 mod error;
 mod fleet;
+mod live;
 mod members;
 mod organizations;
 mod passwords;
 mod policies;
+mod printer_control;
 mod ranks;
 mod secrets;
 mod sessions;
@@ -33,12 +35,16 @@ pub use actor::{Credential, OrgActor, Principal, RequestMeta};
 pub use audit_log::{AUDIT_CSV_HEADER, AuditQuery, write_audit_csv};
 pub use error::{AppError, AppResult};
 pub use fleet::{NamedInput, PrinterInput, PrinterModelInput, VisiblePrinter, motion_profile};
+pub use live::{
+    LiveFleet, LiveJob, LivePrinter, LiveSettings, LiveStatus, LiveTemperatures, LiveUpdate,
+};
 pub use members::{
     AcceptInvitation, AddMember, CreateInvitation, CreatedInvitation, InvitationPreview,
     UpdateMember,
 };
 pub use organizations::{CreateSite, CreatedOrg, UpdateOrg, UpdateSite};
 pub use passwords::PasswordHasher;
+pub use printer_control::{MAX_PRINT_FILE_BYTES, Preheat, SendGcode, SetMaintenance};
 pub use ranks::{CloneRank, ImportPreset, MemberImpact, RankChange, RankPreview, ReorderRanks};
 pub use secrets::TOKEN_PREFIX;
 pub use sessions::{ChangePassword, Me, SignIn, SignedIn};
@@ -54,6 +60,7 @@ pub struct Settings {
     pub default_invitation_ttl_secs: i64,
     pub max_invitation_ttl_secs: i64,
     pub throttle: ThrottlePolicy,
+    pub live: LiveSettings,
 }
 
 impl Default for Settings {
@@ -63,6 +70,7 @@ impl Default for Settings {
             default_invitation_ttl_secs: 7 * 24 * 3600,
             max_invitation_ttl_secs: 30 * 24 * 3600,
             throttle: ThrottlePolicy::default(),
+            live: LiveSettings::default(),
         }
     }
 }
@@ -81,6 +89,7 @@ struct Inner {
     throttle: SignInThrottle,
     settings: Settings,
     vault: vault::Vault,
+    fleet: live::LiveFleet,
 }
 
 impl std::fmt::Debug for App {
@@ -100,6 +109,7 @@ impl App {
         vault: Vault,
     ) -> App {
         let throttle = SignInThrottle::new(settings.throttle);
+        let fleet = live::LiveFleet::new(settings.live.clone());
         App {
             inner: Arc::new(Inner {
                 policies: policies::PolicyCache::default(),
@@ -109,6 +119,7 @@ impl App {
                 throttle,
                 settings,
                 vault,
+                fleet,
             }),
         }
     }

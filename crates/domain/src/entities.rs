@@ -183,6 +183,10 @@ pub struct Printer {
     /// The error message, when the state is `error`.
     pub state_detail: String,
     pub state_since: Timestamp,
+    /// Out of service (set by someone allowed to).
+    pub maintenance: bool,
+    /// A print ended and nobody has confirmed the build plate is clear yet.
+    pub bed_clear_pending: bool,
     pub created_at: Timestamp,
 }
 

@@ -73,6 +73,10 @@ impl Server {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
+        // The fleet supervisors run inside the server process.
+        app.start_fleet()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot start the printer fleet: {e}"))?;
         let (shutdown, mut signal) = watch::channel(false);
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
         let task = tokio::spawn(async move {
@@ -101,6 +105,7 @@ impl Server {
     /// Stops accepting, lets requests in flight finish, and closes the database.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
+        self.app.fleet().stop_all();
         self.task.await??;
         self.app.store().close().await;
         Ok(())

@@ -27,7 +27,7 @@ const START_WAIT: Duration = Duration::from_secs(60);
 const WAIT: Duration = Duration::from_secs(30);
 
 fn script() -> PathBuf {
-    std::env::var_os("FARMHAND_OCTOPRINT_SCRIPT").map_or_else(
+    std::env::var_os("OCTOPRINT_SCRIPT").map_or_else(
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/octoprint"),
         PathBuf::from,
     )

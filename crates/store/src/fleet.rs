@@ -298,6 +298,26 @@ pub async fn set_printer_credential(
     Ok(())
 }
 
+/// Sets Farmhand's holds on a printer: maintenance, and a build plate waiting to be cleared.
+pub async fn set_printer_holds(
+    conn: &mut Conn,
+    org: OrgId,
+    id: PrinterId,
+    maintenance: bool,
+    bed_clear_pending: bool,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE printers SET maintenance = $1, bed_clear_pending = $2 WHERE org_id = $3 AND id = $4",
+    )
+    .bind(i64::from(maintenance))
+    .bind(i64::from(bed_clear_pending))
+    .bind(org.get())
+    .bind(id.get())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// The encrypted credential of a printer, if one is stored.
 pub async fn printer_credential(
     conn: &mut Conn,
@@ -367,6 +387,18 @@ pub async fn count_site_printers(
     int(&row, "n")
 }
 
+/// Every printer of every organization (without groups), for the fleet supervisor.
+pub async fn list_all_printers(conn: &mut Conn) -> Result<Vec<(OrgId, Printer)>, StoreError> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT org_id, {PRINTER_COLUMNS} FROM printers ORDER BY id"
+    )))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| Ok((OrgId(int(row, "org_id")?), printer_from_row(row)?)))
+        .collect()
+}
+
 /// All printers of the organization with their groups, in ID order.
 pub async fn list_printers(conn: &mut Conn, org: OrgId) -> Result<Vec<Printer>, StoreError> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -431,7 +463,7 @@ pub async fn get_printer(
 
 const PRINTER_COLUMNS: &str = "id, name, site_id, model_id, driver, url, \
     CASE WHEN credential IS NULL THEN 0 ELSE 1 END AS has_credential, settings, state, \
-    state_detail, state_since, created_at";
+    state_detail, state_since, maintenance, bed_clear_pending, created_at";
 
 fn printer_from_row(row: &AnyRow) -> Result<Printer, StoreError> {
     let driver = text(row, "driver")?;
@@ -453,6 +485,8 @@ fn printer_from_row(row: &AnyRow) -> Result<Printer, StoreError> {
             .ok_or_else(|| StoreError::Corrupt(format!("unknown printer state {state:?}")))?,
         state_detail: text(row, "state_detail")?,
         state_since: ts(row, "state_since")?,
+        maintenance: flag(row, "maintenance")?,
+        bed_clear_pending: flag(row, "bed_clear_pending")?,
         created_at: ts(row, "created_at")?,
     })
 }

@@ -65,6 +65,11 @@ impl From<AppError> for ApiError {
             AppError::Unauthenticated | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Printer(printers::DriverError::Refused(_)) => StatusCode::CONFLICT,
+            AppError::Printer(
+                printers::DriverError::Unreachable(_) | printers::DriverError::Timeout(_),
+            ) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Printer(_) => StatusCode::BAD_GATEWAY,
             AppError::InvitationUnusable(
                 domain::InvitationStatus::Expired | domain::InvitationStatus::Revoked,
             ) => StatusCode::GONE,

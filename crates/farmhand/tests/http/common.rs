@@ -192,6 +192,24 @@ impl Client {
         request.send().await.unwrap()
     }
 
+    /// POSTs raw bytes (a G-code file).
+    pub async fn raw_post(&self, path: &str, body: Vec<u8>) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/octet-stream")
+            .body(body);
+        if let Some(bearer) = &self.bearer {
+            request = request.bearer_auth(bearer);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// GETs without reading the body (a stream).
+    pub async fn raw_get(&self, path: &str) -> reqwest::Response {
+        self.send(Method::GET, path, None).await
+    }
+
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.request(Method::GET, path, None).await
     }

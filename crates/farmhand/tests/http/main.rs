@@ -11,4 +11,5 @@ mod authorization;
 mod fleet;
 mod members;
 mod organizations;
+mod printing;
 mod tokens;

@@ -25,6 +25,10 @@ ALTER TABLE printers ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE printers ADD COLUMN state TEXT NOT NULL DEFAULT 'offline';
 ALTER TABLE printers ADD COLUMN state_detail TEXT NOT NULL DEFAULT '';
 ALTER TABLE printers ADD COLUMN state_since BIGINT NOT NULL DEFAULT 0;
+-- Farmhand-side holds that outlive a disconnect: out of service, and a plate to clear after a
+-- print ended (the printer takes no job until someone allowed confirms).
+ALTER TABLE printers ADD COLUMN maintenance INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE printers ADD COLUMN bed_clear_pending INTEGER NOT NULL DEFAULT 0;
 
 -- One attempt at printing a file on a printer. started_by is NULL for prints started at the
 -- printer (unmanaged). state: printing | paused | completed | failed | cancelled | unknown.

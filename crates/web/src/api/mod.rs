@@ -7,6 +7,7 @@ mod auth;
 mod fleet;
 mod members;
 mod orgs;
+mod printer_control;
 mod ranks;
 mod tokens;
 mod workgroups;
@@ -145,6 +146,19 @@ pub fn router_and_doc() -> (Router<WebState>, OpenApi) {
             fleet::update_printer,
             fleet::delete_printer
         ))
+        .routes(routes!(printer_control::live))
+        .routes(routes!(printer_control::prints, printer_control::start))
+        .routes(routes!(printer_control::history))
+        .routes(routes!(printer_control::pause))
+        .routes(routes!(printer_control::resume))
+        .routes(routes!(printer_control::cancel))
+        .routes(routes!(printer_control::emergency_stop))
+        .routes(routes!(printer_control::confirm_bed_clear))
+        .routes(routes!(printer_control::send_gcode))
+        .routes(routes!(printer_control::preheat))
+        .routes(routes!(printer_control::maintenance))
+        .routes(routes!(printer_control::simulate_fault))
+        .routes(routes!(printer_control::events))
         .routes(routes!(fleet::list_models, fleet::create_model))
         .routes(routes!(fleet::delete_model))
         .routes(routes!(fleet::list_groups, fleet::create_group))

@@ -1,0 +1,514 @@
+//! What people do to printers: start a print, pause, resume, cancel, emergency stop, send
+//! G-code, preheat, maintenance mode and confirming the build plate is clear. Each action has
+//! its own permission and printer access level, is audited, and is refused with a clear 409
+//! when the printer's state does not allow it.
+
+use std::sync::Arc;
+
+use authz::Permission;
+use bytes::Bytes;
+use domain::{Print, PrintId, PrintState, PrinterId, PrinterState, PrinterStateEvent};
+use printers::Driver;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::App;
+use crate::actor::{OrgActor, with_change};
+use crate::error::{AppError, AppResult};
+use crate::live::{LivePrinter, LiveStatus, Track, TrackedPrint};
+
+/// Largest G-code file a print may be started with.
+pub const MAX_PRINT_FILE_BYTES: usize = 512 * 1024 * 1024;
+/// Most G-code lines sent at once.
+const MAX_GCODE_LINES: usize = 200;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendGcode {
+    pub lines: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Preheat {
+    /// Nozzle target, °C (0 turns it off).
+    pub tool: Option<f64>,
+    /// Bed target, °C (0 turns it off).
+    pub bed: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetMaintenance {
+    pub on: bool,
+}
+
+/// Farmhand's holds on a printer, as persisted.
+struct Holds {
+    maintenance: bool,
+    bed_clear_pending: bool,
+}
+
+fn not_ready(state: PrinterState, doing: &str) -> AppError {
+    let hint = match state {
+        PrinterState::AwaitingBedClear => "; confirm the build plate is clear first",
+        PrinterState::Maintenance => "; take it out of maintenance first",
+        PrinterState::Offline => "; it does not answer",
+        _ => "",
+    };
+    AppError::conflict(
+        "printer_not_ready",
+        format!("cannot {doing}: the printer is {}{hint}", state.as_str()),
+    )
+}
+
+fn check_file_name(name: &str) -> AppResult<String> {
+    let name = name.trim();
+    if name.is_empty()
+        || name.chars().count() > 200
+        || name
+            .chars()
+            .any(|c| c.is_control() || c == '/' || c == '\\')
+        || name.starts_with('.')
+    {
+        return Err(AppError::Invalid(domain::Invalid::new(
+            "file_name",
+            "1 to 200 characters, no slashes, control characters or leading dot",
+        )));
+    }
+    Ok(name.to_string())
+}
+
+impl App {
+    fn live_printer(&self, id: PrinterId) -> AppResult<Arc<LivePrinter>> {
+        self.fleet().get(id).ok_or_else(|| {
+            AppError::conflict(
+                "printer_not_connected",
+                "Farmhand has no working connection to this printer; check its driver settings",
+            )
+        })
+    }
+
+    /// The printer's live state.
+    pub fn printer_live(&self, actor: &OrgActor, id: PrinterId) -> AppResult<LiveStatus> {
+        self.require_on_printer(actor, Permission::PrintersView, id)?;
+        Ok(self.live_printer(id)?.status())
+    }
+
+    /// The printer's prints, newest first.
+    pub async fn list_prints(&self, actor: &OrgActor, id: PrinterId) -> AppResult<Vec<Print>> {
+        self.require_on_printer(actor, Permission::PrintersView, id)?;
+        let mut conn = self.store().read().await?;
+        Ok(store::list_prints(&mut conn, actor.org(), id, 100).await?)
+    }
+
+    /// The printer's recorded state changes, newest first.
+    pub async fn printer_history(
+        &self,
+        actor: &OrgActor,
+        id: PrinterId,
+    ) -> AppResult<Vec<PrinterStateEvent>> {
+        self.require_on_printer(actor, Permission::PrintersView, id)?;
+        let mut conn = self.store().read().await?;
+        Ok(store::list_printer_state_events(&mut conn, actor.org(), id, 200).await?)
+    }
+
+    /// Uploads a G-code file to an idle printer and starts it.
+    pub async fn start_print(
+        &self,
+        actor: &OrgActor,
+        id: PrinterId,
+        file_name: &str,
+        gcode: Bytes,
+    ) -> AppResult<Print> {
+        self.require_on_printer(actor, Permission::PrinterControlStart, id)?;
+        let file_name = check_file_name(file_name)?;
+        if gcode.is_empty() || gcode.len() > MAX_PRINT_FILE_BYTES {
+            return Err(AppError::Invalid(domain::Invalid::new(
+                "file",
+                format!("a G-code file of 1 byte to {MAX_PRINT_FILE_BYTES} bytes"),
+            )));
+        }
+        let printer = self.live_printer(id)?;
+        let (estimate, sha256) = {
+            let bytes = gcode.clone();
+            tokio::task::spawn_blocking(move || {
+                let analysis = gcode::analyze(&bytes[..], &gcode::Profile::default());
+                let sha = hex::encode(Sha256::digest(&bytes));
+                (analysis.map(|a| a.estimated_time_s).unwrap_or(0.0), sha)
+            })
+            .await
+            .map_err(AppError::internal)?
+        };
+        let mut track = printer.track.lock().await;
+        if track.status.state != PrinterState::Idle {
+            return Err(not_ready(track.status.state, "start a print"));
+        }
+        printer
+            .driver()
+            .upload(&file_name, gcode.clone())
+            .await
+            .map_err(AppError::Printer)?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let print_id = store::insert_print(
+            &mut tx,
+            actor.org(),
+            &store::NewPrint {
+                printer: id,
+                file_name: &file_name,
+                file_sha256: &sha256,
+                file_size: i64::try_from(gcode.len()).unwrap_or(i64::MAX),
+                estimated_s: estimate,
+                started_by: Some(actor.member_id()),
+                managed: true,
+                state: PrintState::Printing,
+                started_at: now,
+            },
+        )
+        .await?;
+        let event = actor.event(now, "print.start", "printer", id);
+        let after = json!({ "print_id": print_id, "file_name": file_name, "sha256": sha256,
+            "size": gcode.len(), "estimated_s": estimate });
+        store::append_audit(&mut tx, with_change(event, None, Some(after))).await?;
+        tx.commit().await?;
+        track.print = Some(TrackedPrint {
+            id: print_id,
+            file_name: file_name.clone(),
+            state: PrintState::Printing,
+            started_by: Some(actor.member_id()),
+        });
+        if let Err(e) = printer.driver().start(&file_name).await {
+            // Nothing is printing: record the print as failed rather than leave it hanging.
+            track.print = None;
+            let mut tx = self.store().write().await?;
+            store::update_print_state(
+                &mut tx,
+                actor.org(),
+                print_id,
+                PrintState::Failed,
+                &e.to_string(),
+                Some(self.now()),
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(AppError::Printer(e));
+        }
+        drop(track);
+        self.refresh(&printer).await?;
+        let mut conn = self.store().read().await?;
+        store::get_print(&mut conn, actor.org(), print_id)
+            .await?
+            .ok_or(AppError::not_found("print"))
+    }
+
+    pub async fn pause_print(&self, actor: &OrgActor, id: PrinterId) -> AppResult<LiveStatus> {
+        self.printer_command(
+            actor,
+            id,
+            Permission::PrinterControlPauseResume,
+            "pause",
+            |s| s == PrinterState::Printing,
+        )
+        .await
+    }
+
+    pub async fn resume_print(&self, actor: &OrgActor, id: PrinterId) -> AppResult<LiveStatus> {
+        self.printer_command(
+            actor,
+            id,
+            Permission::PrinterControlPauseResume,
+            "resume",
+            |s| s == PrinterState::Paused,
+        )
+        .await
+    }
+
+    /// Cancels the running print: your own with "cancel your own prints", anyone's with
+    /// "cancel anyone's prints".
+    pub async fn cancel_print(&self, actor: &OrgActor, id: PrinterId) -> AppResult<LiveStatus> {
+        self.require_on_printer(actor, Permission::PrintersView, id)?;
+        let printer = self.live_printer(id)?;
+        let own = {
+            let track = printer.track.lock().await;
+            track
+                .print
+                .as_ref()
+                .is_some_and(|p| p.started_by == Some(actor.member_id()))
+        };
+        let permission = if own {
+            Permission::PrinterControlCancelOwn
+        } else {
+            Permission::PrinterControlCancelAll
+        };
+        self.printer_command(actor, id, permission, "cancel", |s| {
+            matches!(s, PrinterState::Printing | PrinterState::Paused)
+        })
+        .await
+    }
+
+    pub async fn emergency_stop(&self, actor: &OrgActor, id: PrinterId) -> AppResult<LiveStatus> {
+        self.printer_command(
+            actor,
+            id,
+            Permission::PrinterControlEmergencyStop,
+            "emergency_stop",
+            |s| s != PrinterState::Offline,
+        )
+        .await
+    }
+
+    pub async fn send_gcode(
+        &self,
+        actor: &OrgActor,
+        id: PrinterId,
+        input: SendGcode,
+    ) -> AppResult<LiveStatus> {
+        self.require_on_printer(actor, Permission::PrinterControlSendGcode, id)?;
+        if input.lines.is_empty()
+            || input.lines.len() > MAX_GCODE_LINES
+            || input
+                .lines
+                .iter()
+                .any(|l| l.len() > 256 || l.chars().any(|c| c.is_control()))
+        {
+            return Err(AppError::Invalid(domain::Invalid::new(
+                "lines",
+                format!("1 to {MAX_GCODE_LINES} lines of at most 256 printable characters"),
+            )));
+        }
+        let printer = self.live_printer(id)?;
+        {
+            let track = printer.track.lock().await;
+            if track.status.state == PrinterState::Offline {
+                return Err(not_ready(track.status.state, "send G-code"));
+            }
+            printer
+                .driver()
+                .send_gcode(&input.lines)
+                .await
+                .map_err(AppError::Printer)?;
+            self.audit_printer_action(
+                actor,
+                id,
+                "printer.send_gcode",
+                json!({ "lines": input.lines }),
+            )
+            .await?;
+        }
+        self.refresh(&printer).await
+    }
+
+    pub async fn preheat(
+        &self,
+        actor: &OrgActor,
+        id: PrinterId,
+        input: Preheat,
+    ) -> AppResult<LiveStatus> {
+        self.require_on_printer(actor, Permission::PrinterControlPreheat, id)?;
+        for (field, value) in [("tool", input.tool), ("bed", input.bed)] {
+            if value.is_some_and(|t| !(0.0..=500.0).contains(&t)) {
+                return Err(AppError::Invalid(domain::Invalid::new(
+                    field,
+                    "a temperature between 0 and 500 °C",
+                )));
+            }
+        }
+        if input.tool.is_none() && input.bed.is_none() {
+            return Err(AppError::Invalid(domain::Invalid::new(
+                "tool",
+                "give a tool or a bed temperature",
+            )));
+        }
+        let printer = self.live_printer(id)?;
+        {
+            let track = printer.track.lock().await;
+            if track.status.state == PrinterState::Offline {
+                return Err(not_ready(track.status.state, "preheat"));
+            }
+            printer
+                .driver()
+                .preheat(input.tool, input.bed)
+                .await
+                .map_err(AppError::Printer)?;
+            self.audit_printer_action(
+                actor,
+                id,
+                "printer.preheat",
+                json!({ "tool": input.tool, "bed": input.bed }),
+            )
+            .await?;
+        }
+        self.refresh(&printer).await
+    }
+
+    /// Takes a printer out of service or brings it back.
+    pub async fn set_maintenance(
+        &self,
+        actor: &OrgActor,
+        id: PrinterId,
+        input: SetMaintenance,
+    ) -> AppResult<LiveStatus> {
+        self.require_on_printer(actor, Permission::PrinterControlMaintenance, id)?;
+        let printer = self.live_printer(id)?;
+        {
+            let mut track = printer.track.lock().await;
+            let holds = Holds {
+                maintenance: input.on,
+                bed_clear_pending: track.status.bed_clear_pending,
+            };
+            self.set_holds(actor, id, &mut track, holds, "printer.maintenance")
+                .await?;
+        }
+        self.refresh(&printer).await
+    }
+
+    /// Confirms the build plate is clear, so the printer takes the next job.
+    pub async fn confirm_bed_clear(
+        &self,
+        actor: &OrgActor,
+        id: PrinterId,
+    ) -> AppResult<LiveStatus> {
+        self.require_on_printer(actor, Permission::PrinterControlConfirmBedClear, id)?;
+        let printer = self.live_printer(id)?;
+        {
+            let mut track = printer.track.lock().await;
+            if !track.status.bed_clear_pending {
+                return Err(AppError::conflict(
+                    "bed_not_awaiting_clear",
+                    format!(
+                        "there is nothing to confirm: the printer is {}",
+                        track.status.state.as_str()
+                    ),
+                ));
+            }
+            let holds = Holds {
+                maintenance: track.status.maintenance,
+                bed_clear_pending: false,
+            };
+            self.set_holds(actor, id, &mut track, holds, "printer.bed_cleared")
+                .await?;
+        }
+        self.refresh(&printer).await
+    }
+
+    /// Persists and audits Farmhand's holds on a printer, then applies them to its live state.
+    async fn set_holds(
+        &self,
+        actor: &OrgActor,
+        id: PrinterId,
+        track: &mut Track,
+        holds: Holds,
+        action: &str,
+    ) -> AppResult<()> {
+        let before = json!({ "maintenance": track.status.maintenance,
+            "bed_clear_pending": track.status.bed_clear_pending });
+        let after = json!({ "maintenance": holds.maintenance,
+            "bed_clear_pending": holds.bed_clear_pending });
+        let mut tx = self.store().write().await?;
+        store::set_printer_holds(
+            &mut tx,
+            actor.org(),
+            id,
+            holds.maintenance,
+            holds.bed_clear_pending,
+        )
+        .await?;
+        let event = actor.event(self.now(), action, "printer", id);
+        store::append_audit(&mut tx, with_change(event, Some(before), Some(after))).await?;
+        tx.commit().await?;
+        track.status.maintenance = holds.maintenance;
+        track.status.bed_clear_pending = holds.bed_clear_pending;
+        Ok(())
+    }
+
+    /// Injects a fault into a simulated printer (demos, training and tests).
+    pub async fn simulate_fault(
+        &self,
+        actor: &OrgActor,
+        id: PrinterId,
+        fault: printers::simulated::Fault,
+    ) -> AppResult<LiveStatus> {
+        self.require_on_printer(actor, Permission::PrintersManage, id)?;
+        let printer = self.live_printer(id)?;
+        let Some(simulator) = printer.driver().as_simulated() else {
+            return Err(AppError::conflict(
+                "not_simulated",
+                "only a simulated printer takes injected faults",
+            ));
+        };
+        simulator.inject(fault.clone());
+        self.audit_printer_action(
+            actor,
+            id,
+            "printer.simulated_fault",
+            json!({ "fault": format!("{fault:?}") }),
+        )
+        .await?;
+        self.refresh(&printer).await
+    }
+
+    /// Pause, resume, cancel or emergency stop: permission, state check, driver call, audit.
+    async fn printer_command(
+        &self,
+        actor: &OrgActor,
+        id: PrinterId,
+        permission: Permission,
+        command: &'static str,
+        allowed: impl Fn(PrinterState) -> bool,
+    ) -> AppResult<LiveStatus> {
+        self.require_on_printer(actor, permission, id)?;
+        let printer = self.live_printer(id)?;
+        {
+            let track = printer.track.lock().await;
+            let state = track.status.state;
+            if !allowed(state) {
+                return Err(not_ready(state, &command.replace('_', " ")));
+            }
+            let driver = printer.driver();
+            let result = match command {
+                "pause" => driver.pause().await,
+                "resume" => driver.resume().await,
+                "cancel" => driver.cancel().await,
+                _ => driver.emergency_stop().await,
+            };
+            result.map_err(AppError::Printer)?;
+            let print: Option<PrintId> = track.print.as_ref().map(|p| p.id);
+            self.audit_printer_action(
+                actor,
+                id,
+                &format!("printer.{command}"),
+                json!({ "print_id": print }),
+            )
+            .await?;
+        }
+        self.refresh(&printer).await
+    }
+
+    async fn audit_printer_action(
+        &self,
+        actor: &OrgActor,
+        id: PrinterId,
+        action: &str,
+        after: serde_json::Value,
+    ) -> AppResult<()> {
+        let mut tx = self.store().write().await?;
+        let event = actor.event(self.now(), action, "printer", id);
+        store::append_audit(&mut tx, with_change(event, None, Some(after))).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Looks at the printer now, so the answer to an action shows its effect.
+    async fn refresh(&self, printer: &LivePrinter) -> AppResult<LiveStatus> {
+        let timeout = self.fleet().settings.call_timeout;
+        let snapshot = match tokio::time::timeout(timeout, printer.driver().snapshot()).await {
+            Ok(result) => result,
+            Err(_) => Err(printers::DriverError::Timeout(timeout)),
+        };
+        self.observe(printer, snapshot).await?;
+        Ok(printer.status())
+    }
+}

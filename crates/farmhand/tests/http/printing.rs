@@ -1,0 +1,361 @@
+//! The live fleet through the API, with Farmhand's simulated printer: prints, control actions,
+//! bed-clear confirmation, maintenance, unmanaged prints and reconciliation after a disconnect.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::{Client, TestServer};
+
+crate::on_both_backends!(
+    a_print_runs_pauses_resumes_and_ends_awaiting_bed_clear,
+    unmanaged_prints_and_disconnects_are_reconciled,
+    maintenance_and_refusals_are_clear,
+    printer_events_stream_only_visible_printers,
+);
+
+/// About 60 s of printing at the default profile: enough to pause and resume in.
+fn small_gcode() -> String {
+    let mut text = String::from("; test part\nG21\nG90\nM83\nG1 Z0.2 F600\n");
+    for i in 0..60 {
+        let y = 10 + i % 2 * 40;
+        text.push_str(&format!("G1 X{} Y{y} E1.5 F1200\n", 10 + i));
+    }
+    text
+}
+
+/// Adds a simulated printer running `speed` times faster than life; returns its URL.
+async fn simulated_printer(owner: &Client, org: i64, name: &str, speed: f64) -> String {
+    let (_, site) = owner
+        .post(
+            &format!("/api/v1/orgs/{org}/sites"),
+            json!({ "name": format!("Site {name}") }),
+        )
+        .await;
+    let (status, printer) = owner
+        .post(
+            &format!("/api/v1/orgs/{org}/printers"),
+            json!({ "name": name, "site_id": site["id"], "settings": { "speed": speed } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{printer}");
+    format!("/api/v1/orgs/{org}/printers/{}", printer["id"])
+}
+
+/// Polls the live state until `check` holds (the supervisor looks every second).
+async fn wait_for(
+    owner: &Client,
+    printer: &str,
+    what: &str,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..150 {
+        let (status, live) = owner.get(&format!("{printer}/live")).await;
+        if status == StatusCode::OK && check(&live) {
+            return live;
+        }
+        last = live;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{printer} never became {what}; last: {last}");
+}
+
+async fn start(owner: &Client, printer: &str, file_name: &str, gcode: &str) -> (StatusCode, Value) {
+    let response = owner
+        .raw_post(
+            &format!("{printer}/prints?file_name={file_name}"),
+            gcode.as_bytes().to_vec(),
+        )
+        .await;
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn audit_actions(owner: &Client, org: i64) -> Vec<String> {
+    let (_, audit) = owner.get(&format!("/api/v1/orgs/{org}/audit-events")).await;
+    audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn state(live: &Value) -> &str {
+    live["state"].as_str().unwrap_or("")
+}
+
+async fn a_print_runs_pauses_resumes_and_ends_awaiting_bed_clear(server: &TestServer) {
+    let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
+    let printer = simulated_printer(&owner, org, "Sim 1", 60.0).await;
+    wait_for(&owner, &printer, "idle", |l| state(l) == "idle").await;
+
+    let (status, print) = start(&owner, &printer, "part.gcode", &small_gcode()).await;
+    assert_eq!(status, StatusCode::CREATED, "{print}");
+    assert_eq!(print["state"], "printing");
+    assert_eq!(print["managed"], true);
+    assert!(print["estimated_s"].as_f64().unwrap() > 10.0, "{print}");
+    let live = wait_for(&owner, &printer, "printing", |l| state(l) == "printing").await;
+    assert_eq!(live["job"]["file_name"], "part.gcode");
+    assert_eq!(live["job"]["print_id"], print["id"]);
+
+    // A second print is refused while one runs.
+    let (status, error) = start(&owner, &printer, "other.gcode", &small_gcode()).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    assert_eq!(error["error"]["code"], "printer_not_ready");
+
+    let (status, paused) = owner.post_empty(&format!("{printer}/pause")).await;
+    assert_eq!(status, StatusCode::OK, "{paused}");
+    assert_eq!(paused["state"], "paused");
+    let (status, error) = owner.post_empty(&format!("{printer}/pause")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    let (status, resumed) = owner.post_empty(&format!("{printer}/resume")).await;
+    assert_eq!(status, StatusCode::OK, "{resumed}");
+    assert_eq!(resumed["state"], "printing");
+
+    let live = wait_for(&owner, &printer, "awaiting bed clear", |l| {
+        state(l) == "awaiting_bed_clear"
+    })
+    .await;
+    assert_eq!(live["bed_clear_pending"], true);
+    let (_, prints) = owner.get(&format!("{printer}/prints")).await;
+    assert_eq!(prints[0]["state"], "completed", "{prints}");
+    assert!(prints[0]["ended_at"].is_string());
+    let (status, error) = start(&owner, &printer, "next.gcode", &small_gcode()).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("confirm the build plate"),
+        "{error}"
+    );
+
+    let (status, cleared) = owner.post_empty(&format!("{printer}/bed-clear")).await;
+    assert_eq!(status, StatusCode::OK, "{cleared}");
+    assert_eq!(cleared["state"], "idle");
+    let (status, _) = owner.post_empty(&format!("{printer}/bed-clear")).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // Cancelling also leaves the plate to clear.
+    let (status, _) = start(&owner, &printer, "again.gcode", &small_gcode()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, cancelled) = owner.post_empty(&format!("{printer}/cancel")).await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    assert_eq!(cancelled["state"], "awaiting_bed_clear");
+    let (_, prints) = owner.get(&format!("{printer}/prints")).await;
+    assert_eq!(prints[0]["state"], "cancelled", "{prints}");
+
+    // Every step is in the history and the audit log.
+    let (_, history) = owner.get(&format!("{printer}/history")).await;
+    let states: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|e| e["to"].as_str().unwrap())
+        .collect();
+    assert!(
+        states.starts_with(&[
+            "idle",
+            "printing",
+            "paused",
+            "printing",
+            "awaiting_bed_clear",
+            "idle"
+        ]),
+        "{states:?}"
+    );
+    let actions = audit_actions(&owner, org).await;
+    for action in [
+        "print.start",
+        "printer.pause",
+        "printer.resume",
+        "print.ended",
+        "printer.bed_cleared",
+        "printer.cancel",
+        "printer.state_change",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} in {actions:?}"
+        );
+    }
+}
+
+async fn unmanaged_prints_and_disconnects_are_reconciled(server: &TestServer) {
+    let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
+    let printer = simulated_printer(&owner, org, "Sim 2", 60.0).await;
+    wait_for(&owner, &printer, "idle", |l| state(l) == "idle").await;
+
+    // Someone starts a print at the printer itself: recorded as unmanaged, and audited.
+    let (status, _) = owner
+        .post(
+            &format!("{printer}/simulation/faults"),
+            json!({ "fault": "start_local", "file_name": "usb.gcode", "duration_s": 120 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    wait_for(&owner, &printer, "printing", |l| state(l) == "printing").await;
+    let (_, prints) = owner.get(&format!("{printer}/prints")).await;
+    assert_eq!(prints[0]["file_name"], "usb.gcode");
+    assert_eq!(prints[0]["managed"], false);
+    assert!(prints[0]["started_by"].is_null());
+
+    // It drops off mid-print: offline, the print "unknown"; it comes back after the print
+    // finished: the print is settled as completed, never restarted.
+    let (status, _) = owner
+        .post(
+            &format!("{printer}/simulation/faults"),
+            json!({ "fault": "disconnect", "for_s": 240 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    wait_for(&owner, &printer, "offline", |l| state(l) == "offline").await;
+    let (_, prints) = owner.get(&format!("{printer}/prints")).await;
+    assert_eq!(prints[0]["state"], "unknown", "{prints}");
+    wait_for(&owner, &printer, "back", |l| {
+        state(l) == "awaiting_bed_clear"
+    })
+    .await;
+    let (_, prints) = owner.get(&format!("{printer}/prints")).await;
+    assert_eq!(prints[0]["state"], "completed", "{prints}");
+    assert_eq!(
+        prints.as_array().unwrap().len(),
+        1,
+        "not restarted: {prints}"
+    );
+    let actions = audit_actions(&owner, org).await;
+    for action in [
+        "print.unmanaged_detected",
+        "print.contact_lost",
+        "print.ended",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} in {actions:?}"
+        );
+    }
+
+    // A printer error fails the print and shows the message.
+    owner.post_empty(&format!("{printer}/bed-clear")).await;
+    let (status, _) = start(&owner, &printer, "doomed.gcode", &small_gcode()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    owner
+        .post(
+            &format!("{printer}/simulation/faults"),
+            json!({ "fault": "fail", "message": "thermal runaway" }),
+        )
+        .await;
+    let live = wait_for(&owner, &printer, "error", |l| state(l) == "error").await;
+    assert!(
+        live["detail"].as_str().unwrap().contains("thermal runaway"),
+        "{live}"
+    );
+    let (_, prints) = owner.get(&format!("{printer}/prints")).await;
+    assert_eq!(prints[0]["state"], "failed", "{prints}");
+}
+
+async fn maintenance_and_refusals_are_clear(server: &TestServer) {
+    let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
+    let printer = simulated_printer(&owner, org, "Sim 3", 60.0).await;
+    wait_for(&owner, &printer, "idle", |l| state(l) == "idle").await;
+    let (status, live) = owner
+        .put(&format!("{printer}/maintenance"), json!({ "on": true }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{live}");
+    assert_eq!(live["state"], "maintenance");
+    let (status, error) = start(&owner, &printer, "x.gcode", &small_gcode()).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("maintenance"),
+        "{error}"
+    );
+    let (_, live) = owner
+        .put(&format!("{printer}/maintenance"), json!({ "on": false }))
+        .await;
+    assert_eq!(live["state"], "idle");
+
+    // Bad input: clear errors, nothing started.
+    let (status, error) = start(&owner, &printer, "../etc.gcode", &small_gcode()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    let (status, _) = start(&owner, &printer, "empty.gcode", "").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, error) = owner
+        .post(&format!("{printer}/preheat"), json!({ "tool": 9000 }))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    let (status, live) = owner
+        .post(
+            &format!("{printer}/preheat"),
+            json!({ "tool": 200, "bed": 60 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{live}");
+    assert_eq!(live["temperatures"]["tool_target"], 200.0);
+    let (status, _) = owner
+        .post(
+            &format!("{printer}/gcode"),
+            json!({ "lines": ["G28", "M105"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, prints) = owner.get(&format!("{printer}/prints")).await;
+    assert!(prints.as_array().unwrap().is_empty());
+
+    // A member with only queue access sees the printer but cannot pause, stop or send G-code.
+    let (member, _) = server
+        .member(&owner, org, "Member", "member@farm.test")
+        .await;
+    let (status, _) = member.get(&format!("{printer}/live")).await;
+    assert_eq!(status, StatusCode::OK);
+    for path in ["pause", "emergency-stop"] {
+        let (status, error) = member.post_empty(&format!("{printer}/{path}")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {error}");
+    }
+    let (status, _) = member
+        .post(&format!("{printer}/gcode"), json!({ "lines": ["M112"] }))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+async fn printer_events_stream_only_visible_printers(server: &TestServer) {
+    let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
+    let printer = simulated_printer(&owner, org, "Sim 4", 60.0).await;
+    let (other_org, other_owner) = server.org_with_owner("Elsewhere", "owner@else.test").await;
+    let hidden = simulated_printer(&other_owner, other_org, "Secret", 60.0).await;
+    wait_for(&owner, &printer, "idle", |l| state(l) == "idle").await;
+    wait_for(&other_owner, &hidden, "idle", |l| state(l) == "idle").await;
+
+    let mut response = owner
+        .raw_get(&format!("/api/v1/orgs/{org}/printer-events"))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    // Something changes on both printers while the stream is open.
+    let (status, _) = start(&owner, &printer, "live.gcode", &small_gcode()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = start(&other_owner, &hidden, "secret.gcode", &small_gcode()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !text.contains("\"printing\"") && tokio::time::Instant::now() < deadline {
+        match tokio::time::timeout(Duration::from_secs(5), response.chunk()).await {
+            Ok(Ok(Some(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
+            _ => break,
+        }
+    }
+    assert!(text.contains("event: printer"), "{text}");
+    assert!(text.contains("\"printing\""), "{text}");
+    let hidden_id = hidden.rsplit('/').next().unwrap();
+    assert!(
+        !text.contains(&format!("\"printer_id\":{hidden_id},")),
+        "{text}"
+    );
+    assert!(!text.contains("secret.gcode"), "{text}");
+}

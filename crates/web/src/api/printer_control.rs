@@ -1,0 +1,300 @@
+//! Live printer state, prints, control actions and the live event stream.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use app::{App, LiveStatus, Preheat, SendGcode, SetMaintenance};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use domain::{OrgId, Print, PrinterId, PrinterStateEvent};
+use futures::Stream;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::ErrorBody;
+use crate::WebState;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Org};
+
+/// A printer's live state: what it is doing now, its job's progress and temperatures.
+#[utoipa::path(get, path = "/orgs/{org_id}/printers/{printer_id}/live", tag = "printer control",
+    params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
+    responses((status = 200, body = LiveStatus), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    extensions(("x-permission" = json!("printers.view"))))]
+pub async fn live(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
+) -> ApiResult<Json<LiveStatus>> {
+    Ok(Json(state.app.printer_live(&actor, ids.1)?))
+}
+
+/// The printer's prints, newest first (managed ones and those started at the printer).
+#[utoipa::path(get, path = "/orgs/{org_id}/printers/{printer_id}/prints", tag = "printer control",
+    params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
+    responses((status = 200, body = Vec<Print>), (status = 404, body = ErrorBody)),
+    extensions(("x-permission" = json!("printers.view"))))]
+pub async fn prints(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
+) -> ApiResult<Json<Vec<Print>>> {
+    Ok(Json(state.app.list_prints(&actor, ids.1).await?))
+}
+
+/// The printer's recorded state changes, newest first.
+#[utoipa::path(get, path = "/orgs/{org_id}/printers/{printer_id}/history", tag = "printer control",
+    params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
+    responses((status = 200, body = Vec<PrinterStateEvent>), (status = 404, body = ErrorBody)),
+    extensions(("x-permission" = json!("printers.view"))))]
+pub async fn history(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
+) -> ApiResult<Json<Vec<PrinterStateEvent>>> {
+    Ok(Json(state.app.printer_history(&actor, ids.1).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StartQuery {
+    /// The file's name on the printer.
+    pub file_name: String,
+}
+
+/// Start printing a G-code file (the request body) on an idle printer.
+#[utoipa::path(post, path = "/orgs/{org_id}/printers/{printer_id}/prints", tag = "printer control",
+    params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path), StartQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The G-code file."),
+    responses((status = 201, body = Print), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)),
+    extensions(("x-permission" = json!("printer_control.start"))))]
+pub async fn start(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
+    ApiQuery(query): ApiQuery<StartQuery>,
+    body: axum::body::Body,
+) -> ApiResult<axum::response::Response> {
+    // G-code files are far larger than the JSON bodies the default limit is made for.
+    let body: Bytes = axum::body::to_bytes(body, app::MAX_PRINT_FILE_BYTES)
+        .await
+        .map_err(|_| {
+            crate::error::ApiError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "file_too_large",
+                format!(
+                    "the G-code file must be at most {} bytes",
+                    app::MAX_PRINT_FILE_BYTES
+                ),
+            )
+        })?;
+    let print = state
+        .app
+        .start_print(&actor, ids.1, &query.file_name, body)
+        .await?;
+    Ok(super::created(print))
+}
+
+macro_rules! command {
+    ($name:ident, $path:literal, $permission:literal, $doc:literal, $call:ident) => {
+        #[doc = $doc]
+        #[utoipa::path(post, path = $path, tag = "printer control",
+            params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
+            responses((status = 200, body = LiveStatus), (status = 403, body = ErrorBody),
+                (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)),
+            extensions(("x-permission" = json!($permission))))]
+        pub async fn $name(
+            State(state): State<WebState>,
+            Org(actor): Org,
+            ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
+        ) -> ApiResult<Json<LiveStatus>> {
+            Ok(Json(state.app.$call(&actor, ids.1).await?))
+        }
+    };
+}
+
+command!(
+    pause,
+    "/orgs/{org_id}/printers/{printer_id}/pause",
+    "printer_control.pause_resume",
+    "Pause the running print.",
+    pause_print
+);
+command!(
+    resume,
+    "/orgs/{org_id}/printers/{printer_id}/resume",
+    "printer_control.pause_resume",
+    "Resume a paused print.",
+    resume_print
+);
+command!(
+    emergency_stop,
+    "/orgs/{org_id}/printers/{printer_id}/emergency-stop",
+    "printer_control.emergency_stop",
+    "Stop the printer at once (M112); the print is lost.",
+    emergency_stop
+);
+command!(
+    confirm_bed_clear,
+    "/orgs/{org_id}/printers/{printer_id}/bed-clear",
+    "printer_control.confirm_bed_clear",
+    "Confirm the build plate is clear so the printer takes the next job.",
+    confirm_bed_clear
+);
+
+/// Cancel the running print: your own with "cancel your own prints", anyone's with "cancel
+/// anyone's prints".
+#[utoipa::path(post, path = "/orgs/{org_id}/printers/{printer_id}/cancel", tag = "printer control",
+    params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
+    responses((status = 200, body = LiveStatus), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    extensions(("x-permission" = json!("printers.view")),
+        ("x-permission-also" = json!(["printer_control.cancel.own", "printer_control.cancel.all"]))))]
+pub async fn cancel(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
+) -> ApiResult<Json<LiveStatus>> {
+    Ok(Json(state.app.cancel_print(&actor, ids.1).await?))
+}
+
+/// Send G-code lines to the printer as they are.
+#[utoipa::path(post, path = "/orgs/{org_id}/printers/{printer_id}/gcode", tag = "printer control",
+    params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)), request_body = SendGcode,
+    responses((status = 200, body = LiveStatus), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    extensions(("x-permission" = json!("printer_control.send_gcode"))))]
+pub async fn send_gcode(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
+    ApiJson(input): ApiJson<SendGcode>,
+) -> ApiResult<Json<LiveStatus>> {
+    Ok(Json(state.app.send_gcode(&actor, ids.1, input).await?))
+}
+
+/// Set heater targets.
+#[utoipa::path(post, path = "/orgs/{org_id}/printers/{printer_id}/preheat", tag = "printer control",
+    params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)), request_body = Preheat,
+    responses((status = 200, body = LiveStatus), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    extensions(("x-permission" = json!("printer_control.preheat"))))]
+pub async fn preheat(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
+    ApiJson(input): ApiJson<Preheat>,
+) -> ApiResult<Json<LiveStatus>> {
+    Ok(Json(state.app.preheat(&actor, ids.1, input).await?))
+}
+
+/// Take the printer out of service, or bring it back.
+#[utoipa::path(put, path = "/orgs/{org_id}/printers/{printer_id}/maintenance", tag = "printer control",
+    params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)), request_body = SetMaintenance,
+    responses((status = 200, body = LiveStatus), (status = 403, body = ErrorBody)),
+    extensions(("x-permission" = json!("printer_control.maintenance"))))]
+pub async fn maintenance(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
+    ApiJson(input): ApiJson<SetMaintenance>,
+) -> ApiResult<Json<LiveStatus>> {
+    Ok(Json(state.app.set_maintenance(&actor, ids.1, input).await?))
+}
+
+/// A fault to inject into a simulated printer.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "fault", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SimulatedFault {
+    /// The printer reports an error; the print fails.
+    Fail { message: String },
+    /// The printer stops answering for this many simulated seconds (the print goes on).
+    Disconnect { for_s: f64 },
+    /// The printer pauses itself (filament runout).
+    Pause,
+    /// Someone starts a print at the printer itself.
+    StartLocal { file_name: String, duration_s: f64 },
+}
+
+/// Make a simulated printer misbehave (demos, training, tests).
+#[utoipa::path(post, path = "/orgs/{org_id}/printers/{printer_id}/simulation/faults", tag = "printer control",
+    params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)), request_body = SimulatedFault,
+    responses((status = 200, body = LiveStatus), (status = 409, body = ErrorBody)),
+    extensions(("x-permission" = json!("printers.manage"))))]
+pub async fn simulate_fault(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
+    ApiJson(input): ApiJson<SimulatedFault>,
+) -> ApiResult<Json<LiveStatus>> {
+    use printers::simulated::Fault;
+    let fault = match input {
+        SimulatedFault::Fail { message } => Fault::Fail { message },
+        SimulatedFault::Disconnect { for_s } => Fault::Disconnect {
+            for_s: for_s.clamp(0.0, 86_400.0),
+        },
+        SimulatedFault::Pause => Fault::Pause,
+        SimulatedFault::StartLocal {
+            file_name,
+            duration_s,
+        } => Fault::StartLocal {
+            file_name,
+            duration_s: duration_s.clamp(0.0, 30.0 * 86_400.0),
+        },
+    };
+    Ok(Json(state.app.simulate_fault(&actor, ids.1, fault).await?))
+}
+
+/// How long one event stream lasts; the browser's EventSource reconnects by itself, and each
+/// connection starts from current rights and a full snapshot.
+const STREAM_LIFETIME: Duration = Duration::from_secs(300);
+
+/// Server-sent events: first the state of every printer you can see (`printer` events), then
+/// each change as it happens. Only printers you can see, only in this organization.
+#[utoipa::path(get, path = "/orgs/{org_id}/printer-events", tag = "printer control",
+    params(("org_id" = OrgId, Path)),
+    responses((status = 200, content_type = "text/event-stream", description = "`printer` events whose data is a LiveStatus")),
+    extensions(("x-permission" = json!("printers.view"))))]
+pub async fn events(
+    State(state): State<WebState>,
+    Org(actor): Org,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let app: App = state.app.clone();
+    let visible = app.list_printers(&actor).await?;
+    let mut updates = app.fleet().subscribe();
+    let initial: Vec<LiveStatus> = visible
+        .iter()
+        .filter_map(|p| app.fleet().status(p.printer.id))
+        .collect();
+    let org = actor.org();
+    let stream = async_stream::stream! {
+        for status in initial {
+            yield Ok(event(&status));
+        }
+        let deadline = tokio::time::sleep(STREAM_LIFETIME);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                () = &mut deadline => break,
+                update = updates.recv() => match update {
+                    Ok(update) if update.org == org
+                        && App::can_see_printer(&actor, update.status.printer_id) => {
+                        yield Ok(event(&update.status));
+                    }
+                    Ok(_) => {}
+                    // A slow reader missed updates: the next ones still arrive.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                },
+            }
+        }
+    };
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+fn event(status: &LiveStatus) -> Event {
+    Event::default()
+        .event("printer")
+        .id(status.printer_id.to_string())
+        .json_data(status)
+        .unwrap_or_else(|_| Event::default().event("printer"))
+}
