@@ -99,7 +99,13 @@ pub(crate) struct TrackedPrint {
     pub file_name: String,
     pub state: PrintState,
     pub started_by: Option<domain::MemberId>,
+    /// Until the printer first reports the job, when Farmhand asked it to start (printers take
+    /// a moment between "start" and reporting the job).
+    pub awaiting_start: Option<tokio::time::Instant>,
 }
+
+/// How long a printer may take to report a print Farmhand started before it counts as failed.
+const START_GRACE: Duration = Duration::from_secs(30);
 
 /// Mutable per-printer facts, changed only under [`LivePrinter::track`].
 #[derive(Debug)]
@@ -280,7 +286,25 @@ fn print_event(track: &Track, snapshot: &Result<Snapshot, DriverError>) -> Print
     };
     let job = snapshot.job.as_ref();
     let same_file = |p: &TrackedPrint| job.is_some_and(|j| j.file_name == p.file_name);
+    let starting = |p: &TrackedPrint| {
+        p.awaiting_start
+            .is_some_and(|asked| asked.elapsed() < START_GRACE)
+    };
     match (tracked, job) {
+        // Just started: the printer may still report its previous job, or none.
+        (Some(p), _) if starting(p) && !same_file(p) => PrintEvent::None,
+        (Some(p), Some(j))
+            if same_file(p)
+                && starting(p)
+                && matches!(
+                    j.phase,
+                    JobPhase::Completed | JobPhase::Cancelled | JobPhase::Failed
+                )
+                && j.progress < 1e-9 =>
+        {
+            // A finished job of the same name from before: ours has not begun yet.
+            PrintEvent::None
+        }
         (Some(p), Some(j)) if same_file(p) => {
             let now = match j.phase {
                 JobPhase::Running => PrintState::Printing,
@@ -360,6 +384,7 @@ impl App {
                     file_name: p.file_name,
                     state: p.state,
                     started_by: p.started_by,
+                    awaiting_start: None,
                 }),
             }),
             latest: Mutex::new(status),
@@ -468,6 +493,14 @@ impl App {
         let mut track = printer.track.lock().await;
         let event = print_event(&track, &snapshot);
         self.apply_print_event(printer, &mut track, event).await?;
+        if let (Some(print), Ok(s)) = (track.print.as_mut(), &snapshot)
+            && s.job.as_ref().is_some_and(|j| {
+                j.file_name == print.file_name
+                    && matches!(j.phase, JobPhase::Running | JobPhase::Paused)
+            })
+        {
+            print.awaiting_start = None;
+        }
         let (observed, detail) = observation(&snapshot);
         let holds = Holds {
             maintenance: track.status.maintenance,
@@ -598,6 +631,7 @@ impl App {
                     file_name,
                     state: PrintState::Printing,
                     started_by: None,
+                    awaiting_start: None,
                 });
                 Ok(())
             }

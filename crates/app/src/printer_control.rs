@@ -179,6 +179,7 @@ impl App {
             file_name: file_name.clone(),
             state: PrintState::Printing,
             started_by: Some(actor.member_id()),
+            awaiting_start: Some(tokio::time::Instant::now()),
         });
         if let Err(e) = printer.driver().start(&file_name).await {
             // Nothing is printing: record the print as failed rather than leave it hanging.

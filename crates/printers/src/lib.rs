@@ -20,6 +20,8 @@ pub mod fake_moonraker;
 mod http;
 pub mod moonraker;
 pub mod octoprint;
+#[cfg(feature = "octoprint-harness")]
+pub mod octoprint_harness;
 mod push;
 pub mod simulated;
 

@@ -13,6 +13,8 @@ crate::on_both_backends!(
     unmanaged_prints_and_disconnects_are_reconciled,
     maintenance_and_refusals_are_clear,
     printer_events_stream_only_visible_printers,
+    octoprint_prints_through_the_api_and_is_reconciled_after_a_crash,
+    moonraker_prints_through_the_api_and_survives_disconnects,
 );
 
 /// About 60 s of printing at the default profile: enough to pause and resume in.
@@ -50,8 +52,19 @@ async fn wait_for(
     what: &str,
     check: impl Fn(&Value) -> bool,
 ) -> Value {
+    wait_within(owner, printer, what, Duration::from_secs(15), check).await
+}
+
+async fn wait_within(
+    owner: &Client,
+    printer: &str,
+    what: &str,
+    within: Duration,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + within;
     let mut last = Value::Null;
-    for _ in 0..150 {
+    while tokio::time::Instant::now() < deadline {
         let (status, live) = owner.get(&format!("{printer}/live")).await;
         if status == StatusCode::OK && check(&live) {
             return live;
@@ -59,7 +72,7 @@ async fn wait_for(
         last = live;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("{printer} never became {what}; last: {last}");
+    panic!("{printer} never became {what} within {within:?}; last: {last}");
 }
 
 async fn start(owner: &Client, printer: &str, file_name: &str, gcode: &str) -> (StatusCode, Value) {
@@ -358,4 +371,167 @@ async fn printer_events_stream_only_visible_printers(server: &TestServer) {
         "{text}"
     );
     assert!(!text.contains("secret.gcode"), "{text}");
+}
+
+/// G-code the OctoPrint virtual printer takes about `moves` × 0.1 s for (it sleeps a tenth of
+/// a move's duration; 10 mm at 10 mm/s), absolute positioning, no heating waits.
+fn virtual_printer_gcode(moves: usize) -> String {
+    let mut text = String::from("G90\nM83\nG28\n");
+    for i in 0..moves {
+        let x = if i % 2 == 0 { "10" } else { "20" };
+        text.push_str(&format!("G1 X{x} Y10 E0.01 F600\n"));
+    }
+    text
+}
+
+async fn network_printer(
+    owner: &Client,
+    org: i64,
+    name: &str,
+    driver: &str,
+    url: &str,
+    key: Option<&str>,
+) -> String {
+    let (_, site) = owner
+        .post(
+            &format!("/api/v1/orgs/{org}/sites"),
+            json!({ "name": format!("Hall of {name}") }),
+        )
+        .await;
+    let (status, printer) = owner
+        .post(
+            &format!("/api/v1/orgs/{org}/printers"),
+            json!({ "name": name, "site_id": site["id"], "driver": driver, "url": url, "credential": key }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{printer}");
+    format!("/api/v1/orgs/{org}/printers/{}", printer["id"])
+}
+
+async fn octoprint_prints_through_the_api_and_is_reconciled_after_a_crash(server: &TestServer) {
+    let mut octoprint = printers::octoprint_harness::OctoPrintHarness::start().await;
+    let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
+    let printer = network_printer(
+        &owner,
+        org,
+        "OctoPrint",
+        "octoprint",
+        octoprint.url(),
+        Some(octoprint.api_key()),
+    )
+    .await;
+    wait_for(&owner, &printer, "idle", |l| state(l) == "idle").await;
+
+    // Upload and start, pause, resume, cancel.
+    let (status, print) = start(&owner, &printer, "long.gcode", &virtual_printer_gcode(300)).await;
+    assert_eq!(status, StatusCode::CREATED, "{print}");
+    wait_for(&owner, &printer, "printing", |l| state(l) == "printing").await;
+    let (status, live) = owner.post_empty(&format!("{printer}/pause")).await;
+    assert_eq!(status, StatusCode::OK, "{live}");
+    wait_for(&owner, &printer, "paused", |l| state(l) == "paused").await;
+    let (status, live) = owner.post_empty(&format!("{printer}/resume")).await;
+    assert_eq!(status, StatusCode::OK, "{live}");
+    wait_for(&owner, &printer, "printing again", |l| {
+        state(l) == "printing"
+    })
+    .await;
+    let (status, live) = owner.post_empty(&format!("{printer}/cancel")).await;
+    assert_eq!(status, StatusCode::OK, "{live}");
+    wait_for(&owner, &printer, "awaiting bed clear", |l| {
+        state(l) == "awaiting_bed_clear"
+    })
+    .await;
+    let (_, prints) = owner.get(&format!("{printer}/prints")).await;
+    assert_eq!(prints[0]["state"], "cancelled", "{prints}");
+    owner.post_empty(&format!("{printer}/bed-clear")).await;
+
+    // A print that runs to its end.
+    let (status, _) = start(&owner, &printer, "short.gcode", &virtual_printer_gcode(20)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    wait_within(&owner, &printer, "done", Duration::from_secs(60), |l| {
+        state(l) == "awaiting_bed_clear"
+    })
+    .await;
+    let (_, prints) = owner.get(&format!("{printer}/prints")).await;
+    assert_eq!(prints[0]["state"], "completed", "{prints}");
+    owner.post_empty(&format!("{printer}/bed-clear")).await;
+
+    // OctoPrint crashes mid-print: offline, print unknown; back up, the print is gone (the
+    // virtual printer restarts empty): recorded as failed, never restarted.
+    let (status, _) = start(&owner, &printer, "crash.gcode", &virtual_printer_gcode(600)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    wait_for(&owner, &printer, "printing", |l| state(l) == "printing").await;
+    octoprint.kill().await;
+    wait_for(&owner, &printer, "offline", |l| state(l) == "offline").await;
+    let (_, prints) = owner.get(&format!("{printer}/prints")).await;
+    assert_eq!(prints[0]["state"], "unknown", "{prints}");
+    octoprint.restart().await;
+    wait_within(
+        &owner,
+        &printer,
+        "reconciled",
+        Duration::from_secs(60),
+        |l| state(l) == "awaiting_bed_clear",
+    )
+    .await;
+    let (_, prints) = owner.get(&format!("{printer}/prints")).await;
+    assert_eq!(prints[0]["state"], "failed", "{prints}");
+    assert_eq!(
+        prints.as_array().unwrap().len(),
+        3,
+        "nothing restarted: {prints}"
+    );
+    let actions = audit_actions(&owner, org).await;
+    for action in ["print.contact_lost", "print.ended", "printer.cancel"] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} in {actions:?}"
+        );
+    }
+}
+
+async fn moonraker_prints_through_the_api_and_survives_disconnects(server: &TestServer) {
+    let fake = printers::fake_moonraker::FakeMoonraker::start_with_api_key("moon-key").await;
+    fake.set_print_duration(3.0);
+    let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
+    let printer = network_printer(
+        &owner,
+        org,
+        "Voron",
+        "moonraker",
+        &fake.url(),
+        Some("moon-key"),
+    )
+    .await;
+    wait_for(&owner, &printer, "idle", |l| state(l) == "idle").await;
+    let (status, print) = start(&owner, &printer, "moon.gcode", &small_gcode()).await;
+    assert_eq!(status, StatusCode::CREATED, "{print}");
+    wait_for(&owner, &printer, "printing", |l| state(l) == "printing").await;
+    // Dropped websockets are reconnected; the print is still followed to its end.
+    fake.disconnect_all();
+    wait_within(&owner, &printer, "done", Duration::from_secs(30), |l| {
+        state(l) == "awaiting_bed_clear"
+    })
+    .await;
+    let (_, prints) = owner.get(&format!("{printer}/prints")).await;
+    assert_eq!(prints[0]["state"], "completed", "{prints}");
+
+    // A wrong key: the printer shows offline with the reason.
+    let wrong = network_printer(
+        &owner,
+        org,
+        "Stranger",
+        "moonraker",
+        &fake.url(),
+        Some("wrong"),
+    )
+    .await;
+    let live = wait_for(&owner, &wrong, "offline with a reason", |l| {
+        state(l) == "offline" && l["detail"] != ""
+    })
+    .await;
+    assert!(
+        live["detail"].as_str().unwrap().contains("credentials"),
+        "{live}"
+    );
 }
