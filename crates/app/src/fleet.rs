@@ -326,7 +326,7 @@ impl App {
         actor: &OrgActor,
         input: PrinterInput,
     ) -> AppResult<Printer> {
-        self.require(actor, Permission::PrintersManage).await?;
+        self.require(actor, Permission::PrintersAdd).await?;
         let now = self.now();
         let mut tx = self.store().write().await?;
         let name = self.check_printer_input(&mut tx, actor, &input).await?;
@@ -373,12 +373,16 @@ impl App {
         id: PrinterId,
         input: PrinterInput,
     ) -> AppResult<Printer> {
-        self.require_on_printer(actor, Permission::PrintersManage, id)?;
+        self.require_on_printer(actor, Permission::PrintersEdit, id)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
         let before = store::get_printer(&mut tx, actor.org(), id)
             .await?
             .ok_or(AppError::not_found("printer"))?;
+        if before.connection.settings != serde_json::Value::Object(input.settings.clone()) {
+            // Changing how the printer behaves is its own, rarer right.
+            self.require_on_printer(actor, Permission::PrintersSettings, id)?;
+        }
         let name = self.check_printer_input(&mut tx, actor, &input).await?;
         self.require_manage_after(actor, id, &input)?;
         let settings = serde_json::Value::Object(input.settings.clone());
@@ -437,7 +441,7 @@ impl App {
     }
 
     pub async fn delete_printer(&self, actor: &OrgActor, id: PrinterId) -> AppResult<()> {
-        self.require_on_printer(actor, Permission::PrintersManage, id)?;
+        self.require_on_printer(actor, Permission::PrintersRemove, id)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
         let before = store::get_printer(&mut tx, actor.org(), id)
@@ -466,7 +470,7 @@ impl App {
         actor: &OrgActor,
         input: PrinterModelInput,
     ) -> AppResult<PrinterModel> {
-        self.require(actor, Permission::PrintersManage).await?;
+        self.require(actor, Permission::PrinterModelsAdd).await?;
         let (name, description) = check_model_input(&input)?;
         let motion = serde_json::Value::Object(input.motion.clone());
         let new = store::NewPrinterModel {
@@ -495,12 +499,59 @@ impl App {
         Ok(model)
     }
 
+    pub async fn update_printer_model(
+        &self,
+        actor: &OrgActor,
+        id: PrinterModelId,
+        input: PrinterModelInput,
+    ) -> AppResult<PrinterModel> {
+        self.require(actor, Permission::PrinterModelsEdit).await?;
+        let (name, description) = check_model_input(&input)?;
+        let motion = serde_json::Value::Object(input.motion.clone());
+        let new = store::NewPrinterModel {
+            name: name.as_str(),
+            description: &description,
+            build_volume_mm: input.build_volume_mm,
+            nozzle_diameter_mm: input.nozzle_diameter_mm,
+            materials: &input.materials,
+            motion: &motion,
+            hourly_rate_minor: input.hourly_rate_minor,
+        };
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let before = store::get_printer_model(&mut tx, actor.org(), id)
+            .await?
+            .ok_or(AppError::not_found("printer model"))?;
+        store::update_printer_model(&mut tx, actor.org(), id, &new)
+            .await
+            .map_err(on_conflict(
+                "name_taken",
+                format!("a printer model named {:?} already exists", name.as_str()),
+            ))?;
+        let after = store::get_printer_model(&mut tx, actor.org(), id)
+            .await?
+            .ok_or(AppError::not_found("printer model"))?;
+        let event = actor.event(now, "printer_model.update", "printer_model", id);
+        store::append_audit(
+            &mut tx,
+            with_change(event, Some(json!(before)), Some(json!(after))),
+        )
+        .await?;
+        tx.commit().await?;
+        // Printers of this model time their prints with its new limits.
+        let printers = store::list_printers(&mut *self.store().read().await?, actor.org()).await?;
+        for printer in printers.iter().filter(|p| p.model_id == Some(id)) {
+            self.supervise(actor.org(), printer).await?;
+        }
+        Ok(after)
+    }
+
     pub async fn delete_printer_model(
         &self,
         actor: &OrgActor,
         id: PrinterModelId,
     ) -> AppResult<()> {
-        self.require(actor, Permission::PrintersManage).await?;
+        self.require(actor, Permission::PrinterModelsRemove).await?;
         let mut tx = self.store().write().await?;
         let model = store::get_printer_model(&mut tx, actor.org(), id)
             .await?
@@ -527,7 +578,7 @@ impl App {
         actor: &OrgActor,
         input: NamedInput,
     ) -> AppResult<PrinterGroup> {
-        self.require(actor, Permission::PrintersManage).await?;
+        self.require(actor, Permission::PrinterGroupsAdd).await?;
         let name = Name::parse("name", &input.name)?;
         let description = parse_description("description", &input.description)?;
         let now = self.now();
@@ -552,12 +603,45 @@ impl App {
         Ok(group)
     }
 
+    pub async fn update_printer_group(
+        &self,
+        actor: &OrgActor,
+        id: PrinterGroupId,
+        input: NamedInput,
+    ) -> AppResult<PrinterGroup> {
+        self.require(actor, Permission::PrinterGroupsEdit).await?;
+        let name = Name::parse("name", &input.name)?;
+        let description = parse_description("description", &input.description)?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let before = store::get_printer_group(&mut tx, actor.org(), id)
+            .await?
+            .ok_or(AppError::not_found("printer group"))?;
+        store::update_printer_group(&mut tx, actor.org(), id, name.as_str(), &description)
+            .await
+            .map_err(on_conflict(
+                "name_taken",
+                format!("a printer group named {:?} already exists", name.as_str()),
+            ))?;
+        let after = store::get_printer_group(&mut tx, actor.org(), id)
+            .await?
+            .ok_or(AppError::not_found("printer group"))?;
+        let event = actor.event(now, "printer_group.update", "printer_group", id);
+        store::append_audit(
+            &mut tx,
+            with_change(event, Some(json!(before)), Some(json!(after))),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
     pub async fn delete_printer_group(
         &self,
         actor: &OrgActor,
         id: PrinterGroupId,
     ) -> AppResult<()> {
-        self.require(actor, Permission::PrintersManage).await?;
+        self.require(actor, Permission::PrinterGroupsRemove).await?;
         let mut tx = self.store().write().await?;
         let group = store::get_printer_group(&mut tx, actor.org(), id)
             .await?

@@ -432,7 +432,7 @@ impl App {
         id: PrinterId,
         fault: printers::simulated::Fault,
     ) -> AppResult<LiveStatus> {
-        self.require_on_printer(actor, Permission::PrintersManage, id)?;
+        self.require_on_printer(actor, Permission::PrintersEdit, id)?;
         let printer = self.live_printer(id)?;
         let Some(simulator) = printer.driver().as_simulated() else {
             return Err(AppError::conflict(

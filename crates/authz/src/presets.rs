@@ -72,6 +72,19 @@ const SUBMITTER: &[Permission] = &[
     P::ApiTokensCreateOwn,
 ];
 
+/// Adding, editing and removing printers, printer models and printer groups.
+const MANAGE_FLEET: &[P] = &[
+    P::PrintersAdd,
+    P::PrintersEdit,
+    P::PrintersRemove,
+    P::PrinterModelsAdd,
+    P::PrinterModelsEdit,
+    P::PrinterModelsRemove,
+    P::PrinterGroupsAdd,
+    P::PrinterGroupsEdit,
+    P::PrinterGroupsRemove,
+];
+
 const RUN_PRINTERS: &[Permission] = &[
     P::PrinterControlStart,
     P::PrinterControlPauseResume,
@@ -313,11 +326,11 @@ fn print_and_go() -> Vec<RankTemplate> {
             READ_ORG,
             SUBMITTER,
             RUN_PRINTERS,
+            MANAGE_FLEET,
             &[
                 P::MembersView,
                 P::MembersInvite,
                 P::MembersManage,
-                P::PrintersManage,
                 P::PrintersSettings,
                 P::PrinterAccessManage,
                 P::QueueEditAll,

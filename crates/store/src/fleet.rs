@@ -207,6 +207,25 @@ pub async fn get_printer_group(
     row.as_ref().map(group_from_row).transpose()
 }
 
+pub async fn update_printer_group(
+    conn: &mut Conn,
+    org: OrgId,
+    id: PrinterGroupId,
+    name: &str,
+    description: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE printer_groups SET name = $1, description = $2 WHERE org_id = $3 AND id = $4",
+    )
+    .bind(name.to_string())
+    .bind(description.to_string())
+    .bind(org.get())
+    .bind(id.get())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn delete_printer_group(
     conn: &mut Conn,
     org: OrgId,

@@ -373,14 +373,14 @@ async fn printer_scopes_hide_or_lock_and_grants_add_access(server: &TestServer) 
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert_eq!(body["error"]["permission"], "printers.manage");
+    assert_eq!(body["error"]["permission"], "printers.edit");
 
     // An operator with the permission but only print access is told which access is missing.
     let operator_rank = server.rank_id(&owner, org, "Operator").await;
     owner
         .patch(
             &format!("/api/v1/orgs/{org}/ranks/{operator_rank}"),
-            json!({ "permissions": ["printers.view", "printers.manage"] }),
+            json!({ "permissions": ["printers.view", "printers.edit"] }),
         )
         .await;
     let (operator, _) = server.member(&owner, org, "Operator", "op@lab.test").await;

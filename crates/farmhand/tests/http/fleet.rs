@@ -7,6 +7,7 @@ crate::on_both_backends!(
     printer_models_carry_what_the_estimator_and_costs_need,
     printer_credentials_are_encrypted_and_never_returned,
     the_demo_has_simulated_printers_of_two_models_on_two_sites,
+    each_fleet_action_has_its_own_permission,
 );
 
 async fn printer_models_carry_what_the_estimator_and_costs_need(server: &TestServer) {
@@ -240,4 +241,127 @@ async fn the_demo_has_simulated_printers_of_two_models_on_two_sites(server: &Tes
     assert!(!again.created);
     let (_, printers) = owner.get(&format!("/api/v1/orgs/{org}/printers")).await;
     assert_eq!(printers.as_array().unwrap().len(), 5);
+}
+
+async fn each_fleet_action_has_its_own_permission(server: &TestServer) {
+    let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
+    let (_, site) = owner
+        .post(
+            &format!("/api/v1/orgs/{org}/sites"),
+            json!({ "name": "Hall" }),
+        )
+        .await;
+    let (_, printer) = owner
+        .post(
+            &format!("/api/v1/orgs/{org}/printers"),
+            json!({ "name": "P1", "site_id": site["id"], "settings": { "speed": 1.0 } }),
+        )
+        .await;
+    let printer_url = format!("/api/v1/orgs/{org}/printers/{}", printer["id"]);
+    let (_, model) = owner
+        .post(
+            &format!("/api/v1/orgs/{org}/printer-models"),
+            json!({ "name": "MK4" }),
+        )
+        .await;
+    let (_, group) = owner
+        .post(
+            &format!("/api/v1/orgs/{org}/printer-groups"),
+            json!({ "name": "Front row" }),
+        )
+        .await;
+
+    // The owner edits models and groups.
+    let (status, edited) = owner
+        .put(
+            &format!("/api/v1/orgs/{org}/printer-models/{}", model["id"]),
+            json!({ "name": "MK4S", "build_volume_mm": [250, 210, 220], "hourly_rate_minor": 90 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(edited["name"], "MK4S");
+    assert_eq!(edited["hourly_rate_minor"], 90);
+    let (status, edited) = owner
+        .put(
+            &format!("/api/v1/orgs/{org}/printer-groups/{}", group["id"]),
+            json!({ "name": "Back row", "description": "by the window" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(edited["description"], "by the window");
+
+    // A technician who may edit printers (with manage access) but not change their settings.
+    let rank = server.rank_id(&owner, org, "Operator").await;
+    let (status, body) = owner
+        .patch(
+            &format!("/api/v1/orgs/{org}/ranks/{rank}"),
+            json!({ "permissions": ["printers.view", "printers.edit"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (technician, technician_id) = server
+        .member(&owner, org, "Operator", "tech@farm.test")
+        .await;
+    let (status, body) = owner
+        .post(
+            &format!("/api/v1/orgs/{org}/printer-access"),
+            json!({ "subject": { "kind": "member", "id": technician_id }, "target": { "kind": "all_printers" }, "level": "manage" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let body = |name: &str, speed: f64| json!({ "name": name, "site_id": site["id"], "settings": { "speed": speed } });
+    let (status, renamed) = technician.put(&printer_url, body("P1 renamed", 1.0)).await;
+    assert_eq!(status, StatusCode::OK, "{renamed}");
+    let (status, error) = technician.put(&printer_url, body("P1 renamed", 60.0)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{error}");
+    assert_eq!(error["error"]["permission"], "printers.settings");
+    for (method, path, permission) in [
+        ("DELETE", printer_url.clone(), "printers.remove"),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/printer-models"),
+            "printer_models.add",
+        ),
+        (
+            "PUT",
+            format!("/api/v1/orgs/{org}/printer-models/{}", model["id"]),
+            "printer_models.edit",
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/orgs/{org}/printer-models/{}", model["id"]),
+            "printer_models.remove",
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/printer-groups"),
+            "printer_groups.add",
+        ),
+        (
+            "PUT",
+            format!("/api/v1/orgs/{org}/printer-groups/{}", group["id"]),
+            "printer_groups.edit",
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/orgs/{org}/printer-groups/{}", group["id"]),
+            "printer_groups.remove",
+        ),
+        (
+            "POST",
+            format!("/api/v1/orgs/{org}/printers"),
+            "printers.add",
+        ),
+    ] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let (status, error) = technician
+            .request(
+                method.clone(),
+                &path,
+                Some(json!({ "name": "X", "site_id": site["id"] })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {error}");
+        assert_eq!(error["error"]["permission"], permission, "{method} {path}");
+    }
 }

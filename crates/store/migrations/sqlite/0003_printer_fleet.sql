@@ -61,3 +61,29 @@ CREATE TABLE printer_state_events (
     occurred_at BIGINT NOT NULL
 );
 CREATE INDEX printer_state_events_printer ON printer_state_events (printer_id, id);
+
+-- "printers.manage" became separate permissions to add, edit and remove printers, printer
+-- models and printer groups: whoever held it holds all nine.
+UPDATE ranks SET permissions = TRIM(REPLACE(' ' || permissions || ' ', ' printers.manage ', ' printers.add printers.edit printers.remove printer_models.add printer_models.edit printer_models.remove printer_groups.add printer_groups.edit printer_groups.remove '));
+UPDATE ranks SET tri_state = TRIM(REPLACE(' ' || tri_state || ' ', ' printers.manage ', ' printers.add printers.edit printers.remove printer_models.add printer_models.edit printer_models.remove printer_groups.add printer_groups.edit printer_groups.remove '));
+UPDATE api_tokens SET permissions = TRIM(REPLACE(' ' || permissions || ' ', ' printers.manage ', ' printers.add printers.edit printers.remove printer_models.add printer_models.edit printer_models.remove printer_groups.add printer_groups.edit printer_groups.remove '))
+    WHERE permissions IS NOT NULL;
+INSERT INTO member_overrides (member_id, permission, allow)
+    SELECT member_id, 'printers.add', allow FROM member_overrides WHERE permission = 'printers.manage';
+INSERT INTO member_overrides (member_id, permission, allow)
+    SELECT member_id, 'printers.edit', allow FROM member_overrides WHERE permission = 'printers.manage';
+INSERT INTO member_overrides (member_id, permission, allow)
+    SELECT member_id, 'printers.remove', allow FROM member_overrides WHERE permission = 'printers.manage';
+INSERT INTO member_overrides (member_id, permission, allow)
+    SELECT member_id, 'printer_models.add', allow FROM member_overrides WHERE permission = 'printers.manage';
+INSERT INTO member_overrides (member_id, permission, allow)
+    SELECT member_id, 'printer_models.edit', allow FROM member_overrides WHERE permission = 'printers.manage';
+INSERT INTO member_overrides (member_id, permission, allow)
+    SELECT member_id, 'printer_models.remove', allow FROM member_overrides WHERE permission = 'printers.manage';
+INSERT INTO member_overrides (member_id, permission, allow)
+    SELECT member_id, 'printer_groups.add', allow FROM member_overrides WHERE permission = 'printers.manage';
+INSERT INTO member_overrides (member_id, permission, allow)
+    SELECT member_id, 'printer_groups.edit', allow FROM member_overrides WHERE permission = 'printers.manage';
+INSERT INTO member_overrides (member_id, permission, allow)
+    SELECT member_id, 'printer_groups.remove', allow FROM member_overrides WHERE permission = 'printers.manage';
+DELETE FROM member_overrides WHERE permission = 'printers.manage';

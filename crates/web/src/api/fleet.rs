@@ -27,7 +27,7 @@ pub async fn list_printers(
 #[utoipa::path(post, path = "/orgs/{org_id}/printers", tag = "printers", params(("org_id" = OrgId, Path)),
     request_body = PrinterInput,
     responses((status = 201, body = Printer), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
-    extensions(("x-permission" = json!("printers.manage"))))]
+    extensions(("x-permission" = json!("printers.add"))))]
 pub async fn create_printer(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -54,7 +54,7 @@ pub async fn get_printer(
 #[utoipa::path(put, path = "/orgs/{org_id}/printers/{printer_id}", tag = "printers",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)), request_body = PrinterInput,
     responses((status = 200, body = Printer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
-    extensions(("x-permission" = json!("printers.manage"))))]
+    extensions(("x-permission" = json!("printers.edit")), ("x-permission-also" = json!(["printers.settings"]))))]
 pub async fn update_printer(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -68,7 +68,7 @@ pub async fn update_printer(
 #[utoipa::path(delete, path = "/orgs/{org_id}/printers/{printer_id}", tag = "printers",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
-    extensions(("x-permission" = json!("printers.manage"))))]
+    extensions(("x-permission" = json!("printers.remove"))))]
 pub async fn delete_printer(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -93,7 +93,7 @@ pub async fn list_models(
 #[utoipa::path(post, path = "/orgs/{org_id}/printer-models", tag = "printers", params(("org_id" = OrgId, Path)),
     request_body = PrinterModelInput,
     responses((status = 201, body = PrinterModel), (status = 409, body = ErrorBody)),
-    extensions(("x-permission" = json!("printers.manage"))))]
+    extensions(("x-permission" = json!("printer_models.add"))))]
 pub async fn create_model(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -108,7 +108,7 @@ pub async fn create_model(
 #[utoipa::path(delete, path = "/orgs/{org_id}/printer-models/{model_id}", tag = "printers",
     params(("org_id" = OrgId, Path), ("model_id" = PrinterModelId, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)),
-    extensions(("x-permission" = json!("printers.manage"))))]
+    extensions(("x-permission" = json!("printer_models.remove"))))]
 pub async fn delete_model(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -133,7 +133,7 @@ pub async fn list_groups(
 #[utoipa::path(post, path = "/orgs/{org_id}/printer-groups", tag = "printers", params(("org_id" = OrgId, Path)),
     request_body = NamedInput,
     responses((status = 201, body = PrinterGroup), (status = 409, body = ErrorBody)),
-    extensions(("x-permission" = json!("printers.manage"))))]
+    extensions(("x-permission" = json!("printer_groups.add"))))]
 pub async fn create_group(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -144,11 +144,45 @@ pub async fn create_group(
     ))
 }
 
+/// Change a printer model; its printers' estimates follow.
+#[utoipa::path(put, path = "/orgs/{org_id}/printer-models/{model_id}", tag = "printers",
+    params(("org_id" = OrgId, Path), ("model_id" = PrinterModelId, Path)),
+    request_body = PrinterModelInput,
+    responses((status = 200, body = PrinterModel), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    extensions(("x-permission" = json!("printer_models.edit"))))]
+pub async fn update_model(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, PrinterModelId)>,
+    ApiJson(input): ApiJson<PrinterModelInput>,
+) -> ApiResult<Json<PrinterModel>> {
+    Ok(Json(
+        state.app.update_printer_model(&actor, ids.1, input).await?,
+    ))
+}
+
+/// Rename a printer group or change its description.
+#[utoipa::path(put, path = "/orgs/{org_id}/printer-groups/{group_id}", tag = "printers",
+    params(("org_id" = OrgId, Path), ("group_id" = PrinterGroupId, Path)),
+    request_body = NamedInput,
+    responses((status = 200, body = PrinterGroup), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    extensions(("x-permission" = json!("printer_groups.edit"))))]
+pub async fn update_group(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, PrinterGroupId)>,
+    ApiJson(input): ApiJson<NamedInput>,
+) -> ApiResult<Json<PrinterGroup>> {
+    Ok(Json(
+        state.app.update_printer_group(&actor, ids.1, input).await?,
+    ))
+}
+
 /// Remove a printer group and the access granted through it.
 #[utoipa::path(delete, path = "/orgs/{org_id}/printer-groups/{group_id}", tag = "printers",
     params(("org_id" = OrgId, Path), ("group_id" = PrinterGroupId, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)),
-    extensions(("x-permission" = json!("printers.manage"))))]
+    extensions(("x-permission" = json!("printer_groups.remove"))))]
 pub async fn delete_group(
     State(state): State<WebState>,
     Org(actor): Org,

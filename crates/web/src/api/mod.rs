@@ -160,9 +160,9 @@ pub fn router_and_doc() -> (Router<WebState>, OpenApi) {
         .routes(routes!(printer_control::simulate_fault))
         .routes(routes!(printer_control::events))
         .routes(routes!(fleet::list_models, fleet::create_model))
-        .routes(routes!(fleet::delete_model))
+        .routes(routes!(fleet::update_model, fleet::delete_model))
         .routes(routes!(fleet::list_groups, fleet::create_group))
-        .routes(routes!(fleet::delete_group));
+        .routes(routes!(fleet::update_group, fleet::delete_group));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .split_for_parts()

@@ -219,7 +219,7 @@ pub enum SimulatedFault {
 #[utoipa::path(post, path = "/orgs/{org_id}/printers/{printer_id}/simulation/faults", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)), request_body = SimulatedFault,
     responses((status = 200, body = LiveStatus), (status = 409, body = ErrorBody)),
-    extensions(("x-permission" = json!("printers.manage"))))]
+    extensions(("x-permission" = json!("printers.edit"))))]
 pub async fn simulate_fault(
     State(state): State<WebState>,
     Org(actor): Org,
