@@ -15,6 +15,7 @@ crate::on_both_backends!(
     printer_events_stream_only_visible_printers,
     octoprint_prints_through_the_api_and_is_reconciled_after_a_crash,
     moonraker_prints_through_the_api_and_survives_disconnects,
+    bed_clear_confirmation_follows_the_organization_setting,
 );
 
 /// About 60 s of printing at the default profile: enough to pause and resume in.
@@ -534,4 +535,47 @@ async fn moonraker_prints_through_the_api_and_survives_disconnects(server: &Test
         live["detail"].as_str().unwrap().contains("credentials"),
         "{live}"
     );
+}
+
+async fn bed_clear_confirmation_follows_the_organization_setting(server: &TestServer) {
+    let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
+    let printer = simulated_printer(&owner, org, "Sim 5", 600.0).await;
+    wait_for(&owner, &printer, "idle", |l| state(l) == "idle").await;
+    let (status, _) = start(&owner, &printer, "quick.gcode", &small_gcode()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    wait_for(&owner, &printer, "awaiting bed clear", |l| {
+        state(l) == "awaiting_bed_clear"
+    })
+    .await;
+
+    // A lab assistant who may confirm bed clears, with view access only (the Viewer rank's).
+    let rank = server.rank_id(&owner, org, "Viewer").await;
+    let (status, body) = owner
+        .patch(
+            &format!("/api/v1/orgs/{org}/ranks/{rank}"),
+            json!({ "permissions": ["organization.view", "printers.view", "printer_control.confirm_bed_clear"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (assistant, _) = server
+        .member(&owner, org, "Viewer", "assistant@farm.test")
+        .await;
+    let (_, seen) = assistant.get(&format!("/api/v1/orgs/{org}/printers")).await;
+    assert_eq!(seen[0]["access"], "view", "{seen}");
+
+    // By default confirming needs print access...
+    let (status, error) = assistant.post_empty(&format!("{printer}/bed-clear")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{error}");
+    assert_eq!(error["error"]["needed_access"], "print");
+    // ... unless the organization lets anyone with access confirm.
+    let (status, body) = owner
+        .patch(
+            &format!("/api/v1/orgs/{org}"),
+            json!({ "bed_clear_access": "any_access" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, live) = assistant.post_empty(&format!("{printer}/bed-clear")).await;
+    assert_eq!(status, StatusCode::OK, "{live}");
+    assert_eq!(live["state"], "idle");
 }
