@@ -73,10 +73,14 @@ impl Server {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
-        // The fleet supervisors run inside the server process.
-        app.start_fleet()
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot start the printer fleet: {e}"))?;
+        // The fleet supervisors run inside the server process; with thousands of printers
+        // setting them up takes seconds, so the server answers meanwhile.
+        let fleet_app = app.clone();
+        tokio::spawn(async move {
+            if let Err(e) = fleet_app.start_fleet().await {
+                tracing::error!(error = %e, "cannot start the printer fleet");
+            }
+        });
         let (shutdown, mut signal) = watch::channel(false);
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
         let task = tokio::spawn(async move {
