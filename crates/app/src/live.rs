@@ -119,6 +119,8 @@ pub struct LivePrinter {
     pub org: OrgId,
     pub id: PrinterId,
     pub(crate) driver: AnyDriver,
+    /// The printer model's motion limits, to estimate the prints started on it.
+    pub(crate) profile: gcode::Profile,
     /// Serializes observations and control actions on this printer.
     pub(crate) track: tokio::sync::Mutex<Track>,
     /// A copy of the status for readers that must not wait (listings, SSE start).
@@ -360,6 +362,7 @@ impl App {
     /// Builds the driver for a printer as stored and (re)starts its supervisor.
     pub(crate) async fn supervise(&self, org: OrgId, printer: &Printer) -> AppResult<()> {
         let connection = self.connection(org, printer).await?;
+        let profile = connection.profile.clone();
         let print = {
             let mut conn = self.store().read().await?;
             store::active_print(&mut conn, org, printer.id).await?
@@ -377,6 +380,7 @@ impl App {
             org,
             id: printer.id,
             driver,
+            profile,
             track: tokio::sync::Mutex::new(Track {
                 status: status.clone(),
                 print: print.map(|p| TrackedPrint {

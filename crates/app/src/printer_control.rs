@@ -134,8 +134,10 @@ impl App {
         let printer = self.live_printer(id)?;
         let (estimate, sha256) = {
             let bytes = gcode.clone();
+            // Timed with the printer model's limits, as the printer will run it.
+            let profile = printer.profile.clone();
             tokio::task::spawn_blocking(move || {
-                let analysis = gcode::analyze(&bytes[..], &gcode::Profile::default());
+                let analysis = gcode::analyze(&bytes[..], &profile);
                 let sha = hex::encode(Sha256::digest(&bytes));
                 (analysis.map(|a| a.estimated_time_s).unwrap_or(0.0), sha)
             })

@@ -73,7 +73,7 @@ const SUBMITTER: &[Permission] = &[
 ];
 
 /// Adding, editing and removing printers, printer models and printer groups.
-const MANAGE_FLEET: &[P] = &[
+pub const MANAGE_FLEET: &[Permission] = &[
     P::PrintersAdd,
     P::PrintersEdit,
     P::PrintersRemove,

@@ -18,7 +18,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use authz::ids::{MemberId, PrinterId, RankId, SiteId, WorkgroupId};
-use authz::presets::{ADVANCED_RIGHTS, RankTemplate};
+use authz::presets::{ADVANCED_RIGHTS, MANAGE_FLEET, RankTemplate};
 use authz::{
     AccessLevel, AccessSource, BedClearAccess, Decision, Domain, Grant, Member, Org, Permission,
     PermissionSet, PermissionSource, Policy, Preset, Printer, PrinterScope, Rank, Refusal, Subject,
@@ -927,19 +927,10 @@ fn printandgo_operator_runs_removes_resumes_preheats_and_configures() {
             &policy,
             operator,
             &[
-                P::ApprovalReview,
-                P::MembersManage,
-                P::RanksManage,
-                P::PrintersAdd,
-                P::PrintersEdit,
-                P::PrintersRemove,
-                P::PrinterModelsAdd,
-                P::PrinterModelsEdit,
-                P::PrinterModelsRemove,
-                P::PrinterGroupsAdd,
-                P::PrinterGroupsEdit,
-                P::PrinterGroupsRemove,
-            ],
+                MANAGE_FLEET,
+                &[P::ApprovalReview, P::MembersManage, P::RanksManage],
+            ]
+            .concat(),
             Some(printer),
         );
     }
@@ -982,19 +973,7 @@ fn printandgo_factory_manager_is_highest_only_in_their_own_factory() {
     assert_allowed(
         &policy,
         manager,
-        &[
-            P::PrinterControlStart,
-            P::PrintersSettings,
-            P::PrintersAdd,
-            P::PrintersEdit,
-            P::PrintersRemove,
-            P::PrinterModelsAdd,
-            P::PrinterModelsEdit,
-            P::PrinterModelsRemove,
-            P::PrinterGroupsAdd,
-            P::PrinterGroupsEdit,
-            P::PrinterGroupsRemove,
-        ],
+        &[MANAGE_FLEET, &[P::PrinterControlStart, P::PrintersSettings]].concat(),
         Some(PRINTER_A),
     );
     assert_hidden(&policy, manager, P::PrintersView, PRINTER_B);
@@ -1158,27 +1137,22 @@ fn simplyprint_read_only_stakeholder_sees_but_cannot_start_cancel_or_change_anyt
         &policy,
         stakeholder,
         &[
-            P::PrinterControlStart,
-            P::PrinterControlCancelOwn,
-            P::PrinterControlCancelAll,
-            P::PrinterControlPauseResume,
-            P::PrinterControlEmergencyStop,
-            P::QueueSubmit,
-            P::QueueEditOwn,
-            P::QueueEditAll,
-            P::QueueReorder,
-            P::PrintersSettings,
-            P::PrintersAdd,
-            P::PrintersEdit,
-            P::PrintersRemove,
-            P::PrinterModelsAdd,
-            P::PrinterModelsEdit,
-            P::PrinterModelsRemove,
-            P::PrinterGroupsAdd,
-            P::PrinterGroupsEdit,
-            P::PrinterGroupsRemove,
-            P::FilamentManage,
-        ],
+            MANAGE_FLEET,
+            &[
+                P::PrinterControlStart,
+                P::PrinterControlCancelOwn,
+                P::PrinterControlCancelAll,
+                P::PrinterControlPauseResume,
+                P::PrinterControlEmergencyStop,
+                P::QueueSubmit,
+                P::QueueEditOwn,
+                P::QueueEditAll,
+                P::QueueReorder,
+                P::PrintersSettings,
+                P::FilamentManage,
+            ],
+        ]
+        .concat(),
         Some(PRINTER_B),
     );
 }
@@ -1203,21 +1177,16 @@ fn simplyprint_queue_approver_approves_reorders_and_starts_but_no_settings_or_us
         &policy,
         approver,
         &[
-            P::PrintersSettings,
-            P::PrintersAdd,
-            P::PrintersEdit,
-            P::PrintersRemove,
-            P::PrinterModelsAdd,
-            P::PrinterModelsEdit,
-            P::PrinterModelsRemove,
-            P::PrinterGroupsAdd,
-            P::PrinterGroupsEdit,
-            P::PrinterGroupsRemove,
-            P::MembersManage,
-            P::MembersInvite,
-            P::MembersOverride,
-            P::RanksManage,
-        ],
+            MANAGE_FLEET,
+            &[
+                P::PrintersSettings,
+                P::MembersManage,
+                P::MembersInvite,
+                P::MembersOverride,
+                P::RanksManage,
+            ],
+        ]
+        .concat(),
         Some(PRINTER_A),
     );
     for p in f.rank(APPROVER).permissions.iter() {
@@ -1256,22 +1225,17 @@ fn simplyprint_filament_admin_manages_filament_and_only_views_printers_and_queue
         &policy,
         admin,
         &[
-            P::PrintersAdd,
-            P::PrintersEdit,
-            P::PrintersRemove,
-            P::PrinterModelsAdd,
-            P::PrinterModelsEdit,
-            P::PrinterModelsRemove,
-            P::PrinterGroupsAdd,
-            P::PrinterGroupsEdit,
-            P::PrinterGroupsRemove,
-            P::PrintersSettings,
-            P::PrinterControlStart,
-            P::PrinterControlCancelAll,
-            P::QueueSubmit,
-            P::QueueReorder,
-            P::ApprovalReview,
-        ],
+            MANAGE_FLEET,
+            &[
+                P::PrintersSettings,
+                P::PrinterControlStart,
+                P::PrinterControlCancelAll,
+                P::QueueSubmit,
+                P::QueueReorder,
+                P::ApprovalReview,
+            ],
+        ]
+        .concat(),
         Some(PRINTER_A),
     );
 }
