@@ -470,57 +470,54 @@ impl Analyzer {
         let positive = |letter: u8| line.get(letter).filter(|v| *v > 0.0);
         let axes = [b'X', b'Y', b'Z', b'E'];
         match &mut self.planner {
-            Planner::Marlin(planner) => {
-                let l = &mut planner.limits;
-                match number {
-                    201 => {
-                        for (i, letter) in axes.iter().enumerate() {
-                            if let Some(v) = positive(*letter) {
-                                l.max_acceleration[i] = v * scale;
-                            }
-                        }
-                    }
-                    203 => {
-                        for (i, letter) in axes.iter().enumerate() {
-                            if let Some(v) = positive(*letter) {
-                                l.max_feedrate[i] = v * scale;
-                            }
-                        }
-                    }
-                    // As PrusaSlicer reads it: `S` is the legacy form (MK2/MK3 and old Marlin),
-                    // where it sets print and travel acceleration and `T` is the retract
-                    // acceleration; otherwise upstream Marlin's P (print), R (retract), T (travel).
-                    204 => {
-                        if let Some(s) = positive(b'S') {
-                            l.print_acceleration = s;
-                            l.travel_acceleration = s;
-                            if let Some(t) = positive(b'T') {
-                                l.retract_acceleration = t;
-                            }
-                        } else {
-                            if let Some(p) = positive(b'P') {
-                                l.print_acceleration = p;
-                            }
-                            if let Some(r) = positive(b'R') {
-                                l.retract_acceleration = r;
-                            }
-                            if let Some(t) = positive(b'T') {
-                                l.travel_acceleration = t;
-                            }
-                        }
-                    }
-                    _ => {
-                        for (i, letter) in axes.iter().enumerate() {
-                            if let Some(v) = line.get(*letter).filter(|v| *v >= 0.0) {
-                                l.max_jerk[i] = v;
-                            }
-                        }
-                        if let Some(j) = positive(b'J') {
-                            l.junction_deviation = Some(j);
+            Planner::Marlin(planner) => planner.update_limits(|l| match number {
+                201 => {
+                    for (i, letter) in axes.iter().enumerate() {
+                        if let Some(v) = positive(*letter) {
+                            l.max_acceleration[i] = v * scale;
                         }
                     }
                 }
-            }
+                203 => {
+                    for (i, letter) in axes.iter().enumerate() {
+                        if let Some(v) = positive(*letter) {
+                            l.max_feedrate[i] = v * scale;
+                        }
+                    }
+                }
+                // As PrusaSlicer reads it: `S` is the legacy form (MK2/MK3 and old Marlin),
+                // where it sets print and travel acceleration and `T` is the retract
+                // acceleration; otherwise upstream Marlin's P (print), R (retract), T (travel).
+                204 => {
+                    if let Some(s) = positive(b'S') {
+                        l.print_acceleration = s;
+                        l.travel_acceleration = s;
+                        if let Some(t) = positive(b'T') {
+                            l.retract_acceleration = t;
+                        }
+                    } else {
+                        if let Some(p) = positive(b'P') {
+                            l.print_acceleration = p;
+                        }
+                        if let Some(r) = positive(b'R') {
+                            l.retract_acceleration = r;
+                        }
+                        if let Some(t) = positive(b'T') {
+                            l.travel_acceleration = t;
+                        }
+                    }
+                }
+                _ => {
+                    for (i, letter) in axes.iter().enumerate() {
+                        if let Some(v) = line.get(*letter).filter(|v| *v >= 0.0) {
+                            l.max_jerk[i] = v;
+                        }
+                    }
+                    if let Some(j) = positive(b'J') {
+                        l.junction_deviation = Some(j);
+                    }
+                }
+            }),
             // Klipper takes its acceleration from M204 (S, or the smaller of P and T) and
             // ignores the other Marlin limit commands (they live in printer.cfg).
             Planner::Klipper(planner) => {

@@ -291,7 +291,8 @@ fn scan_number(bytes: &[u8], mut i: usize) -> ScannedNumber {
     let seen_digit = int_digits + frac_digits > 0 || extra_digit;
     let fast = if exact && seen_digit && int_digits + frac_digits <= 15 {
         // mantissa < 10^15 < 2^53: exact in f64; frac_digits <= 15 indexes NEG_POW10.
-        let v = mantissa as f64 * NEG_POW10[frac_digits];
+        // Through i64: a signed conversion is one instruction, an unsigned one several.
+        let v = mantissa as i64 as f64 * NEG_POW10[frac_digits];
         Some(if negative { -v } else { v })
     } else {
         None

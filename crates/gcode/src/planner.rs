@@ -56,6 +56,38 @@ pub struct Limits {
     pub minimum_planner_speed: f64,
 }
 
+/// Per-axis limits as reciprocals, so that checking a move against them takes multiplications
+/// (a division only when a limit bites). Derived from [`Limits`] whenever they change.
+#[derive(Debug, Clone, Copy)]
+struct Reciprocals {
+    /// `1 / max_feedrate`, 0 where there is no limit.
+    feedrate: [f64; AXES],
+    /// `1 / max_acceleration`, 0 where there is no limit.
+    acceleration: [f64; AXES],
+    /// `1 / max_jerk`: infinite for a zero jerk (every change of speed is limited), 0 for none.
+    jerk: [f64; AXES],
+}
+
+impl Reciprocals {
+    fn of(l: &Limits) -> Self {
+        // A limit that is not a positive number (0, negative, NaN) does not limit.
+        let cap = |v: f64| if v > 0.0 { 1.0 / v } else { 0.0 };
+        Self {
+            feedrate: l.max_feedrate.map(cap),
+            acceleration: l.max_acceleration.map(cap),
+            jerk: l.max_jerk.map(|j| {
+                if j > 0.0 {
+                    1.0 / j
+                } else if j <= 0.0 {
+                    f64::INFINITY
+                } else {
+                    0.0
+                }
+            }),
+        }
+    }
+}
+
 impl Limits {
     pub fn from_profile(p: &Profile) -> Self {
         Self {
@@ -99,13 +131,16 @@ struct Block {
 struct Prev {
     nominal: f64,
     safe: f64,
-    axis_speed: [f64; AXES],
+    /// Displacement per mm of the move, per axis (X, Y, Z, E).
+    direction: [f64; AXES],
+    /// Unit vector of the XYZ motion; zero for extruder-only moves.
     unit: [f64; 3],
 }
 
 /// Marlin's planner. Memory is bounded by twice the look-ahead window.
 pub struct MarlinPlanner {
-    pub limits: Limits,
+    limits: Limits,
+    reciprocals: Reciprocals,
     blocks: Vec<Block>,
     window: usize,
     prev: Option<Prev>,
@@ -146,12 +181,20 @@ pub fn trapezoid_time(entry: f64, exit: f64, nominal: f64, accel: f64, distance:
 impl MarlinPlanner {
     pub fn new(profile: &Profile) -> Self {
         let window = profile.lookahead.clamp(2, 4096);
+        let limits = Limits::from_profile(profile);
         Self {
-            limits: Limits::from_profile(profile),
+            reciprocals: Reciprocals::of(&limits),
+            limits,
             blocks: Vec::with_capacity(window * 2 + 1),
             window,
             prev: None,
         }
+    }
+
+    /// Changes the limits (M201, M203, M204, M205) for the moves that follow.
+    pub fn update_limits(&mut self, change: impl FnOnce(&mut Limits)) {
+        change(&mut self.limits);
+        self.reciprocals = Reciprocals::of(&self.limits);
     }
 
     /// Adds a move. Committed moves report `(feature, seconds)` to `sink`.
@@ -165,23 +208,19 @@ impl MarlinPlanner {
         }
         let inv = 1.0 / distance;
         let l = &self.limits;
+        let r = &self.reciprocals;
+        let length = d.map(f64::abs);
+        // Every axis must stay within its limit, |d|/distance × v ≤ max: the axis most over
+        // (largest |d|/max) sets the speed, and the acceleration alike.
+        let most_over = |reciprocal: &[f64; AXES]| {
+            let ratio = |a: usize| length[a] * reciprocal[a];
+            ratio(0).max(ratio(1)).max(ratio(2).max(ratio(3)))
+        };
         let mut v = mv.feedrate.max(1e-3);
-        let mut factor: f64 = 1.0;
-        for (a, da) in d.iter().enumerate() {
-            let av = v * da.abs() * inv;
-            // Divide only when the axis actually limits the speed (rare on sliced files).
-            if av > l.max_feedrate[a] && l.max_feedrate[a] > 0.0 {
-                factor = factor.min(l.max_feedrate[a] / av);
-            }
+        let feed_ratio = most_over(&r.feedrate);
+        if v * feed_ratio > distance {
+            v = distance / feed_ratio;
         }
-        v *= factor;
-        let axis_speed = [
-            v * d[0] * inv,
-            v * d[1] * inv,
-            v * d[2] * inv,
-            v * d[3] * inv,
-        ];
-
         let mut acc = if xyz <= 1e-9 {
             l.retract_acceleration
         } else if d[3] > 0.0 {
@@ -189,20 +228,18 @@ impl MarlinPlanner {
         } else {
             l.travel_acceleration
         };
-        for (a, da) in d.iter().enumerate() {
-            let axis_acc = acc * da.abs() * inv;
-            if axis_acc > l.max_acceleration[a] && l.max_acceleration[a] > 0.0 {
-                acc = l.max_acceleration[a] * distance / da.abs();
-            }
+        let accel_ratio = most_over(&r.acceleration);
+        if acc * accel_ratio > distance {
+            acc = distance / accel_ratio;
         }
         let acc = if acc.is_finite() && acc > 0.0 {
             acc
         } else {
             1.0
         };
-
+        let direction = d.map(|x| x * inv);
         let unit = if xyz > 1e-9 {
-            [d[0] * inv, d[1] * inv, d[2] * inv]
+            [direction[0], direction[1], direction[2]]
         } else {
             [0.0; 3]
         };
@@ -212,10 +249,13 @@ impl MarlinPlanner {
         if l.junction_deviation.is_some() {
             safe = l.minimum_planner_speed.min(v);
         } else {
-            for (a, s) in axis_speed.iter().enumerate() {
-                if s.abs() > l.max_jerk[a] {
-                    safe = safe.min(l.max_jerk[a].max(0.0));
-                }
+            for a in 0..AXES {
+                let cap = if v * length[a] * inv > l.max_jerk[a] {
+                    l.max_jerk[a].max(0.0)
+                } else {
+                    f64::INFINITY
+                };
+                safe = safe.min(cap);
             }
         }
 
@@ -223,7 +263,7 @@ impl MarlinPlanner {
         if let Some(p) = self.prev.filter(|p| p.nominal > 1e-4) {
             vmax_junction = match l.junction_deviation {
                 Some(jd) => junction_deviation_speed(jd, acc, &p, &unit, xyz, l, v),
-                None => jerk_junction_speed(&p, v, &axis_speed, safe, l),
+                None => jerk_junction_speed(&p, v, &direction, safe, &r.jerk),
             };
         }
         // The fastest entry from which the move can still brake to `safe`; compared squared,
@@ -247,7 +287,7 @@ impl MarlinPlanner {
         self.prev = Some(Prev {
             nominal: v,
             safe,
-            axis_speed,
+            direction,
             unit,
         });
         self.blocks.push(block);
@@ -312,40 +352,33 @@ impl MarlinPlanner {
     }
 }
 
+/// Marlin's classic jerk: the fastest speed at the junction such that no axis changes speed by
+/// more than its jerk. The slower of the two moves sets the speed the other is scaled to; then
+/// the axis most over its jerk scales the junction speed down.
 #[inline]
-fn jerk_junction_speed(p: &Prev, v: f64, axis_speed: &[f64; AXES], safe: f64, l: &Limits) -> f64 {
-    let prev_larger = p.nominal > v;
-    let smaller = if prev_larger { v / p.nominal } else { 1.0 };
-    let mut vmax = if prev_larger { v } else { p.nominal };
-    let mut v_factor: f64 = 1.0;
-    let mut limited = false;
-    for (a, (&prev_speed, &speed)) in p.axis_speed.iter().zip(axis_speed).enumerate() {
-        let mut v_exit = prev_speed * smaller;
-        let mut v_entry = speed;
-        if limited {
-            v_exit *= v_factor;
-            v_entry *= v_factor;
-        }
-        // Marlin's classic jerk: coasting in one direction counts the difference, a reversal
-        // only the larger of the two speeds.
-        let jerk = if v_exit > v_entry {
-            if v_entry > 0.0 || v_exit < 0.0 {
-                v_exit - v_entry
-            } else {
-                v_exit.max(-v_entry)
-            }
-        } else if v_entry < 0.0 || v_exit > 0.0 {
-            v_entry - v_exit
+fn jerk_junction_speed(
+    p: &Prev,
+    v: f64,
+    direction: &[f64; AXES],
+    safe: f64,
+    jerk_reciprocal: &[f64; AXES],
+) -> f64 {
+    let mut vmax = v.min(p.nominal);
+    let mut most_over: f64 = 0.0;
+    for a in 0..AXES {
+        let v_exit = vmax * p.direction[a];
+        let v_entry = v * direction[a];
+        // Coasting in one direction counts the difference, a reversal the larger speed.
+        let jerk = if v_exit * v_entry < 0.0 {
+            v_exit.abs().max(v_entry.abs())
         } else {
-            (-v_exit).max(v_entry)
+            (v_exit - v_entry).abs()
         };
-        if jerk > l.max_jerk[a] && jerk > 0.0 {
-            v_factor *= l.max_jerk[a].max(0.0) / jerk;
-            limited = true;
-        }
+        // A zero jerk limit makes 0 × ∞ = NaN for an axis that does not change: `max` skips it.
+        most_over = most_over.max(jerk * jerk_reciprocal[a]);
     }
-    if limited {
-        vmax *= v_factor;
+    if most_over > 1.0 {
+        vmax /= most_over;
     }
     let threshold = vmax * 0.99;
     if p.safe > threshold && safe > threshold {
