@@ -249,9 +249,9 @@ impl MarlinPlanner {
         if l.junction_deviation.is_some() {
             safe = l.minimum_planner_speed.min(v);
         } else {
-            for a in 0..AXES {
-                let cap = if v * length[a] * inv > l.max_jerk[a] {
-                    l.max_jerk[a].max(0.0)
+            for (len, &jerk) in length.iter().zip(&l.max_jerk) {
+                let cap = if v * len * inv > jerk {
+                    jerk.max(0.0)
                 } else {
                     f64::INFINITY
                 };
