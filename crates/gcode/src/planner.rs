@@ -137,7 +137,12 @@ struct Prev {
     unit: [f64; 3],
 }
 
-/// Marlin's planner. Memory is bounded by twice the look-ahead window.
+/// Windows of moves buffered before the planner runs; all but the newest window are then
+/// committed. As in PrusaSlicer's estimator, every committed move has at least a window of moves
+/// after it, and each move goes through the passes about 1⅓ times instead of twice.
+const BUFFERED_WINDOWS: usize = 4;
+
+/// Marlin's planner. Memory is bounded by four times the look-ahead window.
 pub struct MarlinPlanner {
     limits: Limits,
     reciprocals: Reciprocals,
@@ -185,7 +190,7 @@ impl MarlinPlanner {
         Self {
             reciprocals: Reciprocals::of(&limits),
             limits,
-            blocks: Vec::with_capacity(window * 2 + 1),
+            blocks: Vec::with_capacity(window * BUFFERED_WINDOWS + 1),
             window,
             prev: None,
         }
@@ -291,7 +296,7 @@ impl MarlinPlanner {
             unit,
         });
         self.blocks.push(block);
-        if self.blocks.len() >= self.window * 2 {
+        if self.blocks.len() >= self.window * BUFFERED_WINDOWS {
             self.plan();
             let keep = self.window;
             self.commit(self.blocks.len() - keep, sink);
@@ -477,7 +482,7 @@ mod tests {
                 },
                 &mut |_, t| total += t,
             );
-            assert!(planner.blocks.len() < 16);
+            assert!(planner.blocks.len() < 8 * BUFFERED_WINDOWS);
         }
         planner.flush(&mut |_, t| total += t);
         // 1000 mm at 100 mm/s with 0.1 s ramps at each end: 10.1 s.
