@@ -382,14 +382,15 @@ fn jerk_junction_speed(
         // A zero jerk limit makes 0 × ∞ = NaN for an axis that does not change: `max` skips it.
         most_over = most_over.max(jerk * jerk_reciprocal[a]);
     }
-    if most_over > 1.0 {
-        vmax /= most_over;
-    }
+    // Without a branch: whether a corner is limited changes from move to move, and a
+    // mispredicted branch here waits for the whole chain of square root and divisions above.
+    vmax /= most_over.max(1.0);
     let threshold = vmax * 0.99;
-    if p.safe > threshold && safe > threshold {
-        vmax = safe;
+    if p.safe.min(safe) > threshold {
+        safe
+    } else {
+        vmax
     }
-    vmax
 }
 
 fn junction_deviation_speed(
