@@ -205,13 +205,20 @@ impl MarlinPlanner {
     /// Adds a move. Committed moves report `(feature, seconds)` to `sink`.
     pub fn push(&mut self, mv: Move, sink: &mut impl FnMut(u16, f64)) {
         let d = mv.delta;
-        let xyz = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+        let xyz2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+        let xyz = xyz2.sqrt();
         let distance = if xyz > 1e-9 { xyz } else { d[3].abs() };
         // NaN and infinities fail these comparisons too.
         if !(distance > 1e-9 && distance < f64::INFINITY && mv.feedrate < f64::INFINITY) {
             return;
         }
-        let inv = 1.0 / distance;
+        // 1/√x as √x · (1/x): the division runs beside the square root, not after it (the
+        // per-move chain of dependent operations is what limits the speed here).
+        let inv = if xyz > 1e-9 {
+            xyz * (1.0 / xyz2)
+        } else {
+            1.0 / distance
+        };
         let l = &self.limits;
         let r = &self.reciprocals;
         let length = d.map(f64::abs);
