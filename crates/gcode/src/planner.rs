@@ -114,13 +114,18 @@ pub struct Move {
     pub feature: u16,
 }
 
+/// A buffered move. Speeds at its ends are kept squared: braking over a distance adds
+/// `2·a·d` to the square of the speed, so the look-ahead passes need no square roots.
 #[derive(Debug, Clone, Copy)]
 struct Block {
     distance: f64,
     acceleration: f64,
+    /// `2 · acceleration · distance`: what the move adds to (or takes from) a squared speed.
+    speed2_change: f64,
     nominal: f64,
-    entry: f64,
-    max_entry: f64,
+    entry2: f64,
+    max_entry2: f64,
+    /// The speed it may end at when nothing follows.
     safe: f64,
     nominal_length: bool,
     feature: u16,
@@ -149,10 +154,6 @@ pub struct MarlinPlanner {
     blocks: Vec<Block>,
     window: usize,
     prev: Option<Prev>,
-}
-
-fn max_allowable_speed(decel: f64, target: f64, distance: f64) -> f64 {
-    (target * target - 2.0 * decel * distance).max(0.0).sqrt()
 }
 
 /// Time to run a trapezoid from `entry` to `exit` with cruise `nominal` over `distance`.
@@ -278,20 +279,17 @@ impl MarlinPlanner {
                 None => jerk_junction_speed(&p, v, &direction, safe, &r.jerk),
             };
         }
-        // The fastest entry from which the move can still brake to `safe`; compared squared,
-        // as the square root is only needed when it is the smaller speed.
-        let v_allowable2 = safe * safe + 2.0 * acc * distance;
-        let entry = if vmax_junction * vmax_junction <= v_allowable2 {
-            vmax_junction
-        } else {
-            v_allowable2.sqrt()
-        };
+        // The fastest entry from which the move can still brake to `safe`.
+        let speed2_change = 2.0 * acc * distance;
+        let v_allowable2 = safe * safe + speed2_change;
+        let max_entry2 = vmax_junction * vmax_junction;
         let block = Block {
             distance,
             acceleration: acc,
+            speed2_change,
             nominal: v,
-            entry,
-            max_entry: vmax_junction,
+            entry2: max_entry2.min(v_allowable2),
+            max_entry2,
             safe,
             nominal_length: v * v <= v_allowable2,
             feature: mv.feature,
@@ -326,47 +324,45 @@ impl MarlinPlanner {
         // Reverse pass: never touches the first block (it may already be "executing") nor the
         // last one (its entry already lets it stop).
         for i in (1..n - 1).rev() {
-            let next_entry = self.blocks[i + 1].entry;
+            let next_entry2 = self.blocks[i + 1].entry2;
             let b = &mut self.blocks[i];
-            if b.entry != b.max_entry {
-                if !b.nominal_length && b.max_entry > next_entry {
-                    b.entry = b.max_entry.min(max_allowable_speed(
-                        -b.acceleration,
-                        next_entry,
-                        b.distance,
-                    ));
+            if b.entry2 != b.max_entry2 {
+                b.entry2 = if !b.nominal_length && b.max_entry2 > next_entry2 {
+                    b.max_entry2.min(next_entry2 + b.speed2_change)
                 } else {
-                    b.entry = b.max_entry;
-                }
+                    b.max_entry2
+                };
             }
         }
         // Forward pass.
         for i in 1..n {
             let p = self.blocks[i - 1];
             let b = &mut self.blocks[i];
-            if !p.nominal_length && p.entry < b.entry {
-                let e = b
-                    .entry
-                    .min(max_allowable_speed(-p.acceleration, p.entry, p.distance));
-                b.entry = e;
+            if !p.nominal_length && p.entry2 < b.entry2 {
+                b.entry2 = b.entry2.min(p.entry2 + p.speed2_change);
             }
         }
     }
 
     fn commit(&mut self, count: usize, sink: &mut impl FnMut(u16, f64)) {
         let count = count.min(self.blocks.len());
+        let Some(first) = self.blocks.first() else {
+            return;
+        };
+        let mut entry = first.entry2.sqrt();
         for (i, b) in self.blocks[..count].iter().enumerate() {
-            let exit = self.blocks.get(i + 1).map_or(b.safe, |next| next.entry);
-            let t = trapezoid_time(b.entry, exit, b.nominal, b.acceleration, b.distance);
+            let exit = self
+                .blocks
+                .get(i + 1)
+                .map_or(b.safe, |next| next.entry2.sqrt());
+            let t = trapezoid_time(entry, exit, b.nominal, b.acceleration, b.distance);
             sink(b.feature, t);
+            entry = exit;
         }
         self.blocks.drain(..count);
     }
 }
 
-/// Marlin's classic jerk: the fastest speed at the junction such that no axis changes speed by
-/// more than its jerk. The slower of the two moves sets the speed the other is scaled to; then
-/// the axis most over its jerk scales the junction speed down.
 #[inline]
 fn jerk_junction_speed(
     p: &Prev,
