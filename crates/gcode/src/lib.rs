@@ -128,9 +128,7 @@ pub struct Analysis {
 pub fn analyze<R: BufRead>(reader: R, profile: &Profile) -> Result<Analysis, Error> {
     let mut lines = lexer::LineReader::new(reader, profile.max_line_length);
     let mut analyzer = Analyzer::new(profile);
-    while let Some(line) = lines.next_line()? {
-        analyzer.push_line(line.bytes, line.truncated);
-    }
+    lines.for_each_line(|bytes, truncated| analyzer.push_line(bytes, truncated))?;
     Ok(analyzer.finish())
 }
 

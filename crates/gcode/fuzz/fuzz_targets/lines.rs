@@ -4,8 +4,9 @@
 //! has to join lines across reads (including a `\r\n` split between two reads) and retry
 //! `Interrupted` errors. Here the same bytes are read once as a whole slice and once through a
 //! reader that returns 1..=7 bytes per call (and sometimes `Interrupted`), at points the fuzzer
-//! picks. The lines, and therefore the analyses, must be identical. The comparison is exact:
-//! identical lines reach the same deterministic analyzer, so even float sums match bit for bit.
+//! picks, with `next_line` and with `for_each_line`. The lines, and therefore the analyses, must
+//! be identical. The comparison is exact: identical lines reach the same deterministic analyzer,
+//! so even float sums match bit for bit.
 //!
 //! Input layout: byte 0 picks the line cap, byte 1 the length `n` (1..=16) of the read schedule,
 //! the next `n` bytes are the schedule (each byte % 8 is one read's size, 0 meaning
@@ -42,7 +43,8 @@ impl Read for ShortReads<'_> {
     }
 }
 
-/// Reads every line, then analyses them, so both the lines and the analysis can be compared.
+/// Reads every line with `next_line`, analysing them, so both the lines and the analysis can be
+/// compared.
 fn run<R: io::BufRead>(reader: R, profile: &Profile) -> (Vec<(Vec<u8>, bool)>, gcode::Analysis) {
     let mut lines = LineReader::new(reader, profile.max_line_length);
     let mut analyzer = Analyzer::new(profile);
@@ -51,6 +53,23 @@ fn run<R: io::BufRead>(reader: R, profile: &Profile) -> (Vec<(Vec<u8>, bool)>, g
         analyzer.push_line(line.bytes, line.truncated);
         seen.push((line.bytes.to_vec(), line.truncated));
     }
+    (seen, analyzer.finish())
+}
+
+/// The same with `for_each_line` (what `gcode::analyze` uses).
+fn run_each<R: io::BufRead>(
+    reader: R,
+    profile: &Profile,
+) -> (Vec<(Vec<u8>, bool)>, gcode::Analysis) {
+    let mut lines = LineReader::new(reader, profile.max_line_length);
+    let mut analyzer = Analyzer::new(profile);
+    let mut seen = Vec::new();
+    lines
+        .for_each_line(|bytes, truncated| {
+            analyzer.push_line(bytes, truncated);
+            seen.push((bytes.to_vec(), truncated));
+        })
+        .expect("the readers here never fail");
     (seen, analyzer.finish())
 }
 
@@ -86,8 +105,19 @@ fuzz_target!(|data: &[u8]| {
         call: 0,
     };
     let (short_lines, pieces) = run(BufReader::with_capacity(16, short), &profile);
+    let short = ShortReads {
+        data: gcode,
+        schedule,
+        call: 0,
+    };
+    let (each_lines, each) = run_each(BufReader::with_capacity(16, short), &profile);
 
     assert_eq!(whole_lines, short_lines, "lines differ when read in pieces");
+    assert_eq!(
+        whole_lines, each_lines,
+        "for_each_line differs from next_line"
+    );
+    assert_eq!(whole, each, "analysis differs with for_each_line");
     // `Analysis` holds floats; a NaN would make this fail too, which is a finding as well (they
     // must be finite). `assert_eq!` prints both sides, for a readable report.
     assert_eq!(whole, pieces, "analysis differs when read in pieces");
