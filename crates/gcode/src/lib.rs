@@ -134,5 +134,5 @@ pub fn analyze<R: BufRead>(reader: R, profile: &Profile) -> Result<Analysis, Err
 
 /// Analyses any [`std::io::Read`] (wrapped in a buffer).
 pub fn analyze_read<R: std::io::Read>(reader: R, profile: &Profile) -> Result<Analysis, Error> {
-    analyze(std::io::BufReader::with_capacity(1 << 16, reader), profile)
+    analyze(std::io::BufReader::with_capacity(1 << 18, reader), profile)
 }
