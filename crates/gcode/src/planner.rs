@@ -27,6 +27,7 @@ impl Planner {
     }
 
     /// Adds a move. Committed moves report `(feature, seconds)` to `sink`.
+    #[inline(always)]
     pub fn push(&mut self, mv: Move, sink: &mut impl FnMut(u16, f64)) {
         match self {
             Self::Marlin(p) => p.push(mv, sink),
@@ -204,6 +205,7 @@ impl MarlinPlanner {
     }
 
     /// Adds a move. Committed moves report `(feature, seconds)` to `sink`.
+    #[inline(always)]
     pub fn push(&mut self, mv: Move, sink: &mut impl FnMut(u16, f64)) {
         let d = mv.delta;
         let xyz2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
@@ -302,10 +304,17 @@ impl MarlinPlanner {
         });
         self.blocks.push(block);
         if self.blocks.len() >= self.window * BUFFERED_WINDOWS {
-            self.plan();
-            let keep = self.window;
-            self.commit(self.blocks.len() - keep, sink);
+            self.commit_all_but_a_window(sink);
         }
+    }
+
+    /// Kept out of line: it runs once per few hundred moves, and inlined it would crowd the
+    /// per-move code.
+    #[inline(never)]
+    fn commit_all_but_a_window(&mut self, sink: &mut impl FnMut(u16, f64)) {
+        self.plan();
+        let keep = self.window;
+        self.commit(self.blocks.len() - keep, sink);
     }
 
     /// Runs everything still buffered to a stop (end of file, dwell, heating wait, M400).
