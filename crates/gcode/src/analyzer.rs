@@ -133,7 +133,8 @@ pub struct Analyzer {
     last_layer_z: f64,
     max_z: f64,
     moved: bool,
-    bounds: Option<Bounds>,
+    /// Box around extruding moves; empty (min above max) until the first one.
+    extrusion_box: Bounds,
     warned_outside_bed: bool,
 
     warnings: Vec<Warning>,
@@ -178,7 +179,10 @@ impl Analyzer {
             last_layer_z: f64::NEG_INFINITY,
             max_z: 0.0,
             moved: false,
-            bounds: None,
+            extrusion_box: Bounds {
+                min: [f64::INFINITY; 3],
+                max: [f64::NEG_INFINITY; 3],
+            },
             warned_outside_bed: false,
             warnings: Vec::new(),
             warning_count: 0,
@@ -600,8 +604,12 @@ impl Analyzer {
         self.max_z = self.max_z.max(target[2]);
         let xyz_moved = delta[..3].iter().any(|d| d.abs() > 1e-9);
         if de > 0.0 && xyz_moved {
-            self.extend_bounds(&start);
-            let bounds = self.extend_bounds(&target);
+            let b = &mut self.extrusion_box;
+            for i in 0..3 {
+                b.min[i] = b.min[i].min(start[i]).min(target[i]);
+                b.max[i] = b.max[i].max(start[i]).max(target[i]);
+            }
+            let bounds = *b;
             // The box holds every extruding point, so it leaves the bed exactly when one does.
             if !self.warned_outside_bed
                 && let Some(bed) = self.profile.bed
@@ -629,18 +637,6 @@ impl Analyzer {
         };
         let times = &mut self.times;
         self.planner.push(mv, &mut |f, t| times.add(f, t));
-    }
-
-    fn extend_bounds(&mut self, p: &[f64; 4]) -> Bounds {
-        let b = self.bounds.get_or_insert(Bounds {
-            min: [p[0], p[1], p[2]],
-            max: [p[0], p[1], p[2]],
-        });
-        for (i, v) in p.iter().take(3).enumerate() {
-            b.min[i] = b.min[i].min(*v);
-            b.max[i] = b.max[i].max(*v);
-        }
-        *b
     }
 
     fn firmware_retract(&mut self, retract: bool) {
@@ -822,7 +818,8 @@ impl Analyzer {
             extruders,
             layer_count,
             max_z: if self.moved { self.max_z } else { 0.0 },
-            bounds: self.bounds,
+            bounds: (self.extrusion_box.min[0] <= self.extrusion_box.max[0])
+                .then_some(self.extrusion_box),
             lines: self.line_no,
             warnings: self.warnings,
             warning_count: self.warning_count,

@@ -148,13 +148,23 @@ struct Prev {
 /// after it, and each move goes through the passes about 1⅓ times instead of twice.
 const BUFFERED_WINDOWS: usize = 4;
 
+impl Prev {
+    const NONE: Self = Self {
+        nominal: 0.0,
+        safe: 0.0,
+        direction: [0.0; AXES],
+        unit: [0.0; 3],
+    };
+}
+
 /// Marlin's planner. Memory is bounded by four times the look-ahead window.
 pub struct MarlinPlanner {
     limits: Limits,
     reciprocals: Reciprocals,
     blocks: Vec<Block>,
     window: usize,
-    prev: Option<Prev>,
+    /// The previous move; a nominal speed of zero stands for none (after a stop).
+    prev: Prev,
 }
 
 /// Time to run a trapezoid from `entry` to `exit` with cruise `nominal` over `distance`.
@@ -194,7 +204,7 @@ impl MarlinPlanner {
             limits,
             blocks: Vec::with_capacity(window * BUFFERED_WINDOWS + 1),
             window,
-            prev: None,
+            prev: Prev::NONE,
         }
     }
 
@@ -275,10 +285,11 @@ impl MarlinPlanner {
         }
 
         let mut vmax_junction = safe;
-        if let Some(p) = self.prev.filter(|p| p.nominal > 1e-4) {
+        let p = &self.prev;
+        if p.nominal > 1e-4 {
             vmax_junction = match l.junction_deviation {
-                Some(jd) => junction_deviation_speed(jd, acc, &p, &unit, xyz, l, v),
-                None => jerk_junction_speed(&p, v, &direction, safe, &r.jerk),
+                Some(jd) => junction_deviation_speed(jd, acc, p, &unit, xyz, l, v),
+                None => jerk_junction_speed(p, v, &direction, safe, &r.jerk),
             };
         }
         // The fastest entry from which the move can still brake to `safe`.
@@ -296,12 +307,12 @@ impl MarlinPlanner {
             nominal_length: v * v <= v_allowable2,
             feature: mv.feature,
         };
-        self.prev = Some(Prev {
+        self.prev = Prev {
             nominal: v,
             safe,
             direction,
             unit,
-        });
+        };
         self.blocks.push(block);
         if self.blocks.len() >= self.window * BUFFERED_WINDOWS {
             self.commit_all_but_a_window(sink);
@@ -322,7 +333,7 @@ impl MarlinPlanner {
         self.plan();
         let n = self.blocks.len();
         self.commit(n, sink);
-        self.prev = None;
+        self.prev = Prev::NONE;
     }
 
     fn plan(&mut self) {
