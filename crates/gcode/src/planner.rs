@@ -179,19 +179,22 @@ pub fn trapezoid_time(entry: f64, exit: f64, nominal: f64, accel: f64, distance:
     if accel <= 0.0 || !accel.is_finite() {
         return distance / nominal;
     }
-    let inv_accel = 1.0 / accel;
+    // Compared and combined over a common denominator: one division per move, not three.
     let nominal2 = nominal * nominal;
-    let acc_d = ((nominal2 - entry * entry) * 0.5 * inv_accel).max(0.0);
-    let dec_d = ((nominal2 - exit * exit) * 0.5 * inv_accel).max(0.0);
-    let cruise_d = distance - acc_d - dec_d;
-    if cruise_d >= 0.0 {
-        (2.0 * nominal - entry - exit) * inv_accel + cruise_d / nominal
+    let acc_d2a = (nominal2 - entry * entry).max(0.0);
+    let dec_d2a = (nominal2 - exit * exit).max(0.0);
+    // cruise distance × 2a
+    let cruise_d2a = 2.0 * accel * distance - acc_d2a - dec_d2a;
+    if cruise_d2a >= 0.0 {
+        // ramps: (2·nominal − entry − exit)/a; cruise: cruise_d/nominal
+        ((2.0 * nominal - entry - exit) * 2.0 * nominal + cruise_d2a) / (2.0 * accel * nominal)
     } else {
-        let acc_d = ((2.0 * accel * distance - entry * entry + exit * exit) * 0.25 * inv_accel)
-            .clamp(0.0, distance);
-        let peak = (entry * entry + 2.0 * accel * acc_d).max(0.0).sqrt();
+        // acceleration distance × 4a, within 0..4a·distance
+        let acc_d4a = (2.0 * accel * distance - entry * entry + exit * exit)
+            .clamp(0.0, 4.0 * accel * distance);
+        let peak = (entry * entry + 0.5 * acc_d4a).max(0.0).sqrt();
         let peak = peak.max(exit).max(entry);
-        (2.0 * peak - entry - exit) * inv_accel
+        (2.0 * peak - entry - exit) / accel
     }
 }
 
