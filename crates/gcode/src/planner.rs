@@ -256,10 +256,9 @@ impl MarlinPlanner {
         } else {
             l.travel_acceleration
         };
-        let accel_ratio = most_over(&r.acceleration);
-        if acc * accel_ratio > distance {
-            acc = distance / accel_ratio;
-        }
+        // A division every move instead of a branch: whether the limit bites changes from move
+        // to move, and the branch could only be resolved after the square root.
+        acc = acc.min(distance / most_over(&r.acceleration));
         let acc = if acc.is_finite() && acc > 0.0 {
             acc
         } else {
