@@ -155,13 +155,7 @@ fn csv_chunk(
 impl App {
     pub async fn list_audit(&self, actor: &OrgActor, query: &AuditQuery) -> AppResult<AuditPage> {
         self.require(actor, Permission::AuditView).await?;
-        let limit = query.limit.unwrap_or(100);
-        if !(1..=500).contains(&limit) {
-            return Err(AppError::Invalid(domain::Invalid::new(
-                "limit",
-                "must be between 1 and 500",
-            )));
-        }
+        let limit = crate::paging::page_size(query.limit)?;
         let filter = query.filter()?;
         let mut conn = self.store().read().await?;
         Ok(store::list_audit(

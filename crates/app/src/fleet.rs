@@ -9,7 +9,7 @@ use domain::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::App;
 use crate::actor::{OrgActor, with_change};
@@ -195,6 +195,59 @@ pub struct VisiblePrinter {
     pub live: Option<crate::LiveStatus>,
 }
 
+/// Filters and page of the printer list, as given in the query string.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PrinterQuery {
+    /// Only printers on this site.
+    pub site_id: Option<SiteId>,
+    /// Only printers in this group.
+    pub group_id: Option<PrinterGroupId>,
+    /// Only printers whose name contains this text (ASCII letters in either case).
+    pub q: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<PrinterId>,
+    /// Page size, 1 to 500 (default 100).
+    pub limit: Option<u32>,
+}
+
+/// Longest name search accepted (names themselves are shorter).
+const MAX_NAME_SEARCH: usize = 200;
+
+impl PrinterQuery {
+    fn filter(&self) -> AppResult<store::PrinterFilter> {
+        let name_contains = self
+            .q
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_owned);
+        if name_contains
+            .as_ref()
+            .is_some_and(|q| q.chars().count() > MAX_NAME_SEARCH)
+        {
+            return Err(AppError::Invalid(Invalid::new(
+                "q",
+                format!("must be at most {MAX_NAME_SEARCH} characters"),
+            )));
+        }
+        Ok(store::PrinterFilter {
+            site: self.site_id,
+            group: self.group_id,
+            name_contains,
+        })
+    }
+}
+
+/// One page of the printers you can see.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrinterPage {
+    pub printers: Vec<VisiblePrinter>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<PrinterId>,
+}
+
 /// Notes in the audit record that a credential was stored or removed (never its value).
 fn with_credential_note(mut summary: serde_json::Value, input: &PrinterInput) -> serde_json::Value {
     let note = match &input.credential {
@@ -222,26 +275,72 @@ fn printer_summary(printer: &Printer) -> serde_json::Value {
 }
 
 impl App {
-    pub async fn list_printers(&self, actor: &OrgActor) -> AppResult<Vec<VisiblePrinter>> {
+    /// A page of the printers the actor can see, in ID order. Printers are read from the store
+    /// in ID order a batch at a time until the page is full, so a member who sees few of many
+    /// printers still gets full pages.
+    pub async fn list_printers(
+        &self,
+        actor: &OrgActor,
+        query: &PrinterQuery,
+    ) -> AppResult<PrinterPage> {
+        self.require(actor, Permission::PrintersView).await?;
+        let limit = crate::paging::page_size(query.limit)?;
+        let filter = query.filter()?;
+        let wanted = limit as usize + 1;
+        let batch = (limit + 1).max(256);
+        let mut conn = self.store().read().await?;
+        let mut printers = Vec::with_capacity(wanted);
+        let mut after = query.cursor;
+        loop {
+            let found =
+                store::list_printers_after(&mut conn, actor.org(), &filter, after, batch).await?;
+            let exhausted = found.len() < batch as usize;
+            after = found.last().map(|p| p.id).or(after);
+            printers.extend(
+                found
+                    .into_iter()
+                    .filter_map(|printer| self.visible(actor, printer))
+                    .take(wanted - printers.len()),
+            );
+            if printers.len() == wanted || exhausted {
+                break;
+            }
+        }
+        let next_cursor = if printers.len() > limit as usize {
+            printers.truncate(limit as usize);
+            printers.last().map(|p| p.printer.id)
+        } else {
+            None
+        };
+        Ok(PrinterPage {
+            printers,
+            next_cursor,
+        })
+    }
+
+    /// Every printer the actor can see (the live event stream's first snapshot).
+    pub async fn all_visible_printers(&self, actor: &OrgActor) -> AppResult<Vec<VisiblePrinter>> {
         self.require(actor, Permission::PrintersView).await?;
         let mut conn = self.store().read().await?;
         let printers = store::list_printers(&mut conn, actor.org()).await?;
-        let rights = actor.policy.rights(actor.ix);
         Ok(printers
             .into_iter()
-            .filter_map(|printer| {
-                let access = actor
-                    .policy
-                    .printer_ix(printer.id)
-                    .map(|ix| rights.level(ix))
-                    .unwrap_or_default();
-                (access > AccessLevel::None).then(|| VisiblePrinter {
-                    live: self.fleet().status(printer.id),
-                    printer,
-                    access,
-                })
-            })
+            .filter_map(|printer| self.visible(actor, printer))
             .collect())
+    }
+
+    /// The printer with the actor's access to it and its live state, if the actor can see it.
+    fn visible(&self, actor: &OrgActor, printer: Printer) -> Option<VisiblePrinter> {
+        let access = actor
+            .policy
+            .printer_ix(printer.id)
+            .map(|ix| actor.policy.rights(actor.ix).level(ix))
+            .unwrap_or_default();
+        (access > AccessLevel::None).then(|| VisiblePrinter {
+            live: self.fleet().status(printer.id),
+            printer,
+            access,
+        })
     }
 
     pub async fn get_printer(&self, actor: &OrgActor, id: PrinterId) -> AppResult<VisiblePrinter> {

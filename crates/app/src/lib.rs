@@ -9,6 +9,7 @@ mod fleet;
 mod live;
 mod members;
 mod organizations;
+mod paging;
 mod passwords;
 mod policies;
 mod printer_control;
@@ -34,7 +35,10 @@ pub use access::{
 pub use actor::{Credential, OrgActor, Principal, RequestMeta};
 pub use audit_log::{AUDIT_CSV_HEADER, AuditQuery, write_audit_csv};
 pub use error::{AppError, AppResult};
-pub use fleet::{NamedInput, PrinterInput, PrinterModelInput, VisiblePrinter, motion_profile};
+pub use fleet::{
+    NamedInput, PrinterInput, PrinterModelInput, PrinterPage, PrinterQuery, VisiblePrinter,
+    motion_profile,
+};
 pub use live::{
     LiveFleet, LiveJob, LivePrinter, LiveSettings, LiveStatus, LiveTemperatures, LiveUpdate,
 };

@@ -10,8 +10,9 @@
 //!   so its progress changes at every poll; after a 5 s warm-up:
 //! - live updates (`LiveUpdate`s from `app.fleet().subscribe()`) are counted over 10 s, with
 //!   the server's CPU time over those 10 s;
-//! - 4 concurrent clients, each signed in as the owner, request the printer list
-//!   (`GET /api/v1/orgs/{org}/printers`) back to back: at least 200 requests and at least 5 s.
+//! - 4 concurrent clients, each signed in as the owner, request the printer list's first page
+//!   (`GET /api/v1/orgs/{org}/printers`, 100 printers by default) back to back: at least 200
+//!   requests and at least 5 s.
 //!   They run on their own thread and runtime, like an outside client; their CPU time is
 //!   taken out of the server's. Updates keep being counted meanwhile;
 //! - memory: the process's RSS after the printers are inserted (before the server starts)

@@ -437,19 +437,111 @@ pub async fn list_printers(conn: &mut Conn, org: OrgId) -> Result<Vec<Printer>, 
     .bind(org.get())
     .fetch_all(&mut *conn)
     .await?;
+    attach_groups(&mut printers, &memberships)?;
+    Ok(printers)
+}
+
+/// Which printers of an organization a page holds.
+#[derive(Debug, Clone, Default)]
+pub struct PrinterFilter {
+    pub site: Option<SiteId>,
+    pub group: Option<PrinterGroupId>,
+    /// Case-insensitive part of the name (ASCII case).
+    pub name_contains: Option<String>,
+}
+
+/// Up to `limit` printers of the organization with their groups, in ID order, after the ID
+/// `after` when given: one step of a keyset-paginated list.
+pub async fn list_printers_after(
+    conn: &mut Conn,
+    org: OrgId,
+    filter: &PrinterFilter,
+    after: Option<PrinterId>,
+    limit: u32,
+) -> Result<Vec<Printer>, StoreError> {
+    let mut conditions = vec!["org_id = $1".to_owned(), "id > $2".to_owned()];
+    let mut next = 3;
+    if filter.site.is_some() {
+        conditions.push(format!("site_id = ${next}"));
+        next += 1;
+    }
+    if filter.group.is_some() {
+        conditions.push(format!(
+            "id IN (SELECT printer_id FROM printer_group_members WHERE group_id = ${next})"
+        ));
+        next += 1;
+    }
+    if filter.name_contains.is_some() {
+        conditions.push(format!("LOWER(name) LIKE ${next} ESCAPE '\\'"));
+        next += 1;
+    }
+    let sql = format!(
+        "SELECT {PRINTER_COLUMNS} FROM printers WHERE {} ORDER BY id LIMIT ${next}",
+        conditions.join(" AND ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(org.get())
+        .bind(after.map_or(0, PrinterId::get));
+    if let Some(site) = filter.site {
+        query = query.bind(site.get());
+    }
+    if let Some(group) = filter.group {
+        query = query.bind(group.get());
+    }
+    if let Some(text) = &filter.name_contains {
+        query = query.bind(like_pattern(text));
+    }
+    let rows = query.bind(i64::from(limit)).fetch_all(&mut *conn).await?;
+    let mut printers = rows
+        .iter()
+        .map(printer_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    let (Some(first), Some(last)) = (printers.first(), printers.last()) else {
+        return Ok(printers);
+    };
+    // The groups of the printers in this ID range (a page is small; the range holds it).
+    let memberships = sqlx::query(
+        "SELECT gm.printer_id, gm.group_id FROM printer_group_members gm JOIN printers p ON p.id = gm.printer_id \
+         WHERE p.org_id = $1 AND gm.printer_id BETWEEN $2 AND $3 ORDER BY gm.group_id",
+    )
+    .bind(org.get())
+    .bind(first.id.get())
+    .bind(last.id.get())
+    .fetch_all(&mut *conn)
+    .await?;
+    attach_groups(&mut printers, &memberships)?;
+    Ok(printers)
+}
+
+/// `%text%` for LIKE, lower-cased, with `%`, `_` and the escape character itself escaped.
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_ascii_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// Adds each membership row's group to its printer (rows for other printers are ignored).
+fn attach_groups(printers: &mut [Printer], memberships: &[AnyRow]) -> Result<(), StoreError> {
     let index: std::collections::HashMap<PrinterId, usize> = printers
         .iter()
         .enumerate()
         .map(|(i, p)| (p.id, i))
         .collect();
-    for row in &memberships {
+    for row in memberships {
         if let Some(i) = index.get(&PrinterId(int(row, "printer_id")?)) {
             printers[*i]
                 .group_ids
                 .push(PrinterGroupId(int(row, "group_id")?));
         }
     }
-    Ok(printers)
+    Ok(())
 }
 
 pub async fn get_printer(

@@ -256,7 +256,8 @@ async fn fleet(owner: &Client, org: i64) -> (i64, i64, i64, [i64; 3]) {
 async fn visible(client: &Client, org: i64) -> Vec<(String, String)> {
     let (status, printers) = client.get(&format!("/api/v1/orgs/{org}/printers")).await;
     assert_eq!(status, StatusCode::OK, "{printers}");
-    printers
+    assert!(printers["next_cursor"].is_null(), "{printers}");
+    printers["printers"]
         .as_array()
         .unwrap()
         .iter()

@@ -8,6 +8,7 @@ crate::on_both_backends!(
     printer_credentials_are_encrypted_and_never_returned,
     the_demo_has_simulated_printers_of_two_models_on_two_sites,
     each_fleet_action_has_its_own_permission,
+    the_printer_list_is_filtered_and_paged,
 );
 
 async fn printer_models_carry_what_the_estimator_and_costs_need(server: &TestServer) {
@@ -199,7 +200,7 @@ async fn printer_credentials_are_encrypted_and_never_returned(server: &TestServe
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
     let (_, all) = owner.get(&printers).await;
-    assert_eq!(all.as_array().unwrap().len(), 1);
+    assert_eq!(all["printers"].as_array().unwrap().len(), 1);
 }
 
 async fn the_demo_has_simulated_printers_of_two_models_on_two_sites(server: &TestServer) {
@@ -210,7 +211,7 @@ async fn the_demo_has_simulated_printers_of_two_models_on_two_sites(server: &Tes
         .await;
     let org = demo.org.get();
     let (_, printers) = owner.get(&format!("/api/v1/orgs/{org}/printers")).await;
-    let printers = printers.as_array().unwrap();
+    let printers = printers["printers"].as_array().unwrap();
     assert_eq!(printers.len(), 5, "{printers:?}");
     assert!(
         printers
@@ -240,7 +241,7 @@ async fn the_demo_has_simulated_printers_of_two_models_on_two_sites(server: &Tes
     let again = server.app().ensure_demo().await.unwrap();
     assert!(!again.created);
     let (_, printers) = owner.get(&format!("/api/v1/orgs/{org}/printers")).await;
-    assert_eq!(printers.as_array().unwrap().len(), 5);
+    assert_eq!(printers["printers"].as_array().unwrap().len(), 5);
 }
 
 async fn each_fleet_action_has_its_own_permission(server: &TestServer) {
@@ -364,4 +365,156 @@ async fn each_fleet_action_has_its_own_permission(server: &TestServer) {
         assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {error}");
         assert_eq!(error["error"]["permission"], permission, "{method} {path}");
     }
+}
+
+/// Every page of `path` (which has a query string) with `limit`: the names on each page.
+async fn pages(client: &crate::common::Client, path: &str, limit: u32) -> Vec<Vec<String>> {
+    let mut pages = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = client.get(&format!("{path}&limit={limit}{cursor}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let names = page["printers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>();
+        assert!(names.len() <= limit as usize, "{page}");
+        pages.push(names);
+        match page["next_cursor"].as_i64() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => return pages,
+        }
+        assert!(pages.len() < 20, "the pages never end: {pages:?}");
+    }
+}
+
+async fn the_printer_list_is_filtered_and_paged(server: &TestServer) {
+    let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
+    let site = |name: &'static str| {
+        let owner = owner.clone();
+        async move {
+            let (_, site) = owner
+                .post(
+                    &format!("/api/v1/orgs/{org}/sites"),
+                    json!({ "name": name }),
+                )
+                .await;
+            site["id"].as_i64().unwrap()
+        }
+    };
+    let (north, south) = (site("North").await, site("South").await);
+    let (_, group) = owner
+        .post(
+            &format!("/api/v1/orgs/{org}/printer-groups"),
+            json!({ "name": "Teaching" }),
+        )
+        .await;
+    let printers = format!("/api/v1/orgs/{org}/printers");
+    for (name, site, groups) in [
+        ("Prusa 1", north, json!([group["id"]])),
+        ("Prusa 2", north, json!([])),
+        ("Prusa 3", north, json!([group["id"]])),
+        ("Voron 100%", south, json!([])),
+        ("Prusa 4", north, json!([])),
+        ("Bambu_X", south, json!([])),
+        ("Prusa 5", north, json!([group["id"]])),
+    ] {
+        let (status, body) = owner
+            .post(
+                &printers,
+                json!({ "name": name, "site_id": site, "group_ids": groups, "settings": { "speed": 1.0 } }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let all = [
+        "Prusa 1",
+        "Prusa 2",
+        "Prusa 3",
+        "Voron 100%",
+        "Prusa 4",
+        "Bambu_X",
+        "Prusa 5",
+    ];
+
+    // Pages of three walk the whole list once, in creation (ID) order.
+    let walked = pages(&owner, &format!("{printers}?"), 3).await;
+    assert_eq!(
+        walked.iter().map(Vec::len).collect::<Vec<_>>(),
+        vec![3, 3, 1]
+    );
+    assert_eq!(walked.concat(), all);
+    // The default page holds them all, with nothing after it.
+    let (_, page) = owner.get(&printers).await;
+    assert_eq!(page["printers"].as_array().unwrap().len(), 7);
+    assert!(page["next_cursor"].is_null(), "{page}");
+
+    let names = |query: String| {
+        let owner = owner.clone();
+        let printers = printers.clone();
+        async move {
+            pages(&owner, &format!("{printers}?{query}"), 100)
+                .await
+                .concat()
+        }
+    };
+    assert_eq!(
+        names(format!("site_id={south}")).await,
+        ["Voron 100%", "Bambu_X"]
+    );
+    assert_eq!(
+        names(format!("group_id={}", group["id"])).await,
+        ["Prusa 1", "Prusa 3", "Prusa 5"]
+    );
+    assert_eq!(names("q=pRuSa".into()).await.len(), 5, "any case");
+    // `%` and `_` are plain characters in a search, not wildcards.
+    assert_eq!(names("q=100%25".into()).await, ["Voron 100%"]);
+    assert_eq!(names("q=_".into()).await, ["Bambu_X"]);
+    assert_eq!(
+        names("q=%20%20".into()).await,
+        all,
+        "a blank search is no search"
+    );
+    assert_eq!(names(format!("site_id={north}&q=5")).await, ["Prusa 5"]);
+
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=501", "limit"),
+        (&*format!("q={}", "x".repeat(201)), "q"),
+    ] {
+        let (status, error) = owner.get(&format!("{printers}?{query}")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {error}");
+        assert_eq!(error["error"]["field"], field, "{query}: {error}");
+    }
+    for query in ["cursor=first", "colour=red"] {
+        let (status, error) = owner.get(&format!("{printers}?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {error}");
+        assert_eq!(error["error"]["code"], "invalid_query", "{query}: {error}");
+    }
+
+    // A member whose rank only reaches the teaching group gets full pages of what they can
+    // see, however many hidden printers lie between.
+    let member_rank = server.rank_id(&owner, org, "Member").await;
+    let (status, body) = owner
+        .patch(
+            &format!("/api/v1/orgs/{org}/ranks/{member_rank}"),
+            json!({ "scope": { "groups": [group["id"]] } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (student, _) = server
+        .member(&owner, org, "Member", "student@farm.test")
+        .await;
+    assert_eq!(
+        pages(&student, &format!("{printers}?"), 2).await,
+        [vec!["Prusa 1", "Prusa 3"], vec!["Prusa 5"]]
+    );
+    assert!(
+        pages(&student, &format!("{printers}?site_id={south}"), 2)
+            .await
+            .concat()
+            .is_empty()
+    );
 }

@@ -561,7 +561,7 @@ async fn bed_clear_confirmation_follows_the_organization_setting(server: &TestSe
         .member(&owner, org, "Viewer", "assistant@farm.test")
         .await;
     let (_, seen) = assistant.get(&format!("/api/v1/orgs/{org}/printers")).await;
-    assert_eq!(seen[0]["access"], "view", "{seen}");
+    assert_eq!(seen["printers"][0]["access"], "view", "{seen}");
 
     // By default confirming needs print access...
     let (status, error) = assistant.post_empty(&format!("{printer}/bed-clear")).await;

@@ -1,4 +1,4 @@
-use app::{NamedInput, PrinterInput, PrinterModelInput, VisiblePrinter};
+use app::{NamedInput, PrinterInput, PrinterModelInput, PrinterPage, PrinterQuery, VisiblePrinter};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,17 +10,20 @@ use domain::{
 use super::{ErrorBody, created};
 use crate::WebState;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiPath, Org};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Org};
 
-/// The printers you can see, with your access to each.
-#[utoipa::path(get, path = "/orgs/{org_id}/printers", tag = "printers", params(("org_id" = OrgId, Path)),
-    responses((status = 200, body = Vec<VisiblePrinter>), (status = 403, body = ErrorBody)),
+/// The printers you can see, with your access to each and their live state: filtered by site,
+/// group or name, in ID order, a page at a time.
+#[utoipa::path(get, path = "/orgs/{org_id}/printers", tag = "printers",
+    params(("org_id" = OrgId, Path), PrinterQuery),
+    responses((status = 200, body = PrinterPage), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)),
     extensions(("x-permission" = json!("printers.view"))))]
 pub async fn list_printers(
     State(state): State<WebState>,
     Org(actor): Org,
-) -> ApiResult<Json<Vec<VisiblePrinter>>> {
-    Ok(Json(state.app.list_printers(&actor).await?))
+    ApiQuery(query): ApiQuery<PrinterQuery>,
+) -> ApiResult<Json<PrinterPage>> {
+    Ok(Json(state.app.list_printers(&actor, &query).await?))
 }
 
 /// Add a printer where you will manage it.

@@ -259,7 +259,7 @@ pub async fn events(
     Org(actor): Org,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let app: App = state.app.clone();
-    let visible = app.list_printers(&actor).await?;
+    let visible = app.all_visible_printers(&actor).await?;
     let mut updates = app.fleet().subscribe();
     let initial: Vec<LiveStatus> = visible
         .iter()
