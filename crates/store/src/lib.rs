@@ -81,6 +81,12 @@ impl Store {
         Ok(store)
     }
 
+    /// Applies the embedded migrations up to and including `version` only, leaving the schema
+    /// as that release had it: for upgrade tests, which fill such a database and then open it.
+    pub async fn migrate_through(&self, version: i64) -> Result<(), StoreError> {
+        migrations::run_through(self, version).await
+    }
+
     /// Connects without migrating (for tools that must not change the schema).
     pub async fn connect(url: &DatabaseUrl, options: &StoreOptions) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();

@@ -29,7 +29,10 @@ pub const MIGRATION_NAMES_SQLITE: fn() -> Vec<&'static str> =
 pub const MIGRATION_NAMES_POSTGRES: fn() -> Vec<&'static str> =
     || POSTGRES.iter().map(|m| m.0).collect();
 
-fn migrator(files: &'static [(&'static str, &'static str)]) -> Result<Migrator, StoreError> {
+fn migrator(
+    files: &'static [(&'static str, &'static str)],
+    through: i64,
+) -> Result<Migrator, StoreError> {
     let mut list = Vec::with_capacity(files.len());
     for (name, sql) in files {
         let (version, description) = name
@@ -39,6 +42,9 @@ fn migrator(files: &'static [(&'static str, &'static str)]) -> Result<Migrator, 
             .ok_or(StoreError::Unsupported(
                 "migration file names must look like 0001_name.sql",
             ))?;
+        if version > through {
+            break;
+        }
         list.push(Migration::new(
             version,
             Cow::Owned(description.replace('_', " ")),
@@ -51,11 +57,16 @@ fn migrator(files: &'static [(&'static str, &'static str)]) -> Result<Migrator, 
 }
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
+    run_through(store, i64::MAX).await
+}
+
+/// Runs the migrations whose version is at most `through`.
+pub(crate) async fn run_through(store: &Store, through: i64) -> Result<(), StoreError> {
     let files = match store.backend() {
         Backend::Sqlite => SQLITE,
         Backend::Postgres => POSTGRES,
     };
-    migrator(files)?.run(store.pool()).await?;
+    migrator(files, through)?.run(store.pool()).await?;
     Ok(())
 }
 
