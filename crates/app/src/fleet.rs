@@ -287,7 +287,9 @@ impl App {
         let limit = crate::paging::page_size(query.limit)?;
         let filter = query.filter()?;
         let wanted = limit as usize + 1;
-        let batch = (limit + 1).max(256);
+        // One more than the page tells whether another follows; when many printers are hidden
+        // from the actor, later batches grow so that a sparse page takes few queries.
+        let mut batch = limit + 1;
         let mut conn = self.store().read().await?;
         let mut printers = Vec::with_capacity(wanted);
         let mut after = query.cursor;
@@ -305,6 +307,7 @@ impl App {
             if printers.len() == wanted || exhausted {
                 break;
             }
+            batch = (batch * 2).min(4096);
         }
         let next_cursor = if printers.len() > limit as usize {
             printers.truncate(limit as usize);
