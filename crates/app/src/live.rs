@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use domain::audit::{Chain, NewAuditEvent};
 use domain::printer_state::{Holds, Observation, derive_state};
-use domain::{OrgId, PrintId, PrintState, Printer, PrinterId, PrinterState, Timestamp};
+use domain::{
+    OrgId, Print, PrintId, PrintState, Printer, PrinterId, PrinterModel, PrinterState, Timestamp,
+};
 use printers::{AnyDriver, Driver, DriverError, JobPhase, RemoteStatus, Snapshot};
 use serde::Serialize;
 use serde_json::json;
@@ -350,29 +352,53 @@ impl App {
         &self.inner.fleet
     }
 
-    /// Starts supervising every printer in the database (server start-up).
+    /// Starts supervising every printer in the database (server start-up), with what the
+    /// supervisors need read in a few queries for the whole fleet.
     pub async fn start_fleet(&self) -> AppResult<()> {
-        let printers = store::list_all_printers(&mut *self.store().read().await?).await?;
-        for (org, printer) in printers {
-            self.supervise(org, &printer).await?;
+        let start = store::fleet_start(&mut *self.store().read().await?).await?;
+        let mut active_prints = start.active_prints;
+        for (org, printer, credential) in start.printers {
+            let model = printer.model_id.and_then(|id| start.models.get(&id));
+            let print = active_prints.remove(&printer.id);
+            self.start_supervisor(org, &printer, credential, model, print);
         }
         Ok(())
     }
 
     /// Builds the driver for a printer as stored and (re)starts its supervisor.
     pub(crate) async fn supervise(&self, org: OrgId, printer: &Printer) -> AppResult<()> {
-        let connection = self.connection(org, printer).await?;
-        let profile = connection.profile.clone();
-        let print = {
+        let (credential, model, print) = {
             let mut conn = self.store().read().await?;
-            store::active_print(&mut conn, org, printer.id).await?
+            let credential = store::printer_credential(&mut conn, org, printer.id).await?;
+            let model = match printer.model_id {
+                Some(id) => store::get_printer_model(&mut conn, org, id).await?,
+                None => None,
+            };
+            let print = store::active_print(&mut conn, org, printer.id).await?;
+            (credential, model, print)
         };
+        self.start_supervisor(org, printer, credential, model.as_ref(), print);
+        Ok(())
+    }
+
+    /// (Re)starts a printer's supervisor from what is stored about it: its sealed credential,
+    /// its model (for the estimator's limits) and the print under way, if any.
+    fn start_supervisor(
+        &self,
+        org: OrgId,
+        printer: &Printer,
+        credential: Option<String>,
+        model: Option<&PrinterModel>,
+        print: Option<Print>,
+    ) {
+        let connection = self.connection(org, printer, credential, model);
+        let profile = connection.profile.clone();
         let driver = match AnyDriver::new(connection) {
             Ok(driver) => driver,
             Err(e) => {
                 // Settings that cannot work are shown as an offline printer with the reason.
                 tracing::warn!(printer = %printer.id, error = %e, "printer cannot be driven");
-                return Ok(());
+                return;
             }
         };
         let status = initial_status(printer);
@@ -402,7 +428,6 @@ impl App {
         if let Some(old) = self.fleet().insert(live) {
             stop(&old);
         }
-        Ok(())
     }
 
     /// Stops supervising a removed printer.
@@ -412,9 +437,14 @@ impl App {
         }
     }
 
-    async fn connection(&self, org: OrgId, printer: &Printer) -> AppResult<printers::Connection> {
-        let mut conn = self.store().read().await?;
-        let secret = match store::printer_credential(&mut conn, org, printer.id).await? {
+    fn connection(
+        &self,
+        org: OrgId,
+        printer: &Printer,
+        credential: Option<String>,
+        model: Option<&PrinterModel>,
+    ) -> printers::Connection {
+        let secret = match credential {
             Some(sealed) => match self.vault().open(org, &sealed) {
                 Ok(secret) => Some(printers::Secret::new(secret)),
                 Err(e) => {
@@ -424,17 +454,10 @@ impl App {
             },
             None => None,
         };
-        let profile = match printer.model_id {
-            Some(model) => match store::get_printer_model(&mut conn, org, model).await? {
-                Some(model) => model
-                    .motion
-                    .as_object()
-                    .and_then(|motion| crate::fleet::motion_profile(motion).ok())
-                    .unwrap_or_default(),
-                None => gcode::Profile::default(),
-            },
-            None => gcode::Profile::default(),
-        };
+        let profile = model
+            .and_then(|model| model.motion.as_object())
+            .and_then(|motion| crate::fleet::motion_profile(motion).ok())
+            .unwrap_or_default();
         let simulation =
             serde_json::from_value(printer.connection.settings.clone()).unwrap_or_default();
         let kind = match printer.connection.driver {
@@ -442,14 +465,14 @@ impl App {
             domain::DriverKind::Octoprint => printers::DriverKind::Octoprint,
             domain::DriverKind::Moonraker => printers::DriverKind::Moonraker,
         };
-        Ok(printers::Connection {
+        printers::Connection {
             kind,
             url: (!printer.connection.url.is_empty()).then(|| printer.connection.url.clone()),
             secret,
             timeout: self.fleet().settings.call_timeout,
             profile,
             simulation,
-        })
+        }
     }
 
     async fn supervisor(&self, printer: Arc<LivePrinter>) {

@@ -406,16 +406,60 @@ pub async fn count_site_printers(
     int(&row, "n")
 }
 
-/// Every printer of every organization (without groups), for the fleet supervisor.
-pub async fn list_all_printers(conn: &mut Conn) -> Result<Vec<(OrgId, Printer)>, StoreError> {
+/// What the fleet supervisor needs to start every printer, read in three queries rather than a
+/// few per printer.
+#[derive(Debug, Default)]
+pub struct FleetStart {
+    /// Every printer of every organization (without groups), with its sealed credential.
+    pub printers: Vec<(OrgId, Printer, Option<String>)>,
+    /// Every printer model, by ID.
+    pub models: std::collections::HashMap<PrinterModelId, PrinterModel>,
+    /// Each printer's latest print still under way (printing, paused or unknown).
+    pub active_prints: std::collections::HashMap<PrinterId, domain::Print>,
+}
+
+pub async fn fleet_start(conn: &mut Conn) -> Result<FleetStart, StoreError> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT org_id, {PRINTER_COLUMNS} FROM printers ORDER BY id"
+        "SELECT org_id, credential, {PRINTER_COLUMNS} FROM printers ORDER BY id"
     )))
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
-        .map(|row| Ok((OrgId(int(row, "org_id")?), printer_from_row(row)?)))
-        .collect()
+    let printers = rows
+        .iter()
+        .map(|row| {
+            Ok((
+                OrgId(int(row, "org_id")?),
+                printer_from_row(row)?,
+                opt_text(row, "credential")?,
+            ))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {MODEL_COLUMNS} FROM printer_models"
+    )))
+    .fetch_all(&mut *conn)
+    .await?;
+    let models = rows
+        .iter()
+        .map(|row| model_from_row(row).map(|model| (model.id, model)))
+        .collect::<Result<_, StoreError>>()?;
+    // In ID order, so a later print of the same printer replaces an earlier one.
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {} FROM prints WHERE state IN ('printing', 'paused', 'unknown') ORDER BY id",
+        crate::printing::PRINT_COLUMNS
+    )))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut active_prints = std::collections::HashMap::new();
+    for row in &rows {
+        let print = crate::printing::print_from_row(row)?;
+        active_prints.insert(print.printer_id, print);
+    }
+    Ok(FleetStart {
+        printers,
+        models,
+        active_prints,
+    })
 }
 
 /// All printers of the organization with their groups, in ID order.

@@ -147,10 +147,10 @@ pub async fn update_print_state(
     Ok(())
 }
 
-const PRINT_COLUMNS: &str = "id, printer_id, file_name, file_sha256, file_size, estimated_s, \
+pub(crate) const PRINT_COLUMNS: &str = "id, printer_id, file_name, file_sha256, file_size, estimated_s, \
     started_by, managed, state, detail, started_at, ended_at";
 
-fn print_from_row(row: &AnyRow) -> Result<Print, StoreError> {
+pub(crate) fn print_from_row(row: &AnyRow) -> Result<Print, StoreError> {
     let state = text(row, "state")?;
     Ok(Print {
         id: PrintId(int(row, "id")?),

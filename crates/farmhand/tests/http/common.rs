@@ -28,25 +28,10 @@ impl TestServer {
     pub async fn start(backend: Backend) -> TestServer {
         let db = TestDatabase::new(backend).await;
         let data_dir = tempfile::tempdir().unwrap();
-        let config = Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: data_dir.path().to_path_buf(),
-            database_url: match &db.url {
-                store::DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-                store::DatabaseUrl::Postgres(url) => url.clone(),
-            },
-            ..Config::default()
-        };
         let clock = Arc::new(ManualClock::new(
             Timestamp::parse_rfc3339("2026-11-22T09:00:00Z").unwrap(),
         ));
-        let store = farmhand::open_store(&config).await.unwrap();
-        let options = ServerOptions {
-            clock: clock.clone(),
-            hasher: PasswordHasher::fast_for_tests().unwrap(),
-        };
-        let app = farmhand::build_app(store, &config, options).unwrap();
-        let server = Server::start(&config, app).await.unwrap();
+        let server = launch(&db, &data_dir, clock.clone()).await;
         TestServer {
             base: format!("http://{}", server.addr()),
             server: Some(server),
@@ -55,6 +40,22 @@ impl TestServer {
             backend,
             data_dir,
         }
+    }
+
+    /// Stops the server and starts a new one on the same database and data directory, as after
+    /// a reboot; the address changes, so clients must be made anew.
+    pub async fn restart(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await.unwrap();
+        }
+        let server = launch(
+            self.db.as_ref().unwrap(),
+            &self.data_dir,
+            self.clock.clone(),
+        )
+        .await;
+        self.base = format!("http://{}", server.addr());
+        self.server = Some(server);
     }
 
     pub fn app(&self) -> &app::App {
@@ -238,6 +239,30 @@ impl Client {
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
+}
+
+/// A server on `db` with its data in `data_dir`.
+async fn launch(
+    db: &TestDatabase,
+    data_dir: &tempfile::TempDir,
+    clock: Arc<ManualClock>,
+) -> Server {
+    let config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir.path().to_path_buf(),
+        database_url: match &db.url {
+            store::DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            store::DatabaseUrl::Postgres(url) => url.clone(),
+        },
+        ..Config::default()
+    };
+    let store = farmhand::open_store(&config).await.unwrap();
+    let options = ServerOptions {
+        clock,
+        hasher: PasswordHasher::fast_for_tests().unwrap(),
+    };
+    let app = farmhand::build_app(store, &config, options).unwrap();
+    Server::start(&config, app).await.unwrap()
 }
 
 /// Runs an async test body against a fresh server on each backend.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{Client, TestServer};
+use crate::common::{Client, PASSWORD, TestServer};
 
 crate::on_both_backends!(
     a_print_runs_pauses_resumes_and_ends_awaiting_bed_clear,
@@ -17,6 +17,18 @@ crate::on_both_backends!(
     moonraker_prints_through_the_api_and_survives_disconnects,
     bed_clear_confirmation_follows_the_organization_setting,
 );
+
+mod restart {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::farmhand_restarts_with_its_printers_and_their_prints(store::Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::farmhand_restarts_with_its_printers_and_their_prints(store::Backend::Postgres).await;
+    }
+}
 
 /// About 60 s of printing at the default profile: enough to pause and resume in.
 fn small_gcode() -> String {
@@ -578,4 +590,55 @@ async fn bed_clear_confirmation_follows_the_organization_setting(server: &TestSe
     let (status, live) = assistant.post_empty(&format!("{printer}/bed-clear")).await;
     assert_eq!(status, StatusCode::OK, "{live}");
     assert_eq!(live["state"], "idle");
+}
+
+/// Farmhand itself restarts mid-print: every printer is supervised again from the database,
+/// with its model and the print it was running. The simulated printer restarts empty (it lives
+/// in the server's process), so the print it no longer reports is settled as failed, not left
+/// "printing" and not restarted.
+async fn farmhand_restarts_with_its_printers_and_their_prints(backend: store::Backend) {
+    let mut server = TestServer::start(backend).await;
+    let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
+    let (status, model) = owner
+        .post(
+            &format!("/api/v1/orgs/{org}/printer-models"),
+            json!({ "name": "Voron", "motion": { "firmware": "klipper" } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{model}");
+    let printer = simulated_printer(&owner, org, "Sim 1", 1.0).await;
+    let (status, body) = owner
+        .put(
+            &printer,
+            json!({
+                "name": "Sim 1",
+                "site_id": owner.get(&printer).await.1["site_id"],
+                "model_id": model["id"],
+                "settings": { "speed": 1.0 }
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    wait_for(&owner, &printer, "idle", |l| state(l) == "idle").await;
+    let (status, started) = start(&owner, &printer, "long.gcode", &small_gcode()).await;
+    assert_eq!(status, StatusCode::CREATED, "{started}");
+    wait_for(&owner, &printer, "printing", |l| state(l) == "printing").await;
+
+    server.restart().await;
+    let owner = server.client();
+    owner.sign_in("owner@farm.test", PASSWORD).await;
+    wait_for(&owner, &printer, "reconciled", |l| {
+        state(l) == "awaiting_bed_clear"
+    })
+    .await;
+    let (_, prints) = owner.get(&format!("{printer}/prints")).await;
+    assert_eq!(
+        prints.as_array().unwrap().len(),
+        1,
+        "nothing restarted: {prints}"
+    );
+    assert_eq!(prints[0]["state"], "failed", "{prints}");
+    let (_, listed) = owner.get(&format!("/api/v1/orgs/{org}/printers")).await;
+    assert_eq!(listed["printers"][0]["model_id"], model["id"], "{listed}");
+    server.stop().await;
 }
