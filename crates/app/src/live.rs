@@ -347,6 +347,9 @@ fn print_event(track: &Track, snapshot: &Result<Snapshot, DriverError>) -> Print
     }
 }
 
+/// Printers whose supervisors start per second when the server starts.
+const FLEET_STARTS_PER_SECOND: f64 = 2_000.0;
+
 impl App {
     pub fn fleet(&self) -> &LiveFleet {
         &self.inner.fleet
@@ -357,10 +360,14 @@ impl App {
     pub async fn start_fleet(&self) -> AppResult<()> {
         let start = store::fleet_start(&mut *self.store().read().await?).await?;
         let mut active_prints = start.active_prints;
-        for (org, printer, credential) in start.printers {
+        for (i, (org, printer, credential)) in start.printers.into_iter().enumerate() {
             let model = printer.model_id.and_then(|id| start.models.get(&id));
             let print = active_prints.remove(&printer.id);
-            self.start_supervisor(org, &printer, credential, model, print);
+            // First connections spread out: each records a state change, and all of them at
+            // once would queue for the database (10,000 printers waited over 2 s for a
+            // connection when they started together).
+            let delay = Duration::from_secs_f64(i as f64 / FLEET_STARTS_PER_SECOND);
+            self.start_supervisor(org, &printer, credential, model, print, delay);
         }
         Ok(())
     }
@@ -377,12 +384,19 @@ impl App {
             let print = store::active_print(&mut conn, org, printer.id).await?;
             (credential, model, print)
         };
-        self.start_supervisor(org, printer, credential, model.as_ref(), print);
+        self.start_supervisor(
+            org,
+            printer,
+            credential,
+            model.as_ref(),
+            print,
+            Duration::ZERO,
+        );
         Ok(())
     }
 
-    /// (Re)starts a printer's supervisor from what is stored about it: its sealed credential,
-    /// its model (for the estimator's limits) and the print under way, if any.
+    /// (Re)starts a printer's supervisor, after `delay`, from what is stored about it: its
+    /// sealed credential, its model (for the estimator's limits) and the print under way, if any.
     fn start_supervisor(
         &self,
         org: OrgId,
@@ -390,6 +404,7 @@ impl App {
         credential: Option<String>,
         model: Option<&PrinterModel>,
         print: Option<Print>,
+        delay: Duration,
     ) {
         let connection = self.connection(org, printer, credential, model);
         let profile = connection.profile.clone();
@@ -423,6 +438,7 @@ impl App {
         let app = self.clone();
         let supervised = live.clone();
         *lock(&live.task) = Some(tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
             app.supervisor(supervised).await;
         }));
         if let Some(old) = self.fleet().insert(live) {
