@@ -17,6 +17,27 @@ pub struct LineReader<R> {
     pending: usize,
 }
 
+/// `fill_buf`, retried when a read was interrupted.
+fn fill_retrying<R: BufRead>(inner: &mut R) -> io::Result<&[u8]> {
+    loop {
+        match inner.fill_buf() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // Read again: returning the first call's borrow from inside the loop would keep
+            // `inner` borrowed for the next iteration too.
+            Ok(_) => return inner.fill_buf(),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Appends what fits of `piece` to the line being assembled in `buf`, at most `max_len` bytes
+/// in all; true when some of it did not fit.
+fn append_capped(buf: &mut Vec<u8>, piece: &[u8], max_len: usize) -> bool {
+    let room = max_len.saturating_sub(buf.len());
+    buf.extend_from_slice(&piece[..piece.len().min(room)]);
+    piece.len() > room
+}
+
 /// One line handed out by [`LineReader::next_line`].
 pub struct RawLine<'a> {
     pub bytes: &'a [u8],
@@ -44,11 +65,7 @@ impl<R: BufRead> LineReader<R> {
         self.buf.clear();
         // Fast path: the whole line is in the reader's buffer; hand it out without copying.
         loop {
-            let avail = match self.inner.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
+            let avail = fill_retrying(&mut self.inner)?;
             if avail.is_empty() {
                 return Ok(None);
             }
@@ -94,11 +111,7 @@ impl<R: BufRead> LineReader<R> {
         let mut carrying = false;
         let mut carry_truncated = false;
         loop {
-            let avail = match self.inner.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
+            let avail = fill_retrying(&mut self.inner)?;
             if avail.is_empty() {
                 if carrying {
                     f(&self.buf, carry_truncated);
@@ -123,9 +136,7 @@ impl<R: BufRead> LineReader<R> {
                 }
                 let piece = &avail[start..i];
                 if carrying {
-                    let room = self.max_len.saturating_sub(self.buf.len());
-                    carry_truncated |= piece.len() > room;
-                    self.buf.extend_from_slice(&piece[..piece.len().min(room)]);
+                    carry_truncated |= append_capped(&mut self.buf, piece, self.max_len);
                     f(&self.buf, carry_truncated);
                     self.buf.clear();
                     carrying = false;
@@ -141,9 +152,7 @@ impl<R: BufRead> LineReader<R> {
             let len = avail.len();
             if start < len {
                 let piece = &avail[start..];
-                let room = self.max_len.saturating_sub(self.buf.len());
-                carry_truncated |= piece.len() > room;
-                self.buf.extend_from_slice(&piece[..piece.len().min(room)]);
+                carry_truncated |= append_capped(&mut self.buf, piece, self.max_len);
                 carrying = true;
             } else {
                 // A `\r` at the very end: its `\n` may start the next read.
@@ -158,11 +167,7 @@ impl<R: BufRead> LineReader<R> {
         let mut started = false;
         let mut truncated = false;
         loop {
-            let avail = match self.inner.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
+            let avail = fill_retrying(&mut self.inner)?;
             if avail.is_empty() {
                 if started {
                     break;
@@ -179,9 +184,7 @@ impl<R: BufRead> LineReader<R> {
             started = true;
             match memchr::memchr2(b'\n', b'\r', avail) {
                 Some(i) => {
-                    let room = self.max_len.saturating_sub(self.buf.len());
-                    truncated |= i > room;
-                    self.buf.extend_from_slice(&avail[..i.min(room)]);
+                    truncated |= append_capped(&mut self.buf, &avail[..i], self.max_len);
                     if avail[i] == b'\r' {
                         self.skip_lf = true;
                     }
@@ -190,9 +193,7 @@ impl<R: BufRead> LineReader<R> {
                 }
                 None => {
                     let n = avail.len();
-                    let room = self.max_len.saturating_sub(self.buf.len());
-                    truncated |= n > room;
-                    self.buf.extend_from_slice(&avail[..n.min(room)]);
+                    truncated |= append_capped(&mut self.buf, avail, self.max_len);
                     self.inner.consume(n);
                 }
             }
