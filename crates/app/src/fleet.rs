@@ -101,7 +101,29 @@ pub fn motion_profile(
     serde_json::from_value(merged).map_err(|e| e.to_string())
 }
 
-fn check_model_input(input: &PrinterModelInput) -> AppResult<(Name, String)> {
+/// A printer model's input that passed the checks.
+struct CheckedModel {
+    name: Name,
+    description: String,
+    motion: serde_json::Value,
+}
+
+impl CheckedModel {
+    /// The row to store: the checked text with the input's numbers and lists.
+    fn as_new<'a>(&'a self, input: &'a PrinterModelInput) -> store::NewPrinterModel<'a> {
+        store::NewPrinterModel {
+            name: self.name.as_str(),
+            description: &self.description,
+            build_volume_mm: input.build_volume_mm,
+            nozzle_diameter_mm: input.nozzle_diameter_mm,
+            materials: &input.materials,
+            motion: &self.motion,
+            hourly_rate_minor: input.hourly_rate_minor,
+        }
+    }
+}
+
+fn check_model_input(input: &PrinterModelInput) -> AppResult<CheckedModel> {
     let name = Name::parse("name", &input.name)?;
     let description = parse_description("description", &input.description)?;
     let invalid =
@@ -137,7 +159,11 @@ fn check_model_input(input: &PrinterModelInput) -> AppResult<(Name, String)> {
         return Err(invalid("hourly_rate_minor", "must not be negative".into()));
     }
     motion_profile(&input.motion).map_err(|e| invalid("motion", e))?;
-    Ok((name, description))
+    Ok(CheckedModel {
+        name,
+        description,
+        motion: serde_json::Value::Object(input.motion.clone()),
+    })
 }
 
 fn check_connection(input: &PrinterInput) -> AppResult<()> {
@@ -573,17 +599,8 @@ impl App {
         input: PrinterModelInput,
     ) -> AppResult<PrinterModel> {
         self.require(actor, Permission::PrinterModelsAdd).await?;
-        let (name, description) = check_model_input(&input)?;
-        let motion = serde_json::Value::Object(input.motion.clone());
-        let new = store::NewPrinterModel {
-            name: name.as_str(),
-            description: &description,
-            build_volume_mm: input.build_volume_mm,
-            nozzle_diameter_mm: input.nozzle_diameter_mm,
-            materials: &input.materials,
-            motion: &motion,
-            hourly_rate_minor: input.hourly_rate_minor,
-        };
+        let checked = check_model_input(&input)?;
+        let (name, new) = (&checked.name, checked.as_new(&input));
         let now = self.now();
         let mut tx = self.store().write().await?;
         let id = store::insert_printer_model(&mut tx, actor.org(), &new, now)
@@ -608,17 +625,8 @@ impl App {
         input: PrinterModelInput,
     ) -> AppResult<PrinterModel> {
         self.require(actor, Permission::PrinterModelsEdit).await?;
-        let (name, description) = check_model_input(&input)?;
-        let motion = serde_json::Value::Object(input.motion.clone());
-        let new = store::NewPrinterModel {
-            name: name.as_str(),
-            description: &description,
-            build_volume_mm: input.build_volume_mm,
-            nozzle_diameter_mm: input.nozzle_diameter_mm,
-            materials: &input.materials,
-            motion: &motion,
-            hourly_rate_minor: input.hourly_rate_minor,
-        };
+        let checked = check_model_input(&input)?;
+        let (name, new) = (&checked.name, checked.as_new(&input));
         let now = self.now();
         let mut tx = self.store().write().await?;
         let before = store::get_printer_model(&mut tx, actor.org(), id)
