@@ -375,19 +375,10 @@ impl App {
     pub async fn get_printer(&self, actor: &OrgActor, id: PrinterId) -> AppResult<VisiblePrinter> {
         self.require_on_printer(actor, Permission::PrintersView, id)?;
         let mut conn = self.store().read().await?;
-        let printer = store::get_printer(&mut conn, actor.org(), id)
+        store::get_printer(&mut conn, actor.org(), id)
             .await?
-            .ok_or(AppError::not_found("printer"))?;
-        let access = actor
-            .policy
-            .printer_ix(id)
-            .map(|ix| actor.policy.rights(actor.ix).level(ix))
-            .unwrap_or_default();
-        Ok(VisiblePrinter {
-            live: self.fleet().status(printer.id),
-            printer,
-            access,
-        })
+            .and_then(|printer| self.visible(actor, printer))
+            .ok_or(AppError::not_found("printer"))
     }
 
     async fn check_printer_input(
