@@ -174,10 +174,17 @@ impl App {
             .collect()
     }
 
+    /// The organization's printer access grants; a grant on one printer the actor cannot see
+    /// is left out, as that printer does not exist for them.
     pub async fn list_grants(&self, actor: &OrgActor) -> AppResult<Vec<PrinterGrant>> {
         self.require(actor, Permission::RanksView).await?;
         let mut conn = self.store().read().await?;
-        Ok(store::list_grants(&mut conn, actor.org()).await?)
+        let mut grants = store::list_grants(&mut conn, actor.org()).await?;
+        grants.retain(|g| match g.target {
+            GrantTarget::Printer(printer) => App::can_see_printer(actor, printer),
+            _ => true,
+        });
+        Ok(grants)
     }
 
     async fn check_grant_references(
@@ -232,7 +239,7 @@ impl App {
         };
         actor
             .policy
-            .may_change_grant(actor.member_id(), &model, true)
+            .may_change_grant(actor.acting(), &model, true)
             .map_err(|r| self.refused(actor, r))?;
         let id = store::insert_grant(
             &mut tx,
@@ -270,7 +277,7 @@ impl App {
             .ok_or(AppError::not_found("grant"))?;
         actor
             .policy
-            .may_change_grant(actor.member_id(), &grant.to_model(), false)
+            .may_change_grant(actor.acting(), &grant.to_model(), false)
             .map_err(|r| self.refused(actor, r))?;
         store::delete_grant(&mut tx, actor.org(), id).await?;
         store::bump_authz_version(&mut tx, actor.org()).await?;
@@ -313,7 +320,7 @@ impl App {
         };
         actor
             .policy
-            .may_override(actor.member_id(), member, permission, grants)
+            .may_override(actor.acting(), member, permission, grants)
             .map_err(|r| self.refused(actor, r))?;
         let before = if allowed.contains(permission) {
             Some("allow")
@@ -343,7 +350,10 @@ impl App {
         .await?;
         tx.commit().await?;
         let policy = self.current_policy(actor.org()).await?;
-        rights_of(&policy, member)
+        let viewer = policy
+            .member_ix(actor.member_id())
+            .ok_or(AppError::not_found("member"))?;
+        rights_of(&policy, member, viewer)
     }
 
     /// A member's effective rights: yours always; others' with `members.view`.
@@ -355,7 +365,7 @@ impl App {
         if member != actor.member_id() {
             self.require(actor, Permission::MembersView).await?;
         }
-        rights_of(&actor.policy, member)
+        rights_of(&actor.policy, member, actor.ix)
     }
 
     /// Explains a decision for any member of the organization (yourself, or others with
@@ -502,7 +512,13 @@ impl App {
     }
 }
 
-fn rights_of(policy: &authz::Policy, member: MemberId) -> AppResult<MemberRights> {
+/// A member's rights as `viewer` may see them: printers the viewer cannot see are left out,
+/// as if they did not exist.
+fn rights_of(
+    policy: &authz::Policy,
+    member: MemberId,
+    viewer: authz::MemberIx,
+) -> AppResult<MemberRights> {
     let ix = policy
         .member_ix(member)
         .ok_or(AppError::not_found("member"))?;
@@ -527,8 +543,10 @@ fn rights_of(policy: &authz::Policy, member: MemberId) -> AppResult<MemberRights
         .intersection(rank.tri_state)
         .intersection(rank.permissions)
         .keys();
+    let viewer_rights = policy.rights(viewer);
     let printers = policy
         .visible_printers(ix)
+        .filter(|(p, _)| viewer_rights.level(*p) > AccessLevel::None)
         .map(|(p, level)| PrinterAccess {
             printer_id: policy.printer(p).id,
             level,

@@ -56,6 +56,18 @@ impl Principal {
         }
     }
 
+    /// The permissions the credential is limited to: a token's subset, if it has one.
+    fn token_scope(&self) -> Option<PermissionSet> {
+        match self.credential {
+            Credential::Session(_) => None,
+            Credential::Token { permissions, .. } => permissions,
+        }
+    }
+
+    pub fn is_token(&self) -> bool {
+        matches!(self.credential, Credential::Token { .. })
+    }
+
     fn token_id(&self) -> Option<TokenId> {
         match self.credential {
             Credential::Session(_) => None,
@@ -121,6 +133,15 @@ impl OrgActor {
 
     pub fn holds(&self, permission: Permission) -> bool {
         self.permissions.contains(permission)
+    }
+
+    /// The actor as administrative checks see them: the member, limited to their token's
+    /// permissions when acting through one, so a token never hands out more than it carries.
+    pub fn acting(&self) -> authz::Acting {
+        authz::Acting {
+            member: self.member_id(),
+            scope: self.principal.token_scope(),
+        }
     }
 
     /// An audit event in this organization's chain, attributed to this actor.

@@ -11,6 +11,7 @@ use crate::App;
 use crate::actor::with_change;
 use crate::error::{AppError, AppResult};
 use crate::organizations::console_event;
+use crate::ranks::preset_positions;
 
 pub const DEMO_ORG_NAME: &str = "Farmhand Demo Lab";
 /// Everyone in the demo shares this password; the demo is for trying Farmhand, not for use.
@@ -209,7 +210,14 @@ impl App {
         )
         .await?;
 
-        let ranks = store::insert_preset_ranks(&mut tx, org, Preset::Farmhand, now).await?;
+        let ranks = store::insert_preset_ranks(
+            &mut tx,
+            org,
+            Preset::Farmhand,
+            &preset_positions(Preset::Farmhand)?,
+            now,
+        )
+        .await?;
         for (index, (rank, rank_id)) in ranks.into_iter().enumerate() {
             let email = demo_email(rank.name);
             let user = match store::find_user_by_email(&mut tx, &email).await? {

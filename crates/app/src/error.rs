@@ -34,6 +34,10 @@ pub enum AppError {
     Conflict { code: &'static str, message: String },
     #[error("this invitation is {}", invitation_status_word(*.0))]
     InvitationUnusable(InvitationStatus),
+    #[error(
+        "this invitation was withdrawn: whoever sent it can no longer give this rank; ask for a new one"
+    )]
+    InvitationWithdrawn,
     #[error("this action needs a signed-in session, not an API token")]
     SessionRequired,
     /// The printer could not do what was asked (unreachable, refused, answered nonsense).
@@ -63,6 +67,7 @@ fn invitation_status_word(status: InvitationStatus) -> &'static str {
         InvitationStatus::Pending => "pending",
         InvitationStatus::Accepted => "already accepted",
         InvitationStatus::Revoked => "revoked",
+        InvitationStatus::Declined => "declined",
         InvitationStatus::Expired => "expired",
     }
 }
@@ -87,7 +92,9 @@ impl AppError {
             AppError::Conflict { code, .. } => code,
             AppError::InvitationUnusable(InvitationStatus::Expired) => "invitation_expired",
             AppError::InvitationUnusable(InvitationStatus::Revoked) => "invitation_revoked",
+            AppError::InvitationUnusable(InvitationStatus::Declined) => "invitation_declined",
             AppError::InvitationUnusable(_) => "invitation_used",
+            AppError::InvitationWithdrawn => "invitation_revoked",
             AppError::SessionRequired => "session_required",
             AppError::Printer(e) => match e {
                 printers::DriverError::Unreachable(_) | printers::DriverError::Timeout(_) => {

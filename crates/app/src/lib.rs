@@ -44,7 +44,7 @@ pub use live::{
 };
 pub use members::{
     AcceptInvitation, AddMember, CreateInvitation, CreatedInvitation, InvitationPreview,
-    UpdateMember,
+    PendingInvitation, UpdateMember,
 };
 pub use organizations::{CreateSite, CreatedOrg, UpdateOrg, UpdateSite};
 pub use passwords::PasswordHasher;

@@ -13,13 +13,16 @@ use utoipa::ToSchema;
 use crate::App;
 use crate::actor::{Credential, OrgActor, Principal, RequestMeta, with_change};
 use crate::error::{AppError, AppResult, on_conflict};
+use crate::organizations::console_event;
 use crate::secrets::{hash_secret, new_secret};
 use crate::sessions::SignedIn;
 
+/// Adds someone by email. Nobody becomes a member without consent: this makes an invitation
+/// the person accepts (from its link, or from their own list when they already have an
+/// account), and the answer is the same whether or not an account exists.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddMember {
-    /// The email of an existing Farmhand user.
     pub email: String,
     pub rank_id: RankId,
     pub site_id: Option<SiteId>,
@@ -40,6 +43,8 @@ pub struct UpdateMember {
 pub struct CreateInvitation {
     pub email: String,
     pub rank_id: RankId,
+    /// The home site the member will have.
+    pub site_id: Option<SiteId>,
     /// How long the link stays valid; defaults to the server's setting (7 days).
     pub expires_in_hours: Option<i64>,
 }
@@ -60,8 +65,16 @@ pub struct InvitationPreview {
     pub rank_name: String,
     pub expires_at: Timestamp,
     pub status: InvitationStatus,
-    /// Whether an account with this email exists (then sign in to accept).
-    pub account_exists: bool,
+}
+
+/// An invitation waiting for the signed-in person, in their own list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PendingInvitation {
+    pub id: InvitationId,
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub rank_name: String,
+    pub expires_at: Timestamp,
 }
 
 /// To accept without being signed in, a new account's name and password.
@@ -107,7 +120,7 @@ impl App {
             .ok_or(AppError::not_found("rank"))?;
         actor
             .policy
-            .may_assign_rank(actor.member_id(), rank.id, member)
+            .may_assign_rank(actor.acting(), rank.id, member)
             .map_err(|r| self.refused(actor, r))?;
         Ok(rank)
     }
@@ -126,49 +139,19 @@ impl App {
         Ok(())
     }
 
-    /// Adds an existing user to the organization with a rank junior to the actor's.
-    pub async fn add_member(&self, actor: &OrgActor, input: AddMember) -> AppResult<Member> {
-        self.require(actor, Permission::MembersInvite).await?;
-        let email = Email::parse("email", &input.email)?;
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let rank = self
-            .assignable_rank(&mut tx, actor, input.rank_id, None)
-            .await?;
-        self.check_site(&mut tx, actor.org(), input.site_id).await?;
-        let account = store::find_user_by_email(&mut tx, email.as_str())
-            .await?
-            .ok_or_else(|| {
-                AppError::conflict(
-                    "user_not_found",
-                    "no user has this email; send an invitation instead",
-                )
-            })?;
-        let id = store::insert_member(
-            &mut tx,
-            actor.org(),
-            account.user.id,
-            rank.id,
-            input.site_id,
-            now,
-        )
-        .await
-        .map_err(on_conflict(
-            "already_member",
-            "this user is already a member of the organization",
-        ))?;
-        let member = store::get_member(&mut tx, actor.org(), id)
-            .await?
-            .ok_or(AppError::not_found("member"))?;
-        store::bump_authz_version(&mut tx, actor.org()).await?;
-        let event = actor.event(now, "member.add", "member", id);
-        store::append_audit(
-            &mut tx,
-            with_change(event, None, Some(member_summary(&member))),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(member)
+    /// Invites someone by email with a rank junior to the actor's (see [`AddMember`]).
+    pub async fn add_member(
+        &self,
+        actor: &OrgActor,
+        input: AddMember,
+    ) -> AppResult<CreatedInvitation> {
+        let invitation = CreateInvitation {
+            email: input.email,
+            rank_id: input.rank_id,
+            site_id: input.site_id,
+            expires_in_hours: None,
+        };
+        self.create_invitation(actor, invitation).await
     }
 
     /// Loads a member the actor may manage: someone else, whose rank is junior to theirs.
@@ -183,7 +166,7 @@ impl App {
             .ok_or(AppError::not_found("member"))?;
         actor
             .policy
-            .may_manage_member(actor.member_id(), member)
+            .may_manage_member(actor.acting(), member)
             .map_err(|r| self.refused(actor, r))?;
         Ok(target)
     }
@@ -205,16 +188,10 @@ impl App {
         }
         if let Some(site) = input.site_id {
             self.check_site(&mut tx, actor.org(), site).await?;
-            // A site-scoped manager cannot move members out of the sites they manage.
-            let rank = &actor.member.rank;
-            if !actor.is_owner()
-                && rank.member_scope == authz::MemberScope::ScopedSites
-                && !site.is_some_and(|s| rank.scope.all || rank.scope.sites.contains(&s))
-            {
-                return Err(AppError::Refused(authz::Refusal::OutsideMemberScope(
-                    "the sites your rank covers",
-                )));
-            }
+            actor
+                .policy
+                .may_move_member(actor.acting(), member, site)
+                .map_err(|r| self.refused(actor, r))?;
             store::set_member_site(&mut tx, actor.org(), member, site).await?;
         }
         let after = store::get_member(&mut tx, actor.org(), member)
@@ -235,8 +212,9 @@ impl App {
         Ok(after)
     }
 
-    /// Deactivates a member: their API tokens are revoked and their sessions signed out; their
-    /// membership and history stay.
+    /// Deactivates a member: their access to this organization ends (its API tokens and the
+    /// invitations they sent are revoked); their membership and history stay, and their
+    /// account and other organizations are untouched.
     pub async fn deactivate_member(&self, actor: &OrgActor, member: MemberId) -> AppResult<Member> {
         self.set_member_active(actor, member, false).await
     }
@@ -259,7 +237,7 @@ impl App {
             // Reactivation hands the rank's rights back: only someone who could assign it.
             actor
                 .policy
-                .may_assign_rank(actor.member_id(), before.rank_id, Some(member))
+                .may_assign_rank(actor.acting(), before.rank_id, Some(member))
                 .map_err(|r| self.refused(actor, r))?;
         }
         if before.active == active {
@@ -270,10 +248,10 @@ impl App {
             ));
         }
         store::set_member_active(&mut tx, actor.org(), member, active, now).await?;
-        let (mut tokens, mut sessions) = (0, 0);
+        let (mut tokens, mut invitations) = (0, 0);
         if !active {
             tokens = store::revoke_member_tokens(&mut tx, member, now).await?;
-            sessions = store::revoke_user_sessions(&mut tx, before.user_id, None, now).await?;
+            invitations = store::revoke_invitations_sent_by(&mut tx, member, now).await?;
         }
         let after = store::get_member(&mut tx, actor.org(), member)
             .await?
@@ -286,7 +264,7 @@ impl App {
         let mut summary = member_summary(&after);
         if !active {
             summary["tokens_revoked"] = json!(tokens);
-            summary["sessions_revoked"] = json!(sessions);
+            summary["invitations_revoked"] = json!(invitations);
         }
         store::bump_authz_version(&mut tx, actor.org()).await?;
         let event = actor.event(now, action, "member", member);
@@ -309,18 +287,15 @@ impl App {
         self.require(actor, Permission::MembersInvite).await?;
         let email = Email::parse("email", &input.email)?;
         let settings = self.settings();
+        let max_hours = settings.max_invitation_ttl_secs / 3600;
         let ttl = match input.expires_in_hours {
             None => settings.default_invitation_ttl_secs,
-            Some(hours) if hours >= 1 && hours * 3600 <= settings.max_invitation_ttl_secs => {
-                hours * 3600
-            }
+            // Compared in hours, so no multiplication of the input can overflow.
+            Some(hours) if (1..=max_hours).contains(&hours) => hours * 3600,
             Some(_) => {
                 return Err(AppError::Invalid(domain::Invalid::new(
                     "expires_in_hours",
-                    format!(
-                        "must be between 1 and {}",
-                        settings.max_invitation_ttl_secs / 3600
-                    ),
+                    format!("must be between 1 and {max_hours}"),
                 )));
             }
         };
@@ -330,12 +305,14 @@ impl App {
         let rank = self
             .assignable_rank(&mut tx, actor, input.rank_id, None)
             .await?;
+        self.check_site(&mut tx, actor.org(), input.site_id).await?;
         let id = store::insert_invitation(
             &mut tx,
             &store::NewInvitation {
                 org: actor.org(),
                 email: email.as_str(),
                 rank: rank.id,
+                site: input.site_id,
                 token_hash: &hash_secret(&token),
                 invited_by: actor.member_id(),
                 expires_at: now.plus_seconds(ttl),
@@ -347,7 +324,8 @@ impl App {
             .await?
             .ok_or(AppError::not_found("invitation"))?;
         let event = actor.event(now, "invitation.create", "invitation", id);
-        let after = json!({ "email": invitation.email, "rank": invitation.rank_name, "expires_at": invitation.expires_at });
+        let after = json!({ "email": invitation.email, "rank": invitation.rank_name,
+            "site_id": invitation.site_id, "expires_at": invitation.expires_at });
         store::append_audit(&mut tx, with_change(event, None, Some(after))).await?;
         tx.commit().await?;
         Ok(CreatedInvitation { invitation, token })
@@ -391,9 +369,6 @@ impl App {
         let found = store::find_invitation_by_token(&mut conn, &hash_secret(token), self.now())
             .await?
             .ok_or(AppError::not_found("invitation"))?;
-        let account_exists = store::find_user_by_email(&mut conn, &found.invitation.email)
-            .await?
-            .is_some();
         let i = found.invitation;
         Ok(InvitationPreview {
             org_name: found.org_name,
@@ -401,12 +376,12 @@ impl App {
             rank_name: i.rank_name.unwrap_or_default(),
             expires_at: i.expires_at,
             status: i.status,
-            account_exists,
         })
     }
 
-    /// Accepts an invitation: as the signed-in user whose email it names, or, when not signed
-    /// in, by creating that account (then signed in). Returns the new member and any session.
+    /// Accepts an invitation by its link: as the signed-in user whose email it names, or, when
+    /// not signed in, by creating that account (then signed in). Returns the new member and any
+    /// session.
     pub async fn accept_invitation(
         &self,
         token: &str,
@@ -414,14 +389,143 @@ impl App {
         input: AcceptInvitation,
         meta: &RequestMeta,
     ) -> AppResult<(Member, Option<SignedIn>)> {
-        let now = self.now();
         let found = {
             let mut conn = self.store().read().await?;
-            store::find_invitation_by_token(&mut conn, &hash_secret(token), now)
+            store::find_invitation_by_token(&mut conn, &hash_secret(token), self.now())
                 .await?
                 .ok_or(AppError::not_found("invitation"))?
         };
-        let invitation = found.invitation;
+        self.accept(found.invitation, principal, input, meta).await
+    }
+
+    /// The signed-in person's pending invitations, across organizations.
+    pub async fn my_invitations(&self, principal: &Principal) -> AppResult<Vec<PendingInvitation>> {
+        let mut conn = self.store().read().await?;
+        let found =
+            store::pending_invitations_for_email(&mut conn, &principal.user.email, self.now())
+                .await?;
+        Ok(found
+            .into_iter()
+            .map(|f| PendingInvitation {
+                id: f.invitation.id,
+                org_id: f.invitation.org_id,
+                org_name: f.org_name,
+                rank_name: f.invitation.rank_name.unwrap_or_default(),
+                expires_at: f.invitation.expires_at,
+            })
+            .collect())
+    }
+
+    /// One of the signed-in person's own invitations; anyone else's is "not found".
+    async fn own_invitation(
+        &self,
+        principal: &Principal,
+        id: InvitationId,
+    ) -> AppResult<Invitation> {
+        if matches!(principal.credential, Credential::Token { .. }) {
+            return Err(AppError::SessionRequired);
+        }
+        let mut conn = self.store().read().await?;
+        store::find_invitation(&mut conn, id, self.now())
+            .await?
+            .map(|f| f.invitation)
+            .filter(|i| i.email == principal.user.email)
+            .ok_or(AppError::not_found("invitation"))
+    }
+
+    /// Accepts one of the signed-in person's invitations from their own list.
+    pub async fn accept_my_invitation(
+        &self,
+        principal: &Principal,
+        id: InvitationId,
+        meta: &RequestMeta,
+    ) -> AppResult<Member> {
+        let invitation = self.own_invitation(principal, id).await?;
+        let (member, _) = self
+            .accept(
+                invitation,
+                Some(principal),
+                AcceptInvitation::default(),
+                meta,
+            )
+            .await?;
+        Ok(member)
+    }
+
+    /// Turns down one of the signed-in person's invitations.
+    pub async fn decline_my_invitation(
+        &self,
+        principal: &Principal,
+        id: InvitationId,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let invitation = self.own_invitation(principal, id).await?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        if !store::decline_invitation(&mut tx, id, now).await? {
+            return Err(AppError::InvitationUnusable(invitation.status));
+        }
+        let event = principal.event(
+            Chain::Org(invitation.org_id),
+            meta,
+            now,
+            "invitation.decline",
+            ("invitation", Some(id.to_string())),
+        );
+        let before = json!({ "email": invitation.email, "rank": invitation.rank_name });
+        store::append_audit(&mut tx, with_change(event, Some(before), None)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// An invitation is only as good as its sender: whoever sent it must still be an active
+    /// member who may invite and may give its rank. Otherwise it is revoked now (audited) and
+    /// refused.
+    async fn check_inviter(
+        &self,
+        invitation: &Invitation,
+        rank: RankId,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let policy = self.current_policy(invitation.org_id).await?;
+        let inviter_may = policy.member_ix(invitation.invited_by).is_some_and(|ix| {
+            policy
+                .rights(ix)
+                .permissions
+                .contains(Permission::MembersInvite)
+        }) && policy
+            .may_assign_rank(invitation.invited_by, rank, None)
+            .is_ok();
+        if inviter_may {
+            return Ok(());
+        }
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        if store::revoke_invitation(&mut tx, invitation.org_id, invitation.id, now).await? {
+            let mut event = console_event(
+                Chain::Org(invitation.org_id),
+                now,
+                "invitation.revoke",
+                "invitation",
+                invitation.id.to_string(),
+            );
+            event.client_ip = meta.client_ip.clone();
+            event.request_id = meta.request_id.clone();
+            let before = json!({ "email": invitation.email, "rank": invitation.rank_name,
+                "reason": "the inviter can no longer give this rank" });
+            store::append_audit(&mut tx, with_change(event, Some(before), None)).await?;
+        }
+        tx.commit().await?;
+        Err(AppError::InvitationWithdrawn)
+    }
+
+    async fn accept(
+        &self,
+        invitation: Invitation,
+        principal: Option<&Principal>,
+        input: AcceptInvitation,
+        meta: &RequestMeta,
+    ) -> AppResult<(Member, Option<SignedIn>)> {
         if invitation.status != InvitationStatus::Pending {
             return Err(AppError::InvitationUnusable(invitation.status));
         }
@@ -450,7 +554,9 @@ impl App {
                 Some((name, self.hasher().hash(password.expose()).await?))
             }
         };
+        self.check_inviter(&invitation, rank_id, meta).await?;
 
+        let now = self.now();
         let mut tx = self.store().write().await?;
         let user = match (principal, &new_account) {
             (Some(p), _) => p.user.id,
@@ -467,12 +573,19 @@ impl App {
         if !store::accept_invitation(&mut tx, invitation.id, user, now).await? {
             return Err(AppError::InvitationUnusable(InvitationStatus::Accepted));
         }
-        let member = store::insert_member(&mut tx, invitation.org_id, user, rank_id, None, now)
-            .await
-            .map_err(on_conflict(
-                "already_member",
-                "you are already a member of this organization",
-            ))?;
+        let member = store::insert_member(
+            &mut tx,
+            invitation.org_id,
+            user,
+            rank_id,
+            invitation.site_id,
+            now,
+        )
+        .await
+        .map_err(on_conflict(
+            "already_member",
+            "you are already a member of this organization",
+        ))?;
         let account = store::get_user(&mut tx, user)
             .await?
             .ok_or(AppError::not_found("user"))?;
@@ -501,6 +614,7 @@ impl App {
         let after = json!({
             "email": invitation.email,
             "rank": invitation.rank_name,
+            "site_id": invitation.site_id,
             "member_id": member,
             "new_account": signed_in.is_some(),
         });

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use crate::App;
 use crate::actor::{OrgActor, RequestMeta, with_change};
 use crate::error::{AppError, AppResult, on_conflict};
+use crate::ranks::preset_positions;
 use crate::secrets::one_time_password;
 
 /// What `create_org` made: the owner's one-time password when a new account was created.
@@ -140,7 +141,9 @@ impl App {
 
         let mut tx = self.store().write().await?;
         let org_id = store::insert_org(&mut tx, name.as_str(), "UTC", "EUR", now).await?;
-        let ranks = store::insert_preset_ranks(&mut tx, org_id, preset, now).await?;
+        let ranks =
+            store::insert_preset_ranks(&mut tx, org_id, preset, &preset_positions(preset)?, now)
+                .await?;
         let owner_rank = ranks
             .iter()
             .find(|(rank, _)| rank.is_owner)

@@ -4,6 +4,7 @@
 
 use authz::{
     AccessLevel, MemberScope, OutOfScope, Permission, PermissionSet, Policy, Preset, PrinterScope,
+    Seniority,
 };
 use domain::{Name, PrinterId, Rank, RankId, parse_description};
 use serde::{Deserialize, Serialize};
@@ -110,13 +111,7 @@ fn apply(mut rank: Rank, change: &RankChange) -> AppResult<Rank> {
         rank.description = parse_description("description", description)?;
     }
     if let Some(position) = change.position {
-        if position < 1 {
-            return Err(AppError::Invalid(domain::Invalid::new(
-                "position",
-                "must be at least 1",
-            )));
-        }
-        rank.position = position;
+        rank.position = checked_position(position)?;
     }
     if let Some(keys) = &change.permissions {
         rank.permissions = parse_permissions("permissions", keys)?;
@@ -136,6 +131,33 @@ fn apply(mut rank: Rank, change: &RankChange) -> AppResult<Rank> {
     Ok(rank)
 }
 
+fn checked_position(position: i32) -> AppResult<i32> {
+    if Seniority::valid_position(position) {
+        Ok(position)
+    } else {
+        Err(AppError::Invalid(domain::Invalid::new(
+            "position",
+            format!("must be between 1 and {}", Seniority::MAX_POSITION),
+        )))
+    }
+}
+
+fn no_room() -> AppError {
+    AppError::conflict(
+        "no_room_for_ranks",
+        format!(
+            "no position is left below the most junior rank (positions end at {}); \
+             reorder the ranks (PUT …/rank-order) to close the gaps",
+            Seniority::MAX_POSITION
+        ),
+    )
+}
+
+/// Positions for a preset's ranks in a new organization.
+pub(crate) fn preset_positions(preset: Preset) -> AppResult<Vec<i32>> {
+    Seniority::positions_after(0, preset.ranks().len()).ok_or_else(no_room)
+}
+
 fn new_rank_fields(rank: &Rank) -> store::NewRank<'_> {
     store::NewRank {
         name: &rank.name,
@@ -150,8 +172,14 @@ fn new_rank_fields(rank: &Rank) -> store::NewRank<'_> {
     }
 }
 
-/// Who would gain or lose what if `policy`'s facts became `after`.
-pub(crate) fn impact(policy: &Policy, after: &Policy) -> Vec<MemberImpact> {
+/// Who would gain or lose what if `policy`'s facts became `after`, as `viewer` may see it:
+/// printers the viewer cannot see are left out.
+pub(crate) fn impact(
+    policy: &Policy,
+    after: &Policy,
+    viewer: authz::MemberIx,
+) -> Vec<MemberImpact> {
+    let viewer_rights = policy.rights(viewer);
     let mut impacts = Vec::new();
     for member in &policy.org().members {
         let (Some(a), Some(b)) = (policy.member_ix(member.id), after.member_ix(member.id)) else {
@@ -173,6 +201,9 @@ pub(crate) fn impact(policy: &Policy, after: &Policy) -> Vec<MemberImpact> {
             else {
                 continue;
             };
+            if viewer_rights.level(p1) == AccessLevel::None {
+                continue;
+            }
             let (from, to) = (before_rights.level(p1), after_rights.level(p2));
             if from != to {
                 access_changes.push(AccessChange {
@@ -242,8 +273,10 @@ impl App {
     }
 
     async fn next_position(&self, conn: &mut store::Conn, actor: &OrgActor) -> AppResult<i32> {
-        let ranks = store::list_ranks(conn, actor.org()).await?;
-        Ok(ranks.iter().map(|r| r.position).max().unwrap_or(0) + 10)
+        let last = store::last_rank_position(conn, actor.org()).await?;
+        Seniority::positions_after(last, 1)
+            .and_then(|p| p.first().copied())
+            .ok_or_else(no_room)
     }
 
     async fn save_new_rank(
@@ -255,7 +288,7 @@ impl App {
     ) -> AppResult<Rank> {
         actor
             .policy
-            .may_write_rank(actor.member_id(), None, &rank.to_model())
+            .may_write_rank(actor.acting(), None, &rank.to_model())
             .map_err(|r| self.refused(actor, r))?;
         let now = self.now();
         let mut tx = self.store().write().await?;
@@ -324,7 +357,7 @@ impl App {
                 .await?
                 .ok_or(AppError::not_found("rank"))?;
             let position = match input.position {
-                Some(p) => p,
+                Some(p) => checked_position(p)?,
                 None => self.next_position(&mut conn, actor).await?,
             };
             (source, position)
@@ -357,11 +390,7 @@ impl App {
         self.check_scope(&mut tx, actor, &after.scope).await?;
         actor
             .policy
-            .may_write_rank(
-                actor.member_id(),
-                Some(&before.to_model()),
-                &after.to_model(),
-            )
+            .may_write_rank(actor.acting(), Some(&before.to_model()), &after.to_model())
             .map_err(|r| self.refused(actor, r))?;
         store::update_rank(&mut tx, actor.org(), id, &new_rank_fields(&after))
             .await
@@ -401,18 +430,14 @@ impl App {
         let after = apply(before.clone(), &change)?;
         let refused = actor
             .policy
-            .may_write_rank(
-                actor.member_id(),
-                Some(&before.to_model()),
-                &after.to_model(),
-            )
+            .may_write_rank(actor.acting(), Some(&before.to_model()), &after.to_model())
             .err()
             .map(|r| r.to_string());
         let mut facts = actor.policy.org().clone();
         if let Some(slot) = facts.ranks.iter_mut().find(|r| r.id == id) {
             *slot = after.to_model();
         }
-        let members = impact(&actor.policy, &Policy::new(facts));
+        let members = impact(&actor.policy, &Policy::new(facts), actor.ix);
         Ok(RankPreview {
             rank: after,
             members,
@@ -450,12 +475,14 @@ impl App {
         } else {
             actor.seniority().position
         };
-        // Positions are unique: park the moving ranks first, then place them.
-        for (i, id) in input.rank_ids.iter().enumerate() {
-            store::set_rank_position(&mut tx, actor.org(), *id, -(i as i32) - 1).await?;
+        let positions =
+            Seniority::positions_after(base, input.rank_ids.len()).ok_or_else(no_room)?;
+        // Positions are unique: park the moving ranks first (at -1, -2, …), then place them.
+        for (parking, id) in (1..).map(|n: i32| -n).zip(&input.rank_ids) {
+            store::set_rank_position(&mut tx, actor.org(), *id, parking).await?;
         }
-        for (i, id) in input.rank_ids.iter().enumerate() {
-            store::set_rank_position(&mut tx, actor.org(), *id, base + 10 * (i as i32 + 1)).await?;
+        for (id, position) in input.rank_ids.iter().zip(positions) {
+            store::set_rank_position(&mut tx, actor.org(), *id, position).await?;
         }
         store::bump_authz_version(&mut tx, actor.org()).await?;
         let before: Vec<_> = movable
@@ -488,7 +515,7 @@ impl App {
             .ok_or(AppError::not_found("rank"))?;
         actor
             .policy
-            .may_delete_rank(actor.member_id(), id)
+            .may_delete_rank(actor.acting(), id)
             .map_err(|r| self.refused(actor, r))?;
         let waiting = store::list_invitations(&mut tx, actor.org(), now)
             .await?
@@ -536,7 +563,7 @@ impl App {
             let model = authz::Rank {
                 id: RankId(0),
                 name: template.name.to_string(),
-                position: i32::MAX,
+                position: Seniority::MAX_POSITION,
                 is_owner: template.is_owner,
                 permissions: template.permissions,
                 tri_state: template.tri_state,
@@ -546,7 +573,7 @@ impl App {
             };
             actor
                 .policy
-                .may_write_rank(actor.member_id(), None, &model)
+                .may_write_rank(actor.acting(), None, &model)
                 .map_err(|r| self.refused(actor, r))?;
             // The new rank's access on every printer must be access the actor has.
             if !actor.is_owner() {
@@ -573,7 +600,10 @@ impl App {
         }
         let now = self.now();
         let mut tx = self.store().write().await?;
-        let created = store::insert_preset_ranks(&mut tx, actor.org(), preset, now)
+        let last = store::last_rank_position(&mut tx, actor.org()).await?;
+        let positions =
+            Seniority::positions_after(last, preset.ranks().len()).ok_or_else(no_room)?;
+        let created = store::insert_preset_ranks(&mut tx, actor.org(), preset, &positions, now)
             .await
             .map_err(on_conflict(
                 "rank_conflict",

@@ -46,6 +46,30 @@ pub struct Me {
     pub authenticated_by: &'static str,
 }
 
+/// Why a sign-in was refused, as the audit log records it.
+#[derive(Debug, Clone, Copy)]
+enum FailedSignIn {
+    WrongPassword,
+    /// Too many failures: attempts are refused for a while (recorded once per throttling).
+    Throttled,
+}
+
+impl FailedSignIn {
+    fn action(self) -> &'static str {
+        match self {
+            FailedSignIn::WrongPassword => "auth.sign_in_failed",
+            FailedSignIn::Throttled => "auth.sign_in_throttled",
+        }
+    }
+
+    fn reason(self) -> &'static str {
+        match self {
+            FailedSignIn::WrongPassword => "wrong email or password",
+            FailedSignIn::Throttled => "too many failed attempts; sign-in refused for a while",
+        }
+    }
+}
+
 fn anonymous_event(meta: &RequestMeta, now: Timestamp, action: &str, email: &str) -> NewAuditEvent {
     NewAuditEvent {
         chain: Chain::Instance,
@@ -85,21 +109,35 @@ impl App {
             });
         let address = meta.client_ip.as_deref();
 
-        if let Some(retry_after_secs) = self.inner.throttle.retry_after(&email, address, now) {
-            self.audit_failed_sign_in(meta, now, &email, "throttled")
+        if let Some(throttled) = self.inner.throttle.check(&email, address, now) {
+            if throttled.first {
+                let account = self.account_by_email(&email).await?;
+                self.audit_failed_sign_in(
+                    meta,
+                    now,
+                    &email,
+                    account.as_ref(),
+                    FailedSignIn::Throttled,
+                )
                 .await?;
-            return Err(AppError::Throttled { retry_after_secs });
+            }
+            return Err(AppError::Throttled {
+                retry_after_secs: throttled.retry_after_secs,
+            });
         }
 
-        let account = {
-            let mut conn = self.store().read().await?;
-            store::find_user_by_email(&mut conn, &email).await?
-        };
+        let account = self.account_by_email(&email).await?;
         let hash = account.as_ref().map(|a| a.password_hash.as_str());
         if !self.hasher().verify(&input.password, hash).await? {
             self.inner.throttle.record_failure(&email, address, now);
-            self.audit_failed_sign_in(meta, now, &email, "wrong email or password")
-                .await?;
+            self.audit_failed_sign_in(
+                meta,
+                now,
+                &email,
+                account.as_ref(),
+                FailedSignIn::WrongPassword,
+            )
+            .await?;
             return Err(AppError::InvalidCredentials);
         }
         let Some(account) = account else {
@@ -155,17 +193,39 @@ impl App {
         })
     }
 
+    async fn account_by_email(&self, email: &str) -> AppResult<Option<store::UserCredentials>> {
+        let mut conn = self.store().read().await?;
+        Ok(store::find_user_by_email(&mut conn, email).await?)
+    }
+
+    /// Records a refused sign-in in the server's own chain and, when the email is an account,
+    /// in the chain of each organization it is an active member of: owners see attempts on
+    /// their members' accounts (and nothing about other organizations).
     async fn audit_failed_sign_in(
         &self,
         meta: &RequestMeta,
         now: Timestamp,
         email: &str,
-        reason: &str,
+        account: Option<&store::UserCredentials>,
+        failure: FailedSignIn,
     ) -> AppResult<()> {
-        let mut event = anonymous_event(meta, now, "auth.sign_in_failed", email);
-        event.after = Some(json!({ "reason": reason }));
         let mut tx = self.store().write().await?;
+        let memberships = match account {
+            Some(account) => store::memberships_of_user(&mut tx, account.user.id).await?,
+            None => Vec::new(),
+        };
+        let mut event = anonymous_event(meta, now, failure.action(), email);
+        event.target_id = account.map(|a| a.user.id.to_string());
+        event.after = Some(json!({ "reason": failure.reason() }));
         store::append_audit(&mut tx, event).await?;
+        for membership in memberships {
+            let mut event = anonymous_event(meta, now, failure.action(), email);
+            event.chain = Chain::Org(membership.org_id);
+            event.target_type = "member".into();
+            event.target_id = Some(membership.member_id.to_string());
+            event.after = Some(json!({ "reason": failure.reason() }));
+            store::append_audit(&mut tx, event).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -223,6 +283,17 @@ impl App {
                 permissions: token.permissions,
             },
         }))
+    }
+
+    /// Whether the credential a principal was authenticated with still works (for long-lived
+    /// answers such as event streams, which authenticate once).
+    pub async fn still_signed_in(&self, principal: &Principal) -> AppResult<bool> {
+        let now = self.now();
+        let mut conn = self.store().read().await?;
+        Ok(match principal.credential {
+            Credential::Session(id) => store::session_live(&mut conn, id, now).await?,
+            Credential::Token { id, .. } => store::token_live(&mut conn, id, now).await?,
+        })
     }
 
     pub async fn sign_out(&self, principal: &Principal, meta: &RequestMeta) -> AppResult<()> {

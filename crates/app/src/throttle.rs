@@ -30,10 +30,26 @@ enum Key {
     Address(String),
 }
 
+/// One key's recent failures, and until when its current throttling is already on record.
+#[derive(Debug, Default)]
+struct Failures {
+    at: VecDeque<Timestamp>,
+    noted_until: Option<Timestamp>,
+}
+
 #[derive(Debug, Default)]
 pub struct SignInThrottle {
     policy: ThrottlePolicy,
-    failures: Mutex<HashMap<Key, VecDeque<Timestamp>>>,
+    failures: Mutex<HashMap<Key, Failures>>,
+}
+
+/// An attempt refused by the throttle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttled {
+    pub retry_after_secs: u64,
+    /// The first refusal of this throttling: worth an audit event. Later refusals until it
+    /// lifts are not, so a flood of attempts cannot flood the audit log.
+    pub first: bool,
 }
 
 /// Bound on tracked keys: beyond it, keys whose failures have all aged out are dropped.
@@ -64,38 +80,49 @@ impl SignInThrottle {
         }
     }
 
-    /// `Some(seconds)` to wait if this attempt must be refused.
-    pub fn retry_after(&self, email: &str, address: Option<&str>, now: Timestamp) -> Option<u64> {
+    /// `Some` if this attempt must be refused, with the seconds to wait.
+    pub fn check(&self, email: &str, address: Option<&str>, now: Timestamp) -> Option<Throttled> {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         let window_start = now.plus_seconds(-self.policy.window_secs);
-        let mut wait = None;
+        let mut refused: Option<Throttled> = None;
         for (key, is_account) in SignInThrottle::keys(email, address) {
-            let Some(list) = failures.get_mut(&key) else {
+            let Some(entry) = failures.get_mut(&key) else {
                 continue;
             };
-            while list.front().is_some_and(|t| *t <= window_start) {
-                list.pop_front();
+            while entry.at.front().is_some_and(|t| *t <= window_start) {
+                entry.at.pop_front();
             }
-            if list.len() >= self.limit(is_account)
-                && let Some(oldest) = list.front()
+            if entry.at.len() >= self.limit(is_account)
+                && let Some(oldest) = entry.at.front()
             {
-                let secs = now
-                    .seconds_until(oldest.plus_seconds(self.policy.window_secs))
-                    .max(1) as u64;
-                wait = Some(wait.map_or(secs, |w: u64| w.max(secs)));
+                let lifts = oldest.plus_seconds(self.policy.window_secs);
+                let secs = now.seconds_until(lifts).max(1).unsigned_abs();
+                let first = entry.noted_until.is_none_or(|t| now >= t);
+                if first {
+                    entry.noted_until = Some(lifts);
+                }
+                refused = Some(Throttled {
+                    retry_after_secs: refused.map_or(secs, |r| r.retry_after_secs.max(secs)),
+                    first: first || refused.is_some_and(|r| r.first),
+                });
             }
         }
-        wait
+        refused
+    }
+
+    /// `Some(seconds)` to wait if this attempt must be refused.
+    pub fn retry_after(&self, email: &str, address: Option<&str>, now: Timestamp) -> Option<u64> {
+        self.check(email, address, now).map(|t| t.retry_after_secs)
     }
 
     pub fn record_failure(&self, email: &str, address: Option<&str>, now: Timestamp) {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         if failures.len() > PRUNE_ABOVE {
             let window_start = now.plus_seconds(-self.policy.window_secs);
-            failures.retain(|_, list| list.back().is_some_and(|t| *t > window_start));
+            failures.retain(|_, entry| entry.at.back().is_some_and(|t| *t > window_start));
         }
         for (key, _) in SignInThrottle::keys(email, address) {
-            failures.entry(key).or_default().push_back(now);
+            failures.entry(key).or_default().at.push_back(now);
         }
     }
 
@@ -148,5 +175,37 @@ mod tests {
         throttle.record_failure("b@x", Some("9.9.9.9"), t0);
         assert!(throttle.retry_after("c@x", Some("9.9.9.9"), t0).is_some());
         assert!(throttle.retry_after("c@x", Some("8.8.8.8"), t0).is_none());
+    }
+
+    #[test]
+    fn only_the_first_refusal_of_a_throttling_is_worth_noting() {
+        let throttle = SignInThrottle::new(ThrottlePolicy {
+            window_secs: 60,
+            max_failures_per_account: 1,
+            max_failures_per_address: 100,
+        });
+        let t0 = Timestamp::from_micros(0);
+        throttle.record_failure("a@x", Some("1.1.1.1"), t0);
+        let first = throttle.check("a@x", Some("1.1.1.1"), t0.plus_seconds(1));
+        assert_eq!(
+            first,
+            Some(Throttled {
+                retry_after_secs: 59,
+                first: true
+            })
+        );
+        for i in 2..60 {
+            let later = throttle.check("a@x", Some("2.2.2.2"), t0.plus_seconds(i));
+            assert_eq!(later.map(|t| t.first), Some(false), "second {i}");
+        }
+        assert_eq!(throttle.check("a@x", None, t0.plus_seconds(60)), None);
+        // A new throttling is noted again.
+        throttle.record_failure("a@x", None, t0.plus_seconds(61));
+        assert_eq!(
+            throttle
+                .check("a@x", None, t0.plus_seconds(62))
+                .map(|t| t.first),
+            Some(true)
+        );
     }
 }

@@ -46,6 +46,11 @@ impl App {
         input: CreateToken,
     ) -> AppResult<CreatedToken> {
         self.require(actor, Permission::ApiTokensCreateOwn).await?;
+        // Tokens are minted by a person in a signed-in session, never by another token: a
+        // leaked token cannot spread into tokens that outlive its revocation or its expiry.
+        if actor.principal.is_token() {
+            return Err(AppError::SessionRequired);
+        }
         let name = Name::parse("name", &input.name)?;
         let now = self.now();
         if input.expires_at.is_some_and(|t| t <= now) {

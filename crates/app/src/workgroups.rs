@@ -1,5 +1,6 @@
 //! Workgroups: sets of members with moderators. Managers shape them; a workgroup's moderators
-//! may add and remove its ordinary members.
+//! may add and remove its ordinary members. Either way a membership change follows the rules of
+//! every change to a member: seniority and member scope (`authz::Policy`).
 
 use authz::Permission;
 use domain::{MemberId, Name, Workgroup, WorkgroupId, WorkgroupMember, parse_description};
@@ -139,25 +140,6 @@ impl App {
         Ok(())
     }
 
-    /// Whether the actor may change this workgroup's membership: managers always; moderators
-    /// only for ordinary members (never moderators, never the moderator flag).
-    async fn may_edit_workgroup_members(
-        &self,
-        conn: &mut store::Conn,
-        actor: &OrgActor,
-        id: WorkgroupId,
-        touches_moderators: bool,
-    ) -> AppResult<()> {
-        if actor.holds(Permission::WorkgroupsManage) {
-            return Ok(());
-        }
-        let moderates = store::workgroup_role(conn, id, actor.member_id()).await? == Some(true);
-        if moderates && !touches_moderators {
-            return Ok(());
-        }
-        self.require(actor, Permission::WorkgroupsManage).await
-    }
-
     pub async fn set_workgroup_member(
         &self,
         actor: &OrgActor,
@@ -175,20 +157,16 @@ impl App {
             .await?
             .ok_or(AppError::not_found("member"))?;
         let current = store::workgroup_role(&mut tx, id, member).await?;
-        self.may_edit_workgroup_members(
-            &mut tx,
-            actor,
-            id,
-            input.moderator || current == Some(true),
-        )
-        .await?;
-        if current.is_none() {
-            // Joining hands out the workgroup's printer access: never more than the actor has.
-            actor
-                .policy
-                .may_join_workgroup(actor.member_id(), id)
-                .map_err(|r| self.refused(actor, r))?;
-        }
+        actor
+            .policy
+            .may_change_workgroup_member(
+                actor.acting(),
+                id,
+                member,
+                current.is_none(),
+                input.moderator || current == Some(true),
+            )
+            .map_err(|r| self.refused(actor, r))?;
         store::upsert_workgroup_member(&mut tx, id, member, input.moderator, now).await?;
         store::bump_authz_version(&mut tx, actor.org()).await?;
         let event = actor.event(now, "workgroup.member_set", "workgroup", id);
@@ -214,8 +192,10 @@ impl App {
         let current = store::workgroup_role(&mut tx, id, member)
             .await?
             .ok_or(AppError::not_found("workgroup member"))?;
-        self.may_edit_workgroup_members(&mut tx, actor, id, current)
-            .await?;
+        actor
+            .policy
+            .may_change_workgroup_member(actor.acting(), id, member, false, current)
+            .map_err(|r| self.refused(actor, r))?;
         store::remove_workgroup_member(&mut tx, id, member).await?;
         store::bump_authz_version(&mut tx, actor.org()).await?;
         let event = actor.event(self.now(), "workgroup.member_remove", "workgroup", id);

@@ -2,10 +2,38 @@
 //! rights: an actor acts only on ranks and members strictly junior to their own rank (owners
 //! excepted), hands out only permissions they hold, and grants only printer access they have.
 
-use crate::ids::{MemberId, PrinterId, RankId, WorkgroupId};
+use crate::ids::{MemberId, PrinterId, RankId, SiteId, WorkgroupId};
 use crate::model::{Grant, MemberScope, OutOfScope, Rank, Subject};
 use crate::policy::{MemberIx, Policy, PrinterIx};
 use crate::{AccessLevel, Permission, PermissionSet};
+
+/// Who performs an administrative action: a member, and the permissions the credential they
+/// act through is limited to (an API token's scope). A delegated credential never exceeds its
+/// source: with a scope, the actor holds and may hand out only what is in it, owners included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Acting {
+    pub member: MemberId,
+    pub scope: Option<PermissionSet>,
+}
+
+impl From<MemberId> for Acting {
+    fn from(member: MemberId) -> Acting {
+        Acting {
+            member,
+            scope: None,
+        }
+    }
+}
+
+/// The acting member resolved in a policy: their place, rank and the permissions they hold
+/// through this credential.
+struct Actor<'p> {
+    ix: MemberIx,
+    rank: &'p Rank,
+    held: PermissionSet,
+    /// Unlimited: an owner acting without a narrowed credential.
+    unlimited: bool,
+}
 
 /// Why an administrative action is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,17 +69,26 @@ pub enum Refusal {
 }
 
 impl Policy {
-    fn actor(&self, actor: MemberId) -> Result<(MemberIx, &Rank), Refusal> {
+    fn actor(&self, acting: impl Into<Acting>) -> Result<Actor<'_>, Refusal> {
+        let acting = acting.into();
         let ix = self
-            .member_ix(actor)
+            .member_ix(acting.member)
             .filter(|ix| self.member(*ix).active)
             .ok_or(Refusal::UnknownMember)?;
         let rank = self.rank_of(ix).ok_or(Refusal::UnknownRank)?;
-        Ok((ix, rank))
+        let rights = self.rights(ix).permissions;
+        Ok(Actor {
+            ix,
+            rank,
+            held: acting
+                .scope
+                .map_or(rights, |scope| rights.intersection(scope)),
+            unlimited: rank.is_owner && acting.scope.is_none(),
+        })
     }
 
-    fn require(&self, ix: MemberIx, permission: Permission) -> Result<(), Refusal> {
-        if self.rights(ix).permissions.contains(permission) {
+    fn require(&self, actor: &Actor<'_>, permission: Permission) -> Result<(), Refusal> {
+        if actor.held.contains(permission) {
             Ok(())
         } else {
             Err(Refusal::MissingPermission(permission))
@@ -66,12 +103,13 @@ impl Policy {
         }
     }
 
-    /// Permissions in `set` the actor does not hold (empty for owners).
-    fn grantable(&self, ix: MemberIx, set: PermissionSet) -> Result<(), Refusal> {
-        if self.rank_of(ix).is_some_and(|r| r.is_owner) {
+    /// Refuses permissions in `set` the actor does not hold (owners hold all, unless acting
+    /// through a narrowed credential).
+    fn grantable(&self, actor: &Actor<'_>, set: PermissionSet) -> Result<(), Refusal> {
+        if actor.unlimited {
             return Ok(());
         }
-        let missing = set.difference(self.rights(ix).permissions);
+        let missing = set.difference(actor.held);
         if missing.is_empty() {
             Ok(())
         } else {
@@ -82,13 +120,13 @@ impl Policy {
     /// The actor's access must reach `level` on every printer `covered` says yes to.
     fn access_grantable(
         &self,
-        ix: MemberIx,
+        actor: &Actor<'_>,
         level_on: impl Fn(&crate::model::Printer) -> AccessLevel,
     ) -> Result<(), Refusal> {
-        if self.rank_of(ix).is_some_and(|r| r.is_owner) {
+        if actor.rank.is_owner {
             return Ok(());
         }
-        let rights = self.rights(ix);
+        let rights = self.rights(actor.ix);
         for (i, printer) in self.org().printers.iter().enumerate() {
             let need = level_on(printer);
             let have = rights.level(PrinterIx::at(i));
@@ -104,31 +142,37 @@ impl Policy {
     }
 
     /// Whether `actor` may manage `target`'s membership (rank, site, activity, overrides).
-    pub fn may_manage_member(&self, actor: MemberId, target: MemberId) -> Result<(), Refusal> {
-        let (ix, actor_rank) = self.actor(actor)?;
-        self.require(ix, Permission::MembersManage)?;
-        self.manageable(ix, actor_rank, target)
+    pub fn may_manage_member(
+        &self,
+        actor: impl Into<Acting>,
+        target: MemberId,
+    ) -> Result<(), Refusal> {
+        let actor = self.actor(actor)?;
+        self.require(&actor, Permission::MembersManage)?;
+        self.manageable(&actor, target)
     }
 
-    fn manageable(&self, ix: MemberIx, actor_rank: &Rank, target: MemberId) -> Result<(), Refusal> {
-        if self.member(ix).id == target {
+    /// The target is someone else, strictly junior to the actor, and within the actor's
+    /// member scope as things stand (before the change being checked).
+    fn manageable(&self, actor: &Actor<'_>, target: MemberId) -> Result<(), Refusal> {
+        if self.member(actor.ix).id == target {
             return Err(Refusal::SelfChange);
         }
         let target_ix = self.member_ix(target).ok_or(Refusal::UnknownMember)?;
         let target_member = self.member(target_ix);
         let target_rank = self.rank(target_member.rank).ok_or(Refusal::UnknownRank)?;
-        self.outranks(actor_rank, target_rank, "manage members")?;
-        if actor_rank.is_owner {
+        self.outranks(actor.rank, target_rank, "manage members")?;
+        if actor.rank.is_owner {
             return Ok(());
         }
-        match actor_rank.member_scope {
+        match actor.rank.member_scope {
             MemberScope::Everyone => Ok(()),
             MemberScope::ModeratedWorkgroups => {
-                let actor = self.member(ix);
+                let moderates = &self.member(actor.ix).moderates;
                 if target_member
                     .workgroups
                     .iter()
-                    .any(|w| actor.moderates.contains(w))
+                    .any(|w| moderates.contains(w))
                 {
                     Ok(())
                 } else {
@@ -138,7 +182,7 @@ impl Policy {
             MemberScope::ScopedSites => {
                 if target_member
                     .site
-                    .is_some_and(|s| actor_rank.scope.all || actor_rank.scope.sites.contains(&s))
+                    .is_some_and(|s| actor.rank.covers_site(s))
                 {
                     Ok(())
                 } else {
@@ -148,19 +192,38 @@ impl Policy {
         }
     }
 
+    /// Whether `actor` may move `target` to `site` (or clear it): the same as managing them,
+    /// and a rank that manages only the sites it covers cannot move anyone out of them.
+    pub fn may_move_member(
+        &self,
+        actor: impl Into<Acting>,
+        target: MemberId,
+        site: Option<SiteId>,
+    ) -> Result<(), Refusal> {
+        let actor = self.actor(actor)?;
+        self.require(&actor, Permission::MembersManage)?;
+        self.manageable(&actor, target)?;
+        let site_scoped =
+            !actor.rank.is_owner && actor.rank.member_scope == MemberScope::ScopedSites;
+        if site_scoped && !site.is_some_and(|s| actor.rank.covers_site(s)) {
+            return Err(Refusal::OutsideMemberScope("the sites your rank covers"));
+        }
+        Ok(())
+    }
+
     /// Whether `actor` may give `rank` to `member` (an existing member whose rank changes or
     /// who is reactivated), or to someone new (`None`): the rank must be strictly junior, and
     /// the rights the member would have with it — its permissions with the member's own
     /// overrides applied — and its printer access must be within the actor's own.
     pub fn may_assign_rank(
         &self,
-        actor: MemberId,
+        actor: impl Into<Acting>,
         rank: RankId,
         member: Option<MemberId>,
     ) -> Result<(), Refusal> {
-        let (ix, actor_rank) = self.actor(actor)?;
+        let actor = self.actor(actor)?;
         let rank = self.rank(rank).ok_or(Refusal::UnknownRank)?;
-        self.outranks(actor_rank, rank, "assign ranks")?;
+        self.outranks(actor.rank, rank, "assign ranks")?;
         let mut granted = rank.permissions;
         if let Some(target) = member.and_then(|id| self.member_ix(id)) {
             let target = self.member(target);
@@ -168,8 +231,8 @@ impl Policy {
                 .union(target.allow.intersection(rank.tri_state))
                 .difference(target.deny.intersection(rank.tri_state));
         }
-        self.grantable(ix, granted)?;
-        self.access_grantable(ix, |p| self.rank_level(rank, p))
+        self.grantable(&actor, granted)?;
+        self.access_grantable(&actor, |p| self.rank_level(rank, p))
     }
 
     /// The access a rank's own grants (and out-of-scope visibility) give on a printer.
@@ -199,28 +262,28 @@ impl Policy {
     /// it becomes `after`.
     pub fn may_write_rank(
         &self,
-        actor: MemberId,
+        actor: impl Into<Acting>,
         before: Option<&Rank>,
         after: &Rank,
     ) -> Result<(), Refusal> {
-        let (ix, actor_rank) = self.actor(actor)?;
-        self.require(ix, Permission::RanksManage)?;
-        if (after.is_owner || before.is_some_and(|b| b.is_owner)) && !actor_rank.is_owner {
+        let actor = self.actor(actor)?;
+        self.require(&actor, Permission::RanksManage)?;
+        if (after.is_owner || before.is_some_and(|b| b.is_owner)) && !actor.rank.is_owner {
             return Err(Refusal::OwnerRank);
         }
         if let Some(before) = before {
-            self.outranks(actor_rank, before, "edit ranks")?;
+            self.outranks(actor.rank, before, "edit ranks")?;
         }
-        self.outranks(actor_rank, after, "place ranks")?;
-        self.grantable(ix, after.permissions.union(after.tri_state))?;
-        self.access_grantable(ix, |p| self.rank_level(after, p))
+        self.outranks(actor.rank, after, "place ranks")?;
+        self.grantable(&actor, after.permissions.union(after.tri_state))?;
+        self.access_grantable(&actor, |p| self.rank_level(after, p))
     }
 
-    pub fn may_delete_rank(&self, actor: MemberId, rank: RankId) -> Result<(), Refusal> {
-        let (ix, actor_rank) = self.actor(actor)?;
-        self.require(ix, Permission::RanksManage)?;
+    pub fn may_delete_rank(&self, actor: impl Into<Acting>, rank: RankId) -> Result<(), Refusal> {
+        let actor = self.actor(actor)?;
+        self.require(&actor, Permission::RanksManage)?;
         let rank = self.rank(rank).ok_or(Refusal::UnknownRank)?;
-        self.outranks(actor_rank, rank, "delete ranks")?;
+        self.outranks(actor.rank, rank, "delete ranks")?;
         let members = self
             .org()
             .members
@@ -237,21 +300,21 @@ impl Policy {
     /// Whether `actor` may allow (`allow`) or deny a tri-state permission for `target`.
     pub fn may_override(
         &self,
-        actor: MemberId,
+        actor: impl Into<Acting>,
         target: MemberId,
         permission: Permission,
         allow: bool,
     ) -> Result<(), Refusal> {
-        let (ix, actor_rank) = self.actor(actor)?;
-        self.require(ix, Permission::MembersOverride)?;
-        self.manageable(ix, actor_rank, target)?;
+        let actor = self.actor(actor)?;
+        self.require(&actor, Permission::MembersOverride)?;
+        self.manageable(&actor, target)?;
         let target_ix = self.member_ix(target).ok_or(Refusal::UnknownMember)?;
         let target_rank = self.rank_of(target_ix).ok_or(Refusal::UnknownRank)?;
         if !target_rank.tri_state.contains(permission) {
             return Err(Refusal::NotTriState(permission.key()));
         }
         if allow {
-            self.grantable(ix, [permission].into_iter().collect())?;
+            self.grantable(&actor, [permission].into_iter().collect())?;
         }
         Ok(())
     }
@@ -261,26 +324,26 @@ impl Policy {
     /// affects to be strictly junior.
     pub fn may_change_grant(
         &self,
-        actor: MemberId,
+        actor: impl Into<Acting>,
         grant: &Grant,
         adding: bool,
     ) -> Result<(), Refusal> {
-        let (ix, actor_rank) = self.actor(actor)?;
-        self.require(ix, Permission::PrinterAccessManage)?;
+        let actor = self.actor(actor)?;
+        self.require(&actor, Permission::PrinterAccessManage)?;
         match grant.subject {
             Subject::Rank(rank) => {
                 let rank = self.rank(rank).ok_or(Refusal::UnknownRank)?;
-                self.outranks(actor_rank, rank, "grant access to ranks")?;
+                self.outranks(actor.rank, rank, "grant access to ranks")?;
             }
-            Subject::Member(member) => self.junior_member(ix, actor_rank, member)?,
+            Subject::Member(member) => self.junior_member(&actor, member)?,
             Subject::Workgroup(workgroup) => {
                 for member in self.workgroup_members(workgroup) {
-                    self.junior_member(ix, actor_rank, member)?;
+                    self.junior_member(&actor, member)?;
                 }
             }
         }
         if adding {
-            self.access_grantable(ix, |p| {
+            self.access_grantable(&actor, |p| {
                 if grant.target.covers(p) {
                     grant.level
                 } else {
@@ -291,18 +354,13 @@ impl Policy {
         Ok(())
     }
 
-    fn junior_member(
-        &self,
-        ix: MemberIx,
-        actor_rank: &Rank,
-        member: MemberId,
-    ) -> Result<(), Refusal> {
-        if self.member(ix).id == member {
+    fn junior_member(&self, actor: &Actor<'_>, member: MemberId) -> Result<(), Refusal> {
+        if self.member(actor.ix).id == member {
             return Err(Refusal::SelfChange);
         }
         let target = self.member_ix(member).ok_or(Refusal::UnknownMember)?;
         let rank = self.rank_of(target).ok_or(Refusal::UnknownRank)?;
-        self.outranks(actor_rank, rank, "grant access to members")
+        self.outranks(actor.rank, rank, "grant access to members")
     }
 
     fn workgroup_members(&self, workgroup: WorkgroupId) -> impl Iterator<Item = MemberId> + '_ {
@@ -313,21 +371,61 @@ impl Policy {
             .map(|m| m.id)
     }
 
-    /// Whether `actor` may put `member` into `workgroup`: the workgroup's printer access must
-    /// be within the actor's own, so joining never hands out more than the actor has.
+    /// Whether `actor` may add `target` to `workgroup`, remove them, or change whether they
+    /// moderate it (`touches_moderator`: the change sets or clears the moderator flag, or
+    /// removes a moderator). Workgroup managers may do all of it; the workgroup's own
+    /// moderators only add and remove ordinary members. Either way it is a change to a member:
+    /// the target must be someone else, strictly junior to the actor and already within the
+    /// actor's member scope (pulling someone into your scope is itself outside it). Joining
+    /// hands out the workgroup's printer access, which must be within the actor's own.
+    pub fn may_change_workgroup_member(
+        &self,
+        actor: impl Into<Acting>,
+        workgroup: WorkgroupId,
+        target: MemberId,
+        joining: bool,
+        touches_moderator: bool,
+    ) -> Result<(), Refusal> {
+        let actor = self.actor(actor)?;
+        if !actor.held.contains(Permission::WorkgroupsManage) {
+            let moderates = self.member(actor.ix).moderates.contains(&workgroup);
+            if !moderates || touches_moderator {
+                return Err(Refusal::MissingPermission(Permission::WorkgroupsManage));
+            }
+        }
+        self.manageable(&actor, target)?;
+        if joining {
+            self.workgroup_access_grantable(&actor, workgroup)?;
+        }
+        Ok(())
+    }
+
+    /// Whether `actor` may put anyone into `workgroup` as far as printer access goes: the
+    /// workgroup's access must be within the actor's own (part of
+    /// [`Policy::may_change_workgroup_member`]).
     pub fn may_join_workgroup(
         &self,
-        actor: MemberId,
+        actor: impl Into<Acting>,
         workgroup: WorkgroupId,
     ) -> Result<(), Refusal> {
-        let (ix, _) = self.actor(actor)?;
+        let actor = self.actor(actor)?;
+        self.workgroup_access_grantable(&actor, workgroup)
+    }
+
+    /// The workgroup's printer access must be within the actor's own, so joining never hands
+    /// out more than the actor has.
+    fn workgroup_access_grantable(
+        &self,
+        actor: &Actor<'_>,
+        workgroup: WorkgroupId,
+    ) -> Result<(), Refusal> {
         let grants: Vec<&Grant> = self
             .org()
             .grants
             .iter()
             .filter(|g| g.subject == Subject::Workgroup(workgroup))
             .collect();
-        self.access_grantable(ix, |p| {
+        self.access_grantable(actor, |p| {
             grants
                 .iter()
                 .filter(|g| g.target.covers(p))

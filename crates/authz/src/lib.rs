@@ -18,7 +18,7 @@ mod policy;
 pub mod presets;
 mod rank;
 
-pub use admin::Refusal;
+pub use admin::{Acting, Refusal};
 pub use catalog::{AccessLevel, Domain, PERMISSION_COUNT, Permission, PermissionSet};
 pub use model::{
     BedClearAccess, Grant, Member, MemberScope, Org, OrgSettings, OutOfScope, Printer,

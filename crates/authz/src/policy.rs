@@ -442,4 +442,10 @@ impl Rank {
             is_owner: self.is_owner,
         }
     }
+
+    /// Whether the rank's printer scope names `site` (or all printers): the sites a
+    /// site-scoped rank manages members of.
+    pub fn covers_site(&self, site: crate::ids::SiteId) -> bool {
+        self.scope.all || self.scope.sites.contains(&site)
+    }
 }

@@ -19,9 +19,9 @@
 //! - allow, deny or clear a tri-state override: `may_override`; clearing a deny gives the
 //!   rank's permission back, so it is checked as an allow;
 //! - add and remove grants for ranks, workgroups and members: `may_change_grant`;
-//! - put a member into, or take them out of, a workgroup: `may_join_workgroup` for joining,
-//!   and the actor must moderate the workgroup, hold `workgroups.manage` or be able to manage
-//!   the member;
+//! - put a member into, or take them out of, a workgroup: `may_change_workgroup_member` (the
+//!   actor moderates the workgroup or holds `workgroups.manage`, the member is junior and in
+//!   the actor's member scope, and joining hands out only access the actor has);
 //! - create an API token (with `api_tokens.create.own`): it asks for permissions and a
 //!   level and is narrowed to its owner's current rights at every use; `check_tokens` makes
 //!   sure no token ever exceeds its owner.
@@ -508,4 +508,98 @@ fn joining_a_workgroup_with_more_access_is_refused() {
     );
     // Workgroup 1 has no grants: joining it gives nothing.
     assert_eq!(policy.may_join_workgroup(ALICE, W1), Ok(()));
+}
+
+#[test]
+fn workgroup_membership_follows_seniority_and_member_scope() {
+    let mut facts = fixture().org().clone();
+    // Carol (member rank) moderates workgroup 1; Bob (manager, more senior) is in it.
+    facts.members[3].moderates = vec![W1];
+    facts.members[3].workgroups = vec![W1];
+    let policy = Policy::new(facts.clone());
+    // A moderator cannot take a more senior member out of their workgroup, nor add one.
+    assert_eq!(
+        policy.may_change_workgroup_member(CAROL, W1, BOB, false, false),
+        Err(Refusal::NotJunior("manage members"))
+    );
+    assert_eq!(
+        policy.may_change_workgroup_member(CAROL, W1, DAN, true, false),
+        Ok(()),
+        "Dan's auditor rank is junior to Carol's"
+    );
+    // Nor touch moderators, nor act on workgroups they do not moderate.
+    assert_eq!(
+        policy.may_change_workgroup_member(CAROL, W1, DAN, true, true),
+        Err(Refusal::MissingPermission(P::WorkgroupsManage))
+    );
+    assert_eq!(
+        policy.may_change_workgroup_member(CAROL, W2, DAN, false, false),
+        Err(Refusal::MissingPermission(P::WorkgroupsManage))
+    );
+    // Nobody changes their own workgroup membership; the owner stays above everyone.
+    assert_eq!(
+        policy.may_change_workgroup_member(CAROL, W1, CAROL, false, false),
+        Err(Refusal::SelfChange)
+    );
+    assert_eq!(
+        policy.may_change_workgroup_member(ALICE, W1, MemberId(1), true, false),
+        Err(Refusal::NotJunior("manage members"))
+    );
+
+    // A rank that manages only members of the workgroups it moderates cannot pull someone
+    // into its workgroup to bring them into its scope.
+    facts.ranks[1].member_scope = MemberScope::ModeratedWorkgroups;
+    facts.members[1].moderates = vec![W1];
+    facts.ranks[1].permissions = facts.ranks[1]
+        .permissions
+        .union(set(&[P::WorkgroupsManage]));
+    let policy = Policy::new(facts);
+    assert_eq!(
+        policy.may_change_workgroup_member(ALICE, W1, DAN, true, false),
+        Err(Refusal::OutsideMemberScope("the workgroups you moderate"))
+    );
+    assert_eq!(
+        policy.may_manage_member(ALICE, DAN),
+        Err(Refusal::OutsideMemberScope("the workgroups you moderate"))
+    );
+    // Bob is already in workgroup 1, which Alice moderates: within her scope.
+    assert_eq!(
+        policy.may_change_workgroup_member(ALICE, W1, BOB, false, false),
+        Ok(())
+    );
+}
+
+#[test]
+fn a_narrowed_credential_hands_out_only_what_it_carries() {
+    let policy = fixture();
+    let through_token = |scope: &[Permission]| authz::Acting {
+        member: ALICE,
+        scope: Some(set(scope)),
+    };
+    // Alice holds queue.submit and may hand it out; a token limited to members.manage may not.
+    assert_eq!(policy.may_assign_rank(ALICE, MEMBER, None), Ok(()));
+    assert_eq!(
+        policy.may_assign_rank(through_token(&[P::MembersManage]), MEMBER, None),
+        Err(Refusal::CannotGrant(set(&[P::QueueSubmit])))
+    );
+    assert_eq!(
+        policy.may_manage_member(through_token(&[P::QueueSubmit]), BOB),
+        Err(Refusal::MissingPermission(P::MembersManage))
+    );
+    // Owners are limited by their token's scope too.
+    let owner_token = authz::Acting {
+        member: MemberId(1),
+        scope: Some(set(&[P::RanksManage])),
+    };
+    let mut rank = rank_of(&policy, MEMBER);
+    rank.id = RankId(99);
+    rank.position = 50;
+    assert_eq!(
+        policy.may_write_rank(owner_token, None, &rank),
+        Err(Refusal::CannotGrant(set(&[
+            P::QueueSubmit,
+            P::PrinterControlStart
+        ])))
+    );
+    assert_eq!(policy.may_write_rank(MemberId(1), None, &rank), Ok(()));
 }

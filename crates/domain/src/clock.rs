@@ -22,7 +22,7 @@ impl Timestamp {
         Timestamp(self.0.saturating_add(seconds.saturating_mul(1_000_000)))
     }
     pub fn seconds_until(self, later: Timestamp) -> i64 {
-        (later.0 - self.0).div_euclid(1_000_000)
+        later.0.saturating_sub(self.0).div_euclid(1_000_000)
     }
     pub fn from_datetime(dt: OffsetDateTime) -> Timestamp {
         Timestamp((dt.unix_timestamp_nanos() / 1000) as i64)

@@ -421,7 +421,10 @@ pub struct WorkgroupMember {
 pub enum InvitationStatus {
     Pending,
     Accepted,
+    /// Withdrawn by the organization (or because the inviter can no longer give the rank).
     Revoked,
+    /// Turned down by the person invited.
+    Declined,
     Expired,
 }
 
@@ -434,11 +437,14 @@ pub struct Invitation {
     /// The rank the invitation gives; absent once a settled invitation's rank was deleted.
     pub rank_id: Option<RankId>,
     pub rank_name: Option<String>,
+    /// The home site the member will have, if the inviter chose one.
+    pub site_id: Option<SiteId>,
     pub invited_by: MemberId,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
     pub accepted_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
+    pub declined_at: Option<Timestamp>,
     pub status: InvitationStatus,
 }
 
@@ -448,12 +454,14 @@ impl Invitation {
         expires_at: Timestamp,
         accepted_at: Option<Timestamp>,
         revoked_at: Option<Timestamp>,
+        declined_at: Option<Timestamp>,
     ) -> InvitationStatus {
-        match (accepted_at, revoked_at) {
-            (Some(_), _) => InvitationStatus::Accepted,
-            (None, Some(_)) => InvitationStatus::Revoked,
-            (None, None) if now >= expires_at => InvitationStatus::Expired,
-            (None, None) => InvitationStatus::Pending,
+        match (accepted_at, revoked_at, declined_at) {
+            (Some(_), _, _) => InvitationStatus::Accepted,
+            (None, Some(_), _) => InvitationStatus::Revoked,
+            (None, None, Some(_)) => InvitationStatus::Declined,
+            (None, None, None) if now >= expires_at => InvitationStatus::Expired,
+            (None, None, None) => InvitationStatus::Pending,
         }
     }
 }

@@ -42,6 +42,43 @@ macro_rules! string_value {
     };
 }
 
+/// Characters that change how text is shown without being seen: bidirectional overrides,
+/// embeddings and isolates (which can make a name read backwards), zero-width spaces and
+/// joiners used on their own, the byte-order mark and other invisible format characters. Names
+/// with them can impersonate others or hide text.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{180E}' | '\u{200B}'
+        | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}'
+        | '\u{3164}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E007F}')
+}
+
+/// Zero-width (non-)joiners shape the letters around them in some scripts (Persian, Indic,
+/// emoji sequences); alone, at an edge or beside a space they only hide something.
+fn joiner_misplaced(text: &str) -> bool {
+    let chars: Vec<char> = text.chars().collect();
+    chars.iter().enumerate().any(|(i, c)| {
+        matches!(c, '\u{200C}' | '\u{200D}') && {
+            let visible = |n: Option<&char>| {
+                n.is_some_and(|c| !c.is_whitespace() && !matches!(c, '\u{200C}' | '\u{200D}'))
+            };
+            !(i > 0 && visible(chars.get(i - 1)) && visible(chars.get(i + 1)))
+        }
+    })
+}
+
+/// Refuses text a person could not read as it is stored (see [`is_invisible_format`]).
+pub fn check_visible_text(field: &'static str, text: &str) -> Result<(), Invalid> {
+    if text.chars().any(is_invisible_format) || joiner_misplaced(text) {
+        return Err(Invalid::new(
+            field,
+            "must not contain invisible formatting characters (direction overrides, zero-width characters)",
+        ));
+    }
+    Ok(())
+}
+
 /// An email address, trimmed and lower-cased: the sign-in identity of a user.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
@@ -51,7 +88,12 @@ impl Email {
     pub fn parse(field: &'static str, raw: &str) -> Result<Email, Invalid> {
         let email = raw.trim().to_lowercase();
         let invalid = || Invalid::new(field, "must be an email address such as ada@example.org");
-        if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if email.len() > 254
+            || email
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || is_invisible_format(c))
+            || joiner_misplaced(&email)
+        {
             return Err(invalid());
         }
         let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
@@ -86,6 +128,7 @@ impl Name {
         if name.chars().any(char::is_control) {
             return Err(Invalid::new(field, "must not contain control characters"));
         }
+        check_visible_text(field, name)?;
         Ok(Name(name.to_string()))
     }
 }
@@ -96,6 +139,16 @@ pub fn parse_description(field: &'static str, raw: &str) -> Result<String, Inval
     if text.chars().count() > 2000 {
         return Err(Invalid::new(field, "must be at most 2000 characters"));
     }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\t'))
+    {
+        return Err(Invalid::new(
+            field,
+            "must not contain control characters other than line breaks and tabs",
+        ));
+    }
+    check_visible_text(field, text)?;
     Ok(text.to_string())
 }
 
@@ -199,6 +252,25 @@ mod tests {
         assert!(Name::parse("name", "   ").is_err());
         assert!(Name::parse("name", &"x".repeat(101)).is_err());
         assert!(Name::parse("name", "a\u{7}b").is_err());
+        // Direction overrides, zero-width spaces and stray joiners are refused; joiners that
+        // shape letters (Persian, emoji sequences) are not.
+        for bad in [
+            "admin\u{202E}nimda",
+            "Ad\u{200B}a",
+            "\u{2066}Ada",
+            "Ada\u{FEFF}",
+            "\u{200D}Ada",
+            "Ada \u{200C} B",
+            "A\u{E0041}da",
+        ] {
+            let refused = Name::parse("name", bad).unwrap_err();
+            assert!(refused.message.contains("invisible"), "{bad:?}");
+        }
+        assert!(Name::parse("name", "می\u{200C}خواهم").is_ok());
+        assert!(Name::parse("name", "👩\u{200D}🔬 Lab").is_ok());
+        assert!(Email::parse("email", "a\u{200B}da@example.org").is_err());
+        assert!(parse_description("d", "two\nlines\tok").is_ok());
+        assert!(parse_description("d", "bell\u{7}").is_err());
         assert!(Password::parse("password", "short").is_err());
         assert!(
             format!(

@@ -104,6 +104,22 @@ async fn create_org_reset_password_and_backup_on_sqlite() {
     assert!(!out.status.success());
     assert!(text(&out).contains("user not found"), "{}", text(&out));
 
+    // The server's own audit chain (sign-ins, password resets) is readable at the console.
+    let out = farmhand(&["audit", "list"], dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    let listed = String::from_utf8(out.stdout).unwrap();
+    let mut lines = listed.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("id,seq,occurred_at,actor_kind")
+    );
+    let reset = lines.next().unwrap();
+    assert!(reset.contains("auth.password_reset"), "{listed}");
+    assert!(reset.contains(r#"{""sessions_revoked"":0}"#), "{listed}");
+    assert_eq!(lines.next(), None, "{listed}");
+
     let out = farmhand(&["backup", "--to", "copy.db"], dir.path());
     assert!(out.status.success(), "{}", text(&out));
     let out = farmhand(&["backup", "--to", "copy.db"], dir.path());
@@ -150,6 +166,23 @@ async fn tampering_is_named_by_audit_verify(backend: Backend) {
         "{}",
         text(&out)
     );
+    let out = farmhand(
+        &[
+            "--database-url",
+            &url,
+            "audit",
+            "list",
+            "--org",
+            "2",
+            "--action",
+            "organization.create",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let listed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert!(listed.contains(r#"""name"":""Two"""#), "{listed}");
 
     // Someone with database access rewrites history.
     let store = store::Store::connect(&db.url, &store::StoreOptions::default())

@@ -71,6 +71,35 @@ pub async fn find_session(
         .transpose()
 }
 
+/// Whether a session is still live (not revoked, not expired).
+pub async fn session_live(
+    conn: &mut Conn,
+    id: SessionId,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let row = sqlx::query(
+        "SELECT 1 AS live FROM sessions WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2",
+    )
+    .bind(id.get())
+    .bind(now.micros())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.is_some())
+}
+
+/// Whether a token is still live (not revoked, not expired).
+pub async fn token_live(conn: &mut Conn, id: TokenId, now: Timestamp) -> Result<bool, StoreError> {
+    let row = sqlx::query(
+        "SELECT 1 AS live FROM api_tokens WHERE id = $1 AND revoked_at IS NULL \
+         AND (expires_at IS NULL OR expires_at > $2)",
+    )
+    .bind(id.get())
+    .bind(now.micros())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.is_some())
+}
+
 pub async fn touch_session(
     conn: &mut Conn,
     id: SessionId,

@@ -17,11 +17,13 @@ const SQLITE: &[(&str, &str)] = migrations!("sqlite":
     "0001_foundation.sql",
     "0002_authorization.sql",
     "0003_printer_fleet.sql",
+    "0004_invitation_consent.sql",
 );
 const POSTGRES: &[(&str, &str)] = migrations!("postgres":
     "0001_foundation.sql",
     "0002_authorization.sql",
     "0003_printer_fleet.sql",
+    "0004_invitation_consent.sql",
 );
 
 pub const MIGRATION_NAMES_SQLITE: fn() -> Vec<&'static str> =

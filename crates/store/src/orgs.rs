@@ -198,6 +198,16 @@ pub async fn update_rank(
 
 /// Moves a rank to a new position. Positions are unique, so callers moving several ranks
 /// first park them at negative positions.
+/// The most junior position in use (0 when the organization has no ranks).
+pub async fn last_rank_position(conn: &mut Conn, org: OrgId) -> Result<i32, StoreError> {
+    let row = sqlx::query("SELECT COALESCE(MAX(position), 0) AS p FROM ranks WHERE org_id = $1")
+        .bind(org.get())
+        .fetch_one(&mut *conn)
+        .await?;
+    i32::try_from(int(&row, "p")?)
+        .map_err(|_| StoreError::Unsupported("rank position out of range"))
+}
+
 pub async fn set_rank_position(
     conn: &mut Conn,
     org: OrgId,
@@ -228,25 +238,27 @@ pub async fn delete_rank(conn: &mut Conn, org: OrgId, id: RankId) -> Result<(), 
     Ok(())
 }
 
-/// Adds a preset's ranks below the organization's existing ones (positions continue after
-/// the most junior), each with its access on all printers as a rank grant.
+/// Adds a preset's ranks at the given positions (one per rank, in the preset's order), each with
+/// its access on all printers as a rank grant.
 pub async fn insert_preset_ranks(
     conn: &mut Conn,
     org: OrgId,
     preset: Preset,
+    positions: &[i32],
     now: Timestamp,
 ) -> Result<Vec<(RankTemplate, RankId)>, StoreError> {
-    let row = sqlx::query("SELECT COALESCE(MAX(position), 0) AS p FROM ranks WHERE org_id = $1")
-        .bind(org.get())
-        .fetch_one(&mut *conn)
-        .await?;
-    let start = int(&row, "p")? as i32;
+    let templates = preset.ranks();
+    if positions.len() != templates.len() {
+        return Err(StoreError::Unsupported(
+            "a preset's ranks need one position each",
+        ));
+    }
     let mut created = Vec::new();
-    for (i, template) in preset.ranks().into_iter().enumerate() {
+    for (template, position) in templates.into_iter().zip(positions) {
         let new = NewRank {
             name: template.name,
             description: template.description,
-            position: start + 10 * (i as i32 + 1),
+            position: *position,
             is_owner: template.is_owner,
             permissions: template.permissions,
             tri_state: template.tri_state,

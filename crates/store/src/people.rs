@@ -1,7 +1,7 @@
 //! Users, invitations and workgroups.
 
 use domain::{
-    Invitation, InvitationId, MemberId, OrgId, RankId, Timestamp, User, UserId, Workgroup,
+    Invitation, InvitationId, MemberId, OrgId, RankId, SiteId, Timestamp, User, UserId, Workgroup,
     WorkgroupId, WorkgroupMember,
 };
 use sqlx::any::AnyRow;
@@ -119,6 +119,7 @@ pub struct NewInvitation<'a> {
     pub org: OrgId,
     pub email: &'a str,
     pub rank: RankId,
+    pub site: Option<SiteId>,
     pub token_hash: &'a str,
     pub invited_by: MemberId,
     pub expires_at: Timestamp,
@@ -130,12 +131,13 @@ pub async fn insert_invitation(
     now: Timestamp,
 ) -> Result<InvitationId, StoreError> {
     let row = sqlx::query(
-        "INSERT INTO invitations (org_id, email, rank_id, token_hash, invited_by, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO invitations (org_id, email, rank_id, site_id, token_hash, invited_by, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(invitation.org.get())
     .bind(invitation.email.to_string())
     .bind(invitation.rank.get())
+    .bind(invitation.site.map(SiteId::get))
     .bind(invitation.token_hash.to_string())
     .bind(invitation.invited_by.get())
     .bind(now.micros())
@@ -146,13 +148,14 @@ pub async fn insert_invitation(
 }
 
 const INVITATION_SELECT: &str = "SELECT i.id, i.org_id, o.name AS org_name, i.email, i.rank_id, r.name AS rank_name, \
-     i.invited_by, i.created_at, i.expires_at, i.accepted_at, i.revoked_at \
+     i.site_id, i.invited_by, i.created_at, i.expires_at, i.accepted_at, i.revoked_at, i.declined_at \
      FROM invitations i LEFT JOIN ranks r ON r.id = i.rank_id JOIN organizations o ON o.id = i.org_id";
 
 fn invitation_from_row(row: &AnyRow, now: Timestamp) -> Result<InvitationAuth, StoreError> {
     let expires_at = ts(row, "expires_at")?;
     let accepted_at = opt_ts(row, "accepted_at")?;
     let revoked_at = opt_ts(row, "revoked_at")?;
+    let declined_at = opt_ts(row, "declined_at")?;
     Ok(InvitationAuth {
         org_name: text(row, "org_name")?,
         invitation: Invitation {
@@ -161,12 +164,14 @@ fn invitation_from_row(row: &AnyRow, now: Timestamp) -> Result<InvitationAuth, S
             email: text(row, "email")?,
             rank_id: opt_int(row, "rank_id")?.map(RankId),
             rank_name: opt_text(row, "rank_name")?,
+            site_id: opt_int(row, "site_id")?.map(SiteId),
             invited_by: MemberId(int(row, "invited_by")?),
             created_at: ts(row, "created_at")?,
             expires_at,
             accepted_at,
             revoked_at,
-            status: Invitation::status_at(now, expires_at, accepted_at, revoked_at),
+            declined_at,
+            status: Invitation::status_at(now, expires_at, accepted_at, revoked_at, declined_at),
         },
     })
 }
@@ -221,6 +226,74 @@ pub async fn list_invitations(
         .collect()
 }
 
+/// An invitation by its ID alone, with its organization's name (for the invited person).
+pub async fn find_invitation(
+    conn: &mut Conn,
+    id: InvitationId,
+    now: Timestamp,
+) -> Result<Option<InvitationAuth>, StoreError> {
+    let sql = format!("{INVITATION_SELECT} WHERE i.id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id.get())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref()
+        .map(|r| invitation_from_row(r, now))
+        .transpose()
+}
+
+/// Pending invitations addressed to `email`, across organizations, newest first.
+pub async fn pending_invitations_for_email(
+    conn: &mut Conn,
+    email: &str,
+    now: Timestamp,
+) -> Result<Vec<InvitationAuth>, StoreError> {
+    let sql = format!(
+        "{INVITATION_SELECT} WHERE i.email = $1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL \
+         AND i.declined_at IS NULL AND i.expires_at > $2 ORDER BY i.created_at DESC, i.id DESC"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(email.to_string())
+        .bind(now.micros())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|r| invitation_from_row(r, now)).collect()
+}
+
+/// Marks a pending invitation declined; false if it was no longer pending.
+pub async fn decline_invitation(
+    conn: &mut Conn,
+    id: InvitationId,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE invitations SET declined_at = $1 WHERE id = $2 AND accepted_at IS NULL \
+         AND revoked_at IS NULL AND declined_at IS NULL AND expires_at > $1",
+    )
+    .bind(now.micros())
+    .bind(id.get())
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Revokes every pending invitation a member sent; returns how many.
+pub async fn revoke_invitations_sent_by(
+    conn: &mut Conn,
+    member: MemberId,
+    now: Timestamp,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE invitations SET revoked_at = $1 WHERE invited_by = $2 AND accepted_at IS NULL \
+         AND revoked_at IS NULL AND declined_at IS NULL AND expires_at > $1",
+    )
+    .bind(now.micros())
+    .bind(member.get())
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Marks a pending invitation accepted; false if it was no longer pending (raced).
 pub async fn accept_invitation(
     conn: &mut Conn,
@@ -230,7 +303,8 @@ pub async fn accept_invitation(
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE invitations SET accepted_at = $1, accepted_by = $2 \
-         WHERE id = $3 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $1",
+         WHERE id = $3 AND accepted_at IS NULL AND revoked_at IS NULL AND declined_at IS NULL \
+         AND expires_at > $1",
     )
     .bind(now.micros())
     .bind(user.get())
@@ -247,7 +321,8 @@ pub async fn revoke_invitation(
     now: Timestamp,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
-        "UPDATE invitations SET revoked_at = $1 WHERE org_id = $2 AND id = $3 AND accepted_at IS NULL AND revoked_at IS NULL",
+        "UPDATE invitations SET revoked_at = $1 WHERE org_id = $2 AND id = $3 AND accepted_at IS NULL \
+         AND revoked_at IS NULL AND declined_at IS NULL",
     )
     .bind(now.micros())
     .bind(org.get())

@@ -63,7 +63,8 @@ async fn org_with_owner(store: &Store, name: &str) -> (OrgId, domain::MemberId) 
     let org = store::insert_org(&mut tx, name, "UTC", "EUR", T0)
         .await
         .unwrap();
-    let ranks = store::insert_preset_ranks(&mut tx, org, Preset::Farmhand, T0)
+    let positions = authz::Seniority::positions_after(0, Preset::Farmhand.ranks().len()).unwrap();
+    let ranks = store::insert_preset_ranks(&mut tx, org, Preset::Farmhand, &positions, T0)
         .await
         .unwrap();
     assert!(ranks[0].0.is_owner);
@@ -363,6 +364,7 @@ async fn invitations_accept_once(store: Store, _: Backend) {
             org,
             email: "new@x.test",
             rank: rank.id,
+            site: None,
             token_hash: "h1",
             invited_by: owner,
             expires_at: T0.plus_seconds(60),
@@ -395,6 +397,7 @@ async fn invitations_accept_once(store: Store, _: Backend) {
             org,
             email: "late@x.test",
             rank: rank.id,
+            site: None,
             token_hash: "h2",
             invited_by: owner,
             expires_at: T0.plus_seconds(60),
@@ -408,6 +411,74 @@ async fn invitations_accept_once(store: Store, _: Backend) {
         !store::accept_invitation(&mut tx, id2, user, T0.plus_seconds(61))
             .await
             .unwrap()
+    );
+    // The invited person finds their pending invitations by email and may decline them; the
+    // sender's pending invitations can be revoked together.
+    let site = store::insert_site(&mut tx, org, "Annex", "", None, T0)
+        .await
+        .unwrap();
+    let mut pending = Vec::new();
+    for hash in ["h3", "h4"] {
+        pending.push(
+            store::insert_invitation(
+                &mut tx,
+                &store::NewInvitation {
+                    org,
+                    email: "ada@x.test",
+                    rank: rank.id,
+                    site: Some(site),
+                    token_hash: hash,
+                    invited_by: owner,
+                    expires_at: T0.plus_seconds(60),
+                },
+                T0,
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    let mine = store::pending_invitations_for_email(&mut tx, "ada@x.test", T0)
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 2);
+    assert_eq!(mine[0].invitation.site_id, Some(site));
+    assert_eq!(mine[0].org_name, "Lab");
+    assert!(
+        store::decline_invitation(&mut tx, pending[0], T0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store::decline_invitation(&mut tx, pending[0], T0)
+            .await
+            .unwrap()
+    );
+    let declined = store::find_invitation(&mut tx, pending[0], T0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        declined.invitation.status,
+        domain::InvitationStatus::Declined
+    );
+    assert!(
+        !store::accept_invitation(&mut tx, pending[0], user, T0)
+            .await
+            .unwrap(),
+        "a declined invitation cannot be accepted"
+    );
+    assert_eq!(
+        store::revoke_invitations_sent_by(&mut tx, owner, T0)
+            .await
+            .unwrap(),
+        2,
+        "only those still pending: late@ and the one not declined"
+    );
+    assert!(
+        store::pending_invitations_for_email(&mut tx, "ada@x.test", T0)
+            .await
+            .unwrap()
+            .is_empty()
     );
     tx.commit().await.unwrap();
 }

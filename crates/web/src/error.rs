@@ -74,6 +74,7 @@ impl From<AppError> for ApiError {
                 domain::InvitationStatus::Expired | domain::InvitationStatus::Revoked,
             ) => StatusCode::GONE,
             AppError::InvitationUnusable(_) => StatusCode::CONFLICT,
+            AppError::InvitationWithdrawn => StatusCode::GONE,
             AppError::Internal(source) => {
                 tracing::error!(error = %source, chain = ?source, "internal error");
                 return ApiError::new(

@@ -4,6 +4,7 @@ pub mod access;
 mod api;
 mod error;
 mod extract;
+mod origin;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,6 +76,10 @@ pub fn router(app: App, settings: WebSettings) -> Result<Router, String> {
         .merge(api_router)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            origin::refuse_cross_site,
+        ))
         .with_state(state)
         .layer(axum::middleware::from_fn(error::add_request_id))
         .layer(

@@ -859,18 +859,10 @@ pub fn apply(state: &mut State, step: &Step) -> Option<Report> {
             if target.workgroups.contains(&w) {
                 return None;
             }
-            // Moderators choose their workgroup's members, and so do those who manage the
-            // member or workgroups; in every case the workgroup's access must be the actor's.
-            let chooses = actor.moderates.contains(&w)
-                || policy.check(actor_ix, Permission::WorkgroupsManage, None)
-                || policy.may_manage_member(actor_id, target.id).is_ok();
-            let outcome = policy.may_join_workgroup(actor_id, w).and_then(|()| {
-                if chooses {
-                    Ok(())
-                } else {
-                    policy.may_manage_member(actor_id, target.id)
-                }
-            });
+            // Moderators choose their workgroup's ordinary members, workgroup managers any:
+            // always someone junior within the actor's member scope, and the workgroup's
+            // access must be the actor's.
+            let outcome = policy.may_change_workgroup_member(actor_id, w, target.id, true, false);
             next.members[t].workgroups.push(w);
             (format!("puts m{} into workgroup {w}", target.id), outcome)
         }
@@ -881,13 +873,9 @@ pub fn apply(state: &mut State, step: &Step) -> Option<Report> {
             if !target.workgroups.contains(&w) {
                 return None;
             }
-            let outcome = if actor.moderates.contains(&w)
-                || policy.check(actor_ix, Permission::WorkgroupsManage, None)
-            {
-                Ok(())
-            } else {
-                policy.may_manage_member(actor_id, target.id)
-            };
+            let moderator = target.moderates.contains(&w);
+            let outcome =
+                policy.may_change_workgroup_member(actor_id, w, target.id, false, moderator);
             next.members[t].workgroups.retain(|x| *x != w);
             (
                 format!("takes m{} out of workgroup {w}", target.id),

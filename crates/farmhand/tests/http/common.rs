@@ -106,16 +106,20 @@ impl TestServer {
         (created.org.id.get(), owner)
     }
 
-    pub async fn rank_id(&self, owner: &Client, org: i64, name: &str) -> i64 {
+    /// The rank named `name`, as `owner` sees it.
+    pub async fn rank(&self, owner: &Client, org: i64, name: &str) -> Value {
         let (_, ranks) = owner.get(&format!("/api/v1/orgs/{org}/ranks")).await;
         ranks
             .as_array()
             .unwrap()
             .iter()
             .find(|r| r["name"] == name)
-            .unwrap()["id"]
-            .as_i64()
-            .unwrap()
+            .unwrap_or_else(|| panic!("no rank {name}: {ranks}"))
+            .clone()
+    }
+
+    pub async fn rank_id(&self, owner: &Client, org: i64, name: &str) -> i64 {
+        self.rank(owner, org, name).await["id"].as_i64().unwrap()
     }
 
     /// Invites `email` with `rank` and accepts as a new account: returns the signed-in client

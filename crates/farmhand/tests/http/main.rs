@@ -12,4 +12,5 @@ mod fleet;
 mod members;
 mod organizations;
 mod printing;
+mod security;
 mod tokens;

@@ -130,10 +130,12 @@ async fn workgroups_have_members_and_moderators(server: &TestServer) {
     let (teacher, teacher_id) = server
         .member(&owner, org, "Member", "teacher@lab.test")
         .await;
+    // Students are junior to the teacher: a moderator changes only members junior to them.
     let (_, student_id) = server
-        .member(&owner, org, "Member", "student@lab.test")
+        .member(&owner, org, "Guest", "student@lab.test")
         .await;
-    let (_, other_id) = server.member(&owner, org, "Member", "other@lab.test").await;
+    let (_, other_id) = server.member(&owner, org, "Guest", "other@lab.test").await;
+    let (_, peer_id) = server.member(&owner, org, "Member", "peer@lab.test").await;
     let (status, group) = owner
         .post(
             &format!("/api/v1/orgs/{org}/workgroups"),
@@ -166,7 +168,11 @@ async fn workgroups_have_members_and_moderators(server: &TestServer) {
     assert_eq!(status, StatusCode::OK);
     let (status, _) = teacher.delete(&format!("{base}/{other_id}")).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    // ...but not appoint moderators.
+    // ...but not peers of their own rank...
+    let (status, body) = teacher.put(&format!("{base}/{peer_id}"), json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["error"]["code"], "insufficient_seniority");
+    // ...nor appoint moderators.
     let (status, body) = teacher
         .put(
             &format!("{base}/{student_id}"),

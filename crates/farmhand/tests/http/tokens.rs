@@ -122,8 +122,17 @@ async fn tokens_never_exceed_their_owners_current_rights(server: &TestServer) {
         full.get(&format!("/api/v1/orgs/{org}/members")).await.0,
         StatusCode::FORBIDDEN
     );
-    // A token cannot mint a broader token either: it is the guest it acts for now.
+    // A token cannot mint a broader token either: tokens are minted in a signed-in session.
     let (status, body) = full
+        .post(
+            &format!("/api/v1/orgs/{org}/api-tokens"),
+            json!({ "name": "sneaky", "permissions": ["members.view"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["code"], "session_required");
+    // In a session, the demoted member cannot give a token what their rank no longer has.
+    let (status, body) = manager
         .post(
             &format!("/api/v1/orgs/{org}/api-tokens"),
             json!({ "name": "sneaky", "permissions": ["members.view"] }),
@@ -182,11 +191,16 @@ async fn tokens_stay_in_their_organization(server: &TestServer) {
     let (farm, farm_owner) = server.org_with_owner("Farm", "owner@farm.test").await;
     // The same person belongs to both organizations.
     let owner_rank = server.rank_id(&farm_owner, farm, "Admin").await;
-    let (status, _) = farm_owner
+    let (status, invited) = farm_owner
         .post(
             &format!("/api/v1/orgs/{farm}/members"),
             json!({ "email": "owner@lab.test", "rank_id": owner_rank }),
         )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let invitation = invited["invitation"]["id"].as_i64().unwrap();
+    let (status, _) = lab_owner
+        .post_empty(&format!("/api/v1/me/invitations/{invitation}/accept"))
         .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(

@@ -1,6 +1,6 @@
 use app::{
     AcceptInvitation, AddMember, CreateInvitation, CreatedInvitation, InvitationPreview,
-    UpdateMember,
+    PendingInvitation, UpdateMember,
 };
 use axum::Json;
 use axum::extract::State;
@@ -12,7 +12,7 @@ use serde_json::json;
 use super::{ErrorBody, created};
 use crate::WebState;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiPath, MaybeAuth, Meta, OptionalJson, Org};
+use crate::extract::{ApiJson, ApiPath, Auth, MaybeAuth, Meta, OptionalJson, Org};
 
 /// The organization's members, active and deactivated.
 #[utoipa::path(get, path = "/orgs/{org_id}/members", tag = "members", params(("org_id" = OrgId, Path)),
@@ -25,10 +25,12 @@ pub async fn list_members(
     Ok(Json(state.app.list_members(&actor).await?))
 }
 
-/// Add an existing user, with a rank junior to yours.
+/// Add someone by email, with a rank junior to yours. Nobody becomes a member without consent:
+/// this creates an invitation (the same answer whether or not the email has an account) that
+/// the person accepts from its link or, with an account, from their own list (`/me/invitations`).
 #[utoipa::path(post, path = "/orgs/{org_id}/members", tag = "members", params(("org_id" = OrgId, Path)),
     request_body = AddMember,
-    responses((status = 201, body = Member), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 201, body = CreatedInvitation), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     extensions(("x-permission" = json!("members.invite"))))]
 pub async fn add_member(
     State(state): State<WebState>,
@@ -67,7 +69,9 @@ pub async fn update_member(
     Ok(Json(state.app.update_member(&actor, member, input).await?))
 }
 
-/// Deactivate a junior member: revokes their sessions and API tokens, keeps their history.
+/// Deactivate a junior member: ends their access to this organization (revokes their API tokens
+/// here and the invitations they sent), keeps their history; their account and other
+/// organizations are untouched.
 #[utoipa::path(post, path = "/orgs/{org_id}/members/{member_id}/deactivate", tag = "members",
     params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path)),
     responses((status = 200, body = Member), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
@@ -168,4 +172,53 @@ pub async fn accept_invitation(
         }
         None => created(member),
     })
+}
+
+/// Invitations waiting for you (addressed to your email), in every organization.
+#[utoipa::path(get, path = "/me/invitations", tag = "members",
+    responses((status = 200, body = Vec<PendingInvitation>), (status = 401, body = ErrorBody)),
+    extensions(("x-permission" = json!("authenticated"))))]
+pub async fn my_invitations(
+    State(state): State<WebState>,
+    Auth(principal): Auth,
+) -> ApiResult<Json<Vec<PendingInvitation>>> {
+    Ok(Json(state.app.my_invitations(&principal).await?))
+}
+
+/// Accept one of your invitations (signed in with a session).
+#[utoipa::path(post, path = "/me/invitations/{invitation_id}/accept", tag = "members",
+    params(("invitation_id" = InvitationId, Path)),
+    responses((status = 201, body = Member), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)),
+    extensions(("x-permission" = json!("authenticated"))))]
+pub async fn accept_my_invitation(
+    State(state): State<WebState>,
+    Meta(meta): Meta,
+    Auth(principal): Auth,
+    ApiPath(invitation): ApiPath<InvitationId>,
+) -> ApiResult<Response> {
+    let member = state
+        .app
+        .accept_my_invitation(&principal, invitation, &meta)
+        .await?;
+    Ok(created(member))
+}
+
+/// Turn down one of your invitations.
+#[utoipa::path(post, path = "/me/invitations/{invitation_id}/decline", tag = "members",
+    params(("invitation_id" = InvitationId, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)),
+    extensions(("x-permission" = json!("authenticated"))))]
+pub async fn decline_my_invitation(
+    State(state): State<WebState>,
+    Meta(meta): Meta,
+    Auth(principal): Auth,
+    ApiPath(invitation): ApiPath<InvitationId>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .decline_my_invitation(&principal, invitation, &meta)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

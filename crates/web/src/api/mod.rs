@@ -93,6 +93,9 @@ pub fn router_and_doc() -> (Router<WebState>, OpenApi) {
         .routes(routes!(auth::change_password))
         .routes(routes!(members::preview_invitation))
         .routes(routes!(members::accept_invitation))
+        .routes(routes!(members::my_invitations))
+        .routes(routes!(members::accept_my_invitation))
+        .routes(routes!(members::decline_my_invitation))
         .routes(routes!(orgs::get_org, orgs::update_org))
         .routes(routes!(orgs::list_sites, orgs::create_site))
         .routes(routes!(

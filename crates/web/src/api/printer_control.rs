@@ -247,6 +247,7 @@ pub async fn simulate_fault(
 /// How long one event stream lasts; the browser's EventSource reconnects by itself, and each
 /// connection starts from current rights and a full snapshot.
 const STREAM_LIFETIME: Duration = Duration::from_secs(300);
+const RIGHTS_RECHECK: Duration = Duration::from_secs(5);
 
 /// Server-sent events: first the state of every printer you can see (`printer` events), then
 /// each change as it happens. Only printers you can see, only in this organization.
@@ -267,14 +268,30 @@ pub async fn events(
         .collect();
     let org = actor.org();
     let stream = async_stream::stream! {
+        let mut actor = actor;
         for status in initial {
             yield Ok(event(&status));
         }
         let deadline = tokio::time::sleep(STREAM_LIFETIME);
         tokio::pin!(deadline);
+        // Rights are looked at again every few seconds: a member signed out, deactivated or
+        // moved out of a printer's reach stops hearing about it, without waiting for the
+        // stream to end.
+        let mut recheck = tokio::time::interval(RIGHTS_RECHECK);
+        recheck.tick().await;
         loop {
             tokio::select! {
                 () = &mut deadline => break,
+                _ = recheck.tick() => {
+                    if !matches!(app.still_signed_in(&actor.principal).await, Ok(true)) {
+                        break;
+                    }
+                    let principal = actor.principal.clone();
+                    match app.org_actor(principal, org, actor.meta.clone()).await {
+                        Ok(current) => actor = current,
+                        Err(_) => break,
+                    }
+                }
                 update = updates.recv() => match update {
                     Ok(update) if update.org == org
                         && App::can_see_printer(&actor, update.status.printer_id) => {
