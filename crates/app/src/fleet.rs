@@ -78,7 +78,8 @@ fn default_nozzle() -> f64 {
     0.4
 }
 
-/// The estimator profile of a model: the built-in default with the model's motion fields over it.
+/// The estimator profile of a model: the built-in default with the model's motion fields over it,
+/// every limit checked to be finite and in range ([`gcode::Profile::check`]).
 pub fn motion_profile(
     motion: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<gcode::Profile, String> {
@@ -98,7 +99,10 @@ pub fn motion_profile(
             }
         }
     }
-    serde_json::from_value(merged).map_err(|e| e.to_string())
+    let profile: gcode::Profile = serde_json::from_value(merged).map_err(|e| e.to_string())?;
+    // Zero, negative or absurd limits would make every estimate meaningless (or endless).
+    profile.check().map_err(|e| e.to_string())?;
+    Ok(profile)
 }
 
 /// A printer model's input that passed the checks.
