@@ -170,7 +170,27 @@ fn check_model_input(input: &PrinterModelInput) -> AppResult<CheckedModel> {
     })
 }
 
+/// The simulator's settings must be ones it can run with: a positive, finite, bounded speed and
+/// heat-up (a printer stored with `speed: 0` could never be driven).
+fn check_simulation(input: &PrinterInput) -> AppResult<()> {
+    if input.driver != DriverKind::Simulated {
+        return Ok(());
+    }
+    let settings: printers::SimulationSettings =
+        serde_json::from_value(serde_json::Value::Object(input.settings.clone()))
+            .map_err(|e| AppError::Invalid(Invalid::new("settings", e.to_string())))?;
+    settings.check().map_err(|(field, expected)| {
+        let field = match field {
+            "speed" => "settings.speed",
+            "heat_up_s" => "settings.heat_up_s",
+            _ => "settings",
+        };
+        AppError::Invalid(Invalid::new(field, format!("must be {expected}")))
+    })
+}
+
 fn check_connection(input: &PrinterInput) -> AppResult<()> {
+    check_simulation(input)?;
     let url = input.url.trim();
     match input.driver {
         DriverKind::Simulated if !url.is_empty() => Err(AppError::Invalid(Invalid::new(

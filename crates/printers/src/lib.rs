@@ -84,6 +84,43 @@ pub struct SimulationSettings {
     pub heat_up_s: f64,
 }
 
+impl SimulationSettings {
+    /// Fastest time scale accepted.
+    pub const MAX_SPEED: f64 = 10_000.0;
+    /// Longest simulated heat-up accepted, s.
+    pub const MAX_HEAT_UP_S: f64 = 3_600.0;
+
+    /// Checks the settings can drive a simulator: `speed` finite, above 0 and at most
+    /// [`Self::MAX_SPEED`]; `heat_up_s` finite, 0 to [`Self::MAX_HEAT_UP_S`]. The error names
+    /// the field (`speed`, `heat_up_s`) and what it must be.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        if !(self.speed.is_finite() && self.speed > 0.0 && self.speed <= Self::MAX_SPEED) {
+            return Err((
+                "speed",
+                format!(
+                    "a number above 0 and at most {} (not {})",
+                    Self::MAX_SPEED,
+                    self.speed
+                ),
+            ));
+        }
+        if !(self.heat_up_s.is_finite()
+            && self.heat_up_s >= 0.0
+            && self.heat_up_s <= Self::MAX_HEAT_UP_S)
+        {
+            return Err((
+                "heat_up_s",
+                format!(
+                    "a number of seconds from 0 to {} (not {})",
+                    Self::MAX_HEAT_UP_S,
+                    self.heat_up_s
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for SimulationSettings {
     fn default() -> Self {
         Self {

@@ -98,18 +98,9 @@ struct Ramp {
 impl SimulatedPrinter {
     pub fn new(connection: Connection) -> Result<Self, DriverError> {
         let settings = &connection.simulation;
-        if !(settings.speed.is_finite() && settings.speed > 0.0) {
-            return Err(DriverError::Config(format!(
-                "the simulation speed must be a number above 0, not {}",
-                settings.speed
-            )));
-        }
-        if !(settings.heat_up_s.is_finite() && settings.heat_up_s >= 0.0) {
-            return Err(DriverError::Config(format!(
-                "the simulated heat-up must be 0 s or more, not {}",
-                settings.heat_up_s
-            )));
-        }
+        settings.check().map_err(|(field, expected)| {
+            DriverError::Config(format!("the simulation's {field} must be {expected}"))
+        })?;
         let now = Instant::now();
         let ambient = connection.profile.ambient_temperature;
         Ok(Self {

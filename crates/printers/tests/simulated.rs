@@ -447,7 +447,17 @@ async fn files_without_moves_are_accepted_with_a_one_second_estimate() {
 
 #[tokio::test(start_paused = true)]
 async fn any_driver_builds_and_checks_the_simulator() {
-    for (speed, heat_up) in [(0.0, 0.0), (-1.0, 0.0), (f64::NAN, 0.0), (1.0, -5.0)] {
+    for (speed, heat_up) in [
+        (0.0, 0.0),
+        (-1.0, 0.0),
+        (f64::NAN, 0.0),
+        (f64::INFINITY, 0.0),
+        (1e12, 0.0),
+        (1.0, -5.0),
+        (1.0, f64::NAN),
+        (1.0, f64::INFINITY),
+        (1.0, 1e12),
+    ] {
         let result = AnyDriver::new(connection(speed, heat_up));
         assert!(
             matches!(result, Err(DriverError::Config(_))),

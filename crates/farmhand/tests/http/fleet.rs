@@ -10,6 +10,7 @@ crate::on_both_backends!(
     each_fleet_action_has_its_own_permission,
     the_printer_list_is_filtered_and_paged,
     motion_limits_must_be_finite_and_in_range,
+    simulation_settings_must_be_ones_the_simulator_can_run,
 );
 
 async fn printer_models_carry_what_the_estimator_and_costs_need(server: &TestServer) {
@@ -602,4 +603,75 @@ async fn motion_limits_must_be_finite_and_in_range(server: &TestServer) {
     assert_eq!(error["error"]["field"], "motion", "{error}");
     let (_, list) = owner.get(&models).await;
     assert_eq!(list[0]["motion"], model["motion"], "unchanged: {list}");
+}
+
+/// A simulated printer's speed and heat-up are checked where its settings are: a speed of 0
+/// (or negative, or absurd) was once stored and left the printer unreachable for good.
+async fn simulation_settings_must_be_ones_the_simulator_can_run(server: &TestServer) {
+    let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
+    let (_, site) = owner
+        .post(
+            &format!("/api/v1/orgs/{org}/sites"),
+            json!({ "name": "Hall" }),
+        )
+        .await;
+    let printers = format!("/api/v1/orgs/{org}/printers");
+    let body = |settings: serde_json::Value| json!({ "name": "Sim", "site_id": site["id"], "settings": settings });
+    for (settings, field, says) in [
+        (
+            json!({ "speed": 0 }),
+            "settings.speed",
+            "above 0 and at most 10000",
+        ),
+        (json!({ "speed": -60 }), "settings.speed", "above 0"),
+        (json!({ "speed": 1e12 }), "settings.speed", "at most 10000"),
+        (
+            json!({ "heat_up_s": -1 }),
+            "settings.heat_up_s",
+            "from 0 to 3600",
+        ),
+        (
+            json!({ "heat_up_s": 1e12 }),
+            "settings.heat_up_s",
+            "from 0 to 3600",
+        ),
+        (json!({ "speed": "fast" }), "settings", "invalid type"),
+        (json!({ "sped": 60 }), "settings", "unknown field"),
+    ] {
+        let (status, error) = owner.post(&printers, body(settings.clone())).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{settings}: {error}"
+        );
+        assert_eq!(error["error"]["field"], field, "{settings}: {error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{settings}: {message}");
+    }
+    let (_, all) = owner.get(&printers).await;
+    assert_eq!(all["printers"], json!([]), "nothing stored");
+
+    // The bounds themselves are fine, and an update is checked like a create.
+    let (status, printer) = owner
+        .post(&printers, body(json!({ "speed": 10000, "heat_up_s": 0 })))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{printer}");
+    let one = format!("{printers}/{}", printer["id"]);
+    let (status, error) = owner.put(&one, body(json!({ "speed": 0 }))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert_eq!(error["error"]["field"], "settings.speed");
+    let (_, stored) = owner.get(&one).await;
+    assert_eq!(stored["connection"]["settings"]["speed"], 10000, "{stored}");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (status, live) = owner.get(&format!("{one}/live")).await;
+        if status == StatusCode::OK && live["state"] == "idle" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the simulator still runs: {live}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
