@@ -81,6 +81,60 @@ fn check_file_name(name: &str) -> AppResult<String> {
     Ok(name.to_string())
 }
 
+/// Longest message of an injected failure, in characters.
+pub const MAX_FAULT_MESSAGE_CHARS: usize = 500;
+/// Longest injected disconnect, simulated seconds.
+const MAX_FAULT_DISCONNECT_S: f64 = 86_400.0;
+/// Longest injected local print, simulated seconds.
+const MAX_FAULT_LOCAL_PRINT_S: f64 = 30.0 * 86_400.0;
+
+/// An injected fault must be one a real printer could report: a short printable message, a
+/// file name like any other, durations that are finite and bounded.
+fn check_fault(fault: &printers::simulated::Fault) -> AppResult<()> {
+    use printers::simulated::Fault;
+    let invalid = |field: &'static str, message: String| {
+        AppError::Invalid(domain::Invalid::new(field, message))
+    };
+    match fault {
+        Fault::Fail { message } => {
+            if message.trim().is_empty()
+                || message.chars().count() > MAX_FAULT_MESSAGE_CHARS
+                || message.chars().any(char::is_control)
+            {
+                return Err(invalid(
+                    "message",
+                    format!("1 to {MAX_FAULT_MESSAGE_CHARS} characters, no control characters"),
+                ));
+            }
+        }
+        Fault::Disconnect { for_s } => {
+            if !(for_s.is_finite() && (0.0..=MAX_FAULT_DISCONNECT_S).contains(for_s)) {
+                return Err(invalid(
+                    "for_s",
+                    format!("a number of seconds from 0 to {MAX_FAULT_DISCONNECT_S}"),
+                ));
+            }
+        }
+        Fault::Pause => {}
+        Fault::StartLocal {
+            file_name,
+            duration_s,
+        } => {
+            check_file_name(file_name)?;
+            if !(duration_s.is_finite()
+                && *duration_s > 0.0
+                && *duration_s <= MAX_FAULT_LOCAL_PRINT_S)
+            {
+                return Err(invalid(
+                    "duration_s",
+                    format!("a number of seconds above 0 and at most {MAX_FAULT_LOCAL_PRINT_S}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl App {
     fn live_printer(&self, id: PrinterId) -> AppResult<Arc<LivePrinter>> {
         self.fleet().get(id).ok_or_else(|| {
@@ -435,6 +489,7 @@ impl App {
         fault: printers::simulated::Fault,
     ) -> AppResult<LiveStatus> {
         self.require_on_printer(actor, Permission::PrintersEdit, id)?;
+        check_fault(&fault)?;
         let printer = self.live_printer(id)?;
         let Some(simulator) = printer.driver().as_simulated() else {
             return Err(AppError::conflict(

@@ -206,19 +206,34 @@ pub async fn maintenance(
 #[serde(tag = "fault", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SimulatedFault {
     /// The printer reports an error; the print fails.
-    Fail { message: String },
+    Fail {
+        /// What the printer says: 1 to 500 characters, no control characters.
+        #[schema(min_length = 1, max_length = 500)]
+        message: String,
+    },
     /// The printer stops answering for this many simulated seconds (the print goes on).
-    Disconnect { for_s: f64 },
+    Disconnect {
+        /// 0 to 86,400 simulated seconds.
+        #[schema(minimum = 0, maximum = 86400)]
+        for_s: f64,
+    },
     /// The printer pauses itself (filament runout).
     Pause,
     /// Someone starts a print at the printer itself.
-    StartLocal { file_name: String, duration_s: f64 },
+    StartLocal {
+        /// Like any print's file name: 1 to 200 characters, no slashes or leading dot.
+        #[schema(min_length = 1, max_length = 200)]
+        file_name: String,
+        /// Above 0 and at most 2,592,000 simulated seconds (30 days).
+        #[schema(exclusive_minimum = 0, maximum = 2592000)]
+        duration_s: f64,
+    },
 }
 
 /// Make a simulated printer misbehave (demos, training, tests).
 #[utoipa::path(post, path = "/orgs/{org_id}/printers/{printer_id}/simulation/faults", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)), request_body = SimulatedFault,
-    responses((status = 200, body = LiveStatus), (status = 409, body = ErrorBody)),
+    responses((status = 200, body = LiveStatus), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     extensions(("x-permission" = json!("printers.edit"))))]
 pub async fn simulate_fault(
     State(state): State<WebState>,
@@ -229,16 +244,14 @@ pub async fn simulate_fault(
     use printers::simulated::Fault;
     let fault = match input {
         SimulatedFault::Fail { message } => Fault::Fail { message },
-        SimulatedFault::Disconnect { for_s } => Fault::Disconnect {
-            for_s: for_s.clamp(0.0, 86_400.0),
-        },
+        SimulatedFault::Disconnect { for_s } => Fault::Disconnect { for_s },
         SimulatedFault::Pause => Fault::Pause,
         SimulatedFault::StartLocal {
             file_name,
             duration_s,
         } => Fault::StartLocal {
             file_name,
-            duration_s: duration_s.clamp(0.0, 30.0 * 86_400.0),
+            duration_s,
         },
     };
     Ok(Json(state.app.simulate_fault(&actor, ids.1, fault).await?))
