@@ -8,10 +8,10 @@ use std::sync::Arc;
 use authz::Permission;
 use bytes::Bytes;
 use domain::{Print, PrintId, PrintState, PrinterId, PrinterState, PrinterStateEvent};
+use futures::Stream;
 use printers::Driver;
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::App;
@@ -19,8 +19,8 @@ use crate::actor::{OrgActor, with_change};
 use crate::error::{AppError, AppResult};
 use crate::live::{LivePrinter, LiveStatus, Track, TrackedPrint};
 
-/// Largest G-code file a print may be started with.
-pub const MAX_PRINT_FILE_BYTES: usize = 512 * 1024 * 1024;
+/// Largest G-code file a print may be started with, unless configured otherwise.
+pub const MAX_PRINT_FILE_BYTES: u64 = 512 * 1024 * 1024;
 /// Most G-code lines sent at once.
 const MAX_GCODE_LINES: usize = 200;
 
@@ -62,6 +62,15 @@ fn not_ready(state: PrinterState, doing: &str) -> AppError {
         "printer_not_ready",
         format!("cannot {doing}: the printer is {}{hint}", state.as_str()),
     )
+}
+
+/// A driver's error as the client should see it: a local file that cannot be read is
+/// Farmhand's own failure (500, details in the log), not the printer's.
+fn driver_error(error: printers::DriverError) -> AppError {
+    match error {
+        printers::DriverError::LocalFile(message) => AppError::Internal(message.into()),
+        other => AppError::Printer(other),
+    }
 }
 
 fn check_file_name(name: &str) -> AppResult<String> {
@@ -169,34 +178,64 @@ impl App {
         Ok(store::list_printer_state_events(&mut conn, actor.org(), id, 200).await?)
     }
 
-    /// Uploads a G-code file to an idle printer and starts it.
-    pub async fn start_print(
+    /// Receives a G-code file (the request body, streamed to disk) and starts it on an idle
+    /// printer. Everything that can be refused without the file is refused before a byte of it
+    /// is read; the file is removed once the printer has it, or on any error.
+    pub async fn start_print<S, E>(
         &self,
         actor: &OrgActor,
         id: PrinterId,
         file_name: &str,
-        gcode: Bytes,
-    ) -> AppResult<Print> {
+        body: S,
+    ) -> AppResult<Print>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+        E: std::fmt::Display,
+    {
         self.require_on_printer(actor, Permission::PrinterControlStart, id)?;
         let file_name = check_file_name(file_name)?;
-        if gcode.is_empty() || gcode.len() > MAX_PRINT_FILE_BYTES {
+        let printer = self.live_printer(id)?;
+        let state = printer.status().state;
+        if state != PrinterState::Idle {
+            return Err(not_ready(state, "start a print"));
+        }
+        let limit = self.settings().max_print_file_bytes;
+        let staged = self.stage_upload(body, limit).await?;
+        if staged.size() == 0 {
             return Err(AppError::Invalid(domain::Invalid::new(
                 "file",
-                format!("a G-code file of 1 byte to {MAX_PRINT_FILE_BYTES} bytes"),
+                format!("a G-code file of 1 byte to {limit} bytes"),
             )));
         }
-        let printer = self.live_printer(id)?;
-        let (estimate, sha256) = {
-            let bytes = gcode.clone();
-            // Timed with the printer model's limits, as the printer will run it.
+        self.dispatch_print(actor, &printer, &file_name, staged.file())
+            .await
+    }
+
+    /// Sends a local file of known size and hash to an idle printer and starts it: the
+    /// estimate, the upload, the print's record and audit event, the start.
+    async fn dispatch_print(
+        &self,
+        actor: &OrgActor,
+        printer: &LivePrinter,
+        file_name: &str,
+        file: &printers::UploadFile,
+    ) -> AppResult<Print> {
+        let id = printer.id;
+        let sha256 = hex::encode(file.sha256());
+        let size = file.size();
+        let estimate = {
+            // Timed with the printer model's limits, as the printer will run it; reading and
+            // analysing hundreds of megabytes is blocking work.
             let profile = printer.profile.clone();
+            let path = file.path().to_owned();
             tokio::task::spawn_blocking(move || {
-                let analysis = gcode::analyze(&bytes[..], &profile);
-                let sha = hex::encode(Sha256::digest(&bytes));
-                (analysis.map(|a| a.estimated_time_s).unwrap_or(0.0), sha)
+                let reader = std::fs::File::open(path)?;
+                gcode::analyze_read(reader, &profile).map_err(std::io::Error::other)
             })
             .await
             .map_err(AppError::internal)?
+            .map_err(AppError::internal)?
+            .estimated_time_s
         };
         let mut track = printer.track.lock().await;
         if track.status.state != PrinterState::Idle {
@@ -204,9 +243,9 @@ impl App {
         }
         printer
             .driver()
-            .upload(&file_name, gcode.clone())
+            .upload(file_name, file)
             .await
-            .map_err(AppError::Printer)?;
+            .map_err(driver_error)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
         let print_id = store::insert_print(
@@ -214,9 +253,9 @@ impl App {
             actor.org(),
             &store::NewPrint {
                 printer: id,
-                file_name: &file_name,
+                file_name,
                 file_sha256: &sha256,
-                file_size: i64::try_from(gcode.len()).unwrap_or(i64::MAX),
+                file_size: i64::try_from(size).unwrap_or(i64::MAX),
                 estimated_s: estimate,
                 started_by: Some(actor.member_id()),
                 managed: true,
@@ -227,17 +266,17 @@ impl App {
         .await?;
         let event = actor.event(now, "print.start", "printer", id);
         let after = json!({ "print_id": print_id, "file_name": file_name, "sha256": sha256,
-            "size": gcode.len(), "estimated_s": estimate });
+            "size": size, "estimated_s": estimate });
         store::append_audit(&mut tx, with_change(event, None, Some(after))).await?;
         tx.commit().await?;
         track.print = Some(TrackedPrint {
             id: print_id,
-            file_name: file_name.clone(),
+            file_name: file_name.to_owned(),
             state: PrintState::Printing,
             started_by: Some(actor.member_id()),
             awaiting_start: Some(tokio::time::Instant::now()),
         });
-        if let Err(e) = printer.driver().start(&file_name).await {
+        if let Err(e) = printer.driver().start(file_name).await {
             // Nothing is printing: record the print as failed rather than leave it hanging.
             track.print = None;
             let mut tx = self.store().write().await?;
@@ -254,7 +293,7 @@ impl App {
             return Err(AppError::Printer(e));
         }
         drop(track);
-        self.refresh(&printer).await?;
+        self.refresh(printer).await?;
         let mut conn = self.store().read().await?;
         store::get_print(&mut conn, actor.org(), print_id)
             .await?

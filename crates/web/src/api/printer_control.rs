@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use app::{App, LiveStatus, Preheat, SendGcode, SetMaintenance};
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use domain::{OrgId, Print, PrinterId, PrinterStateEvent};
 use futures::Stream;
@@ -15,8 +15,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::ErrorBody;
 use crate::WebState;
-use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Org};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Org, content_length};
 
 /// A printer's live state: what it is doing now, its job's progress and temperatures.
 #[utoipa::path(get, path = "/orgs/{org_id}/printers/{printer_id}/live", tag = "printer control",
@@ -64,35 +64,32 @@ pub struct StartQuery {
     pub file_name: String,
 }
 
-/// Start printing a G-code file (the request body) on an idle printer.
+/// Start printing a G-code file (the request body) on an idle printer. The file streams to
+/// disk as it arrives; one larger than the limit is refused with 413 `file_too_large` — at once
+/// when `Content-Length` says so, before any of it is read.
 #[utoipa::path(post, path = "/orgs/{org_id}/printers/{printer_id}/prints", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path), StartQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The G-code file."),
-    responses((status = 201, body = Print), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The G-code file: 1 byte up to the server's limit (512 MiB unless configured otherwise)."),
+    responses((status = 201, body = Print), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)),
     extensions(("x-permission" = json!("printer_control.start"))))]
 pub async fn start(
     State(state): State<WebState>,
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
     ApiQuery(query): ApiQuery<StartQuery>,
+    headers: HeaderMap,
     body: axum::body::Body,
 ) -> ApiResult<axum::response::Response> {
-    // G-code files are far larger than the JSON bodies the default limit is made for.
-    let body: Bytes = axum::body::to_bytes(body, app::MAX_PRINT_FILE_BYTES)
-        .await
-        .map_err(|_| {
-            crate::error::ApiError::new(
-                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "file_too_large",
-                format!(
-                    "the G-code file must be at most {} bytes",
-                    app::MAX_PRINT_FILE_BYTES
-                ),
-            )
-        })?;
+    let limit = state.app.settings().max_print_file_bytes;
+    // Limits before bytes: a body announced too large is refused unread.
+    if content_length(&headers).is_some_and(|length| length > limit) {
+        return Err(ApiError::from(app::AppError::FileTooLarge { limit }));
+    }
     let print = state
         .app
-        .start_print(&actor, ids.1, &query.file_name, body)
+        .start_print(&actor, ids.1, &query.file_name, body.into_data_stream())
         .await?;
     Ok(super::created(print))
 }
