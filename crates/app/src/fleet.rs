@@ -29,7 +29,10 @@ pub struct PrinterInput {
     /// OctoPrint's or Moonraker's base URL, `http://host:port`.
     #[serde(default)]
     pub url: String,
-    /// Driver settings that are not secret (the simulator's `speed`, …).
+    /// Driver settings that are not secret. The simulator takes `speed` (time scale: above 0,
+    /// at most 10,000; default 1) and `heat_up_s` (simulated seconds, 0 to 3,600; default 0);
+    /// anything else is refused (422 naming `settings.speed`, `settings.heat_up_s` or
+    /// `settings`).
     #[serde(default)]
     #[schema(value_type = Object)]
     pub settings: serde_json::Map<String, serde_json::Value>,
@@ -66,6 +69,10 @@ pub struct PrinterModelInput {
     pub materials: Vec<String>,
     /// Motion limits for the G-code estimator: fields of its printer profile, e.g.
     /// `{"firmware": "klipper", "klipper": {"max_accel": 5000}}` or `{"print_acceleration": 1500}`.
+    /// Every limit must be a finite number in range: accelerations above 0 and at most
+    /// 1,000,000 mm/s², speed limits above 0 and at most 10,000 mm/s, jerk and corner speeds
+    /// 0 to 1,000 mm/s, junction deviation above 0 and at most 5 mm, minimum cruise ratio from
+    /// 0 to below 1 (422 on `motion`, the message naming the limit).
     #[serde(default)]
     #[schema(value_type = Object)]
     pub motion: serde_json::Map<String, serde_json::Value>,
