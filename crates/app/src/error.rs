@@ -40,6 +40,12 @@ pub enum AppError {
     InvitationWithdrawn,
     #[error("this action needs a signed-in session, not an API token")]
     SessionRequired,
+    /// An uploaded file passed the size limit (it was not read further).
+    #[error("the file must be at most {limit} bytes ({} MiB)", limit >> 20)]
+    FileTooLarge { limit: u64 },
+    /// The request body broke off or could not be decoded.
+    #[error("the request body could not be read: {0}")]
+    UnreadableBody(String),
     /// The printer could not do what was asked (unreachable, refused, answered nonsense).
     #[error("{0}")]
     Printer(printers::DriverError),
@@ -96,15 +102,17 @@ impl AppError {
             AppError::InvitationUnusable(_) => "invitation_used",
             AppError::InvitationWithdrawn => "invitation_revoked",
             AppError::SessionRequired => "session_required",
+            AppError::FileTooLarge { .. } => "file_too_large",
+            AppError::UnreadableBody(_) => "unreadable_body",
             AppError::Printer(e) => match e {
                 printers::DriverError::Unreachable(_) | printers::DriverError::Timeout(_) => {
                     "printer_unreachable"
                 }
                 printers::DriverError::Refused(_) => "printer_refused",
                 printers::DriverError::Unauthorized => "printer_credentials_refused",
-                printers::DriverError::Protocol(_) | printers::DriverError::Config(_) => {
-                    "printer_error"
-                }
+                printers::DriverError::Protocol(_)
+                | printers::DriverError::Config(_)
+                | printers::DriverError::LocalFile(_) => "printer_error",
             },
             AppError::Internal(_) => "internal",
         }

@@ -29,7 +29,10 @@ pub struct PrinterInput {
     /// OctoPrint's or Moonraker's base URL, `http://host:port`.
     #[serde(default)]
     pub url: String,
-    /// Driver settings that are not secret (the simulator's `speed`, …).
+    /// Driver settings that are not secret. The simulator takes `speed` (time scale: above 0,
+    /// at most 10,000; default 1) and `heat_up_s` (simulated seconds, 0 to 3,600; default 0);
+    /// anything else is refused (422 naming `settings.speed`, `settings.heat_up_s` or
+    /// `settings`).
     #[serde(default)]
     #[schema(value_type = Object)]
     pub settings: serde_json::Map<String, serde_json::Value>,
@@ -66,6 +69,10 @@ pub struct PrinterModelInput {
     pub materials: Vec<String>,
     /// Motion limits for the G-code estimator: fields of its printer profile, e.g.
     /// `{"firmware": "klipper", "klipper": {"max_accel": 5000}}` or `{"print_acceleration": 1500}`.
+    /// Every limit must be a finite number in range: accelerations above 0 and at most
+    /// 1,000,000 mm/s², speed limits above 0 and at most 10,000 mm/s, jerk and corner speeds
+    /// 0 to 1,000 mm/s, junction deviation above 0 and at most 5 mm, minimum cruise ratio from
+    /// 0 to below 1 (422 on `motion`, the message naming the limit).
     #[serde(default)]
     #[schema(value_type = Object)]
     pub motion: serde_json::Map<String, serde_json::Value>,
@@ -78,7 +85,8 @@ fn default_nozzle() -> f64 {
     0.4
 }
 
-/// The estimator profile of a model: the built-in default with the model's motion fields over it.
+/// The estimator profile of a model: the built-in default with the model's motion fields over it,
+/// every limit checked to be finite and in range ([`gcode::Profile::check`]).
 pub fn motion_profile(
     motion: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<gcode::Profile, String> {
@@ -98,7 +106,10 @@ pub fn motion_profile(
             }
         }
     }
-    serde_json::from_value(merged).map_err(|e| e.to_string())
+    let profile: gcode::Profile = serde_json::from_value(merged).map_err(|e| e.to_string())?;
+    // Zero, negative or absurd limits would make every estimate meaningless (or endless).
+    profile.check().map_err(|e| e.to_string())?;
+    Ok(profile)
 }
 
 /// A printer model's input that passed the checks.
@@ -166,7 +177,27 @@ fn check_model_input(input: &PrinterModelInput) -> AppResult<CheckedModel> {
     })
 }
 
+/// The simulator's settings must be ones it can run with: a positive, finite, bounded speed and
+/// heat-up (a printer stored with `speed: 0` could never be driven).
+fn check_simulation(input: &PrinterInput) -> AppResult<()> {
+    if input.driver != DriverKind::Simulated {
+        return Ok(());
+    }
+    let settings: printers::SimulationSettings =
+        serde_json::from_value(serde_json::Value::Object(input.settings.clone()))
+            .map_err(|e| AppError::Invalid(Invalid::new("settings", e.to_string())))?;
+    settings.check().map_err(|(field, expected)| {
+        let field = match field {
+            "speed" => "settings.speed",
+            "heat_up_s" => "settings.heat_up_s",
+            _ => "settings",
+        };
+        AppError::Invalid(Invalid::new(field, format!("must be {expected}")))
+    })
+}
+
 fn check_connection(input: &PrinterInput) -> AppResult<()> {
+    check_simulation(input)?;
     let url = input.url.trim();
     match input.driver {
         DriverKind::Simulated if !url.is_empty() => Err(AppError::Invalid(Invalid::new(

@@ -18,11 +18,13 @@ mod secrets;
 mod sessions;
 mod throttle;
 mod tokens;
+mod uploads;
 mod vault;
 mod workgroups;
 
 pub mod demo;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use domain::{Clock, Timestamp};
@@ -54,6 +56,7 @@ pub use secrets::TOKEN_PREFIX;
 pub use sessions::{ChangePassword, Me, SignIn, SignedIn};
 pub use throttle::{SignInThrottle, ThrottlePolicy};
 pub use tokens::{CreateToken, CreatedToken};
+pub use uploads::{StagedFile, prepare_staging_dir};
 pub use vault::{KEY_LEN as VAULT_KEY_LEN, Vault, VaultError};
 pub use workgroups::{CreateWorkgroup, SetWorkgroupMember, UpdateWorkgroup, WorkgroupDetail};
 
@@ -65,6 +68,10 @@ pub struct Settings {
     pub max_invitation_ttl_secs: i64,
     pub throttle: ThrottlePolicy,
     pub live: LiveSettings,
+    /// Where uploads are written while they arrive (`<data_dir>/tmp`).
+    pub staging_dir: PathBuf,
+    /// Largest G-code file a print may be started with, bytes.
+    pub max_print_file_bytes: u64,
 }
 
 impl Default for Settings {
@@ -75,6 +82,8 @@ impl Default for Settings {
             max_invitation_ttl_secs: 30 * 24 * 3600,
             throttle: ThrottlePolicy::default(),
             live: LiveSettings::default(),
+            staging_dir: PathBuf::from("./farmhand-data/tmp"),
+            max_print_file_bytes: MAX_PRINT_FILE_BYTES,
         }
     }
 }

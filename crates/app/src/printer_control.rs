@@ -8,10 +8,10 @@ use std::sync::Arc;
 use authz::Permission;
 use bytes::Bytes;
 use domain::{Print, PrintId, PrintState, PrinterId, PrinterState, PrinterStateEvent};
+use futures::Stream;
 use printers::Driver;
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::App;
@@ -19,8 +19,8 @@ use crate::actor::{OrgActor, with_change};
 use crate::error::{AppError, AppResult};
 use crate::live::{LivePrinter, LiveStatus, Track, TrackedPrint};
 
-/// Largest G-code file a print may be started with.
-pub const MAX_PRINT_FILE_BYTES: usize = 512 * 1024 * 1024;
+/// Largest G-code file a print may be started with, unless configured otherwise.
+pub const MAX_PRINT_FILE_BYTES: u64 = 512 * 1024 * 1024;
 /// Most G-code lines sent at once.
 const MAX_GCODE_LINES: usize = 200;
 
@@ -64,6 +64,15 @@ fn not_ready(state: PrinterState, doing: &str) -> AppError {
     )
 }
 
+/// A driver's error as the client should see it: a local file that cannot be read is
+/// Farmhand's own failure (500, details in the log), not the printer's.
+fn driver_error(error: printers::DriverError) -> AppError {
+    match error {
+        printers::DriverError::LocalFile(message) => AppError::Internal(message.into()),
+        other => AppError::Printer(other),
+    }
+}
+
 fn check_file_name(name: &str) -> AppResult<String> {
     let name = name.trim();
     if name.is_empty()
@@ -79,6 +88,60 @@ fn check_file_name(name: &str) -> AppResult<String> {
         )));
     }
     Ok(name.to_string())
+}
+
+/// Longest message of an injected failure, in characters.
+pub const MAX_FAULT_MESSAGE_CHARS: usize = 500;
+/// Longest injected disconnect, simulated seconds.
+const MAX_FAULT_DISCONNECT_S: f64 = 86_400.0;
+/// Longest injected local print, simulated seconds.
+const MAX_FAULT_LOCAL_PRINT_S: f64 = 30.0 * 86_400.0;
+
+/// An injected fault must be one a real printer could report: a short printable message, a
+/// file name like any other, durations that are finite and bounded.
+fn check_fault(fault: &printers::simulated::Fault) -> AppResult<()> {
+    use printers::simulated::Fault;
+    let invalid = |field: &'static str, message: String| {
+        AppError::Invalid(domain::Invalid::new(field, message))
+    };
+    match fault {
+        Fault::Fail { message } => {
+            if message.trim().is_empty()
+                || message.chars().count() > MAX_FAULT_MESSAGE_CHARS
+                || message.chars().any(char::is_control)
+            {
+                return Err(invalid(
+                    "message",
+                    format!("1 to {MAX_FAULT_MESSAGE_CHARS} characters, no control characters"),
+                ));
+            }
+        }
+        Fault::Disconnect { for_s } => {
+            if !(for_s.is_finite() && (0.0..=MAX_FAULT_DISCONNECT_S).contains(for_s)) {
+                return Err(invalid(
+                    "for_s",
+                    format!("a number of seconds from 0 to {MAX_FAULT_DISCONNECT_S}"),
+                ));
+            }
+        }
+        Fault::Pause => {}
+        Fault::StartLocal {
+            file_name,
+            duration_s,
+        } => {
+            check_file_name(file_name)?;
+            if !(duration_s.is_finite()
+                && *duration_s > 0.0
+                && *duration_s <= MAX_FAULT_LOCAL_PRINT_S)
+            {
+                return Err(invalid(
+                    "duration_s",
+                    format!("a number of seconds above 0 and at most {MAX_FAULT_LOCAL_PRINT_S}"),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 impl App {
@@ -115,34 +178,64 @@ impl App {
         Ok(store::list_printer_state_events(&mut conn, actor.org(), id, 200).await?)
     }
 
-    /// Uploads a G-code file to an idle printer and starts it.
-    pub async fn start_print(
+    /// Receives a G-code file (the request body, streamed to disk) and starts it on an idle
+    /// printer. Everything that can be refused without the file is refused before a byte of it
+    /// is read; the file is removed once the printer has it, or on any error.
+    pub async fn start_print<S, E>(
         &self,
         actor: &OrgActor,
         id: PrinterId,
         file_name: &str,
-        gcode: Bytes,
-    ) -> AppResult<Print> {
+        body: S,
+    ) -> AppResult<Print>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+        E: std::fmt::Display,
+    {
         self.require_on_printer(actor, Permission::PrinterControlStart, id)?;
         let file_name = check_file_name(file_name)?;
-        if gcode.is_empty() || gcode.len() > MAX_PRINT_FILE_BYTES {
+        let printer = self.live_printer(id)?;
+        let state = printer.status().state;
+        if state != PrinterState::Idle {
+            return Err(not_ready(state, "start a print"));
+        }
+        let limit = self.settings().max_print_file_bytes;
+        let staged = self.stage_upload(body, limit).await?;
+        if staged.size() == 0 {
             return Err(AppError::Invalid(domain::Invalid::new(
                 "file",
-                format!("a G-code file of 1 byte to {MAX_PRINT_FILE_BYTES} bytes"),
+                format!("a G-code file of 1 byte to {limit} bytes"),
             )));
         }
-        let printer = self.live_printer(id)?;
-        let (estimate, sha256) = {
-            let bytes = gcode.clone();
-            // Timed with the printer model's limits, as the printer will run it.
+        self.dispatch_print(actor, &printer, &file_name, staged.file())
+            .await
+    }
+
+    /// Sends a local file of known size and hash to an idle printer and starts it: the
+    /// estimate, the upload, the print's record and audit event, the start.
+    async fn dispatch_print(
+        &self,
+        actor: &OrgActor,
+        printer: &LivePrinter,
+        file_name: &str,
+        file: &printers::UploadFile,
+    ) -> AppResult<Print> {
+        let id = printer.id;
+        let sha256 = hex::encode(file.sha256());
+        let size = file.size();
+        let estimate = {
+            // Timed with the printer model's limits, as the printer will run it; reading and
+            // analysing hundreds of megabytes is blocking work.
             let profile = printer.profile.clone();
+            let path = file.path().to_owned();
             tokio::task::spawn_blocking(move || {
-                let analysis = gcode::analyze(&bytes[..], &profile);
-                let sha = hex::encode(Sha256::digest(&bytes));
-                (analysis.map(|a| a.estimated_time_s).unwrap_or(0.0), sha)
+                let reader = std::fs::File::open(path)?;
+                gcode::analyze_read(reader, &profile).map_err(std::io::Error::other)
             })
             .await
             .map_err(AppError::internal)?
+            .map_err(AppError::internal)?
+            .estimated_time_s
         };
         let mut track = printer.track.lock().await;
         if track.status.state != PrinterState::Idle {
@@ -150,9 +243,9 @@ impl App {
         }
         printer
             .driver()
-            .upload(&file_name, gcode.clone())
+            .upload(file_name, file)
             .await
-            .map_err(AppError::Printer)?;
+            .map_err(driver_error)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
         let print_id = store::insert_print(
@@ -160,9 +253,9 @@ impl App {
             actor.org(),
             &store::NewPrint {
                 printer: id,
-                file_name: &file_name,
+                file_name,
                 file_sha256: &sha256,
-                file_size: i64::try_from(gcode.len()).unwrap_or(i64::MAX),
+                file_size: i64::try_from(size).unwrap_or(i64::MAX),
                 estimated_s: estimate,
                 started_by: Some(actor.member_id()),
                 managed: true,
@@ -173,17 +266,17 @@ impl App {
         .await?;
         let event = actor.event(now, "print.start", "printer", id);
         let after = json!({ "print_id": print_id, "file_name": file_name, "sha256": sha256,
-            "size": gcode.len(), "estimated_s": estimate });
+            "size": size, "estimated_s": estimate });
         store::append_audit(&mut tx, with_change(event, None, Some(after))).await?;
         tx.commit().await?;
         track.print = Some(TrackedPrint {
             id: print_id,
-            file_name: file_name.clone(),
+            file_name: file_name.to_owned(),
             state: PrintState::Printing,
             started_by: Some(actor.member_id()),
             awaiting_start: Some(tokio::time::Instant::now()),
         });
-        if let Err(e) = printer.driver().start(&file_name).await {
+        if let Err(e) = printer.driver().start(file_name).await {
             // Nothing is printing: record the print as failed rather than leave it hanging.
             track.print = None;
             let mut tx = self.store().write().await?;
@@ -200,7 +293,7 @@ impl App {
             return Err(AppError::Printer(e));
         }
         drop(track);
-        self.refresh(&printer).await?;
+        self.refresh(printer).await?;
         let mut conn = self.store().read().await?;
         store::get_print(&mut conn, actor.org(), print_id)
             .await?
@@ -435,6 +528,7 @@ impl App {
         fault: printers::simulated::Fault,
     ) -> AppResult<LiveStatus> {
         self.require_on_printer(actor, Permission::PrintersEdit, id)?;
+        check_fault(&fault)?;
         let printer = self.live_printer(id)?;
         let Some(simulator) = printer.driver().as_simulated() else {
             return Err(AppError::conflict(

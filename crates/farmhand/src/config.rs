@@ -33,6 +33,8 @@ pub struct Config {
     pub session_ttl_hours: i64,
     /// Default validity of invitation links.
     pub invitation_ttl_hours: i64,
+    /// Largest G-code file a print may be started with, in MiB (1 to 65536).
+    pub max_print_file_mb: u64,
     pub database: DatabaseConfig,
     pub sign_in_throttle: ThrottleConfig,
 }
@@ -69,6 +71,7 @@ impl Default for Config {
             log: "info".into(),
             session_ttl_hours: 14 * 24,
             invitation_ttl_hours: 7 * 24,
+            max_print_file_mb: app::MAX_PRINT_FILE_BYTES >> 20,
             database: DatabaseConfig::default(),
             sign_in_throttle: ThrottleConfig::default(),
         }
@@ -110,6 +113,7 @@ impl std::fmt::Debug for Config {
             .field("log", &self.log)
             .field("session_ttl_hours", &self.session_ttl_hours)
             .field("invitation_ttl_hours", &self.invitation_ttl_hours)
+            .field("max_print_file_mb", &self.max_print_file_mb)
             .field("database", &self.database)
             .field("sign_in_throttle", &self.sign_in_throttle)
             .finish()
@@ -154,6 +158,9 @@ impl Config {
         if self.invitation_ttl_hours < 1 {
             bail!("invitation_ttl_hours must be at least 1");
         }
+        if !(1..=MAX_PRINT_FILE_MB).contains(&self.max_print_file_mb) {
+            bail!("max_print_file_mb must be from 1 to {MAX_PRINT_FILE_MB}");
+        }
         if self.database.max_connections < 1 {
             bail!("database.max_connections must be at least 1");
         }
@@ -188,8 +195,16 @@ impl Config {
         }
     }
 
+    /// Where uploads are written while they arrive: `tmp` in the data directory.
+    pub fn staging_dir(&self) -> PathBuf {
+        self.data_dir.join("tmp")
+    }
+
     pub fn app_settings(&self) -> app::Settings {
         app::Settings {
+            staging_dir: self.staging_dir(),
+            // Checked by `validate` to be at most 64 GiB: no overflow.
+            max_print_file_bytes: self.max_print_file_mb.saturating_mul(1 << 20),
             session_ttl_secs: self.session_ttl_hours * 3600,
             default_invitation_ttl_secs: self.invitation_ttl_hours * 3600,
             throttle: app::ThrottlePolicy {
@@ -250,6 +265,9 @@ fn write_key_file(path: &std::path::Path, key: &[u8; app::VAULT_KEY_LEN]) -> std
     file.sync_all()
 }
 
+/// Largest accepted `max_print_file_mb` (64 GiB).
+const MAX_PRINT_FILE_MB: u64 = 65_536;
+
 /// The documented default configuration, as printed by `farmhand config default`.
 pub const DEFAULT_CONFIG_TOML: &str = r#"# Farmhand configuration.
 # Layers, later ones win: these defaults, this file (--config FILE or FARMHAND_CONFIG),
@@ -286,6 +304,11 @@ session_ttl_hours = 336
 
 # Default validity of invitation links, in hours (default one week; at most 30 days).
 invitation_ttl_hours = 168
+
+# Largest G-code file a print may be started with, in MiB (1 to 65536). Larger uploads are
+# refused with 413 before they are read. Uploads stream to "tmp" in data_dir as they arrive,
+# so that directory needs room for the uploads in progress.
+max_print_file_mb = 512
 
 [database]
 # Connections in the pool.

@@ -53,9 +53,13 @@ pub fn load_profile(path: Option<&Path>) -> anyhow::Result<gcode::Profile> {
         );
         figment = figment.merge(Toml::file_exact(path));
     }
-    figment
+    let profile: gcode::Profile = figment
         .extract()
-        .map_err(|e| anyhow::anyhow!("invalid printer profile: {e}"))
+        .map_err(|e| anyhow::anyhow!("invalid printer profile: {e}"))?;
+    profile
+        .check()
+        .map_err(|e| anyhow::anyhow!("invalid printer profile: {e}"))?;
+    Ok(profile)
 }
 
 fn duration(seconds: f64) -> String {

@@ -41,6 +41,9 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 }
 
 pub fn build_app(store: Store, config: &Config, options: ServerOptions) -> anyhow::Result<App> {
+    let staging = config.staging_dir();
+    app::prepare_staging_dir(&staging)
+        .with_context(|| format!("cannot prepare the upload directory {}", staging.display()))?;
     Ok(App::new(
         store,
         options.clock,

@@ -367,6 +367,18 @@ fn gcode_analyze_reports_time_filament_layers_and_metadata() {
     );
     assert!(!out.status.success());
     assert!(text(&out).contains("max_acel"), "{}", text(&out));
+    // Limits that would make the estimate meaningless are refused, naming the field.
+    std::fs::write(dir.path().join("zero.toml"), "travel_acceleration = 0.0\n").unwrap();
+    let out = farmhand(
+        &["gcode", "analyze", "part.gcode", "--profile", "zero.toml"],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("travel_acceleration must be a number above 0"),
+        "{}",
+        text(&out)
+    );
 
     let out = farmhand(&["gcode", "analyze", "missing.gcode"], dir.path());
     assert!(!out.status.success());

@@ -24,7 +24,7 @@ use serde::Serialize;
 
 pub use analyzer::Analyzer;
 pub use metadata::SlicerMetadata;
-pub use profile::{Firmware, KlipperLimits, Profile};
+pub use profile::{Firmware, KlipperLimits, Profile, ProfileError};
 pub use thumbnail::Thumbnail;
 
 /// Why an analysis could not finish. Odd content is never an error (it gives warnings); only the

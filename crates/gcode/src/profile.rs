@@ -150,3 +150,336 @@ impl Default for Profile {
         Self::prusa_mk3s()
     }
 }
+
+/// Ranges a profile's values must fall in. Wider than any real machine, narrow enough that no
+/// estimate degenerates: every acceleration and speed limit the planner divides by is positive,
+/// and nothing is NaN or infinite.
+pub mod limits {
+    /// Largest speed limit accepted, mm/s.
+    pub const MAX_SPEED: f64 = 10_000.0;
+    /// Largest acceleration accepted, mm/s².
+    pub const MAX_ACCELERATION: f64 = 1_000_000.0;
+    /// Largest jerk, square corner or instant corner velocity accepted, mm/s.
+    pub const MAX_CORNER_SPEED: f64 = 1_000.0;
+    /// Largest junction deviation accepted, mm.
+    pub const MAX_JUNCTION_DEVIATION: f64 = 5.0;
+    /// Largest heating rate accepted, °C/s.
+    pub const MAX_HEATING_RATE: f64 = 1_000.0;
+    /// Largest coordinate of the bed accepted, mm (either sign).
+    pub const MAX_BED_COORDINATE: f64 = 100_000.0;
+    /// Look-ahead window, moves.
+    pub const LOOKAHEAD: std::ops::RangeInclusive<usize> = 2..=4096;
+    /// Warnings kept with their text.
+    pub const MAX_WARNINGS: usize = 10_000;
+    /// Bytes of a line looked at.
+    pub const LINE_LENGTH: std::ops::RangeInclusive<usize> = 256..=(1 << 20);
+}
+
+/// A profile value outside its range: which field, which axis for per-axis limits, and what
+/// it must be.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{field}{} must be {expected}", axis.map(|a| format!("[{a}]")).unwrap_or_default())]
+pub struct ProfileError {
+    /// The field as it is named in the profile (`print_acceleration`, `klipper.max_accel`).
+    pub field: &'static str,
+    /// For per-axis arrays: `X`, `Y`, `Z` or `E`.
+    pub axis: Option<&'static str>,
+    /// The accepted range, in words.
+    pub expected: String,
+}
+
+const AXIS_NAMES: [&str; AXES] = ["X", "Y", "Z", "E"];
+
+/// A finite number in `min ..= max`, or above `min` when `min_exclusive`.
+#[derive(Clone, Copy)]
+struct Range {
+    min: f64,
+    min_exclusive: bool,
+    max: f64,
+    max_exclusive: bool,
+    unit: &'static str,
+}
+
+impl Range {
+    const fn positive(max: f64, unit: &'static str) -> Self {
+        Range {
+            min: 0.0,
+            min_exclusive: true,
+            max,
+            max_exclusive: false,
+            unit,
+        }
+    }
+
+    const fn between(min: f64, max: f64, unit: &'static str) -> Self {
+        Range {
+            min,
+            min_exclusive: false,
+            max,
+            max_exclusive: false,
+            unit,
+        }
+    }
+
+    fn contains(self, value: f64) -> bool {
+        value.is_finite()
+            && (if self.min_exclusive {
+                value > self.min
+            } else {
+                value >= self.min
+            })
+            && (if self.max_exclusive {
+                value < self.max
+            } else {
+                value <= self.max
+            })
+    }
+
+    fn describe(self) -> String {
+        let low = if self.min_exclusive {
+            format!("above {}", self.min)
+        } else {
+            format!("at least {}", self.min)
+        };
+        let high = if self.max_exclusive {
+            format!("below {}", self.max)
+        } else {
+            format!("at most {}", self.max)
+        };
+        let unit = if self.unit.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", self.unit)
+        };
+        format!("a number {low} and {high}{unit}")
+    }
+
+    fn check(self, field: &'static str, value: f64) -> Result<(), ProfileError> {
+        self.check_axis(field, None, value)
+    }
+
+    fn check_axis(
+        self,
+        field: &'static str,
+        axis: Option<&'static str>,
+        value: f64,
+    ) -> Result<(), ProfileError> {
+        if self.contains(value) {
+            Ok(())
+        } else {
+            Err(ProfileError {
+                field,
+                axis,
+                expected: format!("{} (not {value})", self.describe()),
+            })
+        }
+    }
+
+    fn check_axes(self, field: &'static str, values: &[f64; AXES]) -> Result<(), ProfileError> {
+        for (value, axis) in values.iter().zip(AXIS_NAMES) {
+            self.check_axis(field, Some(axis), *value)?;
+        }
+        Ok(())
+    }
+}
+
+fn check_count(
+    field: &'static str,
+    value: usize,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<(), ProfileError> {
+    if range.contains(&value) {
+        Ok(())
+    } else {
+        Err(ProfileError {
+            field,
+            axis: None,
+            expected: format!(
+                "a whole number from {} to {} (not {value})",
+                range.start(),
+                range.end()
+            ),
+        })
+    }
+}
+
+impl Profile {
+    /// Checks every limit is a finite number in a sensible range: speeds and accelerations
+    /// above zero (the planner divides by them), corner speeds, jerk and lengths not negative,
+    /// nothing absurdly large. A profile that passes gives finite, meaningful estimates.
+    pub fn check(&self) -> Result<(), ProfileError> {
+        use limits::*;
+        let speed = Range::positive(MAX_SPEED, "mm/s");
+        let accel = Range::positive(MAX_ACCELERATION, "mm/s²");
+        let corner = Range::between(0.0, MAX_CORNER_SPEED, "mm/s");
+        speed.check_axes("max_feedrate", &self.max_feedrate)?;
+        accel.check_axes("max_acceleration", &self.max_acceleration)?;
+        accel.check("print_acceleration", self.print_acceleration)?;
+        accel.check("retract_acceleration", self.retract_acceleration)?;
+        accel.check("travel_acceleration", self.travel_acceleration)?;
+        corner.check_axes("max_jerk", &self.max_jerk)?;
+        if let Some(jd) = self.junction_deviation {
+            Range::positive(MAX_JUNCTION_DEVIATION, "mm").check("junction_deviation", jd)?;
+        }
+        corner.check("minimum_planner_speed", self.minimum_planner_speed)?;
+        speed.check("default_feedrate", self.default_feedrate)?;
+        Range::between(0.1, 10.0, "mm").check("filament_diameter", self.filament_diameter)?;
+        Range::between(0.1, 25.0, "g/cm³").check("filament_density", self.filament_density)?;
+        let heating = Range::positive(MAX_HEATING_RATE, "°C/s");
+        heating.check("hotend_heating_rate", self.hotend_heating_rate)?;
+        heating.check("bed_heating_rate", self.bed_heating_rate)?;
+        Range::between(-50.0, 100.0, "°C")
+            .check("ambient_temperature", self.ambient_temperature)?;
+        Range::between(0.0, 100.0, "mm").check("retract_length", self.retract_length)?;
+        speed.check("retract_speed", self.retract_speed)?;
+        speed.check("unretract_speed", self.unretract_speed)?;
+        if let Some(bed) = &self.bed {
+            let coordinate = Range::between(-MAX_BED_COORDINATE, MAX_BED_COORDINATE, "mm");
+            for (i, axis) in AXIS_NAMES.iter().take(3).enumerate() {
+                coordinate.check_axis("bed.min", Some(axis), bed.min[i])?;
+                coordinate.check_axis("bed.max", Some(axis), bed.max[i])?;
+                if bed.min[i] > bed.max[i] {
+                    return Err(ProfileError {
+                        field: "bed.max",
+                        axis: Some(axis),
+                        expected: format!("at least bed.min[{axis}] ({})", bed.min[i]),
+                    });
+                }
+            }
+        }
+        check_count("lookahead", self.lookahead, LOOKAHEAD)?;
+        check_count("max_warnings", self.max_warnings, 0..=MAX_WARNINGS)?;
+        check_count("max_line_length", self.max_line_length, LINE_LENGTH)?;
+        self.klipper.check()
+    }
+}
+
+impl KlipperLimits {
+    /// Like [`Profile::check`], with Klipper's own bounds (`minimum_cruise_ratio` below 1,
+    /// square corner and instant corner velocity may be 0).
+    pub fn check(&self) -> Result<(), ProfileError> {
+        use limits::*;
+        let speed = Range::positive(MAX_SPEED, "mm/s");
+        let accel = Range::positive(MAX_ACCELERATION, "mm/s²");
+        let corner = Range::between(0.0, MAX_CORNER_SPEED, "mm/s");
+        speed.check("klipper.max_velocity", self.max_velocity)?;
+        accel.check("klipper.max_accel", self.max_accel)?;
+        corner.check(
+            "klipper.square_corner_velocity",
+            self.square_corner_velocity,
+        )?;
+        Range {
+            min: 0.0,
+            min_exclusive: false,
+            max: 1.0,
+            max_exclusive: true,
+            unit: "",
+        }
+        .check("klipper.minimum_cruise_ratio", self.minimum_cruise_ratio)?;
+        speed.check("klipper.max_z_velocity", self.max_z_velocity)?;
+        accel.check("klipper.max_z_accel", self.max_z_accel)?;
+        speed.check(
+            "klipper.max_extrude_only_velocity",
+            self.max_extrude_only_velocity,
+        )?;
+        accel.check(
+            "klipper.max_extrude_only_accel",
+            self.max_extrude_only_accel,
+        )?;
+        corner.check(
+            "klipper.instant_corner_velocity",
+            self.instant_corner_velocity,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_profiles_pass_their_own_checks() {
+        assert_eq!(Profile::default().check(), Ok(()));
+        let klipper = Profile {
+            firmware: Firmware::Klipper,
+            junction_deviation: Some(0.013),
+            ..Profile::default()
+        };
+        assert_eq!(klipper.check(), Ok(()));
+    }
+
+    /// A change that spoils one limit.
+    type Spoil = fn(&mut Profile);
+
+    #[test]
+    fn limits_that_make_no_sense_are_named() {
+        let cases: Vec<(Spoil, &str)> = vec![
+            (|p| p.print_acceleration = 0.0, "print_acceleration"),
+            (|p| p.travel_acceleration = -1500.0, "travel_acceleration"),
+            (
+                |p| p.retract_acceleration = f64::NAN,
+                "retract_acceleration",
+            ),
+            (|p| p.max_acceleration[2] = 0.0, "max_acceleration[Z]"),
+            (|p| p.max_feedrate[0] = f64::INFINITY, "max_feedrate[X]"),
+            (|p| p.max_jerk[3] = -1.0, "max_jerk[E]"),
+            (|p| p.junction_deviation = Some(0.0), "junction_deviation"),
+            (|p| p.minimum_planner_speed = -0.1, "minimum_planner_speed"),
+            (|p| p.default_feedrate = 0.0, "default_feedrate"),
+            (|p| p.hotend_heating_rate = 0.0, "hotend_heating_rate"),
+            (|p| p.ambient_temperature = 1e9, "ambient_temperature"),
+            (|p| p.retract_speed = 0.0, "retract_speed"),
+            (|p| p.lookahead = 0, "lookahead"),
+            (|p| p.lookahead = usize::MAX, "lookahead"),
+            (|p| p.max_line_length = usize::MAX, "max_line_length"),
+            (|p| p.max_warnings = usize::MAX, "max_warnings"),
+            (
+                |p| {
+                    p.bed = Some(crate::Bounds {
+                        min: [0.0; 3],
+                        max: [-1.0, 10.0, 10.0],
+                    })
+                },
+                "bed.max[X]",
+            ),
+            (|p| p.klipper.max_accel = 0.0, "klipper.max_accel"),
+            (|p| p.klipper.max_velocity = -5.0, "klipper.max_velocity"),
+            (
+                |p| p.klipper.minimum_cruise_ratio = 1.0,
+                "klipper.minimum_cruise_ratio",
+            ),
+            (
+                |p| p.klipper.square_corner_velocity = -1.0,
+                "klipper.square_corner_velocity",
+            ),
+            (|p| p.klipper.max_z_accel = 0.0, "klipper.max_z_accel"),
+            (
+                |p| p.klipper.max_extrude_only_accel = -1.0,
+                "klipper.max_extrude_only_accel",
+            ),
+        ];
+        for (change, named) in cases {
+            let mut profile = Profile::default();
+            change(&mut profile);
+            let error = profile.check().expect_err(named);
+            assert!(error.to_string().starts_with(named), "{named}: {error}");
+        }
+    }
+
+    #[test]
+    fn zero_is_fine_where_the_firmware_allows_it() {
+        let profile = Profile {
+            max_jerk: [0.0; AXES],
+            minimum_planner_speed: 0.0,
+            retract_length: 0.0,
+            klipper: KlipperLimits {
+                square_corner_velocity: 0.0,
+                minimum_cruise_ratio: 0.0,
+                instant_corner_velocity: 0.0,
+                ..KlipperLimits::default()
+            },
+            ..Profile::default()
+        };
+        assert_eq!(profile.check(), Ok(()));
+    }
+}

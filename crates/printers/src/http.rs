@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::multipart::{Form, Part};
 use reqwest::{Method, RequestBuilder, StatusCode, Url};
 use serde::de::DeserializeOwned;
 
-use crate::{Connection, DriverError, Secret};
+use crate::{Connection, DriverError, Secret, UploadFile};
 
 /// Longest answer body read; printers answer small JSON documents.
 const MAX_BODY: usize = 8 << 20;
@@ -102,10 +103,41 @@ impl Http {
     }
 
     /// The timeout for an upload of `len` bytes: the call timeout plus a second per megabyte.
-    pub fn upload_timeout(&self, len: usize) -> Duration {
+    pub fn upload_timeout(&self, len: u64) -> Duration {
         let megabytes = u32::try_from(len.div_ceil(1 << 20)).unwrap_or(u32::MAX);
         self.timeout
             .saturating_add(UPLOAD_TIME_PER_MB.saturating_mul(megabytes))
+    }
+
+    /// Posts `file` as the multipart part `file` named `name`, after the form's text fields,
+    /// streaming it from disk with its length known (so the request has a Content-Length),
+    /// within the upload timeout for its size; the answer must be 2xx.
+    pub async fn upload_file(
+        &self,
+        path: &str,
+        fields: &[(&'static str, &'static str)],
+        name: &str,
+        file: &UploadFile,
+    ) -> Result<Answer, DriverError> {
+        let part = Part::stream_with_length(file_body(file).await?, file.size())
+            .file_name(name.to_owned())
+            .mime_str("application/octet-stream")
+            .map_err(|e| DriverError::Config(e.to_string()))?;
+        let form = fields
+            .iter()
+            .fold(Form::new(), |form, (key, value)| form.text(*key, *value))
+            .part("file", part);
+        let timeout = self.upload_timeout(file.size());
+        let request = self
+            .request(Method::POST, self.url(path)?)
+            .multipart(form)
+            .timeout(timeout);
+        let answer = self.send_within(request, timeout).await?;
+        if answer.status.is_success() {
+            Ok(answer)
+        } else {
+            Err(status_error(&answer))
+        }
     }
 
     /// Sends a request and reads the whole answer. Transport failures become `Unreachable` or
@@ -116,6 +148,16 @@ impl Http {
             .and_then(|r| r.build().ok())
             .and_then(|r| r.timeout().copied())
             .unwrap_or(self.timeout);
+        self.send_within(request, timeout).await
+    }
+
+    /// [`Http::send`] of a request whose timeout is `timeout` (a streaming body cannot be
+    /// cloned to read it back).
+    async fn send_within(
+        &self,
+        request: RequestBuilder,
+        timeout: Duration,
+    ) -> Result<Answer, DriverError> {
         let mut response = request
             .send()
             .await
@@ -130,7 +172,7 @@ impl Http {
             .await
             .map_err(|e| transport_error(e, timeout))?
         {
-            if body.len() + chunk.len() > MAX_BODY {
+            if body.len().saturating_add(chunk.len()) > MAX_BODY {
                 return Err(DriverError::Protocol(format!(
                     "an answer larger than {MAX_BODY} bytes"
                 )));
@@ -152,6 +194,27 @@ impl Http {
             Err(status_error(&answer))
         }
     }
+}
+
+/// Bytes read from disk at a time while uploading.
+const UPLOAD_CHUNK: usize = 64 * 1024;
+
+/// A request body reading `file` from disk a chunk at a time: exactly `file.size()` bytes (a
+/// file that changed size fails the upload rather than sending something else).
+async fn file_body(file: &UploadFile) -> Result<reqwest::Body, DriverError> {
+    use tokio::io::AsyncReadExt;
+    let local = |e: std::io::Error| DriverError::LocalFile(e.kind().to_string());
+    let handle = tokio::fs::File::open(file.path()).await.map_err(local)?;
+    let on_disk = handle.metadata().await.map_err(local)?.len();
+    if on_disk != file.size() {
+        return Err(DriverError::LocalFile(format!(
+            "{on_disk} bytes on disk, {} expected",
+            file.size()
+        )));
+    }
+    let stream =
+        tokio_util::io::ReaderStream::with_capacity(handle.take(file.size()), UPLOAD_CHUNK);
+    Ok(reqwest::Body::wrap_stream(stream))
 }
 
 impl Answer {

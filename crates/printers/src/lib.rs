@@ -9,9 +9,9 @@
 //! in-process for tests; [`simulated::SimulatedPrinter::inject`] makes the simulator misbehave.
 
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 mod commands;
@@ -84,12 +84,84 @@ pub struct SimulationSettings {
     pub heat_up_s: f64,
 }
 
+impl SimulationSettings {
+    /// Fastest time scale accepted.
+    pub const MAX_SPEED: f64 = 10_000.0;
+    /// Longest simulated heat-up accepted, s.
+    pub const MAX_HEAT_UP_S: f64 = 3_600.0;
+
+    /// Checks the settings can drive a simulator: `speed` finite, above 0 and at most
+    /// [`Self::MAX_SPEED`]; `heat_up_s` finite, 0 to [`Self::MAX_HEAT_UP_S`]. The error names
+    /// the field (`speed`, `heat_up_s`) and what it must be.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        if !(self.speed.is_finite() && self.speed > 0.0 && self.speed <= Self::MAX_SPEED) {
+            return Err((
+                "speed",
+                format!(
+                    "a number above 0 and at most {} (not {})",
+                    Self::MAX_SPEED,
+                    self.speed
+                ),
+            ));
+        }
+        if !(self.heat_up_s.is_finite()
+            && self.heat_up_s >= 0.0
+            && self.heat_up_s <= Self::MAX_HEAT_UP_S)
+        {
+            return Err((
+                "heat_up_s",
+                format!(
+                    "a number of seconds from 0 to {} (not {})",
+                    Self::MAX_HEAT_UP_S,
+                    self.heat_up_s
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for SimulationSettings {
     fn default() -> Self {
         Self {
             speed: 1.0,
             heat_up_s: 0.0,
         }
+    }
+}
+
+/// A file on local disk to send to a printer: where it is, how many bytes it holds and their
+/// SHA-256, all known before any driver sees it. Drivers stream it from disk, so memory does not
+/// grow with the file. Whoever made it (a staged upload, later the blob store) owns the file and
+/// keeps it until the upload returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadFile {
+    path: PathBuf,
+    size: u64,
+    sha256: [u8; 32],
+}
+
+impl UploadFile {
+    /// Describes a file whose size and hash the caller has established (by writing it).
+    pub fn new(path: impl Into<PathBuf>, size: u64, sha256: [u8; 32]) -> Self {
+        Self {
+            path: path.into(),
+            size,
+            sha256,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes in the file.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn sha256(&self) -> &[u8; 32] {
+        &self.sha256
     }
 }
 
@@ -189,6 +261,9 @@ pub enum DriverError {
     /// The connection settings cannot work (no URL, bad URL, missing key).
     #[error("invalid connection settings: {0}")]
     Config(String),
+    /// The local file to upload could not be read (Farmhand's side, not the printer's).
+    #[error("cannot read the file to upload: {0}")]
+    LocalFile(String),
 }
 
 /// What every driver does. Implementations keep their own connection state; all methods take
@@ -207,11 +282,12 @@ pub trait Driver: Send + Sync {
     /// so the supervisor can look sooner than its next poll.
     fn changed(&self) -> impl Future<Output = ()> + Send;
 
-    /// Stores a file on the printer without starting it; returns once the upload is complete.
+    /// Stores a file on the printer as `name` without starting it, streaming it from disk;
+    /// returns once the upload is complete.
     fn upload(
         &self,
         name: &str,
-        gcode: Bytes,
+        file: &UploadFile,
     ) -> impl Future<Output = Result<(), DriverError>> + Send;
 
     /// Selects an uploaded file and starts printing it.
@@ -284,8 +360,8 @@ impl Driver for AnyDriver {
     async fn changed(&self) {
         delegate!(self, d => d.changed().await)
     }
-    async fn upload(&self, name: &str, gcode: Bytes) -> Result<(), DriverError> {
-        delegate!(self, d => d.upload(name, gcode).await)
+    async fn upload(&self, name: &str, file: &UploadFile) -> Result<(), DriverError> {
+        delegate!(self, d => d.upload(name, file).await)
     }
     async fn start(&self, name: &str) -> Result<(), DriverError> {
         delegate!(self, d => d.start(name).await)

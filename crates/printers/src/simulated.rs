@@ -13,12 +13,11 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::time::Instant;
 
 use crate::{
     Connection, Driver, DriverError, DriverKind, Heater, JobPhase, RemoteJob, RemoteStatus,
-    Snapshot, Temperatures,
+    Snapshot, Temperatures, UploadFile,
 };
 
 /// Files remembered per printer; the oldest is forgotten beyond this.
@@ -98,18 +97,9 @@ struct Ramp {
 impl SimulatedPrinter {
     pub fn new(connection: Connection) -> Result<Self, DriverError> {
         let settings = &connection.simulation;
-        if !(settings.speed.is_finite() && settings.speed > 0.0) {
-            return Err(DriverError::Config(format!(
-                "the simulation speed must be a number above 0, not {}",
-                settings.speed
-            )));
-        }
-        if !(settings.heat_up_s.is_finite() && settings.heat_up_s >= 0.0) {
-            return Err(DriverError::Config(format!(
-                "the simulated heat-up must be 0 s or more, not {}",
-                settings.heat_up_s
-            )));
-        }
+        settings.check().map_err(|(field, expected)| {
+            DriverError::Config(format!("the simulation's {field} must be {expected}"))
+        })?;
         let now = Instant::now();
         let ambient = connection.profile.ambient_temperature;
         Ok(Self {
@@ -141,7 +131,11 @@ impl SimulatedPrinter {
             }
             Fault::Disconnect { for_s } => {
                 let real = self.real_duration(for_s);
-                state.offline_until = Some(now.checked_add(real).unwrap_or(now + FOREVER));
+                // Never past what an Instant can hold: `+` would panic there.
+                state.offline_until = now
+                    .checked_add(real)
+                    .or_else(|| now.checked_add(FOREVER))
+                    .or(Some(now));
             }
             Fault::Pause => {
                 if let Some(job) = state.job.as_mut().filter(|j| j.phase == JobPhase::Running) {
@@ -454,15 +448,24 @@ impl Driver for SimulatedPrinter {
         std::future::pending().await
     }
 
-    async fn upload(&self, name: &str, gcode: Bytes) -> Result<(), DriverError> {
+    async fn upload(&self, name: &str, file: &UploadFile) -> Result<(), DriverError> {
         if name.is_empty() {
             return Err(DriverError::Refused("a file needs a name".into()));
         }
         drop(self.reach(Instant::now())?);
         let profile = (*self.profile).clone();
-        // Analysis is CPU work: off the async runtime.
-        let analysed = tokio::task::spawn_blocking(move || analyse(&gcode, &profile)).await;
-        let (estimate_s, (tool_c, bed_c)) = analysed.unwrap_or((1.0, (None, None)));
+        let path = file.path().to_owned();
+        // Analysis is CPU work and reads the disk: off the async runtime.
+        let analysed = tokio::task::spawn_blocking(move || {
+            std::fs::File::open(&path).and_then(|f| analyse(f, &profile))
+        })
+        .await;
+        let (estimate_s, targets) = match analysed {
+            Ok(Ok(found)) => found,
+            Ok(Err(e)) => return Err(DriverError::LocalFile(e.kind().to_string())),
+            // The analysis panicked: a real printer would still take the file.
+            Err(_) => (1.0, FirstTargets::default()),
+        };
         let mut state = self.reach(Instant::now())?;
         state.files.retain(|f| &*f.name != name);
         if state.files.len() == MAX_FILES {
@@ -471,8 +474,8 @@ impl Driver for SimulatedPrinter {
         state.files.push_back(StoredFile {
             name: name.into(),
             estimate_s,
-            tool_c,
-            bed_c,
+            tool_c: targets.tool,
+            bed_c: targets.bed,
         });
         Ok(())
     }
@@ -580,29 +583,47 @@ impl Driver for SimulatedPrinter {
     }
 }
 
-/// The estimate (≥ 1 s) and the first tool and bed targets of a file.
-fn analyse(gcode: &[u8], profile: &gcode::Profile) -> (f64, (Option<f64>, Option<f64>)) {
-    let estimate =
-        gcode::analyze(gcode, profile).map_or(1.0, |a| positive_or_one(a.estimated_time_s));
-    (estimate, first_targets(gcode))
+/// The estimate (≥ 1 s) and the first tool and bed targets of a file, read once from start to
+/// end in constant memory (lines are capped as the profile says).
+fn analyse(
+    reader: impl std::io::Read,
+    profile: &gcode::Profile,
+) -> std::io::Result<(f64, FirstTargets)> {
+    let reader = std::io::BufReader::with_capacity(1 << 18, reader);
+    let mut lines = gcode::lexer::LineReader::new(reader, profile.max_line_length);
+    let mut analyzer = gcode::Analyzer::new(profile);
+    let mut targets = FirstTargets::default();
+    lines.for_each_line(|bytes, truncated| {
+        targets.line(bytes);
+        analyzer.push_line(bytes, truncated);
+    })?;
+    let estimate = positive_or_one(analyzer.finish().estimated_time_s);
+    Ok((estimate, targets))
 }
 
-fn first_targets(gcode: &[u8]) -> (Option<f64>, Option<f64>) {
-    let (mut tool, mut bed) = (None, None);
-    for line in gcode.split(|&b| b == b'\n').take(TEMPERATURE_SCAN_LINES) {
+/// The first tool and bed targets among the first lines of a file.
+#[derive(Default)]
+struct FirstTargets {
+    lines: usize,
+    tool: Option<f64>,
+    bed: Option<f64>,
+}
+
+impl FirstTargets {
+    fn line(&mut self, line: &[u8]) {
+        if self.lines >= TEMPERATURE_SCAN_LINES || (self.tool.is_some() && self.bed.is_some()) {
+            return;
+        }
+        self.lines += 1;
         let Ok(line) = std::str::from_utf8(line) else {
-            continue;
+            return;
         };
         match heater_command(line) {
-            Some(HeaterCommand::Tool(t)) if tool.is_none() => tool = Some(t),
-            Some(HeaterCommand::Bed(t)) if bed.is_none() => bed = Some(t),
+            Some(HeaterCommand::Tool(t)) if self.tool.is_none() => self.tool = Some(t),
+            Some(HeaterCommand::Bed(t)) if self.bed.is_none() => self.bed = Some(t),
             _ => {}
         }
-        if tool.is_some() && bed.is_some() {
-            break;
-        }
     }
-    (tool, bed)
 }
 
 #[derive(Debug, PartialEq)]
@@ -665,7 +686,14 @@ mod tests {
     #[test]
     fn first_targets_come_from_the_start_gcode() {
         let gcode = b"G90\nM140 S60\nM104 S200\nM109 S210\nG1 X1\nM104 S0\n";
-        assert_eq!(first_targets(gcode), (Some(200.0), Some(60.0)));
-        assert_eq!(first_targets(b"G1 X1\n"), (None, None));
+        let targets = |gcode: &[u8]| {
+            let (_, found) = analyse(gcode, &gcode::Profile::default()).unwrap();
+            (found.tool, found.bed)
+        };
+        assert_eq!(targets(gcode), (Some(200.0), Some(60.0)));
+        assert_eq!(targets(b"G1 X1\n"), (None, None));
+        // Only the first lines are looked at.
+        let late = format!("{}M104 S200\n", "G1 X1\n".repeat(TEMPERATURE_SCAN_LINES));
+        assert_eq!(targets(late.as_bytes()), (None, None));
     }
 }

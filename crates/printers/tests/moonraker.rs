@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use printers::fake_moonraker::FakeMoonraker;
 use printers::moonraker::Moonraker;
 use printers::{
@@ -30,8 +29,8 @@ fn driver(fake: &FakeMoonraker) -> Moonraker {
     Moonraker::new(connection(&fake.url(), None)).unwrap()
 }
 
-fn gcode() -> Bytes {
-    Bytes::from_static(b"G90\nM83\nG1 X10 Y10 E1 F1200\nG1 X20 Y10 E1\n")
+fn gcode() -> common::TestFile {
+    common::TestFile::new(b"G90\nM83\nG1 X10 Y10 E1 F1200\nG1 X20 Y10 E1\n")
 }
 
 mod common;
@@ -87,7 +86,7 @@ async fn a_print_runs_with_progress_pushed_over_the_websocket() {
         "connect waits for the subscription"
     );
 
-    printer.upload("cube.gcode", gcode()).await.unwrap();
+    printer.upload("cube.gcode", &gcode()).await.unwrap();
     assert_eq!(fake.files(), ["cube.gcode"]);
     assert_eq!(
         printer.snapshot().await.unwrap().job,
@@ -161,7 +160,7 @@ async fn pause_resume_cancel_and_refusals() {
     fake.set_print_duration(60.0);
     let printer = driver(&fake);
     printer.connect().await.unwrap();
-    printer.upload("cube.gcode", gcode()).await.unwrap();
+    printer.upload("cube.gcode", &gcode()).await.unwrap();
 
     refused(printer.pause().await, "not printing");
     refused(printer.resume().await, "not paused");
@@ -208,7 +207,7 @@ async fn failed_and_finished_prints_are_reported() {
     fake.set_print_duration(60.0);
     let printer = driver(&fake);
     printer.connect().await.unwrap();
-    printer.upload("cube.gcode", gcode()).await.unwrap();
+    printer.upload("cube.gcode", &gcode()).await.unwrap();
 
     printer.start("cube.gcode").await.unwrap();
     wait_status(&printer, RemoteStatus::Printing).await;
@@ -238,7 +237,7 @@ async fn emergency_stop_shuts_klipper_down_until_connect_restarts_it() {
     fake.set_print_duration(60.0);
     let printer = driver(&fake);
     printer.connect().await.unwrap();
-    printer.upload("cube.gcode", gcode()).await.unwrap();
+    printer.upload("cube.gcode", &gcode()).await.unwrap();
     printer.start("cube.gcode").await.unwrap();
     wait_status(&printer, RemoteStatus::Printing).await;
 
@@ -324,7 +323,7 @@ async fn the_api_key_is_required_and_used_for_the_websocket() {
     let printer = Moonraker::new(connection(&fake.url(), Some("right-key"))).unwrap();
     assert_eq!(printer.connect().await.unwrap().status, RemoteStatus::Ready);
     wait_push(&printer, &fake).await;
-    printer.upload("cube.gcode", gcode()).await.unwrap();
+    printer.upload("cube.gcode", &gcode()).await.unwrap();
     printer.start("cube.gcode").await.unwrap();
     wait_status(&printer, RemoteStatus::Printing).await;
 }
@@ -335,7 +334,7 @@ async fn a_dropped_websocket_falls_back_to_http_and_reconnects() {
     fake.set_print_duration(60.0);
     let printer = driver(&fake);
     printer.connect().await.unwrap();
-    printer.upload("cube.gcode", gcode()).await.unwrap();
+    printer.upload("cube.gcode", &gcode()).await.unwrap();
     printer.start("cube.gcode").await.unwrap();
     wait_status(&printer, RemoteStatus::Printing).await;
     wait_push(&printer, &fake).await;
@@ -377,7 +376,7 @@ async fn a_stopped_server_is_unreachable_and_recovers_on_restart() {
     fake.set_print_duration(60.0);
     let printer = driver(&fake);
     printer.connect().await.unwrap();
-    printer.upload("cube.gcode", gcode()).await.unwrap();
+    printer.upload("cube.gcode", &gcode()).await.unwrap();
     printer.start("cube.gcode").await.unwrap();
     wait_status(&printer, RemoteStatus::Printing).await;
 
@@ -390,7 +389,7 @@ async fn a_stopped_server_is_unreachable_and_recovers_on_restart() {
     assert!(!printer.push_connected());
     for result in [
         printer.pause().await,
-        printer.upload("x.gcode", gcode()).await,
+        printer.upload("x.gcode", &gcode()).await,
         printer.emergency_stop().await,
     ] {
         assert!(
@@ -411,6 +410,34 @@ async fn a_stopped_server_is_unreachable_and_recovers_on_restart() {
         printer.connect().await.unwrap().status,
         RemoteStatus::Printing
     );
+}
+
+/// Uploads stream from disk: a file many times the read chunk arrives whole, and a file that is
+/// missing or not the size it was said to be is a local error, never a truncated upload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_stream_the_whole_file_from_disk() {
+    let fake = FakeMoonraker::start().await;
+    let printer = driver(&fake);
+    printer.connect().await.unwrap();
+    let mut text = String::from("G90\nM83\n");
+    while text.len() < 3 << 20 {
+        text.push_str("G1 X10.5 Y20.25 E0.0125 F1800 ; a move of a few MB of them\n");
+    }
+    let big = common::TestFile::new(text.as_bytes());
+    printer.upload("big.gcode", &big).await.unwrap();
+    assert_eq!(fake.file_size("big.gcode"), Some(text.len()));
+
+    let wrong_size = printers::UploadFile::new(big.path(), big.size() + 1, *big.sha256());
+    let missing = printers::UploadFile::new(big.path().with_extension("gone"), 10, [0; 32]);
+    for file in [wrong_size, missing] {
+        let result = printer.upload("other.gcode", &file).await;
+        assert!(
+            matches!(result, Err(DriverError::LocalFile(_))),
+            "{result:?}"
+        );
+    }
+    assert_eq!(fake.file_size("other.gcode"), None);
+    fake.stop().await;
 }
 
 #[tokio::test]

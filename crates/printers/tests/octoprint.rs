@@ -9,7 +9,6 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use printers::octoprint::OctoPrint;
 use printers::octoprint_harness::OctoPrintHarness;
 use printers::{
@@ -34,14 +33,14 @@ fn connection(url: &str, key: &str) -> Connection {
 /// Absolute positioning (the virtual printer starts relative), no heating waits. The virtual
 /// printer sleeps a tenth of a move's real duration, and nothing for moves towards 0: a
 /// 10 mm move at 10 mm/s costs 0.1 s, a 0.5 mm one at 50 mm/s next to nothing.
-fn gcode(moves: usize, slow: bool) -> Bytes {
+fn gcode(moves: usize, slow: bool) -> common::TestFile {
     let (far, feed) = if slow { ("20", 600) } else { ("10.5", 3000) };
     let mut text = String::from("G90\nM83\nG28\n");
     for i in 0..moves {
         let x = if i % 2 == 0 { "10" } else { far };
         text.push_str(&format!("G1 X{x} Y10 E0.01 F{feed}\n"));
     }
-    Bytes::from(text)
+    common::TestFile::new(text.as_bytes())
 }
 
 mod common;
@@ -91,11 +90,11 @@ async fn octoprint_end_to_end() {
 
     // Uploads store without starting.
     printer
-        .upload("long.gcode", gcode(600, true))
+        .upload("long.gcode", &gcode(600, true))
         .await
         .unwrap();
     printer
-        .upload("short.gcode", gcode(200, false))
+        .upload("short.gcode", &gcode(200, false))
         .await
         .unwrap();
     let s = printer.poll().await.unwrap();

@@ -4,13 +4,14 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use printers::simulated::{Fault, SimulatedPrinter};
 use printers::{
     AnyDriver, Connection, Driver, DriverError, DriverKind, JobPhase, RemoteStatus,
     SimulationSettings, Snapshot,
 };
 use tokio::time::advance;
+
+mod common;
 
 const SPEED: f64 = 60.0;
 const EPS: f64 = 1e-6;
@@ -31,19 +32,19 @@ fn printer(heat_up_s: f64) -> SimulatedPrinter {
 }
 
 /// A few hundred moves with heater targets at the top.
-fn gcode() -> Bytes {
+fn gcode() -> common::TestFile {
     let mut text = String::from("G90\nM83\nM140 S60\nM104 S200\nG28\n");
     for i in 0..300 {
         let x = 20 + (i % 2) * 100;
         text.push_str(&format!("G1 X{x} Y{} E0.5 F3000\n", 20 + i % 7));
     }
     text.push_str("M104 S0\nM140 S0\n");
-    Bytes::from(text)
+    common::TestFile::new(text.as_bytes())
 }
 
 /// Uploads the test file as `name` and returns its estimate (simulated seconds).
 async fn upload(printer: &SimulatedPrinter, name: &str) -> f64 {
-    printer.upload(name, gcode()).await.unwrap();
+    printer.upload(name, &gcode()).await.unwrap();
     let estimate = printer.estimate_s(name).unwrap();
     assert!(
         estimate > 10.0,
@@ -311,7 +312,7 @@ async fn a_disconnect_hides_a_job_that_finishes_meanwhile() {
     }
     assert!(matches!(p.cancel().await, Err(DriverError::Unreachable(_))));
     assert!(matches!(
-        p.upload("x.gcode", gcode()).await,
+        p.upload("x.gcode", &gcode()).await,
         Err(DriverError::Unreachable(_))
     ));
 
@@ -429,16 +430,18 @@ async fn gcode_and_preheat_set_heater_targets() {
 #[tokio::test(start_paused = true)]
 async fn files_without_moves_are_accepted_with_a_one_second_estimate() {
     let p = printer(0.0);
-    p.upload("empty.gcode", Bytes::new()).await.unwrap();
+    p.upload("empty.gcode", &common::TestFile::new(b""))
+        .await
+        .unwrap();
     p.upload(
         "junk.gcode",
-        Bytes::from_static(b"\xff\xfe not g-code \0\n"),
+        &common::TestFile::new(b"\xff\xfe not g-code \0\n"),
     )
     .await
     .unwrap();
     assert_eq!(p.estimate_s("empty.gcode"), Some(1.0));
     assert_eq!(p.estimate_s("junk.gcode"), Some(1.0));
-    refused(p.upload("", gcode()).await, "name");
+    refused(p.upload("", &gcode()).await, "name");
 
     p.start("empty.gcode").await.unwrap();
     advance(Duration::from_secs_f64(1.0 / SPEED) + Duration::from_millis(1)).await;
@@ -447,7 +450,17 @@ async fn files_without_moves_are_accepted_with_a_one_second_estimate() {
 
 #[tokio::test(start_paused = true)]
 async fn any_driver_builds_and_checks_the_simulator() {
-    for (speed, heat_up) in [(0.0, 0.0), (-1.0, 0.0), (f64::NAN, 0.0), (1.0, -5.0)] {
+    for (speed, heat_up) in [
+        (0.0, 0.0),
+        (-1.0, 0.0),
+        (f64::NAN, 0.0),
+        (f64::INFINITY, 0.0),
+        (1e12, 0.0),
+        (1.0, -5.0),
+        (1.0, f64::NAN),
+        (1.0, f64::INFINITY),
+        (1.0, 1e12),
+    ] {
         let result = AnyDriver::new(connection(speed, heat_up));
         assert!(
             matches!(result, Err(DriverError::Config(_))),

@@ -63,6 +63,8 @@ impl From<AppError> for ApiError {
             | AppError::SessionRequired
             | AppError::WrongCurrentPassword => StatusCode::FORBIDDEN,
             AppError::Unauthenticated | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            AppError::FileTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnreadableBody(_) => StatusCode::BAD_REQUEST,
             AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Printer(printers::DriverError::Refused(_)) => StatusCode::CONFLICT,
@@ -100,6 +102,7 @@ impl From<AppError> for ApiError {
                     api = api.with("needed_access", json!(level));
                 }
             }
+            AppError::FileTooLarge { limit } => api = api.with("limit_bytes", json!(limit)),
             AppError::Throttled { retry_after_secs } => {
                 api.retry_after = Some(retry_after_secs);
                 api = api.with("retry_after_seconds", json!(retry_after_secs));

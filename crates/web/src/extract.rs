@@ -6,7 +6,7 @@ use app::{OrgActor, Principal, RequestMeta};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use domain::OrgId;
 use serde::de::DeserializeOwned;
 
@@ -14,14 +14,53 @@ use crate::access::RequiredAccess;
 use crate::error::ApiError;
 use crate::{SESSION_COOKIE, WebState};
 
+/// Largest JSON request body, bytes. The router's default body limit is set to the same, so a
+/// body without `Content-Length` (chunked) is cut off there while it is read.
+pub const MAX_JSON_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// The request's `Content-Length`, when it has a valid one.
+pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// 413 `body_too_large`, naming the limit.
+fn body_too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!(
+            "the request body must be at most {MAX_JSON_BODY_BYTES} bytes ({} MiB) of JSON",
+            MAX_JSON_BODY_BYTES >> 20
+        ),
+    )
+    .with("limit_bytes", serde_json::json!(MAX_JSON_BODY_BYTES))
+}
+
+/// Refuses, before reading a byte of it, a body whose `Content-Length` is over the JSON limit.
+fn refuse_oversized_json(req: &Request) -> Result<(), ApiError> {
+    let limit = u64::try_from(MAX_JSON_BODY_BYTES).unwrap_or(u64::MAX);
+    match content_length(req.headers()) {
+        Some(length) if length > limit => Err(body_too_large()),
+        _ => Ok(()),
+    }
+}
+
 /// A JSON body; syntax errors, wrong types and unknown fields become 400/422 with serde's
-/// precise message (field, line and column).
+/// precise message (field, line and column). A body over [`MAX_JSON_BODY_BYTES`] is 413
+/// `body_too_large`: at once when `Content-Length` says so, else when the limit is reached.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        refuse_oversized_json(&req)?;
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => Err(json_rejection(rejection)),
@@ -31,6 +70,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => body_too_large(),
         JsonRejection::JsonDataError(e) => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_body",
@@ -268,17 +308,23 @@ where
     }
 }
 
-/// A JSON body that may be absent (empty); present, it is checked like [`ApiJson`].
+/// A JSON body that may be absent (empty); present, it is checked like [`ApiJson`] (and
+/// limited like it).
 pub struct OptionalJson<T>(pub Option<T>);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        refuse_oversized_json(&req)?;
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| {
-                ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", e.body_text())
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    body_too_large()
+                } else {
+                    ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", e.body_text())
+                }
             })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(None));

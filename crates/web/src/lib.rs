@@ -80,6 +80,10 @@ pub fn router(app: App, settings: WebSettings) -> Result<Router, String> {
             state.clone(),
             origin::refuse_cross_site,
         ))
+        // What buffering extractors (JSON) read at most; uploads stream and have their own.
+        .layer(axum::extract::DefaultBodyLimit::max(
+            extract::MAX_JSON_BODY_BYTES,
+        ))
         .with_state(state)
         .layer(axum::middleware::from_fn(error::add_request_id))
         .layer(

@@ -74,6 +74,34 @@ fn every_operation_declares_its_access_and_every_permission_is_enforced_somewher
     );
 }
 
+#[test]
+fn body_limits_are_in_the_contract() {
+    let doc = serde_json::to_value(web::openapi()).unwrap();
+    let paths = &doc["paths"];
+    let mut json_operations = 0;
+    for (path, item) in paths.as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if operation["requestBody"]["content"]["application/json"].is_object() {
+                json_operations += 1;
+                assert!(
+                    operation["responses"]["413"].is_object(),
+                    "{method} {path} reads JSON but does not list 413"
+                );
+            }
+        }
+    }
+    assert!(json_operations > 20, "{json_operations}");
+    let upload = &paths["/api/v1/orgs/{org_id}/printers/{printer_id}/prints"]["post"];
+    for status in ["201", "413", "422"] {
+        assert!(
+            upload["responses"][status].is_object(),
+            "{status}: {upload}"
+        );
+    }
+    let fault = &paths["/api/v1/orgs/{org_id}/printers/{printer_id}/simulation/faults"]["post"];
+    assert!(fault["responses"]["422"].is_object(), "{fault}");
+}
+
 #[tokio::test]
 async fn the_served_document_matches_and_routes_without_declarations_refuse_to_start() {
     let server = TestServer::start(store::Backend::Sqlite).await;

@@ -22,16 +22,23 @@ pub struct TestServer {
     pub backend: Backend,
     /// The data directory (the credential key lives there).
     pub data_dir: tempfile::TempDir,
+    /// Changes to the default configuration, applied at every (re)start.
+    configure: fn(&mut Config),
 }
 
 impl TestServer {
     pub async fn start(backend: Backend) -> TestServer {
+        TestServer::start_with(backend, |_| {}).await
+    }
+
+    /// Starts with `configure` applied to the test configuration (limits, …).
+    pub async fn start_with(backend: Backend, configure: fn(&mut Config)) -> TestServer {
         let db = TestDatabase::new(backend).await;
         let data_dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(
             Timestamp::parse_rfc3339("2026-11-22T09:00:00Z").unwrap(),
         ));
-        let server = launch(&db, &data_dir, clock.clone()).await;
+        let server = launch(&db, &data_dir, clock.clone(), configure).await;
         TestServer {
             base: format!("http://{}", server.addr()),
             server: Some(server),
@@ -39,7 +46,21 @@ impl TestServer {
             db: Some(db),
             backend,
             data_dir,
+            configure,
         }
+    }
+
+    /// The directory uploads are staged in while they arrive.
+    pub fn staging_dir(&self) -> std::path::PathBuf {
+        self.data_dir.path().join("tmp")
+    }
+
+    /// The files in the staging directory now.
+    pub fn staged_files(&self) -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(self.staging_dir())
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect()
     }
 
     /// Stops the server and starts a new one on the same database and data directory, as after
@@ -52,6 +73,7 @@ impl TestServer {
             self.db.as_ref().unwrap(),
             &self.data_dir,
             self.clock.clone(),
+            self.configure,
         )
         .await;
         self.base = format!("http://{}", server.addr());
@@ -250,8 +272,9 @@ async fn launch(
     db: &TestDatabase,
     data_dir: &tempfile::TempDir,
     clock: Arc<ManualClock>,
+    configure: fn(&mut Config),
 ) -> Server {
-    let config = Config {
+    let mut config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: data_dir.path().to_path_buf(),
         database_url: match &db.url {
@@ -260,6 +283,7 @@ async fn launch(
         },
         ..Config::default()
     };
+    configure(&mut config);
     let store = farmhand::open_store(&config).await.unwrap();
     let options = ServerOptions {
         clock,
@@ -269,9 +293,30 @@ async fn launch(
     Server::start(&config, app).await.unwrap()
 }
 
-/// Runs an async test body against a fresh server on each backend.
+/// Runs an async test body against a fresh server on each backend; with `configure = f;`
+/// first, each server starts with `f` applied to its configuration.
 #[macro_export]
 macro_rules! on_both_backends {
+    (configure = $configure:path; $($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() {
+                   let server = $crate::common::TestServer::start_with(
+                       store::Backend::Sqlite, $configure).await;
+                   super::$name(&server).await;
+                   server.stop().await;
+               } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() {
+                   let server = $crate::common::TestServer::start_with(
+                       store::Backend::Postgres, $configure).await;
+                   super::$name(&server).await;
+                   server.stop().await;
+               } )*
+        }
+    };
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

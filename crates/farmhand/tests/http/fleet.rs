@@ -9,6 +9,8 @@ crate::on_both_backends!(
     the_demo_has_simulated_printers_of_two_models_on_two_sites,
     each_fleet_action_has_its_own_permission,
     the_printer_list_is_filtered_and_paged,
+    motion_limits_must_be_finite_and_in_range,
+    simulation_settings_must_be_ones_the_simulator_can_run,
 );
 
 async fn printer_models_carry_what_the_estimator_and_costs_need(server: &TestServer) {
@@ -517,4 +519,159 @@ async fn the_printer_list_is_filtered_and_paged(server: &TestServer) {
             .concat()
             .is_empty()
     );
+}
+
+/// Every motion limit of a model is a finite number in a sensible range — above zero where the
+/// planner divides by it — or the model is refused naming the field, on create and on update.
+/// (A zero acceleration once made a 16 KB file "take" twelve days.)
+async fn motion_limits_must_be_finite_and_in_range(server: &TestServer) {
+    let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
+    let models = format!("/api/v1/orgs/{org}/printer-models");
+    for (motion, named) in [
+        (json!({ "print_acceleration": 0 }), "print_acceleration"),
+        (
+            json!({ "travel_acceleration": -1500 }),
+            "travel_acceleration",
+        ),
+        (
+            json!({ "retract_acceleration": 1e12 }),
+            "retract_acceleration",
+        ),
+        (
+            json!({ "max_acceleration": [1000, 1000, -200, 5000] }),
+            "max_acceleration[Z]",
+        ),
+        (
+            json!({ "max_feedrate": [0, 200, 12, 120] }),
+            "max_feedrate[X]",
+        ),
+        (json!({ "max_jerk": [8, 8, 0.4, -4.5] }), "max_jerk[E]"),
+        (json!({ "junction_deviation": 0 }), "junction_deviation"),
+        (json!({ "default_feedrate": 0 }), "default_feedrate"),
+        (json!({ "hotend_heating_rate": 0 }), "hotend_heating_rate"),
+        (json!({ "lookahead": 1_000_000_000u64 }), "lookahead"),
+        (json!({ "max_line_length": 0 }), "max_line_length"),
+        (
+            json!({ "firmware": "klipper", "klipper": { "max_accel": 0 } }),
+            "klipper.max_accel",
+        ),
+        (
+            json!({ "klipper": { "max_velocity": -300 } }),
+            "klipper.max_velocity",
+        ),
+        (
+            json!({ "klipper": { "minimum_cruise_ratio": 1.5 } }),
+            "klipper.minimum_cruise_ratio",
+        ),
+        (
+            json!({ "klipper": { "square_corner_velocity": -5 } }),
+            "klipper.square_corner_velocity",
+        ),
+        (
+            json!({ "klipper": { "max_z_accel": 0 } }),
+            "klipper.max_z_accel",
+        ),
+    ] {
+        let body = json!({ "name": "Bad", "motion": motion });
+        let (status, error) = owner.post(&models, body.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {error}");
+        assert_eq!(error["error"]["field"], "motion", "{body}: {error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("{named} must be a")),
+            "{body}: {message}"
+        );
+    }
+    let (_, list) = owner.get(&models).await;
+    assert_eq!(list, json!([]), "nothing stored");
+
+    // Zero where the firmware allows it, and an update is checked like a create.
+    let sane = json!({ "name": "Sane", "motion": {
+        "max_jerk": [0, 0, 0, 0],
+        "firmware": "klipper",
+        "klipper": { "square_corner_velocity": 0, "minimum_cruise_ratio": 0 }
+    } });
+    let (status, model) = owner.post(&models, sane).await;
+    assert_eq!(status, StatusCode::CREATED, "{model}");
+    let (status, error) = owner
+        .put(
+            &format!("{models}/{}", model["id"]),
+            json!({ "name": "Sane", "motion": { "print_acceleration": -1 } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert_eq!(error["error"]["field"], "motion", "{error}");
+    let (_, list) = owner.get(&models).await;
+    assert_eq!(list[0]["motion"], model["motion"], "unchanged: {list}");
+}
+
+/// A simulated printer's speed and heat-up are checked where its settings are: a speed of 0
+/// (or negative, or absurd) was once stored and left the printer unreachable for good.
+async fn simulation_settings_must_be_ones_the_simulator_can_run(server: &TestServer) {
+    let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
+    let (_, site) = owner
+        .post(
+            &format!("/api/v1/orgs/{org}/sites"),
+            json!({ "name": "Hall" }),
+        )
+        .await;
+    let printers = format!("/api/v1/orgs/{org}/printers");
+    let body = |settings: serde_json::Value| json!({ "name": "Sim", "site_id": site["id"], "settings": settings });
+    for (settings, field, says) in [
+        (
+            json!({ "speed": 0 }),
+            "settings.speed",
+            "above 0 and at most 10000",
+        ),
+        (json!({ "speed": -60 }), "settings.speed", "above 0"),
+        (json!({ "speed": 1e12 }), "settings.speed", "at most 10000"),
+        (
+            json!({ "heat_up_s": -1 }),
+            "settings.heat_up_s",
+            "from 0 to 3600",
+        ),
+        (
+            json!({ "heat_up_s": 1e12 }),
+            "settings.heat_up_s",
+            "from 0 to 3600",
+        ),
+        (json!({ "speed": "fast" }), "settings", "invalid type"),
+        (json!({ "sped": 60 }), "settings", "unknown field"),
+    ] {
+        let (status, error) = owner.post(&printers, body(settings.clone())).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{settings}: {error}"
+        );
+        assert_eq!(error["error"]["field"], field, "{settings}: {error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{settings}: {message}");
+    }
+    let (_, all) = owner.get(&printers).await;
+    assert_eq!(all["printers"], json!([]), "nothing stored");
+
+    // The bounds themselves are fine, and an update is checked like a create.
+    let (status, printer) = owner
+        .post(&printers, body(json!({ "speed": 10000, "heat_up_s": 0 })))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{printer}");
+    let one = format!("{printers}/{}", printer["id"]);
+    let (status, error) = owner.put(&one, body(json!({ "speed": 0 }))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert_eq!(error["error"]["field"], "settings.speed");
+    let (_, stored) = owner.get(&one).await;
+    assert_eq!(stored["connection"]["settings"]["speed"], 10000, "{stored}");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (status, live) = owner.get(&format!("{one}/live")).await;
+        if status == StatusCode::OK && live["state"] == "idle" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the simulator still runs: {live}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod authorization;
 mod fleet;
+mod limits;
 mod members;
 mod organizations;
 mod printing;

@@ -16,6 +16,7 @@ crate::on_both_backends!(
     octoprint_prints_through_the_api_and_is_reconciled_after_a_crash,
     moonraker_prints_through_the_api_and_survives_disconnects,
     bed_clear_confirmation_follows_the_organization_setting,
+    injected_faults_are_bounded_like_what_a_printer_reports,
 );
 
 mod restart {
@@ -641,4 +642,84 @@ async fn farmhand_restarts_with_its_printers_and_their_prints(backend: store::Ba
     let (_, listed) = owner.get(&format!("/api/v1/orgs/{org}/printers")).await;
     assert_eq!(listed["printers"][0]["model_id"], model["id"], "{listed}");
     server.stop().await;
+}
+
+/// An injected fault is bounded like anything a printer reports: a message of at most 500
+/// printable characters (a 1 MB one once made the printer list 2 MB), a proper file name,
+/// finite durations in range. Refused with 422 naming the field; nothing reaches the printer.
+async fn injected_faults_are_bounded_like_what_a_printer_reports(server: &TestServer) {
+    let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
+    let printer = simulated_printer(&owner, org, "Sim 9", 60.0).await;
+    wait_for(&owner, &printer, "idle", |l| state(l) == "idle").await;
+    let faults = format!("{printer}/simulation/faults");
+    for (fault, field) in [
+        (
+            json!({ "fault": "fail", "message": "x".repeat(501) }),
+            "message",
+        ),
+        (
+            json!({ "fault": "fail", "message": "x".repeat(1 << 20) }),
+            "message",
+        ),
+        (json!({ "fault": "fail", "message": "" }), "message"),
+        (
+            json!({ "fault": "fail", "message": "line one\nline two" }),
+            "message",
+        ),
+        (
+            json!({ "fault": "fail", "message": "\u{1b}[31mred alert" }),
+            "message",
+        ),
+        (json!({ "fault": "disconnect", "for_s": -5 }), "for_s"),
+        (json!({ "fault": "disconnect", "for_s": 1e12 }), "for_s"),
+        (
+            json!({ "fault": "start_local", "file_name": "../../etc/passwd", "duration_s": 60 }),
+            "file_name",
+        ),
+        (
+            json!({ "fault": "start_local", "file_name": "y".repeat(100_000), "duration_s": 60 }),
+            "file_name",
+        ),
+        (
+            json!({ "fault": "start_local", "file_name": "usb.gcode", "duration_s": 0 }),
+            "duration_s",
+        ),
+        (
+            json!({ "fault": "start_local", "file_name": "usb.gcode", "duration_s": 1e300 }),
+            "duration_s",
+        ),
+    ] {
+        let (status, error) = owner.post(&faults, fault.clone()).await;
+        let shown: String = fault.to_string().chars().take(120).collect();
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{shown}: {error}");
+        assert_eq!(error["error"]["field"], field, "{shown}: {error}");
+    }
+    let live = wait_for(&owner, &printer, "still idle", |l| state(l) == "idle").await;
+    assert!(
+        live["detail"].as_str().unwrap_or_default().is_empty(),
+        "{live}"
+    );
+    let actions = audit_actions(&owner, org).await;
+    assert!(
+        !actions.iter().any(|a| a == "printer.simulated_fault"),
+        "{actions:?}"
+    );
+
+    // The longest message allowed is shown whole, and the printer list stays small.
+    let message = "é".repeat(500);
+    let (status, _) = owner
+        .post(&faults, json!({ "fault": "fail", "message": message }))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let live = wait_for(&owner, &printer, "error", |l| state(l) == "error").await;
+    assert!(
+        live["detail"].as_str().unwrap().contains(&message),
+        "{live}"
+    );
+    let (_, list) = owner.get(&format!("/api/v1/orgs/{org}/printers")).await;
+    assert!(
+        list.to_string().len() < 8 * 1024,
+        "{}",
+        list.to_string().len()
+    );
 }

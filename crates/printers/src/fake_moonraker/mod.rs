@@ -161,6 +161,11 @@ impl FakeMoonraker {
         self.inner.printer().file_names()
     }
 
+    /// The size in bytes of an uploaded file, as received.
+    pub fn file_size(&self, path: &str) -> Option<usize> {
+        self.inner.printer().file_size(path)
+    }
+
     /// Stops answering: the listener closes and every connection drops.
     pub async fn stop(&self) {
         let server = lock(&self.server).take();

@@ -71,6 +71,10 @@ impl Printer {
         self.files.insert(path, size);
     }
 
+    pub fn file_size(&self, path: &str) -> Option<usize> {
+        self.files.get(path).copied()
+    }
+
     pub fn file_names(&self) -> Vec<String> {
         self.files.keys().cloned().collect()
     }

@@ -12,15 +12,13 @@ mod websocket;
 
 use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
-use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::commands::{is_emergency_stop, temperatures};
 use crate::http::Http;
 use crate::push::{Changes, Task};
-use crate::{Connection, Driver, DriverError, DriverKind, RemoteStatus, Snapshot};
+use crate::{Connection, Driver, DriverError, DriverKind, RemoteStatus, Snapshot, UploadFile};
 
 use status::snapshot_from_status;
 
@@ -263,30 +261,17 @@ impl Driver for Moonraker {
         self.shared.changes.changed().await;
     }
 
-    async fn upload(&self, name: &str, gcode: Bytes) -> Result<(), DriverError> {
+    async fn upload(&self, name: &str, file: &UploadFile) -> Result<(), DriverError> {
         if name.is_empty() {
             return Err(DriverError::Refused("a file needs a name".into()));
         }
-        let timeout = self.shared.http.upload_timeout(gcode.len());
-        let file = Part::stream_with_length(gcode.clone(), gcode.len() as u64)
-            .file_name(name.to_owned())
-            .mime_str("application/octet-stream")
-            .map_err(|e| DriverError::Config(e.to_string()))?;
-        let form = Form::new()
-            .text("root", "gcodes")
-            .text("print", "false")
-            .part("file", file);
-        let request = self
+        let fields = [("root", "gcodes"), ("print", "false")];
+        let body: Value = self
             .shared
             .http
-            .request(
-                reqwest::Method::POST,
-                self.shared.http.url("server/files/upload")?,
-            )
-            .multipart(form)
-            .timeout(timeout);
-        let answer = self.shared.http.send_ok(request).await?;
-        let body: Value = answer.json()?;
+            .upload_file("server/files/upload", &fields, name, file)
+            .await?
+            .json()?;
         // Moonraker wraps answers in `result`; versions before 0.8 did not for uploads.
         let result = body.get("result").unwrap_or(&body);
         let stored = result.pointer("/item/path").and_then(Value::as_str);

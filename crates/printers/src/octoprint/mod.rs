@@ -13,8 +13,6 @@ mod websocket;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
-use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -22,7 +20,9 @@ use tokio::time::Instant;
 use crate::commands::{is_emergency_stop, temperatures};
 use crate::http::Http;
 use crate::push::{Changes, Task};
-use crate::{Connection, Driver, DriverError, DriverKind, JobPhase, Snapshot, Temperatures};
+use crate::{
+    Connection, Driver, DriverError, DriverKind, JobPhase, Snapshot, Temperatures, UploadFile,
+};
 use state::{JobAnswer, Memory, PrinterAnswer, Reading};
 
 /// Longest `connect` waits for OctoPrint to reach the printer over serial (and `resume` for a
@@ -196,24 +196,17 @@ impl Driver for OctoPrint {
 
     /// `POST /api/files/local` without selecting or printing; OctoPrint answers once the file
     /// is stored (`done: true` for local storage).
-    async fn upload(&self, name: &str, gcode: Bytes) -> Result<(), DriverError> {
+    async fn upload(&self, name: &str, file: &UploadFile) -> Result<(), DriverError> {
         if name.is_empty() {
             return Err(DriverError::Refused("a file needs a name".into()));
         }
-        let http = &self.shared.http;
-        let file = Part::stream_with_length(gcode.clone(), gcode.len() as u64)
-            .file_name(name.to_owned())
-            .mime_str("application/octet-stream")
-            .map_err(|e| DriverError::Config(e.to_string()))?;
-        let form = Form::new()
-            .text("select", "false")
-            .text("print", "false")
-            .part("file", file);
-        let request = http
-            .request(reqwest::Method::POST, http.url("api/files/local")?)
-            .multipart(form)
-            .timeout(http.upload_timeout(gcode.len()));
-        let body: Value = http.send_ok(request).await?.json()?;
+        let fields = [("select", "false"), ("print", "false")];
+        let body: Value = self
+            .shared
+            .http
+            .upload_file("api/files/local", &fields, name, file)
+            .await?
+            .json()?;
         let stored = body
             .pointer("/files/local/path")
             .or_else(|| body.pointer("/files/local/name"))

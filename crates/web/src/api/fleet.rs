@@ -29,7 +29,7 @@ pub async fn list_printers(
 /// Add a printer where you will manage it.
 #[utoipa::path(post, path = "/orgs/{org_id}/printers", tag = "printers", params(("org_id" = OrgId, Path)),
     request_body = PrinterInput,
-    responses((status = 201, body = Printer), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 201, body = Printer), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     extensions(("x-permission" = json!("printers.add"))))]
 pub async fn create_printer(
     State(state): State<WebState>,
@@ -56,7 +56,7 @@ pub async fn get_printer(
 /// and after).
 #[utoipa::path(put, path = "/orgs/{org_id}/printers/{printer_id}", tag = "printers",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)), request_body = PrinterInput,
-    responses((status = 200, body = Printer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Printer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     extensions(("x-permission" = json!("printers.edit")), ("x-permission-also" = json!(["printers.settings"]))))]
 pub async fn update_printer(
     State(state): State<WebState>,
@@ -95,7 +95,7 @@ pub async fn list_models(
 /// Add a printer model.
 #[utoipa::path(post, path = "/orgs/{org_id}/printer-models", tag = "printers", params(("org_id" = OrgId, Path)),
     request_body = PrinterModelInput,
-    responses((status = 201, body = PrinterModel), (status = 409, body = ErrorBody)),
+    responses((status = 201, body = PrinterModel), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     extensions(("x-permission" = json!("printer_models.add"))))]
 pub async fn create_model(
     State(state): State<WebState>,
@@ -151,7 +151,7 @@ pub async fn create_group(
 #[utoipa::path(put, path = "/orgs/{org_id}/printer-models/{model_id}", tag = "printers",
     params(("org_id" = OrgId, Path), ("model_id" = PrinterModelId, Path)),
     request_body = PrinterModelInput,
-    responses((status = 200, body = PrinterModel), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 200, body = PrinterModel), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     extensions(("x-permission" = json!("printer_models.edit"))))]
 pub async fn update_model(
     State(state): State<WebState>,

@@ -166,9 +166,48 @@ pub fn router_and_doc() -> (Router<WebState>, OpenApi) {
         .routes(routes!(fleet::update_model, fleet::delete_model))
         .routes(routes!(fleet::list_groups, fleet::create_group))
         .routes(routes!(fleet::update_group, fleet::delete_group));
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
-        .split_for_parts()
+        .split_for_parts();
+    document_body_limits(&mut doc);
+    (router, doc)
+}
+
+/// Every operation that reads a JSON body may answer 413 `body_too_large`: say so.
+fn document_body_limits(doc: &mut OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let too_large = ResponseBuilder::new()
+        .description(format!(
+            "`body_too_large`: the JSON body is over {} bytes; refused on its Content-Length before it is read",
+            crate::extract::MAX_JSON_BODY_BYTES
+        ))
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build();
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let reads_json = matches!(&operation.request_body,
+                Some(RefOr::T(body)) if body.content.contains_key("application/json"));
+            if reads_json {
+                operation
+                    .responses
+                    .responses
+                    .entry("413".into())
+                    .or_insert_with(|| RefOr::T(too_large.clone()));
+            }
+        }
+    }
 }
 
 /// 201 with the created resource.

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use app::{App, LiveStatus, Preheat, SendGcode, SetMaintenance};
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use domain::{OrgId, Print, PrinterId, PrinterStateEvent};
 use futures::Stream;
@@ -15,8 +15,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::ErrorBody;
 use crate::WebState;
-use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Org};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Org, content_length};
 
 /// A printer's live state: what it is doing now, its job's progress and temperatures.
 #[utoipa::path(get, path = "/orgs/{org_id}/printers/{printer_id}/live", tag = "printer control",
@@ -64,35 +64,32 @@ pub struct StartQuery {
     pub file_name: String,
 }
 
-/// Start printing a G-code file (the request body) on an idle printer.
+/// Start printing a G-code file (the request body) on an idle printer. The file streams to
+/// disk as it arrives; one larger than the limit is refused with 413 `file_too_large` — at once
+/// when `Content-Length` says so, before any of it is read.
 #[utoipa::path(post, path = "/orgs/{org_id}/printers/{printer_id}/prints", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path), StartQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The G-code file."),
-    responses((status = 201, body = Print), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The G-code file: 1 byte up to the server's limit (512 MiB unless configured otherwise)."),
+    responses((status = 201, body = Print), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)),
     extensions(("x-permission" = json!("printer_control.start"))))]
 pub async fn start(
     State(state): State<WebState>,
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
     ApiQuery(query): ApiQuery<StartQuery>,
+    headers: HeaderMap,
     body: axum::body::Body,
 ) -> ApiResult<axum::response::Response> {
-    // G-code files are far larger than the JSON bodies the default limit is made for.
-    let body: Bytes = axum::body::to_bytes(body, app::MAX_PRINT_FILE_BYTES)
-        .await
-        .map_err(|_| {
-            crate::error::ApiError::new(
-                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "file_too_large",
-                format!(
-                    "the G-code file must be at most {} bytes",
-                    app::MAX_PRINT_FILE_BYTES
-                ),
-            )
-        })?;
+    let limit = state.app.settings().max_print_file_bytes;
+    // Limits before bytes: a body announced too large is refused unread.
+    if content_length(&headers).is_some_and(|length| length > limit) {
+        return Err(ApiError::from(app::AppError::FileTooLarge { limit }));
+    }
     let print = state
         .app
-        .start_print(&actor, ids.1, &query.file_name, body)
+        .start_print(&actor, ids.1, &query.file_name, body.into_data_stream())
         .await?;
     Ok(super::created(print))
 }
@@ -206,19 +203,34 @@ pub async fn maintenance(
 #[serde(tag = "fault", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SimulatedFault {
     /// The printer reports an error; the print fails.
-    Fail { message: String },
+    Fail {
+        /// What the printer says: 1 to 500 characters, no control characters.
+        #[schema(min_length = 1, max_length = 500)]
+        message: String,
+    },
     /// The printer stops answering for this many simulated seconds (the print goes on).
-    Disconnect { for_s: f64 },
+    Disconnect {
+        /// 0 to 86,400 simulated seconds.
+        #[schema(minimum = 0, maximum = 86400)]
+        for_s: f64,
+    },
     /// The printer pauses itself (filament runout).
     Pause,
     /// Someone starts a print at the printer itself.
-    StartLocal { file_name: String, duration_s: f64 },
+    StartLocal {
+        /// Like any print's file name: 1 to 200 characters, no slashes or leading dot.
+        #[schema(min_length = 1, max_length = 200)]
+        file_name: String,
+        /// Above 0 and at most 2,592,000 simulated seconds (30 days).
+        #[schema(exclusive_minimum = 0, maximum = 2592000)]
+        duration_s: f64,
+    },
 }
 
 /// Make a simulated printer misbehave (demos, training, tests).
 #[utoipa::path(post, path = "/orgs/{org_id}/printers/{printer_id}/simulation/faults", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)), request_body = SimulatedFault,
-    responses((status = 200, body = LiveStatus), (status = 409, body = ErrorBody)),
+    responses((status = 200, body = LiveStatus), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     extensions(("x-permission" = json!("printers.edit"))))]
 pub async fn simulate_fault(
     State(state): State<WebState>,
@@ -229,16 +241,14 @@ pub async fn simulate_fault(
     use printers::simulated::Fault;
     let fault = match input {
         SimulatedFault::Fail { message } => Fault::Fail { message },
-        SimulatedFault::Disconnect { for_s } => Fault::Disconnect {
-            for_s: for_s.clamp(0.0, 86_400.0),
-        },
+        SimulatedFault::Disconnect { for_s } => Fault::Disconnect { for_s },
         SimulatedFault::Pause => Fault::Pause,
         SimulatedFault::StartLocal {
             file_name,
             duration_s,
         } => Fault::StartLocal {
             file_name,
-            duration_s: duration_s.clamp(0.0, 30.0 * 86_400.0),
+            duration_s,
         },
     };
     Ok(Json(state.app.simulate_fault(&actor, ids.1, fault).await?))
