@@ -22,6 +22,9 @@ const WRITE_BUFFER: usize = 256 * 1024;
 /// Staged files left behind (by a crash) longer than this are removed at start-up. Younger ones
 /// may belong to another instance sharing the data directory.
 const STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// A client that sends nothing for this long loses its upload: a slow trickle cannot hold a
+/// connection and a staged file forever.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const PREFIX: &str = "upload-";
 const SUFFIX: &str = ".part";
 
@@ -105,42 +108,72 @@ impl App {
         S: Stream<Item = Result<Bytes, E>> + Send,
         E: std::fmt::Display,
     {
-        let dir = &self.settings().staging_dir;
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(AppError::internal)?;
-        let path = dir.join(format!("{PREFIX}{:032x}{SUFFIX}", rand::random::<u128>()));
-        let mut options = tokio::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        options.mode(0o600);
-        let file = options.open(&path).await.map_err(AppError::internal)?;
-        // From here on the file goes away with `temp`, whatever happens.
-        let temp = TempPath(path);
-        let mut writer = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
-        let mut hasher = Sha256::new();
-        let mut size: u64 = 0;
-        let mut body = std::pin::pin!(body);
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| AppError::UnreadableBody(e.to_string()))?;
-            size = u64::try_from(chunk.len())
-                .ok()
-                .and_then(|n| size.checked_add(n))
-                .filter(|total| *total <= limit)
-                .ok_or(AppError::FileTooLarge { limit })?;
-            hasher.update(&chunk);
-            writer.write_all(&chunk).await.map_err(AppError::internal)?;
-        }
-        writer.flush().await.map_err(AppError::internal)?;
-        drop(writer);
-        let file = printers::UploadFile::new(temp.0.clone(), size, hasher.finalize().into());
-        Ok(StagedFile { file, _path: temp })
+        stage(&self.settings().staging_dir, body, limit).await
     }
+}
+
+async fn stage<S, E>(dir: &Path, body: S, limit: u64) -> AppResult<StagedFile>
+where
+    S: Stream<Item = Result<Bytes, E>> + Send,
+    E: std::fmt::Display,
+{
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(AppError::internal)?;
+    let path = dir.join(format!("{PREFIX}{:032x}{SUFFIX}", rand::random::<u128>()));
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let file = options.open(&path).await.map_err(AppError::internal)?;
+    // From here on the file goes away with `temp`, whatever happens.
+    let temp = TempPath(path);
+    let mut writer = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+    let mut hasher = Sha256::new();
+    let mut size: u64 = 0;
+    let mut body = std::pin::pin!(body);
+    loop {
+        let next = tokio::time::timeout(IDLE_TIMEOUT, body.next()).await;
+        let chunk = match next {
+            Ok(Some(chunk)) => chunk.map_err(|e| AppError::UnreadableBody(e.to_string()))?,
+            Ok(None) => break,
+            Err(_) => {
+                return Err(AppError::UnreadableBody(format!(
+                    "nothing arrived for {} s; the upload was abandoned",
+                    IDLE_TIMEOUT.as_secs()
+                )));
+            }
+        };
+        size = u64::try_from(chunk.len())
+            .ok()
+            .and_then(|n| size.checked_add(n))
+            .filter(|total| *total <= limit)
+            .ok_or(AppError::FileTooLarge { limit })?;
+        hasher.update(&chunk);
+        writer.write_all(&chunk).await.map_err(AppError::internal)?;
+    }
+    writer.flush().await.map_err(AppError::internal)?;
+    drop(writer);
+    let file = printers::UploadFile::new(temp.0.clone(), size, hasher.finalize().into());
+    Ok(StagedFile { file, _path: temp })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn an_upload_that_stops_arriving_is_abandoned_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let first: Result<Bytes, std::io::Error> = Ok(Bytes::from_static(b"G28\n"));
+        let body = futures::stream::iter([first]).chain(futures::stream::pending());
+        let refused = stage(dir.path(), body, 1 << 20).await.unwrap_err();
+        assert!(
+            matches!(&refused, AppError::UnreadableBody(m) if m.contains("nothing arrived for 60 s")),
+            "{refused:?}"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
 
     #[test]
     fn only_old_staged_files_are_swept() {
