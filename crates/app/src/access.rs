@@ -1,7 +1,7 @@
 //! The permission catalog, printer access grants, tri-state overrides, members' effective
 //! rights and explanations of single decisions.
 
-use authz::{AccessLevel, AccessSource, Decision, Domain, Permission, PermissionSource};
+use authz::{AccessLevel, Domain, Permission};
 use domain::{GrantId, GrantSubject, GrantTarget, MemberId, PrinterGrant, PrinterId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -102,52 +102,6 @@ pub struct Explanation {
 
 fn grant_summary(grant: &PrinterGrant) -> serde_json::Value {
     json!({ "subject": grant.subject, "target": grant.target, "level": grant.level })
-}
-
-fn describe_subject(policy: &authz::Policy, subject: authz::Subject) -> String {
-    match subject {
-        authz::Subject::Rank(id) => {
-            format!("rank {}", policy.rank(id).map_or("?", |r| r.name.as_str()))
-        }
-        authz::Subject::Workgroup(id) => format!("workgroup {id}"),
-        authz::Subject::Member(id) => {
-            let name = policy
-                .member_ix(id)
-                .map(|ix| policy.member(ix).name.clone())
-                .unwrap_or_default();
-            format!("member {name}")
-        }
-    }
-}
-
-fn describe_target(target: authz::Target) -> String {
-    match target {
-        authz::Target::AllPrinters => "all printers".into(),
-        authz::Target::Site(id) => format!("site {id}"),
-        authz::Target::Group(id) => format!("printer group {id}"),
-        authz::Target::Model(id) => format!("printer model {id}"),
-        authz::Target::Printer(id) => format!("printer {id}"),
-    }
-}
-
-fn permission_words(source: &PermissionSource, permission: Permission) -> (&'static str, String) {
-    let key = permission.key();
-    match source {
-        PermissionSource::Owner => ("owner", "as an owner they hold every permission".into()),
-        PermissionSource::Rank { rank } => ("rank", format!("their rank {rank} includes {key}")),
-        PermissionSource::AllowOverride { rank } => (
-            "allow_override",
-            format!("{key} is allowed for them individually (tri-state in rank {rank})"),
-        ),
-        PermissionSource::DeniedByOverride { rank } => (
-            "denied_by_override",
-            format!("{key} is denied for them individually (tri-state in rank {rank})"),
-        ),
-        PermissionSource::NotInRank { rank } => (
-            "not_in_rank",
-            format!("their rank {rank} does not include {key}"),
-        ),
-    }
 }
 
 impl App {
@@ -387,126 +341,35 @@ impl App {
             ))
         })?;
         let policy = &actor.policy;
-        let ix = policy
+        policy
             .member_ix(member)
             .ok_or(AppError::not_found("member"))?;
         // The printer must be one the asker can see; otherwise it does not exist for them.
-        if let Some(printer) = printer
-            && policy
-                .printer_ix(printer)
-                .is_none_or(|p| policy.rights(actor.ix).level(p) == AccessLevel::None)
-        {
+        if printer.is_some_and(|p| !App::can_see_printer(actor, p)) {
             return Err(AppError::not_found("printer"));
         }
-        let name = policy.member(ix).name.clone();
-        let decision = policy.decide(member, permission, printer);
-        let need = printer
-            .map(|_| policy.needed_level(permission))
-            .filter(|l| *l > AccessLevel::None);
-        let access_words = |source: &AccessSource| -> (Vec<String>, String) {
-            match source {
-                AccessSource::Owner => (vec!["owner".into()], "owners manage every printer".into()),
-                AccessSource::Grants(grants) => {
-                    let list: Vec<String> = grants
-                        .iter()
-                        .map(|g| {
-                            format!(
-                                "{} on {} ({})",
-                                describe_subject(policy, g.subject),
-                                describe_target(g.target),
-                                g.level
-                            )
-                        })
-                        .collect();
-                    let text = format!("access comes from {}", list.join(" and "));
-                    (list, text)
-                }
-                AccessSource::VisibleOutOfScope => (
-                    Vec::new(),
-                    "the printer is outside their rank's scope and shown locked (view only)".into(),
-                ),
-                AccessSource::Nothing { out_of_scope: true } => (
-                    Vec::new(),
-                    "the printer is outside their rank's printer scope".into(),
-                ),
-                AccessSource::Nothing {
-                    out_of_scope: false,
-                } => (Vec::new(), "no grant gives them access to it".into()),
-            }
-        };
-        let (allowed, reason, message, access, access_from) = match &decision {
-            Decision::Allowed {
-                permission: source,
-                access,
-            } => {
-                let (reason, why) = permission_words(source, permission);
-                let (from, text, level) = match access {
-                    Some((level, source)) => {
-                        let (from, text) = access_words(source);
-                        (from, format!(", and {text}"), Some(*level))
-                    }
-                    None => (Vec::new(), String::new(), None),
-                };
-                (
-                    true,
-                    reason,
-                    format!("{name} may: {why}{text}."),
-                    level,
-                    from,
-                )
-            }
-            Decision::MissingPermission { permission: source } => {
-                let (reason, why) = permission_words(source, permission);
-                (
-                    false,
-                    reason,
-                    format!("{name} may not: {why}."),
-                    None,
-                    Vec::new(),
-                )
-            }
-            Decision::PrinterHidden { access } => {
-                let (from, text) = access_words(access);
-                (
-                    false,
-                    "printer_hidden",
-                    format!("{name} cannot see this printer: {text}."),
-                    Some(AccessLevel::None),
-                    from,
-                )
-            }
-            Decision::InsufficientAccess { have, need, access } => {
-                let (from, text) = access_words(access);
-                let message = format!(
-                    "{name} holds {key} but it needs {need} access to this printer and they have {have}: {text}."
-                );
-                (false, "insufficient_access", message, Some(*have), from)
-            }
-            Decision::Unknown => return Err(AppError::not_found("member")),
-        };
-        let ask = if allowed {
-            Vec::new()
-        } else {
-            policy
-                .who_could_grant(member, permission, printer)
-                .into_iter()
-                .filter_map(|id| {
-                    policy
-                        .member_ix(id)
-                        .map(|ix| policy.member(ix).name.clone())
-                })
-                .collect()
-        };
+        let explained = policy
+            .explain(member, permission, printer)
+            .ok_or(AppError::not_found("member"))?;
+        let ask = explained
+            .ask
+            .iter()
+            .filter_map(|id| {
+                policy
+                    .member_ix(*id)
+                    .map(|ix| policy.member(ix).name.clone())
+            })
+            .collect();
         Ok(Explanation {
-            allowed,
+            allowed: explained.allowed,
             member_id: member,
             permission: permission.key(),
             printer_id: printer,
-            reason,
-            message,
-            access,
-            needed_access: need,
-            access_from,
+            reason: explained.reason.key(),
+            message: explained.message,
+            access: explained.access,
+            needed_access: explained.needed_access,
+            access_from: explained.access_from,
             ask,
         })
     }

@@ -12,6 +12,7 @@
 
 mod admin;
 mod catalog;
+mod explain;
 pub mod ids;
 pub mod model;
 mod policy;
@@ -20,6 +21,7 @@ mod rank;
 
 pub use admin::{Acting, Refusal};
 pub use catalog::{AccessLevel, Domain, PERMISSION_COUNT, Permission, PermissionSet};
+pub use explain::{Explanation, Reason};
 pub use model::{
     BedClearAccess, Grant, Member, MemberScope, Org, OrgSettings, OutOfScope, Printer,
     PrinterScope, Rank, Subject, Target,
