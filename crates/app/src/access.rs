@@ -131,11 +131,11 @@ impl App {
     /// The organization's printer access grants; a grant on one printer the actor cannot see
     /// is left out, as that printer does not exist for them.
     pub async fn list_grants(&self, actor: &OrgActor) -> AppResult<Vec<PrinterGrant>> {
-        self.require(actor, Permission::RanksView).await?;
+        actor.require(Permission::RanksView)?;
         let mut conn = self.store().read().await?;
         let mut grants = store::list_grants(&mut conn, actor.org()).await?;
         grants.retain(|g| match g.target {
-            GrantTarget::Printer(printer) => App::can_see_printer(actor, printer),
+            GrantTarget::Printer(printer) => actor.can_see_printer(printer),
             _ => true,
         });
         Ok(grants)
@@ -176,7 +176,7 @@ impl App {
         actor: &OrgActor,
         input: CreateGrant,
     ) -> AppResult<PrinterGrant> {
-        self.require(actor, Permission::PrinterAccessManage).await?;
+        actor.require(Permission::PrinterAccessManage)?;
         if input.level == AccessLevel::None {
             return Err(AppError::Invalid(domain::Invalid::new(
                 "level",
@@ -194,7 +194,7 @@ impl App {
         actor
             .policy
             .may_change_grant(actor.acting(), &model, true)
-            .map_err(|r| self.refused(actor, r))?;
+            .map_err(|r| actor.refused(r))?;
         let id = store::insert_grant(
             &mut tx,
             actor.org(),
@@ -223,7 +223,7 @@ impl App {
     }
 
     pub async fn delete_grant(&self, actor: &OrgActor, id: GrantId) -> AppResult<()> {
-        self.require(actor, Permission::PrinterAccessManage).await?;
+        actor.require(Permission::PrinterAccessManage)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
         let grant = store::get_grant(&mut tx, actor.org(), id)
@@ -232,7 +232,7 @@ impl App {
         actor
             .policy
             .may_change_grant(actor.acting(), &grant.to_model(), false)
-            .map_err(|r| self.refused(actor, r))?;
+            .map_err(|r| actor.refused(r))?;
         store::delete_grant(&mut tx, actor.org(), id).await?;
         store::bump_authz_version(&mut tx, actor.org()).await?;
         let event = actor.event(now, "printer_access.revoke", "printer_grant", id);
@@ -253,7 +253,7 @@ impl App {
         key: &str,
         effect: Option<OverrideEffect>,
     ) -> AppResult<MemberRights> {
-        self.require(actor, Permission::MembersOverride).await?;
+        actor.require(Permission::MembersOverride)?;
         let permission = Permission::from_key(key).ok_or_else(|| {
             AppError::Invalid(domain::Invalid::new(
                 "permission",
@@ -275,7 +275,7 @@ impl App {
         actor
             .policy
             .may_override(actor.acting(), member, permission, grants)
-            .map_err(|r| self.refused(actor, r))?;
+            .map_err(|r| actor.refused(r))?;
         let before = if allowed.contains(permission) {
             Some("allow")
         } else if denied.contains(permission) {
@@ -317,7 +317,7 @@ impl App {
         member: MemberId,
     ) -> AppResult<MemberRights> {
         if member != actor.member_id() {
-            self.require(actor, Permission::MembersView).await?;
+            actor.require(Permission::MembersView)?;
         }
         rights_of(&actor.policy, member, actor.ix)
     }
@@ -332,7 +332,7 @@ impl App {
         printer: Option<PrinterId>,
     ) -> AppResult<Explanation> {
         if member != actor.member_id() {
-            self.require(actor, Permission::MembersView).await?;
+            actor.require(Permission::MembersView)?;
         }
         let permission = Permission::from_key(key).ok_or_else(|| {
             AppError::Invalid(domain::Invalid::new(
@@ -345,7 +345,7 @@ impl App {
             .member_ix(member)
             .ok_or(AppError::not_found("member"))?;
         // The printer must be one the asker can see; otherwise it does not exist for them.
-        if printer.is_some_and(|p| !App::can_see_printer(actor, p)) {
+        if printer.is_some_and(|p| !actor.can_see_printer(p)) {
             return Err(AppError::not_found("printer"));
         }
         let explained = policy

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::App;
 use crate::error::{AppError, AppResult};
+use crate::policies::Versioned;
 
 /// Where a request came from, recorded with every audit event.
 #[derive(Debug, Clone, Default)]
@@ -111,10 +112,53 @@ pub struct OrgActor {
     pub permissions: PermissionSet,
     pub meta: RequestMeta,
     pub policy: Arc<Policy>,
+    /// The authorization version `policy` was compiled at.
+    pub version: i64,
     pub ix: MemberIx,
 }
 
+/// Refuses principals that may not act in `org` at all: a one-time password not yet changed, or
+/// a token of another organization.
+fn check_principal(principal: &Principal, org: OrgId) -> AppResult<()> {
+    if principal.user.must_change_password {
+        return Err(AppError::PasswordChangeRequired);
+    }
+    match &principal.credential {
+        Credential::Token { org: token_org, .. } if *token_org != org => {
+            Err(AppError::not_found("organization"))
+        }
+        _ => Ok(()),
+    }
+}
+
 impl OrgActor {
+    /// The member's rights from `policy`, narrowed by their token's scope when acting through
+    /// one.
+    fn new(
+        principal: Principal,
+        member: MemberAuth,
+        meta: RequestMeta,
+        policy: Versioned,
+    ) -> AppResult<OrgActor> {
+        let ix = policy
+            .policy
+            .member_ix(member.member_id)
+            .ok_or(AppError::not_found("organization"))?;
+        let rights = policy.policy.rights(ix).permissions;
+        let permissions = principal
+            .token_scope()
+            .map_or(rights, |scope| rights.intersection(scope));
+        Ok(OrgActor {
+            principal,
+            member,
+            permissions,
+            meta,
+            policy: policy.policy,
+            version: policy.version,
+            ix,
+        })
+    }
+
     pub fn org(&self) -> OrgId {
         self.member.org_id
     }
@@ -183,22 +227,7 @@ impl App {
         org: OrgId,
         meta: RequestMeta,
     ) -> AppResult<OrgActor> {
-        if principal.user.must_change_password {
-            return Err(AppError::PasswordChangeRequired);
-        }
-        let token_scope = match &principal.credential {
-            Credential::Session(_) => None,
-            Credential::Token {
-                org: token_org,
-                permissions,
-                ..
-            } => {
-                if *token_org != org {
-                    return Err(AppError::not_found("organization"));
-                }
-                *permissions
-            }
-        };
+        check_principal(&principal, org)?;
         let (member, version) = {
             let mut conn = self.store().read().await?;
             store::member_auth_for_user(&mut conn, org, principal.user.id)
@@ -207,72 +236,55 @@ impl App {
                 .ok_or(AppError::not_found("organization"))?
         };
         let policy = self.policy(org, version).await?;
-        let ix = policy
-            .member_ix(member.member_id)
-            .ok_or(AppError::not_found("organization"))?;
-        let rights = policy.rights(ix).permissions;
-        let permissions = token_scope.map_or(rights, |scope| rights.intersection(scope));
-        Ok(OrgActor {
-            principal,
-            member,
-            permissions,
-            meta,
-            policy,
-            ix,
-        })
+        OrgActor::new(principal, member, meta, policy)
     }
+}
 
+impl OrgActor {
     /// Refuses unless the actor holds `permission`, naming who could grant it.
-    pub async fn require(&self, actor: &OrgActor, permission: Permission) -> AppResult<()> {
-        if actor.holds(permission) {
+    pub fn require(&self, permission: Permission) -> AppResult<()> {
+        if self.holds(permission) {
             return Ok(());
         }
-        Err(self.denied(actor, permission, None, None))
+        Err(self.denied(permission, None, None))
+    }
+
+    /// Whether the actor may see the printer at all (any access level).
+    pub fn can_see_printer(&self, printer: PrinterId) -> bool {
+        self.policy
+            .printer_ix(printer)
+            .is_some_and(|p| self.policy.rights(self.ix).level(p) > AccessLevel::None)
     }
 
     /// Refuses unless the actor holds `permission` and enough access to `printer`. A printer
     /// the actor cannot see is "not found", exactly like one that does not exist.
-    /// Whether the actor may see the printer at all (any access level).
-    pub fn can_see_printer(actor: &OrgActor, printer: PrinterId) -> bool {
-        actor
-            .policy
-            .printer_ix(printer)
-            .is_some_and(|p| actor.policy.rights(actor.ix).level(p) > AccessLevel::None)
-    }
-
-    pub(crate) fn require_on_printer(
-        &self,
-        actor: &OrgActor,
-        permission: Permission,
-        printer: PrinterId,
-    ) -> AppResult<()> {
-        let Some(p) = actor.policy.printer_ix(printer) else {
+    pub fn require_on_printer(&self, permission: Permission, printer: PrinterId) -> AppResult<()> {
+        let Some(p) = self.policy.printer_ix(printer) else {
             return Err(AppError::not_found("printer"));
         };
-        let have = actor.policy.rights(actor.ix).level(p);
+        let have = self.policy.rights(self.ix).level(p);
         if have == AccessLevel::None {
             return Err(AppError::not_found("printer"));
         }
-        if !actor.holds(permission) {
-            return Err(self.denied(actor, permission, Some(printer), None));
+        if !self.holds(permission) {
+            return Err(self.denied(permission, Some(printer), None));
         }
-        let need = actor.policy.needed_level(permission);
+        let need = self.policy.needed_level(permission);
         if have < need {
-            return Err(self.denied(actor, permission, Some(printer), Some(need)));
+            return Err(self.denied(permission, Some(printer), Some(need)));
         }
         Ok(())
     }
 
     fn denied(
         &self,
-        actor: &OrgActor,
         permission: Permission,
         printer: Option<PrinterId>,
         need: Option<AccessLevel>,
     ) -> AppError {
-        let policy = &actor.policy;
+        let policy = &self.policy;
         let ask = policy
-            .who_could_grant(actor.member_id(), permission, printer)
+            .who_could_grant(self.member_id(), permission, printer)
             .into_iter()
             .filter_map(|id| {
                 policy
@@ -288,9 +300,9 @@ impl App {
     }
 
     /// Turns an administrative refusal into the API's error.
-    pub(crate) fn refused(&self, actor: &OrgActor, refusal: Refusal) -> AppError {
+    pub(crate) fn refused(&self, refusal: Refusal) -> AppError {
         match refusal {
-            Refusal::MissingPermission(permission) => self.denied(actor, permission, None, None),
+            Refusal::MissingPermission(permission) => self.denied(permission, None, None),
             Refusal::UnknownMember => AppError::not_found("member"),
             Refusal::UnknownRank => AppError::not_found("rank"),
             Refusal::RankInUse(_) => AppError::conflict("rank_in_use", refusal.to_string()),
@@ -299,18 +311,13 @@ impl App {
     }
 
     /// Refuses unless `member`'s rank is strictly junior to the actor's.
-    pub(crate) fn require_outranks(
-        &self,
-        actor: &OrgActor,
-        member: MemberId,
-        what: &'static str,
-    ) -> AppResult<()> {
-        let target = actor
+    pub(crate) fn require_outranks(&self, member: MemberId, what: &'static str) -> AppResult<()> {
+        let target = self
             .policy
             .member_ix(member)
-            .and_then(|ix| actor.policy.seniority(ix));
+            .and_then(|ix| self.policy.seniority(ix));
         match target {
-            Some(target) if actor.seniority().outranks(target) => Ok(()),
+            Some(target) if self.seniority().outranks(target) => Ok(()),
             Some(_) => Err(AppError::Refused(Refusal::NotJunior(what))),
             None => Err(AppError::not_found("member")),
         }

@@ -154,7 +154,7 @@ fn csv_chunk(
 
 impl App {
     pub async fn list_audit(&self, actor: &OrgActor, query: &AuditQuery) -> AppResult<AuditPage> {
-        self.require(actor, Permission::AuditView).await?;
+        actor.require(Permission::AuditView)?;
         let limit = crate::paging::page_size(query.limit)?;
         let filter = query.filter()?;
         let mut conn = self.store().read().await?;
@@ -175,7 +175,7 @@ impl App {
         actor: &OrgActor,
         query: &AuditQuery,
     ) -> AppResult<impl Stream<Item = AppResult<Vec<u8>>> + Send + 'static> {
-        self.require(actor, Permission::AuditExport).await?;
+        actor.require(Permission::AuditExport)?;
         let filter = query.filter()?;
         let mut tx = self.store().write().await?;
         let event = actor.event(self.now(), "audit.export", "audit_log", actor.org());

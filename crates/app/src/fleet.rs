@@ -340,7 +340,7 @@ impl App {
         actor: &OrgActor,
         query: &PrinterQuery,
     ) -> AppResult<PrinterPage> {
-        self.require(actor, Permission::PrintersView).await?;
+        actor.require(Permission::PrintersView)?;
         let limit = crate::paging::page_size(query.limit)?;
         let filter = query.filter()?;
         let wanted = limit as usize + 1;
@@ -380,7 +380,7 @@ impl App {
 
     /// Every printer the actor can see (the live event stream's first snapshot).
     pub async fn all_visible_printers(&self, actor: &OrgActor) -> AppResult<Vec<VisiblePrinter>> {
-        self.require(actor, Permission::PrintersView).await?;
+        actor.require(Permission::PrintersView)?;
         let mut conn = self.store().read().await?;
         let printers = store::list_printers(&mut conn, actor.org()).await?;
         Ok(printers
@@ -404,7 +404,7 @@ impl App {
     }
 
     pub async fn get_printer(&self, actor: &OrgActor, id: PrinterId) -> AppResult<VisiblePrinter> {
-        self.require_on_printer(actor, Permission::PrintersView, id)?;
+        actor.require_on_printer(Permission::PrintersView, id)?;
         let mut conn = self.store().read().await?;
         store::get_printer(&mut conn, actor.org(), id)
             .await?
@@ -476,7 +476,7 @@ impl App {
         actor: &OrgActor,
         input: PrinterInput,
     ) -> AppResult<Printer> {
-        self.require(actor, Permission::PrintersAdd).await?;
+        actor.require(Permission::PrintersAdd)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
         let name = self.check_printer_input(&mut tx, actor, &input).await?;
@@ -523,7 +523,7 @@ impl App {
         id: PrinterId,
         input: PrinterInput,
     ) -> AppResult<Printer> {
-        self.require_on_printer(actor, Permission::PrintersEdit, id)?;
+        actor.require_on_printer(Permission::PrintersEdit, id)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
         let before = store::get_printer(&mut tx, actor.org(), id)
@@ -531,7 +531,7 @@ impl App {
             .ok_or(AppError::not_found("printer"))?;
         if before.connection.settings != serde_json::Value::Object(input.settings.clone()) {
             // Changing how the printer behaves is its own, rarer right.
-            self.require_on_printer(actor, Permission::PrintersSettings, id)?;
+            actor.require_on_printer(Permission::PrintersSettings, id)?;
         }
         let name = self.check_printer_input(&mut tx, actor, &input).await?;
         self.require_manage_after(actor, id, &input)?;
@@ -591,7 +591,7 @@ impl App {
     }
 
     pub async fn delete_printer(&self, actor: &OrgActor, id: PrinterId) -> AppResult<()> {
-        self.require_on_printer(actor, Permission::PrintersRemove, id)?;
+        actor.require_on_printer(Permission::PrintersRemove, id)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
         let before = store::get_printer(&mut tx, actor.org(), id)
@@ -611,7 +611,7 @@ impl App {
     }
 
     pub async fn list_printer_models(&self, actor: &OrgActor) -> AppResult<Vec<PrinterModel>> {
-        self.require(actor, Permission::PrintersView).await?;
+        actor.require(Permission::PrintersView)?;
         Ok(store::list_printer_models(&mut *self.store().read().await?, actor.org()).await?)
     }
 
@@ -620,7 +620,7 @@ impl App {
         actor: &OrgActor,
         input: PrinterModelInput,
     ) -> AppResult<PrinterModel> {
-        self.require(actor, Permission::PrinterModelsAdd).await?;
+        actor.require(Permission::PrinterModelsAdd)?;
         let checked = check_model_input(&input)?;
         let (name, new) = (&checked.name, checked.as_new(&input));
         let now = self.now();
@@ -646,7 +646,7 @@ impl App {
         id: PrinterModelId,
         input: PrinterModelInput,
     ) -> AppResult<PrinterModel> {
-        self.require(actor, Permission::PrinterModelsEdit).await?;
+        actor.require(Permission::PrinterModelsEdit)?;
         let checked = check_model_input(&input)?;
         let (name, new) = (&checked.name, checked.as_new(&input));
         let now = self.now();
@@ -683,7 +683,7 @@ impl App {
         actor: &OrgActor,
         id: PrinterModelId,
     ) -> AppResult<()> {
-        self.require(actor, Permission::PrinterModelsRemove).await?;
+        actor.require(Permission::PrinterModelsRemove)?;
         let mut tx = self.store().write().await?;
         let model = store::get_printer_model(&mut tx, actor.org(), id)
             .await?
@@ -701,7 +701,7 @@ impl App {
     }
 
     pub async fn list_printer_groups(&self, actor: &OrgActor) -> AppResult<Vec<PrinterGroup>> {
-        self.require(actor, Permission::PrintersView).await?;
+        actor.require(Permission::PrintersView)?;
         Ok(store::list_printer_groups(&mut *self.store().read().await?, actor.org()).await?)
     }
 
@@ -710,7 +710,7 @@ impl App {
         actor: &OrgActor,
         input: NamedInput,
     ) -> AppResult<PrinterGroup> {
-        self.require(actor, Permission::PrinterGroupsAdd).await?;
+        actor.require(Permission::PrinterGroupsAdd)?;
         let name = Name::parse("name", &input.name)?;
         let description = parse_description("description", &input.description)?;
         let now = self.now();
@@ -741,7 +741,7 @@ impl App {
         id: PrinterGroupId,
         input: NamedInput,
     ) -> AppResult<PrinterGroup> {
-        self.require(actor, Permission::PrinterGroupsEdit).await?;
+        actor.require(Permission::PrinterGroupsEdit)?;
         let name = Name::parse("name", &input.name)?;
         let description = parse_description("description", &input.description)?;
         let now = self.now();
@@ -773,7 +773,7 @@ impl App {
         actor: &OrgActor,
         id: PrinterGroupId,
     ) -> AppResult<()> {
-        self.require(actor, Permission::PrinterGroupsRemove).await?;
+        actor.require(Permission::PrinterGroupsRemove)?;
         let mut tx = self.store().write().await?;
         let group = store::get_printer_group(&mut tx, actor.org(), id)
             .await?

@@ -91,14 +91,14 @@ fn member_summary(member: &Member) -> serde_json::Value {
 
 impl App {
     pub async fn list_members(&self, actor: &OrgActor) -> AppResult<Vec<Member>> {
-        self.require(actor, Permission::MembersView).await?;
+        actor.require(Permission::MembersView)?;
         let mut conn = self.store().read().await?;
         Ok(store::list_members(&mut conn, actor.org()).await?)
     }
 
     pub async fn get_member(&self, actor: &OrgActor, member: MemberId) -> AppResult<Member> {
         if member != actor.member_id() {
-            self.require(actor, Permission::MembersView).await?;
+            actor.require(Permission::MembersView)?;
         }
         let mut conn = self.store().read().await?;
         store::get_member(&mut conn, actor.org(), member)
@@ -121,7 +121,7 @@ impl App {
         actor
             .policy
             .may_assign_rank(actor.acting(), rank.id, member)
-            .map_err(|r| self.refused(actor, r))?;
+            .map_err(|r| actor.refused(r))?;
         Ok(rank)
     }
 
@@ -167,7 +167,7 @@ impl App {
         actor
             .policy
             .may_manage_member(actor.acting(), member)
-            .map_err(|r| self.refused(actor, r))?;
+            .map_err(|r| actor.refused(r))?;
         Ok(target)
     }
 
@@ -177,7 +177,7 @@ impl App {
         member: MemberId,
         input: UpdateMember,
     ) -> AppResult<Member> {
-        self.require(actor, Permission::MembersManage).await?;
+        actor.require(Permission::MembersManage)?;
         let mut tx = self.store().write().await?;
         let before = self.manageable_member(&mut tx, actor, member).await?;
         if let Some(rank) = input.rank_id {
@@ -191,7 +191,7 @@ impl App {
             actor
                 .policy
                 .may_move_member(actor.acting(), member, site)
-                .map_err(|r| self.refused(actor, r))?;
+                .map_err(|r| actor.refused(r))?;
             store::set_member_site(&mut tx, actor.org(), member, site).await?;
         }
         let after = store::get_member(&mut tx, actor.org(), member)
@@ -229,7 +229,7 @@ impl App {
         member: MemberId,
         active: bool,
     ) -> AppResult<Member> {
-        self.require(actor, Permission::MembersManage).await?;
+        actor.require(Permission::MembersManage)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
         let before = self.manageable_member(&mut tx, actor, member).await?;
@@ -238,7 +238,7 @@ impl App {
             actor
                 .policy
                 .may_assign_rank(actor.acting(), before.rank_id, Some(member))
-                .map_err(|r| self.refused(actor, r))?;
+                .map_err(|r| actor.refused(r))?;
         }
         if before.active == active {
             let state = if active { "active" } else { "deactivated" };
@@ -284,7 +284,7 @@ impl App {
         actor: &OrgActor,
         input: CreateInvitation,
     ) -> AppResult<CreatedInvitation> {
-        self.require(actor, Permission::MembersInvite).await?;
+        actor.require(Permission::MembersInvite)?;
         let email = Email::parse("email", &input.email)?;
         let settings = self.settings();
         let max_hours = settings.max_invitation_ttl_secs / 3600;
@@ -332,7 +332,7 @@ impl App {
     }
 
     pub async fn list_invitations(&self, actor: &OrgActor) -> AppResult<Vec<Invitation>> {
-        self.require(actor, Permission::MembersInvite).await?;
+        actor.require(Permission::MembersInvite)?;
         let mut conn = self.store().read().await?;
         Ok(store::list_invitations(&mut conn, actor.org(), self.now()).await?)
     }
@@ -342,7 +342,7 @@ impl App {
         actor: &OrgActor,
         id: InvitationId,
     ) -> AppResult<Invitation> {
-        self.require(actor, Permission::MembersInvite).await?;
+        actor.require(Permission::MembersInvite)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
         let invitation = store::get_invitation(&mut tx, actor.org(), id, now)

@@ -232,7 +232,7 @@ impl App {
     }
 
     pub async fn update_org(&self, actor: &OrgActor, input: UpdateOrg) -> AppResult<Organization> {
-        self.require(actor, Permission::OrganizationManage).await?;
+        actor.require(Permission::OrganizationManage)?;
         let mut tx = self.store().write().await?;
         let before = store::get_org(&mut tx, actor.org())
             .await?
@@ -263,19 +263,19 @@ impl App {
     }
 
     pub async fn list_ranks(&self, actor: &OrgActor) -> AppResult<Vec<Rank>> {
-        self.require(actor, Permission::RanksView).await?;
+        actor.require(Permission::RanksView)?;
         let mut conn = self.store().read().await?;
         Ok(store::list_ranks(&mut conn, actor.org()).await?)
     }
 
     pub async fn list_sites(&self, actor: &OrgActor) -> AppResult<Vec<Site>> {
-        self.require(actor, Permission::SitesView).await?;
+        actor.require(Permission::SitesView)?;
         let mut conn = self.store().read().await?;
         Ok(store::list_sites(&mut conn, actor.org()).await?)
     }
 
     pub async fn get_site(&self, actor: &OrgActor, site: SiteId) -> AppResult<Site> {
-        self.require(actor, Permission::SitesView).await?;
+        actor.require(Permission::SitesView)?;
         let mut conn = self.store().read().await?;
         store::get_site(&mut conn, actor.org(), site)
             .await?
@@ -283,7 +283,7 @@ impl App {
     }
 
     pub async fn create_site(&self, actor: &OrgActor, input: CreateSite) -> AppResult<Site> {
-        self.require(actor, Permission::SitesManage).await?;
+        actor.require(Permission::SitesManage)?;
         let name = Name::parse("name", &input.name)?;
         let description = parse_description("description", &input.description)?;
         let zone = input
@@ -320,7 +320,7 @@ impl App {
         site: SiteId,
         input: UpdateSite,
     ) -> AppResult<Site> {
-        self.require(actor, Permission::SitesManage).await?;
+        actor.require(Permission::SitesManage)?;
         let mut tx = self.store().write().await?;
         let before = store::get_site(&mut tx, actor.org(), site)
             .await?
@@ -359,7 +359,7 @@ impl App {
     }
 
     pub async fn delete_site(&self, actor: &OrgActor, site: SiteId) -> AppResult<()> {
-        self.require(actor, Permission::SitesManage).await?;
+        actor.require(Permission::SitesManage)?;
         let mut tx = self.store().write().await?;
         let before = store::get_site(&mut tx, actor.org(), site)
             .await?

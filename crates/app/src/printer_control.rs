@@ -156,13 +156,13 @@ impl App {
 
     /// The printer's live state.
     pub fn printer_live(&self, actor: &OrgActor, id: PrinterId) -> AppResult<LiveStatus> {
-        self.require_on_printer(actor, Permission::PrintersView, id)?;
+        actor.require_on_printer(Permission::PrintersView, id)?;
         Ok(self.live_printer(id)?.status())
     }
 
     /// The printer's prints, newest first.
     pub async fn list_prints(&self, actor: &OrgActor, id: PrinterId) -> AppResult<Vec<Print>> {
-        self.require_on_printer(actor, Permission::PrintersView, id)?;
+        actor.require_on_printer(Permission::PrintersView, id)?;
         let mut conn = self.store().read().await?;
         Ok(store::list_prints(&mut conn, actor.org(), id, 100).await?)
     }
@@ -173,7 +173,7 @@ impl App {
         actor: &OrgActor,
         id: PrinterId,
     ) -> AppResult<Vec<PrinterStateEvent>> {
-        self.require_on_printer(actor, Permission::PrintersView, id)?;
+        actor.require_on_printer(Permission::PrintersView, id)?;
         let mut conn = self.store().read().await?;
         Ok(store::list_printer_state_events(&mut conn, actor.org(), id, 200).await?)
     }
@@ -192,7 +192,7 @@ impl App {
         S: Stream<Item = Result<Bytes, E>> + Send,
         E: std::fmt::Display,
     {
-        self.require_on_printer(actor, Permission::PrinterControlStart, id)?;
+        actor.require_on_printer(Permission::PrinterControlStart, id)?;
         let file_name = check_file_name(file_name)?;
         let printer = self.live_printer(id)?;
         let state = printer.status().state;
@@ -325,7 +325,7 @@ impl App {
     /// Cancels the running print: your own with "cancel your own prints", anyone's with
     /// "cancel anyone's prints".
     pub async fn cancel_print(&self, actor: &OrgActor, id: PrinterId) -> AppResult<LiveStatus> {
-        self.require_on_printer(actor, Permission::PrintersView, id)?;
+        actor.require_on_printer(Permission::PrintersView, id)?;
         let printer = self.live_printer(id)?;
         let own = {
             let track = printer.track.lock().await;
@@ -362,7 +362,7 @@ impl App {
         id: PrinterId,
         input: SendGcode,
     ) -> AppResult<LiveStatus> {
-        self.require_on_printer(actor, Permission::PrinterControlSendGcode, id)?;
+        actor.require_on_printer(Permission::PrinterControlSendGcode, id)?;
         if input.lines.is_empty()
             || input.lines.len() > MAX_GCODE_LINES
             || input
@@ -403,7 +403,7 @@ impl App {
         id: PrinterId,
         input: Preheat,
     ) -> AppResult<LiveStatus> {
-        self.require_on_printer(actor, Permission::PrinterControlPreheat, id)?;
+        actor.require_on_printer(Permission::PrinterControlPreheat, id)?;
         for (field, value) in [("tool", input.tool), ("bed", input.bed)] {
             if value.is_some_and(|t| !(0.0..=500.0).contains(&t)) {
                 return Err(AppError::Invalid(domain::Invalid::new(
@@ -447,7 +447,7 @@ impl App {
         id: PrinterId,
         input: SetMaintenance,
     ) -> AppResult<LiveStatus> {
-        self.require_on_printer(actor, Permission::PrinterControlMaintenance, id)?;
+        actor.require_on_printer(Permission::PrinterControlMaintenance, id)?;
         let printer = self.live_printer(id)?;
         {
             let mut track = printer.track.lock().await;
@@ -467,7 +467,7 @@ impl App {
         actor: &OrgActor,
         id: PrinterId,
     ) -> AppResult<LiveStatus> {
-        self.require_on_printer(actor, Permission::PrinterControlConfirmBedClear, id)?;
+        actor.require_on_printer(Permission::PrinterControlConfirmBedClear, id)?;
         let printer = self.live_printer(id)?;
         {
             let mut track = printer.track.lock().await;
@@ -527,7 +527,7 @@ impl App {
         id: PrinterId,
         fault: printers::simulated::Fault,
     ) -> AppResult<LiveStatus> {
-        self.require_on_printer(actor, Permission::PrintersEdit, id)?;
+        actor.require_on_printer(Permission::PrintersEdit, id)?;
         check_fault(&fault)?;
         let printer = self.live_printer(id)?;
         let Some(simulator) = printer.driver().as_simulated() else {
@@ -556,7 +556,7 @@ impl App {
         command: &'static str,
         allowed: impl Fn(PrinterState) -> bool,
     ) -> AppResult<LiveStatus> {
-        self.require_on_printer(actor, permission, id)?;
+        actor.require_on_printer(permission, id)?;
         let printer = self.live_printer(id)?;
         {
             let track = printer.track.lock().await;

@@ -265,7 +265,7 @@ impl App {
     }
 
     pub async fn get_rank(&self, actor: &OrgActor, id: RankId) -> AppResult<Rank> {
-        self.require(actor, Permission::RanksView).await?;
+        actor.require(Permission::RanksView)?;
         let mut conn = self.store().read().await?;
         store::get_rank(&mut conn, actor.org(), id)
             .await?
@@ -289,7 +289,7 @@ impl App {
         actor
             .policy
             .may_write_rank(actor.acting(), None, &rank.to_model())
-            .map_err(|r| self.refused(actor, r))?;
+            .map_err(|r| actor.refused(r))?;
         let now = self.now();
         let mut tx = self.store().write().await?;
         self.check_scope(&mut tx, actor, &rank.scope).await?;
@@ -315,7 +315,7 @@ impl App {
 
     /// Creates a rank from scratch, junior to the actor's and with only permissions they hold.
     pub async fn create_rank(&self, actor: &OrgActor, change: RankChange) -> AppResult<Rank> {
-        self.require(actor, Permission::RanksManage).await?;
+        actor.require(Permission::RanksManage)?;
         let name = change
             .name
             .clone()
@@ -350,7 +350,7 @@ impl App {
         id: RankId,
         input: CloneRank,
     ) -> AppResult<Rank> {
-        self.require(actor, Permission::RanksManage).await?;
+        actor.require(Permission::RanksManage)?;
         let (source, position) = {
             let mut conn = self.store().read().await?;
             let source = store::get_rank(&mut conn, actor.org(), id)
@@ -380,7 +380,7 @@ impl App {
         id: RankId,
         change: RankChange,
     ) -> AppResult<Rank> {
-        self.require(actor, Permission::RanksManage).await?;
+        actor.require(Permission::RanksManage)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
         let before = store::get_rank(&mut tx, actor.org(), id)
@@ -391,7 +391,7 @@ impl App {
         actor
             .policy
             .may_write_rank(actor.acting(), Some(&before.to_model()), &after.to_model())
-            .map_err(|r| self.refused(actor, r))?;
+            .map_err(|r| actor.refused(r))?;
         store::update_rank(&mut tx, actor.org(), id, &new_rank_fields(&after))
             .await
             .map_err(on_conflict(
@@ -420,7 +420,7 @@ impl App {
         id: RankId,
         change: RankChange,
     ) -> AppResult<RankPreview> {
-        self.require(actor, Permission::RanksView).await?;
+        actor.require(Permission::RanksView)?;
         let before = {
             let mut conn = self.store().read().await?;
             store::get_rank(&mut conn, actor.org(), id)
@@ -451,7 +451,7 @@ impl App {
         actor: &OrgActor,
         input: ReorderRanks,
     ) -> AppResult<Vec<Rank>> {
-        self.require(actor, Permission::RanksManage).await?;
+        actor.require(Permission::RanksManage)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
         let ranks = store::list_ranks(&mut tx, actor.org()).await?;
@@ -507,7 +507,7 @@ impl App {
 
     /// Deletes a rank that has no members left.
     pub async fn delete_rank(&self, actor: &OrgActor, id: RankId) -> AppResult<()> {
-        self.require(actor, Permission::RanksManage).await?;
+        actor.require(Permission::RanksManage)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
         let before = store::get_rank(&mut tx, actor.org(), id)
@@ -516,7 +516,7 @@ impl App {
         actor
             .policy
             .may_delete_rank(actor.acting(), id)
-            .map_err(|r| self.refused(actor, r))?;
+            .map_err(|r| actor.refused(r))?;
         let waiting = store::list_invitations(&mut tx, actor.org(), now)
             .await?
             .into_iter()
@@ -548,7 +548,7 @@ impl App {
         actor: &OrgActor,
         input: ImportPreset,
     ) -> AppResult<Vec<Rank>> {
-        self.require(actor, Permission::RanksManage).await?;
+        actor.require(Permission::RanksManage)?;
         let preset = Preset::parse(&input.preset).ok_or_else(|| {
             let known: Vec<_> = Preset::ALL.iter().map(|p| p.key()).collect();
             AppError::Invalid(domain::Invalid::new(
@@ -574,7 +574,7 @@ impl App {
             actor
                 .policy
                 .may_write_rank(actor.acting(), None, &model)
-                .map_err(|r| self.refused(actor, r))?;
+                .map_err(|r| actor.refused(r))?;
             // The new rank's access on every printer must be access the actor has.
             if !actor.is_owner() {
                 let rights = actor.policy.rights(actor.ix);

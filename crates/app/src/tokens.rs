@@ -45,7 +45,7 @@ impl App {
         actor: &OrgActor,
         input: CreateToken,
     ) -> AppResult<CreatedToken> {
-        self.require(actor, Permission::ApiTokensCreateOwn).await?;
+        actor.require(Permission::ApiTokensCreateOwn)?;
         // Tokens are minted by a person in a signed-in session, never by another token: a
         // leaked token cannot spread into tokens that outlive its revocation or its expiry.
         if actor.principal.is_token() {
@@ -106,7 +106,7 @@ impl App {
         } else {
             Permission::ApiTokensCreateOwn
         };
-        self.require(actor, permission).await?;
+        actor.require(permission)?;
         let mut conn = self.store().read().await?;
         let member = if everyone {
             None
@@ -118,7 +118,7 @@ impl App {
 
     /// Revokes one of the actor's tokens, or another member's with the permission and seniority.
     pub async fn revoke_token(&self, actor: &OrgActor, id: TokenId) -> AppResult<ApiToken> {
-        self.require(actor, Permission::ApiTokensCreateOwn).await?;
+        actor.require(Permission::ApiTokensCreateOwn)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
         let token = store::get_token(&mut tx, actor.org(), id)
@@ -129,7 +129,7 @@ impl App {
                 // Someone else's token is invisible without the permission to manage it.
                 return Err(AppError::not_found("API token"));
             }
-            self.require_outranks(actor, token.member_id, "revoke tokens of members")?;
+            actor.require_outranks(token.member_id, "revoke tokens of members")?;
         }
         if !store::revoke_token(&mut tx, id, now).await? {
             return Err(AppError::conflict(

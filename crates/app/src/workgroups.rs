@@ -48,7 +48,7 @@ fn summary(group: &Workgroup) -> serde_json::Value {
 
 impl App {
     pub async fn list_workgroups(&self, actor: &OrgActor) -> AppResult<Vec<Workgroup>> {
-        self.require(actor, Permission::WorkgroupsView).await?;
+        actor.require(Permission::WorkgroupsView)?;
         let mut conn = self.store().read().await?;
         Ok(store::list_workgroups(&mut conn, actor.org()).await?)
     }
@@ -58,7 +58,7 @@ impl App {
         actor: &OrgActor,
         id: WorkgroupId,
     ) -> AppResult<WorkgroupDetail> {
-        self.require(actor, Permission::WorkgroupsView).await?;
+        actor.require(Permission::WorkgroupsView)?;
         let mut conn = self.store().read().await?;
         let workgroup = store::get_workgroup(&mut conn, actor.org(), id)
             .await?
@@ -72,7 +72,7 @@ impl App {
         actor: &OrgActor,
         input: CreateWorkgroup,
     ) -> AppResult<Workgroup> {
-        self.require(actor, Permission::WorkgroupsManage).await?;
+        actor.require(Permission::WorkgroupsManage)?;
         let name = Name::parse("name", &input.name)?;
         let description = parse_description("description", &input.description)?;
         let now = self.now();
@@ -98,7 +98,7 @@ impl App {
         id: WorkgroupId,
         input: UpdateWorkgroup,
     ) -> AppResult<Workgroup> {
-        self.require(actor, Permission::WorkgroupsManage).await?;
+        actor.require(Permission::WorkgroupsManage)?;
         let mut tx = self.store().write().await?;
         let before = store::get_workgroup(&mut tx, actor.org(), id)
             .await?
@@ -127,7 +127,7 @@ impl App {
     }
 
     pub async fn delete_workgroup(&self, actor: &OrgActor, id: WorkgroupId) -> AppResult<()> {
-        self.require(actor, Permission::WorkgroupsManage).await?;
+        actor.require(Permission::WorkgroupsManage)?;
         let mut tx = self.store().write().await?;
         let before = store::get_workgroup(&mut tx, actor.org(), id)
             .await?
@@ -147,7 +147,7 @@ impl App {
         member: MemberId,
         input: SetWorkgroupMember,
     ) -> AppResult<WorkgroupDetail> {
-        self.require(actor, Permission::WorkgroupsView).await?;
+        actor.require(Permission::WorkgroupsView)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
         store::get_workgroup(&mut tx, actor.org(), id)
@@ -166,7 +166,7 @@ impl App {
                 current.is_none(),
                 input.moderator || current == Some(true),
             )
-            .map_err(|r| self.refused(actor, r))?;
+            .map_err(|r| actor.refused(r))?;
         store::upsert_workgroup_member(&mut tx, id, member, input.moderator, now).await?;
         store::bump_authz_version(&mut tx, actor.org()).await?;
         let event = actor.event(now, "workgroup.member_set", "workgroup", id);
@@ -184,7 +184,7 @@ impl App {
         id: WorkgroupId,
         member: MemberId,
     ) -> AppResult<()> {
-        self.require(actor, Permission::WorkgroupsView).await?;
+        actor.require(Permission::WorkgroupsView)?;
         let mut tx = self.store().write().await?;
         store::get_workgroup(&mut tx, actor.org(), id)
             .await?
@@ -195,7 +195,7 @@ impl App {
         actor
             .policy
             .may_change_workgroup_member(actor.acting(), id, member, false, current)
-            .map_err(|r| self.refused(actor, r))?;
+            .map_err(|r| actor.refused(r))?;
         store::remove_workgroup_member(&mut tx, id, member).await?;
         store::bump_authz_version(&mut tx, actor.org()).await?;
         let event = actor.event(self.now(), "workgroup.member_remove", "workgroup", id);

@@ -20,6 +20,41 @@ pub async fn bump_authz_version(conn: &mut Conn, org: OrgId) -> Result<(), Store
     Ok(())
 }
 
+/// How a write transaction holds an organization's authorization version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RightsLock {
+    /// The transaction changes data under the rights it was authorized with: no rights change
+    /// may commit before it ends (many such transactions may hold it at once).
+    Share,
+    /// The transaction changes rights itself (it bumps the version before it commits).
+    Exclusive,
+}
+
+/// Reads the organization's authorization version inside a write transaction and holds it
+/// there: a transaction that changes rights cannot commit between this read and this
+/// transaction's end. On SQLite the write transaction (`BEGIN IMMEDIATE`) already excludes
+/// every other writer; on PostgreSQL the organization's row is locked, shared or exclusive.
+pub async fn lock_authz_version(
+    conn: &mut Conn,
+    org: OrgId,
+    lock: RightsLock,
+) -> Result<Option<i64>, StoreError> {
+    let sql = match (conn.backend_name() == "PostgreSQL", lock) {
+        (false, _) => "SELECT authz_version FROM organizations WHERE id = $1",
+        (true, RightsLock::Share) => {
+            "SELECT authz_version FROM organizations WHERE id = $1 FOR SHARE"
+        }
+        (true, RightsLock::Exclusive) => {
+            "SELECT authz_version FROM organizations WHERE id = $1 FOR UPDATE"
+        }
+    };
+    let row = sqlx::query(sql)
+        .bind(org.get())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| int(&r, "authz_version")).transpose()
+}
+
 pub async fn authz_version(conn: &mut Conn, org: OrgId) -> Result<Option<i64>, StoreError> {
     let row = sqlx::query("SELECT authz_version FROM organizations WHERE id = $1")
         .bind(org.get())

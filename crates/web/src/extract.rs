@@ -295,9 +295,7 @@ where
         let Meta(meta) = Meta::from_request_parts(parts, state).await?;
         let actor = web.app.org_actor(principal, org, meta).await?;
         match parts.extensions.get::<RequiredAccess>() {
-            Some(RequiredAccess::Permission(permission)) => {
-                web.app.require(&actor, *permission).await?
-            }
+            Some(RequiredAccess::Permission(permission)) => actor.require(*permission)?,
             other => {
                 return Err(ApiError::from(app::AppError::Internal(
                     format!("organization route without a declared permission: {other:?}").into(),

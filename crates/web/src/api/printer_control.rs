@@ -304,7 +304,7 @@ pub async fn events(
                 }
                 update = updates.recv() => match update {
                     Ok(update) if update.org == org
-                        && App::can_see_printer(&actor, update.status.printer_id) => {
+                        && actor.can_see_printer(update.status.printer_id) => {
                         yield Ok(event(&update.status));
                     }
                     Ok(_) => {}
