@@ -48,10 +48,16 @@ pub struct Email(String);
 string_value!(Email);
 
 impl Email {
+    /// Longest address accepted, in characters as sent.
+    pub const MAX_CHARS: usize = 254;
+
     pub fn parse(field: &'static str, raw: &str) -> Result<Email, Invalid> {
-        let email = raw.trim().to_lowercase();
         let invalid = || Invalid::new(field, "must be an email address such as ada@example.org");
-        if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if raw.chars().count() > Email::MAX_CHARS {
+            return Err(invalid());
+        }
+        let email = raw.trim().to_lowercase();
+        if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(invalid());
         }
         let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
@@ -63,8 +69,8 @@ impl Email {
     }
 }
 
-/// A human-facing name (organization, site, workgroup, person, token): 1–100 characters after
-/// trimming, no control characters.
+/// A human-facing name (organization, site, workgroup, person, token): at most 100 characters
+/// as sent, not blank, no control characters once surrounding whitespace is trimmed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Name(String);
 string_value!(Name);
@@ -73,15 +79,16 @@ impl Name {
     pub const MAX_CHARS: usize = 100;
 
     pub fn parse(field: &'static str, raw: &str) -> Result<Name, Invalid> {
-        let name = raw.trim();
-        if name.is_empty() {
-            return Err(Invalid::new(field, "must not be empty"));
-        }
-        if name.chars().count() > Name::MAX_CHARS {
+        // Counted as sent, so that the limit is the one a client can check (`maxLength`).
+        if raw.chars().count() > Name::MAX_CHARS {
             return Err(Invalid::new(
                 field,
                 format!("must be at most {} characters", Name::MAX_CHARS),
             ));
+        }
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err(Invalid::new(field, "must not be empty"));
         }
         if name.chars().any(char::is_control) {
             return Err(Invalid::new(field, "must not contain control characters"));
@@ -90,13 +97,18 @@ impl Name {
     }
 }
 
-/// Free text such as a description: at most 2,000 characters.
+/// Longest free text (a description) accepted, in characters as sent.
+pub const DESCRIPTION_MAX_CHARS: usize = 2000;
+
+/// Free text such as a description: at most 2,000 characters as sent; stored trimmed.
 pub fn parse_description(field: &'static str, raw: &str) -> Result<String, Invalid> {
-    let text = raw.trim();
-    if text.chars().count() > 2000 {
-        return Err(Invalid::new(field, "must be at most 2000 characters"));
+    if raw.chars().count() > DESCRIPTION_MAX_CHARS {
+        return Err(Invalid::new(
+            field,
+            format!("must be at most {DESCRIPTION_MAX_CHARS} characters"),
+        ));
     }
-    Ok(text.to_string())
+    Ok(raw.trim().to_string())
 }
 
 /// A new password as chosen by a person. Never printed: `Debug` is redacted.
