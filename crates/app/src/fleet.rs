@@ -3,6 +3,7 @@
 //! move a printer to where they would not manage it.
 
 use authz::{AccessLevel, Permission, Policy};
+use domain::schema::DescriptionText;
 use domain::{
     DriverKind, Invalid, Name, Printer, PrinterGroup, PrinterGroupId, PrinterId, PrinterModel,
     PrinterModelId, SiteId, parse_description,
@@ -15,7 +16,9 @@ use crate::App;
 use crate::actor::{OrgActor, with_change};
 use crate::error::{AppError, AppResult, on_conflict};
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// A printer as written by the API. Its schema is written out below: the URL and credential
+/// rules depend on the driver.
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PrinterInput {
     pub name: String,
@@ -31,14 +34,142 @@ pub struct PrinterInput {
     pub url: String,
     /// Driver settings that are not secret (the simulator's `speed`, …).
     #[serde(default)]
-    #[schema(value_type = Object)]
     pub settings: serde_json::Map<String, serde_json::Value>,
     /// OctoPrint's API key or Moonraker's API key: a string stores it (encrypted), `null`
     /// removes it, leaving it out keeps what is stored. It is never returned.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
     pub credential: Option<Option<String>>,
 }
+
+/// Longest printer URL accepted, in characters as sent.
+const MAX_URL_CHARS: usize = 2000;
+/// Longest printer credential accepted, in characters as sent.
+const MAX_CREDENTIAL_CHARS: usize = 4096;
+
+impl utoipa::PartialSchema for PrinterInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use crate::schema::{array, nullable, reference, string, string_or_null};
+        use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, OneOfBuilder, Type};
+        let fields = ObjectBuilder::new()
+            .property("name", reference::<Name>())
+            .required("name")
+            .property("site_id", reference::<SiteId>())
+            .required("site_id")
+            .property("model_id", nullable(reference::<PrinterModelId>()))
+            .property(
+                "group_ids",
+                array(reference::<PrinterGroupId>(), None, None),
+            )
+            .property(
+                "driver",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["simulated", "octoprint", "moonraker"]))
+                    .description(Some(
+                        "How Farmhand reaches the printer (default: `simulated`, the built-in \
+                         simulator).",
+                    )),
+            )
+            .property(
+                "url",
+                string(None, Some(MAX_URL_CHARS), None).description(Some(
+                    "OctoPrint's or Moonraker's base URL, `http://host:port`; none for the \
+                     simulator.",
+                )),
+            )
+            .property(
+                "settings",
+                ObjectBuilder::new().description(Some(
+                    "Driver settings that are not secret (the simulator's `speed`, \
+                     `heat_up_s`). Settings a driver cannot use leave the printer unconnected.",
+                )),
+            )
+            .property(
+                "credential",
+                ObjectBuilder::new()
+                    .schema_type(string_or_null())
+                    .max_length(Some(MAX_CREDENTIAL_CHARS))
+                    .description(Some(
+                        "OctoPrint's or Moonraker's API key: a string stores it (encrypted), \
+                         `null` removes it, leaving it out keeps what is stored. It is never \
+                         returned.",
+                    )),
+            )
+            .additional_properties(Some(
+                utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+            ));
+        let simulator = ObjectBuilder::new()
+            .description(Some(
+                "The simulator: no URL (blank at most), no credential.",
+            ))
+            .property(
+                "driver",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["simulated"])),
+            )
+            .property("url", string(None, None, Some(BLANK_PATTERN)))
+            .property("credential", ObjectBuilder::new().schema_type(Type::Null));
+        let networked = ObjectBuilder::new()
+            .description(Some(
+                "OctoPrint or Moonraker: an `http://` or `https://` URL without whitespace or \
+                 control characters (surrounding whitespace is trimmed), and a credential that \
+                 is not blank and has no control characters.",
+            ))
+            .property(
+                "driver",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["octoprint", "moonraker"])),
+            )
+            .required("driver")
+            .property("url", string(None, None, Some(URL_PATTERN)))
+            .required("url")
+            .property(
+                "credential",
+                ObjectBuilder::new()
+                    .schema_type(string_or_null())
+                    .pattern(Some(CREDENTIAL_PATTERN)),
+            );
+        AllOfBuilder::new()
+            .description(Some("A printer as written by the API."))
+            .item(fields)
+            .item(OneOfBuilder::new().item(simulator).item(networked))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for PrinterInput {
+    fn schemas(schemas: &mut crate::schema::Schemas) {
+        crate::schema::register::<Name>(schemas);
+        crate::schema::register::<SiteId>(schemas);
+        crate::schema::register::<PrinterModelId>(schemas);
+        crate::schema::register::<PrinterGroupId>(schemas);
+    }
+}
+
+/// Nothing but whitespace (the simulator's URL).
+const BLANK_PATTERN: &str = concat!("^[", domain::whitespace_class!(), "]*$");
+/// An `http(s)://` URL without whitespace or control characters, once trimmed.
+const URL_PATTERN: &str = concat!(
+    "^[",
+    domain::whitespace_class!(),
+    "]*https?://[^",
+    domain::control_or_whitespace_class!(),
+    "]*[",
+    domain::whitespace_class!(),
+    "]*$"
+);
+/// Not blank once trimmed, no control characters anywhere.
+const CREDENTIAL_PATTERN: &str = concat!(
+    "^[^",
+    domain::control_class!(),
+    "]*[^",
+    domain::control_or_whitespace_class!(),
+    "][^",
+    domain::control_class!(),
+    "]*$"
+);
 
 /// Tells "given as null" (`Some(None)`) from "left out" (`None`, the field's default).
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
@@ -53,25 +184,46 @@ fn simulated() -> DriverKind {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PrinterModelInput {
+    #[schema(value_type = Name)]
     pub name: String,
     #[serde(default)]
+    #[schema(value_type = DescriptionText)]
     pub description: String,
-    /// Build volume X, Y, Z in mm.
+    /// Build volume X, Y, Z in mm, each 0 to 10,000 (0 where unknown).
     #[serde(default)]
+    #[schema(schema_with = build_volume_schema)]
     pub build_volume_mm: [f64; 3],
+    /// Default 0.4.
     #[serde(default = "default_nozzle")]
+    #[schema(minimum = 0.05, maximum = 5.0)]
     pub nozzle_diameter_mm: f64,
-    /// Materials it may print; empty means any.
+    /// Materials it may print, at most 50; empty means any.
     #[serde(default)]
+    #[schema(schema_with = materials_schema)]
     pub materials: Vec<String>,
-    /// Motion limits for the G-code estimator: fields of its printer profile, e.g.
-    /// `{"firmware": "klipper", "klipper": {"max_accel": 5000}}` or `{"print_acceleration": 1500}`.
+    /// Motion limits for the G-code estimator: the fields of its printer profile that differ
+    /// from the default, e.g. `{"firmware": "klipper", "klipper": {"max_accel": 5000}}` or
+    /// `{"print_acceleration": 1500}` (`klipper` merges field by field).
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = gcode::Profile)]
     pub motion: serde_json::Map<String, serde_json::Value>,
     /// Price of an hour of machine time in minor units of the organization's currency.
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub hourly_rate_minor: i64,
+}
+
+fn build_volume_schema() -> utoipa::openapi::schema::ArrayBuilder {
+    crate::schema::array(crate::schema::number(0.0, 10_000.0), Some(3), Some(3))
+}
+
+fn materials_schema() -> utoipa::openapi::schema::ArrayBuilder {
+    crate::schema::array(
+        crate::schema::string(None, Some(40), Some(domain::schema::NOT_BLANK_PATTERN))
+            .description(Some("A material: 1 to 40 characters, not blank.")),
+        None,
+        Some(50),
+    )
 }
 
 fn default_nozzle() -> f64 {
@@ -86,8 +238,11 @@ pub fn motion_profile(
     if let Some(base) = merged.as_object_mut() {
         for (key, value) in motion {
             match (base.get_mut(key), value) {
-                // Nested tables (`klipper`) merge field by field.
-                (Some(serde_json::Value::Object(inner)), serde_json::Value::Object(update)) => {
+                // Klipper's limits merge field by field (every field of theirs has a default);
+                // any other field, the bed's box included, is given whole.
+                (Some(serde_json::Value::Object(inner)), serde_json::Value::Object(update))
+                    if key == "klipper" =>
+                {
                     for (k, v) in update {
                         inner.insert(k.clone(), v.clone());
                     }
@@ -167,6 +322,12 @@ fn check_model_input(input: &PrinterModelInput) -> AppResult<CheckedModel> {
 }
 
 fn check_connection(input: &PrinterInput) -> AppResult<()> {
+    if input.url.chars().count() > MAX_URL_CHARS {
+        return Err(AppError::Invalid(Invalid::new(
+            "url",
+            format!("must be at most {MAX_URL_CHARS} characters"),
+        )));
+    }
     let url = input.url.trim();
     match input.driver {
         DriverKind::Simulated if !url.is_empty() => Err(AppError::Invalid(Invalid::new(
@@ -175,8 +336,7 @@ fn check_connection(input: &PrinterInput) -> AppResult<()> {
         ))),
         DriverKind::Octoprint | DriverKind::Moonraker
             if !(url.starts_with("http://") || url.starts_with("https://"))
-                || url.len() > 2000
-                || url.chars().any(char::is_whitespace) =>
+                || url.chars().any(|c| c.is_whitespace() || c.is_control()) =>
         {
             Err(AppError::Invalid(Invalid::new(
                 "url",
@@ -189,7 +349,7 @@ fn check_connection(input: &PrinterInput) -> AppResult<()> {
             )),
             Some(Some(secret))
                 if secret.trim().is_empty()
-                    || secret.len() > 4096
+                    || secret.chars().count() > MAX_CREDENTIAL_CHARS
                     || secret.chars().any(char::is_control) =>
             {
                 Err(AppError::Invalid(Invalid::new(
@@ -205,8 +365,10 @@ fn check_connection(input: &PrinterInput) -> AppResult<()> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NamedInput {
+    #[schema(value_type = Name)]
     pub name: String,
     #[serde(default)]
+    #[schema(value_type = DescriptionText)]
     pub description: String,
 }
 
@@ -230,26 +392,24 @@ pub struct PrinterQuery {
     pub site_id: Option<SiteId>,
     /// Only printers in this group.
     pub group_id: Option<PrinterGroupId>,
-    /// Only printers whose name contains this text (ASCII letters in either case).
+    /// Only printers whose name contains this text (ASCII letters in either case; surrounding
+    /// whitespace is ignored).
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<PrinterId>,
     /// Page size, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
-/// Longest name search accepted (names themselves are shorter).
+/// Longest name search accepted, in characters as sent (names themselves are shorter).
 const MAX_NAME_SEARCH: usize = 200;
 
 impl PrinterQuery {
     fn filter(&self) -> AppResult<store::PrinterFilter> {
-        let name_contains = self
+        if self
             .q
-            .as_deref()
-            .map(str::trim)
-            .filter(|q| !q.is_empty())
-            .map(str::to_owned);
-        if name_contains
             .as_ref()
             .is_some_and(|q| q.chars().count() > MAX_NAME_SEARCH)
         {
@@ -258,6 +418,12 @@ impl PrinterQuery {
                 format!("must be at most {MAX_NAME_SEARCH} characters"),
             )));
         }
+        let name_contains = self
+            .q
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_owned);
         Ok(store::PrinterFilter {
             site: self.site_id,
             group: self.group_id,

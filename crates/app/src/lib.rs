@@ -14,6 +14,7 @@ mod passwords;
 mod policies;
 mod printer_control;
 mod ranks;
+mod schema;
 mod secrets;
 mod sessions;
 mod throttle;
@@ -44,12 +45,17 @@ pub use live::{
 };
 pub use members::{
     AcceptInvitation, AddMember, CreateInvitation, CreatedInvitation, InvitationPreview,
-    UpdateMember,
+    MAX_INVITATION_TTL_HOURS, UpdateMember,
 };
 pub use organizations::{CreateSite, CreatedOrg, UpdateOrg, UpdateSite};
 pub use passwords::PasswordHasher;
-pub use printer_control::{MAX_PRINT_FILE_BYTES, Preheat, SendGcode, SetMaintenance};
-pub use ranks::{CloneRank, ImportPreset, MemberImpact, RankChange, RankPreview, ReorderRanks};
+pub use printer_control::{
+    FILE_NAME_PATTERN, MAX_FILE_NAME_CHARS, MAX_PRINT_FILE_BYTES, Preheat, PrintFileName,
+    SendGcode, SetMaintenance,
+};
+pub use ranks::{
+    CloneRank, ImportPreset, MemberImpact, NewRank, RankChange, RankPreview, ReorderRanks,
+};
 pub use secrets::TOKEN_PREFIX;
 pub use sessions::{ChangePassword, Me, SignIn, SignedIn};
 pub use throttle::{SignInThrottle, ThrottlePolicy};
@@ -72,7 +78,7 @@ impl Default for Settings {
         Settings {
             session_ttl_secs: 14 * 24 * 3600,
             default_invitation_ttl_secs: 7 * 24 * 3600,
-            max_invitation_ttl_secs: 30 * 24 * 3600,
+            max_invitation_ttl_secs: members::MAX_INVITATION_TTL_HOURS * 3600,
             throttle: ThrottlePolicy::default(),
             live: LiveSettings::default(),
         }

@@ -20,6 +20,7 @@ use crate::sessions::SignedIn;
 #[serde(deny_unknown_fields)]
 pub struct AddMember {
     /// The email of an existing Farmhand user.
+    #[schema(value_type = Email)]
     pub email: String,
     pub rank_id: RankId,
     pub site_id: Option<SiteId>,
@@ -38,11 +39,18 @@ pub struct UpdateMember {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateInvitation {
+    #[schema(value_type = Email)]
     pub email: String,
     pub rank_id: RankId,
-    /// How long the link stays valid; defaults to the server's setting (7 days).
+    /// How long the link stays valid, at most 30 days; defaults to the server's setting (7 days
+    /// unless configured otherwise).
+    #[schema(minimum = 1, maximum = 720)]
     pub expires_in_hours: Option<i64>,
 }
+
+/// The longest an invitation link may stay valid (the documented `maximum` of
+/// `expires_in_hours`).
+pub const MAX_INVITATION_TTL_HOURS: i64 = 30 * 24;
 
 /// A new invitation and its secret link token, shown only this once.
 #[derive(Debug, Serialize, ToSchema)]
@@ -68,7 +76,11 @@ pub struct InvitationPreview {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptInvitation {
+    /// Your name; required unless you are signed in.
+    #[schema(value_type = Option<Name>)]
     pub name: Option<String>,
+    /// Your password; required unless you are signed in.
+    #[schema(value_type = Option<Password>)]
     pub password: Option<String>,
 }
 
@@ -309,10 +321,10 @@ impl App {
         self.require(actor, Permission::MembersInvite).await?;
         let email = Email::parse("email", &input.email)?;
         let settings = self.settings();
-        let ttl = match input.expires_in_hours {
+        let ttl = match input.expires_in_hours.map(|h| (h, h.checked_mul(3600))) {
             None => settings.default_invitation_ttl_secs,
-            Some(hours) if hours >= 1 && hours * 3600 <= settings.max_invitation_ttl_secs => {
-                hours * 3600
+            Some((hours, Some(secs))) if hours >= 1 && secs <= settings.max_invitation_ttl_secs => {
+                secs
             }
             Some(_) => {
                 return Err(AppError::Invalid(domain::Invalid::new(

@@ -28,6 +28,7 @@ macro_rules! id_type {
                     .schema_type(Type::Integer)
                     .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
                     .minimum(Some(1))
+                    .maximum(Some(i64::MAX))
                     .description(Some(concat!("The ID of a ", $label, ": a positive integer.")))
                     .into()
             }

@@ -8,6 +8,7 @@ pub const AXES: usize = 4;
 
 /// Which firmware's motion planner the estimate imitates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Firmware {
     /// Marlin (and Prusa firmware, RepRapFirmware-alikes): per-axis limits, classic jerk or
@@ -21,6 +22,7 @@ pub enum Firmware {
 
 /// Klipper's `[printer]` and `[extruder]` motion settings (same names as in `printer.cfg`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct KlipperLimits {
     /// Toolhead speed limit, mm/s.
@@ -60,6 +62,7 @@ impl Default for KlipperLimits {
 /// Machine limits and material settings. All lengths in mm, speeds in mm/s, accelerations in
 /// mm/s², temperatures in °C, times in s.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct Profile {
     /// Whose motion planner to imitate.
@@ -67,8 +70,10 @@ pub struct Profile {
     /// Klipper's limits, used when `firmware` is `klipper`.
     pub klipper: KlipperLimits,
     /// Per-axis maximum feed rate (M203), mm/s.
+    #[cfg_attr(feature = "openapi", schema(min_items = 4, max_items = 4))]
     pub max_feedrate: [f64; AXES],
     /// Per-axis maximum acceleration (M201), mm/s².
+    #[cfg_attr(feature = "openapi", schema(min_items = 4, max_items = 4))]
     pub max_acceleration: [f64; AXES],
     /// Acceleration for extruding moves (M204 P, or S).
     pub print_acceleration: f64,
@@ -77,6 +82,7 @@ pub struct Profile {
     /// Acceleration for travel moves (M204 T, or S).
     pub travel_acceleration: f64,
     /// Classic per-axis jerk (M205 X/Y/Z/E), mm/s. Used when `junction_deviation` is `None`.
+    #[cfg_attr(feature = "openapi", schema(min_items = 4, max_items = 4))]
     pub max_jerk: [f64; AXES],
     /// Junction deviation (M205 J), mm. When set, corners use it instead of classic jerk.
     pub junction_deviation: Option<f64>,

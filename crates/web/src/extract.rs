@@ -14,18 +14,61 @@ use crate::access::RequiredAccess;
 use crate::error::ApiError;
 use crate::{SESSION_COOKIE, WebState};
 
-/// A JSON body; syntax errors, wrong types and unknown fields become 400/422 with serde's
-/// precise message (field, line and column).
+/// A JSON body; syntax errors become 400 with serde's precise message (line and column), wrong
+/// types and unknown fields 422 naming the field.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+        match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(value)) => typed(value).map(ApiJson),
             Err(rejection) => Err(json_rejection(rejection)),
         }
+    }
+}
+
+/// The body as `T`: a JSON object. A number without a fractional part is an integer, as JSON
+/// Schema (and so the API's document) counts it: `3.0` is accepted where an integer is
+/// expected.
+fn typed<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, ApiError> {
+    // Every body of the API is an object; serde would also read a struct from an array.
+    if !value.is_object() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "the body must be a JSON object",
+        ));
+    }
+    integral_numbers_as_integers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            e.to_string(),
+        )
+    })
+}
+
+fn integral_numbers_as_integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            // Exactly representable integers only: beyond 2^53 a float no longer says which.
+            const EXACT: f64 = 9_007_199_254_740_992.0;
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() <= EXACT
+            {
+                // Integral and within ±2^53 (checked above), so the cast is exact.
+                *n = serde_json::Number::from(f as i64);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
+        serde_json::Value::Object(fields) => {
+            fields.values_mut().for_each(integral_numbers_as_integers)
+        }
+        _ => {}
     }
 }
 
@@ -310,6 +353,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let json_content = is_json(req.headers());
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| {
@@ -318,15 +362,35 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(None));
         }
-        serde_json::from_slice(&bytes)
-            .map(|v| OptionalJson(Some(v)))
-            .map_err(|e| match e.classify() {
-                serde_json::error::Category::Data => ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_body",
-                    e.to_string(),
-                ),
-                _ => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()),
-            })
+        // Present, it is JSON like any other body: said so in its content type.
+        if !json_content {
+            return Err(json_rejection(JsonRejection::MissingJsonContentType(
+                Default::default(),
+            )));
+        }
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()))?;
+        typed(value).map(|v| OptionalJson(Some(v)))
     }
+}
+
+/// Whether the request says its body is JSON (`application/json` or `application/*+json`), as
+/// axum's `Json` extractor requires.
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|subtype| subtype.ends_with("+json"))
 }

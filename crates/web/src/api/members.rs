@@ -9,14 +9,16 @@ use axum::response::Response;
 use domain::{Invitation, InvitationId, Member, MemberId, OrgId};
 use serde_json::json;
 
-use super::{ErrorBody, created};
+use super::created;
 use crate::WebState;
+use crate::api::errors::errors;
 use crate::error::ApiResult;
+use crate::error::ErrorCode as E;
 use crate::extract::{ApiJson, ApiPath, MaybeAuth, Meta, OptionalJson, Org};
 
 /// The organization's members, active and deactivated.
 #[utoipa::path(get, path = "/orgs/{org_id}/members", tag = "members", params(("org_id" = OrgId, Path)),
-    responses((status = 200, body = Vec<Member>), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = Vec<Member>)),
     extensions(("x-permission" = json!("members.view"))))]
 pub async fn list_members(
     State(state): State<WebState>,
@@ -28,8 +30,9 @@ pub async fn list_members(
 /// Add an existing user, with a rank junior to yours.
 #[utoipa::path(post, path = "/orgs/{org_id}/members", tag = "members", params(("org_id" = OrgId, Path)),
     request_body = AddMember,
-    responses((status = 201, body = Member), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
-    extensions(("x-permission" = json!("members.invite"))))]
+    responses((status = 201, body = Member)),
+    extensions(("x-permission" = json!("members.invite")),
+        ("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::CannotGrant, E::UserNotFound, E::AlreadyMember])))))]
 pub async fn add_member(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -41,7 +44,7 @@ pub async fn add_member(
 /// One member.
 #[utoipa::path(get, path = "/orgs/{org_id}/members/{member_id}", tag = "members",
     params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path)),
-    responses((status = 200, body = Member), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Member)),
     extensions(("x-permission" = json!("members.view"))))]
 pub async fn get_member(
     State(state): State<WebState>,
@@ -55,8 +58,9 @@ pub async fn get_member(
 /// Change a junior member's rank or home site.
 #[utoipa::path(patch, path = "/orgs/{org_id}/members/{member_id}", tag = "members",
     params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path)), request_body = UpdateMember,
-    responses((status = 200, body = Member), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
-    extensions(("x-permission" = json!("members.manage"))))]
+    responses((status = 200, body = Member)),
+    extensions(("x-permission" = json!("members.manage")),
+        ("x-errors" = json!(errors(&[E::InsufficientSeniority, E::CannotGrant])))))]
 pub async fn update_member(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -70,8 +74,9 @@ pub async fn update_member(
 /// Deactivate a junior member: revokes their sessions and API tokens, keeps their history.
 #[utoipa::path(post, path = "/orgs/{org_id}/members/{member_id}/deactivate", tag = "members",
     params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path)),
-    responses((status = 200, body = Member), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
-    extensions(("x-permission" = json!("members.manage"))))]
+    responses((status = 200, body = Member)),
+    extensions(("x-permission" = json!("members.manage")),
+        ("x-errors" = json!(errors(&[E::InsufficientSeniority, E::CannotGrant, E::NoChange])))))]
 pub async fn deactivate_member(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -84,8 +89,9 @@ pub async fn deactivate_member(
 /// Reactivate a deactivated member.
 #[utoipa::path(post, path = "/orgs/{org_id}/members/{member_id}/reactivate", tag = "members",
     params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path)),
-    responses((status = 200, body = Member), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
-    extensions(("x-permission" = json!("members.manage"))))]
+    responses((status = 200, body = Member)),
+    extensions(("x-permission" = json!("members.manage")),
+        ("x-errors" = json!(errors(&[E::InsufficientSeniority, E::CannotGrant, E::NoChange])))))]
 pub async fn reactivate_member(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -97,7 +103,7 @@ pub async fn reactivate_member(
 
 /// Invitations, newest first, with their status.
 #[utoipa::path(get, path = "/orgs/{org_id}/invitations", tag = "members", params(("org_id" = OrgId, Path)),
-    responses((status = 200, body = Vec<Invitation>), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = Vec<Invitation>)),
     extensions(("x-permission" = json!("members.invite"))))]
 pub async fn list_invitations(
     State(state): State<WebState>,
@@ -109,8 +115,9 @@ pub async fn list_invitations(
 /// Invite someone by link, with a rank junior to yours. The link token is shown only once.
 #[utoipa::path(post, path = "/orgs/{org_id}/invitations", tag = "members", params(("org_id" = OrgId, Path)),
     request_body = CreateInvitation,
-    responses((status = 201, body = CreatedInvitation), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
-    extensions(("x-permission" = json!("members.invite"))))]
+    responses((status = 201, body = CreatedInvitation)),
+    extensions(("x-permission" = json!("members.invite")),
+        ("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::CannotGrant])))))]
 pub async fn create_invitation(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -122,8 +129,9 @@ pub async fn create_invitation(
 /// Revoke a pending invitation.
 #[utoipa::path(delete, path = "/orgs/{org_id}/invitations/{invitation_id}", tag = "members",
     params(("org_id" = OrgId, Path), ("invitation_id" = InvitationId, Path)),
-    responses((status = 200, body = Invitation), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
-    extensions(("x-permission" = json!("members.invite"))))]
+    responses((status = 200, body = Invitation)),
+    extensions(("x-permission" = json!("members.invite")),
+        ("x-errors" = json!(errors(&[E::InvitationUsed, E::InvitationExpired, E::InvitationRevoked])))))]
 pub async fn revoke_invitation(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -135,8 +143,9 @@ pub async fn revoke_invitation(
 
 /// What an invitation link offers, before accepting it.
 #[utoipa::path(get, path = "/invitations/{token}", tag = "members", params(("token" = String, Path)),
-    responses((status = 200, body = InvitationPreview), (status = 404, body = ErrorBody)),
-    extensions(("x-permission" = json!("public"))))]
+    responses((status = 200, body = InvitationPreview)),
+    extensions(("x-permission" = json!("public")),
+        ("x-errors" = json!(errors(&[E::NotFound])))))]
 pub async fn preview_invitation(
     State(state): State<WebState>,
     ApiPath(token): ApiPath<String>,
@@ -148,8 +157,9 @@ pub async fn preview_invitation(
 /// signed in, with a session cookie).
 #[utoipa::path(post, path = "/invitations/{token}/accept", tag = "members", params(("token" = String, Path)),
     request_body(content = Option<AcceptInvitation>, description = "For a new account: name and password"),
-    responses((status = 201, body = Member), (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)),
-    extensions(("x-permission" = json!("public"))))]
+    responses((status = 201, body = Member)),
+    extensions(("x-permission" = json!("public")),
+        ("x-errors" = json!(errors(&[E::Unauthenticated, E::InvalidToken, E::CrossOriginRequest, E::SessionRequired, E::NotFound, E::InvitationUsed, E::InvitationEmailMismatch, E::SignInRequired, E::AlreadyMember, E::InvitationExpired, E::InvitationRevoked, E::InvalidField])))))]
 pub async fn accept_invitation(
     State(state): State<WebState>,
     Meta(meta): Meta,

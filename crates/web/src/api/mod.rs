@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod auth;
+pub mod errors;
 mod fleet;
 mod members;
 mod orgs;
@@ -31,17 +32,25 @@ pub struct ErrorBody {
 
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Stable machine-readable code, e.g. `permission_denied`.
+    /// Stable machine-readable code, e.g. `permission_denied`; each operation lists the codes
+    /// it can answer with under each status.
     pub code: String,
     /// What went wrong, for people.
     pub message: String,
+    /// Quote it when reporting a problem: the server's log has the details under it.
     pub request_id: Option<String>,
     /// With `permission_denied`: the missing permission's key.
     pub permission: Option<String>,
+    /// With `permission_denied`: the missing permission's title.
+    pub title: Option<String>,
     /// With `permission_denied`: members who could grant it.
     pub ask: Option<Vec<String>>,
+    /// With `permission_denied` on a printer: the access level the permission needs there.
+    pub needed_access: Option<authz::AccessLevel>,
     /// With `invalid_field`: the field at fault.
     pub field: Option<String>,
+    /// With `too_many_attempts`: as the `Retry-After` header.
+    pub retry_after_seconds: Option<u64>,
 }
 
 #[derive(utoipa::OpenApi)]
@@ -50,7 +59,8 @@ pub struct ErrorDetail {
         title = "Farmhand API",
         description = "Share a fleet of 3D printers safely. Every operation names the access it needs in `x-permission`: `public`, `authenticated`, or a permission key.",
     ),
-    components(schemas(ErrorBody)),
+    // Schemas only parameters refer to (the derive registers those of bodies and responses).
+    components(schemas(ErrorBody, app::PrintFileName, authz::schema::PermissionKey, domain::Timestamp)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Signing in, sessions, passwords"),
@@ -84,8 +94,9 @@ impl utoipa::Modify for SecuritySchemes {
     }
 }
 
-/// The API's routes (paths already under `/api/v1`) and their OpenAPI document.
-pub fn router_and_doc() -> (Router<WebState>, OpenApi) {
+/// The API's routes (paths already under `/api/v1`), their OpenAPI document, and what is wrong
+/// with the routes' declarations (the server refuses to start with any).
+pub fn router_and_doc() -> (Router<WebState>, OpenApi, Vec<String>) {
     let v1 = OpenApiRouter::new()
         .routes(routes!(auth::sign_in))
         .routes(routes!(auth::sign_out))
@@ -163,9 +174,11 @@ pub fn router_and_doc() -> (Router<WebState>, OpenApi) {
         .routes(routes!(fleet::update_model, fleet::delete_model))
         .routes(routes!(fleet::list_groups, fleet::create_group))
         .routes(routes!(fleet::update_group, fleet::delete_group));
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
-        .split_for_parts()
+        .split_for_parts();
+    let problems = errors::document(&mut doc);
+    (router, doc, problems)
 }
 
 /// 201 with the created resource.
