@@ -313,7 +313,18 @@ fn check_model_input(input: &PrinterModelInput) -> AppResult<CheckedModel> {
     if input.hourly_rate_minor < 0 {
         return Err(invalid("hourly_rate_minor", "must not be negative".into()));
     }
-    motion_profile(&input.motion).map_err(|e| invalid("motion", e))?;
+    let profile = motion_profile(&input.motion).map_err(|e| invalid("motion", e))?;
+    if !profile.bounds_are_reasonable() {
+        return Err(invalid(
+            "motion",
+            format!(
+                "lookahead, max_warnings and max_line_length may be at most {}, {} and {}",
+                gcode::Profile::MAX_LOOKAHEAD,
+                gcode::Profile::MAX_WARNINGS,
+                gcode::Profile::MAX_LINE_LENGTH
+            ),
+        ));
+    }
     Ok(CheckedModel {
         name,
         description,

@@ -232,7 +232,9 @@ impl App {
             tokio::task::spawn_blocking(move || {
                 let analysis = gcode::analyze(&bytes[..], &profile);
                 let sha = hex::encode(Sha256::digest(&bytes));
-                (analysis.map(|a| a.estimated_time_s).unwrap_or(0.0), sha)
+                // A model's odd limits (a zero acceleration) must not make the estimate a NaN.
+                let estimate = analysis.map_or(0.0, |a| a.estimated_time_s);
+                (if estimate.is_finite() { estimate } else { 0.0 }, sha)
             })
             .await
             .map_err(AppError::internal)?

@@ -62,7 +62,7 @@ impl Default for KlipperLimits {
 /// Machine limits and material settings. All lengths in mm, speeds in mm/s, accelerations in
 /// mm/s², temperatures in °C, times in s.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = MotionProfile))]
 #[serde(default, deny_unknown_fields)]
 pub struct Profile {
     /// Whose motion planner to imitate.
@@ -108,12 +108,31 @@ pub struct Profile {
     pub unretract_speed: f64,
     /// Printable volume; extruding outside it gives a warning (once per file). `None`: no check.
     pub bed: Option<crate::Bounds>,
-    /// Moves held for look-ahead before the oldest are committed. Bounds memory.
+    /// Moves held for look-ahead before the oldest are committed (2 to 4096 are used). Bounds
+    /// memory.
+    #[cfg_attr(feature = "openapi", schema(maximum = 4096))]
     pub lookahead: usize,
     /// Warnings kept with their text; further ones are only counted.
+    #[cfg_attr(feature = "openapi", schema(maximum = 10000))]
     pub max_warnings: usize,
     /// Bytes of a line that are looked at; the rest is skipped with a warning.
+    #[cfg_attr(feature = "openapi", schema(maximum = 1048576))]
     pub max_line_length: usize,
+}
+
+impl Profile {
+    /// The largest look-ahead, warning count and line length a profile given by someone else
+    /// (a printer model's) may set: beyond them memory would grow with the file.
+    pub const MAX_LOOKAHEAD: usize = 4096;
+    pub const MAX_WARNINGS: usize = 10_000;
+    pub const MAX_LINE_LENGTH: usize = 1 << 20;
+
+    /// Whether the resource bounds are within [`Profile::MAX_LOOKAHEAD`] and the others.
+    pub fn bounds_are_reasonable(&self) -> bool {
+        self.lookahead <= Self::MAX_LOOKAHEAD
+            && self.max_warnings <= Self::MAX_WARNINGS
+            && self.max_line_length <= Self::MAX_LINE_LENGTH
+    }
 }
 
 impl Profile {
