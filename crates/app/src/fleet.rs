@@ -936,3 +936,99 @@ impl App {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{edge_strings, fits};
+
+    fn printer(driver: DriverKind, url: &str, credential: Option<&str>) -> PrinterInput {
+        PrinterInput {
+            name: "P".into(),
+            site_id: SiteId(1),
+            model_id: None,
+            group_ids: Vec::new(),
+            driver,
+            url: url.into(),
+            settings: serde_json::Map::new(),
+            credential: credential.map(|c| Some(c.to_string())),
+        }
+    }
+
+    #[test]
+    fn printer_urls_and_credentials_are_documented_as_checked() {
+        for text in edge_strings() {
+            let simulated = check_connection(&printer(DriverKind::Simulated, &text, None));
+            assert_eq!(
+                simulated.is_ok(),
+                fits(&text, BLANK_PATTERN, MAX_URL_CHARS),
+                "simulator URL {text:?}"
+            );
+            let networked = check_connection(&printer(DriverKind::Octoprint, &text, None));
+            assert_eq!(
+                networked.is_ok(),
+                fits(&text, URL_PATTERN, MAX_URL_CHARS),
+                "URL {text:?}"
+            );
+            let url = "http://printer.local";
+            let credential = check_connection(&printer(DriverKind::Moonraker, url, Some(&text)));
+            assert_eq!(
+                credential.is_ok(),
+                fits(&text, CREDENTIAL_PATTERN, MAX_CREDENTIAL_CHARS),
+                "credential {text:?}"
+            );
+        }
+    }
+
+    fn model(materials: Vec<String>, motion: serde_json::Value) -> PrinterModelInput {
+        PrinterModelInput {
+            name: "M".into(),
+            description: String::new(),
+            build_volume_mm: [0.0; 3],
+            nozzle_diameter_mm: 0.4,
+            materials,
+            motion: motion.as_object().cloned().unwrap_or_default(),
+            hourly_rate_minor: 0,
+        }
+    }
+
+    #[test]
+    fn materials_are_documented_as_checked() {
+        for text in edge_strings() {
+            let checked = check_model_input(&model(vec![text.clone()], json!({})));
+            assert_eq!(
+                checked.is_ok(),
+                fits(&text, domain::schema::NOT_BLANK_PATTERN, 40),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn motion_limits_are_documented_as_checked() {
+        use utoipa::PartialSchema;
+        let schema = serde_json::to_value(gcode::Profile::schema()).unwrap();
+        for (field, limit) in [
+            ("lookahead", gcode::Profile::MAX_LOOKAHEAD),
+            ("max_warnings", gcode::Profile::MAX_WARNINGS),
+            ("max_line_length", gcode::Profile::MAX_LINE_LENGTH),
+        ] {
+            assert_eq!(
+                schema["properties"][field]["maximum"],
+                json!(limit),
+                "{field}"
+            );
+            assert!(check_model_input(&model(Vec::new(), json!({ field: limit }))).is_ok());
+            let over = json!({ field: limit + 1 });
+            assert!(
+                check_model_input(&model(Vec::new(), over)).is_err(),
+                "{field}"
+            );
+        }
+        // Only Klipper's limits merge into the default; the bed's box is given whole.
+        let partial_bed = json!({ "bed": { "min": [0.0, 0.0, 0.0] } });
+        assert!(check_model_input(&model(Vec::new(), partial_bed)).is_err());
+        let partial_klipper = json!({ "firmware": "klipper", "klipper": { "max_accel": 5000.0 } });
+        assert!(check_model_input(&model(Vec::new(), partial_klipper)).is_ok());
+    }
+}

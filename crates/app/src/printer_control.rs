@@ -611,3 +611,20 @@ impl App {
         Ok(printer.status())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{edge_strings, fits};
+
+    #[test]
+    fn file_names_are_documented_as_checked() {
+        for text in edge_strings() {
+            assert_eq!(
+                check_file_name(&text).is_ok(),
+                fits(&text, FILE_NAME_PATTERN, MAX_FILE_NAME_CHARS),
+                "{text:?}"
+            );
+        }
+    }
+}

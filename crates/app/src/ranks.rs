@@ -665,7 +665,8 @@ impl App {
             .await
             .map_err(on_conflict(
                 "rank_conflict",
-                "the organization already has a rank with one of the preset's names",
+                "the organization already has a rank with one of the preset's names, or no \
+                 position is left below its last rank",
             ))?;
         store::bump_authz_version(&mut tx, actor.org()).await?;
         let mut ranks = Vec::new();

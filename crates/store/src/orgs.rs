@@ -240,13 +240,20 @@ pub async fn insert_preset_ranks(
         .bind(org.get())
         .fetch_one(&mut *conn)
         .await?;
-    let start = int(&row, "p")? as i32;
+    let start = i32::try_from(int(&row, "p")?)
+        .map_err(|_| StoreError::Corrupt("a rank position beyond 32 bits".into()))?;
     let mut created = Vec::new();
     for (i, template) in preset.ranks().into_iter().enumerate() {
+        // Checked: after a rank at the very last positions there is no room below it (which
+        // must not wrap around to the most senior positions).
+        let position = i32::try_from(i)
+            .ok()
+            .and_then(|i| i.checked_add(1)?.checked_mul(10)?.checked_add(start))
+            .ok_or_else(|| StoreError::Conflict("no rank position left below the last".into()))?;
         let new = NewRank {
             name: template.name,
             description: template.description,
-            position: start + 10 * (i as i32 + 1),
+            position,
             is_owner: template.is_owner,
             permissions: template.permissions,
             tri_state: template.tri_state,
