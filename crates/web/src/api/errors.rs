@@ -21,8 +21,9 @@
 //! documents its failures by naming only what is its own, and a new route gets the rest for free.
 //!
 //! The same pass states the rest of what the shape implies: non-public operations require the
-//! `session` or `token` security scheme, and an optional JSON body is documented as absent-or-
-//! object, never `null` (the server refuses a `null` body).
+//! `token` or `session` security scheme, an optional JSON body is documented as absent-or-
+//! object, never `null` (the server refuses a `null` body), and every response has the
+//! description OpenAPI requires.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -97,6 +98,21 @@ fn document_operation(method: &str, operation: &mut Operation) -> Result<(), Str
             .responses
             .responses
             .insert(key, RefOr::T(response(status, &codes)));
+    }
+    // OpenAPI requires a description of every response; a success's is its status's name
+    // unless the operation gave one.
+    for (status, response) in operation.responses.responses.iter_mut() {
+        if let RefOr::T(response) = response
+            && response.description.is_empty()
+        {
+            response.description = status
+                .parse::<u16>()
+                .ok()
+                .and_then(|s| axum::http::StatusCode::from_u16(s).ok())
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("Success")
+                .to_string();
+        }
     }
     if access != RequiredAccess::Public {
         // An API token, or the session cookie (the token wins when a request has both).
@@ -314,6 +330,11 @@ mod tests {
                 );
             }
             for (status, response) in operation["responses"].as_object().unwrap() {
+                assert!(
+                    response["description"]
+                        .as_str()
+                        .is_some_and(|d| !d.is_empty())
+                );
                 if status.starts_with('2') {
                     continue;
                 }
