@@ -394,3 +394,64 @@ fn is_json(headers: &axum::http::HeaderMap) -> bool {
             .strip_prefix("application/")
             .is_some_and(|subtype| subtype.ends_with("+json"))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Input {
+        count: i32,
+        ids: Vec<domain::SiteId>,
+        ratio: f64,
+    }
+
+    #[test]
+    fn integral_numbers_are_integers_as_json_schema_counts_them() {
+        let input: Input = typed(json!({ "count": 3.0, "ids": [1.0, 2], "ratio": 2.0 })).unwrap();
+        assert_eq!(
+            input,
+            Input {
+                count: 3,
+                ids: vec![domain::SiteId(1), domain::SiteId(2)],
+                ratio: 2.0
+            }
+        );
+        for bad in [
+            json!({ "count": 3.5, "ids": [], "ratio": 1 }),
+            json!({ "count": 1e300, "ids": [], "ratio": 1 }),
+        ] {
+            let error = typed::<Input>(bad).unwrap_err();
+            assert_eq!((error.status.as_u16(), error.code), (422, "invalid_body"));
+            assert!(error.message.starts_with("count: "), "{}", error.message);
+        }
+    }
+
+    #[test]
+    fn bodies_are_objects() {
+        // serde alone would read the struct from an array of its fields.
+        let error = typed::<Input>(json!([1, [], 1.5])).unwrap_err();
+        assert_eq!(
+            (error.code, error.message.as_str()),
+            ("invalid_body", "the body must be a JSON object")
+        );
+    }
+
+    #[test]
+    fn json_content_types() {
+        let with = |value: &str| {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, value.parse().unwrap());
+            is_json(&headers)
+        };
+        assert!(with("application/json"));
+        assert!(with("Application/JSON; charset=utf-8"));
+        assert!(with("application/merge-patch+json"));
+        assert!(!with("text/plain"));
+        assert!(!with("application/jsonx"));
+        assert!(!is_json(&axum::http::HeaderMap::new()));
+    }
+}
