@@ -37,7 +37,23 @@ pub struct CatalogDomain {
 pub struct CreateGrant {
     pub subject: GrantSubject,
     pub target: GrantTarget,
+    #[schema(schema_with = grant_level_schema)]
     pub level: AccessLevel,
+}
+
+/// The access levels a grant can give: all but `none`.
+fn grant_level_schema() -> utoipa::openapi::schema::ObjectBuilder {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(
+            AccessLevel::ALL
+                .iter()
+                .filter(|l| **l > AccessLevel::None)
+                .map(|l| l.key()),
+        ))
+        .description(Some(
+            "Access to the printers: see them, queue jobs, print, manage.",
+        ))
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]

@@ -27,13 +27,14 @@ pub struct AuditQuery {
     pub target_type: Option<String>,
     /// Only events about this target (with `target_type`).
     pub target_id: Option<String>,
-    /// Events at or after this time (RFC 3339).
+    /// Events at or after this time (RFC 3339); not after `to`.
     pub from: Option<Timestamp>,
     /// Events before this time (RFC 3339).
     pub to: Option<Timestamp>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<i64>,
     /// Page size, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
@@ -176,6 +177,9 @@ impl App {
         query: &AuditQuery,
     ) -> AppResult<impl Stream<Item = AppResult<Vec<u8>>> + Send + 'static> {
         actor.require(Permission::AuditExport)?;
+        // The same query string as the list's, checked the same way; the page size does not
+        // apply to the export.
+        crate::paging::page_size(query.limit)?;
         let filter = query.filter()?;
         let mut tx = self.store().write().await?;
         let event = actor.event(self.now(), "audit.export", "audit_log", actor.org());

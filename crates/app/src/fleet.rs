@@ -3,6 +3,7 @@
 //! move a printer to where they would not manage it.
 
 use authz::{AccessLevel, Permission, Policy};
+use domain::schema::DescriptionText;
 use domain::{
     DriverKind, Invalid, Name, Printer, PrinterGroup, PrinterGroupId, PrinterId, PrinterModel,
     PrinterModelId, SiteId, parse_description,
@@ -15,7 +16,9 @@ use crate::App;
 use crate::actor::{OrgActor, with_change};
 use crate::error::{AppError, AppResult, on_conflict};
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// A printer as written by the API. Its schema is written out below: the URL and credential
+/// rules depend on the driver.
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PrinterInput {
     pub name: String,
@@ -34,14 +37,164 @@ pub struct PrinterInput {
     /// anything else is refused (422 naming `settings.speed`, `settings.heat_up_s` or
     /// `settings`).
     #[serde(default)]
-    #[schema(value_type = Object)]
     pub settings: serde_json::Map<String, serde_json::Value>,
     /// OctoPrint's API key or Moonraker's API key: a string stores it (encrypted), `null`
     /// removes it, leaving it out keeps what is stored. It is never returned.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
     pub credential: Option<Option<String>>,
 }
+
+/// Longest printer URL accepted, in characters as sent.
+const MAX_URL_CHARS: usize = 2000;
+/// Longest printer credential accepted, in characters as sent.
+const MAX_CREDENTIAL_CHARS: usize = 4096;
+
+impl utoipa::PartialSchema for PrinterInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use crate::schema::{array, nullable, reference, string, string_or_null};
+        use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, OneOfBuilder, Type};
+        let fields = ObjectBuilder::new()
+            .property("name", reference::<Name>())
+            .required("name")
+            .property("site_id", reference::<SiteId>())
+            .required("site_id")
+            .property("model_id", nullable(reference::<PrinterModelId>()))
+            .property(
+                "group_ids",
+                array(reference::<PrinterGroupId>(), None, None),
+            )
+            .property(
+                "driver",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["simulated", "octoprint", "moonraker"]))
+                    .description(Some(
+                        "How Farmhand reaches the printer (default: `simulated`, the built-in \
+                         simulator).",
+                    )),
+            )
+            .property(
+                "url",
+                string(None, Some(MAX_URL_CHARS), None).description(Some(
+                    "OctoPrint's or Moonraker's base URL, `http://host:port`; none for the \
+                     simulator.",
+                )),
+            )
+            .property(
+                "settings",
+                ObjectBuilder::new().description(Some(
+                    "Driver settings that are not secret (the simulator's `speed`, \
+                     `heat_up_s`). Settings a driver cannot use leave the printer unconnected.",
+                )),
+            )
+            .property(
+                "credential",
+                ObjectBuilder::new()
+                    .schema_type(string_or_null())
+                    .max_length(Some(MAX_CREDENTIAL_CHARS))
+                    .description(Some(
+                        "OctoPrint's or Moonraker's API key: a string stores it (encrypted), \
+                         `null` removes it, leaving it out keeps what is stored. It is never \
+                         returned.",
+                    )),
+            )
+            .additional_properties(Some(
+                utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+            ));
+        let time_scale = ObjectBuilder::new()
+            .schema_type(Type::Number)
+            .exclusive_minimum(Some(0.0))
+            .maximum(Some(printers::SimulationSettings::MAX_SPEED))
+            .description(Some(
+                "Time scale: 60 runs a one-hour print in a minute (default 1).",
+            ));
+        let heat_up = ObjectBuilder::new()
+            .schema_type(Type::Number)
+            .minimum(Some(0.0))
+            .maximum(Some(printers::SimulationSettings::MAX_HEAT_UP_S))
+            .description(Some(
+                "Simulated seconds to heat up before a print moves (default 0).",
+            ));
+        let simulation = ObjectBuilder::new()
+            .property("speed", time_scale)
+            .property("heat_up_s", heat_up)
+            .additional_properties(Some(
+                utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+            ));
+        let simulator = ObjectBuilder::new()
+            .description(Some(
+                "The simulator: no URL (blank at most), no credential, and only the simulator's \
+                 settings.",
+            ))
+            .property("settings", simulation)
+            .property(
+                "driver",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["simulated"])),
+            )
+            .property("url", string(None, None, Some(BLANK_PATTERN)))
+            .property("credential", ObjectBuilder::new().schema_type(Type::Null));
+        let networked = ObjectBuilder::new()
+            .description(Some(
+                "OctoPrint or Moonraker: an `http://` or `https://` URL without whitespace or \
+                 control characters (surrounding whitespace is trimmed), and a credential that \
+                 is not blank and has no control characters.",
+            ))
+            .property(
+                "driver",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["octoprint", "moonraker"])),
+            )
+            .required("driver")
+            .property("url", string(None, None, Some(URL_PATTERN)))
+            .required("url")
+            .property(
+                "credential",
+                ObjectBuilder::new()
+                    .schema_type(string_or_null())
+                    .pattern(Some(CREDENTIAL_PATTERN)),
+            );
+        AllOfBuilder::new()
+            .description(Some("A printer as written by the API."))
+            .item(fields)
+            .item(OneOfBuilder::new().item(simulator).item(networked))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for PrinterInput {
+    fn schemas(schemas: &mut crate::schema::Schemas) {
+        crate::schema::register::<Name>(schemas);
+        crate::schema::register::<SiteId>(schemas);
+        crate::schema::register::<PrinterModelId>(schemas);
+        crate::schema::register::<PrinterGroupId>(schemas);
+    }
+}
+
+/// Nothing but whitespace (the simulator's URL).
+const BLANK_PATTERN: &str = concat!("^[", domain::whitespace_class!(), "]*$");
+/// An `http(s)://` URL without whitespace or control characters, once trimmed.
+const URL_PATTERN: &str = concat!(
+    "^[",
+    domain::whitespace_class!(),
+    "]*https?://[^",
+    domain::control_or_whitespace_class!(),
+    "]*[",
+    domain::whitespace_class!(),
+    "]*$"
+);
+/// Not blank once trimmed, no control characters anywhere.
+const CREDENTIAL_PATTERN: &str = concat!(
+    "^[^",
+    domain::control_class!(),
+    "]*[^",
+    domain::control_or_whitespace_class!(),
+    "][^",
+    domain::control_class!(),
+    "]*$"
+);
 
 /// Tells "given as null" (`Some(None)`) from "left out" (`None`, the field's default).
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
@@ -56,16 +209,22 @@ fn simulated() -> DriverKind {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PrinterModelInput {
+    #[schema(value_type = Name)]
     pub name: String,
     #[serde(default)]
+    #[schema(value_type = DescriptionText)]
     pub description: String,
-    /// Build volume X, Y, Z in mm.
+    /// Build volume X, Y, Z in mm, each 0 to 10,000 (0 where unknown).
     #[serde(default)]
+    #[schema(schema_with = build_volume_schema)]
     pub build_volume_mm: [f64; 3],
+    /// Default 0.4.
     #[serde(default = "default_nozzle")]
+    #[schema(minimum = 0.05, maximum = 5.0)]
     pub nozzle_diameter_mm: f64,
-    /// Materials it may print; empty means any.
+    /// Materials it may print, at most 50; empty means any.
     #[serde(default)]
+    #[schema(schema_with = materials_schema)]
     pub materials: Vec<String>,
     /// Motion limits for the G-code estimator: fields of its printer profile, e.g.
     /// `{"firmware": "klipper", "klipper": {"max_accel": 5000}}` or `{"print_acceleration": 1500}`.
@@ -74,11 +233,25 @@ pub struct PrinterModelInput {
     /// 0 to 1,000 mm/s, junction deviation above 0 and at most 5 mm, minimum cruise ratio from
     /// 0 to below 1 (422 on `motion`, the message naming the limit).
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = gcode::Profile)]
     pub motion: serde_json::Map<String, serde_json::Value>,
     /// Price of an hour of machine time in minor units of the organization's currency.
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub hourly_rate_minor: i64,
+}
+
+fn build_volume_schema() -> utoipa::openapi::schema::ArrayBuilder {
+    crate::schema::array(crate::schema::number(0.0, 10_000.0), Some(3), Some(3))
+}
+
+fn materials_schema() -> utoipa::openapi::schema::ArrayBuilder {
+    crate::schema::array(
+        crate::schema::string(None, Some(40), Some(domain::schema::NOT_BLANK_PATTERN))
+            .description(Some("A material: 1 to 40 characters, not blank.")),
+        None,
+        Some(50),
+    )
 }
 
 fn default_nozzle() -> f64 {
@@ -94,8 +267,11 @@ pub fn motion_profile(
     if let Some(base) = merged.as_object_mut() {
         for (key, value) in motion {
             match (base.get_mut(key), value) {
-                // Nested tables (`klipper`) merge field by field.
-                (Some(serde_json::Value::Object(inner)), serde_json::Value::Object(update)) => {
+                // Klipper's limits merge field by field (every field of theirs has a default);
+                // any other field, the bed's box included, is given whole.
+                (Some(serde_json::Value::Object(inner)), serde_json::Value::Object(update))
+                    if key == "klipper" =>
+                {
                     for (k, v) in update {
                         inner.insert(k.clone(), v.clone());
                     }
@@ -197,6 +373,12 @@ fn check_simulation(input: &PrinterInput) -> AppResult<()> {
 }
 
 fn check_connection(input: &PrinterInput) -> AppResult<()> {
+    if input.url.chars().count() > MAX_URL_CHARS {
+        return Err(AppError::Invalid(Invalid::new(
+            "url",
+            format!("must be at most {MAX_URL_CHARS} characters"),
+        )));
+    }
     check_simulation(input)?;
     let url = input.url.trim();
     match input.driver {
@@ -206,8 +388,7 @@ fn check_connection(input: &PrinterInput) -> AppResult<()> {
         ))),
         DriverKind::Octoprint | DriverKind::Moonraker
             if !(url.starts_with("http://") || url.starts_with("https://"))
-                || url.len() > 2000
-                || url.chars().any(char::is_whitespace) =>
+                || url.chars().any(|c| c.is_whitespace() || c.is_control()) =>
         {
             Err(AppError::Invalid(Invalid::new(
                 "url",
@@ -220,7 +401,7 @@ fn check_connection(input: &PrinterInput) -> AppResult<()> {
             )),
             Some(Some(secret))
                 if secret.trim().is_empty()
-                    || secret.len() > 4096
+                    || secret.chars().count() > MAX_CREDENTIAL_CHARS
                     || secret.chars().any(char::is_control) =>
             {
                 Err(AppError::Invalid(Invalid::new(
@@ -236,8 +417,10 @@ fn check_connection(input: &PrinterInput) -> AppResult<()> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NamedInput {
+    #[schema(value_type = Name)]
     pub name: String,
     #[serde(default)]
+    #[schema(value_type = DescriptionText)]
     pub description: String,
 }
 
@@ -261,26 +444,24 @@ pub struct PrinterQuery {
     pub site_id: Option<SiteId>,
     /// Only printers in this group.
     pub group_id: Option<PrinterGroupId>,
-    /// Only printers whose name contains this text (ASCII letters in either case).
+    /// Only printers whose name contains this text (ASCII letters in either case; surrounding
+    /// whitespace is ignored).
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<PrinterId>,
     /// Page size, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
-/// Longest name search accepted (names themselves are shorter).
+/// Longest name search accepted, in characters as sent (names themselves are shorter).
 const MAX_NAME_SEARCH: usize = 200;
 
 impl PrinterQuery {
     fn filter(&self) -> AppResult<store::PrinterFilter> {
-        let name_contains = self
+        if self
             .q
-            .as_deref()
-            .map(str::trim)
-            .filter(|q| !q.is_empty())
-            .map(str::to_owned);
-        if name_contains
             .as_ref()
             .is_some_and(|q| q.chars().count() > MAX_NAME_SEARCH)
         {
@@ -289,6 +470,12 @@ impl PrinterQuery {
                 format!("must be at most {MAX_NAME_SEARCH} characters"),
             )));
         }
+        let name_contains = self
+            .q
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_owned);
         Ok(store::PrinterFilter {
             site: self.site_id,
             group: self.group_id,
@@ -788,5 +975,147 @@ impl App {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{edge_strings, fits};
+
+    fn printer(driver: DriverKind, url: &str, credential: Option<&str>) -> PrinterInput {
+        PrinterInput {
+            name: "P".into(),
+            site_id: SiteId(1),
+            model_id: None,
+            group_ids: Vec::new(),
+            driver,
+            url: url.into(),
+            settings: serde_json::Map::new(),
+            credential: credential.map(|c| Some(c.to_string())),
+        }
+    }
+
+    #[test]
+    fn printer_urls_and_credentials_are_documented_as_checked() {
+        for text in edge_strings() {
+            let simulated = check_connection(&printer(DriverKind::Simulated, &text, None));
+            assert_eq!(
+                simulated.is_ok(),
+                fits(&text, BLANK_PATTERN, MAX_URL_CHARS),
+                "simulator URL {text:?}"
+            );
+            let networked = check_connection(&printer(DriverKind::Octoprint, &text, None));
+            assert_eq!(
+                networked.is_ok(),
+                fits(&text, URL_PATTERN, MAX_URL_CHARS),
+                "URL {text:?}"
+            );
+            let url = "http://printer.local";
+            let credential = check_connection(&printer(DriverKind::Moonraker, url, Some(&text)));
+            assert_eq!(
+                credential.is_ok(),
+                fits(&text, CREDENTIAL_PATTERN, MAX_CREDENTIAL_CHARS),
+                "credential {text:?}"
+            );
+        }
+    }
+
+    fn model(materials: Vec<String>, motion: serde_json::Value) -> PrinterModelInput {
+        PrinterModelInput {
+            name: "M".into(),
+            description: String::new(),
+            build_volume_mm: [0.0; 3],
+            nozzle_diameter_mm: 0.4,
+            materials,
+            motion: motion.as_object().cloned().unwrap_or_default(),
+            hourly_rate_minor: 0,
+        }
+    }
+
+    #[test]
+    fn materials_are_documented_as_checked() {
+        for text in edge_strings() {
+            let checked = check_model_input(&model(vec![text.clone()], json!({})));
+            assert_eq!(
+                checked.is_ok(),
+                fits(&text, domain::schema::NOT_BLANK_PATTERN, 40),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn motion_limits_are_documented_as_checked() {
+        use utoipa::PartialSchema;
+        let schema = serde_json::to_value(gcode::Profile::schema()).unwrap();
+        let klipper = serde_json::to_value(gcode::KlipperLimits::schema()).unwrap();
+        // Every number the schema bounds, just inside and just outside each bound, is
+        // accepted or refused as the schema says.
+        let mut probed = 0;
+        for (prefix, properties) in [
+            ("", &schema["properties"]),
+            ("klipper.", &klipper["properties"]),
+        ] {
+            for (field, property) in properties.as_object().unwrap() {
+                let bounds = if property["type"] == "array" {
+                    &property["items"]
+                } else {
+                    property
+                };
+                let at = |value: f64| -> serde_json::Value {
+                    let value = if bounds["type"] == "integer" {
+                        json!(value as i64)
+                    } else {
+                        json!(value)
+                    };
+                    let value = if property["type"] == "array" {
+                        json!(vec![value; property["minItems"].as_u64().unwrap() as usize])
+                    } else {
+                        value
+                    };
+                    if prefix.is_empty() {
+                        json!({ field.as_str(): value })
+                    } else {
+                        json!({ "klipper": { field.as_str(): value } })
+                    }
+                };
+                let accepts = |value: f64| check_model_input(&model(Vec::new(), at(value))).is_ok();
+                let step = |v: f64| {
+                    if v.fract() == 0.0 && bounds["type"] == "integer" {
+                        1.0
+                    } else {
+                        v.abs().max(1.0) * 1e-9
+                    }
+                };
+                for (key, inside, outside) in [
+                    ("minimum", 0.0, -1.0),
+                    ("exclusiveMinimum", 1.0, 0.0),
+                    ("maximum", 0.0, 1.0),
+                    ("exclusiveMaximum", -1.0, 0.0),
+                ] {
+                    let Some(bound) = bounds[key].as_f64() else {
+                        continue;
+                    };
+                    let (inside, outside) =
+                        (bound + inside * step(bound), bound + outside * step(bound));
+                    assert!(
+                        accepts(inside),
+                        "{prefix}{field}: {inside} is within {key} {bound}"
+                    );
+                    assert!(
+                        !accepts(outside),
+                        "{prefix}{field}: {outside} is beyond {key} {bound}"
+                    );
+                    probed += 1;
+                }
+            }
+        }
+        assert!(probed >= 40, "only {probed} bounds documented");
+        // Only Klipper's limits merge into the default; the bed's box is given whole.
+        let partial_bed = json!({ "bed": { "min": [0.0, 0.0, 0.0] } });
+        assert!(check_model_input(&model(Vec::new(), partial_bed)).is_err());
+        let partial_klipper = json!({ "firmware": "klipper", "klipper": { "max_accel": 5000.0 } });
+        assert!(check_model_input(&model(Vec::new(), partial_klipper)).is_ok());
     }
 }

@@ -14,6 +14,7 @@ mod passwords;
 mod policies;
 mod printer_control;
 mod ranks;
+mod schema;
 mod secrets;
 mod sessions;
 mod throttle;
@@ -46,12 +47,18 @@ pub use live::{
 };
 pub use members::{
     AcceptInvitation, AddMember, CreateInvitation, CreatedInvitation, InvitationPreview,
-    PendingInvitation, UpdateMember,
+    MAX_INVITATION_TTL_HOURS, PendingInvitation, UpdateMember,
 };
 pub use organizations::{CreateSite, CreatedOrg, UpdateOrg, UpdateSite};
 pub use passwords::PasswordHasher;
-pub use printer_control::{MAX_PRINT_FILE_BYTES, Preheat, SendGcode, SetMaintenance};
-pub use ranks::{CloneRank, ImportPreset, MemberImpact, RankChange, RankPreview, ReorderRanks};
+pub use printer_control::{
+    FAULT_MESSAGE_PATTERN, FILE_NAME_PATTERN, MAX_FAULT_DISCONNECT_S, MAX_FAULT_LOCAL_PRINT_S,
+    MAX_FAULT_MESSAGE_CHARS, MAX_FILE_NAME_CHARS, MAX_PRINT_FILE_BYTES, Preheat, PrintFileName,
+    SendGcode, SetMaintenance,
+};
+pub use ranks::{
+    CloneRank, ImportPreset, MemberImpact, NewRank, RankChange, RankPreview, ReorderRanks,
+};
 pub use secrets::TOKEN_PREFIX;
 pub use sessions::{ChangePassword, Me, SignIn, SignedIn};
 pub use throttle::{SignInThrottle, ThrottlePolicy};
@@ -79,7 +86,7 @@ impl Default for Settings {
         Settings {
             session_ttl_secs: 14 * 24 * 3600,
             default_invitation_ttl_secs: 7 * 24 * 3600,
-            max_invitation_ttl_secs: 30 * 24 * 3600,
+            max_invitation_ttl_secs: members::MAX_INVITATION_TTL_HOURS * 3600,
             throttle: ThrottlePolicy::default(),
             live: LiveSettings::default(),
             staging_dir: PathBuf::from("./farmhand-data/tmp"),

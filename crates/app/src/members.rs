@@ -23,6 +23,7 @@ use crate::sessions::SignedIn;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddMember {
+    #[schema(value_type = Email)]
     pub email: String,
     pub rank_id: RankId,
     pub site_id: Option<SiteId>,
@@ -41,13 +42,20 @@ pub struct UpdateMember {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateInvitation {
+    #[schema(value_type = Email)]
     pub email: String,
     pub rank_id: RankId,
     /// The home site the member will have.
     pub site_id: Option<SiteId>,
-    /// How long the link stays valid; defaults to the server's setting (7 days).
+    /// How long the link stays valid, at most 30 days; defaults to the server's setting (7 days
+    /// unless configured otherwise).
+    #[schema(minimum = 1, maximum = 720)]
     pub expires_in_hours: Option<i64>,
 }
+
+/// The longest an invitation link may stay valid (the documented `maximum` of
+/// `expires_in_hours`).
+pub const MAX_INVITATION_TTL_HOURS: i64 = 30 * 24;
 
 /// A new invitation and its secret link token, shown only this once.
 #[derive(Debug, Serialize, ToSchema)]
@@ -81,7 +89,11 @@ pub struct PendingInvitation {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptInvitation {
+    /// Your name; required unless you are signed in.
+    #[schema(value_type = Option<Name>)]
     pub name: Option<String>,
+    /// Your password; required unless you are signed in.
+    #[schema(value_type = Option<Password>)]
     pub password: Option<String>,
 }
 

@@ -2,6 +2,7 @@
 
 use authz::{Permission, Preset};
 use domain::audit::{ActorKind, Chain, NewAuditEvent};
+use domain::schema::DescriptionText;
 use domain::{
     CurrencyCode, Email, Name, Organization, Rank, Site, SiteId, TimeZoneName, Timestamp, UserId,
     parse_description,
@@ -27,10 +28,13 @@ pub struct CreatedOrg {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrg {
+    #[schema(value_type = Option<Name>)]
     pub name: Option<String>,
     /// IANA time zone, e.g. `Europe/Berlin`.
+    #[schema(value_type = Option<TimeZoneName>)]
     pub time_zone: Option<String>,
     /// ISO 4217 code, e.g. `EUR`.
+    #[schema(value_type = Option<CurrencyCode>)]
     pub currency: Option<String>,
     /// Who may confirm a clear build plate: `print_access` or `any_access`.
     pub bed_clear_access: Option<authz::BedClearAccess>,
@@ -39,21 +43,26 @@ pub struct UpdateOrg {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSite {
+    #[schema(value_type = Name)]
     pub name: String,
     #[serde(default)]
+    #[schema(value_type = DescriptionText)]
     pub description: String,
     /// The site's own time zone if it differs from the organization's.
+    #[schema(value_type = Option<TimeZoneName>)]
     pub time_zone: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSite {
+    #[schema(value_type = Option<Name>)]
     pub name: Option<String>,
+    #[schema(value_type = Option<DescriptionText>)]
     pub description: Option<String>,
     /// `null` clears the site's own time zone.
     #[serde(default, deserialize_with = "crate::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<TimeZoneName>)]
     pub time_zone: Option<Option<String>>,
 }
 

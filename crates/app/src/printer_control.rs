@@ -27,10 +27,29 @@ const MAX_GCODE_LINES: usize = 200;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendGcode {
+    /// 1 to 200 lines, each at most 256 characters without control characters.
+    #[schema(schema_with = gcode_lines_schema)]
     pub lines: Vec<String>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// Longest G-code line accepted, in characters.
+const MAX_GCODE_LINE_CHARS: usize = 256;
+
+fn gcode_lines_schema() -> utoipa::openapi::schema::ArrayBuilder {
+    crate::schema::array(
+        crate::schema::string(
+            None,
+            Some(MAX_GCODE_LINE_CHARS),
+            Some(domain::schema::NO_CONTROL_PATTERN),
+        ),
+        Some(1),
+        Some(MAX_GCODE_LINES),
+    )
+}
+
+/// Heater targets; at least one of them. The schema is written out below: the derive cannot
+/// say "at least one".
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Preheat {
     /// Nozzle target, °C (0 turns it off).
@@ -38,6 +57,44 @@ pub struct Preheat {
     /// Bed target, °C (0 turns it off).
     pub bed: Option<f64>,
 }
+
+/// Highest heater target accepted, °C.
+const MAX_TEMPERATURE_C: f64 = 500.0;
+
+impl utoipa::PartialSchema for Preheat {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use crate::schema::number;
+        use utoipa::openapi::schema::{
+            AllOfBuilder, AnyOfBuilder, ObjectBuilder, SchemaType, Type,
+        };
+        let target = |what: &str| {
+            number(0.0, MAX_TEMPERATURE_C)
+                .schema_type(SchemaType::Array(vec![Type::Number, Type::Null]))
+                .description(Some(format!("{what} target, °C (0 turns it off).")))
+        };
+        let given = |field: &str| {
+            ObjectBuilder::new()
+                .property(field, ObjectBuilder::new().schema_type(Type::Number))
+                .required(field)
+        };
+        AllOfBuilder::new()
+            .description(Some(
+                "Heater targets: a tool or a bed temperature, or both.",
+            ))
+            .item(
+                ObjectBuilder::new()
+                    .property("tool", target("Nozzle"))
+                    .property("bed", target("Bed"))
+                    .additional_properties(Some(
+                        utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+                    )),
+            )
+            .item(AnyOfBuilder::new().item(given("tool")).item(given("bed")))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Preheat {}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -73,10 +130,46 @@ fn driver_error(error: printers::DriverError) -> AppError {
     }
 }
 
-fn check_file_name(name: &str) -> AppResult<String> {
-    let name = name.trim();
+/// Longest file name accepted, in characters as sent.
+pub const MAX_FILE_NAME_CHARS: usize = 200;
+
+/// What [`check_file_name`] accepts besides the length: once trimmed, not blank, no control
+/// characters or slashes, and no leading dot.
+pub const FILE_NAME_PATTERN: &str = concat!(
+    "^[",
+    domain::whitespace_class!(),
+    r"]*[^./\\",
+    domain::control_or_whitespace_class!(),
+    r"](?:[^/\\",
+    domain::control_class!(),
+    r"]*[^/\\",
+    domain::control_or_whitespace_class!(),
+    "])?[",
+    domain::whitespace_class!(),
+    "]*$"
+);
+
+/// The schema of a print's file name, as [`check_file_name`] reads it.
+#[derive(Debug)]
+pub struct PrintFileName;
+
+impl utoipa::PartialSchema for PrintFileName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::schema::string(Some(1), Some(MAX_FILE_NAME_CHARS), Some(FILE_NAME_PATTERN))
+            .description(Some(
+                "A file name: at most 200 characters; once surrounding whitespace is trimmed, \
+                 not blank, no slashes or control characters, not starting with a dot.",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for PrintFileName {}
+
+fn check_file_name(raw: &str) -> AppResult<String> {
+    let name = raw.trim();
     if name.is_empty()
-        || name.chars().count() > 200
+        || raw.chars().count() > MAX_FILE_NAME_CHARS
         || name
             .chars()
             .any(|c| c.is_control() || c == '/' || c == '\\')
@@ -84,7 +177,7 @@ fn check_file_name(name: &str) -> AppResult<String> {
     {
         return Err(AppError::Invalid(domain::Invalid::new(
             "file_name",
-            "1 to 200 characters, no slashes, control characters or leading dot",
+            "at most 200 characters, not blank, no slashes, control characters or leading dot",
         )));
     }
     Ok(name.to_string())
@@ -92,10 +185,21 @@ fn check_file_name(name: &str) -> AppResult<String> {
 
 /// Longest message of an injected failure, in characters.
 pub const MAX_FAULT_MESSAGE_CHARS: usize = 500;
+/// What [`check_fault`] accepts in a fault's message besides the length: not blank, no
+/// control characters.
+pub const FAULT_MESSAGE_PATTERN: &str = concat!(
+    "^[^",
+    domain::control_class!(),
+    "]*[^",
+    domain::control_or_whitespace_class!(),
+    "][^",
+    domain::control_class!(),
+    "]*$"
+);
 /// Longest injected disconnect, simulated seconds.
-const MAX_FAULT_DISCONNECT_S: f64 = 86_400.0;
+pub const MAX_FAULT_DISCONNECT_S: f64 = 86_400.0;
 /// Longest injected local print, simulated seconds.
-const MAX_FAULT_LOCAL_PRINT_S: f64 = 30.0 * 86_400.0;
+pub const MAX_FAULT_LOCAL_PRINT_S: f64 = 30.0 * 86_400.0;
 
 /// An injected fault must be one a real printer could report: a short printable message, a
 /// file name like any other, durations that are finite and bounded.
@@ -237,6 +341,8 @@ impl App {
             .map_err(AppError::internal)?
             .estimated_time_s
         };
+        // A model's odd limits must not make the estimate a NaN.
+        let estimate = if estimate.is_finite() { estimate } else { 0.0 };
         let mut track = printer.track.lock().await;
         if track.status.state != PrinterState::Idle {
             return Err(not_ready(track.status.state, "start a print"));
@@ -365,14 +471,15 @@ impl App {
         actor.require_on_printer(Permission::PrinterControlSendGcode, id)?;
         if input.lines.is_empty()
             || input.lines.len() > MAX_GCODE_LINES
-            || input
-                .lines
-                .iter()
-                .any(|l| l.len() > 256 || l.chars().any(|c| c.is_control()))
+            || input.lines.iter().any(|l| {
+                l.chars().count() > MAX_GCODE_LINE_CHARS || l.chars().any(char::is_control)
+            })
         {
             return Err(AppError::Invalid(domain::Invalid::new(
                 "lines",
-                format!("1 to {MAX_GCODE_LINES} lines of at most 256 printable characters"),
+                format!(
+                    "1 to {MAX_GCODE_LINES} lines of at most {MAX_GCODE_LINE_CHARS} characters without control characters"
+                ),
             )));
         }
         let printer = self.live_printer(id)?;
@@ -405,7 +512,7 @@ impl App {
     ) -> AppResult<LiveStatus> {
         actor.require_on_printer(Permission::PrinterControlPreheat, id)?;
         for (field, value) in [("tool", input.tool), ("bed", input.bed)] {
-            if value.is_some_and(|t| !(0.0..=500.0).contains(&t)) {
+            if value.is_some_and(|t| !(0.0..=MAX_TEMPERATURE_C).contains(&t)) {
                 return Err(AppError::Invalid(domain::Invalid::new(
                     field,
                     "a temperature between 0 and 500 °C",
@@ -607,5 +714,22 @@ impl App {
         };
         self.observe(printer, snapshot).await?;
         Ok(printer.status())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{edge_strings, fits};
+
+    #[test]
+    fn file_names_are_documented_as_checked() {
+        for text in edge_strings() {
+            assert_eq!(
+                check_file_name(&text).is_ok(),
+                fits(&text, FILE_NAME_PATTERN, MAX_FILE_NAME_CHARS),
+                "{text:?}"
+            );
+        }
     }
 }

@@ -2,10 +2,12 @@
 //! preview who would gain or lose what before saving. A change applies to every member of the
 //! rank at once.
 
+use authz::schema::{PermissionKey, PresetKey};
 use authz::{
     AccessLevel, MemberScope, OutOfScope, Permission, PermissionSet, Policy, Preset, PrinterScope,
     Seniority,
 };
+use domain::schema::DescriptionText;
 use domain::{Name, PrinterId, Rank, RankId, parse_description};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -15,41 +17,98 @@ use crate::App;
 use crate::actor::{OrgActor, with_change};
 use crate::error::{AppError, AppResult, on_conflict};
 
-/// A new rank, or the fields of a rank to change (absent fields stay as they are).
+/// The fields of a rank to change (absent or null fields stay as they are).
 #[derive(Debug, Default, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RankChange {
+    #[schema(value_type = Option<Name>)]
     pub name: Option<String>,
+    #[schema(value_type = Option<DescriptionText>)]
     pub description: Option<String>,
     /// Seniority position: lower is more senior; must stay below your own rank.
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub position: Option<i32>,
     /// Permission keys the rank bundles.
+    #[schema(value_type = Option<Vec<PermissionKey>>)]
     pub permissions: Option<Vec<String>>,
     /// Permission keys members of the rank may be individually allowed or denied.
+    #[schema(value_type = Option<Vec<PermissionKey>>)]
     pub tri_state: Option<Vec<String>>,
+    /// Printers the rank's access grants apply to; every site, group, model and printer named
+    /// must exist in the organization (404 otherwise).
     pub scope: Option<PrinterScope>,
     pub out_of_scope: Option<OutOfScope>,
     pub member_scope: Option<MemberScope>,
 }
 
+/// A new rank: a name, and the fields of [`RankChange`] that differ from a blank rank (no
+/// permissions, all printers in scope, out-of-scope printers hidden, manages everyone junior).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRank {
+    #[schema(value_type = Name)]
+    pub name: String,
+    #[schema(value_type = Option<DescriptionText>)]
+    pub description: Option<String>,
+    /// Seniority position: lower is more senior; must stay below your own rank. Default: below
+    /// every existing rank.
+    #[schema(minimum = 1, maximum = 1_000_000)]
+    pub position: Option<i32>,
+    /// Permission keys the rank bundles.
+    #[schema(value_type = Option<Vec<PermissionKey>>)]
+    pub permissions: Option<Vec<String>>,
+    /// Permission keys members of the rank may be individually allowed or denied.
+    #[schema(value_type = Option<Vec<PermissionKey>>)]
+    pub tri_state: Option<Vec<String>>,
+    /// Printers the rank's access grants apply to; every site, group, model and printer named
+    /// must exist in the organization (404 otherwise).
+    pub scope: Option<PrinterScope>,
+    pub out_of_scope: Option<OutOfScope>,
+    pub member_scope: Option<MemberScope>,
+}
+
+impl From<NewRank> for RankChange {
+    fn from(new: NewRank) -> RankChange {
+        RankChange {
+            name: Some(new.name),
+            description: new.description,
+            position: new.position,
+            permissions: new.permissions,
+            tri_state: new.tri_state,
+            scope: new.scope,
+            out_of_scope: new.out_of_scope,
+            member_scope: new.member_scope,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CloneRank {
+    #[schema(value_type = Name)]
     pub name: String,
+    /// Default: below every existing rank.
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub position: Option<i32>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReorderRanks {
-    /// The ranks junior to yours (all ranks for owners), most senior first.
+    /// The ranks junior to yours (all ranks for owners), each once, most senior first. A list
+    /// that is not exactly those ranks as they are now is refused with 409.
+    #[schema(schema_with = rank_ids_schema)]
     pub rank_ids: Vec<RankId>,
+}
+
+fn rank_ids_schema() -> utoipa::openapi::schema::ArrayBuilder {
+    crate::schema::array(crate::schema::reference::<RankId>(), None, None).unique_items(true)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportPreset {
-    /// `farmhand`, `3dprinteros`, `printandgo`, `ultimaker` or `simplyprint_templates`.
+    #[schema(value_type = PresetKey)]
     pub preset: String,
 }
 
@@ -234,32 +293,27 @@ impl App {
         actor: &OrgActor,
         scope: &PrinterScope,
     ) -> AppResult<()> {
+        // Like every other reference in a request, one that does not exist is "not found".
         let org = actor.org();
-        let unknown = |what: &str, id: i64| {
-            AppError::Invalid(domain::Invalid::new(
-                "scope",
-                format!("no {what} {id} in this organization"),
-            ))
-        };
         for id in &scope.sites {
             store::get_site(conn, org, *id)
                 .await?
-                .ok_or_else(|| unknown("site", id.get()))?;
+                .ok_or(AppError::not_found("site"))?;
         }
         for id in &scope.groups {
             store::get_printer_group(conn, org, *id)
                 .await?
-                .ok_or_else(|| unknown("printer group", id.get()))?;
+                .ok_or(AppError::not_found("printer group"))?;
         }
         for id in &scope.models {
             store::get_printer_model(conn, org, *id)
                 .await?
-                .ok_or_else(|| unknown("printer model", id.get()))?;
+                .ok_or(AppError::not_found("printer model"))?;
         }
         for id in &scope.printers {
             store::get_printer(conn, org, *id)
                 .await?
-                .ok_or_else(|| unknown("printer", id.get()))?;
+                .ok_or(AppError::not_found("printer"))?;
         }
         Ok(())
     }
@@ -314,8 +368,9 @@ impl App {
     }
 
     /// Creates a rank from scratch, junior to the actor's and with only permissions they hold.
-    pub async fn create_rank(&self, actor: &OrgActor, change: RankChange) -> AppResult<Rank> {
+    pub async fn create_rank(&self, actor: &OrgActor, new: NewRank) -> AppResult<Rank> {
         actor.require(Permission::RanksManage)?;
+        let change = RankChange::from(new);
         let name = change
             .name
             .clone()
@@ -462,13 +517,20 @@ impl App {
             .collect();
         let mut wanted: Vec<RankId> = input.rank_ids.clone();
         wanted.sort();
+        if wanted.windows(2).any(|pair| pair.first() == pair.get(1)) {
+            return Err(AppError::Invalid(domain::Invalid::new(
+                "rank_ids",
+                "must list each rank once",
+            )));
+        }
         let mut expected: Vec<RankId> = movable.iter().map(|r| r.id).collect();
         expected.sort();
         if wanted != expected {
-            return Err(AppError::Invalid(domain::Invalid::new(
-                "rank_ids",
-                "must list exactly the ranks junior to yours, each once, most senior first",
-            )));
+            // Well formed, but not the ranks as they are now (someone else may have changed them).
+            return Err(AppError::conflict(
+                "rank_order_mismatch",
+                "list exactly the ranks junior to yours, each once, most senior first",
+            ));
         }
         let base = if actor.is_owner() {
             0
@@ -607,7 +669,8 @@ impl App {
             .await
             .map_err(on_conflict(
                 "rank_conflict",
-                "the organization already has a rank with one of the preset's names",
+                "the organization already has a rank with one of the preset's names, or no \
+                 position is left below its last rank",
             ))?;
         store::bump_authz_version(&mut tx, actor.org()).await?;
         let mut ranks = Vec::new();

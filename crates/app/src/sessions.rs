@@ -34,6 +34,8 @@ pub struct SignedIn {
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     pub current_password: String,
+    /// Must differ from the current one.
+    #[schema(value_type = Password)]
     pub new_password: String,
 }
 

@@ -2,6 +2,7 @@
 //! expiring and limited to a subset of permissions. A token never carries more than its
 //! owner's current rights: the intersection is taken at every use.
 
+use authz::schema::PermissionKey;
 use authz::{Permission, PermissionSet};
 use domain::{ApiToken, Name, Timestamp, TokenId};
 use serde::{Deserialize, Serialize};
@@ -16,10 +17,13 @@ use crate::secrets::{hash_secret, new_api_token};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
+    #[schema(value_type = Name)]
     pub name: String,
-    /// When the token stops working; absent means never.
+    /// When the token stops working, in the future; absent or null means never.
     pub expires_at: Option<Timestamp>,
-    /// Permission keys the token is limited to; absent means all of yours.
+    /// Permission keys the token is limited to, each one you hold; absent or null means all
+    /// of yours.
+    #[schema(value_type = Option<Vec<PermissionKey>>)]
     pub permissions: Option<Vec<String>>,
 }
 

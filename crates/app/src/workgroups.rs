@@ -3,6 +3,7 @@
 //! every change to a member: seniority and member scope (`authz::Policy`).
 
 use authz::Permission;
+use domain::schema::DescriptionText;
 use domain::{MemberId, Name, Workgroup, WorkgroupId, WorkgroupMember, parse_description};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -15,15 +16,19 @@ use crate::error::{AppError, AppResult, on_conflict};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWorkgroup {
+    #[schema(value_type = Name)]
     pub name: String,
     #[serde(default)]
+    #[schema(value_type = DescriptionText)]
     pub description: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateWorkgroup {
+    #[schema(value_type = Option<Name>)]
     pub name: Option<String>,
+    #[schema(value_type = Option<DescriptionText>)]
     pub description: Option<String>,
 }
 

@@ -236,11 +236,8 @@ pub struct PrinterStateEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum GrantSubject {
-    #[schema(value_type = i64)]
     Rank(RankId),
-    #[schema(value_type = i64)]
     Workgroup(WorkgroupId),
-    #[schema(value_type = i64)]
     Member(MemberId),
 }
 
@@ -249,13 +246,9 @@ pub enum GrantSubject {
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum GrantTarget {
     AllPrinters,
-    #[schema(value_type = i64)]
     Site(SiteId),
-    #[schema(value_type = i64)]
     Group(PrinterGroupId),
-    #[schema(value_type = i64)]
     Model(PrinterModelId),
-    #[schema(value_type = i64)]
     Printer(PrinterId),
 }
 

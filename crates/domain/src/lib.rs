@@ -4,6 +4,7 @@ pub mod audit;
 pub mod clock;
 pub mod entities;
 pub mod printer_state;
+pub mod schema;
 pub mod values;
 
 pub use authz::ids::*;

@@ -46,7 +46,7 @@ macro_rules! string_value {
 /// embeddings and isolates (which can make a name read backwards), zero-width spaces and
 /// joiners used on their own, the byte-order mark and other invisible format characters. Names
 /// with them can impersonate others or hide text.
-fn is_invisible_format(c: char) -> bool {
+pub fn is_invisible_format(c: char) -> bool {
     matches!(c,
         '\u{00AD}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{180E}' | '\u{200B}'
         | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}'
@@ -54,27 +54,32 @@ fn is_invisible_format(c: char) -> bool {
         | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E007F}')
 }
 
+fn is_joiner(c: char) -> bool {
+    matches!(c, '\u{200C}' | '\u{200D}')
+}
+
 /// Zero-width (non-)joiners shape the letters around them in some scripts (Persian, Indic,
 /// emoji sequences); alone, at an edge or beside a space they only hide something.
 fn joiner_misplaced(text: &str) -> bool {
     let chars: Vec<char> = text.chars().collect();
+    let visible = |n: Option<&char>| n.is_some_and(|c| !c.is_whitespace() && !is_joiner(*c));
     chars.iter().enumerate().any(|(i, c)| {
-        matches!(c, '\u{200C}' | '\u{200D}') && {
-            let visible = |n: Option<&char>| {
-                n.is_some_and(|c| !c.is_whitespace() && !matches!(c, '\u{200C}' | '\u{200D}'))
-            };
-            !(i > 0 && visible(chars.get(i - 1)) && visible(chars.get(i + 1)))
-        }
+        is_joiner(*c) && !(i > 0 && visible(chars.get(i - 1)) && visible(chars.get(i + 1)))
     })
 }
 
-/// Refuses text a person could not read as it is stored (see [`is_invisible_format`]).
+fn invisible(field: &'static str) -> Invalid {
+    Invalid::new(
+        field,
+        "must not contain invisible formatting characters (direction overrides, zero-width characters)",
+    )
+}
+
+/// Refuses a name a person could not read as it is stored: invisible formatting characters
+/// (see [`is_invisible_format`]) and joiners that join nothing.
 pub fn check_visible_text(field: &'static str, text: &str) -> Result<(), Invalid> {
     if text.chars().any(is_invisible_format) || joiner_misplaced(text) {
-        return Err(Invalid::new(
-            field,
-            "must not contain invisible formatting characters (direction overrides, zero-width characters)",
-        ));
+        return Err(invisible(field));
     }
     Ok(())
 }
@@ -85,14 +90,18 @@ pub struct Email(String);
 string_value!(Email);
 
 impl Email {
+    /// Longest address accepted, in characters as sent.
+    pub const MAX_CHARS: usize = 254;
+
     pub fn parse(field: &'static str, raw: &str) -> Result<Email, Invalid> {
-        let email = raw.trim().to_lowercase();
         let invalid = || Invalid::new(field, "must be an email address such as ada@example.org");
-        if email.len() > 254
-            || email
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control() || is_invisible_format(c))
-            || joiner_misplaced(&email)
+        if raw.chars().count() > Email::MAX_CHARS {
+            return Err(invalid());
+        }
+        let email = raw.trim().to_lowercase();
+        if email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || is_invisible_format(c) || is_joiner(c))
         {
             return Err(invalid());
         }
@@ -105,8 +114,8 @@ impl Email {
     }
 }
 
-/// A human-facing name (organization, site, workgroup, person, token): 1–100 characters after
-/// trimming, no control characters.
+/// A human-facing name (organization, site, workgroup, person, token): at most 100 characters
+/// as sent, not blank, no control characters once surrounding whitespace is trimmed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Name(String);
 string_value!(Name);
@@ -115,15 +124,16 @@ impl Name {
     pub const MAX_CHARS: usize = 100;
 
     pub fn parse(field: &'static str, raw: &str) -> Result<Name, Invalid> {
-        let name = raw.trim();
-        if name.is_empty() {
-            return Err(Invalid::new(field, "must not be empty"));
-        }
-        if name.chars().count() > Name::MAX_CHARS {
+        // Counted as sent, so that the limit is the one a client can check (`maxLength`).
+        if raw.chars().count() > Name::MAX_CHARS {
             return Err(Invalid::new(
                 field,
                 format!("must be at most {} characters", Name::MAX_CHARS),
             ));
+        }
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err(Invalid::new(field, "must not be empty"));
         }
         if name.chars().any(char::is_control) {
             return Err(Invalid::new(field, "must not contain control characters"));
@@ -133,12 +143,18 @@ impl Name {
     }
 }
 
-/// Free text such as a description: at most 2,000 characters.
+/// Longest free text (a description) accepted, in characters as sent.
+pub const DESCRIPTION_MAX_CHARS: usize = 2000;
+
+/// Free text such as a description: at most 2,000 characters as sent; stored trimmed.
 pub fn parse_description(field: &'static str, raw: &str) -> Result<String, Invalid> {
-    let text = raw.trim();
-    if text.chars().count() > 2000 {
-        return Err(Invalid::new(field, "must be at most 2000 characters"));
+    if raw.chars().count() > DESCRIPTION_MAX_CHARS {
+        return Err(Invalid::new(
+            field,
+            format!("must be at most {DESCRIPTION_MAX_CHARS} characters"),
+        ));
     }
+    let text = raw.trim();
     if text
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\n' | '\t'))
@@ -148,7 +164,10 @@ pub fn parse_description(field: &'static str, raw: &str) -> Result<String, Inval
             "must not contain control characters other than line breaks and tabs",
         ));
     }
-    check_visible_text(field, text)?;
+    // Free text may join letters freely; only what hides text is refused.
+    if text.chars().any(is_invisible_format) {
+        return Err(invisible(field));
+    }
     Ok(text.to_string())
 }
 

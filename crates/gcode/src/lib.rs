@@ -81,8 +81,11 @@ pub struct ExtruderUsage {
 
 /// Axis-aligned box, mm.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Bounds {
+    #[cfg_attr(feature = "openapi", schema(min_items = 3, max_items = 3))]
     pub min: [f64; 3],
+    #[cfg_attr(feature = "openapi", schema(min_items = 3, max_items = 3))]
     pub max: [f64; 3],
 }
 

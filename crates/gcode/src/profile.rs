@@ -8,6 +8,7 @@ pub const AXES: usize = 4;
 
 /// Which firmware's motion planner the estimate imitates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Firmware {
     /// Marlin (and Prusa firmware, RepRapFirmware-alikes): per-axis limits, classic jerk or
@@ -21,23 +22,33 @@ pub enum Firmware {
 
 /// Klipper's `[printer]` and `[extruder]` motion settings (same names as in `printer.cfg`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct KlipperLimits {
     /// Toolhead speed limit, mm/s.
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 10000))]
     pub max_velocity: f64,
     /// Toolhead acceleration, mm/s² (changed by M204 and `SET_VELOCITY_LIMIT ACCEL=`).
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 1000000))]
     pub max_accel: f64,
     /// Speed a 90° corner may be taken at, mm/s.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1000))]
     pub square_corner_velocity: f64,
     /// Share of each move that should be spent cruising (0..1); limits the top speed of short
     /// zig-zag moves. Klipper's default is 0.5.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, exclusive_maximum = 1))]
     pub minimum_cruise_ratio: f64,
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 10000))]
     pub max_z_velocity: f64,
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 1000000))]
     pub max_z_accel: f64,
     /// Limits of extruder-only moves (retractions), mm/s and mm/s².
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 10000))]
     pub max_extrude_only_velocity: f64,
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 1000000))]
     pub max_extrude_only_accel: f64,
     /// Largest instant change of extruder speed at a corner, mm/s.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1000))]
     pub instant_corner_velocity: f64,
 }
 
@@ -60,6 +71,7 @@ impl Default for KlipperLimits {
 /// Machine limits and material settings. All lengths in mm, speeds in mm/s, accelerations in
 /// mm/s², temperatures in °C, times in s.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = MotionProfile))]
 #[serde(default, deny_unknown_fields)]
 pub struct Profile {
     /// Whose motion planner to imitate.
@@ -67,47 +79,131 @@ pub struct Profile {
     /// Klipper's limits, used when `firmware` is `klipper`.
     pub klipper: KlipperLimits,
     /// Per-axis maximum feed rate (M203), mm/s.
+    #[cfg_attr(feature = "openapi", schema(schema_with = openapi::feedrates))]
     pub max_feedrate: [f64; AXES],
     /// Per-axis maximum acceleration (M201), mm/s².
+    #[cfg_attr(feature = "openapi", schema(schema_with = openapi::accelerations))]
     pub max_acceleration: [f64; AXES],
     /// Acceleration for extruding moves (M204 P, or S).
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 1000000))]
     pub print_acceleration: f64,
     /// Acceleration for extruder-only moves (M204 R).
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 1000000))]
     pub retract_acceleration: f64,
     /// Acceleration for travel moves (M204 T, or S).
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 1000000))]
     pub travel_acceleration: f64,
     /// Classic per-axis jerk (M205 X/Y/Z/E), mm/s. Used when `junction_deviation` is `None`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = openapi::jerks))]
     pub max_jerk: [f64; AXES],
     /// Junction deviation (M205 J), mm. When set, corners use it instead of classic jerk.
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 5))]
     pub junction_deviation: Option<f64>,
     /// Speed the planner may always stop from (Marlin's MINIMUM_PLANNER_SPEED), mm/s.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1000))]
     pub minimum_planner_speed: f64,
     /// Feed rate used before the file sets one, mm/s.
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 10000))]
     pub default_feedrate: f64,
     /// Filament diameter, mm.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.1, maximum = 10))]
     pub filament_diameter: f64,
     /// Filament density, g/cm³.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.1, maximum = 25))]
     pub filament_density: f64,
     /// Hot-end heating rate, °C/s (for M109 waits).
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 1000))]
     pub hotend_heating_rate: f64,
     /// Bed heating rate, °C/s (for M190 waits).
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 1000))]
     pub bed_heating_rate: f64,
     /// Temperature heaters start from, °C.
+    #[cfg_attr(feature = "openapi", schema(minimum = -50, maximum = 100))]
     pub ambient_temperature: f64,
     /// Firmware retraction length (G10, M207 S), mm of filament.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100))]
     pub retract_length: f64,
     /// Firmware retraction speed (M207 F), mm/s.
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 10000))]
     pub retract_speed: f64,
     /// Firmware un-retraction speed (M208 F), mm/s.
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 10000))]
     pub unretract_speed: f64,
     /// Printable volume; extruding outside it gives a warning (once per file). `None`: no check.
+    #[cfg_attr(feature = "openapi", schema(schema_with = openapi::bed))]
     pub bed: Option<crate::Bounds>,
-    /// Moves held for look-ahead before the oldest are committed. Bounds memory.
+    /// Moves held for look-ahead before the oldest are committed (2 to 4096 are used). Bounds
+    /// memory.
+    #[cfg_attr(feature = "openapi", schema(minimum = 2, maximum = 4096))]
     pub lookahead: usize,
     /// Warnings kept with their text; further ones are only counted.
+    #[cfg_attr(feature = "openapi", schema(maximum = 10000))]
     pub max_warnings: usize,
     /// Bytes of a line that are looked at; the rest is skipped with a warning.
+    #[cfg_attr(feature = "openapi", schema(minimum = 256, maximum = 1048576))]
     pub max_line_length: usize,
+}
+
+/// The profile's ranges as JSON Schema says them (the bounds of [`limits`]; a test compares).
+#[cfg(feature = "openapi")]
+mod openapi {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+
+    use super::limits::*;
+
+    fn numbers(count: usize, number: ObjectBuilder) -> ArrayBuilder {
+        ArrayBuilder::new()
+            .items(number)
+            .min_items(Some(count))
+            .max_items(Some(count))
+    }
+
+    fn above_zero(max: f64) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::Number)
+            .exclusive_minimum(Some(0.0))
+            .maximum(Some(max))
+    }
+
+    fn between(min: f64, max: f64) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::Number)
+            .minimum(Some(min))
+            .maximum(Some(max))
+    }
+
+    pub fn feedrates() -> ArrayBuilder {
+        numbers(super::AXES, above_zero(MAX_SPEED))
+            .description(Some("Per-axis maximum feed rate (M203), mm/s: X, Y, Z, E."))
+    }
+
+    pub fn accelerations() -> ArrayBuilder {
+        numbers(super::AXES, above_zero(MAX_ACCELERATION)).description(Some(
+            "Per-axis maximum acceleration (M201), mm/s²: X, Y, Z, E.",
+        ))
+    }
+
+    pub fn jerks() -> ArrayBuilder {
+        numbers(super::AXES, between(0.0, MAX_CORNER_SPEED))
+            .description(Some("Classic per-axis jerk (M205), mm/s: X, Y, Z, E."))
+    }
+
+    pub fn bed() -> ObjectBuilder {
+        let corner = || numbers(3, between(-MAX_BED_COORDINATE, MAX_BED_COORDINATE));
+        ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+                Type::Object,
+                Type::Null,
+            ]))
+            .description(Some(
+                "Printable volume, mm: `min` and `max` corners (X, Y, Z), each `max` at least its \
+                 `min`; extruding outside it gives a warning. `null`: no check.",
+            ))
+            .property("min", corner())
+            .required("min")
+            .property("max", corner())
+            .required("max")
+    }
 }
 
 impl Profile {
@@ -167,7 +263,7 @@ pub mod limits {
     pub const MAX_HEATING_RATE: f64 = 1_000.0;
     /// Largest coordinate of the bed accepted, mm (either sign).
     pub const MAX_BED_COORDINATE: f64 = 100_000.0;
-    /// Look-ahead window, moves.
+    /// Look-ahead window, moves. (Past these bounds memory would grow with the file.)
     pub const LOOKAHEAD: std::ops::RangeInclusive<usize> = 2..=4096;
     /// Warnings kept with their text.
     pub const MAX_WARNINGS: usize = 10_000;

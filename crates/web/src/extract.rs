@@ -51,8 +51,8 @@ fn refuse_oversized_json(req: &Request) -> Result<(), ApiError> {
     }
 }
 
-/// A JSON body; syntax errors, wrong types and unknown fields become 400/422 with serde's
-/// precise message (field, line and column). A body over [`MAX_JSON_BODY_BYTES`] is 413
+/// A JSON body; syntax errors become 400 with serde's precise message (line and column), wrong
+/// types and unknown fields 422 naming the field. A body over [`MAX_JSON_BODY_BYTES`] is 413
 /// `body_too_large`: at once when `Content-Length` says so, else when the limit is reached.
 pub struct ApiJson<T>(pub T);
 
@@ -61,10 +61,53 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         refuse_oversized_json(&req)?;
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+        match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(value)) => typed(value).map(ApiJson),
             Err(rejection) => Err(json_rejection(rejection)),
         }
+    }
+}
+
+/// The body as `T`: a JSON object. A number without a fractional part is an integer, as JSON
+/// Schema (and so the API's document) counts it: `3.0` is accepted where an integer is
+/// expected.
+fn typed<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, ApiError> {
+    // Every body of the API is an object; serde would also read a struct from an array.
+    if !value.is_object() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "the body must be a JSON object",
+        ));
+    }
+    integral_numbers_as_integers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            e.to_string(),
+        )
+    })
+}
+
+fn integral_numbers_as_integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            // Exactly representable integers only: beyond 2^53 a float no longer says which.
+            const EXACT: f64 = 9_007_199_254_740_992.0;
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() <= EXACT
+            {
+                // Integral and within ±2^53 (checked above), so the cast is exact.
+                *n = serde_json::Number::from(f as i64);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
+        serde_json::Value::Object(fields) => {
+            fields.values_mut().for_each(integral_numbers_as_integers)
+        }
+        _ => {}
     }
 }
 
@@ -315,6 +358,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         refuse_oversized_json(&req)?;
+        let json_content = is_json(req.headers());
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| {
@@ -327,15 +371,96 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(None));
         }
-        serde_json::from_slice(&bytes)
-            .map(|v| OptionalJson(Some(v)))
-            .map_err(|e| match e.classify() {
-                serde_json::error::Category::Data => ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_body",
-                    e.to_string(),
-                ),
-                _ => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()),
-            })
+        // Present, it is JSON like any other body: said so in its content type.
+        if !json_content {
+            return Err(json_rejection(JsonRejection::MissingJsonContentType(
+                Default::default(),
+            )));
+        }
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()))?;
+        typed(value).map(|v| OptionalJson(Some(v)))
+    }
+}
+
+/// Whether the request says its body is JSON (`application/json` or `application/*+json`), as
+/// axum's `Json` extractor requires.
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|subtype| subtype.ends_with("+json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Input {
+        count: i32,
+        ids: Vec<domain::SiteId>,
+        ratio: f64,
+    }
+
+    #[test]
+    fn integral_numbers_are_integers_as_json_schema_counts_them() {
+        let input: Input = typed(json!({ "count": 3.0, "ids": [1.0, 2], "ratio": 2.0 })).unwrap();
+        assert_eq!(
+            input,
+            Input {
+                count: 3,
+                ids: vec![domain::SiteId(1), domain::SiteId(2)],
+                ratio: 2.0
+            }
+        );
+        for bad in [
+            json!({ "count": 3.5, "ids": [], "ratio": 1 }),
+            json!({ "count": 1e300, "ids": [], "ratio": 1 }),
+        ] {
+            let error = typed::<Input>(bad).unwrap_err();
+            assert_eq!((error.status.as_u16(), error.code), (422, "invalid_body"));
+            assert!(error.message.starts_with("count: "), "{}", error.message);
+        }
+    }
+
+    #[test]
+    fn bodies_are_objects() {
+        // serde alone would read the struct from an array of its fields.
+        let error = typed::<Input>(json!([1, [], 1.5])).unwrap_err();
+        assert_eq!(
+            (error.code, error.message.as_str()),
+            ("invalid_body", "the body must be a JSON object")
+        );
+    }
+
+    #[test]
+    fn json_content_types() {
+        let with = |value: &str| {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, value.parse().unwrap());
+            is_json(&headers)
+        };
+        assert!(with("application/json"));
+        assert!(with("Application/JSON; charset=utf-8"));
+        assert!(with("application/merge-patch+json"));
+        assert!(!with("text/plain"));
+        assert!(!with("application/jsonx"));
+        assert!(!is_json(&axum::http::HeaderMap::new()));
     }
 }

@@ -20,7 +20,8 @@ use tower_http::trace::TraceLayer;
 use utoipa::openapi::OpenApi;
 
 pub use access::{AccessTable, RequiredAccess};
-pub use error::ApiError;
+pub use api::errors::ERRORS_EXTENSION;
+pub use error::{ApiError, ErrorCode};
 
 pub const SESSION_COOKIE: &str = "farmhand_session";
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -55,9 +56,13 @@ pub fn openapi() -> OpenApi {
     api::router_and_doc().1
 }
 
-/// Builds the whole HTTP application. Fails if any API operation lacks a declared access.
+/// Builds the whole HTTP application. Fails if any API operation lacks a declared access, or
+/// declares its errors wrongly.
 pub fn router(app: App, settings: WebSettings) -> Result<Router, String> {
-    let (api_router, doc) = api::router_and_doc();
+    let (api_router, doc, problems) = api::router_and_doc();
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
     let table = Arc::new(AccessTable::from_openapi(&doc)?);
     let doc_json = serde_json::to_value(&doc).map_err(|e| e.to_string())?;
     let state = WebState {

@@ -243,6 +243,62 @@ async fn malformed_requests_get_precise_errors(server: &TestServer) {
         "{body}"
     );
 
+    // A JSON body is an object, and integral numbers are integers (as the document's JSON
+    // Schema counts them).
+    let (status, body) = read(raw("[\"A\", \"\"]").await.unwrap()).await;
+    assert_eq!(
+        (status, body["error"]["message"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("the body must be a JSON object")
+        )
+    );
+    let (status, body) = owner
+        .post(
+            &format!("/api/v1/orgs/{org}/ranks"),
+            json!({ "name": "Float position", "position": 500.0 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["position"], 500);
+    // An optional body, when there is one, says it is JSON too.
+    let (_, workgroup) = owner
+        .post(
+            &format!("/api/v1/orgs/{org}/workgroups"),
+            json!({ "name": "Optional bodies" }),
+        )
+        .await;
+    // Someone junior to put in it (nobody changes their own workgroup membership).
+    let (_, member) = server
+        .member(&owner, org, "Member", "joiner@lab.test")
+        .await;
+    let put_member = |body: &'static str, content_type: &'static str| {
+        owner
+            .http
+            .put(url(&format!(
+                "/api/v1/orgs/{org}/workgroups/{}/members/{member}",
+                workgroup["id"]
+            )))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let (status, body) = read(
+        put_member("{\"moderator\": true}", "text/plain")
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Some("unsupported_media_type")
+        )
+    );
+    let (status, body) = read(put_member("", "text/plain").await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
     let (status, body) = owner.get("/api/v1/printers/teleport").await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),

@@ -63,34 +63,23 @@ async fn ranks_are_created_cloned_edited_reordered_and_deleted_within_seniority(
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["field"], "permissions");
+    // A scope naming a site that does not exist: "not found", like any other reference.
     let (status, body) = admin
         .post(
             &base,
             json!({ "name": "Elsewhere", "scope": { "sites": [999999] } }),
         )
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("no site 999999"),
-        "{body}"
-    );
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["error"]["message"], "site not found", "{body}");
     let (status, body) = admin
         .post(
             &base,
             json!({ "name": "Elsewhere", "scope": { "sites": [999999] } }),
         )
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("no site 999999"),
-        "{body}"
-    );
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["error"]["message"], "site not found", "{body}");
     let (status, body) = admin.post(&base, json!({ "name": "Lab assistant" })).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     // The admin cannot edit their own rank or the owner's.
@@ -168,7 +157,17 @@ async fn ranks_are_created_cloned_edited_reordered_and_deleted_within_seniority(
             Some(json!({ "rank_ids": [clone_id] })),
         )
         .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "rank_order_mismatch");
+    let (status, body) = admin
+        .request(
+            reqwest::Method::PUT,
+            &format!("/api/v1/orgs/{org}/rank-order"),
+            Some(json!({ "rank_ids": [clone_id, clone_id] })),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "rank_ids");
 
     let (status, body) = admin.delete(&format!("{base}/{assistant_id}")).await;
     assert_eq!(status, StatusCode::CONFLICT);
@@ -493,7 +492,7 @@ async fn tri_state_overrides_and_explanations(server: &TestServer) {
             json!({ "effect": "deny" }),
         )
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(body["error"]["code"], "not_tri_state");
     let (status, _) = owner
         .put(

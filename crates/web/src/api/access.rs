@@ -1,4 +1,5 @@
 use app::{CreateGrant, Explanation, MemberRights, SetOverride};
+use authz::schema::PermissionKey;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -7,14 +8,16 @@ use domain::{GrantId, MemberId, OrgId, PrinterGrant, PrinterId};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{ErrorBody, created};
+use super::created;
 use crate::WebState;
+use crate::api::errors::errors;
 use crate::error::ApiResult;
+use crate::error::ErrorCode as E;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Org};
 
 /// Printer access grants: who has which access to which printers.
 #[utoipa::path(get, path = "/orgs/{org_id}/printer-access", tag = "ranks", params(("org_id" = OrgId, Path)),
-    responses((status = 200, body = Vec<PrinterGrant>), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = Vec<PrinterGrant>)),
     extensions(("x-permission" = json!("ranks.view"))))]
 pub async fn list_grants(
     State(state): State<WebState>,
@@ -27,8 +30,9 @@ pub async fn list_grants(
 /// one printer, to a rank, workgroup or member junior to you, up to your own access.
 #[utoipa::path(post, path = "/orgs/{org_id}/printer-access", tag = "ranks", params(("org_id" = OrgId, Path)),
     request_body = CreateGrant,
-    responses((status = 201, body = PrinterGrant), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
-    extensions(("x-permission" = json!("printer_access.manage"))))]
+    responses((status = 201, body = PrinterGrant)),
+    extensions(("x-permission" = json!("printer_access.manage")),
+        ("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::CannotGrant, E::GrantExists])))))]
 pub async fn create_grant(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -40,8 +44,9 @@ pub async fn create_grant(
 /// Revoke a printer access grant.
 #[utoipa::path(delete, path = "/orgs/{org_id}/printer-access/{grant_id}", tag = "ranks",
     params(("org_id" = OrgId, Path), ("grant_id" = GrantId, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
-    extensions(("x-permission" = json!("printer_access.manage"))))]
+    responses((status = 204)),
+    extensions(("x-permission" = json!("printer_access.manage")),
+        ("x-errors" = json!(errors(&[E::InsufficientSeniority, E::CannotGrant])))))]
 pub async fn delete_grant(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -55,7 +60,7 @@ pub async fn delete_grant(
 /// and the printers they can see with their access. Yours always; others' with `members.view`.
 #[utoipa::path(get, path = "/orgs/{org_id}/members/{member_id}/rights", tag = "members",
     params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path)),
-    responses((status = 200, body = MemberRights), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = MemberRights)),
     extensions(("x-permission" = json!("organization.view")), ("x-permission-also" = json!(["members.view"]))))]
 pub async fn member_rights(
     State(state): State<WebState>,
@@ -67,10 +72,11 @@ pub async fn member_rights(
 
 /// Allow or deny a member one of their rank's tri-state permissions.
 #[utoipa::path(put, path = "/orgs/{org_id}/members/{member_id}/overrides/{permission}", tag = "members",
-    params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path), ("permission" = String, Path)),
+    params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path), ("permission" = PermissionKey, Path)),
     request_body = SetOverride,
-    responses((status = 200, body = MemberRights), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
-    extensions(("x-permission" = json!("members.override"))))]
+    responses((status = 200, body = MemberRights)),
+    extensions(("x-permission" = json!("members.override")),
+        ("x-errors" = json!(errors(&[E::InvalidField, E::NotTriState, E::InsufficientSeniority, E::CannotGrant])))))]
 pub async fn set_override(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -87,9 +93,10 @@ pub async fn set_override(
 
 /// Remove a member's override: the rank decides again.
 #[utoipa::path(delete, path = "/orgs/{org_id}/members/{member_id}/overrides/{permission}", tag = "members",
-    params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path), ("permission" = String, Path)),
-    responses((status = 200, body = MemberRights), (status = 403, body = ErrorBody)),
-    extensions(("x-permission" = json!("members.override"))))]
+    params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path), ("permission" = PermissionKey, Path)),
+    responses((status = 200, body = MemberRights)),
+    extensions(("x-permission" = json!("members.override")),
+        ("x-errors" = json!(errors(&[E::InvalidField, E::NotTriState, E::InsufficientSeniority, E::CannotGrant])))))]
 pub async fn clear_override(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -107,6 +114,7 @@ pub struct ExplainQuery {
     /// The member the decision is for.
     pub member_id: MemberId,
     /// The permission key, e.g. `printer_control.start`.
+    #[param(value_type = PermissionKey)]
     pub permission: String,
     /// The printer, for printer-scoped permissions.
     pub printer_id: Option<PrinterId>,
@@ -115,8 +123,9 @@ pub struct ExplainQuery {
 /// Explain a decision: allowed because of which rank, override or grant; denied for lack of
 /// which permission or access, and who could grant it.
 #[utoipa::path(get, path = "/orgs/{org_id}/explain", tag = "members", params(("org_id" = OrgId, Path), ExplainQuery),
-    responses((status = 200, body = Explanation), (status = 404, body = ErrorBody)),
-    extensions(("x-permission" = json!("organization.view")), ("x-permission-also" = json!(["members.view"]))))]
+    responses((status = 200, body = Explanation)),
+    extensions(("x-permission" = json!("organization.view")), ("x-permission-also" = json!(["members.view"])),
+        ("x-errors" = json!(errors(&[E::InvalidField])))))]
 pub async fn explain(
     State(state): State<WebState>,
     Org(actor): Org,

@@ -10,9 +10,10 @@ use serde::Serialize;
 
 use utoipa::ToSchema;
 
-use super::ErrorBody;
 use crate::WebState;
+use crate::api::errors::errors;
 use crate::error::ApiResult;
+use crate::error::ErrorCode as E;
 use crate::extract::{ApiQuery, Org};
 
 #[derive(Serialize, ToSchema)]
@@ -25,8 +26,9 @@ pub struct AuditPageBody {
 
 /// The organization's audit log, newest first, filtered and cursor-paginated.
 #[utoipa::path(get, path = "/orgs/{org_id}/audit-events", tag = "audit", params(("org_id" = OrgId, Path), AuditQuery),
-    responses((status = 200, body = AuditPageBody), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)),
-    extensions(("x-permission" = json!("audit.view"))))]
+    responses((status = 200, body = AuditPageBody)),
+    extensions(("x-permission" = json!("audit.view")),
+        ("x-errors" = json!(errors(&[E::InvalidField])))))]
 pub async fn list_events(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -40,10 +42,12 @@ pub async fn list_events(
 }
 
 /// Export the audit log as CSV, oldest first, streamed in constant memory. The export is
-/// itself audited. `cursor` and `limit` do not apply.
+/// itself audited. It takes the list's query string: `cursor` and `limit` are checked the same
+/// way but do not apply.
 #[utoipa::path(get, path = "/orgs/{org_id}/audit-events/export.csv", tag = "audit", params(("org_id" = OrgId, Path), AuditQuery),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = ErrorBody)),
-    extensions(("x-permission" = json!("audit.export"))))]
+    responses((status = 200, content_type = "text/csv", body = String)),
+    extensions(("x-permission" = json!("audit.export")),
+        ("x-errors" = json!(errors(&[E::InvalidField])))))]
 pub async fn export_events(
     State(state): State<WebState>,
     Org(actor): Org,

@@ -7,7 +7,9 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::api::errors::errors;
 use crate::error::ApiResult;
+use crate::error::ErrorCode as E;
 use crate::extract::{ApiJson, Auth, Meta};
 use crate::{SESSION_COOKIE, WebState};
 
@@ -52,8 +54,9 @@ pub(crate) fn with_session(
 /// Sets an HttpOnly session cookie. Wrong email and wrong password get the same answer;
 /// repeated failures per account or address are refused with 429 and `Retry-After`.
 #[utoipa::path(post, path = "/auth/sign-in", tag = "auth", request_body = SignIn,
-    responses((status = 200, body = SignedInBody), (status = 401, body = super::ErrorBody), (status = 429, body = super::ErrorBody)),
-    extensions(("x-permission" = json!("public"))))]
+    responses((status = 200, body = SignedInBody)),
+    extensions(("x-permission" = json!("public")),
+        ("x-errors" = json!(errors(&[E::InvalidCredentials, E::TooManyAttempts])))))]
 pub async fn sign_in(
     State(state): State<WebState>,
     Meta(meta): Meta,
@@ -69,8 +72,9 @@ pub async fn sign_in(
 
 /// Sign out: ends this session.
 #[utoipa::path(post, path = "/auth/sign-out", tag = "auth",
-    responses((status = 204), (status = 401, body = super::ErrorBody)),
-    extensions(("x-permission" = json!("authenticated"))))]
+    responses((status = 204)),
+    extensions(("x-permission" = json!("authenticated")),
+        ("x-errors" = json!(errors(&[E::SessionRequired])))))]
 pub async fn sign_out(
     State(state): State<WebState>,
     Meta(meta): Meta,
@@ -87,7 +91,7 @@ pub async fn sign_out(
 
 /// The signed-in user and their organizations.
 #[utoipa::path(get, path = "/me", tag = "auth",
-    responses((status = 200, body = Me), (status = 401, body = super::ErrorBody)),
+    responses((status = 200, body = Me)),
     extensions(("x-permission" = json!("authenticated"))))]
 pub async fn me(State(state): State<WebState>, Auth(principal): Auth) -> ApiResult<axum::Json<Me>> {
     Ok(axum::Json(state.app.me(&principal).await?))
@@ -95,8 +99,9 @@ pub async fn me(State(state): State<WebState>, Auth(principal): Auth) -> ApiResu
 
 /// Change your password (needs the current one). Other sessions are signed out.
 #[utoipa::path(post, path = "/me/password", tag = "auth", request_body = ChangePassword,
-    responses((status = 204), (status = 403, body = super::ErrorBody), (status = 422, body = super::ErrorBody)),
-    extensions(("x-permission" = json!("authenticated"))))]
+    responses((status = 204)),
+    extensions(("x-permission" = json!("authenticated")),
+        ("x-errors" = json!(errors(&[E::SessionRequired, E::WrongCurrentPassword, E::InvalidField])))))]
 pub async fn change_password(
     State(state): State<WebState>,
     Meta(meta): Meta,

@@ -7,17 +7,20 @@ use domain::{
     OrgId, Printer, PrinterGroup, PrinterGroupId, PrinterId, PrinterModel, PrinterModelId,
 };
 
-use super::{ErrorBody, created};
+use super::created;
 use crate::WebState;
+use crate::api::errors::errors;
 use crate::error::ApiResult;
+use crate::error::ErrorCode as E;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Org};
 
 /// The printers you can see, with your access to each and their live state: filtered by site,
 /// group or name, in ID order, a page at a time.
 #[utoipa::path(get, path = "/orgs/{org_id}/printers", tag = "printers",
     params(("org_id" = OrgId, Path), PrinterQuery),
-    responses((status = 200, body = PrinterPage), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)),
-    extensions(("x-permission" = json!("printers.view"))))]
+    responses((status = 200, body = PrinterPage)),
+    extensions(("x-permission" = json!("printers.view")),
+        ("x-errors" = json!(errors(&[E::InvalidField])))))]
 pub async fn list_printers(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -29,8 +32,9 @@ pub async fn list_printers(
 /// Add a printer where you will manage it.
 #[utoipa::path(post, path = "/orgs/{org_id}/printers", tag = "printers", params(("org_id" = OrgId, Path)),
     request_body = PrinterInput,
-    responses((status = 201, body = Printer), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
-    extensions(("x-permission" = json!("printers.add"))))]
+    responses((status = 201, body = Printer)),
+    extensions(("x-permission" = json!("printers.add")),
+        ("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken, E::CannotGrant])))))]
 pub async fn create_printer(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -42,7 +46,7 @@ pub async fn create_printer(
 /// One printer. A printer you cannot see answers 404, like one that does not exist.
 #[utoipa::path(get, path = "/orgs/{org_id}/printers/{printer_id}", tag = "printers",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
-    responses((status = 200, body = VisiblePrinter), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = VisiblePrinter)),
     extensions(("x-permission" = json!("printers.view"))))]
 pub async fn get_printer(
     State(state): State<WebState>,
@@ -56,8 +60,9 @@ pub async fn get_printer(
 /// and after).
 #[utoipa::path(put, path = "/orgs/{org_id}/printers/{printer_id}", tag = "printers",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)), request_body = PrinterInput,
-    responses((status = 200, body = Printer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
-    extensions(("x-permission" = json!("printers.edit")), ("x-permission-also" = json!(["printers.settings"]))))]
+    responses((status = 200, body = Printer)),
+    extensions(("x-permission" = json!("printers.edit")), ("x-permission-also" = json!(["printers.settings"])),
+        ("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken, E::CannotGrant])))))]
 pub async fn update_printer(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -70,7 +75,7 @@ pub async fn update_printer(
 /// Remove a printer.
 #[utoipa::path(delete, path = "/orgs/{org_id}/printers/{printer_id}", tag = "printers",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 204)),
     extensions(("x-permission" = json!("printers.remove"))))]
 pub async fn delete_printer(
     State(state): State<WebState>,
@@ -95,8 +100,9 @@ pub async fn list_models(
 /// Add a printer model.
 #[utoipa::path(post, path = "/orgs/{org_id}/printer-models", tag = "printers", params(("org_id" = OrgId, Path)),
     request_body = PrinterModelInput,
-    responses((status = 201, body = PrinterModel), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
-    extensions(("x-permission" = json!("printer_models.add"))))]
+    responses((status = 201, body = PrinterModel)),
+    extensions(("x-permission" = json!("printer_models.add")),
+        ("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken])))))]
 pub async fn create_model(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -110,7 +116,7 @@ pub async fn create_model(
 /// Remove a printer model (its printers keep working without one).
 #[utoipa::path(delete, path = "/orgs/{org_id}/printer-models/{model_id}", tag = "printers",
     params(("org_id" = OrgId, Path), ("model_id" = PrinterModelId, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)),
+    responses((status = 204)),
     extensions(("x-permission" = json!("printer_models.remove"))))]
 pub async fn delete_model(
     State(state): State<WebState>,
@@ -135,8 +141,9 @@ pub async fn list_groups(
 /// Add a printer group.
 #[utoipa::path(post, path = "/orgs/{org_id}/printer-groups", tag = "printers", params(("org_id" = OrgId, Path)),
     request_body = NamedInput,
-    responses((status = 201, body = PrinterGroup), (status = 409, body = ErrorBody)),
-    extensions(("x-permission" = json!("printer_groups.add"))))]
+    responses((status = 201, body = PrinterGroup)),
+    extensions(("x-permission" = json!("printer_groups.add")),
+        ("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken])))))]
 pub async fn create_group(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -151,8 +158,9 @@ pub async fn create_group(
 #[utoipa::path(put, path = "/orgs/{org_id}/printer-models/{model_id}", tag = "printers",
     params(("org_id" = OrgId, Path), ("model_id" = PrinterModelId, Path)),
     request_body = PrinterModelInput,
-    responses((status = 200, body = PrinterModel), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
-    extensions(("x-permission" = json!("printer_models.edit"))))]
+    responses((status = 200, body = PrinterModel)),
+    extensions(("x-permission" = json!("printer_models.edit")),
+        ("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken])))))]
 pub async fn update_model(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -168,8 +176,9 @@ pub async fn update_model(
 #[utoipa::path(put, path = "/orgs/{org_id}/printer-groups/{group_id}", tag = "printers",
     params(("org_id" = OrgId, Path), ("group_id" = PrinterGroupId, Path)),
     request_body = NamedInput,
-    responses((status = 200, body = PrinterGroup), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
-    extensions(("x-permission" = json!("printer_groups.edit"))))]
+    responses((status = 200, body = PrinterGroup)),
+    extensions(("x-permission" = json!("printer_groups.edit")),
+        ("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken])))))]
 pub async fn update_group(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -184,7 +193,7 @@ pub async fn update_group(
 /// Remove a printer group and the access granted through it.
 #[utoipa::path(delete, path = "/orgs/{org_id}/printer-groups/{group_id}", tag = "printers",
     params(("org_id" = OrgId, Path), ("group_id" = PrinterGroupId, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)),
+    responses((status = 204)),
     extensions(("x-permission" = json!("printer_groups.remove"))))]
 pub async fn delete_group(
     State(state): State<WebState>,

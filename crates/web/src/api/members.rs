@@ -9,14 +9,16 @@ use axum::response::Response;
 use domain::{Invitation, InvitationId, Member, MemberId, OrgId};
 use serde_json::json;
 
-use super::{ErrorBody, created};
+use super::created;
 use crate::WebState;
+use crate::api::errors::errors;
 use crate::error::ApiResult;
+use crate::error::ErrorCode as E;
 use crate::extract::{ApiJson, ApiPath, Auth, MaybeAuth, Meta, OptionalJson, Org};
 
 /// The organization's members, active and deactivated.
 #[utoipa::path(get, path = "/orgs/{org_id}/members", tag = "members", params(("org_id" = OrgId, Path)),
-    responses((status = 200, body = Vec<Member>), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = Vec<Member>)),
     extensions(("x-permission" = json!("members.view"))))]
 pub async fn list_members(
     State(state): State<WebState>,
@@ -30,8 +32,9 @@ pub async fn list_members(
 /// the person accepts from its link or, with an account, from their own list (`/me/invitations`).
 #[utoipa::path(post, path = "/orgs/{org_id}/members", tag = "members", params(("org_id" = OrgId, Path)),
     request_body = AddMember,
-    responses((status = 201, body = CreatedInvitation), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
-    extensions(("x-permission" = json!("members.invite"))))]
+    responses((status = 201, body = CreatedInvitation)),
+    extensions(("x-permission" = json!("members.invite")),
+        ("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::CannotGrant])))))]
 pub async fn add_member(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -43,7 +46,7 @@ pub async fn add_member(
 /// One member.
 #[utoipa::path(get, path = "/orgs/{org_id}/members/{member_id}", tag = "members",
     params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path)),
-    responses((status = 200, body = Member), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Member)),
     extensions(("x-permission" = json!("members.view"))))]
 pub async fn get_member(
     State(state): State<WebState>,
@@ -57,8 +60,9 @@ pub async fn get_member(
 /// Change a junior member's rank or home site.
 #[utoipa::path(patch, path = "/orgs/{org_id}/members/{member_id}", tag = "members",
     params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path)), request_body = UpdateMember,
-    responses((status = 200, body = Member), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
-    extensions(("x-permission" = json!("members.manage"))))]
+    responses((status = 200, body = Member)),
+    extensions(("x-permission" = json!("members.manage")),
+        ("x-errors" = json!(errors(&[E::InsufficientSeniority, E::CannotGrant])))))]
 pub async fn update_member(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -74,8 +78,9 @@ pub async fn update_member(
 /// organizations are untouched.
 #[utoipa::path(post, path = "/orgs/{org_id}/members/{member_id}/deactivate", tag = "members",
     params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path)),
-    responses((status = 200, body = Member), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
-    extensions(("x-permission" = json!("members.manage"))))]
+    responses((status = 200, body = Member)),
+    extensions(("x-permission" = json!("members.manage")),
+        ("x-errors" = json!(errors(&[E::InsufficientSeniority, E::CannotGrant, E::NoChange])))))]
 pub async fn deactivate_member(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -88,8 +93,9 @@ pub async fn deactivate_member(
 /// Reactivate a deactivated member.
 #[utoipa::path(post, path = "/orgs/{org_id}/members/{member_id}/reactivate", tag = "members",
     params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path)),
-    responses((status = 200, body = Member), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
-    extensions(("x-permission" = json!("members.manage"))))]
+    responses((status = 200, body = Member)),
+    extensions(("x-permission" = json!("members.manage")),
+        ("x-errors" = json!(errors(&[E::InsufficientSeniority, E::CannotGrant, E::NoChange])))))]
 pub async fn reactivate_member(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -101,7 +107,7 @@ pub async fn reactivate_member(
 
 /// Invitations, newest first, with their status.
 #[utoipa::path(get, path = "/orgs/{org_id}/invitations", tag = "members", params(("org_id" = OrgId, Path)),
-    responses((status = 200, body = Vec<Invitation>), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = Vec<Invitation>)),
     extensions(("x-permission" = json!("members.invite"))))]
 pub async fn list_invitations(
     State(state): State<WebState>,
@@ -113,8 +119,9 @@ pub async fn list_invitations(
 /// Invite someone by link, with a rank junior to yours. The link token is shown only once.
 #[utoipa::path(post, path = "/orgs/{org_id}/invitations", tag = "members", params(("org_id" = OrgId, Path)),
     request_body = CreateInvitation,
-    responses((status = 201, body = CreatedInvitation), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
-    extensions(("x-permission" = json!("members.invite"))))]
+    responses((status = 201, body = CreatedInvitation)),
+    extensions(("x-permission" = json!("members.invite")),
+        ("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::CannotGrant])))))]
 pub async fn create_invitation(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -126,8 +133,9 @@ pub async fn create_invitation(
 /// Revoke a pending invitation.
 #[utoipa::path(delete, path = "/orgs/{org_id}/invitations/{invitation_id}", tag = "members",
     params(("org_id" = OrgId, Path), ("invitation_id" = InvitationId, Path)),
-    responses((status = 200, body = Invitation), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
-    extensions(("x-permission" = json!("members.invite"))))]
+    responses((status = 200, body = Invitation)),
+    extensions(("x-permission" = json!("members.invite")),
+        ("x-errors" = json!(errors(&[E::InvitationUsed, E::InvitationDeclined, E::InvitationExpired, E::InvitationRevoked])))))]
 pub async fn revoke_invitation(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -139,8 +147,9 @@ pub async fn revoke_invitation(
 
 /// What an invitation link offers, before accepting it.
 #[utoipa::path(get, path = "/invitations/{token}", tag = "members", params(("token" = String, Path)),
-    responses((status = 200, body = InvitationPreview), (status = 404, body = ErrorBody)),
-    extensions(("x-permission" = json!("public"))))]
+    responses((status = 200, body = InvitationPreview)),
+    extensions(("x-permission" = json!("public")),
+        ("x-errors" = json!(errors(&[E::NotFound])))))]
 pub async fn preview_invitation(
     State(state): State<WebState>,
     ApiPath(token): ApiPath<String>,
@@ -152,8 +161,9 @@ pub async fn preview_invitation(
 /// signed in, with a session cookie).
 #[utoipa::path(post, path = "/invitations/{token}/accept", tag = "members", params(("token" = String, Path)),
     request_body(content = Option<AcceptInvitation>, description = "For a new account: name and password"),
-    responses((status = 201, body = Member), (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)),
-    extensions(("x-permission" = json!("public"))))]
+    responses((status = 201, body = Member)),
+    extensions(("x-permission" = json!("public")),
+        ("x-errors" = json!(errors(&[E::Unauthenticated, E::InvalidToken, E::CrossOriginRequest, E::SessionRequired, E::NotFound, E::InvitationUsed, E::InvitationEmailMismatch, E::SignInRequired, E::AlreadyMember, E::InvitationDeclined, E::InvitationExpired, E::InvitationRevoked, E::InvalidField])))))]
 pub async fn accept_invitation(
     State(state): State<WebState>,
     Meta(meta): Meta,
@@ -176,7 +186,7 @@ pub async fn accept_invitation(
 
 /// Invitations waiting for you (addressed to your email), in every organization.
 #[utoipa::path(get, path = "/me/invitations", tag = "members",
-    responses((status = 200, body = Vec<PendingInvitation>), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = Vec<PendingInvitation>)),
     extensions(("x-permission" = json!("authenticated"))))]
 pub async fn my_invitations(
     State(state): State<WebState>,
@@ -188,9 +198,10 @@ pub async fn my_invitations(
 /// Accept one of your invitations (signed in with a session).
 #[utoipa::path(post, path = "/me/invitations/{invitation_id}/accept", tag = "members",
     params(("invitation_id" = InvitationId, Path)),
-    responses((status = 201, body = Member), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)),
-    extensions(("x-permission" = json!("authenticated"))))]
+    responses((status = 201, body = Member)),
+    extensions(("x-permission" = json!("authenticated")),
+        ("x-errors" = json!(errors(&[E::SessionRequired, E::NotFound, E::AlreadyMember,
+            E::InvitationUsed, E::InvitationDeclined, E::InvitationExpired, E::InvitationRevoked])))))]
 pub async fn accept_my_invitation(
     State(state): State<WebState>,
     Meta(meta): Meta,
@@ -207,9 +218,10 @@ pub async fn accept_my_invitation(
 /// Turn down one of your invitations.
 #[utoipa::path(post, path = "/me/invitations/{invitation_id}/decline", tag = "members",
     params(("invitation_id" = InvitationId, Path)),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)),
-    extensions(("x-permission" = json!("authenticated"))))]
+    responses((status = 204)),
+    extensions(("x-permission" = json!("authenticated")),
+        ("x-errors" = json!(errors(&[E::SessionRequired, E::NotFound, E::InvitationUsed,
+            E::InvitationDeclined, E::InvitationExpired, E::InvitationRevoked])))))]
 pub async fn decline_my_invitation(
     State(state): State<WebState>,
     Meta(meta): Meta,

@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod auth;
+pub mod errors;
 mod fleet;
 mod members;
 mod orgs;
@@ -31,17 +32,25 @@ pub struct ErrorBody {
 
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Stable machine-readable code, e.g. `permission_denied`.
+    /// Stable machine-readable code, e.g. `permission_denied`; each operation lists the codes
+    /// it can answer with under each status.
     pub code: String,
     /// What went wrong, for people.
     pub message: String,
+    /// Quote it when reporting a problem: the server's log has the details under it.
     pub request_id: Option<String>,
     /// With `permission_denied`: the missing permission's key.
     pub permission: Option<String>,
+    /// With `permission_denied`: the missing permission's title.
+    pub title: Option<String>,
     /// With `permission_denied`: members who could grant it.
     pub ask: Option<Vec<String>>,
+    /// With `permission_denied` on a printer: the access level the permission needs there.
+    pub needed_access: Option<authz::AccessLevel>,
     /// With `invalid_field`: the field at fault.
     pub field: Option<String>,
+    /// With `too_many_attempts`: as the `Retry-After` header.
+    pub retry_after_seconds: Option<u64>,
 }
 
 #[derive(utoipa::OpenApi)]
@@ -50,7 +59,8 @@ pub struct ErrorDetail {
         title = "Farmhand API",
         description = "Share a fleet of 3D printers safely. Every operation names the access it needs in `x-permission`: `public`, `authenticated`, or a permission key.",
     ),
-    components(schemas(ErrorBody)),
+    // Schemas only parameters refer to (the derive registers those of bodies and responses).
+    components(schemas(ErrorBody, app::PrintFileName, authz::schema::PermissionKey, domain::Timestamp)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Signing in, sessions, passwords"),
@@ -84,8 +94,9 @@ impl utoipa::Modify for SecuritySchemes {
     }
 }
 
-/// The API's routes (paths already under `/api/v1`) and their OpenAPI document.
-pub fn router_and_doc() -> (Router<WebState>, OpenApi) {
+/// The API's routes (paths already under `/api/v1`), their OpenAPI document, and what is wrong
+/// with the routes' declarations (the server refuses to start with any).
+pub fn router_and_doc() -> (Router<WebState>, OpenApi, Vec<String>) {
     let v1 = OpenApiRouter::new()
         .routes(routes!(auth::sign_in))
         .routes(routes!(auth::sign_out))
@@ -169,45 +180,8 @@ pub fn router_and_doc() -> (Router<WebState>, OpenApi) {
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .split_for_parts();
-    document_body_limits(&mut doc);
-    (router, doc)
-}
-
-/// Every operation that reads a JSON body may answer 413 `body_too_large`: say so.
-fn document_body_limits(doc: &mut OpenApi) {
-    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
-    let too_large = ResponseBuilder::new()
-        .description(format!(
-            "`body_too_large`: the JSON body is over {} bytes; refused on its Content-Length before it is read",
-            crate::extract::MAX_JSON_BODY_BYTES
-        ))
-        .content(
-            "application/json",
-            ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("ErrorBody")))
-                .build(),
-        )
-        .build();
-    for item in doc.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for operation in operations.into_iter().flatten() {
-            let reads_json = matches!(&operation.request_body,
-                Some(RefOr::T(body)) if body.content.contains_key("application/json"));
-            if reads_json {
-                operation
-                    .responses
-                    .responses
-                    .entry("413".into())
-                    .or_insert_with(|| RefOr::T(too_large.clone()));
-            }
-        }
-    }
+    let problems = errors::document(&mut doc);
+    (router, doc, problems)
 }
 
 /// 201 with the created resource.

@@ -5,14 +5,16 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use domain::{OrgId, Organization, Rank, Site, SiteId};
 
-use super::{ErrorBody, created};
+use super::created;
 use crate::WebState;
+use crate::api::errors::errors;
 use crate::error::ApiResult;
+use crate::error::ErrorCode as E;
 use crate::extract::{ApiJson, ApiPath, Org};
 
 /// The organization and its settings.
 #[utoipa::path(get, path = "/orgs/{org_id}", tag = "organizations", params(("org_id" = OrgId, Path)),
-    responses((status = 200, body = Organization), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Organization)),
     extensions(("x-permission" = json!("organization.view"))))]
 pub async fn get_org(
     State(state): State<WebState>,
@@ -24,8 +26,9 @@ pub async fn get_org(
 /// Change the organization's name, time zone or currency.
 #[utoipa::path(patch, path = "/orgs/{org_id}", tag = "organizations", params(("org_id" = OrgId, Path)),
     request_body = UpdateOrg,
-    responses((status = 200, body = Organization), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
-    extensions(("x-permission" = json!("organization.manage"))))]
+    responses((status = 200, body = Organization)),
+    extensions(("x-permission" = json!("organization.manage")),
+        ("x-errors" = json!(errors(&[E::InvalidField])))))]
 pub async fn update_org(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -36,7 +39,7 @@ pub async fn update_org(
 
 /// The organization's sites.
 #[utoipa::path(get, path = "/orgs/{org_id}/sites", tag = "organizations", params(("org_id" = OrgId, Path)),
-    responses((status = 200, body = Vec<Site>), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = Vec<Site>)),
     extensions(("x-permission" = json!("sites.view"))))]
 pub async fn list_sites(
     State(state): State<WebState>,
@@ -48,8 +51,9 @@ pub async fn list_sites(
 /// Create a site.
 #[utoipa::path(post, path = "/orgs/{org_id}/sites", tag = "organizations", params(("org_id" = OrgId, Path)),
     request_body = CreateSite,
-    responses((status = 201, body = Site), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
-    extensions(("x-permission" = json!("sites.manage"))))]
+    responses((status = 201, body = Site)),
+    extensions(("x-permission" = json!("sites.manage")),
+        ("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken])))))]
 pub async fn create_site(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -61,7 +65,7 @@ pub async fn create_site(
 /// One site.
 #[utoipa::path(get, path = "/orgs/{org_id}/sites/{site_id}", tag = "organizations",
     params(("org_id" = OrgId, Path), ("site_id" = SiteId, Path)),
-    responses((status = 200, body = Site), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Site)),
     extensions(("x-permission" = json!("sites.view"))))]
 pub async fn get_site(
     State(state): State<WebState>,
@@ -75,8 +79,9 @@ pub async fn get_site(
 /// Rename a site or change its description or time zone.
 #[utoipa::path(patch, path = "/orgs/{org_id}/sites/{site_id}", tag = "organizations",
     params(("org_id" = OrgId, Path), ("site_id" = SiteId, Path)), request_body = UpdateSite,
-    responses((status = 200, body = Site), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
-    extensions(("x-permission" = json!("sites.manage"))))]
+    responses((status = 200, body = Site)),
+    extensions(("x-permission" = json!("sites.manage")),
+        ("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken])))))]
 pub async fn update_site(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -90,8 +95,9 @@ pub async fn update_site(
 /// Delete a site. Members whose home site it was keep their membership without one.
 #[utoipa::path(delete, path = "/orgs/{org_id}/sites/{site_id}", tag = "organizations",
     params(("org_id" = OrgId, Path), ("site_id" = SiteId, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)),
-    extensions(("x-permission" = json!("sites.manage"))))]
+    responses((status = 204)),
+    extensions(("x-permission" = json!("sites.manage")),
+        ("x-errors" = json!(errors(&[E::SiteInUse])))))]
 pub async fn delete_site(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -104,7 +110,7 @@ pub async fn delete_site(
 
 /// The organization's ranks, most senior first.
 #[utoipa::path(get, path = "/orgs/{org_id}/ranks", tag = "organizations", params(("org_id" = OrgId, Path)),
-    responses((status = 200, body = Vec<Rank>), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = Vec<Rank>)),
     extensions(("x-permission" = json!("ranks.view"))))]
 pub async fn list_ranks(
     State(state): State<WebState>,

@@ -13,16 +13,31 @@ use futures::Stream;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::ErrorBody;
 use crate::WebState;
+use crate::api::errors::errors;
+use crate::error::ErrorCode as E;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Org, content_length};
+
+/// What a call to the printer itself can end in.
+const DRIVER: &[E] = &[
+    E::PrinterRefused,
+    E::PrinterCredentialsRefused,
+    E::PrinterError,
+    E::PrinterUnreachable,
+];
+
+/// The `x-errors` of an operation that calls the printer: `codes` and the driver's.
+fn with_driver(codes: &[E]) -> serde_json::Value {
+    errors(&[codes, DRIVER].concat())
+}
 
 /// A printer's live state: what it is doing now, its job's progress and temperatures.
 #[utoipa::path(get, path = "/orgs/{org_id}/printers/{printer_id}/live", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
-    responses((status = 200, body = LiveStatus), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
-    extensions(("x-permission" = json!("printers.view"))))]
+    responses((status = 200, body = LiveStatus)),
+    extensions(("x-permission" = json!("printers.view")),
+        ("x-errors" = json!(errors(&[E::PrinterNotConnected])))))]
 pub async fn live(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -34,7 +49,7 @@ pub async fn live(
 /// The printer's prints, newest first (managed ones and those started at the printer).
 #[utoipa::path(get, path = "/orgs/{org_id}/printers/{printer_id}/prints", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
-    responses((status = 200, body = Vec<Print>), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Vec<Print>)),
     extensions(("x-permission" = json!("printers.view"))))]
 pub async fn prints(
     State(state): State<WebState>,
@@ -47,7 +62,7 @@ pub async fn prints(
 /// The printer's recorded state changes, newest first.
 #[utoipa::path(get, path = "/orgs/{org_id}/printers/{printer_id}/history", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
-    responses((status = 200, body = Vec<PrinterStateEvent>), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Vec<PrinterStateEvent>)),
     extensions(("x-permission" = json!("printers.view"))))]
 pub async fn history(
     State(state): State<WebState>,
@@ -59,21 +74,42 @@ pub async fn history(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct StartQuery {
-    /// The file's name on the printer.
+    /// The file's name on the printer: at most 200 characters; once surrounding whitespace is
+    /// trimmed, not blank, no slashes or control characters, not starting with a dot.
+    #[param(value_type = app::PrintFileName)]
     pub file_name: String,
 }
+
+/// The G-code file of a print: the raw bytes, at least one.
+pub struct GcodeFile;
+
+impl utoipa::PartialSchema for GcodeFile {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .min_length(Some(1))
+            .description(Some(
+                "The G-code file: 1 byte up to the server's limit (512 MiB unless configured otherwise).",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for GcodeFile {}
 
 /// Start printing a G-code file (the request body) on an idle printer. The file streams to
 /// disk as it arrives; one larger than the limit is refused with 413 `file_too_large` — at once
 /// when `Content-Length` says so, before any of it is read.
 #[utoipa::path(post, path = "/orgs/{org_id}/printers/{printer_id}/prints", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path), StartQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The G-code file: 1 byte up to the server's limit (512 MiB unless configured otherwise)."),
-    responses((status = 201, body = Print), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)),
-    extensions(("x-permission" = json!("printer_control.start"))))]
+    request_body(content = GcodeFile, content_type = "application/octet-stream", description = "The G-code file."),
+    responses((status = 201, body = Print)),
+    extensions(("x-permission" = json!("printer_control.start")),
+        ("x-errors" = json!(with_driver(&[E::InvalidField, E::FileTooLarge, E::UnreadableBody, E::PrinterNotConnected, E::PrinterNotReady])))))]
 pub async fn start(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -95,13 +131,12 @@ pub async fn start(
 }
 
 macro_rules! command {
-    ($name:ident, $path:literal, $permission:literal, $doc:literal, $call:ident) => {
+    ($name:ident, $path:literal, $permission:literal, $doc:literal, $call:ident, $errors:expr) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "printer control",
             params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
-            responses((status = 200, body = LiveStatus), (status = 403, body = ErrorBody),
-                (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)),
-            extensions(("x-permission" = json!($permission))))]
+            responses((status = 200, body = LiveStatus)),
+            extensions(("x-permission" = json!($permission)), ("x-errors" = json!($errors))))]
         pub async fn $name(
             State(state): State<WebState>,
             Org(actor): Org,
@@ -117,37 +152,42 @@ command!(
     "/orgs/{org_id}/printers/{printer_id}/pause",
     "printer_control.pause_resume",
     "Pause the running print.",
-    pause_print
+    pause_print,
+    with_driver(&[E::PrinterNotConnected, E::PrinterNotReady])
 );
 command!(
     resume,
     "/orgs/{org_id}/printers/{printer_id}/resume",
     "printer_control.pause_resume",
     "Resume a paused print.",
-    resume_print
+    resume_print,
+    with_driver(&[E::PrinterNotConnected, E::PrinterNotReady])
 );
 command!(
     emergency_stop,
     "/orgs/{org_id}/printers/{printer_id}/emergency-stop",
     "printer_control.emergency_stop",
     "Stop the printer at once (M112); the print is lost.",
-    emergency_stop
+    emergency_stop,
+    with_driver(&[E::PrinterNotConnected, E::PrinterNotReady])
 );
 command!(
     confirm_bed_clear,
     "/orgs/{org_id}/printers/{printer_id}/bed-clear",
     "printer_control.confirm_bed_clear",
     "Confirm the build plate is clear so the printer takes the next job.",
-    confirm_bed_clear
+    confirm_bed_clear,
+    errors(&[E::PrinterNotConnected, E::BedNotAwaitingClear])
 );
 
 /// Cancel the running print: your own with "cancel your own prints", anyone's with "cancel
 /// anyone's prints".
 #[utoipa::path(post, path = "/orgs/{org_id}/printers/{printer_id}/cancel", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
-    responses((status = 200, body = LiveStatus), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 200, body = LiveStatus)),
     extensions(("x-permission" = json!("printers.view")),
-        ("x-permission-also" = json!(["printer_control.cancel.own", "printer_control.cancel.all"]))))]
+        ("x-permission-also" = json!(["printer_control.cancel.own", "printer_control.cancel.all"])),
+        ("x-errors" = json!(with_driver(&[E::PrinterNotConnected, E::PrinterNotReady])))))]
 pub async fn cancel(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -159,8 +199,9 @@ pub async fn cancel(
 /// Send G-code lines to the printer as they are.
 #[utoipa::path(post, path = "/orgs/{org_id}/printers/{printer_id}/gcode", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)), request_body = SendGcode,
-    responses((status = 200, body = LiveStatus), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
-    extensions(("x-permission" = json!("printer_control.send_gcode"))))]
+    responses((status = 200, body = LiveStatus)),
+    extensions(("x-permission" = json!("printer_control.send_gcode")),
+        ("x-errors" = json!(with_driver(&[E::InvalidField, E::PrinterNotConnected, E::PrinterNotReady])))))]
 pub async fn send_gcode(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -173,8 +214,9 @@ pub async fn send_gcode(
 /// Set heater targets.
 #[utoipa::path(post, path = "/orgs/{org_id}/printers/{printer_id}/preheat", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)), request_body = Preheat,
-    responses((status = 200, body = LiveStatus), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
-    extensions(("x-permission" = json!("printer_control.preheat"))))]
+    responses((status = 200, body = LiveStatus)),
+    extensions(("x-permission" = json!("printer_control.preheat")),
+        ("x-errors" = json!(with_driver(&[E::InvalidField, E::PrinterNotConnected, E::PrinterNotReady])))))]
 pub async fn preheat(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -187,8 +229,9 @@ pub async fn preheat(
 /// Take the printer out of service, or bring it back.
 #[utoipa::path(put, path = "/orgs/{org_id}/printers/{printer_id}/maintenance", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)), request_body = SetMaintenance,
-    responses((status = 200, body = LiveStatus), (status = 403, body = ErrorBody)),
-    extensions(("x-permission" = json!("printer_control.maintenance"))))]
+    responses((status = 200, body = LiveStatus)),
+    extensions(("x-permission" = json!("printer_control.maintenance")),
+        ("x-errors" = json!(errors(&[E::PrinterNotConnected])))))]
 pub async fn maintenance(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -198,40 +241,114 @@ pub async fn maintenance(
     Ok(Json(state.app.set_maintenance(&actor, ids.1, input).await?))
 }
 
-/// A fault to inject into a simulated printer.
-#[derive(Debug, Deserialize, ToSchema)]
+/// A fault to inject into a simulated printer. (Its schema is written out below: the derive
+/// does not say that a variant takes no other fields.)
+#[derive(Debug, Deserialize)]
 #[serde(tag = "fault", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SimulatedFault {
     /// The printer reports an error; the print fails.
     Fail {
         /// What the printer says: 1 to 500 characters, no control characters.
-        #[schema(min_length = 1, max_length = 500)]
         message: String,
     },
     /// The printer stops answering for this many simulated seconds (the print goes on).
     Disconnect {
         /// 0 to 86,400 simulated seconds.
-        #[schema(minimum = 0, maximum = 86400)]
         for_s: f64,
     },
-    /// The printer pauses itself (filament runout).
-    Pause,
+    /// The printer pauses itself (filament runout). (A struct variant: serde refuses unknown
+    /// fields only for those.)
+    Pause {},
     /// Someone starts a print at the printer itself.
     StartLocal {
         /// Like any print's file name: 1 to 200 characters, no slashes or leading dot.
-        #[schema(min_length = 1, max_length = 200)]
         file_name: String,
         /// Above 0 and at most 2,592,000 simulated seconds (30 days).
-        #[schema(exclusive_minimum = 0, maximum = 2592000)]
         duration_s: f64,
     },
 }
 
+impl utoipa::PartialSchema for SimulatedFault {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::{
+            AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, Type,
+        };
+        let variant = |fault: &str, description: &str, fields: Vec<(&str, RefOr<Schema>)>| {
+            let mut object = ObjectBuilder::new()
+                .description(Some(description))
+                .property(
+                    "fault",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some([fault])),
+                )
+                .required("fault")
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+            for (name, schema) in fields {
+                object = object.property(name, schema).required(name);
+            }
+            object
+        };
+        let seconds = |exclusive: bool, max: f64| -> RefOr<Schema> {
+            let number = ObjectBuilder::new()
+                .schema_type(Type::Number)
+                .maximum(Some(max));
+            let number = if exclusive {
+                number.exclusive_minimum(Some(0.0))
+            } else {
+                number.minimum(Some(0.0))
+            };
+            number.into()
+        };
+        let message = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(app::MAX_FAULT_MESSAGE_CHARS))
+            .pattern(Some(app::FAULT_MESSAGE_PATTERN))
+            .into();
+        OneOfBuilder::new()
+            .description(Some("A fault to inject into a simulated printer."))
+            .item(variant(
+                "fail",
+                "The printer reports an error; the print fails. The message: 1 to 500 \
+                 characters, not blank, no control characters.",
+                vec![("message", message)],
+            ))
+            .item(variant(
+                "disconnect",
+                "The printer stops answering for this many simulated seconds, at most a day \
+                 (the print goes on).",
+                vec![("for_s", seconds(false, app::MAX_FAULT_DISCONNECT_S))],
+            ))
+            .item(variant(
+                "pause",
+                "The printer pauses itself (filament runout).",
+                Vec::new(),
+            ))
+            .item(variant(
+                "start_local",
+                "Someone starts a print at the printer itself, of at most 30 days.",
+                vec![
+                    (
+                        "file_name",
+                        <app::PrintFileName as utoipa::PartialSchema>::schema(),
+                    ),
+                    ("duration_s", seconds(true, app::MAX_FAULT_LOCAL_PRINT_S)),
+                ],
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for SimulatedFault {}
+
 /// Make a simulated printer misbehave (demos, training, tests).
 #[utoipa::path(post, path = "/orgs/{org_id}/printers/{printer_id}/simulation/faults", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)), request_body = SimulatedFault,
-    responses((status = 200, body = LiveStatus), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
-    extensions(("x-permission" = json!("printers.edit"))))]
+    responses((status = 200, body = LiveStatus)),
+    extensions(("x-permission" = json!("printers.edit")),
+        ("x-errors" = json!(errors(&[E::InvalidField, E::PrinterNotConnected, E::NotSimulated])))))]
 pub async fn simulate_fault(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -242,7 +359,7 @@ pub async fn simulate_fault(
     let fault = match input {
         SimulatedFault::Fail { message } => Fault::Fail { message },
         SimulatedFault::Disconnect { for_s } => Fault::Disconnect { for_s },
-        SimulatedFault::Pause => Fault::Pause,
+        SimulatedFault::Pause {} => Fault::Pause,
         SimulatedFault::StartLocal {
             file_name,
             duration_s,

@@ -1,13 +1,15 @@
-use app::{CatalogDomain, CloneRank, ImportPreset, RankChange, RankPreview, ReorderRanks};
+use app::{CatalogDomain, CloneRank, ImportPreset, NewRank, RankChange, RankPreview, ReorderRanks};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use domain::{OrgId, Rank, RankId};
 
-use super::{ErrorBody, created};
+use super::created;
 use crate::WebState;
+use crate::api::errors::errors;
 use crate::error::ApiResult;
+use crate::error::ErrorCode as E;
 use crate::extract::{ApiJson, ApiPath, Org};
 
 /// The permission catalog, grouped by domain: the rows of the permission matrix.
@@ -20,13 +22,14 @@ pub async fn catalog(State(state): State<WebState>, Org(_actor): Org) -> Json<Ve
 
 /// Create a rank from scratch, junior to yours and with only permissions you hold.
 #[utoipa::path(post, path = "/orgs/{org_id}/ranks", tag = "ranks", params(("org_id" = OrgId, Path)),
-    request_body = RankChange,
-    responses((status = 201, body = Rank), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
-    extensions(("x-permission" = json!("ranks.manage"))))]
+    request_body = NewRank,
+    responses((status = 201, body = Rank)),
+    extensions(("x-permission" = json!("ranks.manage")),
+        ("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::CannotGrant, E::RankConflict, E::NoRoomForRanks])))))]
 pub async fn create_rank(
     State(state): State<WebState>,
     Org(actor): Org,
-    ApiJson(input): ApiJson<RankChange>,
+    ApiJson(input): ApiJson<NewRank>,
 ) -> ApiResult<Response> {
     Ok(created(state.app.create_rank(&actor, input).await?))
 }
@@ -34,7 +37,7 @@ pub async fn create_rank(
 /// One rank.
 #[utoipa::path(get, path = "/orgs/{org_id}/ranks/{rank_id}", tag = "ranks",
     params(("org_id" = OrgId, Path), ("rank_id" = RankId, Path)),
-    responses((status = 200, body = Rank), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Rank)),
     extensions(("x-permission" = json!("ranks.view"))))]
 pub async fn get_rank(
     State(state): State<WebState>,
@@ -47,8 +50,9 @@ pub async fn get_rank(
 /// Edit a rank junior to yours; every member of the rank is affected at once.
 #[utoipa::path(patch, path = "/orgs/{org_id}/ranks/{rank_id}", tag = "ranks",
     params(("org_id" = OrgId, Path), ("rank_id" = RankId, Path)), request_body = RankChange,
-    responses((status = 200, body = Rank), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
-    extensions(("x-permission" = json!("ranks.manage"))))]
+    responses((status = 200, body = Rank)),
+    extensions(("x-permission" = json!("ranks.manage")),
+        ("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::CannotGrant, E::RankConflict])))))]
 pub async fn update_rank(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -61,8 +65,9 @@ pub async fn update_rank(
 /// Delete a rank junior to yours that no member holds any more.
 #[utoipa::path(delete, path = "/orgs/{org_id}/ranks/{rank_id}", tag = "ranks",
     params(("org_id" = OrgId, Path), ("rank_id" = RankId, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
-    extensions(("x-permission" = json!("ranks.manage"))))]
+    responses((status = 204)),
+    extensions(("x-permission" = json!("ranks.manage")),
+        ("x-errors" = json!(errors(&[E::InsufficientSeniority, E::RankInUse])))))]
 pub async fn delete_rank(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -75,8 +80,9 @@ pub async fn delete_rank(
 /// Clone a rank under a new name.
 #[utoipa::path(post, path = "/orgs/{org_id}/ranks/{rank_id}/clone", tag = "ranks",
     params(("org_id" = OrgId, Path), ("rank_id" = RankId, Path)), request_body = CloneRank,
-    responses((status = 201, body = Rank), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
-    extensions(("x-permission" = json!("ranks.manage"))))]
+    responses((status = 201, body = Rank)),
+    extensions(("x-permission" = json!("ranks.manage")),
+        ("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::CannotGrant, E::RankConflict, E::NoRoomForRanks])))))]
 pub async fn clone_rank(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -89,8 +95,9 @@ pub async fn clone_rank(
 /// What if: who would gain or lose which rights if this change were saved (nothing is saved).
 #[utoipa::path(post, path = "/orgs/{org_id}/ranks/{rank_id}/preview", tag = "ranks",
     params(("org_id" = OrgId, Path), ("rank_id" = RankId, Path)), request_body = RankChange,
-    responses((status = 200, body = RankPreview), (status = 404, body = ErrorBody)),
-    extensions(("x-permission" = json!("ranks.view"))))]
+    responses((status = 200, body = RankPreview)),
+    extensions(("x-permission" = json!("ranks.view")),
+        ("x-errors" = json!(errors(&[E::InvalidField])))))]
 pub async fn preview_rank(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -103,8 +110,9 @@ pub async fn preview_rank(
 /// Set the seniority order of the ranks junior to yours (all ranks, for owners).
 #[utoipa::path(put, path = "/orgs/{org_id}/rank-order", tag = "ranks", params(("org_id" = OrgId, Path)),
     request_body = ReorderRanks,
-    responses((status = 200, body = Vec<Rank>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
-    extensions(("x-permission" = json!("ranks.manage"))))]
+    responses((status = 200, body = Vec<Rank>)),
+    extensions(("x-permission" = json!("ranks.manage")),
+        ("x-errors" = json!(errors(&[E::InvalidField, E::RankOrderMismatch, E::RankConflict, E::NoRoomForRanks])))))]
 pub async fn reorder_ranks(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -117,8 +125,9 @@ pub async fn reorder_ranks(
 /// the existing ones.
 #[utoipa::path(post, path = "/orgs/{org_id}/rank-presets", tag = "ranks", params(("org_id" = OrgId, Path)),
     request_body = ImportPreset,
-    responses((status = 201, body = Vec<Rank>), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
-    extensions(("x-permission" = json!("ranks.manage"))))]
+    responses((status = 201, body = Vec<Rank>)),
+    extensions(("x-permission" = json!("ranks.manage")),
+        ("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::CannotGrant, E::RankConflict, E::NoRoomForRanks])))))]
 pub async fn import_preset(
     State(state): State<WebState>,
     Org(actor): Org,

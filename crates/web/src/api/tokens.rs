@@ -7,9 +7,11 @@ use serde::Deserialize;
 
 use utoipa::IntoParams;
 
-use super::{ErrorBody, created};
+use super::created;
 use crate::WebState;
+use crate::api::errors::errors;
 use crate::error::ApiResult;
+use crate::error::ErrorCode as E;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Org};
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -23,7 +25,7 @@ pub struct TokenListQuery {
 
 /// Your API tokens (or everyone's, with `all=true`). Secrets are never shown again.
 #[utoipa::path(get, path = "/orgs/{org_id}/api-tokens", tag = "api-tokens", params(("org_id" = OrgId, Path), TokenListQuery),
-    responses((status = 200, body = Vec<ApiToken>), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = Vec<ApiToken>)),
     extensions(("x-permission" = json!("api_tokens.create.own")), ("x-permission-also" = json!(["api_tokens.manage.all"]))))]
 pub async fn list_tokens(
     State(state): State<WebState>,
@@ -37,8 +39,9 @@ pub async fn list_tokens(
 /// secret is in this response only.
 #[utoipa::path(post, path = "/orgs/{org_id}/api-tokens", tag = "api-tokens", params(("org_id" = OrgId, Path)),
     request_body = CreateToken,
-    responses((status = 201, body = CreatedToken), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
-    extensions(("x-permission" = json!("api_tokens.create.own"))))]
+    responses((status = 201, body = CreatedToken)),
+    extensions(("x-permission" = json!("api_tokens.create.own")),
+        ("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::SessionRequired])))))]
 pub async fn create_token(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -50,8 +53,9 @@ pub async fn create_token(
 /// Revoke a token: yours, or a junior member's with `api_tokens.manage.all`.
 #[utoipa::path(delete, path = "/orgs/{org_id}/api-tokens/{token_id}", tag = "api-tokens",
     params(("org_id" = OrgId, Path), ("token_id" = TokenId, Path)),
-    responses((status = 200, body = ApiToken), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
-    extensions(("x-permission" = json!("api_tokens.create.own")), ("x-permission-also" = json!(["api_tokens.manage.all"]))))]
+    responses((status = 200, body = ApiToken)),
+    extensions(("x-permission" = json!("api_tokens.create.own")), ("x-permission-also" = json!(["api_tokens.manage.all"])),
+        ("x-errors" = json!(errors(&[E::InsufficientSeniority, E::AlreadyRevoked])))))]
 pub async fn revoke_token(
     State(state): State<WebState>,
     Org(actor): Org,

@@ -5,14 +5,16 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use domain::{MemberId, OrgId, Workgroup, WorkgroupId};
 
-use super::{ErrorBody, created};
+use super::created;
 use crate::WebState;
+use crate::api::errors::errors;
 use crate::error::ApiResult;
+use crate::error::ErrorCode as E;
 use crate::extract::{ApiJson, ApiPath, OptionalJson, Org};
 
 /// The organization's workgroups.
 #[utoipa::path(get, path = "/orgs/{org_id}/workgroups", tag = "workgroups", params(("org_id" = OrgId, Path)),
-    responses((status = 200, body = Vec<Workgroup>), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = Vec<Workgroup>)),
     extensions(("x-permission" = json!("workgroups.view"))))]
 pub async fn list_workgroups(
     State(state): State<WebState>,
@@ -24,8 +26,9 @@ pub async fn list_workgroups(
 /// Create a workgroup.
 #[utoipa::path(post, path = "/orgs/{org_id}/workgroups", tag = "workgroups", params(("org_id" = OrgId, Path)),
     request_body = CreateWorkgroup,
-    responses((status = 201, body = Workgroup), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
-    extensions(("x-permission" = json!("workgroups.manage"))))]
+    responses((status = 201, body = Workgroup)),
+    extensions(("x-permission" = json!("workgroups.manage")),
+        ("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken])))))]
 pub async fn create_workgroup(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -37,7 +40,7 @@ pub async fn create_workgroup(
 /// A workgroup with its members and moderators.
 #[utoipa::path(get, path = "/orgs/{org_id}/workgroups/{workgroup_id}", tag = "workgroups",
     params(("org_id" = OrgId, Path), ("workgroup_id" = WorkgroupId, Path)),
-    responses((status = 200, body = WorkgroupDetail), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = WorkgroupDetail)),
     extensions(("x-permission" = json!("workgroups.view"))))]
 pub async fn get_workgroup(
     State(state): State<WebState>,
@@ -51,8 +54,9 @@ pub async fn get_workgroup(
 /// Rename a workgroup or change its description.
 #[utoipa::path(patch, path = "/orgs/{org_id}/workgroups/{workgroup_id}", tag = "workgroups",
     params(("org_id" = OrgId, Path), ("workgroup_id" = WorkgroupId, Path)), request_body = UpdateWorkgroup,
-    responses((status = 200, body = Workgroup), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
-    extensions(("x-permission" = json!("workgroups.manage"))))]
+    responses((status = 200, body = Workgroup)),
+    extensions(("x-permission" = json!("workgroups.manage")),
+        ("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken])))))]
 pub async fn update_workgroup(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -66,7 +70,7 @@ pub async fn update_workgroup(
 /// Delete a workgroup (its members stay in the organization).
 #[utoipa::path(delete, path = "/orgs/{org_id}/workgroups/{workgroup_id}", tag = "workgroups",
     params(("org_id" = OrgId, Path), ("workgroup_id" = WorkgroupId, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)),
+    responses((status = 204)),
     extensions(("x-permission" = json!("workgroups.manage"))))]
 pub async fn delete_workgroup(
     State(state): State<WebState>,
@@ -83,8 +87,9 @@ pub async fn delete_workgroup(
 #[utoipa::path(put, path = "/orgs/{org_id}/workgroups/{workgroup_id}/members/{member_id}", tag = "workgroups",
     params(("org_id" = OrgId, Path), ("workgroup_id" = WorkgroupId, Path), ("member_id" = MemberId, Path)),
     request_body(content = Option<SetWorkgroupMember>),
-    responses((status = 200, body = WorkgroupDetail), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
-    extensions(("x-permission" = json!("workgroups.view")), ("x-permission-also" = json!(["workgroups.manage"]))))]
+    responses((status = 200, body = WorkgroupDetail)),
+    extensions(("x-permission" = json!("workgroups.view")), ("x-permission-also" = json!(["workgroups.manage"])),
+        ("x-errors" = json!(errors(&[E::CannotGrant, E::InsufficientSeniority])))))]
 pub async fn set_member(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -103,8 +108,9 @@ pub async fn set_member(
 /// Take a member out of a workgroup.
 #[utoipa::path(delete, path = "/orgs/{org_id}/workgroups/{workgroup_id}/members/{member_id}", tag = "workgroups",
     params(("org_id" = OrgId, Path), ("workgroup_id" = WorkgroupId, Path), ("member_id" = MemberId, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
-    extensions(("x-permission" = json!("workgroups.view")), ("x-permission-also" = json!(["workgroups.manage"]))))]
+    responses((status = 204)),
+    extensions(("x-permission" = json!("workgroups.view")), ("x-permission-also" = json!(["workgroups.manage"])),
+        ("x-errors" = json!(errors(&[E::InsufficientSeniority])))))]
 pub async fn remove_member(
     State(state): State<WebState>,
     Org(actor): Org,
