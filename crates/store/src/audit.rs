@@ -11,41 +11,26 @@ use sqlx::any::AnyRow;
 use crate::rows::{int, opt_int, opt_text, text};
 use crate::{Conn, Store, StoreError};
 
-fn is_postgres(conn: &Conn) -> bool {
-    conn.backend_name() == "PostgreSQL"
-}
-
 const INSERT_EVENT_COLUMNS: &str = "INSERT INTO audit_events (chain_key, seq, occurred_at, actor_kind, actor_user_id, \
      actor_token_id, actor_label, action, target_type, target_id, before_summary, after_summary, client_ip, user_agent, \
      request_id, prev_hash, hash) VALUES ";
 const EVENT_PARAMS: usize = 17;
 
-/// Locks a chain's head (creating it on first use) and returns its (seq, hash). The head row
-/// is locked on PostgreSQL; on SQLite the whole database is, by `BEGIN IMMEDIATE`. Concurrent
-/// appends therefore queue up instead of forking the chain.
+/// Locks a chain's head (creating it on first use) and returns its (seq, hash), in one
+/// statement that is the same on both backends: the no-op upsert locks the head row on
+/// PostgreSQL until the transaction ends (and waits for, then returns, the latest committed
+/// head if another transaction holds it); on SQLite the whole database is locked already, by
+/// `BEGIN IMMEDIATE`. Concurrent appends therefore queue up instead of forking the chain, and
+/// a chain's order is the commit order of its events.
 async fn lock_head(conn: &mut Conn, key: i64) -> Result<(i64, String), StoreError> {
-    let select_head = if is_postgres(conn) {
-        "SELECT seq, hash FROM audit_heads WHERE chain_key = $1 FOR UPDATE"
-    } else {
-        "SELECT seq, hash FROM audit_heads WHERE chain_key = $1"
-    };
-    let mut head = sqlx::query(select_head)
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await?;
-    if head.is_none() {
-        sqlx::query("INSERT INTO audit_heads (chain_key, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (chain_key) DO NOTHING")
-            .bind(key)
-            .bind(GENESIS_HASH)
-            .execute(&mut *conn)
-            .await?;
-        head = sqlx::query(select_head)
-            .bind(key)
-            .fetch_optional(&mut *conn)
-            .await?;
-    }
-    let head =
-        head.ok_or_else(|| StoreError::Corrupt(format!("audit head of chain {key} vanished")))?;
+    let head = sqlx::query(
+        "INSERT INTO audit_heads (chain_key, seq, hash) VALUES ($1, 0, $2) \
+         ON CONFLICT (chain_key) DO UPDATE SET seq = audit_heads.seq RETURNING seq, hash",
+    )
+    .bind(key)
+    .bind(GENESIS_HASH)
+    .fetch_one(&mut *conn)
+    .await?;
     Ok((int(&head, "seq")?, text(&head, "hash")?))
 }
 
