@@ -7,7 +7,9 @@
 //! - (a) insert a small row and append an audit event to one organization's chain;
 //! - (b) the same, the writers spread over 50 organizations (one chain each);
 //! - (c) insert the same row without an audit event;
-//! - (d) like (a), after taking the shared rights lock a use case takes (`lock_rights`).
+//! - (d) like (a), after taking the shared rights lock a use case takes (`lock_rights`);
+//! - (e) like (a), with the head locked the way the store did before it queued appenders (a
+//!   bare `SELECT … FOR UPDATE` on the head row), for comparison in the same run.
 //!
 //! and prints throughput (transactions a second) and p50/p99 latency of each, with the ratios.
 //! Every run ends by verifying the chains it wrote.
@@ -31,6 +33,7 @@ enum Case {
     ManyChains,
     NoAudit,
     OneChainRightsLocked,
+    OneChainRowLockOnly,
 }
 
 impl Case {
@@ -40,6 +43,7 @@ impl Case {
             Case::ManyChains => "(b) insert + audit, 50 organizations",
             Case::NoAudit => "(c) insert, no audit",
             Case::OneChainRightsLocked => "(d) rights lock + insert + audit, 1 org",
+            Case::OneChainRowLockOnly => "(e) as (a), head row lock only (before)",
         }
     }
 }
@@ -97,10 +101,62 @@ async fn one_transaction(store: &Store, case: Case, org: OrgId, n: i64) {
     .execute(&mut *tx)
     .await
     .unwrap();
-    if case != Case::NoAudit {
-        store::append_audit(&mut tx, event(org, n)).await.unwrap();
+    match case {
+        Case::NoAudit => {}
+        Case::OneChainRowLockOnly => append_with_row_lock_only(&mut tx, event(org, n)).await,
+        _ => {
+            store::append_audit(&mut tx, event(org, n)).await.unwrap();
+        }
     }
     tx.commit().await.unwrap();
+}
+
+/// How `store::append_audit` appended before appenders were queued: the head row locked
+/// `FOR UPDATE`, so that at each commit every waiter wakes and races for it.
+async fn append_with_row_lock_only(tx: &mut store::WriteTx, event: NewAuditEvent) {
+    use sqlx::Row;
+    let key = event.chain.key();
+    let head = sqlx::query("SELECT seq, hash FROM audit_heads WHERE chain_key = $1 FOR UPDATE")
+        .bind(key)
+        .fetch_one(&mut **tx)
+        .await
+        .unwrap();
+    let seq: i64 = head.get("seq");
+    let content = event.into_content(seq + 1, head.get("hash"));
+    let hash = content.hash();
+    sqlx::query(
+        "INSERT INTO audit_events (chain_key, seq, occurred_at, actor_kind, actor_user_id, \
+         actor_token_id, actor_label, action, target_type, target_id, before_summary, \
+         after_summary, client_ip, user_agent, request_id, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+    )
+    .bind(content.chain)
+    .bind(content.seq)
+    .bind(content.occurred_at)
+    .bind(content.actor_kind)
+    .bind(content.actor_user_id)
+    .bind(content.actor_token_id)
+    .bind(content.actor_label)
+    .bind(content.action)
+    .bind(content.target_type)
+    .bind(content.target_id)
+    .bind(content.before)
+    .bind(content.after)
+    .bind(content.client_ip)
+    .bind(content.user_agent)
+    .bind(content.request_id)
+    .bind(content.prev_hash)
+    .bind(hash.clone())
+    .execute(&mut **tx)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE audit_heads SET seq = $1, hash = $2 WHERE chain_key = $3")
+        .bind(seq + 1)
+        .bind(hash)
+        .bind(key)
+        .execute(&mut **tx)
+        .await
+        .unwrap();
 }
 
 async fn run_case(
@@ -189,6 +245,7 @@ async fn main() {
         Case::ManyChains,
         Case::NoAudit,
         Case::OneChainRightsLocked,
+        Case::OneChainRowLockOnly,
     ];
     let mut results = Vec::new();
     for case in cases {
@@ -206,14 +263,22 @@ async fn main() {
         results.push((case, figures));
     }
     let of = |case: Case| &results.iter().find(|(c, _)| *c == case).unwrap().1;
-    let (a, b, c) = (of(Case::OneChain), of(Case::ManyChains), of(Case::NoAudit));
+    let (a, b, c, e) = (
+        of(Case::OneChain),
+        of(Case::ManyChains),
+        of(Case::NoAudit),
+        of(Case::OneChainRowLockOnly),
+    );
     println!(
-        "ratios: throughput a/c {:.2}, b/c {:.2}, a/b {:.2}; p99 a/c {:.1}, b/c {:.1}",
+        "ratios: throughput a/c {:.2}, b/c {:.2}, a/b {:.2}, a/e {:.2}; \
+         p99 a/c {:.1}, b/c {:.1}, e/a {:.1}",
         a.tx_per_s / c.tx_per_s,
         b.tx_per_s / c.tx_per_s,
         a.tx_per_s / b.tx_per_s,
+        a.tx_per_s / e.tx_per_s,
         a.p99.as_secs_f64() / c.p99.as_secs_f64(),
         b.p99.as_secs_f64() / c.p99.as_secs_f64(),
+        e.p99.as_secs_f64() / a.p99.as_secs_f64(),
     );
     let reports = store::verify_audit(&store, None).await.unwrap();
     let events: i64 = reports.iter().map(|r| r.result.clone().unwrap()).sum();

@@ -61,6 +61,11 @@ pub(crate) struct Dialect {
     pub lock_rights_use: &'static str,
     /// Reads `authz_version` of the organization `$1`, locked for a rights change.
     pub lock_rights_change: &'static str,
+    /// Queues the transaction for the audit chain `$1` until it ends, in the order asked.
+    pub audit_chain_queue: Option<&'static str>,
+    /// Reads the head (`seq`, `hash`) of the audit chain `$1`, locked until the transaction
+    /// ends.
+    pub lock_audit_head: &'static str,
     /// Appended to a select whose rows the transaction claims.
     pub claim_clause: &'static str,
 }

@@ -23,6 +23,8 @@ pub(crate) const DIALECT: Dialect = Dialect {
     migrations: crate::migrations::POSTGRES,
     lock_rights_use: "SELECT authz_version FROM organizations WHERE id = $1 FOR SHARE",
     lock_rights_change: "SELECT authz_version FROM organizations WHERE id = $1 FOR NO KEY UPDATE",
+    audit_chain_queue: Some("SELECT 1 AS queued FROM pg_advisory_xact_lock($1)"),
+    lock_audit_head: "SELECT seq, hash FROM audit_heads WHERE chain_key = $1 FOR UPDATE",
     claim_clause: " FOR UPDATE SKIP LOCKED",
 };
 

@@ -25,6 +25,8 @@ pub(crate) const DIALECT: Dialect = Dialect {
     // The write lock taken by BEGIN IMMEDIATE already keeps every other writer out.
     lock_rights_use: "SELECT authz_version FROM organizations WHERE id = $1",
     lock_rights_change: "SELECT authz_version FROM organizations WHERE id = $1",
+    audit_chain_queue: None,
+    lock_audit_head: "SELECT seq, hash FROM audit_heads WHERE chain_key = $1",
     claim_clause: "",
 };
 
