@@ -23,7 +23,7 @@
 //! - **Flags are native booleans on PostgreSQL** (since migration 0005) and 0/1 integers on
 //!   SQLite, which has no boolean type. Queries bind Rust `bool`s (the driver sends a boolean
 //!   to PostgreSQL and an integer to SQLite), compare with `TRUE`/`FALSE` (SQLite reads them
-//!   as 1/0), and read through [`rows::flag`], which accepts either.
+//!   as 1/0), and read through the `flag` row helper, which accepts either.
 //! - **Times are integer microseconds since the Unix epoch on both backends**, not
 //!   `timestamptz`. The `Any` driver has no time type: it cannot decode a `timestamptz` column
 //!   (its value kinds are null, booleans, integers, floats, text and bytes), so native times on

@@ -66,7 +66,7 @@ pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
 
 /// Runs the migrations whose version is at most `through`.
 pub(crate) async fn run_through(store: &Store, through: i64) -> Result<(), StoreError> {
-    migrator(store.backend().dialect().migrations, through)?
+    migrator(store.dialect.migrations, through)?
         .run(store.pool())
         .await?;
     Ok(())

@@ -159,3 +159,46 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    async fn exists(name: &str) -> bool {
+        let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
+            .await
+            .unwrap();
+        let found: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
+            .bind(name)
+            .fetch_optional(&mut conn)
+            .await
+            .unwrap();
+        found.is_some()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_test_leaves_no_database_behind() {
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let failing = tokio::spawn(async move {
+            let db = TestDatabase::new(Backend::Postgres).await;
+            // A connection still open, as a failed test leaves its pool.
+            let DatabaseUrl::Postgres(url) = &db.url else {
+                unreachable!("a PostgreSQL database")
+            };
+            let _open = sqlx::PgConnection::connect(url).await.unwrap();
+            sender.send(db.pg_name.clone().unwrap()).unwrap();
+            panic!("the test fails");
+        });
+        let name = receiver.await.unwrap();
+        assert!(failing.await.unwrap_err().is_panic());
+        assert!(!exists(&name).await, "{name} is still there");
+
+        let db = TestDatabase::new(Backend::Postgres).await;
+        let name = db.pg_name.clone().unwrap();
+        assert!(exists(&name).await);
+        db.drop_database().await;
+        assert!(!exists(&name).await);
+    }
+}

@@ -107,8 +107,6 @@ pub async fn update_rank(
     Ok(())
 }
 
-/// Moves a rank to a new position. Positions are unique, so callers moving several ranks
-/// first park them at negative positions.
 /// The most junior position in use (0 when the organization has no ranks).
 pub async fn last_rank_position(conn: &mut Conn, org: OrgId) -> Result<i32, StoreError> {
     let row = sqlx::query("SELECT COALESCE(MAX(position), 0) AS p FROM ranks WHERE org_id = $1")
@@ -119,6 +117,8 @@ pub async fn last_rank_position(conn: &mut Conn, org: OrgId) -> Result<i32, Stor
         .map_err(|_| StoreError::Unsupported("rank position out of range"))
 }
 
+/// Moves a rank to a new position. Positions are unique, so callers moving several ranks
+/// first park them at negative positions.
 pub async fn set_rank_position(
     conn: &mut Conn,
     org: OrgId,
