@@ -102,7 +102,10 @@ fn values_placeholders(rows: usize) -> String {
     sql
 }
 
-/// Appends an event to its chain inside the caller's transaction.
+/// Appends an event to its chain inside the caller's transaction. The chain stays locked until
+/// the transaction ends, so append last, just before committing: every other audited change of
+/// the organization waits meanwhile. If the transaction also takes [`lock_rights`](crate::lock_rights),
+/// take that first.
 pub async fn append_audit(
     tx: &mut WriteTx,
     event: NewAuditEvent,

@@ -1,5 +1,5 @@
 //! The seam between the backends: everything SQLite and PostgreSQL do differently lives in
-//! [`sqlite`] and [`postgres`], and this module is the one place that chooses between them.
+//! `sqlite.rs` and `postgres.rs`, and this module is the one place that chooses between them.
 //! The choice is made once, from the URL scheme, when the [`Store`](crate::Store) connects;
 //! query modules never ask which backend they run on.
 //!
