@@ -8,6 +8,10 @@
 //! Claiming rows skips those another transaction has claimed (`FOR UPDATE SKIP LOCKED`).
 //! Notifications are `pg_notify` calls, delivered by the server when the transaction commits
 //! and to every instance listening, each on a dedicated connection.
+//!
+//! Advisory locks: the one-`bigint` key space belongs to the audit chains (the key is the
+//! chain's key: the organization's ID, 0 for the instance's chain); anything else that needs
+//! an advisory lock takes the two-`int` form, a separate key space.
 
 use std::collections::HashSet;
 use std::time::Duration;
