@@ -156,7 +156,7 @@ impl App {
     /// Opens a session for `user` inside the caller's transaction and audits the sign-in.
     pub(crate) async fn open_session(
         &self,
-        conn: &mut store::Conn,
+        conn: &mut store::WriteTx,
         user: &User,
         meta: &RequestMeta,
         now: Timestamp,

@@ -221,15 +221,7 @@ async fn tampering_is_named_by_audit_verify(backend: Backend) {
     db.drop_database().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tampering_is_named_by_audit_verify_on_sqlite() {
-    tampering_is_named_by_audit_verify(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tampering_is_named_by_audit_verify_on_postgres() {
-    tampering_is_named_by_audit_verify(Backend::Postgres).await;
-}
+testkit::on_both_backends!(tampering_is_named_by_audit_verify);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_backups_point_to_pg_dump() {

@@ -1,51 +1,78 @@
 //! Persistence for Farmhand.
 //!
-//! One SQL layer serves both backends through sqlx's `Any` driver: queries use `$N`
-//! placeholders, which SQLite and PostgreSQL both accept, and portable types (integers, text).
-//! The few dialect differences (row locks, backups) are decided by [`Backend`]. The backend is
-//! picked once, from the URL scheme; anything else is a loud error.
+//! # Layout
+//!
+//! Query functions are grouped by the application's contexts — [`people`] (organizations,
+//! sites, users, memberships, invitations, workgroups), [`identity`] (sessions, API tokens),
+//! [`access`] (ranks and presets, grants, overrides, the authorization facts and their
+//! version), [`fleet`] (printer models, groups, printers, their state history, prints) and
+//! [`audit`] — and re-exported flat (`store::insert_org`, `store::append_audit`, …). Each takes
+//! a [`Conn`]: a [`ReadConn`] or a [`WriteTx`], dereferenced.
+//!
+//! # Two backends, one seam
+//!
+//! Queries go through sqlx's `Any` driver with `$N` placeholders, which SQLite and PostgreSQL
+//! both accept, so one SQL text serves both wherever the dialects agree. Where they do not —
+//! locks, claiming rows, notifications, connection set-up, backups, migrations — the
+//! [`backend`] module holds each backend's own SQL and features, chosen once from the URL
+//! scheme when the store connects (anything else is a loud error). Query modules never test
+//! which backend they run on; what needs a backend's feature takes a [`WriteTx`], which knows.
+//!
+//! # Stored types
+//!
+//! - **Flags are native booleans on PostgreSQL** (since migration 0005) and 0/1 integers on
+//!   SQLite, which has no boolean type. Queries bind Rust `bool`s (the driver sends a boolean
+//!   to PostgreSQL and an integer to SQLite), compare with `TRUE`/`FALSE` (SQLite reads them
+//!   as 1/0), and read through the `flag` row helper, which accepts either.
+//! - **Times are integer microseconds since the Unix epoch on both backends**, not
+//!   `timestamptz`. The `Any` driver has no time type: it cannot decode a `timestamptz` column
+//!   (its value kinds are null, booleans, integers, floats, text and bytes), so native times on
+//!   PostgreSQL would mean wrapping every time column of every query in a conversion
+//!   (`EXTRACT(EPOCH …)` out, `to_timestamp` in), and every ordering and comparison keeps
+//!   working on integers as it is. Microseconds are exact (no float rounding), ordered, and
+//!   convert losslessly to `domain::Timestamp`. Reporting tools on PostgreSQL can read them
+//!   with `to_timestamp(col / 1e6)`.
+//! - Permission sets, scopes and JSON documents are text.
 
-mod access;
-mod audit;
-mod auth;
+pub mod access;
+pub mod audit;
+pub mod backend;
 mod error;
-mod fleet;
+pub mod fleet;
+pub mod identity;
 mod migrations;
-mod orgs;
-mod people;
-mod printing;
-mod rows;
+pub mod people;
+pub(crate) mod rows;
 mod url;
 
 use std::time::Duration;
 
-use sqlx::AnyConnection;
 use sqlx::any::AnyPoolOptions;
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyPool, Connection, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Transaction};
+
+use backend::{Dialect, Notifier, Outbox};
 
 pub use audit::{AuditFilter, AuditPage, ChainReport};
-pub use auth::{SessionAuth, TokenAuth};
+pub use backend::{
+    Backend, MAX_NOTIFICATION_PAYLOAD, MissedNotifications, Notification, RightsLock, Subscription,
+};
 pub use error::StoreError;
+pub use identity::{SessionAuth, TokenAuth};
 pub use migrations::{MIGRATION_NAMES_POSTGRES, MIGRATION_NAMES_SQLITE};
 pub use people::{InvitationAuth, UserCredentials};
-pub use url::{Backend, DatabaseUrl};
-
-/// A connection inside a write transaction. Every use case's writes and its audit event go
-/// through one of these, committed together.
-pub type WriteTx = Transaction<'static, Any>;
-/// A connection for reads outside a transaction.
-pub type ReadConn = PoolConnection<Any>;
-/// What the query functions take: either of the above, dereferenced.
-pub type Conn = AnyConnection;
+pub use url::DatabaseUrl;
 
 pub use access::*;
 pub use audit::*;
-pub use auth::*;
 pub use fleet::*;
-pub use orgs::*;
+pub use identity::*;
 pub use people::*;
-pub use printing::*;
+
+/// A connection for reads outside a transaction.
+pub type ReadConn = PoolConnection<Any>;
+/// What the query functions take: a [`ReadConn`] or a [`WriteTx`], dereferenced.
+pub type Conn = AnyConnection;
 
 /// Pool sizing and timeouts.
 #[derive(Debug, Clone)]
@@ -70,7 +97,8 @@ impl Default for StoreOptions {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
-    backend: Backend,
+    dialect: &'static Dialect,
+    notifier: Notifier,
 }
 
 impl Store {
@@ -96,16 +124,7 @@ impl Store {
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
             .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        let pragmas = format!(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busy_ms};"
-                        );
-                        conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
-                    }
-                    Ok(())
-                })
+                Box::pin(async move { backend::set_up_connection(backend, conn, busy_ms).await })
             })
             .connect(&url.connect_string())
             .await
@@ -113,22 +132,30 @@ impl Store {
                 url: url.redacted(),
                 source,
             })?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            dialect: backend.dialect(),
+            notifier: Notifier::new(url),
+        })
     }
 
     pub fn backend(&self) -> Backend {
-        self.backend
+        self.dialect.backend
     }
 
     /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
     /// IMMEDIATE`), so a transaction that reads before it writes cannot fail half-way with a
     /// busy error; on PostgreSQL the rows it changes are locked as it goes.
     pub async fn write(&self) -> Result<WriteTx, StoreError> {
-        let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+        let tx = match self.dialect.begin_write {
+            Some(begin) => self.pool.begin_with(begin).await?,
+            None => self.pool.begin().await?,
         };
-        Ok(tx)
+        Ok(WriteTx {
+            tx,
+            dialect: self.dialect,
+            outbox: Outbox::new(&self.notifier),
+        })
     }
 
     /// A pooled connection for reads.
@@ -143,26 +170,38 @@ impl Store {
         Ok(())
     }
 
-    /// Copies a live SQLite database to `target` (which must not exist) without stopping
-    /// writers, using `VACUUM INTO`.
-    pub async fn backup_sqlite(&self, target: &std::path::Path) -> Result<(), StoreError> {
-        if self.backend != Backend::Sqlite {
-            return Err(StoreError::Unsupported(
-                "online backup copies SQLite databases; back up PostgreSQL with pg_dump",
-            ));
+    /// Sends `payload` on `channel` to every listener — of every instance sharing the
+    /// database — if and when `tx` commits; never if it rolls back. Notifications of one
+    /// transaction arrive in the order sent, transactions' in commit order, and the same
+    /// channel and payload twice in one transaction arrive once. Channels are 1 to 63
+    /// characters of `a-z`, `0-9` and `_`; payloads at most [`MAX_NOTIFICATION_PAYLOAD`] bytes.
+    /// Delivery is best effort: a listener that loses its connection is told it may have
+    /// missed some ([`MissedNotifications`]).
+    pub async fn notify(tx: &mut WriteTx, channel: &str, payload: &str) -> Result<(), StoreError> {
+        backend::check_channel(channel)?;
+        backend::check_payload(payload)?;
+        let notification = Notification {
+            channel: channel.to_string(),
+            payload: payload.to_string(),
+        };
+        match &mut tx.outbox {
+            Outbox::Local(outbox) => outbox.push(notification),
+            Outbox::Postgres => backend::postgres::notify(&mut tx.tx, &notification).await?,
         }
-        if target.exists() {
-            return Err(StoreError::BackupTargetExists(target.display().to_string()));
-        }
-        let target = target
-            .to_str()
-            .ok_or(StoreError::Unsupported("backup path must be UTF-8"))?;
-        let mut conn = self.pool.acquire().await?;
-        sqlx::query("VACUUM INTO $1")
-            .bind(target.to_string())
-            .execute(&mut *conn)
-            .await?;
         Ok(())
+    }
+
+    /// Listens on `channels`: the subscription receives what is sent on them from the moment
+    /// this returns. On PostgreSQL each subscription holds a connection of its own (outside
+    /// the pool): share one per process rather than opening one per client.
+    pub async fn listen(&self, channels: &[&str]) -> Result<Subscription, StoreError> {
+        self.notifier.subscribe(channels).await
+    }
+
+    /// Copies a live SQLite database to `target` (which must not exist) without stopping
+    /// writers, using `VACUUM INTO`. PostgreSQL is backed up with `pg_dump`.
+    pub async fn backup_sqlite(&self, target: &std::path::Path) -> Result<(), StoreError> {
+        backend::backup(self.backend(), &self.pool, target).await
     }
 
     pub async fn close(&self) {
@@ -173,6 +212,69 @@ impl Store {
     /// tamper with a row and show that verification notices).
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+}
+
+/// A connection inside a write transaction. Every use case's writes and its audit event go
+/// through one of these, committed together; dropping it without committing rolls back (and
+/// its notifications are never sent). It dereferences to a [`Conn`] for the query functions.
+pub struct WriteTx {
+    tx: Transaction<'static, Any>,
+    dialect: &'static Dialect,
+    outbox: Outbox,
+}
+
+impl std::fmt::Debug for WriteTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteTx")
+            .field("backend", &self.dialect.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
+
+impl WriteTx {
+    pub fn backend(&self) -> Backend {
+        self.dialect.backend
+    }
+
+    /// Commits, then (on SQLite) delivers the transaction's notifications.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self.outbox {
+            Outbox::Local(outbox) => outbox.commit_and_deliver(self.tx.commit()).await,
+            Outbox::Postgres => Ok(self.tx.commit().await?),
+        }
+    }
+
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        Ok(self.tx.rollback().await?)
+    }
+
+    /// `select` made to claim the rows it returns, for work queues: rows another transaction
+    /// has claimed and not yet released are skipped rather than waited for, and the rows
+    /// returned stay claimed until this transaction ends (mark them taken before it commits).
+    /// `select` is a plain `SELECT … FROM one_table WHERE … ORDER BY … LIMIT …` (no joins on
+    /// nullable sides, aggregates or `DISTINCT`). On PostgreSQL it gains `FOR UPDATE SKIP
+    /// LOCKED`; on SQLite it is returned as it is, since the write lock already keeps every
+    /// other claimer out until this transaction ends.
+    pub fn claiming(&self, select: &str) -> String {
+        format!("{select}{}", self.dialect.claim_clause)
+    }
+
+    pub(crate) fn dialect(&self) -> &'static Dialect {
+        self.dialect
     }
 }
 

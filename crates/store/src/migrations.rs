@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
-use crate::{Backend, Store, StoreError};
+use crate::{Store, StoreError};
 
 macro_rules! migrations {
     ($dialect:literal: $($file:literal),* $(,)?) => {
@@ -13,17 +13,19 @@ macro_rules! migrations {
     };
 }
 
-const SQLITE: &[(&str, &str)] = migrations!("sqlite":
+pub(crate) const SQLITE: &[(&str, &str)] = migrations!("sqlite":
     "0001_foundation.sql",
     "0002_authorization.sql",
     "0003_printer_fleet.sql",
     "0004_invitation_consent.sql",
+    "0005_native_booleans.sql",
 );
-const POSTGRES: &[(&str, &str)] = migrations!("postgres":
+pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres":
     "0001_foundation.sql",
     "0002_authorization.sql",
     "0003_printer_fleet.sql",
     "0004_invitation_consent.sql",
+    "0005_native_booleans.sql",
 );
 
 pub const MIGRATION_NAMES_SQLITE: fn() -> Vec<&'static str> =
@@ -64,11 +66,9 @@ pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
 
 /// Runs the migrations whose version is at most `through`.
 pub(crate) async fn run_through(store: &Store, through: i64) -> Result<(), StoreError> {
-    let files = match store.backend() {
-        Backend::Sqlite => SQLITE,
-        Backend::Postgres => POSTGRES,
-    };
-    migrator(files, through)?.run(store.pool()).await?;
+    migrator(store.dialect.migrations, through)?
+        .run(store.pool())
+        .await?;
     Ok(())
 }
 

@@ -1,9 +1,9 @@
-//! Small helpers to read typed values out of `Any` rows.
+//! Small helpers to read typed values out of `Any` rows, shared by every query module.
 
 use authz::PermissionSet;
 use domain::Timestamp;
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use sqlx::any::{AnyRow, AnyTypeInfoKind};
+use sqlx::{Row, ValueRef};
 
 use crate::StoreError;
 
@@ -27,8 +27,18 @@ pub(crate) fn opt_text(row: &AnyRow, col: &str) -> Result<Option<String>, StoreE
     Ok(row.try_get::<Option<String>, _>(col)?)
 }
 
+/// A flag: a boolean on PostgreSQL, a 0/1 integer on SQLite (which has no boolean type; so
+/// are computed flags such as `x IS NOT NULL` there).
 pub(crate) fn flag(row: &AnyRow, col: &str) -> Result<bool, StoreError> {
-    Ok(int(row, col)? != 0)
+    let raw = row.try_get_raw(col)?;
+    if raw.is_null() {
+        return Err(StoreError::Corrupt(format!("flag {col} is NULL")));
+    }
+    if raw.type_info().kind() == AnyTypeInfoKind::Bool {
+        Ok(row.try_get::<bool, _>(col)?)
+    } else {
+        Ok(int(row, col)? != 0)
+    }
 }
 
 pub(crate) fn ts(row: &AnyRow, col: &str) -> Result<Timestamp, StoreError> {
@@ -57,6 +67,14 @@ pub(crate) fn opt_permissions(
     }
 }
 
-pub(crate) fn bool_int(value: bool) -> i64 {
-    i64::from(value)
+pub(crate) fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("unwritable JSON: {e}")))
+}
+
+pub(crate) fn json_column<T: serde::de::DeserializeOwned>(
+    row: &AnyRow,
+    col: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(&text(row, col)?)
+        .map_err(|e| StoreError::Corrupt(format!("invalid JSON in {col}: {e}")))
 }

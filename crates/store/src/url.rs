@@ -1,22 +1,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::StoreError;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-        })
-    }
-}
+use crate::{Backend, StoreError};
 
 /// A parsed, checked database URL.
 #[derive(Clone, PartialEq, Eq)]

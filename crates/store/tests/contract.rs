@@ -5,23 +5,13 @@
 use authz::{PermissionSet, Preset};
 use domain::audit::{ActorKind, Chain, ChainBreak, NewAuditEvent};
 use domain::{OrgId, Timestamp};
-use store::{AuditFilter, Backend, Store, StoreError, StoreOptions};
+use std::time::Duration;
+
+use store::{AuditFilter, Backend, RightsLock, Store, StoreError, StoreOptions, WriteTx};
 use testkit::TestDatabase;
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::run(store::Backend::Sqlite, super::$name).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::run(store::Backend::Postgres, super::$name).await } )*
-        }
-    };
-}
-
-on_both_backends!(
+testkit::on_both_backends!(
+    with = run;
     migrations_create_an_empty_schema,
     unique_violations_are_conflicts,
     members_ranks_and_sites_round_trip,
@@ -34,6 +24,11 @@ on_both_backends!(
     invitations_accept_once,
     tokens_and_sessions_respect_expiry_and_revocation,
     printer_fleet_round_trips,
+    flags_round_trip_as_booleans,
+    rights_changes_wait_for_data_changes_under_way,
+    claims_take_disjoint_rows,
+    notifications_arrive_on_commit_only,
+    notification_channels_and_payloads_are_checked,
 );
 
 async fn run<F, Fut>(backend: Backend, test: F)
@@ -743,4 +738,425 @@ async fn printer_fleet_round_trips(store: Store, _: Backend) {
         .unwrap()
         .unwrap();
     assert!(!p.connection.has_credential);
+}
+
+async fn flags_round_trip_as_booleans(store: Store, backend: Backend) {
+    use domain::{DriverKind, PrintState};
+    let (org, owner) = org_with_owner(&store, "Flags").await;
+    let mut tx = store.write().await.unwrap();
+    let user = store::insert_user(&mut tx, "new@x.test", "New", "h", true, T0)
+        .await
+        .unwrap();
+    let rank = store::find_rank_by_name(&mut tx, org, "Member")
+        .await
+        .unwrap()
+        .unwrap();
+    let member = store::insert_member(&mut tx, org, user, rank.id, None, T0)
+        .await
+        .unwrap();
+    let group = store::insert_workgroup(&mut tx, org, "Class", "", T0)
+        .await
+        .unwrap();
+    store::upsert_workgroup_member(&mut tx, group, owner, true, T0)
+        .await
+        .unwrap();
+    store::upsert_workgroup_member(&mut tx, group, member, false, T0)
+        .await
+        .unwrap();
+    store::set_override(&mut tx, member, authz::Permission::SitesView, Some(true))
+        .await
+        .unwrap();
+    store::set_override(
+        &mut tx,
+        member,
+        authz::Permission::PrintersView,
+        Some(false),
+    )
+    .await
+    .unwrap();
+    let site = store::insert_site(&mut tx, org, "Lab", "", None, T0)
+        .await
+        .unwrap();
+    let settings = serde_json::json!({});
+    let printer = store::insert_printer(
+        &mut tx,
+        org,
+        &store::NewPrinter {
+            name: "P1",
+            site,
+            model: None,
+            groups: &[],
+            driver: DriverKind::Simulated,
+            url: "",
+            settings: &settings,
+        },
+        T0,
+    )
+    .await
+    .unwrap();
+    store::set_printer_holds(&mut tx, org, printer, true, false)
+        .await
+        .unwrap();
+    let print = store::insert_print(
+        &mut tx,
+        org,
+        &store::NewPrint {
+            printer,
+            file_name: "at-the-printer.gcode",
+            file_sha256: "",
+            file_size: 0,
+            estimated_s: 0.0,
+            started_by: None,
+            managed: false,
+            state: PrintState::Printing,
+            started_at: T0,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut conn = store.read().await.unwrap();
+    let stored = store::get_user(&mut conn, user).await.unwrap().unwrap();
+    assert!(stored.user.must_change_password);
+    let ranks = store::list_ranks(&mut conn, org).await.unwrap();
+    assert_eq!(
+        ranks.iter().filter(|r| r.is_owner).count(),
+        1,
+        "only the Owner rank"
+    );
+    assert!(
+        store::get_member(&mut conn, org, member)
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
+    assert_eq!(
+        store::workgroup_role(&mut conn, group, owner)
+            .await
+            .unwrap(),
+        Some(true)
+    );
+    assert_eq!(
+        store::workgroup_role(&mut conn, group, member)
+            .await
+            .unwrap(),
+        Some(false)
+    );
+    assert_eq!(
+        store::moderated_workgroups(&mut conn, owner).await.unwrap(),
+        [group]
+    );
+    assert!(
+        store::moderated_workgroups(&mut conn, member)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let (allowed, denied) = store::member_overrides(&mut conn, member).await.unwrap();
+    assert!(allowed.contains(authz::Permission::SitesView));
+    assert!(denied.contains(authz::Permission::PrintersView));
+    let p = store::get_printer(&mut conn, org, printer)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(p.maintenance && !p.bed_clear_pending && !p.connection.has_credential);
+    assert!(
+        !store::get_print(&mut conn, org, print)
+            .await
+            .unwrap()
+            .unwrap()
+            .managed
+    );
+    assert_eq!(store::count_active_owners(&mut conn, org).await.unwrap(), 1);
+    assert_eq!(
+        store::members_holding(&mut conn, org, PermissionSet::all())
+            .await
+            .unwrap(),
+        ["Owner"]
+    );
+    drop(conn);
+    let mut tx = store.write().await.unwrap();
+    store::set_member_active(&mut tx, org, member, false, T0)
+        .await
+        .unwrap();
+    store::set_printer_holds(&mut tx, org, printer, false, true)
+        .await
+        .unwrap();
+    store::set_password(&mut tx, user, "h2", false, T0)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut conn = store.read().await.unwrap();
+    assert!(
+        !store::get_member(&mut conn, org, member)
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
+    let p = store::get_printer(&mut conn, org, printer)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!p.maintenance && p.bed_clear_pending);
+    assert!(
+        !store::get_user(&mut conn, user)
+            .await
+            .unwrap()
+            .unwrap()
+            .user
+            .must_change_password
+    );
+    if backend == Backend::Postgres {
+        let not_boolean: Vec<(String, String)> = sqlx::query_as(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns \
+             WHERE table_schema = 'public' AND column_name IN ('must_change_password', \
+             'is_owner', 'active', 'is_moderator', 'allow', 'maintenance', 'bed_clear_pending', \
+             'managed') AND data_type <> 'boolean'",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        assert!(not_boolean.is_empty(), "{not_boolean:?}");
+    }
+}
+
+/// How long a task must stay blocked to count as waiting. Only a probe: the assertions that
+/// matter come after the blocker lets go.
+const STILL_BLOCKED: Duration = Duration::from_millis(300);
+/// Generous: how long a task that should finish may take on a loaded machine.
+const FINISHES: Duration = Duration::from_secs(20);
+
+async fn rights_changes_wait_for_data_changes_under_way(store: Store, backend: Backend) {
+    let (org, _) = org_with_owner(&store, "Lab").await;
+    let before = store::authz_version(&mut store.read().await.unwrap(), org)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut data = store.write().await.unwrap();
+    assert_eq!(
+        store::lock_rights(&mut data, org, RightsLock::Use)
+            .await
+            .unwrap(),
+        Some(before)
+    );
+    assert_eq!(
+        store::lock_rights(&mut data, OrgId(999_999), RightsLock::Use)
+            .await
+            .unwrap(),
+        None
+    );
+    if backend == Backend::Postgres {
+        // Data changes run side by side (on SQLite there is one writer at a time anyway).
+        let mut other = store.write().await.unwrap();
+        let shared = tokio::time::timeout(
+            FINISHES,
+            store::lock_rights(&mut other, org, RightsLock::Use),
+        )
+        .await
+        .expect("a second data change waited for the first");
+        assert_eq!(shared.unwrap(), Some(before));
+        other.commit().await.unwrap();
+    }
+
+    let mut rights_change = tokio::spawn({
+        let store = store.clone();
+        async move {
+            let mut tx = store.write().await.unwrap();
+            let seen = store::lock_rights(&mut tx, org, RightsLock::Change)
+                .await
+                .unwrap()
+                .unwrap();
+            store::bump_authz_version(&mut tx, org).await.unwrap();
+            tx.commit().await.unwrap();
+            seen
+        }
+    });
+    assert!(
+        tokio::time::timeout(STILL_BLOCKED, &mut rights_change)
+            .await
+            .is_err(),
+        "a rights change committed while a data change relied on the rights"
+    );
+    assert_eq!(
+        store::authz_version(&mut data, org).await.unwrap(),
+        Some(before)
+    );
+    data.commit().await.unwrap();
+    let seen = tokio::time::timeout(FINISHES, rights_change)
+        .await
+        .expect("the rights change never went ahead")
+        .unwrap();
+    assert_eq!(seen, before);
+    assert_eq!(
+        store::authz_version(&mut store.read().await.unwrap(), org)
+            .await
+            .unwrap(),
+        Some(before + 1)
+    );
+}
+
+/// Claims up to three unclaimed rows of the test's table for `who`.
+async fn claim(tx: &mut WriteTx, who: &str) -> Vec<i64> {
+    let sql = tx.claiming("SELECT id FROM claim_demo WHERE claimed_by IS NULL ORDER BY id LIMIT 3");
+    let ids: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&mut **tx)
+        .await
+        .unwrap();
+    let ids: Vec<i64> = ids.into_iter().map(|(id,)| id).collect();
+    for id in &ids {
+        sqlx::query("UPDATE claim_demo SET claimed_by = $1 WHERE id = $2")
+            .bind(who.to_string())
+            .bind(*id)
+            .execute(&mut **tx)
+            .await
+            .unwrap();
+    }
+    ids
+}
+
+async fn claims_take_disjoint_rows(store: Store, backend: Backend) {
+    sqlx::query("CREATE TABLE claim_demo (id BIGINT PRIMARY KEY, claimed_by TEXT)")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    for id in 1..=10_i64 {
+        sqlx::query("INSERT INTO claim_demo (id) VALUES ($1)")
+            .bind(id)
+            .execute(store.pool())
+            .await
+            .unwrap();
+    }
+    let mut first = store.write().await.unwrap();
+    assert_eq!(claim(&mut first, "first").await, [1, 2, 3]);
+    let second = tokio::spawn({
+        let store = store.clone();
+        async move {
+            let mut tx = store.write().await.unwrap();
+            let ids = claim(&mut tx, "second").await;
+            tx.commit().await.unwrap();
+            ids
+        }
+    });
+    let second = if backend == Backend::Postgres {
+        // The rows the first claimer holds are skipped, not waited for: the second claimer is
+        // done while the first is still open.
+        let ids = tokio::time::timeout(FINISHES, second)
+            .await
+            .expect("the second claimer waited for the first")
+            .unwrap();
+        first.commit().await.unwrap();
+        ids
+    } else {
+        // One writer at a time: the second claimer starts once the first has committed.
+        first.commit().await.unwrap();
+        second.await.unwrap()
+    };
+    assert_eq!(second, [4, 5, 6]);
+    let rows: Vec<(i64, Option<String>)> =
+        sqlx::query_as("SELECT id, claimed_by FROM claim_demo ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    let owners: Vec<Option<&str>> = rows.iter().map(|(_, who)| who.as_deref()).collect();
+    assert_eq!(
+        owners,
+        [
+            Some("first"),
+            Some("first"),
+            Some("first"),
+            Some("second"),
+            Some("second"),
+            Some("second"),
+            None,
+            None,
+            None,
+            None
+        ]
+    );
+}
+
+async fn next(subscription: &mut store::Subscription) -> (String, String) {
+    let n = tokio::time::timeout(FINISHES, subscription.recv())
+        .await
+        .expect("no notification arrived")
+        .expect("no notification was missed");
+    (n.channel, n.payload)
+}
+
+fn pair(channel: &str, payload: &str) -> (String, String) {
+    (channel.to_string(), payload.to_string())
+}
+
+async fn notifications_arrive_on_commit_only(store: Store, _: Backend) {
+    let mut jobs = store.listen(&["jobs", "printers"]).await.unwrap();
+    let mut tx = store.write().await.unwrap();
+    Store::notify(&mut tx, "jobs", "rolled back").await.unwrap();
+    tx.rollback().await.unwrap();
+    let mut tx = store.write().await.unwrap();
+    Store::notify(&mut tx, "jobs", "dropped").await.unwrap();
+    drop(tx);
+
+    let mut tx = store.write().await.unwrap();
+    Store::notify(&mut tx, "elsewhere", "not listened to")
+        .await
+        .unwrap();
+    Store::notify(&mut tx, "jobs", "1").await.unwrap();
+    Store::notify(&mut tx, "printers", "2").await.unwrap();
+    Store::notify(&mut tx, "jobs", "1").await.unwrap();
+    // Not delivered before the commit.
+    assert!(
+        tokio::time::timeout(STILL_BLOCKED, jobs.recv())
+            .await
+            .is_err()
+    );
+    tx.commit().await.unwrap();
+    // Only what committed, in the order sent, a repeated notification once.
+    assert_eq!(next(&mut jobs).await, pair("jobs", "1"));
+    assert_eq!(next(&mut jobs).await, pair("printers", "2"));
+
+    // A second listener, and the stream form.
+    let mut printers = store.listen(&["printers"]).await.unwrap().into_stream();
+    let mut tx = store.write().await.unwrap();
+    Store::notify(&mut tx, "jobs", "3").await.unwrap();
+    Store::notify(&mut tx, "printers", "4").await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(next(&mut jobs).await, pair("jobs", "3"));
+    assert_eq!(next(&mut jobs).await, pair("printers", "4"));
+    use futures::StreamExt;
+    let n = tokio::time::timeout(FINISHES, printers.next())
+        .await
+        .expect("no notification arrived")
+        .unwrap()
+        .unwrap();
+    assert_eq!((n.channel, n.payload), pair("printers", "4"));
+}
+
+async fn notification_channels_and_payloads_are_checked(store: Store, _: Backend) {
+    for channel in ["", "Jobs", "a-b", "job queue", &"x".repeat(64)] {
+        assert!(
+            matches!(
+                store.listen(&[channel]).await,
+                Err(StoreError::Unsupported(_))
+            ),
+            "{channel:?}"
+        );
+        let mut tx = store.write().await.unwrap();
+        assert!(matches!(
+            Store::notify(&mut tx, channel, "").await,
+            Err(StoreError::Unsupported(_))
+        ));
+    }
+    let mut tx = store.write().await.unwrap();
+    let longest = "p".repeat(store::MAX_NOTIFICATION_PAYLOAD);
+    let mut sub = store.listen(&["x_1"]).await.unwrap();
+    Store::notify(&mut tx, "x_1", &longest).await.unwrap();
+    assert!(matches!(
+        Store::notify(&mut tx, "x_1", &format!("{longest}p")).await,
+        Err(StoreError::Unsupported(_))
+    ));
+    tx.commit().await.unwrap();
+    assert_eq!(next(&mut sub).await, pair("x_1", &longest));
 }

@@ -1,246 +1,15 @@
-//! Printers, printer models and printer groups: what access is granted over.
+//! Printers: how each is reached, its persisted state and holds, its groups.
 
 use domain::{
-    DriverKind, OrgId, Printer, PrinterConnection, PrinterGroup, PrinterGroupId, PrinterId,
-    PrinterModel, PrinterModelId, PrinterState, SiteId, Timestamp,
+    DriverKind, OrgId, Printer, PrinterConnection, PrinterGroupId, PrinterId, PrinterModel,
+    PrinterModelId, PrinterState, SiteId, Timestamp,
 };
 use sqlx::any::AnyRow;
 
-use crate::rows::{flag, int, opt_int, opt_text, real, text, ts};
+use crate::fleet::models::{MODEL_COLUMNS, model_from_row};
+use crate::fleet::prints::{PRINT_COLUMNS, print_from_row};
+use crate::rows::{flag, int, json_column, json_text, opt_int, opt_text, text, ts};
 use crate::{Conn, StoreError};
-
-// ---- models ----
-
-/// A printer model's fields as written.
-pub struct NewPrinterModel<'a> {
-    pub name: &'a str,
-    pub description: &'a str,
-    pub build_volume_mm: [f64; 3],
-    pub nozzle_diameter_mm: f64,
-    pub materials: &'a [String],
-    pub motion: &'a serde_json::Value,
-    pub hourly_rate_minor: i64,
-}
-
-pub async fn insert_printer_model(
-    conn: &mut Conn,
-    org: OrgId,
-    model: &NewPrinterModel<'_>,
-    now: Timestamp,
-) -> Result<PrinterModelId, StoreError> {
-    let row = sqlx::query(
-        "INSERT INTO printer_models (org_id, name, description, build_x_mm, build_y_mm, build_z_mm, \
-         nozzle_diameter_mm, materials, motion, hourly_rate_minor, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-    )
-    .bind(org.get())
-    .bind(model.name.to_string())
-    .bind(model.description.to_string())
-    .bind(model.build_volume_mm[0])
-    .bind(model.build_volume_mm[1])
-    .bind(model.build_volume_mm[2])
-    .bind(model.nozzle_diameter_mm)
-    .bind(json_text(&model.materials)?)
-    .bind(json_text(model.motion)?)
-    .bind(model.hourly_rate_minor)
-    .bind(now.micros())
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(PrinterModelId(int(&row, "id")?))
-}
-
-pub async fn update_printer_model(
-    conn: &mut Conn,
-    org: OrgId,
-    id: PrinterModelId,
-    model: &NewPrinterModel<'_>,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE printer_models SET name = $1, description = $2, build_x_mm = $3, build_y_mm = $4, \
-         build_z_mm = $5, nozzle_diameter_mm = $6, materials = $7, motion = $8, hourly_rate_minor = $9 \
-         WHERE org_id = $10 AND id = $11",
-    )
-    .bind(model.name.to_string())
-    .bind(model.description.to_string())
-    .bind(model.build_volume_mm[0])
-    .bind(model.build_volume_mm[1])
-    .bind(model.build_volume_mm[2])
-    .bind(model.nozzle_diameter_mm)
-    .bind(json_text(&model.materials)?)
-    .bind(json_text(model.motion)?)
-    .bind(model.hourly_rate_minor)
-    .bind(org.get())
-    .bind(id.get())
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("unwritable JSON: {e}")))
-}
-
-fn json_column<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> Result<T, StoreError> {
-    serde_json::from_str(&text(row, col)?)
-        .map_err(|e| StoreError::Corrupt(format!("invalid JSON in {col}: {e}")))
-}
-
-const MODEL_COLUMNS: &str = "id, name, description, build_x_mm, build_y_mm, build_z_mm, \
-    nozzle_diameter_mm, materials, motion, hourly_rate_minor, created_at";
-
-fn model_from_row(row: &AnyRow) -> Result<PrinterModel, StoreError> {
-    Ok(PrinterModel {
-        id: PrinterModelId(int(row, "id")?),
-        name: text(row, "name")?,
-        description: text(row, "description")?,
-        build_volume_mm: [
-            real(row, "build_x_mm")?,
-            real(row, "build_y_mm")?,
-            real(row, "build_z_mm")?,
-        ],
-        nozzle_diameter_mm: real(row, "nozzle_diameter_mm")?,
-        materials: json_column(row, "materials")?,
-        motion: json_column(row, "motion")?,
-        hourly_rate_minor: int(row, "hourly_rate_minor")?,
-        created_at: ts(row, "created_at")?,
-    })
-}
-
-pub async fn list_printer_models(
-    conn: &mut Conn,
-    org: OrgId,
-) -> Result<Vec<PrinterModel>, StoreError> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {MODEL_COLUMNS} FROM printer_models WHERE org_id = $1 ORDER BY name, id"
-    )))
-    .bind(org.get())
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(model_from_row).collect()
-}
-
-pub async fn get_printer_model(
-    conn: &mut Conn,
-    org: OrgId,
-    id: PrinterModelId,
-) -> Result<Option<PrinterModel>, StoreError> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {MODEL_COLUMNS} FROM printer_models WHERE org_id = $1 AND id = $2"
-    )))
-    .bind(org.get())
-    .bind(id.get())
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.as_ref().map(model_from_row).transpose()
-}
-
-pub async fn delete_printer_model(
-    conn: &mut Conn,
-    org: OrgId,
-    id: PrinterModelId,
-) -> Result<(), StoreError> {
-    sqlx::query("UPDATE printers SET model_id = NULL WHERE org_id = $1 AND model_id = $2")
-        .bind(org.get())
-        .bind(id.get())
-        .execute(&mut *conn)
-        .await?;
-    crate::delete_grants_about(conn, org, "model", id.get()).await?;
-    sqlx::query("DELETE FROM printer_models WHERE org_id = $1 AND id = $2")
-        .bind(org.get())
-        .bind(id.get())
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
-// ---- groups ----
-
-pub async fn insert_printer_group(
-    conn: &mut Conn,
-    org: OrgId,
-    name: &str,
-    description: &str,
-    now: Timestamp,
-) -> Result<PrinterGroupId, StoreError> {
-    let row = sqlx::query(
-        "INSERT INTO printer_groups (org_id, name, description, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-    )
-    .bind(org.get())
-    .bind(name.to_string())
-    .bind(description.to_string())
-    .bind(now.micros())
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(PrinterGroupId(int(&row, "id")?))
-}
-
-fn group_from_row(row: &AnyRow) -> Result<PrinterGroup, StoreError> {
-    Ok(PrinterGroup {
-        id: PrinterGroupId(int(row, "id")?),
-        name: text(row, "name")?,
-        description: text(row, "description")?,
-        created_at: ts(row, "created_at")?,
-    })
-}
-
-pub async fn list_printer_groups(
-    conn: &mut Conn,
-    org: OrgId,
-) -> Result<Vec<PrinterGroup>, StoreError> {
-    let rows = sqlx::query("SELECT id, name, description, created_at FROM printer_groups WHERE org_id = $1 ORDER BY name, id")
-        .bind(org.get())
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter().map(group_from_row).collect()
-}
-
-pub async fn get_printer_group(
-    conn: &mut Conn,
-    org: OrgId,
-    id: PrinterGroupId,
-) -> Result<Option<PrinterGroup>, StoreError> {
-    let row = sqlx::query("SELECT id, name, description, created_at FROM printer_groups WHERE org_id = $1 AND id = $2")
-        .bind(org.get())
-        .bind(id.get())
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.as_ref().map(group_from_row).transpose()
-}
-
-pub async fn update_printer_group(
-    conn: &mut Conn,
-    org: OrgId,
-    id: PrinterGroupId,
-    name: &str,
-    description: &str,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE printer_groups SET name = $1, description = $2 WHERE org_id = $3 AND id = $4",
-    )
-    .bind(name.to_string())
-    .bind(description.to_string())
-    .bind(org.get())
-    .bind(id.get())
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-pub async fn delete_printer_group(
-    conn: &mut Conn,
-    org: OrgId,
-    id: PrinterGroupId,
-) -> Result<(), StoreError> {
-    crate::delete_grants_about(conn, org, "group", id.get()).await?;
-    sqlx::query("DELETE FROM printer_groups WHERE org_id = $1 AND id = $2")
-        .bind(org.get())
-        .bind(id.get())
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
-// ---- printers ----
 
 pub struct NewPrinter<'a> {
     pub name: &'a str,
@@ -328,8 +97,8 @@ pub async fn set_printer_holds(
     sqlx::query(
         "UPDATE printers SET maintenance = $1, bed_clear_pending = $2 WHERE org_id = $3 AND id = $4",
     )
-    .bind(i64::from(maintenance))
-    .bind(i64::from(bed_clear_pending))
+    .bind(maintenance)
+    .bind(bed_clear_pending)
     .bind(org.get())
     .bind(id.get())
     .execute(&mut *conn)
@@ -374,7 +143,7 @@ async fn set_printer_groups(
 }
 
 pub async fn delete_printer(conn: &mut Conn, org: OrgId, id: PrinterId) -> Result<(), StoreError> {
-    crate::delete_grants_about(conn, org, "printer", id.get()).await?;
+    crate::access::delete_grants_about(conn, org, "printer", id.get()).await?;
     // History goes with the printer; the audit log keeps what happened.
     for table in ["printer_state_events", "prints"] {
         sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -446,13 +215,13 @@ pub async fn fleet_start(conn: &mut Conn) -> Result<FleetStart, StoreError> {
     // In ID order, so a later print of the same printer replaces an earlier one.
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {} FROM prints WHERE state IN ('printing', 'paused', 'unknown') ORDER BY id",
-        crate::printing::PRINT_COLUMNS
+        PRINT_COLUMNS
     )))
     .fetch_all(&mut *conn)
     .await?;
     let mut active_prints = std::collections::HashMap::new();
     for row in &rows {
-        let print = crate::printing::print_from_row(row)?;
+        let print = print_from_row(row)?;
         active_prints.insert(print.printer_id, print);
     }
     Ok(FleetStart {
@@ -617,7 +386,7 @@ pub async fn get_printer(
 }
 
 const PRINTER_COLUMNS: &str = "id, name, site_id, model_id, driver, url, \
-    CASE WHEN credential IS NULL THEN 0 ELSE 1 END AS has_credential, settings, state, \
+    (credential IS NOT NULL) AS has_credential, settings, state, \
     state_detail, state_since, maintenance, bed_clear_pending, created_at";
 
 fn printer_from_row(row: &AnyRow) -> Result<Printer, StoreError> {

@@ -1,0 +1,3 @@
+-- Flags become native booleans on PostgreSQL (see the PostgreSQL migration of the same name).
+-- SQLite has no boolean type: its flags stay 0/1 integers, which is what it makes of the
+-- booleans the store binds and of TRUE and FALSE in queries. Nothing to change here.
