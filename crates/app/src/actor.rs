@@ -8,7 +8,7 @@ use domain::{MemberAuth, MemberId, OrgId, PrinterId, SessionId, Timestamp, Token
 use serde_json::Value;
 
 use crate::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::policies::Versioned;
 
 /// Where a request came from, recorded with every audit event.
@@ -238,6 +238,21 @@ impl App {
         let policy = self.policy(org, version).await?;
         OrgActor::new(principal, member, meta, policy)
     }
+
+    /// The same principal acting in the same organization, resolved again from what `conn`
+    /// sees: inside a write transaction, after rights moved since `actor` was resolved.
+    pub(crate) async fn reauthorize(
+        &self,
+        conn: &mut store::Conn,
+        actor: &OrgActor,
+    ) -> AppResult<OrgActor> {
+        let (member, _) = store::member_auth_for_user(conn, actor.org(), actor.principal.user.id)
+            .await?
+            .filter(|(m, _)| m.active)
+            .ok_or(AppError::not_found("organization"))?;
+        let policy = self.compile_policy(conn, actor.org()).await?;
+        OrgActor::new(actor.principal.clone(), member, actor.meta.clone(), policy)
+    }
 }
 
 impl OrgActor {
@@ -305,7 +320,7 @@ impl OrgActor {
             Refusal::MissingPermission(permission) => self.denied(permission, None, None),
             Refusal::UnknownMember => AppError::not_found("member"),
             Refusal::UnknownRank => AppError::not_found("rank"),
-            Refusal::RankInUse(_) => AppError::conflict("rank_in_use", refusal.to_string()),
+            Refusal::RankInUse(_) => AppError::conflict(ErrorCode::RankInUse, refusal.to_string()),
             refusal => AppError::Refused(refusal),
         }
     }
@@ -321,5 +336,32 @@ impl OrgActor {
             Some(_) => Err(AppError::Refused(Refusal::NotJunior(what))),
             None => Err(AppError::not_found("member")),
         }
+    }
+}
+
+/// An audit event done at the server's console (or by Farmhand itself), not by a member.
+pub(crate) fn console_event(
+    chain: Chain,
+    now: Timestamp,
+    action: &str,
+    target_type: &str,
+    target_id: String,
+) -> NewAuditEvent {
+    let meta = RequestMeta::console();
+    NewAuditEvent {
+        chain,
+        occurred_at: now,
+        actor_kind: ActorKind::System,
+        actor_user_id: None,
+        actor_token_id: None,
+        actor_label: "console".into(),
+        action: action.into(),
+        target_type: target_type.into(),
+        target_id: Some(target_id),
+        before: None,
+        after: None,
+        client_ip: meta.client_ip,
+        user_agent: meta.user_agent,
+        request_id: meta.request_id,
     }
 }

@@ -153,12 +153,24 @@ fn csv_chunk(
         .map_err(|e| AppError::Internal(e.to_string().into()))
 }
 
+/// The audit log: listing and exporting what happened.
+#[derive(Clone, Copy)]
+pub struct AuditLog<'a> {
+    pub(crate) app: &'a App,
+}
+
 impl App {
+    pub fn audit_log(&self) -> AuditLog<'_> {
+        AuditLog { app: self }
+    }
+}
+
+impl AuditLog<'_> {
     pub async fn list_audit(&self, actor: &OrgActor, query: &AuditQuery) -> AppResult<AuditPage> {
         actor.require(Permission::AuditView)?;
         let limit = crate::paging::page_size(query.limit)?;
         let filter = query.filter()?;
-        let mut conn = self.store().read().await?;
+        let mut conn = self.app.store().read().await?;
         Ok(store::list_audit(
             &mut conn,
             Chain::Org(actor.org()),
@@ -181,13 +193,13 @@ impl App {
         // apply to the export.
         crate::paging::page_size(query.limit)?;
         let filter = query.filter()?;
-        let mut tx = self.store().write().await?;
-        let event = actor.event(self.now(), "audit.export", "audit_log", actor.org());
-        store::append_audit(&mut tx, with_change(event, None, Some(query.summary()))).await?;
-        tx.commit().await?;
+        let mut uow = self.app.begin_unattributed().await?;
+        let event = actor.event(self.app.now(), "audit.export", "audit_log", actor.org());
+        uow.audit_event(with_change(event, None, Some(query.summary())));
+        uow.commit().await?;
 
         let header = csv_chunk(|w| w.write_record(AUDIT_CSV_HEADER))?;
-        let store = self.store().clone();
+        let store = self.app.store().clone();
         let chain = Chain::Org(actor.org());
         // State: (next cursor, whether the header is still to be sent, whether we are done).
         let stream = futures::stream::try_unfold(

@@ -7,11 +7,11 @@ use domain::OrgId;
 use domain::audit::Chain;
 use serde_json::json;
 
-use crate::App;
+use crate::Console;
+use crate::access::preset_positions;
+use crate::actor::console_event;
 use crate::actor::with_change;
-use crate::error::{AppError, AppResult};
-use crate::organizations::console_event;
-use crate::ranks::preset_positions;
+use crate::error::AppResult;
 
 pub const DEMO_ORG_NAME: &str = "Farmhand Demo Lab";
 /// Everyone in the demo shares this password; the demo is for trying Farmhand, not for use.
@@ -82,7 +82,7 @@ pub fn demo_email(rank_name: &str) -> String {
     format!("{}@{DEMO_EMAIL_DOMAIN}", rank_name.to_lowercase())
 }
 
-impl App {
+impl Console<'_> {
     /// Creates the demo organization unless it already exists.
     pub async fn ensure_demo(&self) -> AppResult<DemoInfo> {
         let accounts = Preset::Farmhand
@@ -91,7 +91,7 @@ impl App {
             .map(|r| (r.name.to_string(), demo_email(r.name)))
             .collect();
         let existing = {
-            let mut conn = self.store().read().await?;
+            let mut conn = self.app.store().read().await?;
             store::find_org_by_name(&mut conn, DEMO_ORG_NAME).await?
         };
         if let Some(org) = existing {
@@ -103,10 +103,10 @@ impl App {
             });
         }
 
-        let hash = self.hasher().hash(DEMO_PASSWORD).await?;
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let org = store::insert_org(&mut tx, DEMO_ORG_NAME, "Europe/Berlin", "EUR", now).await?;
+        let hash = self.app.hasher().hash(DEMO_PASSWORD).await?;
+        let now = self.app.now();
+        let mut uow = self.app.begin_unattributed().await?;
+        let org = store::insert_org(uow.conn(), DEMO_ORG_NAME, "Europe/Berlin", "EUR", now).await?;
         let chain = Chain::Org(org);
         let event = console_event(
             chain,
@@ -115,25 +115,17 @@ impl App {
             "organization",
             org.to_string(),
         );
-        store::append_audit(
-            &mut tx,
-            with_change(
-                event,
-                None,
-                Some(json!({ "name": DEMO_ORG_NAME, "demo": true })),
-            ),
-        )
-        .await?;
+        uow.audit_event(with_change(
+            event,
+            None,
+            Some(json!({ "name": DEMO_ORG_NAME, "demo": true })),
+        ));
 
         let mut sites = Vec::new();
         for (name, description) in DEMO_SITES {
-            let site = store::insert_site(&mut tx, org, name, description, None, now).await?;
+            let site = store::insert_site(uow.conn(), org, name, description, None, now).await?;
             let event = console_event(chain, now, "site.create", "site", site.to_string());
-            store::append_audit(
-                &mut tx,
-                with_change(event, None, Some(json!({ "name": name }))),
-            )
-            .await?;
+            uow.audit_event(with_change(event, None, Some(json!({ "name": name }))));
             sites.push(site);
         }
 
@@ -150,7 +142,7 @@ impl App {
                 motion: &motion,
                 hourly_rate_minor: model.hourly_rate_minor,
             };
-            let id = store::insert_printer_model(&mut tx, org, &new, now).await?;
+            let id = store::insert_printer_model(uow.conn(), org, &new, now).await?;
             let event = console_event(
                 chain,
                 now,
@@ -158,11 +150,11 @@ impl App {
                 "printer_model",
                 id.to_string(),
             );
-            store::append_audit(
-                &mut tx,
-                with_change(event, None, Some(json!({ "name": model.name }))),
-            )
-            .await?;
+            uow.audit_event(with_change(
+                event,
+                None,
+                Some(json!({ "name": model.name })),
+            ));
             models.push(id);
         }
         let settings = json!({ "speed": 60.0 });
@@ -176,21 +168,17 @@ impl App {
                 url: "",
                 settings: &settings,
             };
-            let id = store::insert_printer(&mut tx, org, &new, now).await?;
+            let id = store::insert_printer(uow.conn(), org, &new, now).await?;
             let event = console_event(chain, now, "printer.create", "printer", id.to_string());
-            store::append_audit(
-                &mut tx,
-                with_change(
-                    event,
-                    None,
-                    Some(json!({ "name": name, "driver": "simulated" })),
-                ),
-            )
-            .await?;
+            uow.audit_event(with_change(
+                event,
+                None,
+                Some(json!({ "name": name, "driver": "simulated" })),
+            ));
         }
 
         let workgroup = store::insert_workgroup(
-            &mut tx,
+            uow.conn(),
             org,
             DEMO_WORKGROUP,
             "First-year design students.",
@@ -204,14 +192,14 @@ impl App {
             "workgroup",
             workgroup.to_string(),
         );
-        store::append_audit(
-            &mut tx,
-            with_change(event, None, Some(json!({ "name": DEMO_WORKGROUP }))),
-        )
-        .await?;
+        uow.audit_event(with_change(
+            event,
+            None,
+            Some(json!({ "name": DEMO_WORKGROUP })),
+        ));
 
         let ranks = store::insert_preset_ranks(
-            &mut tx,
+            uow.conn(),
             org,
             Preset::Farmhand,
             &preset_positions(Preset::Farmhand)?,
@@ -220,25 +208,21 @@ impl App {
         .await?;
         for (index, (rank, rank_id)) in ranks.into_iter().enumerate() {
             let email = demo_email(rank.name);
-            let user = match store::find_user_by_email(&mut tx, &email).await? {
+            let user = match store::find_user_by_email(uow.conn(), &email).await? {
                 Some(account) => account.user.id,
                 None => {
                     let name = format!("Demo {}", rank.name);
-                    store::insert_user(&mut tx, &email, &name, &hash, false, now).await?
+                    store::insert_user(uow.conn(), &email, &name, &hash, false, now).await?
                 }
             };
             let site = sites.get(index % sites.len()).copied();
-            let member = store::insert_member(&mut tx, org, user, rank_id, site, now).await?;
+            let member = store::insert_member(uow.conn(), org, user, rank_id, site, now).await?;
             let event = console_event(chain, now, "member.add", "member", member.to_string());
-            store::append_audit(
-                &mut tx,
-                with_change(
-                    event,
-                    None,
-                    Some(json!({ "email": email, "rank": rank.name })),
-                ),
-            )
-            .await?;
+            uow.audit_event(with_change(
+                event,
+                None,
+                Some(json!({ "email": email, "rank": rank.name })),
+            ));
             // The workgroup: the manager moderates it; the member and guest are in it.
             let in_workgroup = match rank.name {
                 "Manager" => Some(true),
@@ -246,7 +230,8 @@ impl App {
                 _ => None,
             };
             if let Some(moderator) = in_workgroup {
-                store::upsert_workgroup_member(&mut tx, workgroup, member, moderator, now).await?;
+                store::upsert_workgroup_member(uow.conn(), workgroup, member, moderator, now)
+                    .await?;
                 let event = console_event(
                     chain,
                     now,
@@ -255,10 +240,10 @@ impl App {
                     workgroup.to_string(),
                 );
                 let after = json!({ "member_id": member, "moderator": moderator });
-                store::append_audit(&mut tx, with_change(event, None, Some(after))).await?;
+                uow.audit_event(with_change(event, None, Some(after)));
             }
         }
-        tx.commit().await.map_err(AppError::from)?;
+        uow.commit().await?;
         Ok(DemoInfo {
             org,
             created: true,

@@ -2,6 +2,145 @@ use authz::{AccessLevel, Permission, Refusal};
 use domain::{Invalid, InvitationStatus};
 use store::StoreError;
 
+macro_rules! error_codes {
+    ($($variant:ident = $code:literal, $meaning:literal;)*) => {
+        /// Every error code Farmhand answers with, machine-readable and stable (`error.code` in
+        /// the API). The use cases' failures map to them in [`AppError::code`]; the web layer
+        /// adds those of its own (a malformed request) and gives each code one status.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum ErrorCode {
+            $($variant,)*
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The code as it appears in `error.code`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+
+            /// When a client gets it, for the documentation.
+            pub fn meaning(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $meaning,)*
+                }
+            }
+
+            pub fn parse(code: &str) -> Option<ErrorCode> {
+                ErrorCode::ALL.iter().copied().find(|c| c.as_str() == code)
+            }
+        }
+    };
+}
+
+error_codes! {
+    InvalidId = "invalid_id",
+        "A path parameter is malformed: an ID that is not a positive integer, or text that is not valid UTF-8 once percent-decoded.";
+    InvalidPath = "invalid_path",
+        "A path parameter is not valid UTF-8 once percent-decoded.";
+    InvalidQuery = "invalid_query",
+        "The query string has an unknown parameter, or a value of the wrong type or format.";
+    MalformedJson = "malformed_json",
+        "The body is not valid JSON (the message gives the line and column).";
+    UnreadableBody = "unreadable_body",
+        "The body could not be read: it broke off, or nothing arrived for a minute.";
+    Unauthenticated = "unauthenticated",
+        "Not signed in: send the session cookie, or `Authorization: Bearer <API token>`.";
+    InvalidToken = "invalid_token",
+        "The API token is unknown, revoked or expired.";
+    InvalidCredentials = "invalid_credentials",
+        "Wrong email or password (the same answer for both).";
+    PermissionDenied = "permission_denied",
+        "You lack the permission the operation needs (`permission`, with who could grant it in `ask`), or the access to the printer it needs (`needed_access`).";
+    PasswordChangeRequired = "password_change_required",
+        "Choose a new password first (`POST /api/v1/me/password`).";
+    CrossOriginRequest = "cross_origin_request",
+        "A change came from another site's page: its `Origin` (scheme, host and port) is not this server's.";
+    InsufficientSeniority = "insufficient_seniority",
+        "The member, rank or token concerned is not strictly junior to your rank, or not among the members your rank manages, or it is yourself.";
+    CannotGrant = "cannot_grant",
+        "You cannot hand out permissions or printer access you do not hold yourself.";
+    SessionRequired = "session_required",
+        "This needs a signed-in session, not an API token.";
+    WrongCurrentPassword = "wrong_current_password",
+        "The current password is wrong.";
+    NotFound = "not_found",
+        "The organization does not exist or you are not an active member of it (or your API token is for another one), or the resource named does not exist there or is hidden from you.";
+    RouteNotFound = "route_not_found",
+        "No route has this path (for instance, a path parameter is empty).";
+    MethodNotAllowed = "method_not_allowed",
+        "The route does not accept this method.";
+    NameTaken = "name_taken",
+        "Another one in the organization already has this name.";
+    SiteInUse = "site_in_use",
+        "The site still has printers; move or remove them first.";
+    UserExists = "user_exists",
+        "A user with this email was created meanwhile (the server's console only).";
+    AlreadyMember = "already_member",
+        "The user is already a member of the organization.";
+    NoChange = "no_change",
+        "The member is already active (or already deactivated).";
+    AlreadyRevoked = "already_revoked",
+        "The token is already revoked.";
+    RankInUse = "rank_in_use",
+        "The rank still has members or pending invitations.";
+    RankConflict = "rank_conflict",
+        "Another rank of the organization has this name or position.";
+    RankOrderMismatch = "rank_order_mismatch",
+        "The list is not exactly the ranks junior to yours as they are now.";
+    GrantExists = "grant_exists",
+        "The subject already has a grant on these printers; remove it first.";
+    NotTriState = "not_tri_state",
+        "The permission is not tri-state in the member's rank, so it cannot be overridden.";
+    PrinterNotConnected = "printer_not_connected",
+        "Farmhand has no working connection to the printer.";
+    PrinterNotReady = "printer_not_ready",
+        "The printer's state (named in the message) does not allow it now.";
+    PrinterRefused = "printer_refused",
+        "The printer understood and refused (busy, not operational, no such file).";
+    BedNotAwaitingClear = "bed_not_awaiting_clear",
+        "No finished print is waiting for its build plate to be cleared.";
+    NotSimulated = "not_simulated",
+        "Only a simulated printer takes injected faults.";
+    InvitationUsed = "invitation_used",
+        "The invitation was already accepted.";
+    InvitationDeclined = "invitation_declined",
+        "The invitation was declined.";
+    NoRoomForRanks = "no_room_for_ranks",
+        "No rank position is left below the most junior rank (positions end at 1,000,000); reorder the ranks to close the gaps.";
+    InvitationEmailMismatch = "invitation_email_mismatch",
+        "The invitation is for another email address; sign in with that account.";
+    SignInRequired = "sign_in_required",
+        "An account with the invited email exists: sign in, then accept.";
+    InvitationExpired = "invitation_expired",
+        "The invitation has expired.";
+    InvitationRevoked = "invitation_revoked",
+        "The invitation was revoked, or withdrawn because whoever sent it can no longer give its rank.";
+    BodyTooLarge = "body_too_large",
+        "The JSON body is over 2 MiB; refused on its `Content-Length` before it is read.";
+    FileTooLarge = "file_too_large",
+        "The file is larger than the largest accepted; refused on its `Content-Length` before it is read when it says so.";
+    UnsupportedMediaType = "unsupported_media_type",
+        "The body is not sent as `Content-Type: application/json`.";
+    InvalidBody = "invalid_body",
+        "The JSON does not fit the schema: a wrong type, or an unknown or missing field (the message names it).";
+    InvalidField = "invalid_field",
+        "A value breaks a rule of the schema or of the operation's description (`field` names it).";
+    TooManyAttempts = "too_many_attempts",
+        "Too many failed sign-ins for this account or address; retry after `Retry-After` seconds.";
+    Internal = "internal",
+        "Something failed inside Farmhand; the log has the cause under the `request_id`.";
+    PrinterCredentialsRefused = "printer_credentials_refused",
+        "The printer refused the credentials Farmhand holds for it.";
+    PrinterError = "printer_error",
+        "The printer answered something Farmhand does not understand, or its connection settings cannot work.";
+    PrinterUnreachable = "printer_unreachable",
+        "The printer cannot be reached or did not answer in time.";
+}
+
 /// Everything a use case can refuse or fail with. Each variant has a stable code (see
 /// [`AppError::code`]); the web layer maps it to a status.
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +170,7 @@ pub enum AppError {
     #[error("you must choose a new password before continuing")]
     PasswordChangeRequired,
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: ErrorCode, message: String },
     #[error("this invitation is {}", invitation_status_word(*.0))]
     InvitationUnusable(InvitationStatus),
     #[error(
@@ -79,42 +218,47 @@ fn invitation_status_word(status: InvitationStatus) -> &'static str {
 }
 
 impl AppError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
+        use printers::DriverError;
         match self {
-            AppError::Invalid(_) => "invalid_field",
-            AppError::NotFound { .. } => "not_found",
-            AppError::PermissionDenied { .. } => "permission_denied",
-            AppError::Seniority(_) => "insufficient_seniority",
+            AppError::Invalid(_) => ErrorCode::InvalidField,
+            AppError::NotFound { .. } => ErrorCode::NotFound,
+            AppError::PermissionDenied { .. } => ErrorCode::PermissionDenied,
+            AppError::Seniority(_) => ErrorCode::InsufficientSeniority,
             AppError::Refused(refusal) => match refusal {
-                Refusal::CannotGrant(_) | Refusal::CannotGrantAccess { .. } => "cannot_grant",
-                Refusal::NotTriState(_) => "not_tri_state",
-                _ => "insufficient_seniority",
-            },
-            AppError::Unauthenticated => "unauthenticated",
-            AppError::InvalidCredentials => "invalid_credentials",
-            AppError::WrongCurrentPassword => "wrong_current_password",
-            AppError::Throttled { .. } => "too_many_attempts",
-            AppError::PasswordChangeRequired => "password_change_required",
-            AppError::Conflict { code, .. } => code,
-            AppError::InvitationUnusable(InvitationStatus::Expired) => "invitation_expired",
-            AppError::InvitationUnusable(InvitationStatus::Revoked) => "invitation_revoked",
-            AppError::InvitationUnusable(InvitationStatus::Declined) => "invitation_declined",
-            AppError::InvitationUnusable(_) => "invitation_used",
-            AppError::InvitationWithdrawn => "invitation_revoked",
-            AppError::SessionRequired => "session_required",
-            AppError::FileTooLarge { .. } => "file_too_large",
-            AppError::UnreadableBody(_) => "unreadable_body",
-            AppError::Printer(e) => match e {
-                printers::DriverError::Unreachable(_) | printers::DriverError::Timeout(_) => {
-                    "printer_unreachable"
+                Refusal::CannotGrant(_) | Refusal::CannotGrantAccess { .. } => {
+                    ErrorCode::CannotGrant
                 }
-                printers::DriverError::Refused(_) => "printer_refused",
-                printers::DriverError::Unauthorized => "printer_credentials_refused",
-                printers::DriverError::Protocol(_)
-                | printers::DriverError::Config(_)
-                | printers::DriverError::LocalFile(_) => "printer_error",
+                Refusal::NotTriState(_) => ErrorCode::NotTriState,
+                _ => ErrorCode::InsufficientSeniority,
             },
-            AppError::Internal(_) => "internal",
+            AppError::Unauthenticated => ErrorCode::Unauthenticated,
+            AppError::InvalidCredentials => ErrorCode::InvalidCredentials,
+            AppError::WrongCurrentPassword => ErrorCode::WrongCurrentPassword,
+            AppError::Throttled { .. } => ErrorCode::TooManyAttempts,
+            AppError::PasswordChangeRequired => ErrorCode::PasswordChangeRequired,
+            AppError::Conflict { code, .. } => *code,
+            AppError::InvitationUnusable(InvitationStatus::Expired) => ErrorCode::InvitationExpired,
+            AppError::InvitationUnusable(InvitationStatus::Revoked) => ErrorCode::InvitationRevoked,
+            AppError::InvitationUnusable(InvitationStatus::Declined) => {
+                ErrorCode::InvitationDeclined
+            }
+            AppError::InvitationUnusable(_) => ErrorCode::InvitationUsed,
+            AppError::InvitationWithdrawn => ErrorCode::InvitationRevoked,
+            AppError::SessionRequired => ErrorCode::SessionRequired,
+            AppError::FileTooLarge { .. } => ErrorCode::FileTooLarge,
+            AppError::UnreadableBody(_) => ErrorCode::UnreadableBody,
+            AppError::Printer(e) => match e {
+                DriverError::Unreachable(_) | DriverError::Timeout(_) => {
+                    ErrorCode::PrinterUnreachable
+                }
+                DriverError::Refused(_) => ErrorCode::PrinterRefused,
+                DriverError::Unauthorized => ErrorCode::PrinterCredentialsRefused,
+                DriverError::Protocol(_) | DriverError::Config(_) | DriverError::LocalFile(_) => {
+                    ErrorCode::PrinterError
+                }
+            },
+            AppError::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -122,7 +266,7 @@ impl AppError {
         AppError::NotFound { what }
     }
 
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> AppError {
+    pub fn conflict(code: ErrorCode, message: impl Into<String>) -> AppError {
         AppError::Conflict {
             code,
             message: message.into(),
@@ -149,7 +293,7 @@ impl From<store::sqlx_error::Error> for AppError {
 /// Maps a unique-constraint violation to a 409 with a helpful message; anything else stays
 /// internal.
 pub(crate) fn on_conflict(
-    code: &'static str,
+    code: ErrorCode,
     message: impl Into<String>,
 ) -> impl FnOnce(StoreError) -> AppError {
     let message = message.into();

@@ -1,27 +1,26 @@
-//! Farmhand's use cases. Each public method is one user action: it loads what it needs,
-//! authorizes, changes, appends its audit event and commits, all in one transaction.
+//! Farmhand's use cases, grouped by context: [`People`] (the organization, sites, members,
+//! invitations, workgroups), [`Identity`] (sign-in, sessions, passwords, tokens), [`Access`]
+//! (ranks, grants, overrides, rights), [`Fleet`] (printers, models, groups), [`Control`] (what
+//! people do to printers), [`AuditLog`] and the server's [`Console`]. Each public method is one
+//! user action: one unit of work (`unit_of_work`) that loads, authorizes, changes, audits and
+//! commits in one transaction. [`App`] holds what they share and hands out the contexts.
 
 mod access;
 mod actor;
 mod audit_log;
+mod console;
+mod control;
 mod error;
 mod fleet;
-mod live;
-mod members;
-mod organizations;
+mod identity;
 mod paging;
-mod passwords;
+mod people;
 mod policies;
-mod printer_control;
-mod ranks;
 mod schema;
-mod secrets;
-mod sessions;
-mod throttle;
-mod tokens;
+mod supervision;
+mod unit_of_work;
 mod uploads;
 mod vault;
-mod workgroups;
 
 pub mod demo;
 
@@ -32,40 +31,40 @@ use domain::{Clock, Timestamp};
 use store::Store;
 
 pub use access::{
-    CatalogDomain, CatalogPermission, CreateGrant, Explanation, MemberRights, OverrideEffect,
+    Access, CatalogDomain, CatalogPermission, CloneRank, CreateGrant, Explanation, ImportPreset,
+    MemberImpact, MemberRights, NewRank, OverrideEffect, RankChange, RankPreview, ReorderRanks,
     SetOverride,
 };
 pub use actor::{Credential, OrgActor, Principal, RequestMeta};
-pub use audit_log::{AUDIT_CSV_HEADER, AuditQuery, write_audit_csv};
-pub use error::{AppError, AppResult};
+pub use audit_log::{AUDIT_CSV_HEADER, AuditLog, AuditQuery, write_audit_csv};
+pub use console::{Console, CreatedOrg};
+pub use control::{
+    Control, FAULT_MESSAGE_PATTERN, FILE_NAME_PATTERN, MAX_FAULT_DISCONNECT_S,
+    MAX_FAULT_LOCAL_PRINT_S, MAX_FAULT_MESSAGE_CHARS, MAX_FILE_NAME_CHARS, MAX_PRINT_FILE_BYTES,
+    Preheat, PrintFileName, SendGcode, SetMaintenance,
+};
+pub use error::{AppError, AppResult, ErrorCode};
 pub use fleet::{
-    NamedInput, PrinterInput, PrinterModelInput, PrinterPage, PrinterQuery, VisiblePrinter,
+    Fleet, NamedInput, PrinterInput, PrinterModelInput, PrinterPage, PrinterQuery, VisiblePrinter,
     motion_profile,
 };
-pub use live::{
-    LiveFleet, LiveJob, LivePrinter, LiveSettings, LiveStatus, LiveTemperatures, LiveUpdate,
+pub use identity::{
+    ChangePassword, CreateToken, CreatedToken, Identity, Me, PasswordHasher, SignIn,
+    SignInThrottle, SignedIn, TOKEN_PREFIX, ThrottlePolicy,
 };
-pub use members::{
-    AcceptInvitation, AddMember, CreateInvitation, CreatedInvitation, InvitationPreview,
-    MAX_INVITATION_TTL_HOURS, PendingInvitation, UpdateMember,
+pub use people::{
+    AcceptInvitation, AddMember, CreateInvitation, CreateSite, CreateWorkgroup, CreatedInvitation,
+    InvitationPreview, MAX_INVITATION_TTL_HOURS, PendingInvitation, People, SetWorkgroupMember,
+    UpdateMember, UpdateOrg, UpdateSite, UpdateWorkgroup, WorkgroupDetail,
 };
-pub use organizations::{CreateSite, CreatedOrg, UpdateOrg, UpdateSite};
-pub use passwords::PasswordHasher;
-pub use printer_control::{
-    FAULT_MESSAGE_PATTERN, FILE_NAME_PATTERN, MAX_FAULT_DISCONNECT_S, MAX_FAULT_LOCAL_PRINT_S,
-    MAX_FAULT_MESSAGE_CHARS, MAX_FILE_NAME_CHARS, MAX_PRINT_FILE_BYTES, Preheat, PrintFileName,
-    SendGcode, SetMaintenance,
+/// What the simulated printer can be made to do, and why a printer call failed (carried by
+/// [`AppError::Printer`]).
+pub use printers::{DriverError, simulated::Fault};
+pub use supervision::{
+    LiveJob, LivePrinter, LiveSettings, LiveStatus, LiveTemperatures, LiveUpdate, Supervisors,
 };
-pub use ranks::{
-    CloneRank, ImportPreset, MemberImpact, NewRank, RankChange, RankPreview, ReorderRanks,
-};
-pub use secrets::TOKEN_PREFIX;
-pub use sessions::{ChangePassword, Me, SignIn, SignedIn};
-pub use throttle::{SignInThrottle, ThrottlePolicy};
-pub use tokens::{CreateToken, CreatedToken};
 pub use uploads::{StagedFile, prepare_staging_dir};
 pub use vault::{KEY_LEN as VAULT_KEY_LEN, Vault, VaultError};
-pub use workgroups::{CreateWorkgroup, SetWorkgroupMember, UpdateWorkgroup, WorkgroupDetail};
 
 /// Tunables of the use cases, from the server's configuration.
 #[derive(Debug, Clone)]
@@ -86,7 +85,7 @@ impl Default for Settings {
         Settings {
             session_ttl_secs: 14 * 24 * 3600,
             default_invitation_ttl_secs: 7 * 24 * 3600,
-            max_invitation_ttl_secs: members::MAX_INVITATION_TTL_HOURS * 3600,
+            max_invitation_ttl_secs: MAX_INVITATION_TTL_HOURS * 3600,
             throttle: ThrottlePolicy::default(),
             live: LiveSettings::default(),
             staging_dir: PathBuf::from("./farmhand-data/tmp"),
@@ -109,7 +108,7 @@ struct Inner {
     throttle: SignInThrottle,
     settings: Settings,
     vault: vault::Vault,
-    fleet: live::LiveFleet,
+    supervisors: supervision::Supervisors,
 }
 
 impl std::fmt::Debug for App {
@@ -129,7 +128,7 @@ impl App {
         vault: Vault,
     ) -> App {
         let throttle = SignInThrottle::new(settings.throttle);
-        let fleet = live::LiveFleet::new(settings.live.clone());
+        let supervisors = supervision::Supervisors::new(settings.live.clone());
         App {
             inner: Arc::new(Inner {
                 policies: policies::PolicyCache::default(),
@@ -139,7 +138,7 @@ impl App {
                 throttle,
                 settings,
                 vault,
-                fleet,
+                supervisors,
             }),
         }
     }

@@ -5,7 +5,8 @@
 use crate::ids::{MemberId, PrinterId, RankId, SiteId, WorkgroupId};
 use crate::model::{Grant, MemberScope, OutOfScope, Rank, Subject};
 use crate::policy::{MemberIx, Policy, PrinterIx};
-use crate::{AccessLevel, Permission, PermissionSet};
+use crate::presets::RankTemplate;
+use crate::{AccessLevel, Permission, PermissionSet, Seniority};
 
 /// Who performs an administrative action: a member, and the permissions the credential they
 /// act through is limited to (an API token's scope). A delegated credential never exceeds its
@@ -277,6 +278,61 @@ impl Policy {
         self.outranks(actor.rank, after, "place ranks")?;
         self.grantable(&actor, after.permissions.union(after.tri_state))?;
         self.access_grantable(&actor, |p| self.rank_level(after, p))
+    }
+
+    /// Whether `actor` may put a printer where `placed` says (added, or moved to another site,
+    /// model or groups): nobody adds or moves a printer to where they would not manage it.
+    pub fn may_place_printer(
+        &self,
+        actor: impl Into<Acting>,
+        placed: &crate::model::Printer,
+    ) -> Result<(), Refusal> {
+        let acting = actor.into();
+        let actor = self.actor(acting)?;
+        if actor.rank.is_owner {
+            return Ok(());
+        }
+        let mut facts = self.org().clone();
+        facts.printers.retain(|p| p.id != placed.id);
+        facts.printers.push(placed.clone());
+        let after = Policy::new(facts);
+        let have = match (after.member_ix(acting.member), after.printer_ix(placed.id)) {
+            (Some(m), Some(p)) => after.rights(m).level(p),
+            _ => AccessLevel::None,
+        };
+        if have >= AccessLevel::Manage {
+            Ok(())
+        } else {
+            Err(Refusal::CannotGrantAccess {
+                printer: placed.id,
+                need: AccessLevel::Manage,
+                have,
+            })
+        }
+    }
+
+    /// Whether `actor` may import a preset's rank: written like any new rank placed below every
+    /// other, and the access the preset grants it on every printer must be the actor's.
+    pub fn may_import_rank(
+        &self,
+        actor: impl Into<Acting>,
+        template: &RankTemplate,
+    ) -> Result<(), Refusal> {
+        let acting = actor.into();
+        let model = Rank {
+            id: RankId(0),
+            name: template.name.to_string(),
+            position: Seniority::MAX_POSITION,
+            is_owner: template.is_owner,
+            permissions: template.permissions,
+            tri_state: template.tri_state,
+            scope: template.scope.clone(),
+            out_of_scope: template.out_of_scope,
+            member_scope: template.member_scope,
+        };
+        self.may_write_rank(acting, None, &model)?;
+        let actor = self.actor(acting)?;
+        self.access_grantable(&actor, |_| template.access)
     }
 
     pub fn may_delete_rank(&self, actor: impl Into<Acting>, rank: RankId) -> Result<(), Refusal> {

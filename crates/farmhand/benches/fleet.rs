@@ -8,7 +8,7 @@
 //!   printer polling every second) and every printer is waited for until it reports `idle`;
 //! - every other printer starts a three-hour (simulated) print through the API, at speed 60,
 //!   so its progress changes at every poll; after a 5 s warm-up:
-//! - live updates (`LiveUpdate`s from `app.fleet().subscribe()`) are counted over 10 s, with
+//! - live updates (`LiveUpdate`s from `app.supervisors().subscribe()`) are counted over 10 s, with
 //!   the server's CPU time over those 10 s;
 //! - 4 concurrent clients, each signed in as the owner, request the printer list's first page
 //!   (`GET /api/v1/orgs/{org}/printers`, 100 printers by default) back to back: at least 200
@@ -452,7 +452,11 @@ async fn wait_for(
     loop {
         let ready = ids
             .iter()
-            .filter(|id| app.fleet().status(**id).is_some_and(|s| done(s.state)))
+            .filter(|id| {
+                app.supervisors()
+                    .status(**id)
+                    .is_some_and(|s| done(s.state))
+            })
             .count();
         if ready == ids.len() {
             return started.elapsed();
@@ -658,6 +662,7 @@ async fn run_case(backend: Backend, n: usize, warnings: Arc<AtomicU64>) -> Figur
     };
     let app = farmhand::build_app(store, &config, options).expect("build the app");
     let created = app
+        .console()
         .create_org("Bench", OWNER, Some("Owner"), authz::Preset::Farmhand)
         .await
         .expect("create the organization");
@@ -707,11 +712,11 @@ async fn run_case(backend: Backend, n: usize, warnings: Arc<AtomicU64>) -> Figur
     );
     tokio::time::sleep(WARM_UP).await;
     let rss_after_kib = status_kib("VmRSS:");
-    let tracked = app.fleet().len();
+    let tracked = app.supervisors().len();
     let printing = ids
         .iter()
         .filter(|id| {
-            app.fleet()
+            app.supervisors()
                 .status(**id)
                 .is_some_and(|s| s.state == PrinterState::Printing)
         })
@@ -720,7 +725,11 @@ async fn run_case(backend: Backend, n: usize, warnings: Arc<AtomicU64>) -> Figur
     // Updates without API load.
     let cpu_before = process_cpu();
     let window = Instant::now();
-    let quiet = count_updates(app.fleet().subscribe(), tokio::time::sleep(UPDATE_WINDOW)).await;
+    let quiet = count_updates(
+        app.supervisors().subscribe(),
+        tokio::time::sleep(UPDATE_WINDOW),
+    )
+    .await;
     let window_s = window.elapsed().as_secs_f64();
     let cpu_tracking = (process_cpu() - cpu_before) / window_s;
     let updates_per_s = (quiet.received + quiet.missed) as f64 / window_s;
@@ -738,7 +747,7 @@ async fn run_case(backend: Backend, n: usize, warnings: Arc<AtomicU64>) -> Figur
         tokio::spawn(on_client_thread(move || list_load(base, org, started_send)))
     };
     started.await.expect("the clients signed in");
-    let counter = tokio::spawn(count_updates(app.fleet().subscribe(), async move {
+    let counter = tokio::spawn(count_updates(app.supervisors().subscribe(), async move {
         let _ = stop.await;
     }));
     let cpu_before = process_cpu();

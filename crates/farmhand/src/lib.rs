@@ -112,7 +112,7 @@ impl Server {
     /// Stops accepting, lets requests in flight finish, and closes the database.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
-        self.app.fleet().stop_all();
+        self.app.supervisors().stop_all();
         self.task.await??;
         self.app.store().close().await;
         Ok(())

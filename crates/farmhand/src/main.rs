@@ -242,6 +242,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     preset,
                 } => {
                     let created = app
+                        .console()
                         .create_org(&name, &owner_email, owner_name.as_deref(), preset)
                         .await?;
                     println!(
@@ -258,7 +259,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
                 AdminCommand::ResetPassword { email } => {
-                    let password = app.reset_password(&email).await?;
+                    let password = app.console().reset_password(&email).await?;
                     println!(
                         "New one-time password for {email}: {password}\n(all their sessions were signed out)"
                     );
@@ -329,7 +330,8 @@ async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     let app = build_app(store, config, ServerOptions::production()?)?;
     let demo_info = if demo {
         Some(
-            app.ensure_demo()
+            app.console()
+                .ensure_demo()
                 .await
                 .context("cannot create the demo data")?,
         )

@@ -76,7 +76,7 @@ async fn demo_server(data_dir: &Path) -> Server {
         hasher: PasswordHasher::fast_for_tests().unwrap(),
     };
     let app = farmhand::build_app(store, &config, options).unwrap();
-    app.ensure_demo().await.unwrap();
+    app.console().ensure_demo().await.unwrap();
     Server::start(&config, app).await.unwrap()
 }
 

@@ -6,13 +6,14 @@ use std::collections::HashMap;
 
 use authz::Permission;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{Method, StatusCode};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use utoipa::openapi::OpenApi;
 use utoipa::openapi::path::Operation;
 
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 
 pub const PERMISSION_EXTENSION: &str = "x-permission";
 /// Permissions a route checks on the resource beyond the one it requires (for example
@@ -119,12 +120,7 @@ pub async fn attach(
         }
         None => {
             tracing::error!(%method, %path, "route has no declared access");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal error",
-            )
-            .into_response()
+            ApiError::new(ErrorCode::Internal, "internal error").into_response()
         }
     }
 }

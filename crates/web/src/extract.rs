@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 
 use crate::access::RequiredAccess;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::{SESSION_COOKIE, WebState};
 
 /// Largest JSON request body, bytes. The router's default body limit is set to the same, so a
@@ -32,8 +33,7 @@ pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
 /// 413 `body_too_large`, naming the limit.
 fn body_too_large() -> ApiError {
     ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "body_too_large",
+        ErrorCode::BodyTooLarge,
         format!(
             "the request body must be at most {MAX_JSON_BODY_BYTES} bytes ({} MiB) of JSON",
             MAX_JSON_BODY_BYTES >> 20
@@ -75,19 +75,13 @@ fn typed<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, ApiErro
     // Every body of the API is an object; serde would also read a struct from an array.
     if !value.is_object() {
         return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_body",
+            ErrorCode::InvalidBody,
             "the body must be a JSON object",
         ));
     }
     integral_numbers_as_integers(&mut value);
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_body",
-            e.to_string(),
-        )
-    })
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidBody, e.to_string()))
 }
 
 fn integral_numbers_as_integers(value: &mut serde_json::Value) {
@@ -114,24 +108,15 @@ fn integral_numbers_as_integers(value: &mut serde_json::Value) {
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
         other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => body_too_large(),
-        JsonRejection::JsonDataError(e) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_body",
-            source_text(&e),
-        ),
+        JsonRejection::JsonDataError(e) => ApiError::new(ErrorCode::InvalidBody, source_text(&e)),
         JsonRejection::JsonSyntaxError(e) => {
-            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", source_text(&e))
+            ApiError::new(ErrorCode::MalformedJson, source_text(&e))
         }
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "send the body as JSON with Content-Type: application/json",
         ),
-        other => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "unreadable_body",
-            other.body_text(),
-        ),
+        other => ApiError::new(ErrorCode::UnreadableBody, other.body_text()),
     }
 }
 
@@ -153,16 +138,10 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
-            Err(PathRejection::FailedToDeserializePathParams(e)) => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_id",
-                e.kind().to_string(),
-            )),
-            Err(other) => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_path",
-                other.body_text(),
-            )),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                Err(ApiError::new(ErrorCode::InvalidId, e.kind().to_string()))
+            }
+            Err(other) => Err(ApiError::new(ErrorCode::InvalidPath, other.body_text())),
         }
     }
 }
@@ -176,16 +155,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
-            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_query",
-                source_text(&e),
-            )),
-            Err(other) => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_query",
-                other.body_text(),
-            )),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
+                Err(ApiError::new(ErrorCode::InvalidQuery, source_text(&e)))
+            }
+            Err(other) => Err(ApiError::new(ErrorCode::InvalidQuery, other.body_text())),
         }
     }
 }
@@ -253,22 +226,20 @@ async fn principal(parts: &Parts, web: &WebState) -> Result<Option<Principal>, A
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| {
                 ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthenticated",
+                    ErrorCode::Unauthenticated,
                     "use Authorization: Bearer <API token>",
                 )
             })?;
-        return match web.app.authenticate_token(token.trim()).await? {
+        return match web.app.identity().authenticate_token(token.trim()).await? {
             Some(p) => Ok(Some(p)),
             None => Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_token",
+                ErrorCode::InvalidToken,
                 "the API token is unknown, revoked or expired",
             )),
         };
     }
     match session_secret(parts) {
-        Some(secret) => Ok(web.app.authenticate_session(&secret).await?),
+        Some(secret) => Ok(web.app.identity().authenticate_session(&secret).await?),
         None => Ok(None),
     }
 }
@@ -284,9 +255,10 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let web = WebState::from_ref(state);
-        principal(parts, &web).await?.map(Auth).ok_or_else(|| {
-            ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "sign in first")
-        })
+        principal(parts, &web)
+            .await?
+            .map(Auth)
+            .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "sign in first"))
     }
 }
 
@@ -321,9 +293,7 @@ where
         let org = {
             let params = RawPathParams::from_request_parts(parts, state)
                 .await
-                .map_err(|e| {
-                    ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", e.body_text())
-                })?;
+                .map_err(|e| ApiError::new(ErrorCode::InvalidPath, e.body_text()))?;
             let raw = params
                 .iter()
                 .find(|(name, _)| *name == "org_id")
@@ -332,7 +302,7 @@ where
                     ApiError::from(app::AppError::Internal("route has no {org_id}".into()))
                 })?;
             raw.parse::<OrgId>()
-                .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", e.to_string()))?
+                .map_err(|e| ApiError::new(ErrorCode::InvalidId, e.to_string()))?
         };
         let Auth(principal) = Auth::from_request_parts(parts, state).await?;
         let Meta(meta) = Meta::from_request_parts(parts, state).await?;
@@ -365,7 +335,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     body_too_large()
                 } else {
-                    ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", e.body_text())
+                    ApiError::new(ErrorCode::UnreadableBody, e.body_text())
                 }
             })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -378,7 +348,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
             )));
         }
         let value: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()))?;
+            .map_err(|e| ApiError::new(ErrorCode::MalformedJson, e.to_string()))?;
         typed(value).map(|v| OptionalJson(Some(v)))
     }
 }
@@ -434,7 +404,10 @@ mod tests {
             json!({ "count": 1e300, "ids": [], "ratio": 1 }),
         ] {
             let error = typed::<Input>(bad).unwrap_err();
-            assert_eq!((error.status.as_u16(), error.code), (422, "invalid_body"));
+            assert_eq!(
+                (error.status.as_u16(), error.code.as_str()),
+                (422, "invalid_body")
+            );
             assert!(error.message.starts_with("count: "), "{}", error.message);
         }
     }
@@ -444,7 +417,7 @@ mod tests {
         // serde alone would read the struct from an array of its fields.
         let error = typed::<Input>(json!([1, [], 1.5])).unwrap_err();
         assert_eq!(
-            (error.code, error.message.as_str()),
+            (error.code.as_str(), error.message.as_str()),
             ("invalid_body", "the body must be a JSON object")
         );
     }

@@ -5,12 +5,13 @@
 //! clients send no `Origin` and are unaffected.
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::WebState;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 
 pub async fn refuse_cross_site(
     State(web): State<WebState>,
@@ -25,8 +26,7 @@ pub async fn refuse_cross_site(
         return next.run(request).await;
     }
     ApiError::new(
-        StatusCode::FORBIDDEN,
-        "cross_origin_request",
+        ErrorCode::CrossOriginRequest,
         "changes must come from this server's own pages; the request named another origin",
     )
     .into_response()

@@ -178,7 +178,12 @@ async fn password_change_needs_the_current_password_and_signs_out_other_sessions
 
 async fn one_time_passwords_force_a_change(server: &TestServer) {
     let (org, _) = server.org_with_owner("Lab", "owner@lab.test").await;
-    let password = server.app().reset_password("owner@lab.test").await.unwrap();
+    let password = server
+        .app()
+        .console()
+        .reset_password("owner@lab.test")
+        .await
+        .unwrap();
     let client = server.client();
     client.sign_in("owner@lab.test", &password).await;
     let (status, body) = client.get(&format!("/api/v1/orgs/{org}")).await;

@@ -613,6 +613,7 @@ async fn what_if_previews_change_nothing(server: &TestServer) {
 async fn presets_can_be_imported_and_the_catalog_is_grouped(server: &TestServer) {
     let created = server
         .app()
+        .console()
         .create_org(
             "Print farm",
             "boss@farm.test",

@@ -108,6 +108,7 @@ impl TestServer {
     pub async fn org_with_owner(&self, name: &str, email: &str) -> (i64, Client) {
         let created = self
             .app()
+            .console()
             .create_org(name, email, Some("Owner"), authz::Preset::Farmhand)
             .await
             .unwrap();

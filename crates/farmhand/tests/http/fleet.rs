@@ -206,7 +206,7 @@ async fn printer_credentials_are_encrypted_and_never_returned(server: &TestServe
 }
 
 async fn the_demo_has_simulated_printers_of_two_models_on_two_sites(server: &TestServer) {
-    let demo = server.app().ensure_demo().await.unwrap();
+    let demo = server.app().console().ensure_demo().await.unwrap();
     let owner = server.client();
     owner
         .sign_in(&app::demo::demo_email("Owner"), app::demo::DEMO_PASSWORD)
@@ -240,7 +240,7 @@ async fn the_demo_has_simulated_printers_of_two_models_on_two_sites(server: &Tes
         .expect("a Klipper model");
     assert!(app::motion_profile(klipper["motion"].as_object().unwrap()).is_ok());
     // Created once: a second call adds nothing.
-    let again = server.app().ensure_demo().await.unwrap();
+    let again = server.app().console().ensure_demo().await.unwrap();
     assert!(!again.created);
     let (_, printers) = owner.get(&format!("/api/v1/orgs/{org}/printers")).await;
     assert_eq!(printers["printers"].as_array().unwrap().len(), 5);

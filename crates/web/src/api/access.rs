@@ -23,7 +23,7 @@ pub async fn list_grants(
     State(state): State<WebState>,
     Org(actor): Org,
 ) -> ApiResult<Json<Vec<PrinterGrant>>> {
-    Ok(Json(state.app.list_grants(&actor).await?))
+    Ok(Json(state.app.access().list_grants(&actor).await?))
 }
 
 /// Grant access (view < queue < print < manage) over all printers, a site, a group, a model or
@@ -38,7 +38,9 @@ pub async fn create_grant(
     Org(actor): Org,
     ApiJson(input): ApiJson<CreateGrant>,
 ) -> ApiResult<Response> {
-    Ok(created(state.app.create_grant(&actor, input).await?))
+    Ok(created(
+        state.app.access().create_grant(&actor, input).await?,
+    ))
 }
 
 /// Revoke a printer access grant.
@@ -52,7 +54,7 @@ pub async fn delete_grant(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, GrantId)>,
 ) -> ApiResult<StatusCode> {
-    state.app.delete_grant(&actor, ids.1).await?;
+    state.app.access().delete_grant(&actor, ids.1).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -67,7 +69,7 @@ pub async fn member_rights(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, MemberId)>,
 ) -> ApiResult<Json<MemberRights>> {
-    Ok(Json(state.app.member_rights(&actor, ids.1).await?))
+    Ok(Json(state.app.access().member_rights(&actor, ids.1).await?))
 }
 
 /// Allow or deny a member one of their rank's tri-state permissions.
@@ -86,6 +88,7 @@ pub async fn set_override(
     Ok(Json(
         state
             .app
+            .access()
             .set_override(&actor, ids.1, &ids.2, Some(input.effect))
             .await?,
     ))
@@ -103,7 +106,11 @@ pub async fn clear_override(
     ApiPath(ids): ApiPath<(OrgId, MemberId, String)>,
 ) -> ApiResult<Json<MemberRights>> {
     Ok(Json(
-        state.app.set_override(&actor, ids.1, &ids.2, None).await?,
+        state
+            .app
+            .access()
+            .set_override(&actor, ids.1, &ids.2, None)
+            .await?,
     ))
 }
 
@@ -134,6 +141,7 @@ pub async fn explain(
     Ok(Json(
         state
             .app
+            .access()
             .explain(&actor, query.member_id, &query.permission, query.printer_id)
             .await?,
     ))

@@ -34,7 +34,7 @@ pub async fn list_events(
     Org(actor): Org,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<AuditPageBody>> {
-    let page = state.app.list_audit(&actor, &query).await?;
+    let page = state.app.audit_log().list_audit(&actor, &query).await?;
     Ok(Json(AuditPageBody {
         events: page.events,
         next_cursor: page.next_cursor,
@@ -53,7 +53,11 @@ pub async fn export_events(
     Org(actor): Org,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<Response> {
-    let stream = state.app.export_audit_csv(&actor, &query).await?;
+    let stream = state
+        .app
+        .audit_log()
+        .export_audit_csv(&actor, &query)
+        .await?;
     let stream = stream.map_err(|error| {
         // Headers are gone by now; the client sees a truncated body and the log has the cause.
         tracing::error!(%error, "audit export failed mid-stream");

@@ -62,7 +62,7 @@ pub async fn sign_in(
     Meta(meta): Meta,
     ApiJson(input): ApiJson<SignIn>,
 ) -> ApiResult<Response> {
-    let signed_in = state.app.sign_in(input, &meta).await?;
+    let signed_in = state.app.identity().sign_in(input, &meta).await?;
     let body = json!(SignedInBody {
         user: signed_in.user.clone(),
         expires_at: signed_in.expires_at
@@ -80,7 +80,7 @@ pub async fn sign_out(
     Meta(meta): Meta,
     Auth(principal): Auth,
 ) -> ApiResult<Response> {
-    state.app.sign_out(&principal, &meta).await?;
+    state.app.identity().sign_out(&principal, &meta).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
@@ -94,7 +94,7 @@ pub async fn sign_out(
     responses((status = 200, body = Me)),
     extensions(("x-permission" = json!("authenticated"))))]
 pub async fn me(State(state): State<WebState>, Auth(principal): Auth) -> ApiResult<axum::Json<Me>> {
-    Ok(axum::Json(state.app.me(&principal).await?))
+    Ok(axum::Json(state.app.identity().me(&principal).await?))
 }
 
 /// Change your password (needs the current one). Other sessions are signed out.
@@ -108,7 +108,11 @@ pub async fn change_password(
     Auth(principal): Auth,
     ApiJson(input): ApiJson<ChangePassword>,
 ) -> ApiResult<StatusCode> {
-    state.app.change_password(&principal, input, &meta).await?;
+    state
+        .app
+        .identity()
+        .change_password(&principal, input, &meta)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -26,7 +26,7 @@ pub async fn list_printers(
     Org(actor): Org,
     ApiQuery(query): ApiQuery<PrinterQuery>,
 ) -> ApiResult<Json<PrinterPage>> {
-    Ok(Json(state.app.list_printers(&actor, &query).await?))
+    Ok(Json(state.app.fleet().list_printers(&actor, &query).await?))
 }
 
 /// Add a printer where you will manage it.
@@ -40,7 +40,9 @@ pub async fn create_printer(
     Org(actor): Org,
     ApiJson(input): ApiJson<PrinterInput>,
 ) -> ApiResult<Response> {
-    Ok(created(state.app.create_printer(&actor, input).await?))
+    Ok(created(
+        state.app.fleet().create_printer(&actor, input).await?,
+    ))
 }
 
 /// One printer. A printer you cannot see answers 404, like one that does not exist.
@@ -53,7 +55,7 @@ pub async fn get_printer(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
 ) -> ApiResult<Json<VisiblePrinter>> {
-    Ok(Json(state.app.get_printer(&actor, ids.1).await?))
+    Ok(Json(state.app.fleet().get_printer(&actor, ids.1).await?))
 }
 
 /// Rename a printer or move it to another site, model or groups (needs manage access before
@@ -69,7 +71,13 @@ pub async fn update_printer(
     ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
     ApiJson(input): ApiJson<PrinterInput>,
 ) -> ApiResult<Json<Printer>> {
-    Ok(Json(state.app.update_printer(&actor, ids.1, input).await?))
+    Ok(Json(
+        state
+            .app
+            .fleet()
+            .update_printer(&actor, ids.1, input)
+            .await?,
+    ))
 }
 
 /// Remove a printer.
@@ -82,7 +90,7 @@ pub async fn delete_printer(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
 ) -> ApiResult<StatusCode> {
-    state.app.delete_printer(&actor, ids.1).await?;
+    state.app.fleet().delete_printer(&actor, ids.1).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -94,7 +102,7 @@ pub async fn list_models(
     State(state): State<WebState>,
     Org(actor): Org,
 ) -> ApiResult<Json<Vec<PrinterModel>>> {
-    Ok(Json(state.app.list_printer_models(&actor).await?))
+    Ok(Json(state.app.fleet().list_printer_models(&actor).await?))
 }
 
 /// Add a printer model.
@@ -109,7 +117,11 @@ pub async fn create_model(
     ApiJson(input): ApiJson<PrinterModelInput>,
 ) -> ApiResult<Response> {
     Ok(created(
-        state.app.create_printer_model(&actor, input).await?,
+        state
+            .app
+            .fleet()
+            .create_printer_model(&actor, input)
+            .await?,
     ))
 }
 
@@ -123,7 +135,11 @@ pub async fn delete_model(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, PrinterModelId)>,
 ) -> ApiResult<StatusCode> {
-    state.app.delete_printer_model(&actor, ids.1).await?;
+    state
+        .app
+        .fleet()
+        .delete_printer_model(&actor, ids.1)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -135,7 +151,7 @@ pub async fn list_groups(
     State(state): State<WebState>,
     Org(actor): Org,
 ) -> ApiResult<Json<Vec<PrinterGroup>>> {
-    Ok(Json(state.app.list_printer_groups(&actor).await?))
+    Ok(Json(state.app.fleet().list_printer_groups(&actor).await?))
 }
 
 /// Add a printer group.
@@ -150,7 +166,11 @@ pub async fn create_group(
     ApiJson(input): ApiJson<NamedInput>,
 ) -> ApiResult<Response> {
     Ok(created(
-        state.app.create_printer_group(&actor, input).await?,
+        state
+            .app
+            .fleet()
+            .create_printer_group(&actor, input)
+            .await?,
     ))
 }
 
@@ -168,7 +188,11 @@ pub async fn update_model(
     ApiJson(input): ApiJson<PrinterModelInput>,
 ) -> ApiResult<Json<PrinterModel>> {
     Ok(Json(
-        state.app.update_printer_model(&actor, ids.1, input).await?,
+        state
+            .app
+            .fleet()
+            .update_printer_model(&actor, ids.1, input)
+            .await?,
     ))
 }
 
@@ -186,7 +210,11 @@ pub async fn update_group(
     ApiJson(input): ApiJson<NamedInput>,
 ) -> ApiResult<Json<PrinterGroup>> {
     Ok(Json(
-        state.app.update_printer_group(&actor, ids.1, input).await?,
+        state
+            .app
+            .fleet()
+            .update_printer_group(&actor, ids.1, input)
+            .await?,
     ))
 }
 
@@ -200,6 +228,10 @@ pub async fn delete_group(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, PrinterGroupId)>,
 ) -> ApiResult<StatusCode> {
-    state.app.delete_printer_group(&actor, ids.1).await?;
+    state
+        .app
+        .fleet()
+        .delete_printer_group(&actor, ids.1)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

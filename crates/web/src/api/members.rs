@@ -24,7 +24,7 @@ pub async fn list_members(
     State(state): State<WebState>,
     Org(actor): Org,
 ) -> ApiResult<Json<Vec<Member>>> {
-    Ok(Json(state.app.list_members(&actor).await?))
+    Ok(Json(state.app.people().list_members(&actor).await?))
 }
 
 /// Add someone by email, with a rank junior to yours. Nobody becomes a member without consent:
@@ -40,7 +40,7 @@ pub async fn add_member(
     Org(actor): Org,
     ApiJson(input): ApiJson<AddMember>,
 ) -> ApiResult<Response> {
-    Ok(created(state.app.add_member(&actor, input).await?))
+    Ok(created(state.app.people().add_member(&actor, input).await?))
 }
 
 /// One member.
@@ -54,7 +54,7 @@ pub async fn get_member(
     ApiPath(ids): ApiPath<(OrgId, MemberId)>,
 ) -> ApiResult<Json<Member>> {
     let (_, member) = ids;
-    Ok(Json(state.app.get_member(&actor, member).await?))
+    Ok(Json(state.app.people().get_member(&actor, member).await?))
 }
 
 /// Change a junior member's rank or home site.
@@ -70,7 +70,13 @@ pub async fn update_member(
     ApiJson(input): ApiJson<UpdateMember>,
 ) -> ApiResult<Json<Member>> {
     let (_, member) = ids;
-    Ok(Json(state.app.update_member(&actor, member, input).await?))
+    Ok(Json(
+        state
+            .app
+            .people()
+            .update_member(&actor, member, input)
+            .await?,
+    ))
 }
 
 /// Deactivate a junior member: ends their access to this organization (revokes their API tokens
@@ -87,7 +93,9 @@ pub async fn deactivate_member(
     ApiPath(ids): ApiPath<(OrgId, MemberId)>,
 ) -> ApiResult<Json<Member>> {
     let (_, member) = ids;
-    Ok(Json(state.app.deactivate_member(&actor, member).await?))
+    Ok(Json(
+        state.app.people().deactivate_member(&actor, member).await?,
+    ))
 }
 
 /// Reactivate a deactivated member.
@@ -102,7 +110,9 @@ pub async fn reactivate_member(
     ApiPath(ids): ApiPath<(OrgId, MemberId)>,
 ) -> ApiResult<Json<Member>> {
     let (_, member) = ids;
-    Ok(Json(state.app.reactivate_member(&actor, member).await?))
+    Ok(Json(
+        state.app.people().reactivate_member(&actor, member).await?,
+    ))
 }
 
 /// Invitations, newest first, with their status.
@@ -113,7 +123,7 @@ pub async fn list_invitations(
     State(state): State<WebState>,
     Org(actor): Org,
 ) -> ApiResult<Json<Vec<Invitation>>> {
-    Ok(Json(state.app.list_invitations(&actor).await?))
+    Ok(Json(state.app.people().list_invitations(&actor).await?))
 }
 
 /// Invite someone by link, with a rank junior to yours. The link token is shown only once.
@@ -127,7 +137,9 @@ pub async fn create_invitation(
     Org(actor): Org,
     ApiJson(input): ApiJson<CreateInvitation>,
 ) -> ApiResult<Response> {
-    Ok(created(state.app.create_invitation(&actor, input).await?))
+    Ok(created(
+        state.app.people().create_invitation(&actor, input).await?,
+    ))
 }
 
 /// Revoke a pending invitation.
@@ -142,7 +154,13 @@ pub async fn revoke_invitation(
     ApiPath(ids): ApiPath<(OrgId, InvitationId)>,
 ) -> ApiResult<Json<Invitation>> {
     let (_, invitation) = ids;
-    Ok(Json(state.app.revoke_invitation(&actor, invitation).await?))
+    Ok(Json(
+        state
+            .app
+            .people()
+            .revoke_invitation(&actor, invitation)
+            .await?,
+    ))
 }
 
 /// What an invitation link offers, before accepting it.
@@ -154,7 +172,7 @@ pub async fn preview_invitation(
     State(state): State<WebState>,
     ApiPath(token): ApiPath<String>,
 ) -> ApiResult<Json<InvitationPreview>> {
-    Ok(Json(state.app.preview_invitation(&token).await?))
+    Ok(Json(state.app.people().preview_invitation(&token).await?))
 }
 
 /// Accept an invitation: signed in as the invited email, or by creating that account (then
@@ -174,6 +192,7 @@ pub async fn accept_invitation(
     let input = input.unwrap_or_default();
     let (member, signed_in) = state
         .app
+        .people()
         .accept_invitation(&token, principal.as_ref(), input, &meta)
         .await?;
     Ok(match signed_in {
@@ -192,7 +211,7 @@ pub async fn my_invitations(
     State(state): State<WebState>,
     Auth(principal): Auth,
 ) -> ApiResult<Json<Vec<PendingInvitation>>> {
-    Ok(Json(state.app.my_invitations(&principal).await?))
+    Ok(Json(state.app.people().my_invitations(&principal).await?))
 }
 
 /// Accept one of your invitations (signed in with a session).
@@ -210,6 +229,7 @@ pub async fn accept_my_invitation(
 ) -> ApiResult<Response> {
     let member = state
         .app
+        .people()
         .accept_my_invitation(&principal, invitation, &meta)
         .await?;
     Ok(created(member))
@@ -230,6 +250,7 @@ pub async fn decline_my_invitation(
 ) -> ApiResult<StatusCode> {
     state
         .app
+        .people()
         .decline_my_invitation(&principal, invitation, &meta)
         .await?;
     Ok(StatusCode::NO_CONTENT)

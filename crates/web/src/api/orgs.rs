@@ -20,7 +20,7 @@ pub async fn get_org(
     State(state): State<WebState>,
     Org(actor): Org,
 ) -> ApiResult<Json<Organization>> {
-    Ok(Json(state.app.get_org(&actor).await?))
+    Ok(Json(state.app.people().get_org(&actor).await?))
 }
 
 /// Change the organization's name, time zone or currency.
@@ -34,7 +34,7 @@ pub async fn update_org(
     Org(actor): Org,
     ApiJson(input): ApiJson<UpdateOrg>,
 ) -> ApiResult<Json<Organization>> {
-    Ok(Json(state.app.update_org(&actor, input).await?))
+    Ok(Json(state.app.people().update_org(&actor, input).await?))
 }
 
 /// The organization's sites.
@@ -45,7 +45,7 @@ pub async fn list_sites(
     State(state): State<WebState>,
     Org(actor): Org,
 ) -> ApiResult<Json<Vec<Site>>> {
-    Ok(Json(state.app.list_sites(&actor).await?))
+    Ok(Json(state.app.people().list_sites(&actor).await?))
 }
 
 /// Create a site.
@@ -59,7 +59,9 @@ pub async fn create_site(
     Org(actor): Org,
     ApiJson(input): ApiJson<CreateSite>,
 ) -> ApiResult<Response> {
-    Ok(created(state.app.create_site(&actor, input).await?))
+    Ok(created(
+        state.app.people().create_site(&actor, input).await?,
+    ))
 }
 
 /// One site.
@@ -73,7 +75,7 @@ pub async fn get_site(
     ApiPath(ids): ApiPath<(OrgId, SiteId)>,
 ) -> ApiResult<Json<Site>> {
     let (_, site) = ids;
-    Ok(Json(state.app.get_site(&actor, site).await?))
+    Ok(Json(state.app.people().get_site(&actor, site).await?))
 }
 
 /// Rename a site or change its description or time zone.
@@ -89,7 +91,9 @@ pub async fn update_site(
     ApiJson(input): ApiJson<UpdateSite>,
 ) -> ApiResult<Json<Site>> {
     let (_, site) = ids;
-    Ok(Json(state.app.update_site(&actor, site, input).await?))
+    Ok(Json(
+        state.app.people().update_site(&actor, site, input).await?,
+    ))
 }
 
 /// Delete a site. Members whose home site it was keep their membership without one.
@@ -104,7 +108,7 @@ pub async fn delete_site(
     ApiPath(ids): ApiPath<(OrgId, SiteId)>,
 ) -> ApiResult<StatusCode> {
     let (_, site) = ids;
-    state.app.delete_site(&actor, site).await?;
+    state.app.people().delete_site(&actor, site).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -116,5 +120,5 @@ pub async fn list_ranks(
     State(state): State<WebState>,
     Org(actor): Org,
 ) -> ApiResult<Json<Vec<Rank>>> {
-    Ok(Json(state.app.list_ranks(&actor).await?))
+    Ok(Json(state.app.access().list_ranks(&actor).await?))
 }

@@ -43,7 +43,7 @@ pub async fn live(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
 ) -> ApiResult<Json<LiveStatus>> {
-    Ok(Json(state.app.printer_live(&actor, ids.1)?))
+    Ok(Json(state.app.control().printer_live(&actor, ids.1)?))
 }
 
 /// The printer's prints, newest first (managed ones and those started at the printer).
@@ -56,7 +56,7 @@ pub async fn prints(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
 ) -> ApiResult<Json<Vec<Print>>> {
-    Ok(Json(state.app.list_prints(&actor, ids.1).await?))
+    Ok(Json(state.app.control().list_prints(&actor, ids.1).await?))
 }
 
 /// The printer's recorded state changes, newest first.
@@ -69,7 +69,9 @@ pub async fn history(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
 ) -> ApiResult<Json<Vec<PrinterStateEvent>>> {
-    Ok(Json(state.app.printer_history(&actor, ids.1).await?))
+    Ok(Json(
+        state.app.control().printer_history(&actor, ids.1).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -125,6 +127,7 @@ pub async fn start(
     }
     let print = state
         .app
+        .control()
         .start_print(&actor, ids.1, &query.file_name, body.into_data_stream())
         .await?;
     Ok(super::created(print))
@@ -142,7 +145,7 @@ macro_rules! command {
             Org(actor): Org,
             ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
         ) -> ApiResult<Json<LiveStatus>> {
-            Ok(Json(state.app.$call(&actor, ids.1).await?))
+            Ok(Json(state.app.control().$call(&actor, ids.1).await?))
         }
     };
 }
@@ -193,7 +196,7 @@ pub async fn cancel(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
 ) -> ApiResult<Json<LiveStatus>> {
-    Ok(Json(state.app.cancel_print(&actor, ids.1).await?))
+    Ok(Json(state.app.control().cancel_print(&actor, ids.1).await?))
 }
 
 /// Send G-code lines to the printer as they are.
@@ -208,7 +211,9 @@ pub async fn send_gcode(
     ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
     ApiJson(input): ApiJson<SendGcode>,
 ) -> ApiResult<Json<LiveStatus>> {
-    Ok(Json(state.app.send_gcode(&actor, ids.1, input).await?))
+    Ok(Json(
+        state.app.control().send_gcode(&actor, ids.1, input).await?,
+    ))
 }
 
 /// Set heater targets.
@@ -223,7 +228,9 @@ pub async fn preheat(
     ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
     ApiJson(input): ApiJson<Preheat>,
 ) -> ApiResult<Json<LiveStatus>> {
-    Ok(Json(state.app.preheat(&actor, ids.1, input).await?))
+    Ok(Json(
+        state.app.control().preheat(&actor, ids.1, input).await?,
+    ))
 }
 
 /// Take the printer out of service, or bring it back.
@@ -238,7 +245,13 @@ pub async fn maintenance(
     ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
     ApiJson(input): ApiJson<SetMaintenance>,
 ) -> ApiResult<Json<LiveStatus>> {
-    Ok(Json(state.app.set_maintenance(&actor, ids.1, input).await?))
+    Ok(Json(
+        state
+            .app
+            .control()
+            .set_maintenance(&actor, ids.1, input)
+            .await?,
+    ))
 }
 
 /// A fault to inject into a simulated printer. (Its schema is written out below: the derive
@@ -355,7 +368,7 @@ pub async fn simulate_fault(
     ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
     ApiJson(input): ApiJson<SimulatedFault>,
 ) -> ApiResult<Json<LiveStatus>> {
-    use printers::simulated::Fault;
+    use app::Fault;
     let fault = match input {
         SimulatedFault::Fail { message } => Fault::Fail { message },
         SimulatedFault::Disconnect { for_s } => Fault::Disconnect { for_s },
@@ -368,7 +381,13 @@ pub async fn simulate_fault(
             duration_s,
         },
     };
-    Ok(Json(state.app.simulate_fault(&actor, ids.1, fault).await?))
+    Ok(Json(
+        state
+            .app
+            .control()
+            .simulate_fault(&actor, ids.1, fault)
+            .await?,
+    ))
 }
 
 /// How long one event stream lasts; the browser's EventSource reconnects by itself, and each
@@ -387,11 +406,11 @@ pub async fn events(
     Org(actor): Org,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let app: App = state.app.clone();
-    let visible = app.all_visible_printers(&actor).await?;
-    let mut updates = app.fleet().subscribe();
+    let visible = app.fleet().all_visible_printers(&actor).await?;
+    let mut updates = app.supervisors().subscribe();
     let initial: Vec<LiveStatus> = visible
         .iter()
-        .filter_map(|p| app.fleet().status(p.printer.id))
+        .filter_map(|p| app.supervisors().status(p.printer.id))
         .collect();
     let org = actor.org();
     let stream = async_stream::stream! {
@@ -410,7 +429,7 @@ pub async fn events(
             tokio::select! {
                 () = &mut deadline => break,
                 _ = recheck.tick() => {
-                    if !matches!(app.still_signed_in(&actor.principal).await, Ok(true)) {
+                    if !matches!(app.identity().still_signed_in(&actor.principal).await, Ok(true)) {
                         break;
                     }
                     let principal = actor.principal.clone();

@@ -17,7 +17,7 @@ use crate::extract::{ApiJson, ApiPath, Org};
     responses((status = 200, body = Vec<CatalogDomain>)),
     extensions(("x-permission" = json!("organization.view"))))]
 pub async fn catalog(State(state): State<WebState>, Org(_actor): Org) -> Json<Vec<CatalogDomain>> {
-    Json(state.app.catalog())
+    Json(state.app.access().catalog())
 }
 
 /// Create a rank from scratch, junior to yours and with only permissions you hold.
@@ -31,7 +31,9 @@ pub async fn create_rank(
     Org(actor): Org,
     ApiJson(input): ApiJson<NewRank>,
 ) -> ApiResult<Response> {
-    Ok(created(state.app.create_rank(&actor, input).await?))
+    Ok(created(
+        state.app.access().create_rank(&actor, input).await?,
+    ))
 }
 
 /// One rank.
@@ -44,7 +46,7 @@ pub async fn get_rank(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, RankId)>,
 ) -> ApiResult<Json<Rank>> {
-    Ok(Json(state.app.get_rank(&actor, ids.1).await?))
+    Ok(Json(state.app.access().get_rank(&actor, ids.1).await?))
 }
 
 /// Edit a rank junior to yours; every member of the rank is affected at once.
@@ -59,7 +61,9 @@ pub async fn update_rank(
     ApiPath(ids): ApiPath<(OrgId, RankId)>,
     ApiJson(input): ApiJson<RankChange>,
 ) -> ApiResult<Json<Rank>> {
-    Ok(Json(state.app.update_rank(&actor, ids.1, input).await?))
+    Ok(Json(
+        state.app.access().update_rank(&actor, ids.1, input).await?,
+    ))
 }
 
 /// Delete a rank junior to yours that no member holds any more.
@@ -73,7 +77,7 @@ pub async fn delete_rank(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, RankId)>,
 ) -> ApiResult<StatusCode> {
-    state.app.delete_rank(&actor, ids.1).await?;
+    state.app.access().delete_rank(&actor, ids.1).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -89,7 +93,9 @@ pub async fn clone_rank(
     ApiPath(ids): ApiPath<(OrgId, RankId)>,
     ApiJson(input): ApiJson<CloneRank>,
 ) -> ApiResult<Response> {
-    Ok(created(state.app.clone_rank(&actor, ids.1, input).await?))
+    Ok(created(
+        state.app.access().clone_rank(&actor, ids.1, input).await?,
+    ))
 }
 
 /// What if: who would gain or lose which rights if this change were saved (nothing is saved).
@@ -104,7 +110,13 @@ pub async fn preview_rank(
     ApiPath(ids): ApiPath<(OrgId, RankId)>,
     ApiJson(input): ApiJson<RankChange>,
 ) -> ApiResult<Json<RankPreview>> {
-    Ok(Json(state.app.preview_rank(&actor, ids.1, input).await?))
+    Ok(Json(
+        state
+            .app
+            .access()
+            .preview_rank(&actor, ids.1, input)
+            .await?,
+    ))
 }
 
 /// Set the seniority order of the ranks junior to yours (all ranks, for owners).
@@ -118,7 +130,7 @@ pub async fn reorder_ranks(
     Org(actor): Org,
     ApiJson(input): ApiJson<ReorderRanks>,
 ) -> ApiResult<Json<Vec<Rank>>> {
-    Ok(Json(state.app.reorder_ranks(&actor, input).await?))
+    Ok(Json(state.app.access().reorder_ranks(&actor, input).await?))
 }
 
 /// Import a preset's ranks (3DPrinterOS, Print&Go, UltiMaker, SimplyPrint templates…) below
@@ -133,5 +145,7 @@ pub async fn import_preset(
     Org(actor): Org,
     ApiJson(input): ApiJson<ImportPreset>,
 ) -> ApiResult<Response> {
-    Ok(created(state.app.import_preset(&actor, input).await?))
+    Ok(created(
+        state.app.access().import_preset(&actor, input).await?,
+    ))
 }

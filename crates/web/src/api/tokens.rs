@@ -32,7 +32,9 @@ pub async fn list_tokens(
     Org(actor): Org,
     ApiQuery(query): ApiQuery<TokenListQuery>,
 ) -> ApiResult<Json<Vec<ApiToken>>> {
-    Ok(Json(state.app.list_tokens(&actor, query.all).await?))
+    Ok(Json(
+        state.app.identity().list_tokens(&actor, query.all).await?,
+    ))
 }
 
 /// Create an API token, optionally expiring and limited to some of your permissions. The
@@ -47,7 +49,9 @@ pub async fn create_token(
     Org(actor): Org,
     ApiJson(input): ApiJson<CreateToken>,
 ) -> ApiResult<Response> {
-    Ok(created(state.app.create_token(&actor, input).await?))
+    Ok(created(
+        state.app.identity().create_token(&actor, input).await?,
+    ))
 }
 
 /// Revoke a token: yours, or a junior member's with `api_tokens.manage.all`.
@@ -62,5 +66,5 @@ pub async fn revoke_token(
     ApiPath(ids): ApiPath<(OrgId, TokenId)>,
 ) -> ApiResult<Json<ApiToken>> {
     let (_, id) = ids;
-    Ok(Json(state.app.revoke_token(&actor, id).await?))
+    Ok(Json(state.app.identity().revoke_token(&actor, id).await?))
 }

@@ -20,7 +20,7 @@ pub async fn list_workgroups(
     State(state): State<WebState>,
     Org(actor): Org,
 ) -> ApiResult<Json<Vec<Workgroup>>> {
-    Ok(Json(state.app.list_workgroups(&actor).await?))
+    Ok(Json(state.app.people().list_workgroups(&actor).await?))
 }
 
 /// Create a workgroup.
@@ -34,7 +34,9 @@ pub async fn create_workgroup(
     Org(actor): Org,
     ApiJson(input): ApiJson<CreateWorkgroup>,
 ) -> ApiResult<Response> {
-    Ok(created(state.app.create_workgroup(&actor, input).await?))
+    Ok(created(
+        state.app.people().create_workgroup(&actor, input).await?,
+    ))
 }
 
 /// A workgroup with its members and moderators.
@@ -48,7 +50,7 @@ pub async fn get_workgroup(
     ApiPath(ids): ApiPath<(OrgId, WorkgroupId)>,
 ) -> ApiResult<Json<WorkgroupDetail>> {
     let (_, id) = ids;
-    Ok(Json(state.app.get_workgroup(&actor, id).await?))
+    Ok(Json(state.app.people().get_workgroup(&actor, id).await?))
 }
 
 /// Rename a workgroup or change its description.
@@ -64,7 +66,13 @@ pub async fn update_workgroup(
     ApiJson(input): ApiJson<UpdateWorkgroup>,
 ) -> ApiResult<Json<Workgroup>> {
     let (_, id) = ids;
-    Ok(Json(state.app.update_workgroup(&actor, id, input).await?))
+    Ok(Json(
+        state
+            .app
+            .people()
+            .update_workgroup(&actor, id, input)
+            .await?,
+    ))
 }
 
 /// Delete a workgroup (its members stay in the organization).
@@ -78,7 +86,7 @@ pub async fn delete_workgroup(
     ApiPath(ids): ApiPath<(OrgId, WorkgroupId)>,
 ) -> ApiResult<StatusCode> {
     let (_, id) = ids;
-    state.app.delete_workgroup(&actor, id).await?;
+    state.app.people().delete_workgroup(&actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -100,6 +108,7 @@ pub async fn set_member(
     Ok(Json(
         state
             .app
+            .people()
             .set_workgroup_member(&actor, id, member, input.unwrap_or_default())
             .await?,
     ))
@@ -119,6 +128,7 @@ pub async fn remove_member(
     let (_, id, member) = ids;
     state
         .app
+        .people()
         .remove_workgroup_member(&actor, id, member)
         .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -9,10 +9,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::App;
-use crate::actor::{OrgActor, with_change};
-use crate::error::{AppError, AppResult};
-use crate::secrets::{hash_secret, new_api_token};
+use super::Identity;
+use crate::actor::OrgActor;
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::identity::{hash_secret, new_api_token};
+use crate::unit_of_work::{Audit, Changes, Found};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -43,7 +44,14 @@ fn summary(token: &ApiToken) -> serde_json::Value {
     })
 }
 
-impl App {
+fn cannot_carry(missing: PermissionSet) -> AppError {
+    AppError::Seniority(format!(
+        "a token cannot carry permissions you do not hold: {}",
+        missing.keys().join(", ")
+    ))
+}
+
+impl Identity<'_> {
     pub async fn create_token(
         &self,
         actor: &OrgActor,
@@ -56,7 +64,7 @@ impl App {
             return Err(AppError::SessionRequired);
         }
         let name = Name::parse("name", &input.name)?;
-        let now = self.now();
+        let now = self.app.now();
         if input.expires_at.is_some_and(|t| t <= now) {
             return Err(AppError::Invalid(domain::Invalid::new(
                 "expires_at",
@@ -71,35 +79,28 @@ impl App {
                 })
             })
             .transpose()?;
+        let secret = new_api_token();
+        let mut uow = self.app.begin(actor, Changes::Data).await?;
+        // Within the rights the actor has now (the check above ran before the transaction).
         if let Some(scope) = scope {
-            let missing = scope.difference(actor.permissions);
-            if missing != PermissionSet::EMPTY {
-                return Err(AppError::Seniority(format!(
-                    "a token cannot carry permissions you do not hold: {}",
-                    missing.keys().join(", ")
-                )));
+            let missing = scope.difference(uow.actor().permissions);
+            if !missing.is_empty() {
+                return Err(cannot_carry(missing));
             }
         }
-        let secret = new_api_token();
-        let mut tx = self.store().write().await?;
-        let id = store::insert_token(
-            &mut tx,
-            &store::NewToken {
-                member: actor.member_id(),
-                name: name.as_str(),
-                token_hash: &hash_secret(&secret),
-                permissions: scope,
-                expires_at: input.expires_at,
-            },
-            now,
-        )
-        .await?;
-        let token = store::get_token(&mut tx, actor.org(), id)
-            .await?
-            .ok_or(AppError::not_found("API token"))?;
-        let event = actor.event(now, "api_token.create", "api_token", id);
-        store::append_audit(&mut tx, with_change(event, None, Some(summary(&token)))).await?;
-        tx.commit().await?;
+        let new = store::NewToken {
+            member: actor.member_id(),
+            name: name.as_str(),
+            token_hash: &hash_secret(&secret),
+            permissions: scope,
+            expires_at: input.expires_at,
+        };
+        let id = store::insert_token(uow.conn(), &new, now).await?;
+        let token = store::get_token(uow.conn(), actor.org(), id)
+            .await
+            .found("API token")?;
+        uow.audit(Audit::of("api_token.create", "api_token", id).after(summary(&token)));
+        uow.commit().await?;
         Ok(CreatedToken { token, secret })
     }
 
@@ -111,7 +112,7 @@ impl App {
             Permission::ApiTokensCreateOwn
         };
         actor.require(permission)?;
-        let mut conn = self.store().read().await?;
+        let mut conn = self.app.store().read().await?;
         let member = if everyone {
             None
         } else {
@@ -122,31 +123,31 @@ impl App {
 
     /// Revokes one of the actor's tokens, or another member's with the permission and seniority.
     pub async fn revoke_token(&self, actor: &OrgActor, id: TokenId) -> AppResult<ApiToken> {
-        actor.require(Permission::ApiTokensCreateOwn)?;
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let token = store::get_token(&mut tx, actor.org(), id)
-            .await?
-            .ok_or(AppError::not_found("API token"))?;
+        let mut uow = self.app.begin(actor, Changes::Data).await?;
+        uow.actor().require(Permission::ApiTokensCreateOwn)?;
+        let token = store::get_token(uow.conn(), actor.org(), id)
+            .await
+            .found("API token")?;
         if token.member_id != actor.member_id() {
-            if !actor.holds(Permission::ApiTokensManageAll) {
+            if !uow.actor().holds(Permission::ApiTokensManageAll) {
                 // Someone else's token is invisible without the permission to manage it.
                 return Err(AppError::not_found("API token"));
             }
-            actor.require_outranks(token.member_id, "revoke tokens of members")?;
+            uow.actor()
+                .require_outranks(token.member_id, "revoke tokens of members")?;
         }
-        if !store::revoke_token(&mut tx, id, now).await? {
+        let now = uow.now();
+        if !store::revoke_token(uow.conn(), id, now).await? {
             return Err(AppError::conflict(
-                "already_revoked",
+                ErrorCode::AlreadyRevoked,
                 "this token is already revoked",
             ));
         }
-        let event = actor.event(now, "api_token.revoke", "api_token", id);
-        store::append_audit(&mut tx, with_change(event, Some(summary(&token)), None)).await?;
-        let revoked = store::get_token(&mut tx, actor.org(), id)
-            .await?
-            .ok_or(AppError::not_found("API token"))?;
-        tx.commit().await?;
+        let revoked = store::get_token(uow.conn(), actor.org(), id)
+            .await
+            .found("API token")?;
+        uow.audit(Audit::of("api_token.revoke", "api_token", id).before(summary(&token)));
+        uow.commit().await?;
         Ok(revoked)
     }
 }

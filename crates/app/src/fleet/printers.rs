@@ -2,19 +2,20 @@
 //! only printers the member can see, a hidden printer is "not found", and nobody can add or
 //! move a printer to where they would not manage it.
 
-use authz::{AccessLevel, Permission, Policy};
+use authz::{AccessLevel, Permission};
 use domain::schema::DescriptionText;
 use domain::{
-    DriverKind, Invalid, Name, Printer, PrinterGroup, PrinterGroupId, PrinterId, PrinterModel,
-    PrinterModelId, SiteId, parse_description,
+    DriverKind, Invalid, Name, OrgId, Printer, PrinterGroup, PrinterGroupId, PrinterId,
+    PrinterModel, PrinterModelId, SiteId, parse_description,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::App;
-use crate::actor::{OrgActor, with_change};
-use crate::error::{AppError, AppResult, on_conflict};
+use super::Fleet;
+use crate::actor::OrgActor;
+use crate::error::{AppError, AppResult, ErrorCode, on_conflict};
+use crate::unit_of_work::{Audit, Changes, Found};
 
 /// A printer as written by the API. Its schema is written out below: the URL and credential
 /// rules depend on the driver.
@@ -518,7 +519,7 @@ fn printer_summary(printer: &Printer) -> serde_json::Value {
     })
 }
 
-impl App {
+impl Fleet<'_> {
     /// A page of the printers the actor can see, in ID order. Printers are read from the store
     /// in ID order a batch at a time until the page is full, so a member who sees few of many
     /// printers still gets full pages.
@@ -534,7 +535,7 @@ impl App {
         // One more than the page tells whether another follows; when many printers are hidden
         // from the actor, later batches grow so that a sparse page takes few queries.
         let mut batch = limit + 1;
-        let mut conn = self.store().read().await?;
+        let mut conn = self.app.store().read().await?;
         let mut printers = Vec::with_capacity(wanted);
         let mut after = query.cursor;
         loop {
@@ -568,7 +569,7 @@ impl App {
     /// Every printer the actor can see (the live event stream's first snapshot).
     pub async fn all_visible_printers(&self, actor: &OrgActor) -> AppResult<Vec<VisiblePrinter>> {
         actor.require(Permission::PrintersView)?;
-        let mut conn = self.store().read().await?;
+        let mut conn = self.app.store().read().await?;
         let printers = store::list_printers(&mut conn, actor.org()).await?;
         Ok(printers
             .into_iter()
@@ -584,7 +585,7 @@ impl App {
             .map(|ix| actor.policy.rights(actor.ix).level(ix))
             .unwrap_or_default();
         (access > AccessLevel::None).then(|| VisiblePrinter {
-            live: self.fleet().status(printer.id),
+            live: self.app.supervisors().status(printer.id),
             printer,
             access,
         })
@@ -592,70 +593,11 @@ impl App {
 
     pub async fn get_printer(&self, actor: &OrgActor, id: PrinterId) -> AppResult<VisiblePrinter> {
         actor.require_on_printer(Permission::PrintersView, id)?;
-        let mut conn = self.store().read().await?;
+        let mut conn = self.app.store().read().await?;
         store::get_printer(&mut conn, actor.org(), id)
             .await?
             .and_then(|printer| self.visible(actor, printer))
             .ok_or(AppError::not_found("printer"))
-    }
-
-    async fn check_printer_input(
-        &self,
-        conn: &mut store::Conn,
-        actor: &OrgActor,
-        input: &PrinterInput,
-    ) -> AppResult<Name> {
-        let name = Name::parse("name", &input.name)?;
-        check_connection(input)?;
-        store::get_site(conn, actor.org(), input.site_id)
-            .await?
-            .ok_or(AppError::not_found("site"))?;
-        if let Some(model) = input.model_id {
-            store::get_printer_model(conn, actor.org(), model)
-                .await?
-                .ok_or(AppError::not_found("printer model"))?;
-        }
-        for group in &input.group_ids {
-            store::get_printer_group(conn, actor.org(), *group)
-                .await?
-                .ok_or(AppError::not_found("printer group"))?;
-        }
-        Ok(name)
-    }
-
-    /// Refuses unless the actor would manage the printer where `input` puts it.
-    fn require_manage_after(
-        &self,
-        actor: &OrgActor,
-        id: PrinterId,
-        input: &PrinterInput,
-    ) -> AppResult<()> {
-        if actor.is_owner() {
-            return Ok(());
-        }
-        let mut facts = actor.policy.org().clone();
-        let placed = authz::Printer {
-            id,
-            site: input.site_id,
-            model: input.model_id,
-            groups: input.group_ids.clone(),
-        };
-        facts.printers.retain(|p| p.id != id);
-        facts.printers.push(placed);
-        let after = Policy::new(facts);
-        let level = match (after.member_ix(actor.member_id()), after.printer_ix(id)) {
-            (Some(m), Some(p)) => after.rights(m).level(p),
-            _ => AccessLevel::None,
-        };
-        if level >= AccessLevel::Manage {
-            Ok(())
-        } else {
-            Err(AppError::Refused(authz::Refusal::CannotGrantAccess {
-                printer: id,
-                need: AccessLevel::Manage,
-                have: level,
-            }))
-        }
     }
 
     pub async fn create_printer(
@@ -663,44 +605,30 @@ impl App {
         actor: &OrgActor,
         input: PrinterInput,
     ) -> AppResult<Printer> {
-        actor.require(Permission::PrintersAdd)?;
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let name = self.check_printer_input(&mut tx, actor, &input).await?;
+        let name = Name::parse("name", &input.name)?;
+        check_connection(&input)?;
+        let mut uow = self.app.begin(actor, Changes::Rights).await?;
+        uow.actor().require(Permission::PrintersAdd)?;
+        let (org, now) = (actor.org(), uow.now());
+        check_placement(uow.conn(), org, &input).await?;
         let settings = serde_json::Value::Object(input.settings.clone());
-        let new = store::NewPrinter {
-            name: name.as_str(),
-            site: input.site_id,
-            model: input.model_id,
-            groups: &input.group_ids,
-            driver: input.driver,
-            url: input.url.trim(),
-            settings: &settings,
-        };
-        let id = store::insert_printer(&mut tx, actor.org(), &new, now)
+        let id =
+            store::insert_printer(uow.conn(), org, &new_printer(&name, &input, &settings), now)
+                .await
+                .map_err(name_taken("printer", name.as_str()))?;
+        let placed = placement(id, &input);
+        uow.authorize(|a| a.policy.may_place_printer(a.acting(), &placed))?;
+        self.store_credential(uow.conn(), org, id, &input).await?;
+        let printer = store::get_printer(uow.conn(), org, id)
             .await
-            .map_err(on_conflict(
-                "name_taken",
-                format!("a printer named {:?} already exists", name.as_str()),
-            ))?;
-        self.require_manage_after(actor, id, &input)?;
-        self.store_credential(&mut tx, actor, id, &input).await?;
-        let printer = store::get_printer(&mut tx, actor.org(), id)
-            .await?
-            .ok_or(AppError::not_found("printer"))?;
-        store::bump_authz_version(&mut tx, actor.org()).await?;
-        let event = actor.event(now, "printer.create", "printer", id);
-        store::append_audit(
-            &mut tx,
-            with_change(
-                event,
-                None,
-                Some(with_credential_note(printer_summary(&printer), &input)),
-            ),
-        )
-        .await?;
-        tx.commit().await?;
-        self.supervise(actor.org(), &printer).await?;
+            .found("printer")?;
+        uow.rights_changed();
+        uow.audit(
+            Audit::of("printer.create", "printer", id)
+                .after(with_credential_note(printer_summary(&printer), &input)),
+        );
+        uow.commit().await?;
+        self.app.supervise(org, &printer).await?;
         Ok(printer)
     }
 
@@ -710,52 +638,40 @@ impl App {
         id: PrinterId,
         input: PrinterInput,
     ) -> AppResult<Printer> {
-        actor.require_on_printer(Permission::PrintersEdit, id)?;
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let before = store::get_printer(&mut tx, actor.org(), id)
-            .await?
-            .ok_or(AppError::not_found("printer"))?;
-        if before.connection.settings != serde_json::Value::Object(input.settings.clone()) {
-            // Changing how the printer behaves is its own, rarer right.
-            actor.require_on_printer(Permission::PrintersSettings, id)?;
-        }
-        let name = self.check_printer_input(&mut tx, actor, &input).await?;
-        self.require_manage_after(actor, id, &input)?;
-        let settings = serde_json::Value::Object(input.settings.clone());
-        let new = store::NewPrinter {
-            name: name.as_str(),
-            site: input.site_id,
-            model: input.model_id,
-            groups: &input.group_ids,
-            driver: input.driver,
-            url: input.url.trim(),
-            settings: &settings,
-        };
-        store::update_printer(&mut tx, actor.org(), id, &new)
+        let name = Name::parse("name", &input.name)?;
+        check_connection(&input)?;
+        let mut uow = self.app.begin(actor, Changes::Rights).await?;
+        uow.actor()
+            .require_on_printer(Permission::PrintersEdit, id)?;
+        let org = actor.org();
+        let before = store::get_printer(uow.conn(), org, id)
             .await
-            .map_err(on_conflict(
-                "name_taken",
-                format!("a printer named {:?} already exists", name.as_str()),
-            ))?;
-        self.store_credential(&mut tx, actor, id, &input).await?;
-        let after = store::get_printer(&mut tx, actor.org(), id)
-            .await?
-            .ok_or(AppError::not_found("printer"))?;
-        store::bump_authz_version(&mut tx, actor.org()).await?;
-        let event = actor.event(now, "printer.update", "printer", id);
-        store::append_audit(
-            &mut tx,
-            with_change(
-                event,
-                Some(printer_summary(&before)),
-                Some(with_credential_note(printer_summary(&after), &input)),
-            ),
-        )
-        .await?;
-        tx.commit().await?;
+            .found("printer")?;
+        let settings = serde_json::Value::Object(input.settings.clone());
+        if before.connection.settings != settings {
+            // Changing how the printer behaves is its own, rarer right.
+            uow.actor()
+                .require_on_printer(Permission::PrintersSettings, id)?;
+        }
+        check_placement(uow.conn(), org, &input).await?;
+        let placed = placement(id, &input);
+        uow.authorize(|a| a.policy.may_place_printer(a.acting(), &placed))?;
+        store::update_printer(uow.conn(), org, id, &new_printer(&name, &input, &settings))
+            .await
+            .map_err(name_taken("printer", name.as_str()))?;
+        self.store_credential(uow.conn(), org, id, &input).await?;
+        let after = store::get_printer(uow.conn(), org, id)
+            .await
+            .found("printer")?;
+        uow.rights_changed();
+        uow.audit(
+            Audit::of("printer.update", "printer", id)
+                .before(printer_summary(&before))
+                .after(with_credential_note(printer_summary(&after), &input)),
+        );
+        uow.commit().await?;
         // The driver restarts with the new connection settings.
-        self.supervise(actor.org(), &after).await?;
+        self.app.supervise(org, &after).await?;
         Ok(after)
     }
 
@@ -763,7 +679,7 @@ impl App {
     async fn store_credential(
         &self,
         conn: &mut store::Conn,
-        actor: &OrgActor,
+        org: OrgId,
         id: PrinterId,
         input: &PrinterInput,
     ) -> AppResult<()> {
@@ -772,34 +688,29 @@ impl App {
         };
         let sealed = credential
             .as_deref()
-            .map(|secret| self.vault().seal(actor.org(), secret.trim()));
-        store::set_printer_credential(conn, actor.org(), id, sealed.as_deref()).await?;
+            .map(|secret| self.app.vault().seal(org, secret.trim()));
+        store::set_printer_credential(conn, org, id, sealed.as_deref()).await?;
         Ok(())
     }
 
     pub async fn delete_printer(&self, actor: &OrgActor, id: PrinterId) -> AppResult<()> {
-        actor.require_on_printer(Permission::PrintersRemove, id)?;
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let before = store::get_printer(&mut tx, actor.org(), id)
-            .await?
-            .ok_or(AppError::not_found("printer"))?;
-        store::delete_printer(&mut tx, actor.org(), id).await?;
-        store::bump_authz_version(&mut tx, actor.org()).await?;
-        let event = actor.event(now, "printer.delete", "printer", id);
-        store::append_audit(
-            &mut tx,
-            with_change(event, Some(printer_summary(&before)), None),
-        )
-        .await?;
-        tx.commit().await?;
-        self.unsupervise(id);
+        let mut uow = self.app.begin(actor, Changes::Rights).await?;
+        uow.actor()
+            .require_on_printer(Permission::PrintersRemove, id)?;
+        let before = store::get_printer(uow.conn(), actor.org(), id)
+            .await
+            .found("printer")?;
+        store::delete_printer(uow.conn(), actor.org(), id).await?;
+        uow.rights_changed();
+        uow.audit(Audit::of("printer.delete", "printer", id).before(printer_summary(&before)));
+        uow.commit().await?;
+        self.app.unsupervise(id);
         Ok(())
     }
 
     pub async fn list_printer_models(&self, actor: &OrgActor) -> AppResult<Vec<PrinterModel>> {
         actor.require(Permission::PrintersView)?;
-        Ok(store::list_printer_models(&mut *self.store().read().await?, actor.org()).await?)
+        Ok(store::list_printer_models(&mut *self.app.store().read().await?, actor.org()).await?)
     }
 
     pub async fn create_printer_model(
@@ -807,23 +718,18 @@ impl App {
         actor: &OrgActor,
         input: PrinterModelInput,
     ) -> AppResult<PrinterModel> {
-        actor.require(Permission::PrinterModelsAdd)?;
         let checked = check_model_input(&input)?;
-        let (name, new) = (&checked.name, checked.as_new(&input));
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let id = store::insert_printer_model(&mut tx, actor.org(), &new, now)
+        let mut uow = self.app.begin(actor, Changes::Data).await?;
+        uow.actor().require(Permission::PrinterModelsAdd)?;
+        let (org, now) = (actor.org(), uow.now());
+        let id = store::insert_printer_model(uow.conn(), org, &checked.as_new(&input), now)
             .await
-            .map_err(on_conflict(
-                "name_taken",
-                format!("a printer model named {:?} already exists", name.as_str()),
-            ))?;
-        let model = store::get_printer_model(&mut tx, actor.org(), id)
-            .await?
-            .ok_or(AppError::not_found("printer model"))?;
-        let event = actor.event(now, "printer_model.create", "printer_model", id);
-        store::append_audit(&mut tx, with_change(event, None, Some(json!(model)))).await?;
-        tx.commit().await?;
+            .map_err(name_taken("printer model", checked.name.as_str()))?;
+        let model = store::get_printer_model(uow.conn(), org, id)
+            .await
+            .found("printer model")?;
+        uow.audit(Audit::of("printer_model.create", "printer_model", id).after(json!(model)));
+        uow.commit().await?;
         Ok(model)
     }
 
@@ -833,63 +739,57 @@ impl App {
         id: PrinterModelId,
         input: PrinterModelInput,
     ) -> AppResult<PrinterModel> {
-        actor.require(Permission::PrinterModelsEdit)?;
         let checked = check_model_input(&input)?;
-        let (name, new) = (&checked.name, checked.as_new(&input));
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let before = store::get_printer_model(&mut tx, actor.org(), id)
-            .await?
-            .ok_or(AppError::not_found("printer model"))?;
-        store::update_printer_model(&mut tx, actor.org(), id, &new)
+        let mut uow = self.app.begin(actor, Changes::Data).await?;
+        uow.actor().require(Permission::PrinterModelsEdit)?;
+        let org = actor.org();
+        let before = store::get_printer_model(uow.conn(), org, id)
             .await
-            .map_err(on_conflict(
-                "name_taken",
-                format!("a printer model named {:?} already exists", name.as_str()),
-            ))?;
-        let after = store::get_printer_model(&mut tx, actor.org(), id)
-            .await?
-            .ok_or(AppError::not_found("printer model"))?;
-        let event = actor.event(now, "printer_model.update", "printer_model", id);
-        store::append_audit(
-            &mut tx,
-            with_change(event, Some(json!(before)), Some(json!(after))),
-        )
-        .await?;
-        tx.commit().await?;
+            .found("printer model")?;
+        store::update_printer_model(uow.conn(), org, id, &checked.as_new(&input))
+            .await
+            .map_err(name_taken("printer model", checked.name.as_str()))?;
+        let after = store::get_printer_model(uow.conn(), org, id)
+            .await
+            .found("printer model")?;
+        uow.audit(
+            Audit::of("printer_model.update", "printer_model", id)
+                .before(json!(before))
+                .after(json!(after)),
+        );
+        uow.commit().await?;
         // Printers of this model time their prints with its new limits.
-        let printers = store::list_printers(&mut *self.store().read().await?, actor.org()).await?;
+        let printers = store::list_printers(&mut *self.app.store().read().await?, org).await?;
         for printer in printers.iter().filter(|p| p.model_id == Some(id)) {
-            self.supervise(actor.org(), printer).await?;
+            self.app.supervise(org, printer).await?;
         }
         Ok(after)
     }
 
+    /// Removes a printer model; its printers keep working without one (their prints are then
+    /// timed with the default limits). Models are in printer scopes and grants: rights change.
     pub async fn delete_printer_model(
         &self,
         actor: &OrgActor,
         id: PrinterModelId,
     ) -> AppResult<()> {
-        actor.require(Permission::PrinterModelsRemove)?;
-        let mut tx = self.store().write().await?;
-        let model = store::get_printer_model(&mut tx, actor.org(), id)
-            .await?
-            .ok_or(AppError::not_found("printer model"))?;
-        store::delete_printer_model(&mut tx, actor.org(), id).await?;
-        store::bump_authz_version(&mut tx, actor.org()).await?;
-        let event = actor.event(self.now(), "printer_model.delete", "printer_model", id);
-        store::append_audit(
-            &mut tx,
-            with_change(event, Some(json!({ "name": model.name })), None),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let mut uow = self.app.begin(actor, Changes::Rights).await?;
+        uow.actor().require(Permission::PrinterModelsRemove)?;
+        let model = store::get_printer_model(uow.conn(), actor.org(), id)
+            .await
+            .found("printer model")?;
+        store::delete_printer_model(uow.conn(), actor.org(), id).await?;
+        uow.rights_changed();
+        uow.audit(
+            Audit::of("printer_model.delete", "printer_model", id)
+                .before(json!({ "name": model.name })),
+        );
+        uow.commit().await
     }
 
     pub async fn list_printer_groups(&self, actor: &OrgActor) -> AppResult<Vec<PrinterGroup>> {
         actor.require(Permission::PrintersView)?;
-        Ok(store::list_printer_groups(&mut *self.store().read().await?, actor.org()).await?)
+        Ok(store::list_printer_groups(&mut *self.app.store().read().await?, actor.org()).await?)
     }
 
     pub async fn create_printer_group(
@@ -897,28 +797,22 @@ impl App {
         actor: &OrgActor,
         input: NamedInput,
     ) -> AppResult<PrinterGroup> {
-        actor.require(Permission::PrinterGroupsAdd)?;
         let name = Name::parse("name", &input.name)?;
         let description = parse_description("description", &input.description)?;
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let id =
-            store::insert_printer_group(&mut tx, actor.org(), name.as_str(), &description, now)
-                .await
-                .map_err(on_conflict(
-                    "name_taken",
-                    format!("a printer group named {:?} already exists", name.as_str()),
-                ))?;
-        let group = store::get_printer_group(&mut tx, actor.org(), id)
-            .await?
-            .ok_or(AppError::not_found("printer group"))?;
-        let event = actor.event(now, "printer_group.create", "printer_group", id);
-        store::append_audit(
-            &mut tx,
-            with_change(event, None, Some(json!({ "name": group.name }))),
-        )
-        .await?;
-        tx.commit().await?;
+        let mut uow = self.app.begin(actor, Changes::Data).await?;
+        uow.actor().require(Permission::PrinterGroupsAdd)?;
+        let (org, now) = (actor.org(), uow.now());
+        let id = store::insert_printer_group(uow.conn(), org, name.as_str(), &description, now)
+            .await
+            .map_err(name_taken("printer group", name.as_str()))?;
+        let group = store::get_printer_group(uow.conn(), org, id)
+            .await
+            .found("printer group")?;
+        uow.audit(
+            Audit::of("printer_group.create", "printer_group", id)
+                .after(json!({ "name": group.name })),
+        );
+        uow.commit().await?;
         Ok(group)
     }
 
@@ -928,54 +822,104 @@ impl App {
         id: PrinterGroupId,
         input: NamedInput,
     ) -> AppResult<PrinterGroup> {
-        actor.require(Permission::PrinterGroupsEdit)?;
         let name = Name::parse("name", &input.name)?;
         let description = parse_description("description", &input.description)?;
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let before = store::get_printer_group(&mut tx, actor.org(), id)
-            .await?
-            .ok_or(AppError::not_found("printer group"))?;
-        store::update_printer_group(&mut tx, actor.org(), id, name.as_str(), &description)
+        let mut uow = self.app.begin(actor, Changes::Data).await?;
+        uow.actor().require(Permission::PrinterGroupsEdit)?;
+        let org = actor.org();
+        let before = store::get_printer_group(uow.conn(), org, id)
             .await
-            .map_err(on_conflict(
-                "name_taken",
-                format!("a printer group named {:?} already exists", name.as_str()),
-            ))?;
-        let after = store::get_printer_group(&mut tx, actor.org(), id)
-            .await?
-            .ok_or(AppError::not_found("printer group"))?;
-        let event = actor.event(now, "printer_group.update", "printer_group", id);
-        store::append_audit(
-            &mut tx,
-            with_change(event, Some(json!(before)), Some(json!(after))),
-        )
-        .await?;
-        tx.commit().await?;
+            .found("printer group")?;
+        store::update_printer_group(uow.conn(), org, id, name.as_str(), &description)
+            .await
+            .map_err(name_taken("printer group", name.as_str()))?;
+        let after = store::get_printer_group(uow.conn(), org, id)
+            .await
+            .found("printer group")?;
+        uow.audit(
+            Audit::of("printer_group.update", "printer_group", id)
+                .before(json!(before))
+                .after(json!(after)),
+        );
+        uow.commit().await?;
         Ok(after)
     }
 
+    /// Removes a printer group (its printers stay). Groups are in printer scopes and grants:
+    /// rights change.
     pub async fn delete_printer_group(
         &self,
         actor: &OrgActor,
         id: PrinterGroupId,
     ) -> AppResult<()> {
-        actor.require(Permission::PrinterGroupsRemove)?;
-        let mut tx = self.store().write().await?;
-        let group = store::get_printer_group(&mut tx, actor.org(), id)
-            .await?
-            .ok_or(AppError::not_found("printer group"))?;
-        store::delete_printer_group(&mut tx, actor.org(), id).await?;
-        store::bump_authz_version(&mut tx, actor.org()).await?;
-        let event = actor.event(self.now(), "printer_group.delete", "printer_group", id);
-        store::append_audit(
-            &mut tx,
-            with_change(event, Some(json!({ "name": group.name })), None),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let mut uow = self.app.begin(actor, Changes::Rights).await?;
+        uow.actor().require(Permission::PrinterGroupsRemove)?;
+        let group = store::get_printer_group(uow.conn(), actor.org(), id)
+            .await
+            .found("printer group")?;
+        store::delete_printer_group(uow.conn(), actor.org(), id).await?;
+        uow.rights_changed();
+        uow.audit(
+            Audit::of("printer_group.delete", "printer_group", id)
+                .before(json!({ "name": group.name })),
+        );
+        uow.commit().await
     }
+}
+
+/// The site, model and groups a printer is put in must be the organization's.
+async fn check_placement(
+    conn: &mut store::Conn,
+    org: OrgId,
+    input: &PrinterInput,
+) -> AppResult<()> {
+    store::get_site(conn, org, input.site_id)
+        .await
+        .found("site")?;
+    if let Some(model) = input.model_id {
+        store::get_printer_model(conn, org, model)
+            .await
+            .found("printer model")?;
+    }
+    for group in &input.group_ids {
+        store::get_printer_group(conn, org, *group)
+            .await
+            .found("printer group")?;
+    }
+    Ok(())
+}
+
+/// Where `input` puts printer `id`, as authorization sees printers.
+fn placement(id: PrinterId, input: &PrinterInput) -> authz::Printer {
+    authz::Printer {
+        id,
+        site: input.site_id,
+        model: input.model_id,
+        groups: input.group_ids.clone(),
+    }
+}
+
+fn new_printer<'a>(
+    name: &'a Name,
+    input: &'a PrinterInput,
+    settings: &'a serde_json::Value,
+) -> store::NewPrinter<'a> {
+    store::NewPrinter {
+        name: name.as_str(),
+        site: input.site_id,
+        model: input.model_id,
+        groups: &input.group_ids,
+        driver: input.driver,
+        url: input.url.trim(),
+        settings,
+    }
+}
+
+fn name_taken(what: &'static str, name: &str) -> impl FnOnce(store::StoreError) -> AppError {
+    on_conflict(
+        ErrorCode::NameTaken,
+        format!("a {what} named {name:?} already exists"),
+    )
 }
 
 #[cfg(test)]

@@ -15,9 +15,10 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::App;
-use crate::actor::{OrgActor, with_change};
-use crate::error::{AppError, AppResult};
-use crate::live::{LivePrinter, LiveStatus, Track, TrackedPrint};
+use crate::actor::OrgActor;
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::supervision::{LivePrinter, LiveStatus, Track, TrackedPrint};
+use crate::unit_of_work::{Audit, Changes};
 
 /// Largest G-code file a print may be started with, unless configured otherwise.
 pub const MAX_PRINT_FILE_BYTES: u64 = 512 * 1024 * 1024;
@@ -108,6 +109,45 @@ struct Holds {
     bed_clear_pending: bool,
 }
 
+/// What someone tells a printer to do to its print.
+#[derive(Debug, Clone, Copy)]
+enum Command {
+    Pause,
+    Resume,
+    Cancel,
+    EmergencyStop,
+}
+
+impl Command {
+    fn allowed_in(self, state: PrinterState) -> bool {
+        match self {
+            Command::Pause => state == PrinterState::Printing,
+            Command::Resume => state == PrinterState::Paused,
+            Command::Cancel => matches!(state, PrinterState::Printing | PrinterState::Paused),
+            Command::EmergencyStop => state != PrinterState::Offline,
+        }
+    }
+
+    /// For "cannot … : the printer is …".
+    fn doing(self) -> &'static str {
+        match self {
+            Command::Pause => "pause",
+            Command::Resume => "resume",
+            Command::Cancel => "cancel",
+            Command::EmergencyStop => "emergency stop",
+        }
+    }
+
+    fn action(self) -> &'static str {
+        match self {
+            Command::Pause => "printer.pause",
+            Command::Resume => "printer.resume",
+            Command::Cancel => "printer.cancel",
+            Command::EmergencyStop => "printer.emergency_stop",
+        }
+    }
+}
+
 fn not_ready(state: PrinterState, doing: &str) -> AppError {
     let hint = match state {
         PrinterState::AwaitingBedClear => "; confirm the build plate is clear first",
@@ -116,7 +156,7 @@ fn not_ready(state: PrinterState, doing: &str) -> AppError {
         _ => "",
     };
     AppError::conflict(
-        "printer_not_ready",
+        ErrorCode::PrinterNotReady,
         format!("cannot {doing}: the printer is {}{hint}", state.as_str()),
     )
 }
@@ -248,11 +288,23 @@ fn check_fault(fault: &printers::simulated::Fault) -> AppResult<()> {
     Ok(())
 }
 
+/// What people do to printers.
+#[derive(Clone, Copy)]
+pub struct Control<'a> {
+    pub(crate) app: &'a App,
+}
+
 impl App {
+    pub fn control(&self) -> Control<'_> {
+        Control { app: self }
+    }
+}
+
+impl Control<'_> {
     fn live_printer(&self, id: PrinterId) -> AppResult<Arc<LivePrinter>> {
-        self.fleet().get(id).ok_or_else(|| {
+        self.app.supervisors().get(id).ok_or_else(|| {
             AppError::conflict(
-                "printer_not_connected",
+                ErrorCode::PrinterNotConnected,
                 "Farmhand has no working connection to this printer; check its driver settings",
             )
         })
@@ -267,7 +319,7 @@ impl App {
     /// The printer's prints, newest first.
     pub async fn list_prints(&self, actor: &OrgActor, id: PrinterId) -> AppResult<Vec<Print>> {
         actor.require_on_printer(Permission::PrintersView, id)?;
-        let mut conn = self.store().read().await?;
+        let mut conn = self.app.store().read().await?;
         Ok(store::list_prints(&mut conn, actor.org(), id, 100).await?)
     }
 
@@ -278,7 +330,7 @@ impl App {
         id: PrinterId,
     ) -> AppResult<Vec<PrinterStateEvent>> {
         actor.require_on_printer(Permission::PrintersView, id)?;
-        let mut conn = self.store().read().await?;
+        let mut conn = self.app.store().read().await?;
         Ok(store::list_printer_state_events(&mut conn, actor.org(), id, 200).await?)
     }
 
@@ -303,8 +355,8 @@ impl App {
         if state != PrinterState::Idle {
             return Err(not_ready(state, "start a print"));
         }
-        let limit = self.settings().max_print_file_bytes;
-        let staged = self.stage_upload(body, limit).await?;
+        let limit = self.app.settings().max_print_file_bytes;
+        let staged = self.app.stage_upload(body, limit).await?;
         if staged.size() == 0 {
             return Err(AppError::Invalid(domain::Invalid::new(
                 "file",
@@ -352,29 +404,24 @@ impl App {
             .upload(file_name, file)
             .await
             .map_err(driver_error)?;
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let print_id = store::insert_print(
-            &mut tx,
-            actor.org(),
-            &store::NewPrint {
-                printer: id,
-                file_name,
-                file_sha256: &sha256,
-                file_size: i64::try_from(size).unwrap_or(i64::MAX),
-                estimated_s: estimate,
-                started_by: Some(actor.member_id()),
-                managed: true,
-                state: PrintState::Printing,
-                started_at: now,
-            },
-        )
-        .await?;
-        let event = actor.event(now, "print.start", "printer", id);
-        let after = json!({ "print_id": print_id, "file_name": file_name, "sha256": sha256,
-            "size": size, "estimated_s": estimate });
-        store::append_audit(&mut tx, with_change(event, None, Some(after))).await?;
-        tx.commit().await?;
+        let mut uow = self.app.begin(actor, Changes::Data).await?;
+        let new = store::NewPrint {
+            printer: id,
+            file_name,
+            file_sha256: &sha256,
+            file_size: i64::try_from(size).unwrap_or(i64::MAX),
+            estimated_s: estimate,
+            started_by: Some(actor.member_id()),
+            managed: true,
+            state: PrintState::Printing,
+            started_at: uow.now(),
+        };
+        let print_id = store::insert_print(uow.conn(), actor.org(), &new).await?;
+        uow.audit(Audit::of("print.start", "printer", id).after(json!({
+            "print_id": print_id, "file_name": file_name, "sha256": sha256,
+            "size": size, "estimated_s": estimate,
+        })));
+        uow.commit().await?;
         track.print = Some(TrackedPrint {
             id: print_id,
             file_name: file_name.to_owned(),
@@ -385,47 +432,32 @@ impl App {
         if let Err(e) = printer.driver().start(file_name).await {
             // Nothing is printing: record the print as failed rather than leave it hanging.
             track.print = None;
-            let mut tx = self.store().write().await?;
-            store::update_print_state(
-                &mut tx,
-                actor.org(),
-                print_id,
-                PrintState::Failed,
-                &e.to_string(),
-                Some(self.now()),
-            )
-            .await?;
-            tx.commit().await?;
+            let mut uow = self.app.begin_unattributed().await?;
+            let (failed, now) = (PrintState::Failed, Some(uow.now()));
+            let detail = e.to_string();
+            store::update_print_state(uow.conn(), actor.org(), print_id, failed, &detail, now)
+                .await?;
+            uow.commit().await?;
             return Err(AppError::Printer(e));
         }
         drop(track);
         self.refresh(printer).await?;
-        let mut conn = self.store().read().await?;
+        let mut conn = self.app.store().read().await?;
         store::get_print(&mut conn, actor.org(), print_id)
             .await?
             .ok_or(AppError::not_found("print"))
     }
 
     pub async fn pause_print(&self, actor: &OrgActor, id: PrinterId) -> AppResult<LiveStatus> {
-        self.printer_command(
-            actor,
-            id,
-            Permission::PrinterControlPauseResume,
-            "pause",
-            |s| s == PrinterState::Printing,
-        )
-        .await
+        let permission = Permission::PrinterControlPauseResume;
+        self.printer_command(actor, id, permission, Command::Pause)
+            .await
     }
 
     pub async fn resume_print(&self, actor: &OrgActor, id: PrinterId) -> AppResult<LiveStatus> {
-        self.printer_command(
-            actor,
-            id,
-            Permission::PrinterControlPauseResume,
-            "resume",
-            |s| s == PrinterState::Paused,
-        )
-        .await
+        let permission = Permission::PrinterControlPauseResume;
+        self.printer_command(actor, id, permission, Command::Resume)
+            .await
     }
 
     /// Cancels the running print: your own with "cancel your own prints", anyone's with
@@ -445,21 +477,14 @@ impl App {
         } else {
             Permission::PrinterControlCancelAll
         };
-        self.printer_command(actor, id, permission, "cancel", |s| {
-            matches!(s, PrinterState::Printing | PrinterState::Paused)
-        })
-        .await
+        self.printer_command(actor, id, permission, Command::Cancel)
+            .await
     }
 
     pub async fn emergency_stop(&self, actor: &OrgActor, id: PrinterId) -> AppResult<LiveStatus> {
-        self.printer_command(
-            actor,
-            id,
-            Permission::PrinterControlEmergencyStop,
-            "emergency_stop",
-            |s| s != PrinterState::Offline,
-        )
-        .await
+        let permission = Permission::PrinterControlEmergencyStop;
+        self.printer_command(actor, id, permission, Command::EmergencyStop)
+            .await
     }
 
     pub async fn send_gcode(
@@ -580,7 +605,7 @@ impl App {
             let mut track = printer.track.lock().await;
             if !track.status.bed_clear_pending {
                 return Err(AppError::conflict(
-                    "bed_not_awaiting_clear",
+                    ErrorCode::BedNotAwaitingClear,
                     format!(
                         "there is nothing to confirm: the printer is {}",
                         track.status.state.as_str()
@@ -604,24 +629,18 @@ impl App {
         id: PrinterId,
         track: &mut Track,
         holds: Holds,
-        action: &str,
+        action: &'static str,
     ) -> AppResult<()> {
         let before = json!({ "maintenance": track.status.maintenance,
             "bed_clear_pending": track.status.bed_clear_pending });
         let after = json!({ "maintenance": holds.maintenance,
             "bed_clear_pending": holds.bed_clear_pending });
-        let mut tx = self.store().write().await?;
-        store::set_printer_holds(
-            &mut tx,
-            actor.org(),
-            id,
-            holds.maintenance,
-            holds.bed_clear_pending,
-        )
-        .await?;
-        let event = actor.event(self.now(), action, "printer", id);
-        store::append_audit(&mut tx, with_change(event, Some(before), Some(after))).await?;
-        tx.commit().await?;
+        let mut uow = self.app.begin(actor, Changes::Data).await?;
+        let (maintenance, bed_clear_pending) = (holds.maintenance, holds.bed_clear_pending);
+        store::set_printer_holds(uow.conn(), actor.org(), id, maintenance, bed_clear_pending)
+            .await?;
+        uow.audit(Audit::of(action, "printer", id).before(before).after(after));
+        uow.commit().await?;
         track.status.maintenance = holds.maintenance;
         track.status.bed_clear_pending = holds.bed_clear_pending;
         Ok(())
@@ -639,7 +658,7 @@ impl App {
         let printer = self.live_printer(id)?;
         let Some(simulator) = printer.driver().as_simulated() else {
             return Err(AppError::conflict(
-                "not_simulated",
+                ErrorCode::NotSimulated,
                 "only a simulated printer takes injected faults",
             ));
         };
@@ -660,59 +679,53 @@ impl App {
         actor: &OrgActor,
         id: PrinterId,
         permission: Permission,
-        command: &'static str,
-        allowed: impl Fn(PrinterState) -> bool,
+        command: Command,
     ) -> AppResult<LiveStatus> {
         actor.require_on_printer(permission, id)?;
         let printer = self.live_printer(id)?;
         {
             let track = printer.track.lock().await;
             let state = track.status.state;
-            if !allowed(state) {
-                return Err(not_ready(state, &command.replace('_', " ")));
+            if !command.allowed_in(state) {
+                return Err(not_ready(state, command.doing()));
             }
             let driver = printer.driver();
             let result = match command {
-                "pause" => driver.pause().await,
-                "resume" => driver.resume().await,
-                "cancel" => driver.cancel().await,
-                _ => driver.emergency_stop().await,
+                Command::Pause => driver.pause().await,
+                Command::Resume => driver.resume().await,
+                Command::Cancel => driver.cancel().await,
+                Command::EmergencyStop => driver.emergency_stop().await,
             };
             result.map_err(AppError::Printer)?;
             let print: Option<PrintId> = track.print.as_ref().map(|p| p.id);
-            self.audit_printer_action(
-                actor,
-                id,
-                &format!("printer.{command}"),
-                json!({ "print_id": print }),
-            )
-            .await?;
+            self.audit_printer_action(actor, id, command.action(), json!({ "print_id": print }))
+                .await?;
         }
         self.refresh(&printer).await
     }
 
+    /// Records what the actor did to a printer. The printer was told first: a command cannot
+    /// wait in a transaction for a printer's answer (on SQLite that would hold every writer).
     async fn audit_printer_action(
         &self,
         actor: &OrgActor,
         id: PrinterId,
-        action: &str,
+        action: &'static str,
         after: serde_json::Value,
     ) -> AppResult<()> {
-        let mut tx = self.store().write().await?;
-        let event = actor.event(self.now(), action, "printer", id);
-        store::append_audit(&mut tx, with_change(event, None, Some(after))).await?;
-        tx.commit().await?;
-        Ok(())
+        let mut uow = self.app.begin(actor, Changes::Data).await?;
+        uow.audit(Audit::of(action, "printer", id).after(after));
+        uow.commit().await
     }
 
     /// Looks at the printer now, so the answer to an action shows its effect.
     async fn refresh(&self, printer: &LivePrinter) -> AppResult<LiveStatus> {
-        let timeout = self.fleet().settings.call_timeout;
+        let timeout = self.app.supervisors().settings.call_timeout;
         let snapshot = match tokio::time::timeout(timeout, printer.driver().snapshot()).await {
             Ok(result) => result,
             Err(_) => Err(printers::DriverError::Timeout(timeout)),
         };
-        self.observe(printer, snapshot).await?;
+        self.app.observe(printer, snapshot).await?;
         Ok(printer.status())
     }
 }

@@ -6,10 +6,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::App;
-use crate::actor::{Credential, Principal, RequestMeta};
+use super::Identity;
+use crate::actor::{Credential, Principal, RequestMeta, with_change};
 use crate::error::{AppError, AppResult};
-use crate::secrets::{TOKEN_PREFIX, hash_secret, new_secret};
+use crate::identity::{TOKEN_PREFIX, hash_secret, new_secret};
+use crate::unit_of_work::UnitOfWork;
 
 /// Last-seen and last-used times are written at most this often, so reads stay reads.
 const TOUCH_EVERY_SECS: i64 = 60;
@@ -91,12 +92,12 @@ fn anonymous_event(meta: &RequestMeta, now: Timestamp, action: &str, email: &str
     }
 }
 
-impl App {
+impl Identity<'_> {
     /// Signs in with email and password. A wrong email and a wrong password get the same
     /// answer and take the same time; attempts past the throttle are refused before any
     /// password is checked. Every attempt is audited.
     pub async fn sign_in(&self, input: SignIn, meta: &RequestMeta) -> AppResult<SignedIn> {
-        let now = self.now();
+        let now = self.app.now();
         // An unparseable email is simply an unknown account: same answer as a wrong password.
         let email = Email::parse("email", &input.email)
             .map(Email::into_string)
@@ -111,7 +112,7 @@ impl App {
             });
         let address = meta.client_ip.as_deref();
 
-        if let Some(throttled) = self.inner.throttle.check(&email, address, now) {
+        if let Some(throttled) = self.app.inner.throttle.check(&email, address, now) {
             if throttled.first {
                 let account = self.account_by_email(&email).await?;
                 self.audit_failed_sign_in(
@@ -130,8 +131,8 @@ impl App {
 
         let account = self.account_by_email(&email).await?;
         let hash = account.as_ref().map(|a| a.password_hash.as_str());
-        if !self.hasher().verify(&input.password, hash).await? {
-            self.inner.throttle.record_failure(&email, address, now);
+        if !self.app.hasher().verify(&input.password, hash).await? {
+            self.app.inner.throttle.record_failure(&email, address, now);
             self.audit_failed_sign_in(
                 meta,
                 now,
@@ -145,48 +146,38 @@ impl App {
         let Some(account) = account else {
             return Err(AppError::InvalidCredentials);
         };
-        self.inner.throttle.record_success(&email);
+        self.app.inner.throttle.record_success(&email);
 
-        let mut tx = self.store().write().await?;
-        let signed_in = self.open_session(&mut tx, &account.user, meta, now).await?;
-        tx.commit().await?;
+        let mut uow = self.app.begin_unattributed().await?;
+        let signed_in = self.open_session(&mut uow, &account.user, meta).await?;
+        uow.commit().await?;
         Ok(signed_in)
     }
 
-    /// Opens a session for `user` inside the caller's transaction and audits the sign-in.
+    /// Opens a session for `user` in the caller's unit of work and audits the sign-in.
     pub(crate) async fn open_session(
         &self,
-        conn: &mut store::WriteTx,
+        uow: &mut UnitOfWork<()>,
         user: &User,
         meta: &RequestMeta,
-        now: Timestamp,
     ) -> AppResult<SignedIn> {
+        let now = uow.now();
         let secret = new_secret();
-        let expires_at = now.plus_seconds(self.settings().session_ttl_secs);
-        let session_id = store::insert_session(
-            conn,
-            &store::NewSession {
-                user: user.id,
-                token_hash: &hash_secret(&secret),
-                expires_at,
-                client_ip: meta.client_ip.as_deref(),
-                user_agent: meta.user_agent.as_deref(),
-            },
-            now,
-        )
-        .await?;
+        let expires_at = now.plus_seconds(self.app.settings().session_ttl_secs);
+        let new = store::NewSession {
+            user: user.id,
+            token_hash: &hash_secret(&secret),
+            expires_at,
+            client_ip: meta.client_ip.as_deref(),
+            user_agent: meta.user_agent.as_deref(),
+        };
+        let session_id = store::insert_session(uow.conn(), &new, now).await?;
         let principal = Principal {
             user: user.clone(),
             credential: Credential::Session(session_id),
         };
-        let event = principal.event(
-            Chain::Instance,
-            meta,
-            now,
-            "auth.sign_in",
-            ("user", Some(user.id.to_string())),
-        );
-        store::append_audit(conn, event).await?;
+        let subject = ("user", Some(user.id.to_string()));
+        uow.audit_event(principal.event(Chain::Instance, meta, now, "auth.sign_in", subject));
         Ok(SignedIn {
             user: user.clone(),
             session_id,
@@ -196,7 +187,7 @@ impl App {
     }
 
     async fn account_by_email(&self, email: &str) -> AppResult<Option<store::UserCredentials>> {
-        let mut conn = self.store().read().await?;
+        let mut conn = self.app.store().read().await?;
         Ok(store::find_user_by_email(&mut conn, email).await?)
     }
 
@@ -211,31 +202,30 @@ impl App {
         account: Option<&store::UserCredentials>,
         failure: FailedSignIn,
     ) -> AppResult<()> {
-        let mut tx = self.store().write().await?;
+        let mut uow = self.app.begin_unattributed().await?;
         let memberships = match account {
-            Some(account) => store::memberships_of_user(&mut tx, account.user.id).await?,
+            Some(account) => store::memberships_of_user(uow.conn(), account.user.id).await?,
             None => Vec::new(),
         };
         let mut event = anonymous_event(meta, now, failure.action(), email);
         event.target_id = account.map(|a| a.user.id.to_string());
         event.after = Some(json!({ "reason": failure.reason() }));
-        store::append_audit(&mut tx, event).await?;
+        uow.audit_event(event);
         for membership in memberships {
             let mut event = anonymous_event(meta, now, failure.action(), email);
             event.chain = Chain::Org(membership.org_id);
             event.target_type = "member".into();
             event.target_id = Some(membership.member_id.to_string());
             event.after = Some(json!({ "reason": failure.reason() }));
-            store::append_audit(&mut tx, event).await?;
+            uow.audit_event(event);
         }
-        tx.commit().await?;
-        Ok(())
+        uow.commit().await
     }
 
     /// The principal behind a session cookie's secret, if it is live.
     pub async fn authenticate_session(&self, secret: &str) -> AppResult<Option<Principal>> {
-        let now = self.now();
-        let mut conn = self.store().read().await?;
+        let now = self.app.now();
+        let mut conn = self.app.store().read().await?;
         let Some(session) = store::find_session(&mut conn, &hash_secret(secret), now).await? else {
             return Ok(None);
         };
@@ -244,9 +234,9 @@ impl App {
         };
         drop(conn);
         if session.last_seen_at.seconds_until(now) >= TOUCH_EVERY_SECS {
-            let mut tx = self.store().write().await?;
-            store::touch_session(&mut tx, session.session_id, now).await?;
-            tx.commit().await?;
+            let mut uow = self.app.begin_unattributed().await?;
+            store::touch_session(uow.conn(), session.session_id, now).await?;
+            uow.commit().await?;
         }
         Ok(Some(Principal {
             user: account.user,
@@ -259,8 +249,8 @@ impl App {
         if !secret.starts_with(TOKEN_PREFIX) {
             return Ok(None);
         }
-        let now = self.now();
-        let mut conn = self.store().read().await?;
+        let now = self.app.now();
+        let mut conn = self.app.store().read().await?;
         let Some(token) = store::find_token(&mut conn, &hash_secret(secret), now).await? else {
             return Ok(None);
         };
@@ -272,9 +262,9 @@ impl App {
             .last_used_at
             .is_none_or(|t| t.seconds_until(now) >= TOUCH_EVERY_SECS)
         {
-            let mut tx = self.store().write().await?;
-            store::touch_token(&mut tx, token.token_id, now).await?;
-            tx.commit().await?;
+            let mut uow = self.app.begin_unattributed().await?;
+            store::touch_token(uow.conn(), token.token_id, now).await?;
+            uow.commit().await?;
         }
         Ok(Some(Principal {
             user: account.user,
@@ -290,8 +280,8 @@ impl App {
     /// Whether the credential a principal was authenticated with still works (for long-lived
     /// answers such as event streams, which authenticate once).
     pub async fn still_signed_in(&self, principal: &Principal) -> AppResult<bool> {
-        let now = self.now();
-        let mut conn = self.store().read().await?;
+        let now = self.app.now();
+        let mut conn = self.app.store().read().await?;
         Ok(match principal.credential {
             Credential::Session(id) => store::session_live(&mut conn, id, now).await?,
             Credential::Token { id, .. } => store::token_live(&mut conn, id, now).await?,
@@ -302,29 +292,22 @@ impl App {
         let Credential::Session(session) = principal.credential else {
             return Err(AppError::SessionRequired);
         };
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        store::revoke_session(&mut tx, session, now).await?;
-        let event = principal.event(
-            Chain::Instance,
-            meta,
-            now,
-            "auth.sign_out",
-            ("user", Some(principal.user.id.to_string())),
-        );
-        store::append_audit(&mut tx, event).await?;
-        tx.commit().await?;
-        Ok(())
+        let mut uow = self.app.begin_unattributed().await?;
+        let now = uow.now();
+        store::revoke_session(uow.conn(), session, now).await?;
+        let subject = ("user", Some(principal.user.id.to_string()));
+        uow.audit_event(principal.event(Chain::Instance, meta, now, "auth.sign_out", subject));
+        uow.commit().await
     }
 
     pub async fn me(&self, principal: &Principal) -> AppResult<Me> {
         let mut memberships = {
-            let mut conn = self.store().read().await?;
+            let mut conn = self.app.store().read().await?;
             store::memberships_of_user(&mut conn, principal.user.id).await?
         };
         // Effective permissions, overrides included, come from each organization's policy.
         for membership in &mut memberships {
-            let policy = self.current_policy(membership.org_id).await?;
+            let policy = self.app.current_policy(membership.org_id).await?;
             if let Some(ix) = policy.member_ix(membership.member_id) {
                 membership.permissions = policy.rights(ix).permissions;
             }
@@ -363,12 +346,13 @@ impl App {
         };
         let new_password = Password::parse("new_password", &input.new_password)?;
         let account = {
-            let mut conn = self.store().read().await?;
+            let mut conn = self.app.store().read().await?;
             store::get_user(&mut conn, principal.user.id)
                 .await?
                 .ok_or(AppError::Unauthenticated)?
         };
         if !self
+            .app
             .hasher()
             .verify(&input.current_password, Some(&account.password_hash))
             .await?
@@ -381,22 +365,18 @@ impl App {
                 "must differ from the current password",
             )));
         }
-        let hash = self.hasher().hash(new_password.expose()).await?;
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        store::set_password(&mut tx, principal.user.id, &hash, false, now).await?;
-        let revoked =
-            store::revoke_user_sessions(&mut tx, principal.user.id, Some(session), now).await?;
-        let mut event = principal.event(
-            Chain::Instance,
-            meta,
-            now,
-            "auth.password_change",
-            ("user", Some(principal.user.id.to_string())),
-        );
-        event.after = Some(json!({ "other_sessions_revoked": revoked }));
-        store::append_audit(&mut tx, event).await?;
-        tx.commit().await?;
-        Ok(())
+        let hash = self.app.hasher().hash(new_password.expose()).await?;
+        let mut uow = self.app.begin_unattributed().await?;
+        let (user, now) = (principal.user.id, uow.now());
+        store::set_password(uow.conn(), user, &hash, false, now).await?;
+        let revoked = store::revoke_user_sessions(uow.conn(), user, Some(session), now).await?;
+        let subject = ("user", Some(user.to_string()));
+        let event = principal.event(Chain::Instance, meta, now, "auth.password_change", subject);
+        uow.audit_event(with_change(
+            event,
+            None,
+            Some(json!({ "other_sessions_revoked": revoked })),
+        ));
+        uow.commit().await
     }
 }

@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::App;
-use crate::actor::{OrgActor, with_change};
-use crate::error::{AppError, AppResult, on_conflict};
+use super::Access;
+use crate::actor::OrgActor;
+use crate::error::{AppError, AppResult, ErrorCode, on_conflict};
+use crate::unit_of_work::{Audit, Changes, Found};
 
 /// One permission as the permission matrix shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -120,7 +121,7 @@ fn grant_summary(grant: &PrinterGrant) -> serde_json::Value {
     json!({ "subject": grant.subject, "target": grant.target, "level": grant.level })
 }
 
-impl App {
+impl Access<'_> {
     /// The whole catalog grouped by domain, in matrix order.
     pub fn catalog(&self) -> Vec<CatalogDomain> {
         Domain::ALL
@@ -148,41 +149,13 @@ impl App {
     /// is left out, as that printer does not exist for them.
     pub async fn list_grants(&self, actor: &OrgActor) -> AppResult<Vec<PrinterGrant>> {
         actor.require(Permission::RanksView)?;
-        let mut conn = self.store().read().await?;
+        let mut conn = self.app.store().read().await?;
         let mut grants = store::list_grants(&mut conn, actor.org()).await?;
         grants.retain(|g| match g.target {
             GrantTarget::Printer(printer) => actor.can_see_printer(printer),
             _ => true,
         });
         Ok(grants)
-    }
-
-    async fn check_grant_references(
-        &self,
-        conn: &mut store::Conn,
-        actor: &OrgActor,
-        input: &CreateGrant,
-    ) -> AppResult<()> {
-        let org = actor.org();
-        let exists = match input.subject {
-            GrantSubject::Rank(id) => store::get_rank(conn, org, id).await?.is_some(),
-            GrantSubject::Workgroup(id) => store::get_workgroup(conn, org, id).await?.is_some(),
-            GrantSubject::Member(id) => store::get_member(conn, org, id).await?.is_some(),
-        };
-        if !exists {
-            return Err(AppError::not_found(input.subject.kind()));
-        }
-        let exists = match input.target {
-            GrantTarget::AllPrinters => true,
-            GrantTarget::Site(id) => store::get_site(conn, org, id).await?.is_some(),
-            GrantTarget::Group(id) => store::get_printer_group(conn, org, id).await?.is_some(),
-            GrantTarget::Model(id) => store::get_printer_model(conn, org, id).await?.is_some(),
-            GrantTarget::Printer(id) => store::get_printer(conn, org, id).await?.is_some(),
-        };
-        if !exists {
-            return Err(AppError::not_found("grant target"));
-        }
-        Ok(())
     }
 
     /// Grants access to printers: for subjects strictly junior to the actor, up to the
@@ -192,28 +165,25 @@ impl App {
         actor: &OrgActor,
         input: CreateGrant,
     ) -> AppResult<PrinterGrant> {
-        actor.require(Permission::PrinterAccessManage)?;
         if input.level == AccessLevel::None {
             return Err(AppError::Invalid(domain::Invalid::new(
                 "level",
                 "must be view, queue, print or manage",
             )));
         }
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        self.check_grant_references(&mut tx, actor, &input).await?;
+        let mut uow = self.app.begin(actor, Changes::Rights).await?;
+        uow.actor().require(Permission::PrinterAccessManage)?;
+        let (org, now) = (actor.org(), uow.now());
+        check_grant_references(uow.conn(), org, &input).await?;
         let model = authz::Grant {
             subject: input.subject.to_model(),
             target: input.target.to_model(),
             level: input.level,
         };
-        actor
-            .policy
-            .may_change_grant(actor.acting(), &model, true)
-            .map_err(|r| actor.refused(r))?;
+        uow.authorize(|a| a.policy.may_change_grant(a.acting(), &model, true))?;
         let id = store::insert_grant(
-            &mut tx,
-            actor.org(),
+            uow.conn(),
+            org,
             input.subject,
             input.target,
             input.level,
@@ -221,44 +191,32 @@ impl App {
         )
         .await
         .map_err(on_conflict(
-            "grant_exists",
+            ErrorCode::GrantExists,
             "this subject already has a grant on these printers; remove it first",
         ))?;
-        let grant = store::get_grant(&mut tx, actor.org(), id)
-            .await?
-            .ok_or(AppError::not_found("grant"))?;
-        store::bump_authz_version(&mut tx, actor.org()).await?;
-        let event = actor.event(now, "printer_access.grant", "printer_grant", id);
-        store::append_audit(
-            &mut tx,
-            with_change(event, None, Some(grant_summary(&grant))),
-        )
-        .await?;
-        tx.commit().await?;
+        let grant = store::get_grant(uow.conn(), org, id).await.found("grant")?;
+        uow.rights_changed();
+        uow.audit(
+            Audit::of("printer_access.grant", "printer_grant", id).after(grant_summary(&grant)),
+        );
+        uow.commit().await?;
         Ok(grant)
     }
 
     pub async fn delete_grant(&self, actor: &OrgActor, id: GrantId) -> AppResult<()> {
-        actor.require(Permission::PrinterAccessManage)?;
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let grant = store::get_grant(&mut tx, actor.org(), id)
-            .await?
-            .ok_or(AppError::not_found("grant"))?;
-        actor
-            .policy
-            .may_change_grant(actor.acting(), &grant.to_model(), false)
-            .map_err(|r| actor.refused(r))?;
-        store::delete_grant(&mut tx, actor.org(), id).await?;
-        store::bump_authz_version(&mut tx, actor.org()).await?;
-        let event = actor.event(now, "printer_access.revoke", "printer_grant", id);
-        store::append_audit(
-            &mut tx,
-            with_change(event, Some(grant_summary(&grant)), None),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let mut uow = self.app.begin(actor, Changes::Rights).await?;
+        uow.actor().require(Permission::PrinterAccessManage)?;
+        let grant = store::get_grant(uow.conn(), actor.org(), id)
+            .await
+            .found("grant")?;
+        let model = grant.to_model();
+        uow.authorize(|a| a.policy.may_change_grant(a.acting(), &model, false))?;
+        store::delete_grant(uow.conn(), actor.org(), id).await?;
+        uow.rights_changed();
+        uow.audit(
+            Audit::of("printer_access.revoke", "printer_grant", id).before(grant_summary(&grant)),
+        );
+        uow.commit().await
     }
 
     /// Allows or denies one of the member's rank's tri-state permissions (`None` clears it).
@@ -269,29 +227,28 @@ impl App {
         key: &str,
         effect: Option<OverrideEffect>,
     ) -> AppResult<MemberRights> {
-        actor.require(Permission::MembersOverride)?;
         let permission = Permission::from_key(key).ok_or_else(|| {
             AppError::Invalid(domain::Invalid::new(
                 "permission",
                 format!("unknown permission {key:?}"),
             ))
         })?;
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        store::get_member(&mut tx, actor.org(), member)
-            .await?
-            .ok_or(AppError::not_found("member"))?;
-        let (allowed, denied) = store::member_overrides(&mut tx, member).await?;
+        let mut uow = self.app.begin(actor, Changes::Rights).await?;
+        uow.actor().require(Permission::MembersOverride)?;
+        store::get_member(uow.conn(), actor.org(), member)
+            .await
+            .found("member")?;
+        let (allowed, denied) = store::member_overrides(uow.conn(), member).await?;
         // Clearing a deny hands the rank's permission back, so it is checked as an allow.
         let grants = match effect {
             Some(OverrideEffect::Allow) => true,
             Some(OverrideEffect::Deny) => false,
             None => denied.contains(permission),
         };
-        actor
-            .policy
-            .may_override(actor.acting(), member, permission, grants)
-            .map_err(|r| actor.refused(r))?;
+        uow.authorize(|a| {
+            a.policy
+                .may_override(a.acting(), member, permission, grants)
+        })?;
         let before = if allowed.contains(permission) {
             Some("allow")
         } else if denied.contains(permission) {
@@ -299,27 +256,16 @@ impl App {
         } else {
             None
         };
-        store::set_override(
-            &mut tx,
-            member,
-            permission,
-            effect.map(|e| matches!(e, OverrideEffect::Allow)),
-        )
-        .await?;
-        store::bump_authz_version(&mut tx, actor.org()).await?;
-        let event = actor.event(now, "member.override", "member", member);
-        let after = effect.map(|e| json!({ "permission": key, "effect": e }));
-        store::append_audit(
-            &mut tx,
-            with_change(
-                event,
-                Some(json!({ "permission": key, "effect": before })),
-                after,
-            ),
-        )
-        .await?;
-        tx.commit().await?;
-        let policy = self.current_policy(actor.org()).await?;
+        let allow = effect.map(|e| matches!(e, OverrideEffect::Allow));
+        store::set_override(uow.conn(), member, permission, allow).await?;
+        uow.rights_changed();
+        uow.audit(
+            Audit::of("member.override", "member", member)
+                .before(json!({ "permission": key, "effect": before }))
+                .after(effect.map(|e| json!({ "permission": key, "effect": e }))),
+        );
+        uow.commit().await?;
+        let policy = self.app.current_policy(actor.org()).await?;
         let viewer = policy
             .member_ix(actor.member_id())
             .ok_or(AppError::not_found("member"))?;
@@ -438,4 +384,31 @@ fn rights_of(
         denied,
         printers,
     })
+}
+
+/// The subject and the printers a grant names must be the organization's.
+async fn check_grant_references(
+    conn: &mut store::Conn,
+    org: domain::OrgId,
+    input: &CreateGrant,
+) -> AppResult<()> {
+    let exists = match input.subject {
+        GrantSubject::Rank(id) => store::get_rank(conn, org, id).await?.is_some(),
+        GrantSubject::Workgroup(id) => store::get_workgroup(conn, org, id).await?.is_some(),
+        GrantSubject::Member(id) => store::get_member(conn, org, id).await?.is_some(),
+    };
+    if !exists {
+        return Err(AppError::not_found(input.subject.kind()));
+    }
+    let exists = match input.target {
+        GrantTarget::AllPrinters => true,
+        GrantTarget::Site(id) => store::get_site(conn, org, id).await?.is_some(),
+        GrantTarget::Group(id) => store::get_printer_group(conn, org, id).await?.is_some(),
+        GrantTarget::Model(id) => store::get_printer_model(conn, org, id).await?.is_some(),
+        GrantTarget::Printer(id) => store::get_printer(conn, org, id).await?.is_some(),
+    };
+    if !exists {
+        return Err(AppError::not_found("grant target"));
+    }
+    Ok(())
 }

@@ -37,7 +37,7 @@ impl PasswordHasher {
     }
 
     fn with_params(params: Params) -> AppResult<PasswordHasher> {
-        let decoy = hash_with(&params, &crate::secrets::new_secret())?;
+        let decoy = hash_with(&params, &crate::identity::new_secret())?;
         Ok(PasswordHasher {
             params,
             decoy_hash: decoy.into(),

@@ -24,9 +24,9 @@ use tokio::sync::broadcast;
 use utoipa::ToSchema;
 
 use crate::App;
+use crate::actor::console_event;
 use crate::actor::with_change;
 use crate::error::AppResult;
-use crate::organizations::console_event;
 
 /// How the supervisors behave.
 #[derive(Debug, Clone)]
@@ -149,13 +149,13 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// All supervised printers.
-pub struct LiveFleet {
+pub struct Supervisors {
     printers: RwLock<HashMap<PrinterId, Arc<LivePrinter>>>,
     updates: broadcast::Sender<LiveUpdate>,
     pub settings: LiveSettings,
 }
 
-impl LiveFleet {
+impl Supervisors {
     pub fn new(settings: LiveSettings) -> Self {
         Self {
             printers: RwLock::new(HashMap::new()),
@@ -351,8 +351,9 @@ fn print_event(track: &Track, snapshot: &Result<Snapshot, DriverError>) -> Print
 const FLEET_STARTS_PER_SECOND: f64 = 2_000.0;
 
 impl App {
-    pub fn fleet(&self) -> &LiveFleet {
-        &self.inner.fleet
+    /// The printers' supervisors and their live state.
+    pub fn supervisors(&self) -> &Supervisors {
+        &self.inner.supervisors
     }
 
     /// Starts supervising every printer in the database (server start-up), with what the
@@ -441,14 +442,14 @@ impl App {
             tokio::time::sleep(delay).await;
             app.supervisor(supervised).await;
         }));
-        if let Some(old) = self.fleet().insert(live) {
+        if let Some(old) = self.supervisors().insert(live) {
             stop(&old);
         }
     }
 
     /// Stops supervising a removed printer.
     pub(crate) fn unsupervise(&self, id: PrinterId) {
-        if let Some(old) = self.fleet().remove(id) {
+        if let Some(old) = self.supervisors().remove(id) {
             stop(&old);
         }
     }
@@ -485,14 +486,14 @@ impl App {
             kind,
             url: (!printer.connection.url.is_empty()).then(|| printer.connection.url.clone()),
             secret,
-            timeout: self.fleet().settings.call_timeout,
+            timeout: self.supervisors().settings.call_timeout,
             profile,
             simulation,
         }
     }
 
     async fn supervisor(&self, printer: Arc<LivePrinter>) {
-        let settings = self.fleet().settings.clone();
+        let settings = self.supervisors().settings.clone();
         let mut backoff = Duration::from_secs(1);
         loop {
             let connected = call(&settings, printer.driver.connect()).await;
@@ -596,7 +597,7 @@ impl App {
         track.status = status.clone();
         *lock(&printer.latest) = status.clone();
         // No subscriber is fine.
-        let _ = self.fleet().updates.send(LiveUpdate {
+        let _ = self.supervisors().updates.send(LiveUpdate {
             org: printer.org,
             status,
         });
@@ -611,9 +612,9 @@ impl App {
         print: Option<PrintId>,
         now: Timestamp,
     ) -> AppResult<()> {
-        let mut tx = self.store().write().await?;
+        let mut uow = self.begin_unattributed().await?;
         store::record_printer_state(
-            &mut tx,
+            uow.conn(),
             printer.org,
             &store::StateChange {
                 printer: printer.id,
@@ -630,8 +631,8 @@ impl App {
             Some(json!({ "state": before.state, "detail": before.detail })),
             Some(json!({ "state": to, "detail": detail, "print_id": print })),
         );
-        store::append_audit(&mut tx, event).await?;
-        tx.commit().await?;
+        uow.audit_event(event);
+        uow.commit().await?;
         Ok(())
     }
 
@@ -645,9 +646,9 @@ impl App {
         match event {
             PrintEvent::None => Ok(()),
             PrintEvent::Unmanaged { file_name } => {
-                let mut tx = self.store().write().await?;
+                let mut uow = self.begin_unattributed().await?;
                 let id = store::insert_print(
-                    &mut tx,
+                    uow.conn(),
                     printer.org,
                     &store::NewPrint {
                         printer: printer.id,
@@ -667,8 +668,8 @@ impl App {
                     None,
                     Some(json!({ "print_id": id, "file_name": file_name })),
                 );
-                store::append_audit(&mut tx, event).await?;
-                tx.commit().await?;
+                uow.audit_event(event);
+                uow.commit().await?;
                 track.print = Some(TrackedPrint {
                     id,
                     file_name,
@@ -682,17 +683,18 @@ impl App {
                 let Some(print) = track.print.as_mut() else {
                     return Ok(());
                 };
-                let mut tx = self.store().write().await?;
-                store::update_print_state(&mut tx, printer.org, print.id, state, "", None).await?;
+                let mut uow = self.begin_unattributed().await?;
+                store::update_print_state(uow.conn(), printer.org, print.id, state, "", None)
+                    .await?;
                 if print.state == PrintState::Unknown {
                     let event = with_change(
                         system_event(printer, now, "print.reconciled"),
                         Some(json!({ "print_id": print.id, "state": print.state })),
                         Some(json!({ "print_id": print.id, "state": state })),
                     );
-                    store::append_audit(&mut tx, event).await?;
+                    uow.audit_event(event);
                 }
-                tx.commit().await?;
+                uow.commit().await?;
                 print.state = state;
                 Ok(())
             }
@@ -700,10 +702,10 @@ impl App {
                 let Some(print) = track.print.as_mut() else {
                     return Ok(());
                 };
-                let mut tx = self.store().write().await?;
+                let mut uow = self.begin_unattributed().await?;
                 let detail = "contact with the printer was lost while printing";
                 store::update_print_state(
-                    &mut tx,
+                    uow.conn(),
                     printer.org,
                     print.id,
                     PrintState::Unknown,
@@ -716,8 +718,8 @@ impl App {
                     Some(json!({ "print_id": print.id, "state": print.state })),
                     Some(json!({ "print_id": print.id, "state": PrintState::Unknown })),
                 );
-                store::append_audit(&mut tx, event).await?;
-                tx.commit().await?;
+                uow.audit_event(event);
+                uow.commit().await?;
                 print.state = PrintState::Unknown;
                 Ok(())
             }
@@ -725,9 +727,9 @@ impl App {
                 let Some(print) = track.print.take() else {
                     return Ok(());
                 };
-                let mut tx = self.store().write().await?;
+                let mut uow = self.begin_unattributed().await?;
                 store::update_print_state(
-                    &mut tx,
+                    uow.conn(),
                     printer.org,
                     print.id,
                     state,
@@ -737,7 +739,7 @@ impl App {
                 .await?;
                 // Whatever is left on the plate must be cleared before the next job.
                 store::set_printer_holds(
-                    &mut tx,
+                    uow.conn(),
                     printer.org,
                     printer.id,
                     track.status.maintenance,
@@ -749,8 +751,8 @@ impl App {
                     Some(json!({ "print_id": print.id, "state": print.state })),
                     Some(json!({ "print_id": print.id, "state": state, "detail": detail })),
                 );
-                store::append_audit(&mut tx, event).await?;
-                tx.commit().await?;
+                uow.audit_event(event);
+                uow.commit().await?;
                 track.status.bed_clear_pending = true;
                 Ok(())
             }

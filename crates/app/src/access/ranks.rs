@@ -8,14 +8,15 @@ use authz::{
     Seniority,
 };
 use domain::schema::DescriptionText;
-use domain::{Name, PrinterId, Rank, RankId, parse_description};
+use domain::{Name, OrgId, PrinterId, Rank, RankId, parse_description};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::App;
-use crate::actor::{OrgActor, with_change};
-use crate::error::{AppError, AppResult, on_conflict};
+use super::Access;
+use crate::actor::OrgActor;
+use crate::error::{AppError, AppResult, ErrorCode, on_conflict};
+use crate::unit_of_work::{Audit, Changes, Found, UnitOfWork};
 
 /// The fields of a rank to change (absent or null fields stay as they are).
 #[derive(Debug, Default, Clone, Deserialize, ToSchema)]
@@ -203,7 +204,7 @@ fn checked_position(position: i32) -> AppResult<i32> {
 
 fn no_room() -> AppError {
     AppError::conflict(
-        "no_room_for_ranks",
+        ErrorCode::NoRoomForRanks,
         format!(
             "no position is left below the most junior rank (positions end at {}); \
              reorder the ranks (PUT …/rank-order) to close the gaps",
@@ -285,106 +286,33 @@ pub(crate) fn impact(
     impacts
 }
 
-impl App {
-    /// Every site, group, model and printer a scope names must belong to the organization.
-    async fn check_scope(
-        &self,
-        conn: &mut store::Conn,
-        actor: &OrgActor,
-        scope: &PrinterScope,
-    ) -> AppResult<()> {
-        // Like every other reference in a request, one that does not exist is "not found".
-        let org = actor.org();
-        for id in &scope.sites {
-            store::get_site(conn, org, *id)
-                .await?
-                .ok_or(AppError::not_found("site"))?;
-        }
-        for id in &scope.groups {
-            store::get_printer_group(conn, org, *id)
-                .await?
-                .ok_or(AppError::not_found("printer group"))?;
-        }
-        for id in &scope.models {
-            store::get_printer_model(conn, org, *id)
-                .await?
-                .ok_or(AppError::not_found("printer model"))?;
-        }
-        for id in &scope.printers {
-            store::get_printer(conn, org, *id)
-                .await?
-                .ok_or(AppError::not_found("printer"))?;
-        }
-        Ok(())
+impl Access<'_> {
+    pub async fn list_ranks(&self, actor: &OrgActor) -> AppResult<Vec<Rank>> {
+        actor.require(Permission::RanksView)?;
+        let mut conn = self.app.store().read().await?;
+        Ok(store::list_ranks(&mut conn, actor.org()).await?)
     }
 
     pub async fn get_rank(&self, actor: &OrgActor, id: RankId) -> AppResult<Rank> {
         actor.require(Permission::RanksView)?;
-        let mut conn = self.store().read().await?;
+        let mut conn = self.app.store().read().await?;
         store::get_rank(&mut conn, actor.org(), id)
-            .await?
-            .ok_or(AppError::not_found("rank"))
-    }
-
-    async fn next_position(&self, conn: &mut store::Conn, actor: &OrgActor) -> AppResult<i32> {
-        let last = store::last_rank_position(conn, actor.org()).await?;
-        Seniority::positions_after(last, 1)
-            .and_then(|p| p.first().copied())
-            .ok_or_else(no_room)
-    }
-
-    async fn save_new_rank(
-        &self,
-        actor: &OrgActor,
-        rank: Rank,
-        action: &str,
-        from: Option<&Rank>,
-    ) -> AppResult<Rank> {
-        actor
-            .policy
-            .may_write_rank(actor.acting(), None, &rank.to_model())
-            .map_err(|r| actor.refused(r))?;
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        self.check_scope(&mut tx, actor, &rank.scope).await?;
-        let id = store::insert_rank(&mut tx, actor.org(), &new_rank_fields(&rank))
             .await
-            .map_err(on_conflict(
-                "rank_conflict",
-                "a rank with this name or position already exists",
-            ))?;
-        let created = store::get_rank(&mut tx, actor.org(), id)
-            .await?
-            .ok_or(AppError::not_found("rank"))?;
-        store::bump_authz_version(&mut tx, actor.org()).await?;
-        let mut after = rank_summary(&created);
-        if let Some(from) = from {
-            after["cloned_from"] = json!(from.id);
-        }
-        let event = actor.event(now, action, "rank", id);
-        store::append_audit(&mut tx, with_change(event, None, Some(after))).await?;
-        tx.commit().await?;
-        Ok(created)
+            .found("rank")
     }
 
     /// Creates a rank from scratch, junior to the actor's and with only permissions they hold.
     pub async fn create_rank(&self, actor: &OrgActor, new: NewRank) -> AppResult<Rank> {
-        actor.require(Permission::RanksManage)?;
         let change = RankChange::from(new);
-        let name = change
-            .name
-            .clone()
-            .ok_or_else(|| AppError::Invalid(domain::Invalid::new("name", "is required")))?;
+        let mut uow = self.app.begin(actor, Changes::Rights).await?;
+        uow.actor().require(Permission::RanksManage)?;
         let position = match change.position {
             Some(p) => p,
-            None => {
-                self.next_position(&mut *self.store().read().await?, actor)
-                    .await?
-            }
+            None => next_position(uow.conn(), actor).await?,
         };
         let blank = Rank {
             id: RankId(0),
-            name,
+            name: change.name.clone().unwrap_or_default(),
             description: String::new(),
             position,
             is_owner: false,
@@ -395,7 +323,7 @@ impl App {
             member_scope: MemberScope::Everyone,
         };
         let rank = apply(blank, &change)?;
-        self.save_new_rank(actor, rank, "rank.create", None).await
+        save_new_rank(uow, rank, "rank.create", None).await
     }
 
     /// Copies a rank's permissions, tri-state set and scopes under a new name.
@@ -405,27 +333,24 @@ impl App {
         id: RankId,
         input: CloneRank,
     ) -> AppResult<Rank> {
-        actor.require(Permission::RanksManage)?;
-        let (source, position) = {
-            let mut conn = self.store().read().await?;
-            let source = store::get_rank(&mut conn, actor.org(), id)
-                .await?
-                .ok_or(AppError::not_found("rank"))?;
-            let position = match input.position {
-                Some(p) => checked_position(p)?,
-                None => self.next_position(&mut conn, actor).await?,
-            };
-            (source, position)
+        let name = Name::parse("name", &input.name)?.into_string();
+        let mut uow = self.app.begin(actor, Changes::Rights).await?;
+        uow.actor().require(Permission::RanksManage)?;
+        let source = store::get_rank(uow.conn(), actor.org(), id)
+            .await
+            .found("rank")?;
+        let position = match input.position {
+            Some(p) => checked_position(p)?,
+            None => next_position(uow.conn(), actor).await?,
         };
         let copy = Rank {
             id: RankId(0),
-            name: Name::parse("name", &input.name)?.into_string(),
+            name,
             position,
             is_owner: false,
             ..source.clone()
         };
-        self.save_new_rank(actor, copy, "rank.clone", Some(&source))
-            .await
+        save_new_rank(uow, copy, "rank.clone", Some(&source)).await
     }
 
     /// Edits a rank; every member of the rank is affected at once.
@@ -435,36 +360,25 @@ impl App {
         id: RankId,
         change: RankChange,
     ) -> AppResult<Rank> {
-        actor.require(Permission::RanksManage)?;
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let before = store::get_rank(&mut tx, actor.org(), id)
-            .await?
-            .ok_or(AppError::not_found("rank"))?;
-        let after = apply(before.clone(), &change)?;
-        self.check_scope(&mut tx, actor, &after.scope).await?;
-        actor
-            .policy
-            .may_write_rank(actor.acting(), Some(&before.to_model()), &after.to_model())
-            .map_err(|r| actor.refused(r))?;
-        store::update_rank(&mut tx, actor.org(), id, &new_rank_fields(&after))
+        let mut uow = self.app.begin(actor, Changes::Rights).await?;
+        uow.actor().require(Permission::RanksManage)?;
+        let before = store::get_rank(uow.conn(), actor.org(), id)
             .await
-            .map_err(on_conflict(
-                "rank_conflict",
-                "a rank with this name or position already exists",
-            ))?;
-        store::bump_authz_version(&mut tx, actor.org()).await?;
-        let event = actor.event(now, "rank.update", "rank", id);
-        store::append_audit(
-            &mut tx,
-            with_change(
-                event,
-                Some(rank_summary(&before)),
-                Some(rank_summary(&after)),
-            ),
-        )
-        .await?;
-        tx.commit().await?;
+            .found("rank")?;
+        let after = apply(before.clone(), &change)?;
+        check_scope(uow.conn(), actor.org(), &after.scope).await?;
+        let (was, will_be) = (before.to_model(), after.to_model());
+        uow.authorize(|a| a.policy.may_write_rank(a.acting(), Some(&was), &will_be))?;
+        store::update_rank(uow.conn(), actor.org(), id, &new_rank_fields(&after))
+            .await
+            .map_err(rank_conflict)?;
+        uow.rights_changed();
+        uow.audit(
+            Audit::of("rank.update", "rank", id)
+                .before(rank_summary(&before))
+                .after(rank_summary(&after)),
+        );
+        uow.commit().await?;
         Ok(after)
     }
 
@@ -477,10 +391,10 @@ impl App {
     ) -> AppResult<RankPreview> {
         actor.require(Permission::RanksView)?;
         let before = {
-            let mut conn = self.store().read().await?;
+            let mut conn = self.app.store().read().await?;
             store::get_rank(&mut conn, actor.org(), id)
-                .await?
-                .ok_or(AppError::not_found("rank"))?
+                .await
+                .found("rank")?
         };
         let after = apply(before.clone(), &change)?;
         let refused = actor
@@ -506,102 +420,72 @@ impl App {
         actor: &OrgActor,
         input: ReorderRanks,
     ) -> AppResult<Vec<Rank>> {
-        actor.require(Permission::RanksManage)?;
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let ranks = store::list_ranks(&mut tx, actor.org()).await?;
-        let mine = actor.seniority();
+        let mut uow = self.app.begin(actor, Changes::Rights).await?;
+        uow.actor().require(Permission::RanksManage)?;
+        let org = actor.org();
+        let ranks = store::list_ranks(uow.conn(), org).await?;
+        let mine = uow.actor().seniority();
         let movable: Vec<&Rank> = ranks
             .iter()
             .filter(|r| mine.outranks(r.seniority()))
             .collect();
-        let mut wanted: Vec<RankId> = input.rank_ids.clone();
-        wanted.sort();
-        if wanted.windows(2).any(|pair| pair.first() == pair.get(1)) {
-            return Err(AppError::Invalid(domain::Invalid::new(
-                "rank_ids",
-                "must list each rank once",
-            )));
-        }
-        let mut expected: Vec<RankId> = movable.iter().map(|r| r.id).collect();
-        expected.sort();
-        if wanted != expected {
-            // Well formed, but not the ranks as they are now (someone else may have changed them).
-            return Err(AppError::conflict(
-                "rank_order_mismatch",
-                "list exactly the ranks junior to yours, each once, most senior first",
-            ));
-        }
-        let base = if actor.is_owner() {
-            0
-        } else {
-            actor.seniority().position
-        };
+        check_order(&input.rank_ids, &movable)?;
+        let base = if mine.is_owner { 0 } else { mine.position };
         let positions =
             Seniority::positions_after(base, input.rank_ids.len()).ok_or_else(no_room)?;
         // Positions are unique: park the moving ranks first (at -1, -2, …), then place them.
         for (parking, id) in (1..).map(|n: i32| -n).zip(&input.rank_ids) {
-            store::set_rank_position(&mut tx, actor.org(), *id, parking).await?;
+            store::set_rank_position(uow.conn(), org, *id, parking).await?;
         }
         for (id, position) in input.rank_ids.iter().zip(positions) {
-            store::set_rank_position(&mut tx, actor.org(), *id, position).await?;
+            store::set_rank_position(uow.conn(), org, *id, position).await?;
         }
-        store::bump_authz_version(&mut tx, actor.org()).await?;
-        let before: Vec<_> = movable
-            .iter()
-            .map(|r| json!({ "id": r.id, "name": r.name, "position": r.position }))
-            .collect();
-        let after_ranks = store::list_ranks(&mut tx, actor.org()).await?;
+        let placed =
+            |rank: &Rank| json!({ "id": rank.id, "name": rank.name, "position": rank.position });
+        let before: Vec<_> = movable.iter().map(|r| placed(r)).collect();
+        let after_ranks = store::list_ranks(uow.conn(), org).await?;
         let after: Vec<_> = after_ranks
             .iter()
             .filter(|r| input.rank_ids.contains(&r.id))
-            .map(|r| json!({ "id": r.id, "name": r.name, "position": r.position }))
+            .map(placed)
             .collect();
-        let event = actor.event(now, "rank.reorder", "organization", actor.org());
-        store::append_audit(
-            &mut tx,
-            with_change(event, Some(json!(before)), Some(json!(after))),
-        )
-        .await?;
-        tx.commit().await?;
+        uow.rights_changed();
+        uow.audit(
+            Audit::of("rank.reorder", "organization", org)
+                .before(json!(before))
+                .after(json!(after)),
+        );
+        uow.commit().await?;
         Ok(after_ranks)
     }
 
     /// Deletes a rank that has no members left.
     pub async fn delete_rank(&self, actor: &OrgActor, id: RankId) -> AppResult<()> {
-        actor.require(Permission::RanksManage)?;
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let before = store::get_rank(&mut tx, actor.org(), id)
-            .await?
-            .ok_or(AppError::not_found("rank"))?;
-        actor
-            .policy
-            .may_delete_rank(actor.acting(), id)
-            .map_err(|r| actor.refused(r))?;
-        let waiting = store::list_invitations(&mut tx, actor.org(), now)
+        let mut uow = self.app.begin(actor, Changes::Rights).await?;
+        uow.actor().require(Permission::RanksManage)?;
+        let (org, now) = (actor.org(), uow.now());
+        let before = store::get_rank(uow.conn(), org, id).await.found("rank")?;
+        uow.authorize(|a| a.policy.may_delete_rank(a.acting(), id))?;
+        let waiting = store::list_invitations(uow.conn(), org, now)
             .await?
             .into_iter()
             .filter(|i| i.rank_id == Some(id) && i.status == domain::InvitationStatus::Pending)
             .count();
         if waiting > 0 {
             return Err(AppError::conflict(
-                "rank_in_use",
+                ErrorCode::RankInUse,
                 format!("{waiting} pending invitation(s) use this rank; revoke them first"),
             ));
         }
-        store::delete_rank(&mut tx, actor.org(), id)
+        store::delete_rank(uow.conn(), org, id)
             .await
-            .map_err(on_conflict("rank_in_use", "the rank is still in use"))?;
-        store::bump_authz_version(&mut tx, actor.org()).await?;
-        let event = actor.event(now, "rank.delete", "rank", id);
-        store::append_audit(
-            &mut tx,
-            with_change(event, Some(rank_summary(&before)), None),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+            .map_err(on_conflict(
+                ErrorCode::RankInUse,
+                "the rank is still in use",
+            ))?;
+        uow.rights_changed();
+        uow.audit(Audit::of("rank.delete", "rank", id).before(rank_summary(&before)));
+        uow.commit().await
     }
 
     /// Adds a preset's ranks below the existing ones.
@@ -610,7 +494,6 @@ impl App {
         actor: &OrgActor,
         input: ImportPreset,
     ) -> AppResult<Vec<Rank>> {
-        actor.require(Permission::RanksManage)?;
         let preset = Preset::parse(&input.preset).ok_or_else(|| {
             let known: Vec<_> = Preset::ALL.iter().map(|p| p.key()).collect();
             AppError::Invalid(domain::Invalid::new(
@@ -618,73 +501,116 @@ impl App {
                 format!("must be one of {}", known.join(", ")),
             ))
         })?;
+        let mut uow = self.app.begin(actor, Changes::Rights).await?;
+        uow.actor().require(Permission::RanksManage)?;
         for template in preset.ranks() {
-            if template.is_owner && !actor.is_owner() {
-                return Err(AppError::Refused(authz::Refusal::OwnerRank));
-            }
-            let model = authz::Rank {
-                id: RankId(0),
-                name: template.name.to_string(),
-                position: Seniority::MAX_POSITION,
-                is_owner: template.is_owner,
-                permissions: template.permissions,
-                tri_state: template.tri_state,
-                scope: template.scope.clone(),
-                out_of_scope: template.out_of_scope,
-                member_scope: template.member_scope,
-            };
-            actor
-                .policy
-                .may_write_rank(actor.acting(), None, &model)
-                .map_err(|r| actor.refused(r))?;
-            // The new rank's access on every printer must be access the actor has.
-            if !actor.is_owner() {
-                let rights = actor.policy.rights(actor.ix);
-                let short = actor.policy.org().printers.iter().find(|p| {
-                    actor
-                        .policy
-                        .printer_ix(p.id)
-                        .is_some_and(|ix| rights.level(ix) < template.access)
-                });
-                if let Some(printer) = short {
-                    let have = actor
-                        .policy
-                        .printer_ix(printer.id)
-                        .map(|ix| rights.level(ix))
-                        .unwrap_or_default();
-                    return Err(AppError::Refused(authz::Refusal::CannotGrantAccess {
-                        printer: printer.id,
-                        need: template.access,
-                        have,
-                    }));
-                }
-            }
+            uow.authorize(|a| a.policy.may_import_rank(a.acting(), &template))?;
         }
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let last = store::last_rank_position(&mut tx, actor.org()).await?;
+        let (org, now) = (actor.org(), uow.now());
+        let last = store::last_rank_position(uow.conn(), org).await?;
         let positions =
             Seniority::positions_after(last, preset.ranks().len()).ok_or_else(no_room)?;
-        let created = store::insert_preset_ranks(&mut tx, actor.org(), preset, &positions, now)
+        let created = store::insert_preset_ranks(uow.conn(), org, preset, &positions, now)
             .await
             .map_err(on_conflict(
-                "rank_conflict",
-                "the organization already has a rank with one of the preset's names, or no \
-                 position is left below its last rank",
+                ErrorCode::RankConflict,
+                "the organization already has a rank with one of the preset's names",
             ))?;
-        store::bump_authz_version(&mut tx, actor.org()).await?;
         let mut ranks = Vec::new();
         for (_, id) in &created {
-            ranks.push(
-                store::get_rank(&mut tx, actor.org(), *id)
-                    .await?
-                    .ok_or(AppError::not_found("rank"))?,
-            );
+            ranks.push(store::get_rank(uow.conn(), org, *id).await.found("rank")?);
         }
-        let event = actor.event(now, "rank.import_preset", "organization", actor.org());
-        let after = json!({ "preset": preset.key(), "ranks": ranks.iter().map(|r| &r.name).collect::<Vec<_>>() });
-        store::append_audit(&mut tx, with_change(event, None, Some(after))).await?;
-        tx.commit().await?;
+        uow.rights_changed();
+        uow.audit(
+            Audit::of("rank.import_preset", "organization", org).after(json!({
+                "preset": preset.key(),
+                "ranks": ranks.iter().map(|r| &r.name).collect::<Vec<_>>(),
+            })),
+        );
+        uow.commit().await?;
         Ok(ranks)
     }
+}
+
+/// Inserts a new rank the actor may write, audited as `action`.
+async fn save_new_rank(
+    mut uow: UnitOfWork,
+    rank: Rank,
+    action: &'static str,
+    from: Option<&Rank>,
+) -> AppResult<Rank> {
+    let model = rank.to_model();
+    uow.authorize(|a| a.policy.may_write_rank(a.acting(), None, &model))?;
+    let org = uow.actor().org();
+    check_scope(uow.conn(), org, &rank.scope).await?;
+    let id = store::insert_rank(uow.conn(), org, &new_rank_fields(&rank))
+        .await
+        .map_err(rank_conflict)?;
+    let created = store::get_rank(uow.conn(), org, id).await.found("rank")?;
+    let mut after = rank_summary(&created);
+    if let Some(from) = from {
+        after["cloned_from"] = json!(from.id);
+    }
+    uow.rights_changed();
+    uow.audit(Audit::of(action, "rank", id).after(after));
+    uow.commit().await?;
+    Ok(created)
+}
+
+/// Every site, group, model and printer a scope names must belong to the organization (like
+/// every other reference in a request, one that does not exist is "not found").
+async fn check_scope(conn: &mut store::Conn, org: OrgId, scope: &PrinterScope) -> AppResult<()> {
+    for id in &scope.sites {
+        store::get_site(conn, org, *id).await.found("site")?;
+    }
+    for id in &scope.groups {
+        store::get_printer_group(conn, org, *id)
+            .await
+            .found("printer group")?;
+    }
+    for id in &scope.models {
+        store::get_printer_model(conn, org, *id)
+            .await
+            .found("printer model")?;
+    }
+    for id in &scope.printers {
+        store::get_printer(conn, org, *id).await.found("printer")?;
+    }
+    Ok(())
+}
+
+/// The new order must name exactly the ranks junior to the actor, each once.
+fn check_order(wanted: &[RankId], movable: &[&Rank]) -> AppResult<()> {
+    let mut wanted = wanted.to_vec();
+    wanted.sort();
+    if wanted.windows(2).any(|pair| pair.first() == pair.get(1)) {
+        return Err(AppError::Invalid(domain::Invalid::new(
+            "rank_ids",
+            "must list each rank once",
+        )));
+    }
+    let mut expected: Vec<RankId> = movable.iter().map(|r| r.id).collect();
+    expected.sort();
+    if wanted != expected {
+        // Well formed, but not the ranks as they are now (someone else may have changed them).
+        return Err(AppError::conflict(
+            ErrorCode::RankOrderMismatch,
+            "list exactly the ranks junior to yours, each once, most senior first",
+        ));
+    }
+    Ok(())
+}
+
+async fn next_position(conn: &mut store::Conn, actor: &OrgActor) -> AppResult<i32> {
+    let last = store::last_rank_position(conn, actor.org()).await?;
+    Seniority::positions_after(last, 1)
+        .and_then(|p| p.first().copied())
+        .ok_or_else(no_room)
+}
+
+fn rank_conflict(error: store::StoreError) -> AppError {
+    on_conflict(
+        ErrorCode::RankConflict,
+        "a rank with this name or position already exists",
+    )(error)
 }

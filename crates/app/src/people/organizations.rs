@@ -1,0 +1,211 @@
+//! The organization's settings and its sites.
+
+use authz::Permission;
+use domain::schema::DescriptionText;
+use domain::{CurrencyCode, Name, Organization, Site, SiteId, TimeZoneName, parse_description};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::People;
+use crate::actor::OrgActor;
+use crate::error::{AppError, AppResult, ErrorCode, on_conflict};
+use crate::unit_of_work::{Audit, Changes, Found};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOrg {
+    #[schema(value_type = Option<Name>)]
+    pub name: Option<String>,
+    /// IANA time zone, e.g. `Europe/Berlin`.
+    #[schema(value_type = Option<TimeZoneName>)]
+    pub time_zone: Option<String>,
+    /// ISO 4217 code, e.g. `EUR`.
+    #[schema(value_type = Option<CurrencyCode>)]
+    pub currency: Option<String>,
+    /// Who may confirm a clear build plate: `print_access` or `any_access`.
+    pub bed_clear_access: Option<authz::BedClearAccess>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSite {
+    #[schema(value_type = Name)]
+    pub name: String,
+    #[serde(default)]
+    #[schema(value_type = DescriptionText)]
+    pub description: String,
+    /// The site's own time zone if it differs from the organization's.
+    #[schema(value_type = Option<TimeZoneName>)]
+    pub time_zone: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSite {
+    #[schema(value_type = Option<Name>)]
+    pub name: Option<String>,
+    #[schema(value_type = Option<DescriptionText>)]
+    pub description: Option<String>,
+    /// `null` clears the site's own time zone.
+    #[serde(default, deserialize_with = "crate::double_option")]
+    #[schema(value_type = Option<TimeZoneName>)]
+    pub time_zone: Option<Option<String>>,
+}
+
+pub(crate) fn org_summary(org: &Organization) -> serde_json::Value {
+    json!({
+        "name": org.name,
+        "time_zone": org.time_zone,
+        "currency": org.currency,
+        "bed_clear_access": org.bed_clear_access.key(),
+    })
+}
+
+fn site_summary(site: &Site) -> serde_json::Value {
+    json!({ "name": site.name, "description": site.description, "time_zone": site.time_zone })
+}
+
+impl People<'_> {
+    pub async fn get_org(&self, actor: &OrgActor) -> AppResult<Organization> {
+        let mut conn = self.app.store().read().await?;
+        store::get_org(&mut conn, actor.org())
+            .await
+            .found("organization")
+    }
+
+    /// Changes the organization's settings. Who may confirm a clear plate is a fact
+    /// authorization decides with, so this changes rights.
+    pub async fn update_org(&self, actor: &OrgActor, input: UpdateOrg) -> AppResult<Organization> {
+        let mut uow = self.app.begin(actor, Changes::Rights).await?;
+        uow.actor().require(Permission::OrganizationManage)?;
+        let before = store::get_org(uow.conn(), actor.org())
+            .await
+            .found("organization")?;
+        let mut org = before.clone();
+        if let Some(name) = input.name {
+            org.name = Name::parse("name", &name)?.into_string();
+        }
+        if let Some(zone) = input.time_zone {
+            org.time_zone = TimeZoneName::parse("time_zone", &zone)?.into_string();
+        }
+        if let Some(currency) = input.currency {
+            org.currency = CurrencyCode::parse("currency", &currency)?.into_string();
+        }
+        if let Some(bed_clear) = input.bed_clear_access {
+            org.bed_clear_access = bed_clear;
+        }
+        store::update_org(uow.conn(), &org).await?;
+        uow.rights_changed();
+        uow.audit(
+            Audit::of("organization.update", "organization", org.id)
+                .before(org_summary(&before))
+                .after(org_summary(&org)),
+        );
+        uow.commit().await?;
+        Ok(org)
+    }
+
+    pub async fn list_sites(&self, actor: &OrgActor) -> AppResult<Vec<Site>> {
+        actor.require(Permission::SitesView)?;
+        let mut conn = self.app.store().read().await?;
+        Ok(store::list_sites(&mut conn, actor.org()).await?)
+    }
+
+    pub async fn get_site(&self, actor: &OrgActor, site: SiteId) -> AppResult<Site> {
+        actor.require(Permission::SitesView)?;
+        let mut conn = self.app.store().read().await?;
+        store::get_site(&mut conn, actor.org(), site)
+            .await
+            .found("site")
+    }
+
+    pub async fn create_site(&self, actor: &OrgActor, input: CreateSite) -> AppResult<Site> {
+        let name = Name::parse("name", &input.name)?;
+        let description = parse_description("description", &input.description)?;
+        let zone = input
+            .time_zone
+            .map(|z| TimeZoneName::parse("time_zone", &z))
+            .transpose()?;
+        let mut uow = self.app.begin(actor, Changes::Data).await?;
+        uow.actor().require(Permission::SitesManage)?;
+        let now = uow.now();
+        let id = store::insert_site(
+            uow.conn(),
+            actor.org(),
+            name.as_str(),
+            &description,
+            zone.as_ref().map(|z| z.as_str()),
+            now,
+        )
+        .await
+        .map_err(name_taken(name.as_str()))?;
+        let site = store::get_site(uow.conn(), actor.org(), id)
+            .await
+            .found("site")?;
+        uow.audit(Audit::of("site.create", "site", id).after(site_summary(&site)));
+        uow.commit().await?;
+        Ok(site)
+    }
+
+    pub async fn update_site(
+        &self,
+        actor: &OrgActor,
+        site: SiteId,
+        input: UpdateSite,
+    ) -> AppResult<Site> {
+        let mut uow = self.app.begin(actor, Changes::Data).await?;
+        uow.actor().require(Permission::SitesManage)?;
+        let before = store::get_site(uow.conn(), actor.org(), site)
+            .await
+            .found("site")?;
+        let mut updated = before.clone();
+        if let Some(name) = input.name {
+            updated.name = Name::parse("name", &name)?.into_string();
+        }
+        if let Some(description) = input.description {
+            updated.description = parse_description("description", &description)?;
+        }
+        if let Some(zone) = input.time_zone {
+            updated.time_zone = zone
+                .map(|z| TimeZoneName::parse("time_zone", &z))
+                .transpose()?
+                .map(TimeZoneName::into_string);
+        }
+        store::update_site(uow.conn(), actor.org(), &updated)
+            .await
+            .map_err(name_taken(&updated.name))?;
+        uow.audit(
+            Audit::of("site.update", "site", site)
+                .before(site_summary(&before))
+                .after(site_summary(&updated)),
+        );
+        uow.commit().await?;
+        Ok(updated)
+    }
+
+    pub async fn delete_site(&self, actor: &OrgActor, site: SiteId) -> AppResult<()> {
+        let mut uow = self.app.begin(actor, Changes::Data).await?;
+        uow.actor().require(Permission::SitesManage)?;
+        let before = store::get_site(uow.conn(), actor.org(), site)
+            .await
+            .found("site")?;
+        let printers = store::count_site_printers(uow.conn(), actor.org(), site).await?;
+        if printers > 0 {
+            return Err(AppError::conflict(
+                ErrorCode::SiteInUse,
+                format!("the site still has {printers} printer(s); move or remove them first"),
+            ));
+        }
+        store::delete_site(uow.conn(), actor.org(), site).await?;
+        uow.audit(Audit::of("site.delete", "site", site).before(site_summary(&before)));
+        uow.commit().await
+    }
+}
+
+fn name_taken(name: &str) -> impl FnOnce(store::StoreError) -> AppError {
+    on_conflict(
+        ErrorCode::NameTaken,
+        format!("a site named {name:?} already exists"),
+    )
+}
