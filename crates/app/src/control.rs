@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use authz::Permission;
 use bytes::Bytes;
+use domain::printer_state::Holds;
 use domain::{Print, PrintId, PrintState, PrinterId, PrinterState, PrinterStateEvent};
 use futures::Stream;
 use printers::Driver;
@@ -101,12 +102,6 @@ impl utoipa::ToSchema for Preheat {}
 #[serde(deny_unknown_fields)]
 pub struct SetMaintenance {
     pub on: bool,
-}
-
-/// Farmhand's holds on a printer, as persisted.
-struct Holds {
-    maintenance: bool,
-    bed_clear_pending: bool,
 }
 
 /// What someone tells a printer to do to its print.
@@ -441,7 +436,7 @@ impl Control<'_> {
             return Err(AppError::Printer(e));
         }
         drop(track);
-        self.refresh(printer).await?;
+        self.app.observe_now(printer).await?;
         let mut conn = self.app.store().read().await?;
         store::get_print(&mut conn, actor.org(), print_id)
             .await?
@@ -526,7 +521,7 @@ impl Control<'_> {
             )
             .await?;
         }
-        self.refresh(&printer).await
+        self.app.observe_now(&printer).await
     }
 
     pub async fn preheat(
@@ -569,7 +564,7 @@ impl Control<'_> {
             )
             .await?;
         }
-        self.refresh(&printer).await
+        self.app.observe_now(&printer).await
     }
 
     /// Takes a printer out of service or brings it back.
@@ -590,7 +585,7 @@ impl Control<'_> {
             self.set_holds(actor, id, &mut track, holds, "printer.maintenance")
                 .await?;
         }
-        self.refresh(&printer).await
+        self.app.observe_now(&printer).await
     }
 
     /// Confirms the build plate is clear, so the printer takes the next job.
@@ -619,7 +614,7 @@ impl Control<'_> {
             self.set_holds(actor, id, &mut track, holds, "printer.bed_cleared")
                 .await?;
         }
-        self.refresh(&printer).await
+        self.app.observe_now(&printer).await
     }
 
     /// Persists and audits Farmhand's holds on a printer, then applies them to its live state.
@@ -670,7 +665,7 @@ impl Control<'_> {
             json!({ "fault": format!("{fault:?}") }),
         )
         .await?;
-        self.refresh(&printer).await
+        self.app.observe_now(&printer).await
     }
 
     /// Pause, resume, cancel or emergency stop: permission, state check, driver call, audit.
@@ -701,7 +696,7 @@ impl Control<'_> {
             self.audit_printer_action(actor, id, command.action(), json!({ "print_id": print }))
                 .await?;
         }
-        self.refresh(&printer).await
+        self.app.observe_now(&printer).await
     }
 
     /// Records what the actor did to a printer. The printer was told first: a command cannot
@@ -716,17 +711,6 @@ impl Control<'_> {
         let mut uow = self.app.begin(actor, Changes::Data).await?;
         uow.audit(Audit::of(action, "printer", id).after(after));
         uow.commit().await
-    }
-
-    /// Looks at the printer now, so the answer to an action shows its effect.
-    async fn refresh(&self, printer: &LivePrinter) -> AppResult<LiveStatus> {
-        let timeout = self.app.supervisors().settings.call_timeout;
-        let snapshot = match tokio::time::timeout(timeout, printer.driver().snapshot()).await {
-            Ok(result) => result,
-            Err(_) => Err(printers::DriverError::Timeout(timeout)),
-        };
-        self.app.observe(printer, snapshot).await?;
-        Ok(printer.status())
     }
 }
 

@@ -477,13 +477,8 @@ impl App {
             .unwrap_or_default();
         let simulation =
             serde_json::from_value(printer.connection.settings.clone()).unwrap_or_default();
-        let kind = match printer.connection.driver {
-            domain::DriverKind::Simulated => printers::DriverKind::Simulated,
-            domain::DriverKind::Octoprint => printers::DriverKind::Octoprint,
-            domain::DriverKind::Moonraker => printers::DriverKind::Moonraker,
-        };
         printers::Connection {
-            kind,
+            kind: printer.connection.driver,
             url: (!printer.connection.url.is_empty()).then(|| printer.connection.url.clone()),
             secret,
             timeout: self.supervisors().settings.call_timeout,
@@ -520,6 +515,24 @@ impl App {
         }
     }
 
+    /// Takes one observation of the printer now, as its supervisor's next poll would, and
+    /// answers the live state it leads to: so that the answer to an action shows its effect, and
+    /// so that tests can drive supervision a step at a time instead of waiting for a poll.
+    pub async fn observe_now(&self, printer: &LivePrinter) -> AppResult<LiveStatus> {
+        let settings = &self.supervisors().settings;
+        let snapshot = call(settings, printer.driver.snapshot()).await;
+        self.observe(printer, snapshot).await?;
+        Ok(printer.status())
+    }
+
+    /// [`App::observe_now`] for a printer by its ID; `None` when nobody supervises it.
+    pub async fn observe_printer_now(&self, id: PrinterId) -> AppResult<Option<LiveStatus>> {
+        match self.supervisors().get(id) {
+            Some(printer) => self.observe_now(&printer).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
     async fn observe_logged(&self, printer: &LivePrinter, snapshot: Result<Snapshot, DriverError>) {
         if let Err(e) = self.observe(printer, snapshot).await {
             // The database being briefly unavailable must not stop supervision; the next
@@ -548,7 +561,7 @@ impl App {
         let (observed, detail) = observation(&snapshot);
         let holds = Holds {
             maintenance: track.status.maintenance,
-            bed_needs_clearing: track.status.bed_clear_pending,
+            bed_clear_pending: track.status.bed_clear_pending,
         };
         let state = derive_state(observed, holds);
         let mut status = track.status.clone();

@@ -1119,24 +1119,26 @@ fn simplyprint_templates_sit_below_the_owner() {
     }
 }
 
-#[test]
-fn simplyprint_read_only_stakeholder_sees_but_cannot_start_cancel_or_change_anything() {
-    let f = simplyprint();
-    let policy = f.policy();
-    let stakeholder = f.member(STAKEHOLDER);
-    for key in f.rank(STAKEHOLDER).permissions.keys() {
-        assert!(key.contains(".view"), "{STAKEHOLDER} holds {key}");
-    }
-    assert_allowed(
-        &policy,
-        stakeholder,
-        &[P::PrintersView, P::QueueViewAll],
-        Some(PRINTER_A),
-    );
-    assert_missing(
-        &policy,
-        stakeholder,
-        &[
+/// What one of SimplyPrint's rank templates promises, on a printer its members can reach.
+struct TemplatePromise {
+    rank: &'static str,
+    printer: PrinterId,
+    allowed: &'static [Permission],
+    /// Refused on that printer (several lists, concatenated).
+    missing: &'static [&'static [Permission]],
+    /// Domains the rank holds nothing of.
+    holds_nothing_of: &'static [Domain],
+    /// Domains the rank only views in.
+    only_views_in: &'static [Domain],
+}
+
+const SIMPLYPRINT_PROMISES: &[TemplatePromise] = &[
+    // "Read-only stakeholder": sees but cannot start, cancel or change anything.
+    TemplatePromise {
+        rank: STAKEHOLDER,
+        printer: PRINTER_B,
+        allowed: &[P::PrintersView, P::QueueViewAll],
+        missing: &[
             MANAGE_FLEET,
             &[
                 P::PrinterControlStart,
@@ -1151,32 +1153,21 @@ fn simplyprint_read_only_stakeholder_sees_but_cannot_start_cancel_or_change_anyt
                 P::PrintersSettings,
                 P::FilamentManage,
             ],
-        ]
-        .concat(),
-        Some(PRINTER_B),
-    );
-}
-
-#[test]
-fn simplyprint_queue_approver_approves_reorders_and_starts_but_no_settings_or_users() {
-    let f = simplyprint();
-    let policy = f.policy();
-    let approver = f.member(APPROVER);
-    assert_allowed(
-        &policy,
-        approver,
-        &[
+        ],
+        holds_nothing_of: &[],
+        only_views_in: Domain::ALL,
+    },
+    // "Queue approver": approves, reorders and starts, but no settings or users.
+    TemplatePromise {
+        rank: APPROVER,
+        printer: PRINTER_A,
+        allowed: &[
             P::ApprovalReview,
             P::QueueReorder,
             P::QueueViewAll,
             P::PrinterControlStart,
         ],
-        Some(PRINTER_A),
-    );
-    assert_missing(
-        &policy,
-        approver,
-        &[
+        missing: &[
             MANAGE_FLEET,
             &[
                 P::PrintersSettings,
@@ -1185,46 +1176,21 @@ fn simplyprint_queue_approver_approves_reorders_and_starts_but_no_settings_or_us
                 P::MembersOverride,
                 P::RanksManage,
             ],
-        ]
-        .concat(),
-        Some(PRINTER_A),
-    );
-    for p in f.rank(APPROVER).permissions.iter() {
-        assert!(
-            !matches!(p.domain(), Domain::Members | Domain::Ranks),
-            "{APPROVER} holds {p}"
-        );
-    }
-}
-
-#[test]
-fn simplyprint_filament_admin_manages_filament_and_only_views_printers_and_queue() {
-    let f = simplyprint();
-    let policy = f.policy();
-    let admin = f.member(FILAMENT_ADMIN);
-    assert_allowed(
-        &policy,
-        admin,
-        &[
+        ],
+        holds_nothing_of: &[Domain::Members, Domain::Ranks],
+        only_views_in: &[],
+    },
+    // "Filament admin": manages filament, only views printers and the queue.
+    TemplatePromise {
+        rank: FILAMENT_ADMIN,
+        printer: PRINTER_A,
+        allowed: &[
             P::FilamentView,
             P::FilamentManage,
             P::PrintersView,
             P::QueueViewAll,
         ],
-        Some(PRINTER_A),
-    );
-    for p in f.rank(FILAMENT_ADMIN).permissions.iter() {
-        if matches!(
-            p.domain(),
-            Domain::Printers | Domain::PrinterControl | Domain::Queue | Domain::Approval
-        ) {
-            assert!(p.key().contains(".view"), "{FILAMENT_ADMIN} holds {p}");
-        }
-    }
-    assert_missing(
-        &policy,
-        admin,
-        &[
+        missing: &[
             MANAGE_FLEET,
             &[
                 P::PrintersSettings,
@@ -1234,21 +1200,21 @@ fn simplyprint_filament_admin_manages_filament_and_only_views_printers_and_queue
                 P::QueueReorder,
                 P::ApprovalReview,
             ],
-        ]
-        .concat(),
-        Some(PRINTER_A),
-    );
-}
-
-#[test]
-fn simplyprint_trusted_operator_runs_the_farm_without_account_admin_or_billing() {
-    let f = simplyprint();
-    let policy = f.policy();
-    let operator = f.member(TRUSTED_OPERATOR);
-    assert_allowed(
-        &policy,
-        operator,
-        &[
+        ],
+        holds_nothing_of: &[],
+        only_views_in: &[
+            Domain::Printers,
+            Domain::PrinterControl,
+            Domain::Queue,
+            Domain::Approval,
+        ],
+    },
+    // "Trusted operator": runs the farm without account administration or billing ("the
+    // intern who clears beds shouldn't be able to send raw G-code").
+    TemplatePromise {
+        rank: TRUSTED_OPERATOR,
+        printer: PRINTER_B,
+        allowed: &[
             P::PrinterControlStart,
             P::PrinterControlCancelAll,
             P::PrinterControlCancelOwn,
@@ -1261,56 +1227,53 @@ fn simplyprint_trusted_operator_runs_the_farm_without_account_admin_or_billing()
             P::QueueViewAll,
             P::FilamentManage,
         ],
-        Some(PRINTER_B),
-    );
-    for p in f.rank(TRUSTED_OPERATOR).permissions.iter() {
-        assert!(
-            !matches!(
-                p.domain(),
-                Domain::Members | Domain::Ranks | Domain::Billing
-            ),
-            "{TRUSTED_OPERATOR} holds {p}"
-        );
-    }
-    // "The intern who clears beds shouldn't be able to send raw G-code."
-    assert_missing(
-        &policy,
-        operator,
-        &[
+        missing: &[&[
             P::PrinterControlSendGcode,
             P::OrganizationManage,
             P::ApiTokensManageAll,
             P::MembersManage,
             P::BillingManage,
             P::BillingViewAll,
-        ],
-        Some(PRINTER_B),
-    );
-}
-
-#[test]
-fn simplyprint_restricted_slicer_student_slices_with_presets_and_queues_but_cannot_start() {
-    let f = simplyprint();
-    let policy = f.policy();
-    let student = f.member(STUDENT);
-    assert_allowed(
-        &policy,
-        student,
-        &[P::SlicerUse, P::QueueSubmit],
-        Some(PRINTER_A),
-    );
-    assert_missing(
-        &policy,
-        student,
-        &[
+        ]],
+        holds_nothing_of: &[Domain::Members, Domain::Ranks, Domain::Billing],
+        only_views_in: &[],
+    },
+    // "Restricted slicer student": slices with presets and queues, but cannot start.
+    TemplatePromise {
+        rank: STUDENT,
+        printer: PRINTER_A,
+        allowed: &[P::SlicerUse, P::QueueSubmit],
+        missing: &[&[
             P::SlicerChangeProfile,
             P::SlicerManageProfiles,
             P::SlicerAdvancedTab,
             P::SlicerExpertTab,
             P::PrinterControlStart,
-        ],
-        Some(PRINTER_A),
-    );
+        ]],
+        holds_nothing_of: &[],
+        only_views_in: &[],
+    },
+];
+
+#[test]
+fn simplyprint_templates_hold_what_their_names_promise() {
+    let f = simplyprint();
+    let policy = f.policy();
+    for promise in SIMPLYPRINT_PROMISES {
+        let (rank, member) = (promise.rank, f.member(promise.rank));
+        let printer = Some(promise.printer);
+        assert_allowed(&policy, member, promise.allowed, printer);
+        assert_missing(&policy, member, &promise.missing.concat(), printer);
+        for p in f.rank(rank).permissions.iter() {
+            assert!(
+                !promise.holds_nothing_of.contains(&p.domain()),
+                "{rank} holds {p}"
+            );
+            if promise.only_views_in.contains(&p.domain()) {
+                assert!(p.key().contains(".view"), "{rank} holds {p}");
+            }
+        }
+    }
 }
 
 // ---- Farmhand defaults ----

@@ -67,12 +67,14 @@ pub enum Observation {
     Error,
 }
 
-/// Farmhand-side facts that shape the state.
+/// Farmhand's holds on a printer (persisted with it), the facts besides the printer's own
+/// report that shape its state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Holds {
+    /// Out of service, set by someone allowed to.
     pub maintenance: bool,
     /// A print ended and nobody has confirmed the plate is clear yet.
-    pub bed_needs_clearing: bool,
+    pub bed_clear_pending: bool,
 }
 
 /// The state that follows from an observation, given Farmhand's holds.
@@ -84,7 +86,7 @@ pub fn derive_state(observation: Observation, holds: Holds) -> PrinterState {
         _ if holds.maintenance => PrinterState::Maintenance,
         Observation::Unreachable => PrinterState::Offline,
         Observation::Error => PrinterState::Error,
-        Observation::Ready if holds.bed_needs_clearing => PrinterState::AwaitingBedClear,
+        Observation::Ready if holds.bed_clear_pending => PrinterState::AwaitingBedClear,
         Observation::Ready => PrinterState::Idle,
     }
 }
@@ -140,7 +142,7 @@ mod tests {
     fn holds_shape_the_state() {
         let none = Holds::default();
         let bed = Holds {
-            bed_needs_clearing: true,
+            bed_clear_pending: true,
             ..Holds::default()
         };
         let maintenance = Holds {

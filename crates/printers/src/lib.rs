@@ -25,33 +25,8 @@ pub mod octoprint_harness;
 mod push;
 pub mod simulated;
 
-/// Which driver a printer uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DriverKind {
-    Simulated,
-    Octoprint,
-    Moonraker,
-}
-
-impl DriverKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Simulated => "simulated",
-            Self::Octoprint => "octoprint",
-            Self::Moonraker => "moonraker",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "simulated" => Some(Self::Simulated),
-            "octoprint" => Some(Self::Octoprint),
-            "moonraker" => Some(Self::Moonraker),
-            _ => None,
-        }
-    }
-}
+/// Which driver a printer uses (one definition, with the printer it belongs to).
+pub use domain::DriverKind;
 
 /// A credential (API key, token, password) in memory. Its `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]

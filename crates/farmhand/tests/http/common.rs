@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use app::PasswordHasher;
 use domain::{ManualClock, Timestamp};
@@ -172,6 +173,44 @@ impl TestServer {
             .await;
         assert_eq!(status, StatusCode::CREATED, "{member}");
         (client, member["id"].as_i64().unwrap())
+    }
+
+    /// Drives the printer's supervision a step at a time (an observation now, as its next poll
+    /// would take) until the live state, read through the API, satisfies `check`.
+    pub async fn wait_for(
+        &self,
+        owner: &Client,
+        printer: &str,
+        what: &str,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
+        self.wait_within(owner, printer, what, Duration::from_secs(15), check)
+            .await
+    }
+
+    pub async fn wait_within(
+        &self,
+        owner: &Client,
+        printer: &str,
+        what: &str,
+        within: Duration,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let id: i64 = printer.rsplit('/').next().unwrap().parse().unwrap();
+        let deadline = tokio::time::Instant::now() + within;
+        let mut last = Value::Null;
+        while tokio::time::Instant::now() < deadline {
+            // A step fails while the printer is away (the observation records it); keep driving.
+            let _ = self.app().observe_printer_now(domain::PrinterId(id)).await;
+            let (status, live) = owner.get(&format!("{printer}/live")).await;
+            if status == StatusCode::OK && check(&live) {
+                return live;
+            }
+            last = live;
+            // The simulated printer moves with time; give it a moment between steps.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("{printer} never became {what} within {within:?}; last: {last}");
     }
 
     pub async fn stop(mut self) {

@@ -662,16 +662,9 @@ async fn simulation_settings_must_be_ones_the_simulator_can_run(server: &TestSer
     assert_eq!(error["error"]["field"], "settings.speed");
     let (_, stored) = owner.get(&one).await;
     assert_eq!(stored["connection"]["settings"]["speed"], 10000, "{stored}");
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
-    loop {
-        let (status, live) = owner.get(&format!("{one}/live")).await;
-        if status == StatusCode::OK && live["state"] == "idle" {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the simulator still runs: {live}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    server
+        .wait_for(&owner, &one, "idle: the simulator still runs", |live| {
+            live["state"] == "idle"
+        })
+        .await;
 }

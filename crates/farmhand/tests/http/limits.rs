@@ -127,15 +127,9 @@ async fn idle_printer(server: &TestServer) -> (Client, String, String) {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{printer}");
     let printer = format!("/api/v1/orgs/{org}/printers/{}", printer["id"]);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let (_, live) = owner.get(&format!("{printer}/live")).await;
-        if live["state"] == "idle" {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never idle: {live}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    server
+        .wait_for(&owner, &printer, "idle", |live| live["state"] == "idle")
+        .await;
     let secret = token["secret"].as_str().unwrap().to_owned();
     (owner, secret, printer)
 }

@@ -59,36 +59,6 @@ async fn simulated_printer(owner: &Client, org: i64, name: &str, speed: f64) -> 
     format!("/api/v1/orgs/{org}/printers/{}", printer["id"])
 }
 
-/// Polls the live state until `check` holds (the supervisor looks every second).
-async fn wait_for(
-    owner: &Client,
-    printer: &str,
-    what: &str,
-    check: impl Fn(&Value) -> bool,
-) -> Value {
-    wait_within(owner, printer, what, Duration::from_secs(15), check).await
-}
-
-async fn wait_within(
-    owner: &Client,
-    printer: &str,
-    what: &str,
-    within: Duration,
-    check: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = tokio::time::Instant::now() + within;
-    let mut last = Value::Null;
-    while tokio::time::Instant::now() < deadline {
-        let (status, live) = owner.get(&format!("{printer}/live")).await;
-        if status == StatusCode::OK && check(&live) {
-            return live;
-        }
-        last = live;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{printer} never became {what} within {within:?}; last: {last}");
-}
-
 async fn start(owner: &Client, printer: &str, file_name: &str, gcode: &str) -> (StatusCode, Value) {
     let response = owner
         .raw_post(
@@ -117,14 +87,18 @@ fn state(live: &Value) -> &str {
 async fn a_print_runs_pauses_resumes_and_ends_awaiting_bed_clear(server: &TestServer) {
     let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
     let printer = simulated_printer(&owner, org, "Sim 1", 60.0).await;
-    wait_for(&owner, &printer, "idle", |l| state(l) == "idle").await;
+    server
+        .wait_for(&owner, &printer, "idle", |l| state(l) == "idle")
+        .await;
 
     let (status, print) = start(&owner, &printer, "part.gcode", &small_gcode()).await;
     assert_eq!(status, StatusCode::CREATED, "{print}");
     assert_eq!(print["state"], "printing");
     assert_eq!(print["managed"], true);
     assert!(print["estimated_s"].as_f64().unwrap() > 10.0, "{print}");
-    let live = wait_for(&owner, &printer, "printing", |l| state(l) == "printing").await;
+    let live = server
+        .wait_for(&owner, &printer, "printing", |l| state(l) == "printing")
+        .await;
     assert_eq!(live["job"]["file_name"], "part.gcode");
     assert_eq!(live["job"]["print_id"], print["id"]);
 
@@ -142,10 +116,11 @@ async fn a_print_runs_pauses_resumes_and_ends_awaiting_bed_clear(server: &TestSe
     assert_eq!(status, StatusCode::OK, "{resumed}");
     assert_eq!(resumed["state"], "printing");
 
-    let live = wait_for(&owner, &printer, "awaiting bed clear", |l| {
-        state(l) == "awaiting_bed_clear"
-    })
-    .await;
+    let live = server
+        .wait_for(&owner, &printer, "awaiting bed clear", |l| {
+            state(l) == "awaiting_bed_clear"
+        })
+        .await;
     assert_eq!(live["bed_clear_pending"], true);
     let (_, prints) = owner.get(&format!("{printer}/prints")).await;
     assert_eq!(prints[0]["state"], "completed", "{prints}");
@@ -215,7 +190,9 @@ async fn a_print_runs_pauses_resumes_and_ends_awaiting_bed_clear(server: &TestSe
 async fn unmanaged_prints_and_disconnects_are_reconciled(server: &TestServer) {
     let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
     let printer = simulated_printer(&owner, org, "Sim 2", 60.0).await;
-    wait_for(&owner, &printer, "idle", |l| state(l) == "idle").await;
+    server
+        .wait_for(&owner, &printer, "idle", |l| state(l) == "idle")
+        .await;
 
     // Someone starts a print at the printer itself: recorded as unmanaged, and audited.
     let (status, _) = owner
@@ -225,7 +202,9 @@ async fn unmanaged_prints_and_disconnects_are_reconciled(server: &TestServer) {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    wait_for(&owner, &printer, "printing", |l| state(l) == "printing").await;
+    server
+        .wait_for(&owner, &printer, "printing", |l| state(l) == "printing")
+        .await;
     let (_, prints) = owner.get(&format!("{printer}/prints")).await;
     assert_eq!(prints[0]["file_name"], "usb.gcode");
     assert_eq!(prints[0]["managed"], false);
@@ -240,13 +219,16 @@ async fn unmanaged_prints_and_disconnects_are_reconciled(server: &TestServer) {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    wait_for(&owner, &printer, "offline", |l| state(l) == "offline").await;
+    server
+        .wait_for(&owner, &printer, "offline", |l| state(l) == "offline")
+        .await;
     let (_, prints) = owner.get(&format!("{printer}/prints")).await;
     assert_eq!(prints[0]["state"], "unknown", "{prints}");
-    wait_for(&owner, &printer, "back", |l| {
-        state(l) == "awaiting_bed_clear"
-    })
-    .await;
+    server
+        .wait_for(&owner, &printer, "back", |l| {
+            state(l) == "awaiting_bed_clear"
+        })
+        .await;
     let (_, prints) = owner.get(&format!("{printer}/prints")).await;
     assert_eq!(prints[0]["state"], "completed", "{prints}");
     assert_eq!(
@@ -276,7 +258,9 @@ async fn unmanaged_prints_and_disconnects_are_reconciled(server: &TestServer) {
             json!({ "fault": "fail", "message": "thermal runaway" }),
         )
         .await;
-    let live = wait_for(&owner, &printer, "error", |l| state(l) == "error").await;
+    let live = server
+        .wait_for(&owner, &printer, "error", |l| state(l) == "error")
+        .await;
     assert!(
         live["detail"].as_str().unwrap().contains("thermal runaway"),
         "{live}"
@@ -288,7 +272,9 @@ async fn unmanaged_prints_and_disconnects_are_reconciled(server: &TestServer) {
 async fn maintenance_and_refusals_are_clear(server: &TestServer) {
     let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
     let printer = simulated_printer(&owner, org, "Sim 3", 60.0).await;
-    wait_for(&owner, &printer, "idle", |l| state(l) == "idle").await;
+    server
+        .wait_for(&owner, &printer, "idle", |l| state(l) == "idle")
+        .await;
     let (status, live) = owner
         .put(&format!("{printer}/maintenance"), json!({ "on": true }))
         .await;
@@ -356,8 +342,12 @@ async fn printer_events_stream_only_visible_printers(server: &TestServer) {
     let printer = simulated_printer(&owner, org, "Sim 4", 60.0).await;
     let (other_org, other_owner) = server.org_with_owner("Elsewhere", "owner@else.test").await;
     let hidden = simulated_printer(&other_owner, other_org, "Secret", 60.0).await;
-    wait_for(&owner, &printer, "idle", |l| state(l) == "idle").await;
-    wait_for(&other_owner, &hidden, "idle", |l| state(l) == "idle").await;
+    server
+        .wait_for(&owner, &printer, "idle", |l| state(l) == "idle")
+        .await;
+    server
+        .wait_for(&other_owner, &hidden, "idle", |l| state(l) == "idle")
+        .await;
 
     let mut response = owner
         .raw_get(&format!("/api/v1/orgs/{org}/printer-events"))
@@ -434,27 +424,35 @@ async fn octoprint_prints_through_the_api_and_is_reconciled_after_a_crash(server
         Some(octoprint.api_key()),
     )
     .await;
-    wait_for(&owner, &printer, "idle", |l| state(l) == "idle").await;
+    server
+        .wait_for(&owner, &printer, "idle", |l| state(l) == "idle")
+        .await;
 
     // Upload and start, pause, resume, cancel.
     let (status, print) = start(&owner, &printer, "long.gcode", &virtual_printer_gcode(300)).await;
     assert_eq!(status, StatusCode::CREATED, "{print}");
-    wait_for(&owner, &printer, "printing", |l| state(l) == "printing").await;
+    server
+        .wait_for(&owner, &printer, "printing", |l| state(l) == "printing")
+        .await;
     let (status, live) = owner.post_empty(&format!("{printer}/pause")).await;
     assert_eq!(status, StatusCode::OK, "{live}");
-    wait_for(&owner, &printer, "paused", |l| state(l) == "paused").await;
+    server
+        .wait_for(&owner, &printer, "paused", |l| state(l) == "paused")
+        .await;
     let (status, live) = owner.post_empty(&format!("{printer}/resume")).await;
     assert_eq!(status, StatusCode::OK, "{live}");
-    wait_for(&owner, &printer, "printing again", |l| {
-        state(l) == "printing"
-    })
-    .await;
+    server
+        .wait_for(&owner, &printer, "printing again", |l| {
+            state(l) == "printing"
+        })
+        .await;
     let (status, live) = owner.post_empty(&format!("{printer}/cancel")).await;
     assert_eq!(status, StatusCode::OK, "{live}");
-    wait_for(&owner, &printer, "awaiting bed clear", |l| {
-        state(l) == "awaiting_bed_clear"
-    })
-    .await;
+    server
+        .wait_for(&owner, &printer, "awaiting bed clear", |l| {
+            state(l) == "awaiting_bed_clear"
+        })
+        .await;
     let (_, prints) = owner.get(&format!("{printer}/prints")).await;
     assert_eq!(prints[0]["state"], "cancelled", "{prints}");
     owner.post_empty(&format!("{printer}/bed-clear")).await;
@@ -462,10 +460,11 @@ async fn octoprint_prints_through_the_api_and_is_reconciled_after_a_crash(server
     // A print that runs to its end.
     let (status, _) = start(&owner, &printer, "short.gcode", &virtual_printer_gcode(20)).await;
     assert_eq!(status, StatusCode::CREATED);
-    wait_within(&owner, &printer, "done", Duration::from_secs(60), |l| {
-        state(l) == "awaiting_bed_clear"
-    })
-    .await;
+    server
+        .wait_within(&owner, &printer, "done", Duration::from_secs(60), |l| {
+            state(l) == "awaiting_bed_clear"
+        })
+        .await;
     let (_, prints) = owner.get(&format!("{printer}/prints")).await;
     assert_eq!(prints[0]["state"], "completed", "{prints}");
     owner.post_empty(&format!("{printer}/bed-clear")).await;
@@ -474,20 +473,25 @@ async fn octoprint_prints_through_the_api_and_is_reconciled_after_a_crash(server
     // virtual printer restarts empty): recorded as failed, never restarted.
     let (status, _) = start(&owner, &printer, "crash.gcode", &virtual_printer_gcode(600)).await;
     assert_eq!(status, StatusCode::CREATED);
-    wait_for(&owner, &printer, "printing", |l| state(l) == "printing").await;
+    server
+        .wait_for(&owner, &printer, "printing", |l| state(l) == "printing")
+        .await;
     octoprint.kill().await;
-    wait_for(&owner, &printer, "offline", |l| state(l) == "offline").await;
+    server
+        .wait_for(&owner, &printer, "offline", |l| state(l) == "offline")
+        .await;
     let (_, prints) = owner.get(&format!("{printer}/prints")).await;
     assert_eq!(prints[0]["state"], "unknown", "{prints}");
     octoprint.restart().await;
-    wait_within(
-        &owner,
-        &printer,
-        "reconciled",
-        Duration::from_secs(60),
-        |l| state(l) == "awaiting_bed_clear",
-    )
-    .await;
+    server
+        .wait_within(
+            &owner,
+            &printer,
+            "reconciled",
+            Duration::from_secs(60),
+            |l| state(l) == "awaiting_bed_clear",
+        )
+        .await;
     let (_, prints) = owner.get(&format!("{printer}/prints")).await;
     assert_eq!(prints[0]["state"], "failed", "{prints}");
     assert_eq!(
@@ -517,16 +521,21 @@ async fn moonraker_prints_through_the_api_and_survives_disconnects(server: &Test
         Some("moon-key"),
     )
     .await;
-    wait_for(&owner, &printer, "idle", |l| state(l) == "idle").await;
+    server
+        .wait_for(&owner, &printer, "idle", |l| state(l) == "idle")
+        .await;
     let (status, print) = start(&owner, &printer, "moon.gcode", &small_gcode()).await;
     assert_eq!(status, StatusCode::CREATED, "{print}");
-    wait_for(&owner, &printer, "printing", |l| state(l) == "printing").await;
+    server
+        .wait_for(&owner, &printer, "printing", |l| state(l) == "printing")
+        .await;
     // Dropped websockets are reconnected; the print is still followed to its end.
     fake.disconnect_all();
-    wait_within(&owner, &printer, "done", Duration::from_secs(30), |l| {
-        state(l) == "awaiting_bed_clear"
-    })
-    .await;
+    server
+        .wait_within(&owner, &printer, "done", Duration::from_secs(30), |l| {
+            state(l) == "awaiting_bed_clear"
+        })
+        .await;
     let (_, prints) = owner.get(&format!("{printer}/prints")).await;
     assert_eq!(prints[0]["state"], "completed", "{prints}");
 
@@ -540,10 +549,11 @@ async fn moonraker_prints_through_the_api_and_survives_disconnects(server: &Test
         Some("wrong"),
     )
     .await;
-    let live = wait_for(&owner, &wrong, "offline with a reason", |l| {
-        state(l) == "offline" && l["detail"] != ""
-    })
-    .await;
+    let live = server
+        .wait_for(&owner, &wrong, "offline with a reason", |l| {
+            state(l) == "offline" && l["detail"] != ""
+        })
+        .await;
     assert!(
         live["detail"].as_str().unwrap().contains("credentials"),
         "{live}"
@@ -553,13 +563,16 @@ async fn moonraker_prints_through_the_api_and_survives_disconnects(server: &Test
 async fn bed_clear_confirmation_follows_the_organization_setting(server: &TestServer) {
     let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
     let printer = simulated_printer(&owner, org, "Sim 5", 600.0).await;
-    wait_for(&owner, &printer, "idle", |l| state(l) == "idle").await;
+    server
+        .wait_for(&owner, &printer, "idle", |l| state(l) == "idle")
+        .await;
     let (status, _) = start(&owner, &printer, "quick.gcode", &small_gcode()).await;
     assert_eq!(status, StatusCode::CREATED);
-    wait_for(&owner, &printer, "awaiting bed clear", |l| {
-        state(l) == "awaiting_bed_clear"
-    })
-    .await;
+    server
+        .wait_for(&owner, &printer, "awaiting bed clear", |l| {
+            state(l) == "awaiting_bed_clear"
+        })
+        .await;
 
     // A lab assistant who may confirm bed clears, with view access only (the Viewer rank's).
     let rank = server.rank_id(&owner, org, "Viewer").await;
@@ -620,18 +633,23 @@ async fn farmhand_restarts_with_its_printers_and_their_prints(backend: store::Ba
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    wait_for(&owner, &printer, "idle", |l| state(l) == "idle").await;
+    server
+        .wait_for(&owner, &printer, "idle", |l| state(l) == "idle")
+        .await;
     let (status, started) = start(&owner, &printer, "long.gcode", &small_gcode()).await;
     assert_eq!(status, StatusCode::CREATED, "{started}");
-    wait_for(&owner, &printer, "printing", |l| state(l) == "printing").await;
+    server
+        .wait_for(&owner, &printer, "printing", |l| state(l) == "printing")
+        .await;
 
     server.restart().await;
     let owner = server.client();
     owner.sign_in("owner@farm.test", PASSWORD).await;
-    wait_for(&owner, &printer, "reconciled", |l| {
-        state(l) == "awaiting_bed_clear"
-    })
-    .await;
+    server
+        .wait_for(&owner, &printer, "reconciled", |l| {
+            state(l) == "awaiting_bed_clear"
+        })
+        .await;
     let (_, prints) = owner.get(&format!("{printer}/prints")).await;
     assert_eq!(
         prints.as_array().unwrap().len(),
@@ -650,7 +668,9 @@ async fn farmhand_restarts_with_its_printers_and_their_prints(backend: store::Ba
 async fn injected_faults_are_bounded_like_what_a_printer_reports(server: &TestServer) {
     let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
     let printer = simulated_printer(&owner, org, "Sim 9", 60.0).await;
-    wait_for(&owner, &printer, "idle", |l| state(l) == "idle").await;
+    server
+        .wait_for(&owner, &printer, "idle", |l| state(l) == "idle")
+        .await;
     let faults = format!("{printer}/simulation/faults");
     for (fault, field) in [
         (
@@ -694,7 +714,9 @@ async fn injected_faults_are_bounded_like_what_a_printer_reports(server: &TestSe
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{shown}: {error}");
         assert_eq!(error["error"]["field"], field, "{shown}: {error}");
     }
-    let live = wait_for(&owner, &printer, "still idle", |l| state(l) == "idle").await;
+    let live = server
+        .wait_for(&owner, &printer, "still idle", |l| state(l) == "idle")
+        .await;
     assert!(
         live["detail"].as_str().unwrap_or_default().is_empty(),
         "{live}"
@@ -711,7 +733,9 @@ async fn injected_faults_are_bounded_like_what_a_printer_reports(server: &TestSe
         .post(&faults, json!({ "fault": "fail", "message": message }))
         .await;
     assert_eq!(status, StatusCode::OK);
-    let live = wait_for(&owner, &printer, "error", |l| state(l) == "error").await;
+    let live = server
+        .wait_for(&owner, &printer, "error", |l| state(l) == "error")
+        .await;
     assert!(
         live["detail"].as_str().unwrap().contains(&message),
         "{live}"
