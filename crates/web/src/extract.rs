@@ -10,9 +10,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use domain::OrgId;
 use serde::de::DeserializeOwned;
 
-use crate::access::RequiredAccess;
 use crate::error::ApiError;
 use crate::error::ErrorCode;
+use crate::routes::Requires;
 use crate::{SESSION_COOKIE, WebState};
 
 /// Largest JSON request body, bytes. The router's default body limit is set to the same, so a
@@ -307,8 +307,8 @@ where
         let Auth(principal) = Auth::from_request_parts(parts, state).await?;
         let Meta(meta) = Meta::from_request_parts(parts, state).await?;
         let actor = web.app.org_actor(principal, org, meta).await?;
-        match parts.extensions.get::<RequiredAccess>() {
-            Some(RequiredAccess::Permission(permission)) => actor.require(*permission)?,
+        match parts.extensions.get::<Requires>() {
+            Some(Requires::Permission(permission)) => actor.require(*permission)?,
             other => {
                 return Err(ApiError::from(app::AppError::Internal(
                     format!("organization route without a declared permission: {other:?}").into(),

@@ -1,10 +1,10 @@
 //! Farmhand's HTTP interface.
 
-pub mod access;
 mod api;
 mod error;
 mod extract;
 mod origin;
+pub mod routes;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,14 +14,15 @@ use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::OpenApi;
 
-pub use access::{AccessTable, RequiredAccess};
+use crate::routes::PlainRoutes;
+
 pub use api::errors::ERRORS_EXTENSION;
 pub use error::{ApiError, ErrorCode};
+pub use routes::{Declaration, Requires};
 
 pub const SESSION_COOKIE: &str = "farmhand_session";
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -53,17 +54,31 @@ pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
 
 /// The OpenAPI document of every API operation.
 pub fn openapi() -> OpenApi {
-    api::router_and_doc().1
+    api::routes().1
 }
 
-/// Builds the whole HTTP application. Fails if any API operation lacks a declared access, or
-/// declares its errors wrongly.
+/// Every route's declared requirement: the API's operations and the plain routes.
+pub fn declarations() -> Vec<Declaration> {
+    let (_, _, mut declarations, _) = api::routes();
+    declarations.extend(plain_routes().into_parts().1);
+    declarations
+}
+
+/// Routes outside the API document.
+fn plain_routes() -> PlainRoutes {
+    PlainRoutes::new()
+        .get(Requires::Public, "/healthz", healthz)
+        .get(Requires::Public, "/readyz", readyz)
+        .get(Requires::Public, "/api/v1/openapi.json", openapi_json)
+}
+
+/// Builds the whole HTTP application. Fails if any API operation lacks a declared requirement,
+/// or declares its errors wrongly.
 pub fn router(app: App, settings: WebSettings) -> Result<Router, String> {
-    let (api_router, doc, problems) = api::router_and_doc();
+    let (api_router, doc, _, problems) = api::routes();
     if !problems.is_empty() {
         return Err(problems.join("; "));
     }
-    let table = Arc::new(AccessTable::from_openapi(&doc)?);
     let doc_json = serde_json::to_value(&doc).map_err(|e| e.to_string())?;
     let state = WebState {
         app,
@@ -71,13 +86,9 @@ pub fn router(app: App, settings: WebSettings) -> Result<Router, String> {
         trust_forwarded_for: settings.trust_forwarded_for,
         openapi: Arc::new(doc_json),
     };
-    // The access layer wraps exactly the documented operations; the document itself is public.
-    let api_router = api_router
-        .layer(axum::middleware::from_fn_with_state(table, access::attach))
-        .route("/api/v1/openapi.json", get(openapi_json));
+    let (plain_router, _) = plain_routes().into_parts();
     let router = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .merge(plain_router)
         .merge(api_router)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -1,4 +1,5 @@
 use app::{CreateGrant, Explanation, MemberRights, SetOverride};
+use authz::Permission as P;
 use authz::schema::PermissionKey;
 use axum::Json;
 use axum::extract::State;
@@ -7,8 +8,9 @@ use axum::response::Response;
 use domain::{GrantId, MemberId, OrgId, PrinterGrant, PrinterId};
 use serde::Deserialize;
 use utoipa::IntoParams;
+use utoipa_axum::routes;
 
-use super::created;
+use super::{ApiRoutes, created};
 use crate::WebState;
 use crate::api::errors::errors;
 use crate::error::ApiResult;
@@ -17,8 +19,7 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery, Org};
 
 /// Printer access grants: who has which access to which printers.
 #[utoipa::path(get, path = "/orgs/{org_id}/printer-access", tag = "ranks", params(("org_id" = OrgId, Path)),
-    responses((status = 200, body = Vec<PrinterGrant>)),
-    extensions(("x-permission" = json!("ranks.view"))))]
+    responses((status = 200, body = Vec<PrinterGrant>)))]
 pub async fn list_grants(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -31,8 +32,7 @@ pub async fn list_grants(
 #[utoipa::path(post, path = "/orgs/{org_id}/printer-access", tag = "ranks", params(("org_id" = OrgId, Path)),
     request_body = CreateGrant,
     responses((status = 201, body = PrinterGrant)),
-    extensions(("x-permission" = json!("printer_access.manage")),
-        ("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::CannotGrant, E::GrantExists])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::CannotGrant, E::GrantExists])))))]
 pub async fn create_grant(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -47,8 +47,7 @@ pub async fn create_grant(
 #[utoipa::path(delete, path = "/orgs/{org_id}/printer-access/{grant_id}", tag = "ranks",
     params(("org_id" = OrgId, Path), ("grant_id" = GrantId, Path)),
     responses((status = 204)),
-    extensions(("x-permission" = json!("printer_access.manage")),
-        ("x-errors" = json!(errors(&[E::InsufficientSeniority, E::CannotGrant])))))]
+    extensions(("x-errors" = json!(errors(&[E::InsufficientSeniority, E::CannotGrant])))))]
 pub async fn delete_grant(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -62,8 +61,7 @@ pub async fn delete_grant(
 /// and the printers they can see with their access. Yours always; others' with `members.view`.
 #[utoipa::path(get, path = "/orgs/{org_id}/members/{member_id}/rights", tag = "members",
     params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path)),
-    responses((status = 200, body = MemberRights)),
-    extensions(("x-permission" = json!("organization.view")), ("x-permission-also" = json!(["members.view"]))))]
+    responses((status = 200, body = MemberRights)))]
 pub async fn member_rights(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -77,8 +75,7 @@ pub async fn member_rights(
     params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path), ("permission" = PermissionKey, Path)),
     request_body = SetOverride,
     responses((status = 200, body = MemberRights)),
-    extensions(("x-permission" = json!("members.override")),
-        ("x-errors" = json!(errors(&[E::InvalidField, E::NotTriState, E::InsufficientSeniority, E::CannotGrant])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::NotTriState, E::InsufficientSeniority, E::CannotGrant])))))]
 pub async fn set_override(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -98,8 +95,7 @@ pub async fn set_override(
 #[utoipa::path(delete, path = "/orgs/{org_id}/members/{member_id}/overrides/{permission}", tag = "members",
     params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path), ("permission" = PermissionKey, Path)),
     responses((status = 200, body = MemberRights)),
-    extensions(("x-permission" = json!("members.override")),
-        ("x-errors" = json!(errors(&[E::InvalidField, E::NotTriState, E::InsufficientSeniority, E::CannotGrant])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::NotTriState, E::InsufficientSeniority, E::CannotGrant])))))]
 pub async fn clear_override(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -131,8 +127,7 @@ pub struct ExplainQuery {
 /// which permission or access, and who could grant it.
 #[utoipa::path(get, path = "/orgs/{org_id}/explain", tag = "members", params(("org_id" = OrgId, Path), ExplainQuery),
     responses((status = 200, body = Explanation)),
-    extensions(("x-permission" = json!("organization.view")), ("x-permission-also" = json!(["members.view"])),
-        ("x-errors" = json!(errors(&[E::InvalidField])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField])))))]
 pub async fn explain(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -145,4 +140,19 @@ pub async fn explain(
             .explain(&actor, query.member_id, &query.permission, query.printer_id)
             .await?,
     ))
+}
+
+/// This module's operations and what each requires.
+pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
+    api.permission(P::RanksView, routes!(list_grants))
+        .permission(P::PrinterAccessManage, routes!(create_grant))
+        .permission(P::PrinterAccessManage, routes!(delete_grant))
+        .permission_also(
+            P::OrganizationView,
+            &[P::MembersView],
+            routes!(member_rights),
+        )
+        .permission(P::MembersOverride, routes!(set_override))
+        .permission(P::MembersOverride, routes!(clear_override))
+        .permission_also(P::OrganizationView, &[P::MembersView], routes!(explain))
 }

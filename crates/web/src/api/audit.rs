@@ -1,4 +1,5 @@
 use app::AuditQuery;
+use authz::Permission as P;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
@@ -7,9 +8,11 @@ use axum::response::{IntoResponse, Response};
 use domain::{AuditEvent, OrgId};
 use futures::TryStreamExt;
 use serde::Serialize;
+use utoipa_axum::routes;
 
 use utoipa::ToSchema;
 
+use super::ApiRoutes;
 use crate::WebState;
 use crate::api::errors::errors;
 use crate::error::ApiResult;
@@ -27,8 +30,7 @@ pub struct AuditPageBody {
 /// The organization's audit log, newest first, filtered and cursor-paginated.
 #[utoipa::path(get, path = "/orgs/{org_id}/audit-events", tag = "audit", params(("org_id" = OrgId, Path), AuditQuery),
     responses((status = 200, body = AuditPageBody)),
-    extensions(("x-permission" = json!("audit.view")),
-        ("x-errors" = json!(errors(&[E::InvalidField])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField])))))]
 pub async fn list_events(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -46,8 +48,7 @@ pub async fn list_events(
 /// way but do not apply.
 #[utoipa::path(get, path = "/orgs/{org_id}/audit-events/export.csv", tag = "audit", params(("org_id" = OrgId, Path), AuditQuery),
     responses((status = 200, content_type = "text/csv", body = String)),
-    extensions(("x-permission" = json!("audit.export")),
-        ("x-errors" = json!(errors(&[E::InvalidField])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField])))))]
 pub async fn export_events(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -75,4 +76,10 @@ pub async fn export_events(
         Body::from_stream(stream),
     )
         .into_response())
+}
+
+/// This module's operations and what each requires.
+pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
+    api.permission(P::AuditView, routes!(list_events))
+        .permission(P::AuditExport, routes!(export_events))
 }

@@ -1,3 +1,4 @@
+use super::ApiRoutes;
 use app::{ChangePassword, Me, SignIn};
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -6,6 +7,7 @@ use domain::{Timestamp, User};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
+use utoipa_axum::routes;
 
 use crate::api::errors::errors;
 use crate::error::ApiResult;
@@ -55,8 +57,7 @@ pub(crate) fn with_session(
 /// repeated failures per account or address are refused with 429 and `Retry-After`.
 #[utoipa::path(post, path = "/auth/sign-in", tag = "auth", request_body = SignIn,
     responses((status = 200, body = SignedInBody)),
-    extensions(("x-permission" = json!("public")),
-        ("x-errors" = json!(errors(&[E::InvalidCredentials, E::TooManyAttempts])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidCredentials, E::TooManyAttempts])))))]
 pub async fn sign_in(
     State(state): State<WebState>,
     Meta(meta): Meta,
@@ -73,8 +74,7 @@ pub async fn sign_in(
 /// Sign out: ends this session.
 #[utoipa::path(post, path = "/auth/sign-out", tag = "auth",
     responses((status = 204)),
-    extensions(("x-permission" = json!("authenticated")),
-        ("x-errors" = json!(errors(&[E::SessionRequired])))))]
+    extensions(("x-errors" = json!(errors(&[E::SessionRequired])))))]
 pub async fn sign_out(
     State(state): State<WebState>,
     Meta(meta): Meta,
@@ -91,8 +91,7 @@ pub async fn sign_out(
 
 /// The signed-in user and their organizations.
 #[utoipa::path(get, path = "/me", tag = "auth",
-    responses((status = 200, body = Me)),
-    extensions(("x-permission" = json!("authenticated"))))]
+    responses((status = 200, body = Me)))]
 pub async fn me(State(state): State<WebState>, Auth(principal): Auth) -> ApiResult<axum::Json<Me>> {
     Ok(axum::Json(state.app.identity().me(&principal).await?))
 }
@@ -100,8 +99,7 @@ pub async fn me(State(state): State<WebState>, Auth(principal): Auth) -> ApiResu
 /// Change your password (needs the current one). Other sessions are signed out.
 #[utoipa::path(post, path = "/me/password", tag = "auth", request_body = ChangePassword,
     responses((status = 204)),
-    extensions(("x-permission" = json!("authenticated")),
-        ("x-errors" = json!(errors(&[E::SessionRequired, E::WrongCurrentPassword, E::InvalidField])))))]
+    extensions(("x-errors" = json!(errors(&[E::SessionRequired, E::WrongCurrentPassword, E::InvalidField])))))]
 pub async fn change_password(
     State(state): State<WebState>,
     Meta(meta): Meta,
@@ -137,4 +135,12 @@ mod tests {
             "farmhand_session=abc; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure"
         );
     }
+}
+
+/// This module's operations and what each requires.
+pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
+    api.public(routes!(sign_in))
+        .authenticated(routes!(sign_out))
+        .authenticated(routes!(me))
+        .authenticated(routes!(change_password))
 }

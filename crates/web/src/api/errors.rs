@@ -35,8 +35,10 @@ use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::{Content, HeaderBuilder, OpenApi, Ref, RefOr, Required};
 
-use crate::access::{RequiredAccess, declared_access};
+use axum::http::Method;
+
 use crate::error::ErrorCode;
+use crate::routes::{ALSO_EXTENSION, Declaration, PERMISSION_EXTENSION, Requires};
 
 /// The operation extension listing the error codes of its own (beyond those of its shape).
 pub const ERRORS_EXTENSION: &str = "x-errors";
@@ -51,22 +53,31 @@ pub fn errors(codes: &[ErrorCode]) -> serde_json::Value {
     )
 }
 
-/// Documents the failures of every operation of `doc`. Returns what is wrong with the
-/// declarations (unknown codes, hand-written error responses); the server refuses to start
-/// with any.
-pub fn document(doc: &mut OpenApi) -> Vec<String> {
+/// Writes each operation's declared requirement (`x-permission`, `x-permission-also`) and its
+/// failures into `doc`. Returns what is wrong (an operation without a declaration, unknown
+/// codes, hand-written error responses); the server refuses to start with any.
+pub fn document(doc: &mut OpenApi, declarations: &[Declaration]) -> Vec<String> {
     let mut problems = Vec::new();
     for (path, item) in doc.paths.paths.iter_mut() {
         let operations = [
-            ("GET", &mut item.get),
-            ("PUT", &mut item.put),
-            ("POST", &mut item.post),
-            ("DELETE", &mut item.delete),
-            ("PATCH", &mut item.patch),
+            (Method::GET, &mut item.get),
+            (Method::PUT, &mut item.put),
+            (Method::POST, &mut item.post),
+            (Method::DELETE, &mut item.delete),
+            (Method::PATCH, &mut item.patch),
         ];
         for (method, operation) in operations {
-            if let Some(operation) = operation
-                && let Err(problem) = document_operation(method, operation)
+            let Some(operation) = operation else { continue };
+            let Some(declaration) = declarations
+                .iter()
+                .find(|d| d.method == method && d.path == *path)
+            else {
+                problems.push(format!("{method} {path}: no declared requirement"));
+                continue;
+            };
+            publish(operation, declaration);
+            if let Err(problem) =
+                document_operation(method.as_str(), operation, declaration.requires)
             {
                 problems.push(format!("{method} {path}: {problem}"));
             }
@@ -75,8 +86,24 @@ pub fn document(doc: &mut OpenApi) -> Vec<String> {
     problems
 }
 
-fn document_operation(method: &str, operation: &mut Operation) -> Result<(), String> {
-    let access = declared_access(operation)?;
+/// The declaration, as the document's extensions.
+fn publish(operation: &mut Operation, declaration: &Declaration) {
+    let extensions = operation.extensions.get_or_insert_with(Default::default);
+    extensions.insert(
+        PERMISSION_EXTENSION.to_string(),
+        declaration.requires.key().into(),
+    );
+    if !declaration.also.is_empty() {
+        let keys = declaration.also.iter().map(|p| p.key()).collect::<Vec<_>>();
+        extensions.insert(ALSO_EXTENSION.to_string(), keys.into());
+    }
+}
+
+fn document_operation(
+    method: &str,
+    operation: &mut Operation,
+    access: Requires,
+) -> Result<(), String> {
     let mut codes = shape_codes(method, operation, access);
     for code in own_codes(operation)? {
         codes.insert(code);
@@ -115,7 +142,7 @@ fn document_operation(method: &str, operation: &mut Operation) -> Result<(), Str
                 .to_string();
         }
     }
-    if access != RequiredAccess::Public {
+    if access != Requires::Public {
         // An API token, or the session cookie (the token wins when a request has both).
         operation.security = Some(vec![
             SecurityRequirement::new("token", Vec::<String>::new()),
@@ -129,7 +156,7 @@ fn document_operation(method: &str, operation: &mut Operation) -> Result<(), Str
 }
 
 /// The codes an operation's shape implies (see the module's table).
-fn shape_codes(method: &str, operation: &Operation, access: RequiredAccess) -> BTreeSet<ErrorCode> {
+fn shape_codes(method: &str, operation: &Operation, access: Requires) -> BTreeSet<ErrorCode> {
     let mut codes = BTreeSet::from([ErrorCode::Internal]);
     let parameters: Vec<ParameterIn> = operation
         .parameters
@@ -159,14 +186,14 @@ fn shape_codes(method: &str, operation: &Operation, access: RequiredAccess) -> B
             ErrorCode::InvalidBody,
         ]);
     }
-    if access != RequiredAccess::Public {
+    if access != Requires::Public {
         codes.extend([ErrorCode::Unauthenticated, ErrorCode::InvalidToken]);
     }
     // Changes come from this server's own pages or from scripts, never another site's page.
     if method != "GET" {
         codes.insert(ErrorCode::CrossOriginRequest);
     }
-    if let RequiredAccess::Permission(_) = access {
+    if let Requires::Permission(_) = access {
         codes.extend([
             ErrorCode::InvalidPath,
             ErrorCode::PermissionDenied,
@@ -275,7 +302,7 @@ mod tests {
     use super::*;
 
     fn published() -> Value {
-        let (_, doc, problems) = super::super::router_and_doc();
+        let (_, doc, _, problems) = super::super::routes();
         assert!(problems.is_empty(), "{problems:#?}");
         serde_json::to_value(&doc).unwrap()
     }
@@ -438,13 +465,29 @@ mod tests {
         doc
     }
 
+    fn sites_manage() -> Declaration {
+        Declaration {
+            method: Method::POST,
+            path: "/api/v1/orgs/{org_id}/things".into(),
+            requires: Requires::Permission(authz::Permission::SitesManage),
+            also: Vec::new(),
+        }
+    }
+
     #[test]
     fn declarations_that_cannot_be_documented_are_refused() {
+        let mut doc = single_operation(json!({"201": {"description": "made"}}), json!({}));
+        let problems = document(&mut doc, &[]);
+        assert_eq!(
+            problems,
+            ["POST /api/v1/orgs/{org_id}/things: no declared requirement"]
+        );
+
         let mut doc = single_operation(
             json!({"201": {"description": "made"}}),
-            json!({"x-permission": "sites.manage", "x-errors": ["name_taken", "no_such_code"]}),
+            json!({"x-errors": ["name_taken", "no_such_code"]}),
         );
-        let problems = document(&mut doc);
+        let problems = document(&mut doc, &[sites_manage()]);
         assert!(
             problems[0].contains("unknown error code \"no_such_code\""),
             "{problems:?}"
@@ -452,9 +495,9 @@ mod tests {
 
         let mut doc = single_operation(
             json!({"201": {"description": "made"}, "409": {"description": "taken"}}),
-            json!({"x-permission": "sites.manage", "x-errors": ["name_taken"]}),
+            json!({"x-errors": ["name_taken"]}),
         );
-        let problems = document(&mut doc);
+        let problems = document(&mut doc, &[sites_manage()]);
         assert!(
             problems[0].contains("409 is written by hand"),
             "{problems:?}"
@@ -462,9 +505,9 @@ mod tests {
 
         let mut doc = single_operation(
             json!({"201": {"description": "made"}}),
-            json!({"x-permission": "sites.manage", "x-errors": ["name_taken"]}),
+            json!({"x-errors": ["name_taken"]}),
         );
-        assert!(document(&mut doc).is_empty());
+        assert!(document(&mut doc, &[sites_manage()]).is_empty());
         let doc = serde_json::to_value(&doc).unwrap();
         let operation = &doc["paths"]["/api/v1/orgs/{org_id}/things"]["post"];
         assert_eq!(codes_under(operation, "409"), ["name_taken"]);

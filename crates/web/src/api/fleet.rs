@@ -1,4 +1,5 @@
 use app::{NamedInput, PrinterInput, PrinterModelInput, PrinterPage, PrinterQuery, VisiblePrinter};
+use authz::Permission as P;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -6,8 +7,9 @@ use axum::response::Response;
 use domain::{
     OrgId, Printer, PrinterGroup, PrinterGroupId, PrinterId, PrinterModel, PrinterModelId,
 };
+use utoipa_axum::routes;
 
-use super::created;
+use super::{ApiRoutes, created};
 use crate::WebState;
 use crate::api::errors::errors;
 use crate::error::ApiResult;
@@ -19,8 +21,7 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery, Org};
 #[utoipa::path(get, path = "/orgs/{org_id}/printers", tag = "printers",
     params(("org_id" = OrgId, Path), PrinterQuery),
     responses((status = 200, body = PrinterPage)),
-    extensions(("x-permission" = json!("printers.view")),
-        ("x-errors" = json!(errors(&[E::InvalidField])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField])))))]
 pub async fn list_printers(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -33,8 +34,7 @@ pub async fn list_printers(
 #[utoipa::path(post, path = "/orgs/{org_id}/printers", tag = "printers", params(("org_id" = OrgId, Path)),
     request_body = PrinterInput,
     responses((status = 201, body = Printer)),
-    extensions(("x-permission" = json!("printers.add")),
-        ("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken, E::CannotGrant])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken, E::CannotGrant])))))]
 pub async fn create_printer(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -48,8 +48,7 @@ pub async fn create_printer(
 /// One printer. A printer you cannot see answers 404, like one that does not exist.
 #[utoipa::path(get, path = "/orgs/{org_id}/printers/{printer_id}", tag = "printers",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
-    responses((status = 200, body = VisiblePrinter)),
-    extensions(("x-permission" = json!("printers.view"))))]
+    responses((status = 200, body = VisiblePrinter)))]
 pub async fn get_printer(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -63,8 +62,7 @@ pub async fn get_printer(
 #[utoipa::path(put, path = "/orgs/{org_id}/printers/{printer_id}", tag = "printers",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)), request_body = PrinterInput,
     responses((status = 200, body = Printer)),
-    extensions(("x-permission" = json!("printers.edit")), ("x-permission-also" = json!(["printers.settings"])),
-        ("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken, E::CannotGrant])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken, E::CannotGrant])))))]
 pub async fn update_printer(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -83,8 +81,7 @@ pub async fn update_printer(
 /// Remove a printer.
 #[utoipa::path(delete, path = "/orgs/{org_id}/printers/{printer_id}", tag = "printers",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
-    responses((status = 204)),
-    extensions(("x-permission" = json!("printers.remove"))))]
+    responses((status = 204)))]
 pub async fn delete_printer(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -96,8 +93,7 @@ pub async fn delete_printer(
 
 /// Printer models.
 #[utoipa::path(get, path = "/orgs/{org_id}/printer-models", tag = "printers", params(("org_id" = OrgId, Path)),
-    responses((status = 200, body = Vec<PrinterModel>)),
-    extensions(("x-permission" = json!("printers.view"))))]
+    responses((status = 200, body = Vec<PrinterModel>)))]
 pub async fn list_models(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -109,8 +105,7 @@ pub async fn list_models(
 #[utoipa::path(post, path = "/orgs/{org_id}/printer-models", tag = "printers", params(("org_id" = OrgId, Path)),
     request_body = PrinterModelInput,
     responses((status = 201, body = PrinterModel)),
-    extensions(("x-permission" = json!("printer_models.add")),
-        ("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken])))))]
 pub async fn create_model(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -128,8 +123,7 @@ pub async fn create_model(
 /// Remove a printer model (its printers keep working without one).
 #[utoipa::path(delete, path = "/orgs/{org_id}/printer-models/{model_id}", tag = "printers",
     params(("org_id" = OrgId, Path), ("model_id" = PrinterModelId, Path)),
-    responses((status = 204)),
-    extensions(("x-permission" = json!("printer_models.remove"))))]
+    responses((status = 204)))]
 pub async fn delete_model(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -145,8 +139,7 @@ pub async fn delete_model(
 
 /// Printer groups.
 #[utoipa::path(get, path = "/orgs/{org_id}/printer-groups", tag = "printers", params(("org_id" = OrgId, Path)),
-    responses((status = 200, body = Vec<PrinterGroup>)),
-    extensions(("x-permission" = json!("printers.view"))))]
+    responses((status = 200, body = Vec<PrinterGroup>)))]
 pub async fn list_groups(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -158,8 +151,7 @@ pub async fn list_groups(
 #[utoipa::path(post, path = "/orgs/{org_id}/printer-groups", tag = "printers", params(("org_id" = OrgId, Path)),
     request_body = NamedInput,
     responses((status = 201, body = PrinterGroup)),
-    extensions(("x-permission" = json!("printer_groups.add")),
-        ("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken])))))]
 pub async fn create_group(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -179,8 +171,7 @@ pub async fn create_group(
     params(("org_id" = OrgId, Path), ("model_id" = PrinterModelId, Path)),
     request_body = PrinterModelInput,
     responses((status = 200, body = PrinterModel)),
-    extensions(("x-permission" = json!("printer_models.edit")),
-        ("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken])))))]
 pub async fn update_model(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -201,8 +192,7 @@ pub async fn update_model(
     params(("org_id" = OrgId, Path), ("group_id" = PrinterGroupId, Path)),
     request_body = NamedInput,
     responses((status = 200, body = PrinterGroup)),
-    extensions(("x-permission" = json!("printer_groups.edit")),
-        ("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken])))))]
 pub async fn update_group(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -221,8 +211,7 @@ pub async fn update_group(
 /// Remove a printer group and the access granted through it.
 #[utoipa::path(delete, path = "/orgs/{org_id}/printer-groups/{group_id}", tag = "printers",
     params(("org_id" = OrgId, Path), ("group_id" = PrinterGroupId, Path)),
-    responses((status = 204)),
-    extensions(("x-permission" = json!("printer_groups.remove"))))]
+    responses((status = 204)))]
 pub async fn delete_group(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -234,4 +223,25 @@ pub async fn delete_group(
         .delete_printer_group(&actor, ids.1)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// This module's operations and what each requires.
+pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
+    api.permission(P::PrintersView, routes!(list_printers))
+        .permission(P::PrintersAdd, routes!(create_printer))
+        .permission(P::PrintersView, routes!(get_printer))
+        .permission_also(
+            P::PrintersEdit,
+            &[P::PrintersSettings],
+            routes!(update_printer),
+        )
+        .permission(P::PrintersRemove, routes!(delete_printer))
+        .permission(P::PrintersView, routes!(list_models))
+        .permission(P::PrinterModelsAdd, routes!(create_model))
+        .permission(P::PrinterModelsEdit, routes!(update_model))
+        .permission(P::PrinterModelsRemove, routes!(delete_model))
+        .permission(P::PrintersView, routes!(list_groups))
+        .permission(P::PrinterGroupsAdd, routes!(create_group))
+        .permission(P::PrinterGroupsEdit, routes!(update_group))
+        .permission(P::PrinterGroupsRemove, routes!(delete_group))
 }

@@ -2,14 +2,16 @@ use app::{
     AcceptInvitation, AddMember, CreateInvitation, CreatedInvitation, InvitationPreview,
     PendingInvitation, UpdateMember,
 };
+use authz::Permission as P;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use domain::{Invitation, InvitationId, Member, MemberId, OrgId};
 use serde_json::json;
+use utoipa_axum::routes;
 
-use super::created;
+use super::{ApiRoutes, created};
 use crate::WebState;
 use crate::api::errors::errors;
 use crate::error::ApiResult;
@@ -18,8 +20,7 @@ use crate::extract::{ApiJson, ApiPath, Auth, MaybeAuth, Meta, OptionalJson, Org}
 
 /// The organization's members, active and deactivated.
 #[utoipa::path(get, path = "/orgs/{org_id}/members", tag = "members", params(("org_id" = OrgId, Path)),
-    responses((status = 200, body = Vec<Member>)),
-    extensions(("x-permission" = json!("members.view"))))]
+    responses((status = 200, body = Vec<Member>)))]
 pub async fn list_members(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -33,8 +34,7 @@ pub async fn list_members(
 #[utoipa::path(post, path = "/orgs/{org_id}/members", tag = "members", params(("org_id" = OrgId, Path)),
     request_body = AddMember,
     responses((status = 201, body = CreatedInvitation)),
-    extensions(("x-permission" = json!("members.invite")),
-        ("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::CannotGrant])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::CannotGrant])))))]
 pub async fn add_member(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -46,8 +46,7 @@ pub async fn add_member(
 /// One member.
 #[utoipa::path(get, path = "/orgs/{org_id}/members/{member_id}", tag = "members",
     params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path)),
-    responses((status = 200, body = Member)),
-    extensions(("x-permission" = json!("members.view"))))]
+    responses((status = 200, body = Member)))]
 pub async fn get_member(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -61,8 +60,7 @@ pub async fn get_member(
 #[utoipa::path(patch, path = "/orgs/{org_id}/members/{member_id}", tag = "members",
     params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path)), request_body = UpdateMember,
     responses((status = 200, body = Member)),
-    extensions(("x-permission" = json!("members.manage")),
-        ("x-errors" = json!(errors(&[E::InsufficientSeniority, E::CannotGrant])))))]
+    extensions(("x-errors" = json!(errors(&[E::InsufficientSeniority, E::CannotGrant])))))]
 pub async fn update_member(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -85,8 +83,7 @@ pub async fn update_member(
 #[utoipa::path(post, path = "/orgs/{org_id}/members/{member_id}/deactivate", tag = "members",
     params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path)),
     responses((status = 200, body = Member)),
-    extensions(("x-permission" = json!("members.manage")),
-        ("x-errors" = json!(errors(&[E::InsufficientSeniority, E::CannotGrant, E::NoChange])))))]
+    extensions(("x-errors" = json!(errors(&[E::InsufficientSeniority, E::CannotGrant, E::NoChange])))))]
 pub async fn deactivate_member(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -102,8 +99,7 @@ pub async fn deactivate_member(
 #[utoipa::path(post, path = "/orgs/{org_id}/members/{member_id}/reactivate", tag = "members",
     params(("org_id" = OrgId, Path), ("member_id" = MemberId, Path)),
     responses((status = 200, body = Member)),
-    extensions(("x-permission" = json!("members.manage")),
-        ("x-errors" = json!(errors(&[E::InsufficientSeniority, E::CannotGrant, E::NoChange])))))]
+    extensions(("x-errors" = json!(errors(&[E::InsufficientSeniority, E::CannotGrant, E::NoChange])))))]
 pub async fn reactivate_member(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -117,8 +113,7 @@ pub async fn reactivate_member(
 
 /// Invitations, newest first, with their status.
 #[utoipa::path(get, path = "/orgs/{org_id}/invitations", tag = "members", params(("org_id" = OrgId, Path)),
-    responses((status = 200, body = Vec<Invitation>)),
-    extensions(("x-permission" = json!("members.invite"))))]
+    responses((status = 200, body = Vec<Invitation>)))]
 pub async fn list_invitations(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -130,8 +125,7 @@ pub async fn list_invitations(
 #[utoipa::path(post, path = "/orgs/{org_id}/invitations", tag = "members", params(("org_id" = OrgId, Path)),
     request_body = CreateInvitation,
     responses((status = 201, body = CreatedInvitation)),
-    extensions(("x-permission" = json!("members.invite")),
-        ("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::CannotGrant])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::CannotGrant])))))]
 pub async fn create_invitation(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -146,8 +140,7 @@ pub async fn create_invitation(
 #[utoipa::path(delete, path = "/orgs/{org_id}/invitations/{invitation_id}", tag = "members",
     params(("org_id" = OrgId, Path), ("invitation_id" = InvitationId, Path)),
     responses((status = 200, body = Invitation)),
-    extensions(("x-permission" = json!("members.invite")),
-        ("x-errors" = json!(errors(&[E::InvitationUsed, E::InvitationDeclined, E::InvitationExpired, E::InvitationRevoked])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvitationUsed, E::InvitationDeclined, E::InvitationExpired, E::InvitationRevoked])))))]
 pub async fn revoke_invitation(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -166,8 +159,7 @@ pub async fn revoke_invitation(
 /// What an invitation link offers, before accepting it.
 #[utoipa::path(get, path = "/invitations/{token}", tag = "members", params(("token" = String, Path)),
     responses((status = 200, body = InvitationPreview)),
-    extensions(("x-permission" = json!("public")),
-        ("x-errors" = json!(errors(&[E::NotFound])))))]
+    extensions(("x-errors" = json!(errors(&[E::NotFound])))))]
 pub async fn preview_invitation(
     State(state): State<WebState>,
     ApiPath(token): ApiPath<String>,
@@ -180,8 +172,7 @@ pub async fn preview_invitation(
 #[utoipa::path(post, path = "/invitations/{token}/accept", tag = "members", params(("token" = String, Path)),
     request_body(content = Option<AcceptInvitation>, description = "For a new account: name and password"),
     responses((status = 201, body = Member)),
-    extensions(("x-permission" = json!("public")),
-        ("x-errors" = json!(errors(&[E::Unauthenticated, E::InvalidToken, E::CrossOriginRequest, E::SessionRequired, E::NotFound, E::InvitationUsed, E::InvitationEmailMismatch, E::SignInRequired, E::AlreadyMember, E::InvitationDeclined, E::InvitationExpired, E::InvitationRevoked, E::InvalidField])))))]
+    extensions(("x-errors" = json!(errors(&[E::Unauthenticated, E::InvalidToken, E::CrossOriginRequest, E::SessionRequired, E::NotFound, E::InvitationUsed, E::InvitationEmailMismatch, E::SignInRequired, E::AlreadyMember, E::InvitationDeclined, E::InvitationExpired, E::InvitationRevoked, E::InvalidField])))))]
 pub async fn accept_invitation(
     State(state): State<WebState>,
     Meta(meta): Meta,
@@ -205,8 +196,7 @@ pub async fn accept_invitation(
 
 /// Invitations waiting for you (addressed to your email), in every organization.
 #[utoipa::path(get, path = "/me/invitations", tag = "members",
-    responses((status = 200, body = Vec<PendingInvitation>)),
-    extensions(("x-permission" = json!("authenticated"))))]
+    responses((status = 200, body = Vec<PendingInvitation>)))]
 pub async fn my_invitations(
     State(state): State<WebState>,
     Auth(principal): Auth,
@@ -218,8 +208,7 @@ pub async fn my_invitations(
 #[utoipa::path(post, path = "/me/invitations/{invitation_id}/accept", tag = "members",
     params(("invitation_id" = InvitationId, Path)),
     responses((status = 201, body = Member)),
-    extensions(("x-permission" = json!("authenticated")),
-        ("x-errors" = json!(errors(&[E::SessionRequired, E::NotFound, E::AlreadyMember,
+    extensions(("x-errors" = json!(errors(&[E::SessionRequired, E::NotFound, E::AlreadyMember,
             E::InvitationUsed, E::InvitationDeclined, E::InvitationExpired, E::InvitationRevoked])))))]
 pub async fn accept_my_invitation(
     State(state): State<WebState>,
@@ -239,8 +228,7 @@ pub async fn accept_my_invitation(
 #[utoipa::path(post, path = "/me/invitations/{invitation_id}/decline", tag = "members",
     params(("invitation_id" = InvitationId, Path)),
     responses((status = 204)),
-    extensions(("x-permission" = json!("authenticated")),
-        ("x-errors" = json!(errors(&[E::SessionRequired, E::NotFound, E::InvitationUsed,
+    extensions(("x-errors" = json!(errors(&[E::SessionRequired, E::NotFound, E::InvitationUsed,
             E::InvitationDeclined, E::InvitationExpired, E::InvitationRevoked])))))]
 pub async fn decline_my_invitation(
     State(state): State<WebState>,
@@ -254,4 +242,22 @@ pub async fn decline_my_invitation(
         .decline_my_invitation(&principal, invitation, &meta)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// This module's operations and what each requires.
+pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
+    api.public(routes!(preview_invitation))
+        .public(routes!(accept_invitation))
+        .authenticated(routes!(my_invitations))
+        .authenticated(routes!(accept_my_invitation))
+        .authenticated(routes!(decline_my_invitation))
+        .permission(P::MembersView, routes!(list_members))
+        .permission(P::MembersInvite, routes!(add_member))
+        .permission(P::MembersView, routes!(get_member))
+        .permission(P::MembersManage, routes!(update_member))
+        .permission(P::MembersManage, routes!(deactivate_member))
+        .permission(P::MembersManage, routes!(reactivate_member))
+        .permission(P::MembersInvite, routes!(list_invitations))
+        .permission(P::MembersInvite, routes!(create_invitation))
+        .permission(P::MembersInvite, routes!(revoke_invitation))
 }

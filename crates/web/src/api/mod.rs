@@ -1,5 +1,5 @@
 //! The JSON API under `/api/v1`. Every operation is documented with `#[utoipa::path]` and
-//! declares its required access in the `x-permission` extension.
+//! added by its module's `routes` with what it requires (published as `x-permission`).
 
 mod access;
 mod audit;
@@ -13,16 +13,17 @@ mod ranks;
 mod tokens;
 mod workgroups;
 
+use authz::Permission;
 use axum::Router;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use utoipa::openapi::OpenApi;
+use utoipa::openapi::{OpenApi, PathItem};
 use utoipa::{OpenApi as _, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 
 use crate::WebState;
+use crate::routes::{Declaration, Requires, carrying};
 
 /// The error body every failing operation returns.
 #[derive(Serialize, ToSchema)]
@@ -94,94 +95,129 @@ impl utoipa::Modify for SecuritySchemes {
     }
 }
 
-/// The API's routes (paths already under `/api/v1`), their OpenAPI document, and what is wrong
-/// with the routes' declarations (the server refuses to start with any).
-pub fn router_and_doc() -> (Router<WebState>, OpenApi, Vec<String>) {
-    let v1 = OpenApiRouter::new()
-        .routes(routes!(auth::sign_in))
-        .routes(routes!(auth::sign_out))
-        .routes(routes!(auth::me))
-        .routes(routes!(auth::change_password))
-        .routes(routes!(members::preview_invitation))
-        .routes(routes!(members::accept_invitation))
-        .routes(routes!(members::my_invitations))
-        .routes(routes!(members::accept_my_invitation))
-        .routes(routes!(members::decline_my_invitation))
-        .routes(routes!(orgs::get_org, orgs::update_org))
-        .routes(routes!(orgs::list_sites, orgs::create_site))
-        .routes(routes!(
-            orgs::get_site,
-            orgs::update_site,
-            orgs::delete_site
-        ))
-        .routes(routes!(orgs::list_ranks))
-        .routes(routes!(members::list_members, members::add_member))
-        .routes(routes!(members::get_member, members::update_member))
-        .routes(routes!(members::deactivate_member))
-        .routes(routes!(members::reactivate_member))
-        .routes(routes!(
-            members::list_invitations,
-            members::create_invitation
-        ))
-        .routes(routes!(members::revoke_invitation))
-        .routes(routes!(
-            workgroups::list_workgroups,
-            workgroups::create_workgroup
-        ))
-        .routes(routes!(
-            workgroups::get_workgroup,
-            workgroups::update_workgroup,
-            workgroups::delete_workgroup
-        ))
-        .routes(routes!(workgroups::set_member, workgroups::remove_member))
-        .routes(routes!(tokens::list_tokens, tokens::create_token))
-        .routes(routes!(tokens::revoke_token))
-        .routes(routes!(audit::list_events))
-        .routes(routes!(audit::export_events))
-        .routes(routes!(ranks::catalog))
-        .routes(routes!(ranks::create_rank))
-        .routes(routes!(
-            ranks::get_rank,
-            ranks::update_rank,
-            ranks::delete_rank
-        ))
-        .routes(routes!(ranks::clone_rank))
-        .routes(routes!(ranks::preview_rank))
-        .routes(routes!(ranks::reorder_ranks))
-        .routes(routes!(ranks::import_preset))
-        .routes(routes!(access::list_grants, access::create_grant))
-        .routes(routes!(access::delete_grant))
-        .routes(routes!(access::member_rights))
-        .routes(routes!(access::set_override, access::clear_override))
-        .routes(routes!(access::explain))
-        .routes(routes!(fleet::list_printers, fleet::create_printer))
-        .routes(routes!(
-            fleet::get_printer,
-            fleet::update_printer,
-            fleet::delete_printer
-        ))
-        .routes(routes!(printer_control::live))
-        .routes(routes!(printer_control::prints, printer_control::start))
-        .routes(routes!(printer_control::history))
-        .routes(routes!(printer_control::pause))
-        .routes(routes!(printer_control::resume))
-        .routes(routes!(printer_control::cancel))
-        .routes(routes!(printer_control::emergency_stop))
-        .routes(routes!(printer_control::confirm_bed_clear))
-        .routes(routes!(printer_control::send_gcode))
-        .routes(routes!(printer_control::preheat))
-        .routes(routes!(printer_control::maintenance))
-        .routes(routes!(printer_control::simulate_fault))
-        .routes(routes!(printer_control::events))
-        .routes(routes!(fleet::list_models, fleet::create_model))
-        .routes(routes!(fleet::update_model, fleet::delete_model))
-        .routes(routes!(fleet::list_groups, fleet::create_group))
-        .routes(routes!(fleet::update_group, fleet::delete_group));
-    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .nest("/api/v1", v1)
-        .split_for_parts();
-    let problems = errors::document(&mut doc);
-    (router, doc, problems)
+/// Where the API lives.
+pub const PREFIX: &str = "/api/v1";
+
+/// The API's operations being declared: each added with what it requires, one at a time, so
+/// no operation can exist without a declaration.
+pub(crate) struct ApiRoutes {
+    router: OpenApiRouter<WebState>,
+    declarations: Vec<Declaration>,
+    problems: Vec<String>,
+}
+
+impl ApiRoutes {
+    fn new() -> ApiRoutes {
+        ApiRoutes {
+            router: OpenApiRouter::new(),
+            declarations: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    pub(crate) fn public(self, operation: UtoipaMethodRouter<WebState>) -> ApiRoutes {
+        self.add(Requires::Public, &[], operation)
+    }
+
+    pub(crate) fn authenticated(self, operation: UtoipaMethodRouter<WebState>) -> ApiRoutes {
+        self.add(Requires::Authenticated, &[], operation)
+    }
+
+    pub(crate) fn permission(
+        self,
+        permission: Permission,
+        operation: UtoipaMethodRouter<WebState>,
+    ) -> ApiRoutes {
+        self.add(Requires::Permission(permission), &[], operation)
+    }
+
+    /// An operation that requires `permission` and checks `also` on the resource it touches.
+    pub(crate) fn permission_also(
+        self,
+        permission: Permission,
+        also: &[Permission],
+        operation: UtoipaMethodRouter<WebState>,
+    ) -> ApiRoutes {
+        self.add(Requires::Permission(permission), also, operation)
+    }
+
+    fn add(
+        mut self,
+        requires: Requires,
+        also: &[Permission],
+        (schemas, paths, method_router): UtoipaMethodRouter<WebState>,
+    ) -> ApiRoutes {
+        let operations: Vec<(Method, String)> = paths
+            .paths
+            .iter()
+            .flat_map(|(path, item)| {
+                methods(item)
+                    .into_iter()
+                    .map(move |method| (method, format!("{PREFIX}{path}")))
+            })
+            .collect();
+        if operations.len() != 1 {
+            self.problems.push(format!(
+                "declare operations one at a time, not {operations:?} together"
+            ));
+        }
+        for (method, path) in operations {
+            self.declarations.push(Declaration {
+                method,
+                path,
+                requires,
+                also: also.to_vec(),
+            });
+        }
+        self.router = self
+            .router
+            .routes((schemas, paths, carrying(method_router, requires)));
+        self
+    }
+
+    /// The router under [`PREFIX`], the OpenAPI document with each operation's declaration and
+    /// failures written in, the declarations, and what is wrong with them (the server refuses
+    /// to start with any).
+    fn finish(self) -> (Router<WebState>, OpenApi, Vec<Declaration>, Vec<String>) {
+        let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+            .nest(PREFIX, self.router)
+            .split_for_parts();
+        let mut problems = self.problems;
+        problems.extend(errors::document(&mut doc, &self.declarations));
+        (router, doc, self.declarations, problems)
+    }
+}
+
+/// The methods a path item has operations for.
+pub(crate) fn methods(item: &PathItem) -> Vec<Method> {
+    [
+        (Method::GET, &item.get),
+        (Method::POST, &item.post),
+        (Method::PUT, &item.put),
+        (Method::PATCH, &item.patch),
+        (Method::DELETE, &item.delete),
+    ]
+    .into_iter()
+    .filter(|(_, operation)| operation.is_some())
+    .map(|(method, _)| method)
+    .collect()
+}
+
+/// The API's routes (paths already under [`PREFIX`]), their OpenAPI document, their
+/// declarations, and what is wrong with the declarations.
+pub fn routes() -> (Router<WebState>, OpenApi, Vec<Declaration>, Vec<String>) {
+    let api = ApiRoutes::new();
+    let api = auth::routes(api);
+    let api = members::routes(api);
+    let api = orgs::routes(api);
+    let api = workgroups::routes(api);
+    let api = tokens::routes(api);
+    let api = audit::routes(api);
+    let api = ranks::routes(api);
+    let api = access::routes(api);
+    let api = fleet::routes(api);
+    let api = printer_control::routes(api);
+    api.finish()
 }
 
 /// 201 with the created resource.

@@ -1,11 +1,13 @@
 use app::{CreateSite, UpdateOrg, UpdateSite};
+use authz::Permission as P;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use domain::{OrgId, Organization, Rank, Site, SiteId};
+use utoipa_axum::routes;
 
-use super::created;
+use super::{ApiRoutes, created};
 use crate::WebState;
 use crate::api::errors::errors;
 use crate::error::ApiResult;
@@ -14,8 +16,7 @@ use crate::extract::{ApiJson, ApiPath, Org};
 
 /// The organization and its settings.
 #[utoipa::path(get, path = "/orgs/{org_id}", tag = "organizations", params(("org_id" = OrgId, Path)),
-    responses((status = 200, body = Organization)),
-    extensions(("x-permission" = json!("organization.view"))))]
+    responses((status = 200, body = Organization)))]
 pub async fn get_org(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -27,8 +28,7 @@ pub async fn get_org(
 #[utoipa::path(patch, path = "/orgs/{org_id}", tag = "organizations", params(("org_id" = OrgId, Path)),
     request_body = UpdateOrg,
     responses((status = 200, body = Organization)),
-    extensions(("x-permission" = json!("organization.manage")),
-        ("x-errors" = json!(errors(&[E::InvalidField])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField])))))]
 pub async fn update_org(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -39,8 +39,7 @@ pub async fn update_org(
 
 /// The organization's sites.
 #[utoipa::path(get, path = "/orgs/{org_id}/sites", tag = "organizations", params(("org_id" = OrgId, Path)),
-    responses((status = 200, body = Vec<Site>)),
-    extensions(("x-permission" = json!("sites.view"))))]
+    responses((status = 200, body = Vec<Site>)))]
 pub async fn list_sites(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -52,8 +51,7 @@ pub async fn list_sites(
 #[utoipa::path(post, path = "/orgs/{org_id}/sites", tag = "organizations", params(("org_id" = OrgId, Path)),
     request_body = CreateSite,
     responses((status = 201, body = Site)),
-    extensions(("x-permission" = json!("sites.manage")),
-        ("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken])))))]
 pub async fn create_site(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -67,8 +65,7 @@ pub async fn create_site(
 /// One site.
 #[utoipa::path(get, path = "/orgs/{org_id}/sites/{site_id}", tag = "organizations",
     params(("org_id" = OrgId, Path), ("site_id" = SiteId, Path)),
-    responses((status = 200, body = Site)),
-    extensions(("x-permission" = json!("sites.view"))))]
+    responses((status = 200, body = Site)))]
 pub async fn get_site(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -82,8 +79,7 @@ pub async fn get_site(
 #[utoipa::path(patch, path = "/orgs/{org_id}/sites/{site_id}", tag = "organizations",
     params(("org_id" = OrgId, Path), ("site_id" = SiteId, Path)), request_body = UpdateSite,
     responses((status = 200, body = Site)),
-    extensions(("x-permission" = json!("sites.manage")),
-        ("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken])))))]
 pub async fn update_site(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -100,8 +96,7 @@ pub async fn update_site(
 #[utoipa::path(delete, path = "/orgs/{org_id}/sites/{site_id}", tag = "organizations",
     params(("org_id" = OrgId, Path), ("site_id" = SiteId, Path)),
     responses((status = 204)),
-    extensions(("x-permission" = json!("sites.manage")),
-        ("x-errors" = json!(errors(&[E::SiteInUse])))))]
+    extensions(("x-errors" = json!(errors(&[E::SiteInUse])))))]
 pub async fn delete_site(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -114,11 +109,22 @@ pub async fn delete_site(
 
 /// The organization's ranks, most senior first.
 #[utoipa::path(get, path = "/orgs/{org_id}/ranks", tag = "organizations", params(("org_id" = OrgId, Path)),
-    responses((status = 200, body = Vec<Rank>)),
-    extensions(("x-permission" = json!("ranks.view"))))]
+    responses((status = 200, body = Vec<Rank>)))]
 pub async fn list_ranks(
     State(state): State<WebState>,
     Org(actor): Org,
 ) -> ApiResult<Json<Vec<Rank>>> {
     Ok(Json(state.app.access().list_ranks(&actor).await?))
+}
+
+/// This module's operations and what each requires.
+pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
+    api.permission(P::OrganizationView, routes!(get_org))
+        .permission(P::OrganizationManage, routes!(update_org))
+        .permission(P::SitesView, routes!(list_sites))
+        .permission(P::SitesManage, routes!(create_site))
+        .permission(P::SitesView, routes!(get_site))
+        .permission(P::SitesManage, routes!(update_site))
+        .permission(P::SitesManage, routes!(delete_site))
+        .permission(P::RanksView, routes!(list_ranks))
 }

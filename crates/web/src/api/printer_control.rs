@@ -1,7 +1,9 @@
 //! Live printer state, prints, control actions and the live event stream.
 
+use authz::Permission as P;
 use std::convert::Infallible;
 use std::time::Duration;
+use utoipa_axum::routes;
 
 use app::{App, LiveStatus, Preheat, SendGcode, SetMaintenance};
 use axum::Json;
@@ -13,6 +15,7 @@ use futures::Stream;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use super::ApiRoutes;
 use crate::WebState;
 use crate::api::errors::errors;
 use crate::error::ErrorCode as E;
@@ -36,8 +39,7 @@ fn with_driver(codes: &[E]) -> serde_json::Value {
 #[utoipa::path(get, path = "/orgs/{org_id}/printers/{printer_id}/live", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
     responses((status = 200, body = LiveStatus)),
-    extensions(("x-permission" = json!("printers.view")),
-        ("x-errors" = json!(errors(&[E::PrinterNotConnected])))))]
+    extensions(("x-errors" = json!(errors(&[E::PrinterNotConnected])))))]
 pub async fn live(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -49,8 +51,7 @@ pub async fn live(
 /// The printer's prints, newest first (managed ones and those started at the printer).
 #[utoipa::path(get, path = "/orgs/{org_id}/printers/{printer_id}/prints", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
-    responses((status = 200, body = Vec<Print>)),
-    extensions(("x-permission" = json!("printers.view"))))]
+    responses((status = 200, body = Vec<Print>)))]
 pub async fn prints(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -62,8 +63,7 @@ pub async fn prints(
 /// The printer's recorded state changes, newest first.
 #[utoipa::path(get, path = "/orgs/{org_id}/printers/{printer_id}/history", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
-    responses((status = 200, body = Vec<PrinterStateEvent>)),
-    extensions(("x-permission" = json!("printers.view"))))]
+    responses((status = 200, body = Vec<PrinterStateEvent>)))]
 pub async fn history(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -110,8 +110,7 @@ impl ToSchema for GcodeFile {}
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path), StartQuery),
     request_body(content = GcodeFile, content_type = "application/octet-stream", description = "The G-code file."),
     responses((status = 201, body = Print)),
-    extensions(("x-permission" = json!("printer_control.start")),
-        ("x-errors" = json!(with_driver(&[E::InvalidField, E::FileTooLarge, E::UnreadableBody, E::PrinterNotConnected, E::PrinterNotReady])))))]
+    extensions(("x-errors" = json!(with_driver(&[E::InvalidField, E::FileTooLarge, E::UnreadableBody, E::PrinterNotConnected, E::PrinterNotReady])))))]
 pub async fn start(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -134,12 +133,12 @@ pub async fn start(
 }
 
 macro_rules! command {
-    ($name:ident, $path:literal, $permission:literal, $doc:literal, $call:ident, $errors:expr) => {
+    ($name:ident, $path:literal, $doc:literal, $call:ident, $errors:expr) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "printer control",
-            params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
-            responses((status = 200, body = LiveStatus)),
-            extensions(("x-permission" = json!($permission)), ("x-errors" = json!($errors))))]
+                    params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
+                    responses((status = 200, body = LiveStatus)),
+                    extensions(("x-errors" = json!($errors))))]
         pub async fn $name(
             State(state): State<WebState>,
             Org(actor): Org,
@@ -153,7 +152,6 @@ macro_rules! command {
 command!(
     pause,
     "/orgs/{org_id}/printers/{printer_id}/pause",
-    "printer_control.pause_resume",
     "Pause the running print.",
     pause_print,
     with_driver(&[E::PrinterNotConnected, E::PrinterNotReady])
@@ -161,7 +159,6 @@ command!(
 command!(
     resume,
     "/orgs/{org_id}/printers/{printer_id}/resume",
-    "printer_control.pause_resume",
     "Resume a paused print.",
     resume_print,
     with_driver(&[E::PrinterNotConnected, E::PrinterNotReady])
@@ -169,7 +166,6 @@ command!(
 command!(
     emergency_stop,
     "/orgs/{org_id}/printers/{printer_id}/emergency-stop",
-    "printer_control.emergency_stop",
     "Stop the printer at once (M112); the print is lost.",
     emergency_stop,
     with_driver(&[E::PrinterNotConnected, E::PrinterNotReady])
@@ -177,7 +173,6 @@ command!(
 command!(
     confirm_bed_clear,
     "/orgs/{org_id}/printers/{printer_id}/bed-clear",
-    "printer_control.confirm_bed_clear",
     "Confirm the build plate is clear so the printer takes the next job.",
     confirm_bed_clear,
     errors(&[E::PrinterNotConnected, E::BedNotAwaitingClear])
@@ -188,9 +183,7 @@ command!(
 #[utoipa::path(post, path = "/orgs/{org_id}/printers/{printer_id}/cancel", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
     responses((status = 200, body = LiveStatus)),
-    extensions(("x-permission" = json!("printers.view")),
-        ("x-permission-also" = json!(["printer_control.cancel.own", "printer_control.cancel.all"])),
-        ("x-errors" = json!(with_driver(&[E::PrinterNotConnected, E::PrinterNotReady])))))]
+    extensions(("x-errors" = json!(with_driver(&[E::PrinterNotConnected, E::PrinterNotReady])))))]
 pub async fn cancel(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -203,8 +196,7 @@ pub async fn cancel(
 #[utoipa::path(post, path = "/orgs/{org_id}/printers/{printer_id}/gcode", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)), request_body = SendGcode,
     responses((status = 200, body = LiveStatus)),
-    extensions(("x-permission" = json!("printer_control.send_gcode")),
-        ("x-errors" = json!(with_driver(&[E::InvalidField, E::PrinterNotConnected, E::PrinterNotReady])))))]
+    extensions(("x-errors" = json!(with_driver(&[E::InvalidField, E::PrinterNotConnected, E::PrinterNotReady])))))]
 pub async fn send_gcode(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -220,8 +212,7 @@ pub async fn send_gcode(
 #[utoipa::path(post, path = "/orgs/{org_id}/printers/{printer_id}/preheat", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)), request_body = Preheat,
     responses((status = 200, body = LiveStatus)),
-    extensions(("x-permission" = json!("printer_control.preheat")),
-        ("x-errors" = json!(with_driver(&[E::InvalidField, E::PrinterNotConnected, E::PrinterNotReady])))))]
+    extensions(("x-errors" = json!(with_driver(&[E::InvalidField, E::PrinterNotConnected, E::PrinterNotReady])))))]
 pub async fn preheat(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -237,8 +228,7 @@ pub async fn preheat(
 #[utoipa::path(put, path = "/orgs/{org_id}/printers/{printer_id}/maintenance", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)), request_body = SetMaintenance,
     responses((status = 200, body = LiveStatus)),
-    extensions(("x-permission" = json!("printer_control.maintenance")),
-        ("x-errors" = json!(errors(&[E::PrinterNotConnected])))))]
+    extensions(("x-errors" = json!(errors(&[E::PrinterNotConnected])))))]
 pub async fn maintenance(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -360,8 +350,7 @@ impl ToSchema for SimulatedFault {}
 #[utoipa::path(post, path = "/orgs/{org_id}/printers/{printer_id}/simulation/faults", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)), request_body = SimulatedFault,
     responses((status = 200, body = LiveStatus)),
-    extensions(("x-permission" = json!("printers.edit")),
-        ("x-errors" = json!(errors(&[E::InvalidField, E::PrinterNotConnected, E::NotSimulated])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::PrinterNotConnected, E::NotSimulated])))))]
 pub async fn simulate_fault(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -399,8 +388,7 @@ const RIGHTS_RECHECK: Duration = Duration::from_secs(5);
 /// each change as it happens. Only printers you can see, only in this organization.
 #[utoipa::path(get, path = "/orgs/{org_id}/printer-events", tag = "printer control",
     params(("org_id" = OrgId, Path)),
-    responses((status = 200, content_type = "text/event-stream", description = "`printer` events whose data is a LiveStatus")),
-    extensions(("x-permission" = json!("printers.view"))))]
+    responses((status = 200, content_type = "text/event-stream", description = "`printer` events whose data is a LiveStatus")))]
 pub async fn events(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -460,4 +448,26 @@ fn event(status: &LiveStatus) -> Event {
         .id(status.printer_id.to_string())
         .json_data(status)
         .unwrap_or_else(|_| Event::default().event("printer"))
+}
+
+/// This module's operations and what each requires.
+pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
+    api.permission(P::PrintersView, routes!(live))
+        .permission(P::PrintersView, routes!(prints))
+        .permission(P::PrinterControlStart, routes!(start))
+        .permission(P::PrintersView, routes!(history))
+        .permission(P::PrinterControlPauseResume, routes!(pause))
+        .permission(P::PrinterControlPauseResume, routes!(resume))
+        .permission_also(
+            P::PrintersView,
+            &[P::PrinterControlCancelOwn, P::PrinterControlCancelAll],
+            routes!(cancel),
+        )
+        .permission(P::PrinterControlEmergencyStop, routes!(emergency_stop))
+        .permission(P::PrinterControlConfirmBedClear, routes!(confirm_bed_clear))
+        .permission(P::PrinterControlSendGcode, routes!(send_gcode))
+        .permission(P::PrinterControlPreheat, routes!(preheat))
+        .permission(P::PrinterControlMaintenance, routes!(maintenance))
+        .permission(P::PrintersEdit, routes!(simulate_fault))
+        .permission(P::PrintersView, routes!(events))
 }

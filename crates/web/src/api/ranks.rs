@@ -1,11 +1,13 @@
 use app::{CatalogDomain, CloneRank, ImportPreset, NewRank, RankChange, RankPreview, ReorderRanks};
+use authz::Permission as P;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use domain::{OrgId, Rank, RankId};
+use utoipa_axum::routes;
 
-use super::created;
+use super::{ApiRoutes, created};
 use crate::WebState;
 use crate::api::errors::errors;
 use crate::error::ApiResult;
@@ -14,8 +16,7 @@ use crate::extract::{ApiJson, ApiPath, Org};
 
 /// The permission catalog, grouped by domain: the rows of the permission matrix.
 #[utoipa::path(get, path = "/orgs/{org_id}/permissions", tag = "ranks", params(("org_id" = OrgId, Path)),
-    responses((status = 200, body = Vec<CatalogDomain>)),
-    extensions(("x-permission" = json!("organization.view"))))]
+    responses((status = 200, body = Vec<CatalogDomain>)))]
 pub async fn catalog(State(state): State<WebState>, Org(_actor): Org) -> Json<Vec<CatalogDomain>> {
     Json(state.app.access().catalog())
 }
@@ -24,8 +25,7 @@ pub async fn catalog(State(state): State<WebState>, Org(_actor): Org) -> Json<Ve
 #[utoipa::path(post, path = "/orgs/{org_id}/ranks", tag = "ranks", params(("org_id" = OrgId, Path)),
     request_body = NewRank,
     responses((status = 201, body = Rank)),
-    extensions(("x-permission" = json!("ranks.manage")),
-        ("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::CannotGrant, E::RankConflict, E::NoRoomForRanks])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::CannotGrant, E::RankConflict, E::NoRoomForRanks])))))]
 pub async fn create_rank(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -39,8 +39,7 @@ pub async fn create_rank(
 /// One rank.
 #[utoipa::path(get, path = "/orgs/{org_id}/ranks/{rank_id}", tag = "ranks",
     params(("org_id" = OrgId, Path), ("rank_id" = RankId, Path)),
-    responses((status = 200, body = Rank)),
-    extensions(("x-permission" = json!("ranks.view"))))]
+    responses((status = 200, body = Rank)))]
 pub async fn get_rank(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -53,8 +52,7 @@ pub async fn get_rank(
 #[utoipa::path(patch, path = "/orgs/{org_id}/ranks/{rank_id}", tag = "ranks",
     params(("org_id" = OrgId, Path), ("rank_id" = RankId, Path)), request_body = RankChange,
     responses((status = 200, body = Rank)),
-    extensions(("x-permission" = json!("ranks.manage")),
-        ("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::CannotGrant, E::RankConflict])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::CannotGrant, E::RankConflict])))))]
 pub async fn update_rank(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -70,8 +68,7 @@ pub async fn update_rank(
 #[utoipa::path(delete, path = "/orgs/{org_id}/ranks/{rank_id}", tag = "ranks",
     params(("org_id" = OrgId, Path), ("rank_id" = RankId, Path)),
     responses((status = 204)),
-    extensions(("x-permission" = json!("ranks.manage")),
-        ("x-errors" = json!(errors(&[E::InsufficientSeniority, E::RankInUse])))))]
+    extensions(("x-errors" = json!(errors(&[E::InsufficientSeniority, E::RankInUse])))))]
 pub async fn delete_rank(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -85,8 +82,7 @@ pub async fn delete_rank(
 #[utoipa::path(post, path = "/orgs/{org_id}/ranks/{rank_id}/clone", tag = "ranks",
     params(("org_id" = OrgId, Path), ("rank_id" = RankId, Path)), request_body = CloneRank,
     responses((status = 201, body = Rank)),
-    extensions(("x-permission" = json!("ranks.manage")),
-        ("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::CannotGrant, E::RankConflict, E::NoRoomForRanks])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::CannotGrant, E::RankConflict, E::NoRoomForRanks])))))]
 pub async fn clone_rank(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -102,8 +98,7 @@ pub async fn clone_rank(
 #[utoipa::path(post, path = "/orgs/{org_id}/ranks/{rank_id}/preview", tag = "ranks",
     params(("org_id" = OrgId, Path), ("rank_id" = RankId, Path)), request_body = RankChange,
     responses((status = 200, body = RankPreview)),
-    extensions(("x-permission" = json!("ranks.view")),
-        ("x-errors" = json!(errors(&[E::InvalidField])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField])))))]
 pub async fn preview_rank(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -123,8 +118,7 @@ pub async fn preview_rank(
 #[utoipa::path(put, path = "/orgs/{org_id}/rank-order", tag = "ranks", params(("org_id" = OrgId, Path)),
     request_body = ReorderRanks,
     responses((status = 200, body = Vec<Rank>)),
-    extensions(("x-permission" = json!("ranks.manage")),
-        ("x-errors" = json!(errors(&[E::InvalidField, E::RankOrderMismatch, E::RankConflict, E::NoRoomForRanks])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::RankOrderMismatch, E::RankConflict, E::NoRoomForRanks])))))]
 pub async fn reorder_ranks(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -138,8 +132,7 @@ pub async fn reorder_ranks(
 #[utoipa::path(post, path = "/orgs/{org_id}/rank-presets", tag = "ranks", params(("org_id" = OrgId, Path)),
     request_body = ImportPreset,
     responses((status = 201, body = Vec<Rank>)),
-    extensions(("x-permission" = json!("ranks.manage")),
-        ("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::CannotGrant, E::RankConflict, E::NoRoomForRanks])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::CannotGrant, E::RankConflict, E::NoRoomForRanks])))))]
 pub async fn import_preset(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -148,4 +141,17 @@ pub async fn import_preset(
     Ok(created(
         state.app.access().import_preset(&actor, input).await?,
     ))
+}
+
+/// This module's operations and what each requires.
+pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
+    api.permission(P::OrganizationView, routes!(catalog))
+        .permission(P::RanksManage, routes!(create_rank))
+        .permission(P::RanksView, routes!(get_rank))
+        .permission(P::RanksManage, routes!(update_rank))
+        .permission(P::RanksManage, routes!(delete_rank))
+        .permission(P::RanksManage, routes!(clone_rank))
+        .permission(P::RanksView, routes!(preview_rank))
+        .permission(P::RanksManage, routes!(reorder_ranks))
+        .permission(P::RanksManage, routes!(import_preset))
 }

@@ -1,13 +1,15 @@
 use app::{CreateToken, CreatedToken};
+use authz::Permission as P;
 use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
 use domain::{ApiToken, OrgId, TokenId};
 use serde::Deserialize;
+use utoipa_axum::routes;
 
 use utoipa::IntoParams;
 
-use super::created;
+use super::{ApiRoutes, created};
 use crate::WebState;
 use crate::api::errors::errors;
 use crate::error::ApiResult;
@@ -25,8 +27,7 @@ pub struct TokenListQuery {
 
 /// Your API tokens (or everyone's, with `all=true`). Secrets are never shown again.
 #[utoipa::path(get, path = "/orgs/{org_id}/api-tokens", tag = "api-tokens", params(("org_id" = OrgId, Path), TokenListQuery),
-    responses((status = 200, body = Vec<ApiToken>)),
-    extensions(("x-permission" = json!("api_tokens.create.own")), ("x-permission-also" = json!(["api_tokens.manage.all"]))))]
+    responses((status = 200, body = Vec<ApiToken>)))]
 pub async fn list_tokens(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -42,8 +43,7 @@ pub async fn list_tokens(
 #[utoipa::path(post, path = "/orgs/{org_id}/api-tokens", tag = "api-tokens", params(("org_id" = OrgId, Path)),
     request_body = CreateToken,
     responses((status = 201, body = CreatedToken)),
-    extensions(("x-permission" = json!("api_tokens.create.own")),
-        ("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::SessionRequired])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority, E::SessionRequired])))))]
 pub async fn create_token(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -58,8 +58,7 @@ pub async fn create_token(
 #[utoipa::path(delete, path = "/orgs/{org_id}/api-tokens/{token_id}", tag = "api-tokens",
     params(("org_id" = OrgId, Path), ("token_id" = TokenId, Path)),
     responses((status = 200, body = ApiToken)),
-    extensions(("x-permission" = json!("api_tokens.create.own")), ("x-permission-also" = json!(["api_tokens.manage.all"])),
-        ("x-errors" = json!(errors(&[E::InsufficientSeniority, E::AlreadyRevoked])))))]
+    extensions(("x-errors" = json!(errors(&[E::InsufficientSeniority, E::AlreadyRevoked])))))]
 pub async fn revoke_token(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -67,4 +66,19 @@ pub async fn revoke_token(
 ) -> ApiResult<Json<ApiToken>> {
     let (_, id) = ids;
     Ok(Json(state.app.identity().revoke_token(&actor, id).await?))
+}
+
+/// This module's operations and what each requires.
+pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
+    api.permission_also(
+        P::ApiTokensCreateOwn,
+        &[P::ApiTokensManageAll],
+        routes!(list_tokens),
+    )
+    .permission(P::ApiTokensCreateOwn, routes!(create_token))
+    .permission_also(
+        P::ApiTokensCreateOwn,
+        &[P::ApiTokensManageAll],
+        routes!(revoke_token),
+    )
 }

@@ -1,11 +1,13 @@
 use app::{CreateWorkgroup, SetWorkgroupMember, UpdateWorkgroup, WorkgroupDetail};
+use authz::Permission as P;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use domain::{MemberId, OrgId, Workgroup, WorkgroupId};
+use utoipa_axum::routes;
 
-use super::created;
+use super::{ApiRoutes, created};
 use crate::WebState;
 use crate::api::errors::errors;
 use crate::error::ApiResult;
@@ -14,8 +16,7 @@ use crate::extract::{ApiJson, ApiPath, OptionalJson, Org};
 
 /// The organization's workgroups.
 #[utoipa::path(get, path = "/orgs/{org_id}/workgroups", tag = "workgroups", params(("org_id" = OrgId, Path)),
-    responses((status = 200, body = Vec<Workgroup>)),
-    extensions(("x-permission" = json!("workgroups.view"))))]
+    responses((status = 200, body = Vec<Workgroup>)))]
 pub async fn list_workgroups(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -27,8 +28,7 @@ pub async fn list_workgroups(
 #[utoipa::path(post, path = "/orgs/{org_id}/workgroups", tag = "workgroups", params(("org_id" = OrgId, Path)),
     request_body = CreateWorkgroup,
     responses((status = 201, body = Workgroup)),
-    extensions(("x-permission" = json!("workgroups.manage")),
-        ("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken])))))]
 pub async fn create_workgroup(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -42,8 +42,7 @@ pub async fn create_workgroup(
 /// A workgroup with its members and moderators.
 #[utoipa::path(get, path = "/orgs/{org_id}/workgroups/{workgroup_id}", tag = "workgroups",
     params(("org_id" = OrgId, Path), ("workgroup_id" = WorkgroupId, Path)),
-    responses((status = 200, body = WorkgroupDetail)),
-    extensions(("x-permission" = json!("workgroups.view"))))]
+    responses((status = 200, body = WorkgroupDetail)))]
 pub async fn get_workgroup(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -57,8 +56,7 @@ pub async fn get_workgroup(
 #[utoipa::path(patch, path = "/orgs/{org_id}/workgroups/{workgroup_id}", tag = "workgroups",
     params(("org_id" = OrgId, Path), ("workgroup_id" = WorkgroupId, Path)), request_body = UpdateWorkgroup,
     responses((status = 200, body = Workgroup)),
-    extensions(("x-permission" = json!("workgroups.manage")),
-        ("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::NameTaken])))))]
 pub async fn update_workgroup(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -78,8 +76,7 @@ pub async fn update_workgroup(
 /// Delete a workgroup (its members stay in the organization).
 #[utoipa::path(delete, path = "/orgs/{org_id}/workgroups/{workgroup_id}", tag = "workgroups",
     params(("org_id" = OrgId, Path), ("workgroup_id" = WorkgroupId, Path)),
-    responses((status = 204)),
-    extensions(("x-permission" = json!("workgroups.manage"))))]
+    responses((status = 204)))]
 pub async fn delete_workgroup(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -96,8 +93,7 @@ pub async fn delete_workgroup(
     params(("org_id" = OrgId, Path), ("workgroup_id" = WorkgroupId, Path), ("member_id" = MemberId, Path)),
     request_body(content = Option<SetWorkgroupMember>),
     responses((status = 200, body = WorkgroupDetail)),
-    extensions(("x-permission" = json!("workgroups.view")), ("x-permission-also" = json!(["workgroups.manage"])),
-        ("x-errors" = json!(errors(&[E::CannotGrant, E::InsufficientSeniority])))))]
+    extensions(("x-errors" = json!(errors(&[E::CannotGrant, E::InsufficientSeniority])))))]
 pub async fn set_member(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -118,8 +114,7 @@ pub async fn set_member(
 #[utoipa::path(delete, path = "/orgs/{org_id}/workgroups/{workgroup_id}/members/{member_id}", tag = "workgroups",
     params(("org_id" = OrgId, Path), ("workgroup_id" = WorkgroupId, Path), ("member_id" = MemberId, Path)),
     responses((status = 204)),
-    extensions(("x-permission" = json!("workgroups.view")), ("x-permission-also" = json!(["workgroups.manage"])),
-        ("x-errors" = json!(errors(&[E::InsufficientSeniority])))))]
+    extensions(("x-errors" = json!(errors(&[E::InsufficientSeniority])))))]
 pub async fn remove_member(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -132,4 +127,23 @@ pub async fn remove_member(
         .remove_workgroup_member(&actor, id, member)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// This module's operations and what each requires.
+pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
+    api.permission(P::WorkgroupsView, routes!(list_workgroups))
+        .permission(P::WorkgroupsManage, routes!(create_workgroup))
+        .permission(P::WorkgroupsView, routes!(get_workgroup))
+        .permission(P::WorkgroupsManage, routes!(update_workgroup))
+        .permission(P::WorkgroupsManage, routes!(delete_workgroup))
+        .permission_also(
+            P::WorkgroupsView,
+            &[P::WorkgroupsManage],
+            routes!(set_member),
+        )
+        .permission_also(
+            P::WorkgroupsView,
+            &[P::WorkgroupsManage],
+            routes!(remove_member),
+        )
 }
