@@ -389,7 +389,7 @@ async fn a_stopped_server_is_unreachable_and_recovers_on_restart() {
     assert!(!printer.push_connected());
     for result in [
         printer.pause().await,
-        printer.upload("x.gcode", &gcode()).await,
+        printer.upload("x.gcode", &gcode()).await.map(drop),
         printer.emergency_stop().await,
     ] {
         assert!(
@@ -458,4 +458,90 @@ async fn bad_settings_are_config_errors() {
     c.secret = None;
     c.timeout = Duration::ZERO;
     assert!(matches!(Moonraker::new(c), Err(DriverError::Config(_))));
+}
+
+/// Klipper keeps the finished job's file name and progress (1.0): right after the same file
+/// starts again, the websocket's copy (pushed every 250 ms; held here so that it always lags)
+/// still shows the finished job. The snapshot after a start shows the new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reprint_of_the_same_file_shows_the_new_job_at_once() {
+    let fake = FakeMoonraker::start().await;
+    fake.set_print_duration(60.0);
+    let printer = driver(&fake);
+    printer.connect().await.unwrap();
+    printer.upload("cube.gcode", &gcode()).await.unwrap();
+    printer.start("cube.gcode").await.unwrap();
+    wait_status(&printer, RemoteStatus::Printing).await;
+    fake.finish_current_print();
+    let done = wait_for(&printer, "completed", |s| {
+        s.as_ref().is_ok_and(|s| {
+            s.job
+                .as_ref()
+                .is_some_and(|j| j.phase == JobPhase::Completed)
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(done.job.unwrap().progress, 1.0);
+
+    fake.hold_updates(true);
+    printer.start("cube.gcode").await.unwrap();
+    let s = printer.snapshot().await.unwrap();
+    assert_eq!(s.status, RemoteStatus::Printing, "{s:?}");
+    assert_eq!(s.job.unwrap().phase, JobPhase::Running);
+}
+
+/// Each command's effect shows in the next snapshot, however late the next push.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_show_their_effect_in_the_next_snapshot() {
+    let fake = FakeMoonraker::start().await;
+    fake.set_print_duration(60.0);
+    let printer = driver(&fake);
+    printer.connect().await.unwrap();
+    wait_push(&printer, &fake).await;
+    printer.upload("cube.gcode", &gcode()).await.unwrap();
+    fake.hold_updates(true);
+    printer.preheat(Some(200.0), Some(60.0)).await.unwrap();
+    let s = printer.snapshot().await.unwrap();
+    assert_eq!(s.temperatures.tool.unwrap().target, 200.0);
+    assert_eq!(s.temperatures.bed.unwrap().target, 60.0);
+    printer.start("cube.gcode").await.unwrap();
+    assert_eq!(
+        printer.snapshot().await.unwrap().status,
+        RemoteStatus::Printing
+    );
+    printer.pause().await.unwrap();
+    assert_eq!(
+        printer.snapshot().await.unwrap().status,
+        RemoteStatus::Paused
+    );
+    printer.resume().await.unwrap();
+    assert_eq!(
+        printer.snapshot().await.unwrap().status,
+        RemoteStatus::Printing
+    );
+    printer.cancel().await.unwrap();
+    let s = printer.snapshot().await.unwrap();
+    assert_eq!(
+        (s.status, s.job.map(|j| j.phase)),
+        (RemoteStatus::Ready, Some(JobPhase::Cancelled))
+    );
+    assert!(
+        printer.push_connected(),
+        "the websocket stayed up throughout"
+    );
+}
+
+/// A key rotated on the printer is refused over HTTP while the open websocket still works: the
+/// printer must not go on looking fine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_key_is_refused_everywhere() {
+    let fake = FakeMoonraker::start_with_api_key("old-key").await;
+    let printer = Moonraker::new(connection(&fake.url(), Some("old-key"))).unwrap();
+    printer.connect().await.unwrap();
+    wait_push(&printer, &fake).await;
+    fake.set_api_key("new-key");
+    assert_eq!(printer.pause().await, Err(DriverError::Unauthorized));
+    assert_eq!(printer.snapshot().await, Err(DriverError::Unauthorized));
+    assert!(!printer.push_connected());
 }

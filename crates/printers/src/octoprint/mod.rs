@@ -196,7 +196,7 @@ impl Driver for OctoPrint {
 
     /// `POST /api/files/local` without selecting or printing; OctoPrint answers once the file
     /// is stored (`done: true` for local storage).
-    async fn upload(&self, name: &str, file: &UploadFile) -> Result<(), DriverError> {
+    async fn upload(&self, name: &str, file: &UploadFile) -> Result<String, DriverError> {
         if name.is_empty() {
             return Err(DriverError::Refused("a file needs a name".into()));
         }
@@ -212,7 +212,7 @@ impl Driver for OctoPrint {
             .or_else(|| body.pointer("/files/local/name"))
             .and_then(Value::as_str);
         match stored {
-            Some(path) if path == name => Ok(()),
+            Some(path) if path == name => Ok(path.to_owned()),
             // OctoPrint sanitises names (spaces become underscores): `start(name)` would miss.
             Some(path) => Err(DriverError::Refused(format!(
                 "OctoPrint stored the file as {path:?}, not {name:?}; use a name of letters, digits, '.', '_' and '-'"
