@@ -225,18 +225,25 @@ impl Shared {
         result
     }
 
-    /// `GET /server/history/list` with these query parameters → its `jobs`, as they come.
-    async fn history_page(&self, query: &str) -> Result<Vec<Value>, DriverError> {
+    /// `GET /server/history/list` with these query parameters → its `jobs`, as they come;
+    /// `None` when Moonraker runs without its history component (404).
+    async fn history_page(&self, query: &str) -> Result<Option<Vec<Value>>, DriverError> {
         let mut url = self.http.url("server/history/list")?;
         url.set_query(Some(query));
-        let sent = self
+        let answer = self
             .http
-            .send_ok(self.http.request(reqwest::Method::GET, url))
-            .await
-            .map_err(klippy_error);
-        let mut body: Value = self.checked(sent)?.json()?;
+            .send(self.http.request(reqwest::Method::GET, url))
+            .await;
+        let answer = self.checked(answer)?;
+        if answer.status.as_u16() == 404 {
+            return Ok(None);
+        }
+        if !answer.status.is_success() {
+            return self.checked(Err(klippy_error(crate::http::status_error(&answer))));
+        }
+        let mut body: Value = answer.json()?;
         match body.pointer_mut("/result/jobs").map(Value::take) {
-            Some(Value::Array(jobs)) => Ok(jobs),
+            Some(Value::Array(jobs)) => Ok(Some(jobs)),
             _ => Err(DriverError::Protocol(
                 "a history answer without result.jobs".into(),
             )),
@@ -246,21 +253,24 @@ impl Shared {
     /// Moonraker's newest history job, if it has any.
     async fn newest_job(&self) -> Result<Option<PastJob>, DriverError> {
         let jobs = self.history_page("limit=1&order=desc").await?;
-        Ok(jobs.first().and_then(past_job))
+        Ok(jobs.unwrap_or_default().first().and_then(past_job))
     }
 
-    /// The history after the job `after` (newest first as Moonraker pages it), oldest first.
-    async fn jobs_after(&self, after: Option<&str>) -> Result<Vec<PastJob>, DriverError> {
+    /// The history after the job `after` (all of it, up to a bound, when `None`), oldest
+    /// first; `None` without a history component.
+    async fn jobs_after(&self, after: Option<&str>) -> Result<Option<Vec<PastJob>>, DriverError> {
         let mut found = Vec::new();
         for page in 0..HISTORY_PAGES {
             let offset = page * HISTORY_PAGE;
             let query = format!("limit={HISTORY_PAGE}&start={offset}&order=desc");
-            let jobs = self.history_page(&query).await?;
+            let Some(jobs) = self.history_page(&query).await? else {
+                return Ok(None);
+            };
             let last_page = jobs.len() < HISTORY_PAGE;
             for job in jobs.iter().filter_map(past_job) {
                 if after == Some(job.job_id.as_str()) {
                     found.reverse();
-                    return Ok(found);
+                    return Ok(Some(found));
                 }
                 found.push(job);
             }
@@ -268,10 +278,14 @@ impl Shared {
                 break;
             }
         }
-        // The known job is not among the newest (history cleared, or very long): all of these
-        // came after it.
+        if let Some(after) = after {
+            // The known job is gone from the record (someone deleted it) or lies beyond the
+            // pages read. Moonraker numbers its jobs in hex, in order: keep those numbered after
+            // it, rather than take the whole record for new.
+            found.retain(|job| is_later_job(&job.job_id, after));
+        }
         found.reverse();
-        Ok(found)
+        Ok(Some(found))
     }
 
     fn rpc(&self) -> Option<mpsc::Sender<Call>> {
@@ -333,6 +347,15 @@ impl Shared {
         body.get_mut("result")
             .map(Value::take)
             .ok_or_else(|| DriverError::Protocol(format!("{method}: an answer without result")))
+    }
+}
+
+/// Whether Moonraker numbered job `id` after job `known` (its IDs count in hex, `"0000A1"`);
+/// false when either is not such a number.
+fn is_later_job(id: &str, known: &str) -> bool {
+    match (u64::from_str_radix(id, 16), u64::from_str_radix(known, 16)) {
+        (Ok(id), Ok(known)) => id > known,
+        _ => false,
     }
 }
 
@@ -458,7 +481,7 @@ impl Driver for Moonraker {
     }
 
     async fn job_history(&self, after: Option<&str>) -> Result<Option<Vec<PastJob>>, DriverError> {
-        self.shared.jobs_after(after).await.map(Some)
+        self.shared.jobs_after(after).await
     }
 
     async fn pause(&self) -> Result<(), DriverError> {
@@ -533,6 +556,15 @@ mod tests {
             DriverError::Unreachable(_)
         ));
         assert!(matches!(rpc_error(&json!("junk")), DriverError::Refused(_)));
+    }
+
+    #[test]
+    fn job_ids_count_in_hex() {
+        assert!(is_later_job("00000A", "000009"));
+        assert!(!is_later_job("000009", "00000A"));
+        assert!(!is_later_job("00000A", "00000A"));
+        assert!(!is_later_job("zz", "000001"));
+        assert!(!is_later_job("000002", "gone"));
     }
 
     #[test]

@@ -334,6 +334,66 @@ mod tests {
     }
 
     #[test]
+    fn the_newest_history_job_names_the_job_only_when_both_agree() {
+        let newest = |status: &str| {
+            past_job(&json!({"job_id": "00002A", "filename": "cube.gcode", "status": status,
+                             "start_time": 1_700_000_000.5, "end_time": null, "print_duration": 3.0}))
+            .unwrap()
+        };
+        let id = |print: &str, history: &str| {
+            snapshot_from_status(&status("ready", print, 0.5, 10.0), Some(&newest(history)))
+                .unwrap()
+                .job
+                .unwrap()
+                .job_id
+        };
+        let ours = Some("00002A".to_owned());
+        assert_eq!(id("printing", "in_progress"), ours);
+        assert_eq!(id("paused", "in_progress"), ours);
+        assert_eq!(id("complete", "completed"), ours);
+        assert_eq!(id("error", "error"), ours);
+        // One side has not caught up with the other: which job it is stays unsaid.
+        assert_eq!(id("printing", "completed"), None, "a reprint just started");
+        assert_eq!(
+            id("complete", "in_progress"),
+            None,
+            "the record lags the end"
+        );
+        let mut other_file = status("ready", "printing", 0.5, 10.0);
+        other_file["print_stats"]["filename"] = json!("other.gcode");
+        let s = snapshot_from_status(&other_file, Some(&newest("in_progress"))).unwrap();
+        assert_eq!(s.job.unwrap().job_id, None);
+    }
+
+    #[test]
+    fn history_jobs_map_to_past_jobs() {
+        let job = |status: &str| {
+            past_job(
+                &json!({"job_id": "000001", "filename": "a.gcode", "status": status,
+                             "start_time": 1_700_000_000.25, "end_time": 1_700_000_100.5,
+                             "print_duration": 90.0}),
+            )
+        };
+        let a = job("completed").unwrap();
+        assert_eq!((a.phase, a.elapsed_s), (JobPhase::Completed, 90.0));
+        assert_eq!(a.started_at.micros(), 1_700_000_000_250_000);
+        assert_eq!(a.ended_at.unwrap().micros(), 1_700_000_100_500_000);
+        assert_eq!(job("cancelled").unwrap().phase, JobPhase::Cancelled);
+        assert_eq!(job("in_progress").unwrap().phase, JobPhase::Running);
+        let shutdown = job("klippy_shutdown").unwrap();
+        assert_eq!(shutdown.phase, JobPhase::Failed);
+        assert!(shutdown.message.contains("klippy_shutdown"));
+        for junk in [
+            json!({"filename": "a.gcode", "status": "completed", "start_time": 1.0}),
+            json!({"job_id": "1", "filename": "a.gcode", "status": "completed", "start_time": -5.0}),
+            json!({"job_id": "1", "filename": "a.gcode", "status": "completed", "start_time": 1e300}),
+            json!("junk"),
+        ] {
+            assert_eq!(past_job(&junk), None, "{junk}");
+        }
+    }
+
+    #[test]
     fn updates_merge_field_by_field() {
         let mut s = status("ready", "printing", 0.25, 30.0);
         merge(
