@@ -69,6 +69,11 @@ pub struct LiveJob {
     pub progress: f64,
     pub elapsed_s: f64,
     pub remaining_s: Option<f64>,
+    /// When the printer last reported the job.
+    pub seen_at: Timestamp,
+    /// True while the printer does not answer: the job is as it was last known (at `seen_at`),
+    /// not live.
+    pub last_known: bool,
 }
 
 /// Heater temperatures, °C.
@@ -711,19 +716,30 @@ impl App {
         };
         let state = derive_state(observed, holds);
         let mut status = track.status.clone();
-        if let Ok(s) = &snapshot {
-            status.temperatures = Some(temperatures(s));
-            status.job = s
-                .job
-                .as_ref()
-                .filter(|j| matches!(j.phase, JobPhase::Running | JobPhase::Paused))
-                .map(|j| LiveJob {
-                    print_id: track.print.as_ref().map(|p| p.id),
-                    file_name: j.file_name.clone(),
-                    progress: j.progress.clamp(0.0, 1.0),
-                    elapsed_s: j.elapsed_s,
-                    remaining_s: j.remaining_s,
-                });
+        match &snapshot {
+            Ok(s) => {
+                let seen_at = self.now();
+                status.temperatures = Some(temperatures(s));
+                status.job = s
+                    .job
+                    .as_ref()
+                    .filter(|j| matches!(j.phase, JobPhase::Running | JobPhase::Paused))
+                    .map(|j| LiveJob {
+                        print_id: track.print.as_ref().map(|p| p.id),
+                        file_name: j.file_name.clone(),
+                        progress: j.progress.clamp(0.0, 1.0),
+                        elapsed_s: j.elapsed_s,
+                        remaining_s: j.remaining_s,
+                        seen_at,
+                        last_known: false,
+                    });
+            }
+            // The printer does not answer: its job is shown as it was last seen, and says so.
+            Err(_) => {
+                if let Some(job) = status.job.as_mut() {
+                    job.last_known = true;
+                }
+            }
         }
         let detail = match state {
             PrinterState::Offline | PrinterState::Error => detail,

@@ -24,6 +24,7 @@ testkit::on_both_backends!(
     a_file_the_printer_refused_to_start_is_removed,
     actions_answer_with_the_state_they_lead_to,
     a_rotated_key_marks_the_printer_offline_with_the_reason,
+    an_offline_printers_job_is_shown_as_last_known_with_its_time,
 );
 
 const KEY: &str = "moon-key";
@@ -441,4 +442,33 @@ async fn a_rotated_key_marks_the_printer_offline_with_the_reason(backend: Backen
     let live = rig.observe().await;
     assert_eq!(live.state, PrinterState::Offline, "{live:?}");
     assert!(live.detail.contains("credentials"), "{live:?}");
+}
+
+/// Moonraker stops answering mid-print: the printer is offline, and its job is the one last
+/// seen, marked as such, with when it was seen; not a live job frozen in place.
+async fn an_offline_printers_job_is_shown_as_last_known_with_its_time(backend: Backend) {
+    let rig = Rig::open(backend).await;
+    let print = rig.start("part.gcode").await.unwrap();
+    let live = rig
+        .wait_for("printing", |l| l.state == PrinterState::Printing)
+        .await;
+    let seen = live.job.unwrap();
+    assert!(!seen.last_known);
+    rig.lab.clock.advance_seconds(60);
+    rig.fake.stop().await;
+    let live = rig
+        .wait_for("offline", |l| l.state == PrinterState::Offline)
+        .await;
+    let job = live.job.clone().expect("the job last seen");
+    assert_eq!(job.print_id, Some(print.id));
+    assert!(job.last_known, "{job:?}");
+    assert!(
+        job.seen_at <= live.since,
+        "seen before it went offline: {job:?} {live:?}"
+    );
+    rig.fake.restart().await;
+    let live = rig
+        .wait_for("printing again", |l| l.state == PrinterState::Printing)
+        .await;
+    assert!(!live.job.unwrap().last_known);
 }
