@@ -455,8 +455,13 @@ fn record_needed(track: &Track, snapshot: &Snapshot) -> bool {
     match &track.cursor {
         JobCursor::Unread => true,
         JobCursor::NoRecord => false,
+        // A job neither accounted for nor followed live; or the tracked print's own job after
+        // contact was lost, so that it is settled with the time the printer says it ended.
         JobCursor::After(cursor) => shown.is_some_and(|id| {
-            id != cursor && track.print.as_ref().and_then(|p| p.job_id.as_deref()) != Some(id)
+            let tracked = track.print.as_ref();
+            let followed = tracked.and_then(|p| p.job_id.as_deref()) == Some(id);
+            let lost = tracked.is_some_and(|p| p.state == PrintState::Unknown);
+            id != cursor && (!followed || lost)
         }),
     }
 }
@@ -1028,7 +1033,8 @@ impl App {
                 .await?;
                 let found =
                     json!({ "print_id": id, "file_name": job.file_name, "job_id": job.job_id });
-                let event = system_event(printer, ended_at, "print.unmanaged_detected");
+                // Audit events are in Farmhand's time, whatever the printer's clock says.
+                let event = system_event(printer, self.now(), "print.unmanaged_detected");
                 uow.audit_event(with_change(event, None, Some(found)));
                 (id, PrintState::Printing)
             }

@@ -25,6 +25,7 @@ testkit::on_both_backends!(
     actions_answer_with_the_state_they_lead_to,
     a_rotated_key_marks_the_printer_offline_with_the_reason,
     an_offline_printers_job_is_shown_as_last_known_with_its_time,
+    a_print_that_ended_during_an_outage_ends_when_the_printer_says,
 );
 
 const KEY: &str = "moon-key";
@@ -471,4 +472,33 @@ async fn an_offline_printers_job_is_shown_as_last_known_with_its_time(backend: B
         .wait_for("printing again", |l| l.state == PrinterState::Printing)
         .await;
     assert!(!live.job.unwrap().last_known);
+}
+
+/// Moonraker is unreachable while a print finishes; Farmhand reconnects an hour later. The print
+/// ended when the printer says, not when Farmhand heard of it.
+async fn a_print_that_ended_during_an_outage_ends_when_the_printer_says(backend: Backend) {
+    let rig = Rig::open(backend).await;
+    let print = rig.start("part.gcode").await.unwrap();
+    rig.wait_for("printing", |l| l.state == PrinterState::Printing)
+        .await;
+    rig.fake.stop().await;
+    rig.wait_for("offline", |l| l.state == PrinterState::Offline)
+        .await;
+    assert_eq!(rig.prints().await[0].state, PrintState::Unknown);
+    rig.fake.finish_current_print();
+    rig.lab.clock.advance_seconds(3600);
+    rig.fake.restart().await;
+    rig.ended().await;
+    let prints = rig.prints().await;
+    assert_eq!(
+        states(&prints),
+        [("part.gcode", PrintState::Completed, true)]
+    );
+    assert_eq!(prints[0].id, print.id);
+    let job = &rig.fake.history()[0];
+    assert_eq!(
+        prints[0].ended_at,
+        Some(printer_time(&job["end_time"])),
+        "{job}"
+    );
 }
