@@ -911,39 +911,22 @@ impl App {
                 };
                 let job_id = job_id.filter(|_| track.cursor.has_ids());
                 let mut uow = self.begin_unattributed().await?;
-                store::update_print_state(
-                    uow.conn(),
-                    printer.org,
-                    print.id,
+                let end = PrintEnd {
+                    print: print.id,
                     state,
-                    &detail,
-                    Some(now),
-                )
-                .await?;
-                // Whatever is left on the plate must be cleared before the next job.
-                store::set_printer_holds(
-                    uow.conn(),
-                    printer.org,
-                    printer.id,
-                    track.status.maintenance,
-                    true,
-                )
-                .await?;
+                    detail: &detail,
+                    ended_at: now,
+                    job_id: job_id.as_deref(),
+                };
+                record_end(&mut uow, printer, track, &end).await?;
                 let event = with_change(
                     system_event(printer, now, "print.ended"),
                     Some(json!({ "print_id": print.id, "state": print.state })),
                     Some(json!({ "print_id": print.id, "state": state, "detail": detail })),
                 );
                 uow.audit_event(event);
-                // The printer's job is accounted for: its record is read from after it.
-                if let Some(id) = &job_id {
-                    store::set_printer_job_cursor(uow.conn(), printer.org, printer.id, id).await?;
-                }
                 uow.commit().await?;
-                track.status.bed_clear_pending = true;
-                if let Some(id) = job_id {
-                    track.cursor = JobCursor::After(id);
-                }
+                ended(track, job_id);
                 Ok(())
             }
         }
@@ -1039,25 +1022,14 @@ impl App {
                 (id, PrintState::Printing)
             }
         };
-        store::update_print_state(
-            uow.conn(),
-            printer.org,
-            print_id,
+        let end = PrintEnd {
+            print: print_id,
             state,
-            &detail,
-            Some(ended_at),
-        )
-        .await?;
-        // Whatever is left on the plate must be cleared before the next job.
-        store::set_printer_holds(
-            uow.conn(),
-            printer.org,
-            printer.id,
-            track.status.maintenance,
-            true,
-        )
-        .await?;
-        store::set_printer_job_cursor(uow.conn(), printer.org, printer.id, &job.job_id).await?;
+            detail: &detail,
+            ended_at,
+            job_id: Some(&job.job_id),
+        };
+        record_end(&mut uow, printer, track, &end).await?;
         let event = with_change(
             system_event(printer, self.now(), "print.ended"),
             Some(json!({ "print_id": print_id, "state": before })),
@@ -1071,9 +1043,51 @@ impl App {
         if ours {
             track.print = None;
         }
-        track.status.bed_clear_pending = true;
-        track.cursor = JobCursor::After(job.job_id.clone());
+        ended(track, Some(job.job_id.clone()));
         Ok(true)
+    }
+}
+
+/// How a print ended, to record.
+struct PrintEnd<'a> {
+    print: PrintId,
+    state: PrintState,
+    detail: &'a str,
+    ended_at: Timestamp,
+    /// The printer's job it was, when the printer keeps a record: accounted for from now on.
+    job_id: Option<&'a str>,
+}
+
+/// Records a print's end in `uow`: its state, the plate to clear before the next job and, with
+/// a job ID, that the printer's record is read from after that job.
+async fn record_end<A>(
+    uow: &mut crate::unit_of_work::UnitOfWork<A>,
+    printer: &LivePrinter,
+    track: &Track,
+    end: &PrintEnd<'_>,
+) -> AppResult<()> {
+    let (org, conn) = (printer.org, uow.conn());
+    store::update_print_state(
+        conn,
+        org,
+        end.print,
+        end.state,
+        end.detail,
+        Some(end.ended_at),
+    )
+    .await?;
+    store::set_printer_holds(conn, org, printer.id, track.status.maintenance, true).await?;
+    if let Some(id) = end.job_id {
+        store::set_printer_job_cursor(conn, org, printer.id, id).await?;
+    }
+    Ok(())
+}
+
+/// After [`record_end`] committed: the same in memory.
+fn ended(track: &mut Track, job_id: Option<String>) {
+    track.status.bed_clear_pending = true;
+    if let Some(id) = job_id {
+        track.cursor = JobCursor::After(id);
     }
 }
 
