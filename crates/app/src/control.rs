@@ -394,11 +394,16 @@ impl Control<'_> {
         if track.status.state != PrinterState::Idle {
             return Err(not_ready(track.status.state, "start a print"));
         }
-        printer
-            .driver()
-            .upload(file_name, file)
-            .await
-            .map_err(driver_error)?;
+        // The printer may store the file under another name, one it will open; the print is
+        // recorded under that name, the one the printer reports.
+        let file_name = match printer.driver().upload(file_name, file).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                self.note_refusal(printer, &mut track, &e).await?;
+                return Err(driver_error(e));
+            }
+        };
+        let file_name = file_name.as_str();
         let mut uow = self.app.begin(actor, Changes::Data).await?;
         let new = store::NewPrint {
             printer: id,
@@ -417,14 +422,22 @@ impl Control<'_> {
             "size": size, "estimated_s": estimate,
         })));
         uow.commit().await?;
+        let before_job = track.latest_job_id();
         track.print = Some(TrackedPrint {
             id: print_id,
             file_name: file_name.to_owned(),
             state: PrintState::Printing,
             started_by: Some(actor.member_id()),
             awaiting_start: Some(tokio::time::Instant::now()),
+            job_id: None,
+            before_job,
         });
         if let Err(e) = printer.driver().start(file_name).await {
+            // The file was sent for this start only: it does not stay on the printer. Best
+            // effort: the refusal is what the client needs to hear.
+            if let Err(error) = printer.driver().remove_file(file_name).await {
+                tracing::debug!(printer = %id, %error, "could not remove a refused file");
+            }
             // Nothing is printing: record the print as failed rather than leave it hanging.
             track.print = None;
             let mut uow = self.app.begin_unattributed().await?;
@@ -433,6 +446,7 @@ impl Control<'_> {
             store::update_print_state(uow.conn(), actor.org(), print_id, failed, &detail, now)
                 .await?;
             uow.commit().await?;
+            self.note_refusal(printer, &mut track, &e).await?;
             return Err(AppError::Printer(e));
         }
         drop(track);
@@ -504,15 +518,12 @@ impl Control<'_> {
         }
         let printer = self.live_printer(id)?;
         {
-            let track = printer.track.lock().await;
+            let mut track = printer.track.lock().await;
             if track.status.state == PrinterState::Offline {
                 return Err(not_ready(track.status.state, "send G-code"));
             }
-            printer
-                .driver()
-                .send_gcode(&input.lines)
-                .await
-                .map_err(AppError::Printer)?;
+            let sent = printer.driver().send_gcode(&input.lines).await;
+            self.checked(&printer, &mut track, sent).await?;
             self.audit_printer_action(
                 actor,
                 id,
@@ -547,15 +558,12 @@ impl Control<'_> {
         }
         let printer = self.live_printer(id)?;
         {
-            let track = printer.track.lock().await;
+            let mut track = printer.track.lock().await;
             if track.status.state == PrinterState::Offline {
                 return Err(not_ready(track.status.state, "preheat"));
             }
-            printer
-                .driver()
-                .preheat(input.tool, input.bed)
-                .await
-                .map_err(AppError::Printer)?;
+            let heated = printer.driver().preheat(input.tool, input.bed).await;
+            self.checked(&printer, &mut track, heated).await?;
             self.audit_printer_action(
                 actor,
                 id,
@@ -679,7 +687,7 @@ impl Control<'_> {
         actor.require_on_printer(permission, id)?;
         let printer = self.live_printer(id)?;
         {
-            let track = printer.track.lock().await;
+            let mut track = printer.track.lock().await;
             let state = track.status.state;
             if !command.allowed_in(state) {
                 return Err(not_ready(state, command.doing()));
@@ -691,12 +699,41 @@ impl Control<'_> {
                 Command::Cancel => driver.cancel().await,
                 Command::EmergencyStop => driver.emergency_stop().await,
             };
-            result.map_err(AppError::Printer)?;
+            self.checked(&printer, &mut track, result).await?;
             let print: Option<PrintId> = track.print.as_ref().map(|p| p.id);
             self.audit_printer_action(actor, id, command.action(), json!({ "print_id": print }))
                 .await?;
         }
         self.app.observe_now(&printer).await
+    }
+
+    /// A driver call's result as the client sees it, after [`Self::note_refusal`].
+    async fn checked(
+        &self,
+        printer: &LivePrinter,
+        track: &mut Track,
+        result: Result<(), printers::DriverError>,
+    ) -> AppResult<()> {
+        if let Err(e) = result {
+            self.note_refusal(printer, track, &e).await?;
+            return Err(AppError::Printer(e));
+        }
+        Ok(())
+    }
+
+    /// A refused credential puts the printer offline with the reason at once: a push channel
+    /// opened with the old key may go on showing it as it was.
+    async fn note_refusal(
+        &self,
+        printer: &LivePrinter,
+        track: &mut Track,
+        error: &printers::DriverError,
+    ) -> AppResult<()> {
+        if *error == printers::DriverError::Unauthorized {
+            let refused = Err(printers::DriverError::Unauthorized);
+            self.app.observe_in(printer, track, refused).await?;
+        }
+        Ok(())
     }
 
     /// Records what the actor did to a printer. The printer was told first: a command cannot

@@ -7,6 +7,13 @@
 //! unmanaged, a print that loses its printer becomes `unknown` and is settled when the printer
 //! answers again (finished, still printing, or failed — never silently dropped or restarted),
 //! and a print that ends leaves the printer awaiting a bed-clear confirmation.
+//!
+//! Printers that keep a record of their jobs (Moonraker's job history) give each job an ID.
+//! Farmhand ties its prints to those IDs, so that a new print of a file is never taken for the
+//! printer's last job of the same name (whose status Klipper keeps), and reads the record from
+//! where it left off (the printer's job cursor, stored) whenever the printer shows a job it does
+//! not know: prints made while Farmhand was away, or too short to be seen running, are recorded
+//! with the outcome and times the printer gives.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -17,7 +24,9 @@ use domain::printer_state::{Holds, Observation, derive_state};
 use domain::{
     OrgId, Print, PrintId, PrintState, Printer, PrinterId, PrinterModel, PrinterState, Timestamp,
 };
-use printers::{AnyDriver, Driver, DriverError, JobPhase, RemoteStatus, Snapshot};
+use printers::{
+    AnyDriver, Driver, DriverError, JobPhase, PastJob, RemoteJob, RemoteStatus, Snapshot,
+};
 use serde::Serialize;
 use serde_json::json;
 use tokio::sync::broadcast;
@@ -60,6 +69,11 @@ pub struct LiveJob {
     pub progress: f64,
     pub elapsed_s: f64,
     pub remaining_s: Option<f64>,
+    /// When the printer last reported the job.
+    pub seen_at: Timestamp,
+    /// True while the printer does not answer: the job is as it was last known (at `seen_at`),
+    /// not live.
+    pub last_known: bool,
 }
 
 /// Heater temperatures, °C.
@@ -104,6 +118,33 @@ pub(crate) struct TrackedPrint {
     /// Until the printer first reports the job, when Farmhand asked it to start (printers take
     /// a moment between "start" and reporting the job).
     pub awaiting_start: Option<tokio::time::Instant>,
+    /// The printer's ID for this job, once it gave one.
+    pub job_id: Option<String>,
+    /// The ID of the job the printer reported just before Farmhand started this print: a report
+    /// of it describes the previous job (perhaps of the same file), not this one.
+    pub before_job: Option<String>,
+}
+
+/// How far Farmhand has read the printer's own record of its jobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum JobCursor {
+    /// Never read: the first reading only marks where the record stands.
+    Unread,
+    /// Read through the job with this ID (`""`: the record was empty).
+    After(String),
+    /// The printer keeps no job record (the simulator, OctoPrint).
+    NoRecord,
+}
+
+impl JobCursor {
+    fn stored(cursor: Option<String>) -> JobCursor {
+        cursor.map_or(JobCursor::Unread, JobCursor::After)
+    }
+
+    /// Whether the printer's job IDs can be relied on to tell its jobs apart.
+    fn has_ids(&self) -> bool {
+        matches!(self, JobCursor::After(_))
+    }
 }
 
 /// How long a printer may take to report a print Farmhand started before it counts as failed.
@@ -114,6 +155,21 @@ const START_GRACE: Duration = Duration::from_secs(30);
 pub(crate) struct Track {
     pub status: LiveStatus,
     pub print: Option<TrackedPrint>,
+    pub cursor: JobCursor,
+    /// The ID of the job the printer showed at the last observation, if it gave one.
+    pub last_job_id: Option<String>,
+}
+
+impl Track {
+    /// The printer's ID of its latest job as far as Farmhand knows: a new print's
+    /// [`TrackedPrint::before_job`].
+    pub fn latest_job_id(&self) -> Option<String> {
+        let accounted = match &self.cursor {
+            JobCursor::After(id) if !id.is_empty() => Some(id.clone()),
+            _ => None,
+        };
+        self.last_job_id.clone().or(accounted)
+    }
 }
 
 /// One printer under supervision.
@@ -268,11 +324,12 @@ enum PrintEvent {
     /// A print Farmhand did not start is running.
     Unmanaged {
         file_name: String,
+        job_id: Option<String>,
     },
     /// The print goes on in a new state (running ⇄ paused, or found again after a disconnect).
     Continues(PrintState),
-    /// The print ended.
-    Ended(PrintState, String),
+    /// The print ended (as the printer's job with this ID, when it gave one).
+    Ended(PrintState, String, Option<String>),
     /// Contact lost while printing.
     Lost,
 }
@@ -297,6 +354,18 @@ fn print_event(track: &Track, snapshot: &Result<Snapshot, DriverError>) -> Print
     match (tracked, job) {
         // Just started: the printer may still report its previous job, or none.
         (Some(p), _) if starting(p) && !same_file(p) => PrintEvent::None,
+        // The printer's last job, not this one, or an ended job it has not said which it is.
+        (Some(p), Some(j)) if same_file(p) && !is_this_job(p, j, &track.cursor) => {
+            if p.awaiting_start.is_some() && !starting(p) {
+                PrintEvent::Ended(
+                    PrintState::Failed,
+                    "the printer never started this print".into(),
+                    None,
+                )
+            } else {
+                PrintEvent::None
+            }
+        }
         (Some(p), Some(j))
             if same_file(p)
                 && starting(p)
@@ -310,21 +379,19 @@ fn print_event(track: &Track, snapshot: &Result<Snapshot, DriverError>) -> Print
             PrintEvent::None
         }
         (Some(p), Some(j)) if same_file(p) => {
+            let job_id = j.job_id.clone();
             let now = match j.phase {
                 JobPhase::Running => PrintState::Printing,
                 JobPhase::Paused => PrintState::Paused,
                 JobPhase::Completed => {
-                    return PrintEvent::Ended(PrintState::Completed, String::new());
+                    return PrintEvent::Ended(PrintState::Completed, String::new(), job_id);
                 }
                 JobPhase::Cancelled => {
-                    return PrintEvent::Ended(PrintState::Cancelled, "cancelled".into());
+                    return PrintEvent::Ended(PrintState::Cancelled, "cancelled".into(), job_id);
                 }
                 JobPhase::Failed => {
-                    let detail = match &snapshot.status {
-                        RemoteStatus::Error { message } => message.clone(),
-                        _ => "the printer reports the print failed".into(),
-                    };
-                    return PrintEvent::Ended(PrintState::Failed, detail);
+                    let detail = failure_detail(&snapshot.status, &j.message);
+                    return PrintEvent::Ended(PrintState::Failed, detail, job_id);
                 }
             };
             if now == p.state {
@@ -337,14 +404,75 @@ fn print_event(track: &Track, snapshot: &Result<Snapshot, DriverError>) -> Print
         (Some(_), _) => PrintEvent::Ended(
             PrintState::Failed,
             "the printer no longer reports this print".into(),
+            None,
         ),
         (None, Some(j)) if matches!(j.phase, JobPhase::Running | JobPhase::Paused) => {
             PrintEvent::Unmanaged {
                 file_name: j.file_name.clone(),
+                job_id: j.job_id.clone(),
             }
         }
         (None, _) => PrintEvent::None,
     }
+}
+
+/// Whether the printer's job of the tracked print's file is that print. With job IDs: not the
+/// job the printer showed before this print started, and an ended job only once the printer
+/// says which one it is (Klipper keeps the last job's file and progress, so an ended job of the
+/// same file may be the previous one). A running job is this one: one job runs at a time, and
+/// this print was started on an idle printer.
+fn is_this_job(print: &TrackedPrint, job: &RemoteJob, cursor: &JobCursor) -> bool {
+    let running = matches!(job.phase, JobPhase::Running | JobPhase::Paused);
+    match (&job.job_id, &print.job_id) {
+        (Some(id), Some(ours)) => id == ours,
+        (Some(id), None) => print.before_job.as_ref() != Some(id),
+        (None, _) => running || !cursor.has_ids(),
+    }
+}
+
+/// Why a print failed, in the printer's own words when it gave any.
+fn failure_detail(status: &RemoteStatus, job_message: &str) -> String {
+    match status {
+        RemoteStatus::Error { message } => message.clone(),
+        _ if !job_message.is_empty() => job_message.to_owned(),
+        _ => "the printer reports the print failed".into(),
+    }
+}
+
+/// How a job of the printer's record ended, as a print's state; `None` while it runs.
+fn ended_state(job: &PastJob) -> Option<PrintState> {
+    match job.phase {
+        JobPhase::Running | JobPhase::Paused => None,
+        JobPhase::Completed => Some(PrintState::Completed),
+        JobPhase::Cancelled => Some(PrintState::Cancelled),
+        JobPhase::Failed => Some(PrintState::Failed),
+    }
+}
+
+/// Whether the printer shows a job Farmhand has not accounted for, so its record is read.
+fn record_needed(track: &Track, snapshot: &Snapshot) -> bool {
+    let shown = snapshot.job.as_ref().and_then(|j| j.job_id.as_deref());
+    match &track.cursor {
+        JobCursor::Unread => true,
+        JobCursor::NoRecord => false,
+        // A job neither accounted for nor followed live; or the tracked print's own job after
+        // contact was lost, so that it is settled with the time the printer says it ended.
+        JobCursor::After(cursor) => shown.is_some_and(|id| {
+            let tracked = track.print.as_ref();
+            let followed = tracked.and_then(|p| p.job_id.as_deref()) == Some(id);
+            let lost = tracked.is_some_and(|p| p.state == PrintState::Unknown);
+            id != cursor && (!followed || lost)
+        }),
+    }
+}
+
+/// What is stored about a printer that its supervisor starts from: its sealed credential, its
+/// model (for the estimator's limits), the print under way and how far its job record was read.
+struct Stored<'a> {
+    credential: Option<String>,
+    model: Option<&'a PrinterModel>,
+    print: Option<Print>,
+    cursor: JobCursor,
 }
 
 /// Printers whose supervisors start per second when the server starts.
@@ -361,52 +489,55 @@ impl App {
     pub async fn start_fleet(&self) -> AppResult<()> {
         let start = store::fleet_start(&mut *self.store().read().await?).await?;
         let mut active_prints = start.active_prints;
+        let mut cursors = start.job_cursors;
         for (i, (org, printer, credential)) in start.printers.into_iter().enumerate() {
             let model = printer.model_id.and_then(|id| start.models.get(&id));
             let print = active_prints.remove(&printer.id);
+            let cursor = JobCursor::stored(cursors.remove(&printer.id));
             // First connections spread out: each records a state change, and all of them at
             // once would queue for the database (10,000 printers waited over 2 s for a
             // connection when they started together).
             let delay = Duration::from_secs_f64(i as f64 / FLEET_STARTS_PER_SECOND);
-            self.start_supervisor(org, &printer, credential, model, print, delay);
+            let stored = Stored {
+                credential,
+                model,
+                print,
+                cursor,
+            };
+            self.start_supervisor(org, &printer, stored, delay);
         }
         Ok(())
     }
 
     /// Builds the driver for a printer as stored and (re)starts its supervisor.
     pub(crate) async fn supervise(&self, org: OrgId, printer: &Printer) -> AppResult<()> {
-        let (credential, model, print) = {
-            let mut conn = self.store().read().await?;
-            let credential = store::printer_credential(&mut conn, org, printer.id).await?;
-            let model = match printer.model_id {
-                Some(id) => store::get_printer_model(&mut conn, org, id).await?,
-                None => None,
-            };
-            let print = store::active_print(&mut conn, org, printer.id).await?;
-            (credential, model, print)
+        let mut conn = self.store().read().await?;
+        let credential = store::printer_credential(&mut conn, org, printer.id).await?;
+        let model = match printer.model_id {
+            Some(id) => store::get_printer_model(&mut conn, org, id).await?,
+            None => None,
         };
-        self.start_supervisor(
-            org,
-            printer,
+        let print = store::active_print(&mut conn, org, printer.id).await?;
+        let cursor = store::printer_job_cursor(&mut conn, org, printer.id).await?;
+        drop(conn);
+        let stored = Stored {
             credential,
-            model.as_ref(),
+            model: model.as_ref(),
             print,
-            Duration::ZERO,
-        );
+            cursor: JobCursor::stored(cursor),
+        };
+        self.start_supervisor(org, printer, stored, Duration::ZERO);
         Ok(())
     }
 
-    /// (Re)starts a printer's supervisor, after `delay`, from what is stored about it: its
-    /// sealed credential, its model (for the estimator's limits) and the print under way, if any.
-    fn start_supervisor(
-        &self,
-        org: OrgId,
-        printer: &Printer,
-        credential: Option<String>,
-        model: Option<&PrinterModel>,
-        print: Option<Print>,
-        delay: Duration,
-    ) {
+    /// (Re)starts a printer's supervisor, after `delay`, from what is stored about it.
+    fn start_supervisor(&self, org: OrgId, printer: &Printer, stored: Stored<'_>, delay: Duration) {
+        let Stored {
+            credential,
+            model,
+            print,
+            cursor,
+        } = stored;
         let connection = self.connection(org, printer, credential, model);
         let profile = connection.profile.clone();
         let driver = match AnyDriver::new(connection) {
@@ -431,7 +562,11 @@ impl App {
                     state: p.state,
                     started_by: p.started_by,
                     awaiting_start: None,
+                    job_id: None,
+                    before_job: None,
                 }),
+                cursor,
+                last_job_id: None,
             }),
             latest: Mutex::new(status),
             task: Mutex::new(None),
@@ -548,15 +683,36 @@ impl App {
         snapshot: Result<Snapshot, DriverError>,
     ) -> AppResult<()> {
         let mut track = printer.track.lock().await;
-        let event = print_event(&track, &snapshot);
-        self.apply_print_event(printer, &mut track, event).await?;
-        if let (Some(print), Ok(s)) = (track.print.as_mut(), &snapshot)
-            && s.job.as_ref().is_some_and(|j| {
-                j.file_name == print.file_name
-                    && matches!(j.phase, JobPhase::Running | JobPhase::Paused)
-            })
+        self.observe_in(printer, &mut track, snapshot).await
+    }
+
+    /// [`App::observe`] for whoever holds the printer's track already (a control action).
+    pub(crate) async fn observe_in(
+        &self,
+        printer: &LivePrinter,
+        track: &mut Track,
+        snapshot: Result<Snapshot, DriverError>,
+    ) -> AppResult<()> {
+        if let Ok(s) = &snapshot
+            && record_needed(track, s)
         {
-            print.awaiting_start = None;
+            self.read_job_record(printer, track, s).await?;
+        }
+        let event = print_event(track, &snapshot);
+        self.apply_print_event(printer, track, event).await?;
+        if let Ok(s) = &snapshot {
+            track.last_job_id = s.job.as_ref().and_then(|j| j.job_id.clone());
+        }
+        if let (Some(print), Ok(s)) = (track.print.as_mut(), &snapshot)
+            && let Some(j) = s.job.as_ref().filter(|j| j.file_name == print.file_name)
+            && is_this_job(print, j, &track.cursor)
+        {
+            if matches!(j.phase, JobPhase::Running | JobPhase::Paused) {
+                print.awaiting_start = None;
+            }
+            if print.job_id.is_none() {
+                print.job_id = j.job_id.clone();
+            }
         }
         let (observed, detail) = observation(&snapshot);
         let holds = Holds {
@@ -565,19 +721,30 @@ impl App {
         };
         let state = derive_state(observed, holds);
         let mut status = track.status.clone();
-        if let Ok(s) = &snapshot {
-            status.temperatures = Some(temperatures(s));
-            status.job = s
-                .job
-                .as_ref()
-                .filter(|j| matches!(j.phase, JobPhase::Running | JobPhase::Paused))
-                .map(|j| LiveJob {
-                    print_id: track.print.as_ref().map(|p| p.id),
-                    file_name: j.file_name.clone(),
-                    progress: j.progress.clamp(0.0, 1.0),
-                    elapsed_s: j.elapsed_s,
-                    remaining_s: j.remaining_s,
-                });
+        match &snapshot {
+            Ok(s) => {
+                let seen_at = self.now();
+                status.temperatures = Some(temperatures(s));
+                status.job = s
+                    .job
+                    .as_ref()
+                    .filter(|j| matches!(j.phase, JobPhase::Running | JobPhase::Paused))
+                    .map(|j| LiveJob {
+                        print_id: track.print.as_ref().map(|p| p.id),
+                        file_name: j.file_name.clone(),
+                        progress: j.progress.clamp(0.0, 1.0),
+                        elapsed_s: j.elapsed_s,
+                        remaining_s: j.remaining_s,
+                        seen_at,
+                        last_known: false,
+                    });
+            }
+            // The printer does not answer: its job is shown as it was last seen, and says so.
+            Err(_) => {
+                if let Some(job) = status.job.as_mut() {
+                    job.last_known = true;
+                }
+            }
         }
         let detail = match state {
             PrinterState::Offline | PrinterState::Error => detail,
@@ -598,7 +765,7 @@ impl App {
             status.detail = detail;
             status.since = now;
         }
-        self.publish(printer, &mut track, status);
+        self.publish(printer, track, status);
         Ok(())
     }
 
@@ -658,7 +825,7 @@ impl App {
         let now = self.now();
         match event {
             PrintEvent::None => Ok(()),
-            PrintEvent::Unmanaged { file_name } => {
+            PrintEvent::Unmanaged { file_name, job_id } => {
                 let mut uow = self.begin_unattributed().await?;
                 let id = store::insert_print(
                     uow.conn(),
@@ -689,6 +856,8 @@ impl App {
                     state: PrintState::Printing,
                     started_by: None,
                     awaiting_start: None,
+                    job_id,
+                    before_job: None,
                 });
                 Ok(())
             }
@@ -736,29 +905,20 @@ impl App {
                 print.state = PrintState::Unknown;
                 Ok(())
             }
-            PrintEvent::Ended(state, detail) => {
+            PrintEvent::Ended(state, detail, job_id) => {
                 let Some(print) = track.print.take() else {
                     return Ok(());
                 };
+                let job_id = job_id.filter(|_| track.cursor.has_ids());
                 let mut uow = self.begin_unattributed().await?;
-                store::update_print_state(
-                    uow.conn(),
-                    printer.org,
-                    print.id,
+                let end = PrintEnd {
+                    print: print.id,
                     state,
-                    &detail,
-                    Some(now),
-                )
-                .await?;
-                // Whatever is left on the plate must be cleared before the next job.
-                store::set_printer_holds(
-                    uow.conn(),
-                    printer.org,
-                    printer.id,
-                    track.status.maintenance,
-                    true,
-                )
-                .await?;
+                    detail: &detail,
+                    ended_at: now,
+                    job_id: job_id.as_deref(),
+                };
+                record_end(&mut uow, printer, track, &end).await?;
                 let event = with_change(
                     system_event(printer, now, "print.ended"),
                     Some(json!({ "print_id": print.id, "state": print.state })),
@@ -766,10 +926,191 @@ impl App {
                 );
                 uow.audit_event(event);
                 uow.commit().await?;
-                track.status.bed_clear_pending = true;
+                ended(track, job_id);
                 Ok(())
             }
         }
+    }
+}
+
+impl App {
+    /// Reads the printer's record of its jobs from where Farmhand left off and accounts for
+    /// each ended job in turn: the tracked print's (settled as the printer says it ended) or
+    /// one Farmhand did not see (recorded as an unmanaged print). The first reading of a printer
+    /// only marks where its record stands. A printer that does not answer is read next time.
+    async fn read_job_record(
+        &self,
+        printer: &LivePrinter,
+        track: &mut Track,
+        snapshot: &Snapshot,
+    ) -> AppResult<()> {
+        let after = match &track.cursor {
+            JobCursor::After(id) if !id.is_empty() => Some(id.clone()),
+            _ => None,
+        };
+        let settings = &self.supervisors().settings;
+        let jobs = match call(settings, printer.driver.job_history(after.as_deref())).await {
+            Ok(Some(jobs)) => jobs,
+            Ok(None) => {
+                track.cursor = JobCursor::NoRecord;
+                return Ok(());
+            }
+            Err(e) => {
+                tracing::debug!(printer = %printer.id, error = %e, "could not read the printer's job record");
+                return Ok(());
+            }
+        };
+        if track.cursor == JobCursor::Unread {
+            let newest = jobs.last().map_or_else(String::new, |j| j.job_id.clone());
+            let mut uow = self.begin_unattributed().await?;
+            store::set_printer_job_cursor(uow.conn(), printer.org, printer.id, &newest).await?;
+            uow.commit().await?;
+            track.cursor = JobCursor::After(newest);
+            return Ok(());
+        }
+        for job in &jobs {
+            if !self.account_for_job(printer, track, snapshot, job).await? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records one job of the printer's record; false when it is still running (it and what
+    /// follows are the live observations' to follow).
+    async fn account_for_job(
+        &self,
+        printer: &LivePrinter,
+        track: &mut Track,
+        snapshot: &Snapshot,
+        job: &PastJob,
+    ) -> AppResult<bool> {
+        let ours = track.print.as_ref().is_some_and(|p| is_past_job(p, job));
+        let Some(state) = ended_state(job) else {
+            if let Some(print) = track.print.as_mut().filter(|_| ours) {
+                print.job_id = Some(job.job_id.clone());
+            }
+            return Ok(false);
+        };
+        let detail = past_job_detail(state, job, snapshot);
+        let ended_at = job.ended_at.unwrap_or_else(|| self.now());
+        let mut uow = self.begin_unattributed().await?;
+        let (print_id, before) = match track.print.as_ref().filter(|_| ours) {
+            Some(print) => (print.id, print.state),
+            None => {
+                let id = store::insert_print(
+                    uow.conn(),
+                    printer.org,
+                    &store::NewPrint {
+                        printer: printer.id,
+                        file_name: &job.file_name,
+                        file_sha256: "",
+                        file_size: 0,
+                        estimated_s: 0.0,
+                        started_by: None,
+                        managed: false,
+                        state: PrintState::Printing,
+                        started_at: job.started_at,
+                    },
+                )
+                .await?;
+                let found =
+                    json!({ "print_id": id, "file_name": job.file_name, "job_id": job.job_id });
+                // Audit events are in Farmhand's time, whatever the printer's clock says.
+                let event = system_event(printer, self.now(), "print.unmanaged_detected");
+                uow.audit_event(with_change(event, None, Some(found)));
+                (id, PrintState::Printing)
+            }
+        };
+        let end = PrintEnd {
+            print: print_id,
+            state,
+            detail: &detail,
+            ended_at,
+            job_id: Some(&job.job_id),
+        };
+        record_end(&mut uow, printer, track, &end).await?;
+        let event = with_change(
+            system_event(printer, self.now(), "print.ended"),
+            Some(json!({ "print_id": print_id, "state": before })),
+            Some(
+                json!({ "print_id": print_id, "state": state, "detail": detail,
+                "ended_at": ended_at, "job_id": job.job_id }),
+            ),
+        );
+        uow.audit_event(event);
+        uow.commit().await?;
+        if ours {
+            track.print = None;
+        }
+        ended(track, Some(job.job_id.clone()));
+        Ok(true)
+    }
+}
+
+/// How a print ended, to record.
+struct PrintEnd<'a> {
+    print: PrintId,
+    state: PrintState,
+    detail: &'a str,
+    ended_at: Timestamp,
+    /// The printer's job it was, when the printer keeps a record: accounted for from now on.
+    job_id: Option<&'a str>,
+}
+
+/// Records a print's end in `uow`: its state, the plate to clear before the next job and, with
+/// a job ID, that the printer's record is read from after that job.
+async fn record_end<A>(
+    uow: &mut crate::unit_of_work::UnitOfWork<A>,
+    printer: &LivePrinter,
+    track: &Track,
+    end: &PrintEnd<'_>,
+) -> AppResult<()> {
+    let (org, conn) = (printer.org, uow.conn());
+    store::update_print_state(
+        conn,
+        org,
+        end.print,
+        end.state,
+        end.detail,
+        Some(end.ended_at),
+    )
+    .await?;
+    store::set_printer_holds(conn, org, printer.id, track.status.maintenance, true).await?;
+    if let Some(id) = end.job_id {
+        store::set_printer_job_cursor(conn, org, printer.id, id).await?;
+    }
+    Ok(())
+}
+
+/// After [`record_end`] committed: the same in memory.
+fn ended(track: &mut Track, job_id: Option<String>) {
+    track.status.bed_clear_pending = true;
+    if let Some(id) = job_id {
+        track.cursor = JobCursor::After(id);
+    }
+}
+
+/// Whether a job of the printer's record is the tracked print: its ID once known, else the
+/// first job of its file after the one the printer showed before it started.
+fn is_past_job(print: &TrackedPrint, job: &PastJob) -> bool {
+    match &print.job_id {
+        Some(id) => *id == job.job_id,
+        None => job.file_name == print.file_name && print.before_job.as_ref() != Some(&job.job_id),
+    }
+}
+
+/// The detail of an ended job of the record: the printer's words when it still shows the job.
+fn past_job_detail(state: PrintState, job: &PastJob, snapshot: &Snapshot) -> String {
+    let shown = snapshot
+        .job
+        .as_ref()
+        .filter(|j| j.job_id.as_deref() == Some(job.job_id.as_str()));
+    match (state, shown) {
+        (PrintState::Failed, Some(j)) => failure_detail(&snapshot.status, &j.message),
+        (PrintState::Failed, None) => failure_detail(&RemoteStatus::Ready, &job.message),
+        (PrintState::Cancelled, _) => "cancelled".into(),
+        _ => String::new(),
     }
 }
 

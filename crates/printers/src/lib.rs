@@ -183,6 +183,10 @@ pub enum JobPhase {
 /// The printer's current or last job, as it reports it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RemoteJob {
+    /// The printer's own identity for this job, when it keeps one (Moonraker's job history):
+    /// it tells a new job from the last one of the same file, whose status Klipper keeps
+    /// (`None` while the printer has not said, and for printers that keep no such record).
+    pub job_id: Option<String>,
     /// The file's name on the printer.
     pub file_name: String,
     pub phase: JobPhase,
@@ -192,6 +196,27 @@ pub struct RemoteJob {
     pub elapsed_s: f64,
     /// The printer's estimate of what is left, when it has one.
     pub remaining_s: Option<f64>,
+    /// The printer's own words about the job, such as why it failed (Klipper's
+    /// `print_stats.message`); empty when it says nothing.
+    pub message: String,
+}
+
+/// A job from the printer's own record of the jobs it ran (Moonraker's job history), so that
+/// what happened while Farmhand was not watching is known afterwards.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PastJob {
+    /// The printer's identity for the job, unique on that printer.
+    pub job_id: String,
+    pub file_name: String,
+    /// `Running` while it is in progress; else how it ended.
+    pub phase: JobPhase,
+    /// When the printer says the job started and ended (its own clock).
+    pub started_at: domain::Timestamp,
+    pub ended_at: Option<domain::Timestamp>,
+    /// Seconds spent printing.
+    pub elapsed_s: f64,
+    /// What the record says beyond the phase (an unusual ending, such as a Klipper shutdown).
+    pub message: String,
 }
 
 /// Actual and target temperature, °C.
@@ -257,16 +282,34 @@ pub trait Driver: Send + Sync {
     /// so the supervisor can look sooner than its next poll.
     fn changed(&self) -> impl Future<Output = ()> + Send;
 
-    /// Stores a file on the printer as `name` without starting it, streaming it from disk;
-    /// returns once the upload is complete.
+    /// Stores a file on the printer for `name` without starting it, streaming it from disk;
+    /// returns once the upload is complete, with the name the printer stored it under (which
+    /// may differ, so that the printer will open it), the name `start` takes and snapshots show.
     fn upload(
         &self,
         name: &str,
         file: &UploadFile,
-    ) -> impl Future<Output = Result<(), DriverError>> + Send;
+    ) -> impl Future<Output = Result<String, DriverError>> + Send;
 
     /// Selects an uploaded file and starts printing it.
     fn start(&self, name: &str) -> impl Future<Output = Result<(), DriverError>> + Send;
+
+    /// Removes an uploaded file from the printer (one sent for a start the printer refused).
+    /// Drivers whose printers keep no files of their own need not.
+    fn remove_file(&self, name: &str) -> impl Future<Output = Result<(), DriverError>> + Send {
+        let _ = name;
+        async { Ok(()) }
+    }
+
+    /// The printer's record of its jobs after the one with ID `after` (all it keeps, up to a
+    /// bound, when `None`), oldest first. `Ok(None)`: this printer keeps no job record.
+    fn job_history(
+        &self,
+        after: Option<&str>,
+    ) -> impl Future<Output = Result<Option<Vec<PastJob>>, DriverError>> + Send {
+        let _ = after;
+        async { Ok(None) }
+    }
 
     fn pause(&self) -> impl Future<Output = Result<(), DriverError>> + Send;
     fn resume(&self) -> impl Future<Output = Result<(), DriverError>> + Send;
@@ -335,11 +378,17 @@ impl Driver for AnyDriver {
     async fn changed(&self) {
         delegate!(self, d => d.changed().await)
     }
-    async fn upload(&self, name: &str, file: &UploadFile) -> Result<(), DriverError> {
+    async fn upload(&self, name: &str, file: &UploadFile) -> Result<String, DriverError> {
         delegate!(self, d => d.upload(name, file).await)
     }
     async fn start(&self, name: &str) -> Result<(), DriverError> {
         delegate!(self, d => d.start(name).await)
+    }
+    async fn remove_file(&self, name: &str) -> Result<(), DriverError> {
+        delegate!(self, d => d.remove_file(name).await)
+    }
+    async fn job_history(&self, after: Option<&str>) -> Result<Option<Vec<PastJob>>, DriverError> {
+        delegate!(self, d => d.job_history(after).await)
     }
     async fn pause(&self) -> Result<(), DriverError> {
         delegate!(self, d => d.pause().await)

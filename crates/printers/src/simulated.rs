@@ -241,11 +241,13 @@ impl SimulatedPrinter {
             JobPhase::Cancelled | JobPhase::Failed => None,
         };
         RemoteJob {
+            job_id: None,
             file_name: job.file_name.to_string(),
             phase: job.phase,
             progress: (elapsed_s / job.estimate_s).clamp(0.0, 1.0),
             elapsed_s,
             remaining_s,
+            message: String::new(),
         }
     }
 
@@ -448,7 +450,7 @@ impl Driver for SimulatedPrinter {
         std::future::pending().await
     }
 
-    async fn upload(&self, name: &str, file: &UploadFile) -> Result<(), DriverError> {
+    async fn upload(&self, name: &str, file: &UploadFile) -> Result<String, DriverError> {
         if name.is_empty() {
             return Err(DriverError::Refused("a file needs a name".into()));
         }
@@ -477,7 +479,7 @@ impl Driver for SimulatedPrinter {
             tool_c: targets.tool,
             bed_c: targets.bed,
         });
-        Ok(())
+        Ok(name.to_owned())
     }
 
     async fn start(&self, name: &str) -> Result<(), DriverError> {

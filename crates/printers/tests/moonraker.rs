@@ -389,7 +389,7 @@ async fn a_stopped_server_is_unreachable_and_recovers_on_restart() {
     assert!(!printer.push_connected());
     for result in [
         printer.pause().await,
-        printer.upload("x.gcode", &gcode()).await,
+        printer.upload("x.gcode", &gcode()).await.map(drop),
         printer.emergency_stop().await,
     ] {
         assert!(
@@ -458,4 +458,213 @@ async fn bad_settings_are_config_errors() {
     c.secret = None;
     c.timeout = Duration::ZERO;
     assert!(matches!(Moonraker::new(c), Err(DriverError::Config(_))));
+}
+
+/// Klipper keeps the finished job's file name and progress (1.0): right after the same file
+/// starts again, the websocket's copy (pushed every 250 ms; held here so that it always lags)
+/// still shows the finished job. The snapshot after a start shows the new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reprint_of_the_same_file_shows_the_new_job_at_once() {
+    let fake = FakeMoonraker::start().await;
+    fake.set_print_duration(60.0);
+    let printer = driver(&fake);
+    printer.connect().await.unwrap();
+    printer.upload("cube.gcode", &gcode()).await.unwrap();
+    printer.start("cube.gcode").await.unwrap();
+    wait_status(&printer, RemoteStatus::Printing).await;
+    fake.finish_current_print();
+    let done = wait_for(&printer, "completed", |s| {
+        s.as_ref().is_ok_and(|s| {
+            s.job
+                .as_ref()
+                .is_some_and(|j| j.phase == JobPhase::Completed)
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(done.job.unwrap().progress, 1.0);
+
+    fake.hold_updates(true);
+    printer.start("cube.gcode").await.unwrap();
+    let s = printer.snapshot().await.unwrap();
+    assert_eq!(s.status, RemoteStatus::Printing, "{s:?}");
+    assert_eq!(s.job.unwrap().phase, JobPhase::Running);
+}
+
+/// Each command's effect shows in the next snapshot, however late the next push.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_show_their_effect_in_the_next_snapshot() {
+    let fake = FakeMoonraker::start().await;
+    fake.set_print_duration(60.0);
+    let printer = driver(&fake);
+    printer.connect().await.unwrap();
+    wait_push(&printer, &fake).await;
+    printer.upload("cube.gcode", &gcode()).await.unwrap();
+    fake.hold_updates(true);
+    printer.preheat(Some(200.0), Some(60.0)).await.unwrap();
+    let s = printer.snapshot().await.unwrap();
+    assert_eq!(s.temperatures.tool.unwrap().target, 200.0);
+    assert_eq!(s.temperatures.bed.unwrap().target, 60.0);
+    printer.start("cube.gcode").await.unwrap();
+    assert_eq!(
+        printer.snapshot().await.unwrap().status,
+        RemoteStatus::Printing
+    );
+    printer.pause().await.unwrap();
+    assert_eq!(
+        printer.snapshot().await.unwrap().status,
+        RemoteStatus::Paused
+    );
+    printer.resume().await.unwrap();
+    assert_eq!(
+        printer.snapshot().await.unwrap().status,
+        RemoteStatus::Printing
+    );
+    printer.cancel().await.unwrap();
+    let s = printer.snapshot().await.unwrap();
+    assert_eq!(
+        (s.status, s.job.map(|j| j.phase)),
+        (RemoteStatus::Ready, Some(JobPhase::Cancelled))
+    );
+    assert!(
+        printer.push_connected(),
+        "the websocket stayed up throughout"
+    );
+}
+
+/// A key rotated on the printer is refused over HTTP while the open websocket still works: the
+/// printer must not go on looking fine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_key_is_refused_everywhere() {
+    let fake = FakeMoonraker::start_with_api_key("old-key").await;
+    let printer = Moonraker::new(connection(&fake.url(), Some("old-key"))).unwrap();
+    printer.connect().await.unwrap();
+    wait_push(&printer, &fake).await;
+    fake.set_api_key("new-key");
+    assert_eq!(printer.pause().await, Err(DriverError::Unauthorized));
+    assert_eq!(printer.snapshot().await, Err(DriverError::Unauthorized));
+    assert!(!printer.push_connected());
+}
+
+/// Each job carries Moonraker's job ID, so a reprint of the same file is a new job even when
+/// Klipper's objects look the same; a failed one carries Klipper's reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_carry_moonrakers_id_and_klippers_reason() {
+    let fake = FakeMoonraker::start().await;
+    fake.set_print_duration(60.0);
+    let printer = driver(&fake);
+    printer.connect().await.unwrap();
+    let job = |s: &Result<Snapshot, DriverError>| s.as_ref().ok().and_then(|s| s.job.clone());
+    let stored = printer.upload("cube.gcode", &gcode()).await.unwrap();
+    assert_eq!(stored, "cube.gcode");
+    printer.start(&stored).await.unwrap();
+    let first = job(&Ok(printer.snapshot().await.unwrap())).unwrap();
+    fake.finish_current_print();
+    let done = wait_for(&printer, "completed with its ID", |s| {
+        job(s).is_some_and(|j| j.phase == JobPhase::Completed && j.job_id.is_some())
+    })
+    .await;
+    assert_eq!(job(&done).unwrap().job_id, first.job_id);
+
+    printer.start(&stored).await.unwrap();
+    let second = job(&Ok(printer.snapshot().await.unwrap())).unwrap();
+    assert_eq!(second.phase, JobPhase::Running);
+    assert!(
+        second.job_id.is_some() && second.job_id != first.job_id,
+        "{second:?}"
+    );
+    fake.fail_current_print("Move out of range: 500.000 10.000 0.300 [0.000]");
+    let failed = wait_for(&printer, "failed", |s| {
+        job(s).is_some_and(|j| j.phase == JobPhase::Failed && j.job_id == second.job_id)
+    })
+    .await;
+    assert_eq!(
+        job(&failed).unwrap().message,
+        "Move out of range: 500.000 10.000 0.300 [0.000]"
+    );
+}
+
+/// Moonraker's job record, read after a job Farmhand knows, oldest first, with the outcome and
+/// the times the printer gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_job_record_is_read_after_a_known_job() {
+    let fake = FakeMoonraker::start().await;
+    let printer = driver(&fake);
+    printer.connect().await.unwrap();
+    assert_eq!(printer.job_history(None).await, Ok(Some(Vec::new())));
+    fake.start_print_directly("a.gcode");
+    fake.finish_current_print();
+    fake.start_print_directly("b.gcode");
+    printer.cancel().await.unwrap();
+    fake.start_print_directly("c.gcode");
+
+    let all = printer.job_history(None).await.unwrap().unwrap();
+    let summary: Vec<(&str, JobPhase)> = all
+        .iter()
+        .map(|j| (j.file_name.as_str(), j.phase))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("a.gcode", JobPhase::Completed),
+            ("b.gcode", JobPhase::Cancelled),
+            ("c.gcode", JobPhase::Running)
+        ]
+    );
+    let record = fake.history();
+    let seconds = |t: Option<domain::Timestamp>| t.map(|t| t.micros() as f64 / 1e6);
+    for (job, entry) in all.iter().zip(&record) {
+        assert_eq!(job.job_id, entry["job_id"].as_str().unwrap());
+        assert!(
+            (seconds(Some(job.started_at)).unwrap() - entry["start_time"].as_f64().unwrap()).abs()
+                < 1e-5
+        );
+        match entry["end_time"].as_f64() {
+            Some(end) => assert!((seconds(job.ended_at).unwrap() - end).abs() < 1e-5),
+            None => assert_eq!(job.ended_at, None),
+        }
+    }
+    let after_a = printer
+        .job_history(Some(&all[0].job_id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after_a, all[1..]);
+    let after_c = printer
+        .job_history(Some(&all[2].job_id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(after_c.is_empty());
+    // A known job no longer in the record (deleted): the jobs Moonraker numbered after it.
+    let after_gone = printer.job_history(Some("000000")).await.unwrap().unwrap();
+    assert_eq!(after_gone, all);
+    let unknown = printer
+        .job_history(Some("not-a-moonraker-id"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(unknown.is_empty(), "{unknown:?}");
+}
+
+/// Klipper opens only `.gcode`, `.g` and `.gco` (case-sensitive): other names are stored with
+/// `.gcode` added and print; a file can be removed again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_are_named_so_that_klipper_opens_them() {
+    let fake = FakeMoonraker::start().await;
+    fake.set_print_duration(60.0);
+    let printer = driver(&fake);
+    printer.connect().await.unwrap();
+    let stored = printer.upload("UPPER.GCODE", &gcode()).await.unwrap();
+    assert_eq!(stored, "UPPER.GCODE.gcode");
+    printer.start(&stored).await.unwrap();
+    let s = printer.snapshot().await.unwrap();
+    assert_eq!(s.job.unwrap().file_name, stored);
+    printer.cancel().await.unwrap();
+    printer.remove_file(&stored).await.unwrap();
+    assert!(fake.files().is_empty(), "{:?}", fake.files());
+    assert!(matches!(
+        printer.remove_file(&stored).await,
+        Err(DriverError::Refused(_))
+    ));
 }

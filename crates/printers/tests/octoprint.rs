@@ -277,3 +277,103 @@ async fn octoprint_end_to_end() {
     drop(server);
     eprintln!("OctoPrint scenarios took {:?}", started.elapsed());
 }
+
+/// What real Moonraker and Klipper do that tripped the Moonraker driver, tried on real OctoPrint
+/// (issue 12): a reprint of the file just finished, commands answered from a push that predates
+/// them, names OctoPrint will not take, and a key rotated while the push socket is open. A
+/// server of its own: the last scenario changes the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn octoprint_reprints_names_stale_pushes_and_rotated_keys() {
+    let server = OctoPrintHarness::start().await;
+    let printer = OctoPrint::new(connection(server.url(), server.api_key())).unwrap();
+    printer.connect().await.unwrap();
+    let deadline = Instant::now() + WAIT;
+    while !printer.push_connected() {
+        assert!(Instant::now() < deadline, "the push socket did not come up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // OctoPrint refuses names without a G-code extension (415): they are named so it takes them.
+    for (name, stored) in [("part", "part.gcode"), ("part.txt", "part.txt.gcode")] {
+        let uploaded = printer.upload(name, &gcode(5, false)).await;
+        assert_eq!(uploaded, Ok(stored.to_owned()), "{name}");
+    }
+    assert_eq!(
+        printer.upload("UPPER.GCODE", &gcode(5, false)).await,
+        Ok("UPPER.GCODE".to_owned()),
+        "OctoPrint compares extensions without case"
+    );
+
+    // A reprint of the file just completed is seen running, not completed, right after the start.
+    let short = printer
+        .upload("short.gcode", &gcode(200, false))
+        .await
+        .unwrap();
+    printer.start(&short).await.unwrap();
+    wait_for("completed", &printer, false, |s| {
+        is_status(s, &RemoteStatus::Ready) && phase(s) == Some(JobPhase::Completed)
+    })
+    .await
+    .unwrap();
+    printer.start(&short).await.unwrap();
+    let s = printer.snapshot().await.unwrap();
+    assert_eq!(
+        (s.status.clone(), phase(&Ok(s.clone()))),
+        (RemoteStatus::Printing, Some(JobPhase::Running)),
+        "{s:?}"
+    );
+    wait_for("completed again", &printer, false, |s| {
+        is_status(s, &RemoteStatus::Ready) && phase(s) == Some(JobPhase::Completed)
+    })
+    .await
+    .unwrap();
+
+    // Each command shows in the very next snapshot, whatever the push socket last said.
+    // (Once the virtual printer has reported its temperatures: OctoPrint shows none before.)
+    wait_for("temperatures", &printer, true, |s| {
+        s.as_ref()
+            .is_ok_and(|s| s.temperatures.tool.is_some() && s.temperatures.bed.is_some())
+    })
+    .await
+    .unwrap();
+    printer.preheat(Some(40.0), Some(30.0)).await.unwrap();
+    let s = printer.snapshot().await.unwrap();
+    let targets = (
+        s.temperatures.tool.map(|h| h.target),
+        s.temperatures.bed.map(|h| h.target),
+    );
+    assert_eq!(targets, (Some(40.0), Some(30.0)), "{s:?}");
+    let long = printer
+        .upload("long.gcode", &gcode(600, true))
+        .await
+        .unwrap();
+    printer.start(&long).await.unwrap();
+    wait_for("printing", &printer, false, printing_with_progress)
+        .await
+        .unwrap();
+    printer.pause().await.unwrap();
+    assert_eq!(
+        printer.snapshot().await.unwrap().status,
+        RemoteStatus::Paused
+    );
+    printer.resume().await.unwrap();
+    assert_eq!(
+        printer.snapshot().await.unwrap().status,
+        RemoteStatus::Printing
+    );
+    printer.cancel().await.unwrap();
+    assert_eq!(phase(&printer.snapshot().await), Some(JobPhase::Cancelled));
+
+    // The key is rotated on OctoPrint: REST refuses the old one (403), the push socket opened
+    // with it goes on. The printer must not go on looking fine.
+    let rotated = reqwest::Client::new()
+        .post(format!("{}/api/access/users/farmhand/apikey", server.url()))
+        .header("X-Api-Key", server.api_key())
+        .send()
+        .await
+        .unwrap();
+    assert!(rotated.status().is_success(), "{rotated:?}");
+    assert_eq!(printer.pause().await, Err(DriverError::Unauthorized));
+    assert_eq!(printer.snapshot().await, Err(DriverError::Unauthorized));
+    assert!(!printer.push_connected());
+}

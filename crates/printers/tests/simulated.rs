@@ -441,7 +441,7 @@ async fn files_without_moves_are_accepted_with_a_one_second_estimate() {
     .unwrap();
     assert_eq!(p.estimate_s("empty.gcode"), Some(1.0));
     assert_eq!(p.estimate_s("junk.gcode"), Some(1.0));
-    refused(p.upload("", &gcode()).await, "name");
+    refused(p.upload("", &gcode()).await.map(drop), "name");
 
     p.start("empty.gcode").await.unwrap();
     advance(Duration::from_secs_f64(1.0 / SPEED) + Duration::from_millis(1)).await;

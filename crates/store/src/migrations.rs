@@ -19,6 +19,7 @@ pub(crate) const SQLITE: &[(&str, &str)] = migrations!("sqlite":
     "0003_printer_fleet.sql",
     "0004_invitation_consent.sql",
     "0005_native_booleans.sql",
+    "0006_printer_job_cursor.sql",
 );
 pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres":
     "0001_foundation.sql",
@@ -26,6 +27,7 @@ pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres":
     "0003_printer_fleet.sql",
     "0004_invitation_consent.sql",
     "0005_native_booleans.sql",
+    "0006_printer_job_cursor.sql",
 );
 
 pub const MIGRATION_NAMES_SQLITE: fn() -> Vec<&'static str> =

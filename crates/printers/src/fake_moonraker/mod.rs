@@ -1,8 +1,9 @@
 //! An in-process Moonraker for tests: the HTTP endpoints and the JSON-RPC websocket the
 //! [`crate::moonraker`] driver uses, answering in the shapes Moonraker's documentation shows
 //! (`{"result": …}` over HTTP, JSON-RPC 2.0 over `/websocket`, `notify_status_update` with only
-//! the fields that changed), with a printer whose prints take [`FakeMoonraker::set_print_duration`]
-//! seconds of real time.
+//! the fields that changed, every 250 ms as Moonraker sends them), with a printer whose prints
+//! take [`FakeMoonraker::set_print_duration`] seconds of real time, and Moonraker's job history.
+//! The quirks of real Klipper and Moonraker it keeps are listed in `printer.rs`.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -31,7 +32,7 @@ use axum::extract::{DefaultBodyLimit, Multipart, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use serde_json::{Map, Value, json};
 use tokio::sync::{broadcast, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -39,8 +40,9 @@ use tokio::time::Instant;
 
 use printer::{Event, Printer, RpcError, changes, eventtime, requested};
 
-/// How often websocket clients get status updates (Moonraker: 250 ms; faster keeps tests short).
-const UPDATE_EVERY: Duration = Duration::from_millis(50);
+/// How often websocket clients get status updates (Moonraker's own rate): a client's copy of the
+/// printer's objects lags by up to this much.
+const UPDATE_EVERY: Duration = Duration::from_millis(250);
 /// One-shot tokens expire after this, as in Moonraker.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(5);
 
@@ -67,7 +69,10 @@ struct Server {
 
 struct Inner {
     printer: Mutex<Printer>,
-    api_key: Option<String>,
+    /// Changeable, as when someone rotates the key in Moonraker's configuration.
+    api_key: Mutex<Option<String>>,
+    /// While true, no status updates go out (a busy Moonraker, a slow network).
+    updates_held: watch::Sender<bool>,
     tokens: Mutex<Vec<(String, Instant)>>,
     calls: Mutex<Vec<FakeCall>>,
     /// Bumped to make every websocket connection drop.
@@ -92,7 +97,8 @@ impl FakeMoonraker {
     async fn launch(api_key: Option<String>) -> Self {
         let inner = Arc::new(Inner {
             printer: Mutex::new(Printer::new()),
-            api_key,
+            api_key: Mutex::new(api_key),
+            updates_held: watch::Sender::new(false),
             tokens: Mutex::new(Vec::new()),
             calls: Mutex::new(Vec::new()),
             hangup: watch::Sender::new(0),
@@ -118,17 +124,44 @@ impl FakeMoonraker {
 
     /// How long prints take, in real seconds (default 10); applies to the current print too.
     pub fn set_print_duration(&self, seconds: f64) {
-        self.inner.printer().duration_s = seconds.max(0.0);
+        self.inner.with_printer(|p| p.duration_s = seconds.max(0.0));
     }
 
     /// Ends the current print as complete.
     pub fn finish_current_print(&self) {
-        self.inner.printer().finish();
+        self.inner.with_printer(Printer::finish);
     }
 
     /// Ends the current print with Klipper's `error` state and this message.
     pub fn fail_current_print(&self, message: &str) {
-        self.inner.printer().fail(message);
+        self.inner.with_printer(|p| p.fail(message));
+    }
+
+    /// Starts a print at the printer itself (its screen, a macro, another client), as Farmhand
+    /// did not ask for; the file is put on the printer first when it is not there.
+    pub fn start_print_directly(&self, name: &str) {
+        let started = self.inner.with_printer(|p| p.start_directly(name));
+        if let Err(error) = started {
+            tracing::debug!(?error, "the fake Moonraker did not start {name}");
+        }
+    }
+
+    /// Moonraker's job history, oldest first, as `server.history.list` shows each job
+    /// (`job_id`, `filename`, `status`, `start_time`, `end_time`, …).
+    pub fn history(&self) -> Vec<Value> {
+        self.inner.with_printer(|p| p.history())
+    }
+
+    /// Changes the API key, as when someone rotates it on the printer: every HTTP request with
+    /// the old key is refused with 401, while websockets already open keep working.
+    pub fn set_api_key(&self, key: &str) {
+        *lock(&self.inner.api_key) = Some(key.to_owned());
+    }
+
+    /// Holds status updates back (true) or lets them flow again (false): a client's copy of the
+    /// printer's objects then stays as it was, as it does for up to 250 ms with a real Moonraker.
+    pub fn hold_updates(&self, held: bool) {
+        self.inner.updates_held.send_replace(held);
     }
 
     /// Drops every websocket connection at once, without a close frame.
@@ -153,17 +186,17 @@ impl FakeMoonraker {
 
     /// G-code lines received through `printer.gcode.script`.
     pub fn gcode_lines(&self) -> Vec<String> {
-        self.inner.printer().scripts.clone()
+        self.inner.with_printer(|p| p.scripts.clone())
     }
 
     /// Uploaded files (paths under the `gcodes` root).
     pub fn files(&self) -> Vec<String> {
-        self.inner.printer().file_names()
+        self.inner.with_printer(|p| p.file_names())
     }
 
     /// The size in bytes of an uploaded file, as received.
     pub fn file_size(&self, path: &str) -> Option<usize> {
-        self.inner.printer().file_size(path)
+        self.inner.with_printer(|p| p.file_size(path))
     }
 
     /// Stops answering: the listener closes and every connection drops.
@@ -207,8 +240,19 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Inner {
-    fn printer(&self) -> std::sync::MutexGuard<'_, Printer> {
-        lock(&self.printer)
+    /// Runs `f` on the printer, then tells websocket clients what it set off (a print that
+    /// completed while nobody looked is noticed by whoever looks next).
+    fn with_printer<R>(&self, f: impl FnOnce(&mut Printer) -> R) -> R {
+        let (result, events) = {
+            let mut printer = lock(&self.printer);
+            let result = f(&mut printer);
+            (result, std::mem::take(&mut printer.events))
+        };
+        for event in events {
+            // No websocket client is fine.
+            let _ = self.events.send(event);
+        }
+        result
     }
 
     fn call(&self, method: &str, params: &Value, over_websocket: bool) -> Result<Value, RpcError> {
@@ -216,12 +260,7 @@ impl Inner {
             method: method.to_owned(),
             over_websocket,
         });
-        let mut events = Vec::new();
-        let result = self.printer().call(method, params, &mut events);
-        for event in events {
-            let _ = self.events.send(event);
-        }
-        result
+        self.with_printer(|p| p.call(method, params))
     }
 
     fn new_token(&self) -> String {
@@ -267,6 +306,8 @@ fn router(inner: Arc<Inner>) -> Router {
         .route("/server/info", get(server_info))
         .route("/printer/info", get(printer_info))
         .route("/printer/objects/query", get(query_objects))
+        .route("/server/history/list", get(history_list))
+        .route("/server/files/{root}/{*path}", delete(delete_file))
         .route("/printer/{*method}", post(printer_method))
         .route("/server/jsonrpc", post(jsonrpc_over_http))
         .route("/server/files/upload", post(upload))
@@ -278,7 +319,7 @@ fn router(inner: Arc<Inner>) -> Router {
 
 /// With an API key set: `X-Api-Key`, or a one-shot `?token=`; else 401 as Moonraker answers.
 async fn authorize(State(inner): State<Arc<Inner>>, request: Request, next: Next) -> Response {
-    let Some(key) = &inner.api_key else {
+    let Some(key) = lock(&inner.api_key).clone() else {
         return next.run(request).await;
     };
     let header_ok = request
@@ -366,6 +407,24 @@ async fn query_objects(State(inner): State<Arc<Inner>>, uri: Uri) -> Response {
     result_response(inner.call("printer.objects.query", &params, false))
 }
 
+/// `GET /server/history/list?limit=&start=&since=&before=&order=`.
+async fn history_list(State(inner): State<Arc<Inner>>, uri: Uri) -> Response {
+    let params: Map<String, Value> = query_pairs(&uri)
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    result_response(inner.call("server.history.list", &Value::Object(params), false))
+}
+
+/// `DELETE /server/files/gcodes/NAME`.
+async fn delete_file(
+    State(inner): State<Arc<Inner>>,
+    Path((root, path)): Path<(String, String)>,
+) -> Response {
+    let params = json!({ "path": format!("{root}/{path}") });
+    result_response(inner.call("server.files.delete_file", &params, false))
+}
+
 /// `POST /printer/print/start` and friends: the JSON-RPC method named by the path, with the
 /// query string and JSON body as parameters (body first, as Moonraker does).
 async fn printer_method(
@@ -437,7 +496,7 @@ async fn upload(State(inner): State<Arc<Inner>>, mut form: Multipart) -> Respons
     } else {
         format!("{}/{name}", dir.trim_matches('/'))
     };
-    inner.printer().add_file(path.clone(), size);
+    inner.with_printer(|p| p.add_file(path.clone(), size));
     let started = print
         && inner
             .call("printer.print.start", &json!({"filename": path}), false)
@@ -485,6 +544,7 @@ async fn websocket_session(inner: Arc<Inner>, mut socket: WebSocket) {
     let mut subscription: Option<Map<String, Value>> = None;
     let mut last_sent = Value::Null;
     let mut tick = tokio::time::interval(UPDATE_EVERY);
+    let mut held = inner.updates_held.subscribe();
     loop {
         let outgoing: Vec<Value> = tokio::select! {
             _ = hangup.changed() => return,
@@ -504,11 +564,18 @@ async fn websocket_session(inner: Arc<Inner>, mut socket: WebSocket) {
                     notification("notify_klippy_disconnected", None),
                     notification("notify_klippy_ready", None),
                 ],
+                Ok(Event::History(change)) => {
+                    vec![notification("notify_history_changed", Some(json!([change])))]
+                }
                 Err(_) => Vec::new(),
             },
-            _ = tick.tick() => status_update(&inner, subscription.as_ref(), &mut last_sent)
-                .into_iter()
-                .collect(),
+            // Released updates go out at the next tick.
+            Ok(()) = held.changed() => Vec::new(),
+            _ = tick.tick(), if !*held.borrow() => {
+                status_update(&inner, subscription.as_ref(), &mut last_sent)
+                    .into_iter()
+                    .collect()
+            }
         };
         for message in outgoing {
             if socket
@@ -539,7 +606,7 @@ fn subscribe_or_answer(
     });
     let params = request.get("params").cloned().unwrap_or(Value::Null);
     let wanted = requested(&params).unwrap_or_default();
-    let status = inner.printer().status(Some(wanted.clone()));
+    let status = inner.with_printer(|p| p.status(Some(wanted.clone())));
     *subscription = Some(wanted);
     *last_sent = status.clone();
     let result = json!({"eventtime": eventtime(), "status": status});
@@ -578,7 +645,7 @@ fn status_update(
     last_sent: &mut Value,
 ) -> Option<Value> {
     let subscription = subscription?;
-    let now = inner.printer().status(Some(subscription.clone()));
+    let now = inner.with_printer(|p| p.status(Some(subscription.clone())));
     let changed = changes(last_sent, &now);
     *last_sent = now;
     if changed.is_empty() {

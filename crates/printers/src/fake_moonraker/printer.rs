@@ -1,5 +1,16 @@
 //! The fake's Klipper: print state, heaters and files, and the JSON-RPC methods Farmhand uses,
 //! answering with the shapes Moonraker's documentation shows.
+//!
+//! Quirks of the real peers it keeps, because Farmhand must cope with them:
+//! - After `complete` Klipper keeps `print_stats.filename` and leaves `virtual_sdcard.progress`
+//!   at 1.0; after `error` it stays where the print stopped; only `cancelled` (Klipper's
+//!   `SDCARD_RESET_FILE`) puts it back to 0. A reprint of the same file therefore starts from a
+//!   status that looks like the end of the previous one.
+//! - `print_stats.message` carries the reason of an `error`.
+//! - Klipper's virtual SD card opens only `.gcode`, `.g` and `.gco` files (case-sensitive);
+//!   Moonraker stores uploads of any name.
+//! - Moonraker's job history (`server.history.list`, `notify_history_changed`) records every
+//!   job with a `job_id` of its own, also the ones nobody watched.
 
 use std::collections::BTreeMap;
 
@@ -26,10 +37,52 @@ impl RpcError {
 }
 
 /// What a call changed that websocket clients hear about besides status updates.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(super) enum Event {
     KlippyShutdown,
     KlippyRestarted,
+    /// `notify_history_changed`'s parameter: `{"action": "added" | "finished", "job": {…}}`.
+    History(Value),
+}
+
+/// The extensions Klipper's virtual SD card lists and opens (`VALID_GCODE_EXTS`), compared
+/// case-sensitively.
+const KLIPPER_EXTENSIONS: [&str; 3] = ["gcode", "g", "gco"];
+
+/// Whether Klipper would open a file of this name.
+fn klipper_opens(name: &str) -> bool {
+    name.rsplit_once('.')
+        .is_some_and(|(_, ext)| KLIPPER_EXTENSIONS.contains(&ext))
+}
+
+/// One entry of Moonraker's job history.
+#[derive(Debug, Clone)]
+struct HistoryJob {
+    job_id: String,
+    filename: String,
+    /// `in_progress`, `completed`, `cancelled`, `error`, `klippy_shutdown`.
+    status: &'static str,
+    start_time: f64,
+    end_time: Option<f64>,
+    print_duration: f64,
+}
+
+impl HistoryJob {
+    fn to_json(&self) -> Value {
+        let total = self.end_time.map_or(0.0, |end| end - self.start_time);
+        json!({
+            "job_id": self.job_id,
+            "exists": true,
+            "end_time": self.end_time,
+            "filament_used": self.print_duration * 10.0,
+            "filename": self.filename,
+            "metadata": {},
+            "print_duration": self.print_duration,
+            "status": self.status,
+            "start_time": self.start_time,
+            "total_duration": total,
+        })
+    }
 }
 
 pub(super) struct Printer {
@@ -47,6 +100,11 @@ pub(super) struct Printer {
     extruder_target: f64,
     bed_target: f64,
     pub scripts: Vec<String>,
+    /// Moonraker's job history, oldest first; it outlives Klipper restarts.
+    jobs: Vec<HistoryJob>,
+    next_job_id: u64,
+    /// What websocket clients are to hear, collected under the lock and sent after it.
+    pub events: Vec<Event>,
 }
 
 impl Printer {
@@ -64,7 +122,19 @@ impl Printer {
             extruder_target: 0.0,
             bed_target: 0.0,
             scripts: Vec::new(),
+            jobs: Vec::new(),
+            next_job_id: 1,
+            events: Vec::new(),
         }
+    }
+
+    pub fn remove_file(&mut self, path: &str) -> bool {
+        self.files.remove(path).is_some()
+    }
+
+    /// The job history as `server.history.list` shows it, oldest first.
+    pub fn history(&self) -> Vec<Value> {
+        self.jobs.iter().map(HistoryJob::to_json).collect()
     }
 
     pub fn add_file(&mut self, path: String, size: usize) {
@@ -80,12 +150,7 @@ impl Printer {
     }
 
     /// Runs one method; `Ok` is the `result`.
-    pub fn call(
-        &mut self,
-        method: &str,
-        params: &Value,
-        events: &mut Vec<Event>,
-    ) -> Result<Value, RpcError> {
+    pub fn call(&mut self, method: &str, params: &Value) -> Result<Value, RpcError> {
         let ok = || Ok(json!("ok"));
         match method {
             "server.info" => Ok(self.server_info()),
@@ -100,25 +165,115 @@ impl Printer {
             "printer.print.resume" => self.ready().map(|()| self.resume()).and_then(|()| ok()),
             "printer.print.cancel" => self.ready().map(|()| self.cancel()).and_then(|()| ok()),
             "printer.emergency_stop" => {
-                self.emergency_stop(events);
+                self.emergency_stop();
                 ok()
             }
             "printer.firmware_restart" | "printer.restart" => {
-                self.restart(events);
+                self.restart();
                 ok()
             }
-            "printer.gcode.script" => self.script(params, events).and_then(|()| ok()),
+            "printer.gcode.script" => self.script(params).and_then(|()| ok()),
+            "server.history.list" => Ok(self.list_history(params)),
+            "server.files.delete_file" => self.delete_file(params),
             _ => Err(RpcError::new(-32601, "Method not found")),
         }
     }
 
-    /// Completes a print whose time ran out.
+    /// Completes a print whose time ran out, as of the moment it did (history included).
     fn settle(&mut self, now: Instant) {
-        if self.print_state == "printing" && self.printed(now) >= self.duration_s {
+        let printed = self.printed(now);
+        if self.print_state == "printing" && printed >= self.duration_s {
+            let overdue = printed - self.duration_s;
             self.print_state = "complete";
             self.printed_s = self.duration_s;
             self.running_since = None;
+            self.finish_job("completed", eventtime() - overdue);
         }
+    }
+
+    /// A new history entry for the print that just started.
+    fn add_job(&mut self) {
+        let job = HistoryJob {
+            job_id: format!("{:06X}", self.next_job_id),
+            filename: self.filename.clone(),
+            status: "in_progress",
+            start_time: eventtime(),
+            end_time: None,
+            print_duration: 0.0,
+        };
+        self.next_job_id += 1;
+        let notice = json!({"action": "added", "job": job.to_json()});
+        self.jobs.push(job);
+        self.events.push(Event::History(notice));
+    }
+
+    /// Closes the history entry of the current job.
+    fn finish_job(&mut self, status: &'static str, end_time: f64) {
+        let printed = self.printed_s;
+        let Some(job) = self.jobs.last_mut().filter(|j| j.status == "in_progress") else {
+            return;
+        };
+        job.status = status;
+        job.end_time = Some(end_time);
+        job.print_duration = printed;
+        let notice = json!({"action": "finished", "job": job.to_json()});
+        self.events.push(Event::History(notice));
+    }
+
+    /// `server.history.list`: `limit` (default 50), `start` (offset), `since`/`before` (start
+    /// times), `order` (`desc` by default).
+    fn list_history(&self, params: &Value) -> Value {
+        let number = |name: &str| {
+            params.get(name).and_then(|v| {
+                v.as_f64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse::<f64>().ok()))
+            })
+        };
+        let limit = number("limit").map_or(50, |n| n.max(0.0) as usize);
+        let offset = number("start").map_or(0, |n| n.max(0.0) as usize);
+        let since = number("since").unwrap_or(f64::NEG_INFINITY);
+        let before = number("before").unwrap_or(f64::INFINITY);
+        let ascending = params.get("order").and_then(Value::as_str) == Some("asc");
+        let mut jobs: Vec<&HistoryJob> = self
+            .jobs
+            .iter()
+            .filter(|j| j.start_time > since && j.start_time < before)
+            .collect();
+        if !ascending {
+            jobs.reverse();
+        }
+        let count = jobs.len();
+        let page: Vec<Value> = jobs
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(HistoryJob::to_json)
+            .collect();
+        json!({"count": count, "jobs": page})
+    }
+
+    /// `server.files.delete_file` with `path` = `gcodes/NAME`.
+    fn delete_file(&mut self, params: &Value) -> Result<Value, RpcError> {
+        let path = params
+            .get("path")
+            .and_then(Value::as_str)
+            .ok_or_else(|| RpcError::new(400, "No data for argument: path"))?;
+        let Some(name) = path.strip_prefix("gcodes/") else {
+            return Err(RpcError::new(400, format!("Invalid root request: {path}")));
+        };
+        if self.filename == name && matches!(self.print_state, "printing" | "paused") {
+            return Err(RpcError::new(
+                403,
+                format!("File {name} is currently being printed"),
+            ));
+        }
+        if !self.remove_file(name) {
+            return Err(RpcError::new(404, format!("File {path} does not exist")));
+        }
+        Ok(json!({
+            "item": {"path": name, "root": "gcodes", "size": 0, "modified": 0, "permissions": ""},
+            "action": "delete_file"
+        }))
     }
 
     fn printed(&self, now: Instant) -> f64 {
@@ -133,6 +288,7 @@ impl Printer {
             self.print_state = "complete";
             self.printed_s = self.duration_s;
             self.running_since = None;
+            self.finish_job("completed", eventtime());
         }
     }
 
@@ -141,7 +297,17 @@ impl Printer {
         if matches!(self.print_state, "printing" | "paused") {
             self.stop("error");
             self.message = message.to_owned();
+            self.finish_job("error", eventtime());
         }
+    }
+
+    /// A print started at the printer itself (its screen, a macro, another client): the file
+    /// is put there first when missing.
+    pub fn start_directly(&mut self, name: &str) -> Result<(), RpcError> {
+        if !self.files.contains_key(name) {
+            self.files.insert(name.to_owned(), 100);
+        }
+        self.start(&json!({ "filename": name }))
     }
 
     /// The full objects (all of them, or those asked for, with the fields asked for).
@@ -175,14 +341,21 @@ impl Printer {
         let total = self
             .started_at
             .map_or(0.0, |s| now.duration_since(s).as_secs_f64());
-        let active = matches!(self.print_state, "printing" | "paused" | "complete");
-        let progress = if active && self.duration_s > 0.0 {
+        // Klipper leaves the card's position where the file ended (`complete`: 1.0) or stopped
+        // (`error`); `standby` and `cancelled` (`SDCARD_RESET_FILE`) have none.
+        let positioned = matches!(
+            self.print_state,
+            "printing" | "paused" | "complete" | "error"
+        );
+        let progress = if positioned && self.duration_s > 0.0 {
             (printed / self.duration_s).min(1.0)
-        } else if active {
+        } else if positioned {
             1.0
         } else {
             0.0
         };
+        // The file stays open while printing, paused or failed; it closes at the end and on reset.
+        let open = matches!(self.print_state, "printing" | "paused" | "error");
         let file_size = self.files.get(&self.filename).copied().unwrap_or(0);
         let (state, state_message) = if self.klippy_ready {
             ("ready", "Printer is ready")
@@ -209,7 +382,7 @@ impl Printer {
         objects.insert(
             "virtual_sdcard".into(),
             json!({
-                "file_path": if self.filename.is_empty() { Value::Null } else { json!(format!("/home/pi/printer_data/gcodes/{}", self.filename)) },
+                "file_path": if open { json!(format!("/home/pi/printer_data/gcodes/{}", self.filename)) } else { Value::Null },
                 "progress": progress,
                 "is_active": self.print_state == "printing",
                 "file_position": (progress * file_size as f64).round(),
@@ -256,7 +429,7 @@ impl Printer {
         if matches!(self.print_state, "printing" | "paused") {
             return Err(RpcError::new(400, "SD busy"));
         }
-        if !self.files.contains_key(name) {
+        if !self.files.contains_key(name) || !klipper_opens(name) {
             return Err(RpcError::new(
                 400,
                 format!("Unable to open file \"{name}\""),
@@ -269,6 +442,7 @@ impl Printer {
         self.printed_s = 0.0;
         self.running_since = Some(now);
         self.started_at = Some(now);
+        self.add_job();
         Ok(())
     }
 
@@ -293,6 +467,7 @@ impl Printer {
             self.stop("cancelled");
             self.extruder_target = 0.0;
             self.bed_target = 0.0;
+            self.finish_job("cancelled", eventtime());
         }
     }
 
@@ -302,35 +477,36 @@ impl Printer {
         self.print_state = state;
     }
 
-    fn emergency_stop(&mut self, events: &mut Vec<Event>) {
+    fn emergency_stop(&mut self) {
         self.settle(Instant::now());
         if matches!(self.print_state, "printing" | "paused") {
             self.stop("error");
             self.message = "Shutdown due to webhooks request".into();
+            self.finish_job("klippy_shutdown", eventtime());
         }
         self.klippy_ready = false;
         self.extruder_target = 0.0;
         self.bed_target = 0.0;
-        events.push(Event::KlippyShutdown);
+        self.events.push(Event::KlippyShutdown);
     }
 
-    /// A firmware restart: Klipper comes back ready with no print loaded.
-    fn restart(&mut self, events: &mut Vec<Event>) {
-        let (files, duration_s, scripts) = (
-            std::mem::take(&mut self.files),
-            self.duration_s,
-            std::mem::take(&mut self.scripts),
-        );
-        *self = Self {
-            files,
-            duration_s,
-            scripts,
+    /// A firmware restart: Klipper comes back ready with no print loaded; Moonraker's files and
+    /// job history stay.
+    fn restart(&mut self) {
+        let kept = Self {
+            files: std::mem::take(&mut self.files),
+            duration_s: self.duration_s,
+            scripts: std::mem::take(&mut self.scripts),
+            jobs: std::mem::take(&mut self.jobs),
+            next_job_id: self.next_job_id,
+            events: std::mem::take(&mut self.events),
             ..Self::new()
         };
-        events.push(Event::KlippyRestarted);
+        *self = kept;
+        self.events.push(Event::KlippyRestarted);
     }
 
-    fn script(&mut self, params: &Value, events: &mut Vec<Event>) -> Result<(), RpcError> {
+    fn script(&mut self, params: &Value) -> Result<(), RpcError> {
         let script = params
             .get("script")
             .and_then(Value::as_str)
@@ -348,7 +524,7 @@ impl Printer {
                 ("M104" | "M109", Some(t)) => self.extruder_target = t,
                 ("M140" | "M190", Some(t)) => self.bed_target = t,
                 ("M112", _) => {
-                    self.emergency_stop(events);
+                    self.emergency_stop();
                     break;
                 }
                 _ => {}

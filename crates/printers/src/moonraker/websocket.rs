@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{Call, OBJECTS, Shared, rpc_error, status};
+use super::{Call, OBJECTS, RESUBSCRIBE, Shared, rpc_error, status};
 use crate::DriverError;
 use crate::push::{self, Backoff, PING_EVERY, Socket, socket_error};
 
@@ -24,6 +24,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
         shared.set_rpc(None);
         let had_status = shared.cached_status().is_some();
         shared.set_status(None);
+        shared.set_latest_job(None);
         if shared.live.send_replace(false) || had_status {
             shared.changes.bump();
         }
@@ -35,6 +36,13 @@ pub(super) async fn run(shared: Arc<Shared>) {
 enum Waiter {
     Caller(oneshot::Sender<Result<Value, DriverError>>),
     Subscribe,
+    /// The newest history job, asked for with each subscription.
+    LatestJob,
+    /// A subscription renewed for a caller: the copy is replaced and then the newest job read,
+    /// before the caller hears back.
+    Renewal(oneshot::Sender<Result<Value, DriverError>>),
+    /// The newest job read for a renewal.
+    RenewedJob(oneshot::Sender<Result<Value, DriverError>>),
 }
 
 struct Session<'a> {
@@ -58,11 +66,19 @@ async fn session(shared: &Shared, backoff: &mut Backoff) -> Result<(), DriverErr
     session.subscribe().await?;
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
     let mut last_heard = Instant::now();
+    let mut hangup = shared.hangup.subscribe();
+    hangup.borrow_and_update();
     loop {
         tokio::select! {
+            // The key was refused over HTTP: this connection only works because it is old.
+            Ok(()) = hangup.changed() => return Err(DriverError::Unauthorized),
             call = queue.recv() => {
                 let Some(call) = call else { return Ok(()) };
-                session.send(call.method, call.params, Waiter::Caller(call.reply)).await?;
+                if call.method == RESUBSCRIBE {
+                    session.send_subscribe(Waiter::Renewal(call.reply)).await?;
+                } else {
+                    session.send(call.method, call.params, Waiter::Caller(call.reply)).await?;
+                }
             }
             message = session.socket.next() => {
                 let Some(message) = message else { return Ok(()) };
@@ -119,16 +135,23 @@ impl Session<'_> {
     }
 
     async fn subscribe(&mut self) -> Result<(), DriverError> {
+        self.send_subscribe(Waiter::Subscribe).await?;
+        self.send_newest_job(Waiter::LatestJob).await
+    }
+
+    /// Subscribes to every field of [`OBJECTS`] (replacing this connection's subscription).
+    async fn send_subscribe(&mut self, waiter: Waiter) -> Result<(), DriverError> {
         let objects: Map<String, Value> = OBJECTS
             .iter()
             .map(|name| ((*name).to_owned(), Value::Null))
             .collect();
-        self.send(
-            "printer.objects.subscribe",
-            json!({ "objects": objects }),
-            Waiter::Subscribe,
-        )
-        .await
+        self.send(RESUBSCRIBE, json!({ "objects": objects }), waiter)
+            .await
+    }
+
+    async fn send_newest_job(&mut self, waiter: Waiter) -> Result<(), DriverError> {
+        let newest = json!({"limit": 1, "order": "desc"});
+        self.send("server.history.list", newest, waiter).await
     }
 
     async fn handle(&mut self, text: &str, backoff: &mut Backoff) -> Result<(), DriverError> {
@@ -150,6 +173,20 @@ impl Session<'_> {
                     let _ = reply.send(result);
                 }
                 Some(Waiter::Subscribe) => self.subscribed(result, backoff),
+                Some(Waiter::LatestJob) => self.newest_job(result),
+                Some(Waiter::Renewal(reply)) => {
+                    if result.is_ok() {
+                        self.subscribed(result, backoff);
+                        self.send_newest_job(Waiter::RenewedJob(reply)).await?;
+                    } else {
+                        // The caller may have timed out and gone: nothing to do then.
+                        let _ = reply.send(result);
+                    }
+                }
+                Some(Waiter::RenewedJob(reply)) => {
+                    self.newest_job(result);
+                    let _ = reply.send(Ok(Value::Null));
+                }
                 None => {}
             }
             return Ok(());
@@ -158,6 +195,13 @@ impl Session<'_> {
             Some("notify_status_update") => {
                 if let Some(update) = message.pointer("/params/0") {
                     self.update(|s| status::merge(s, update));
+                }
+            }
+            // A job started or ended: it is the newest one now.
+            Some("notify_history_changed") => {
+                if let Some(job) = message.pointer("/params/0/job").and_then(status::past_job) {
+                    self.shared.set_latest_job(Some(job));
+                    self.shared.changes.bump();
                 }
             }
             // Klipper restarted: the subscription starts afresh.
@@ -186,6 +230,15 @@ impl Session<'_> {
                 self.shared.live.send_replace(false);
             }
         }
+        self.shared.changes.bump();
+    }
+
+    /// The answer to `server.history.list` for the newest job.
+    fn newest_job(&self, result: Result<Value, DriverError>) {
+        let newest = result
+            .ok()
+            .and_then(|r| r.pointer("/jobs/0").and_then(status::past_job));
+        self.shared.set_latest_job(newest);
         self.shared.changes.bump();
     }
 

@@ -5,11 +5,21 @@
 //! driver tells them apart by completion (100 % is finished), by what it did itself (a cancel,
 //! an emergency stop) and, while the push socket is up, by the `PrintDone`, `PrintFailed` and
 //! `PrintCancelled` events. What it remembers is lost with the driver: after a restart an
-//! ended print is seen only if it completed.
+//! ended print is seen only if it completed. OctoPrint keeps no record of past jobs (only
+//! per-file counts), so prints made while Farmhand was away are not found afterwards.
+//!
+//! What real OctoPrint (1.11) does that shapes this driver:
+//! - Pushes come every half second or so: the snapshot right after a command is read over REST,
+//!   whatever push arrives in between, so it shows what the command led to.
+//! - Uploads whose name lacks a G-code extension (`.gcode`, `.gco`, `.g`, any case) are refused
+//!   (415): they are named so that OctoPrint takes them.
+//! - A rotated key is refused over REST (403, or 400 "CSRF validation failed" for a POST)
+//!   while the push socket logged in with it keeps working: a refused key closes the socket.
 
 mod state;
 mod websocket;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,6 +34,9 @@ use crate::{
     Connection, Driver, DriverError, DriverKind, JobPhase, Snapshot, Temperatures, UploadFile,
 };
 use state::{JobAnswer, Memory, PrinterAnswer, Reading};
+
+/// The extensions OctoPrint takes for G-code, compared without case.
+const GCODE_EXTENSIONS: [&str; 3] = ["gcode", "gco", "g"];
 
 /// Longest `connect` waits for OctoPrint to reach the printer over serial (and `resume` for a
 /// pause to settle).
@@ -43,6 +56,11 @@ struct Shared {
     memory: Mutex<Memory>,
     /// True while the push socket is up and authenticated.
     live: watch::Sender<bool>,
+    /// Set by a command: the next snapshot is read over REST, not from a push that may predate
+    /// the command.
+    rest_next: AtomicBool,
+    /// Bumped to make the push task drop its socket (the key was refused).
+    hangup: watch::Sender<u64>,
     changes: Changes,
 }
 
@@ -57,6 +75,8 @@ impl OctoPrint {
                 pushed: Mutex::new(None),
                 memory: Mutex::new(Memory::default()),
                 live: watch::Sender::new(false),
+                rest_next: AtomicBool::new(false),
+                hangup: watch::Sender::new(0),
                 changes: Changes::new(),
             }),
             task: Task::new(),
@@ -79,23 +99,26 @@ impl OctoPrint {
             .ensure(|| tokio::spawn(websocket::run(self.shared.clone())).abort_handle());
     }
 
-    /// After a command the pushed reading is stale until the next push: REST answers until then.
+    /// After a command the pushed reading is stale: the next snapshot comes over REST (a push
+    /// arriving meanwhile may have left OctoPrint before the command).
     fn forget_push(&self) {
         *self.shared.pushed.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.shared.rest_next.store(true, Ordering::SeqCst);
     }
 
     async fn post(&self, path: &str, body: Value) -> Result<(), DriverError> {
         let request = self.shared.http.post_json(path, &body)?;
-        self.shared.http.send_ok(request).await?;
-        Ok(())
+        let sent = self.shared.http.send_ok(request).await;
+        self.shared.checked(sent).map(drop)
     }
 
     async fn connection_state(&self) -> Result<String, DriverError> {
-        let answer = self
+        let sent = self
             .shared
             .http
             .send_ok(self.shared.http.get("api/connection")?)
-            .await?;
+            .await;
+        let answer = self.shared.checked(sent)?;
         let body: Value = answer.json()?;
         body.pointer("/current/state")
             .and_then(Value::as_str)
@@ -107,6 +130,7 @@ impl OctoPrint {
     async fn send_commands(&self, lines: &[String]) -> Result<(), DriverError> {
         self.post("api/printer/command", json!({ "commands": lines }))
             .await?;
+        self.forget_push();
         if lines.iter().any(|l| is_emergency_stop(l)) {
             self.shared.memory().ended_as(None, JobPhase::Failed);
             self.forget_push();
@@ -127,9 +151,29 @@ impl Shared {
             .clone()
     }
 
+    /// A REST answer, noticing a refused key: OctoPrint answers 403, or for a POST without a
+    /// key it accepts, 400 "CSRF validation failed" (it takes the request for a browser's). The
+    /// push socket logged in with that key goes too, so that nothing shows the printer as fine.
+    fn checked<T>(&self, result: Result<T, DriverError>) -> Result<T, DriverError> {
+        let result = match result {
+            Err(DriverError::Refused(message)) if message.contains("CSRF") => {
+                Err(DriverError::Unauthorized)
+            }
+            other => other,
+        };
+        if matches!(result, Err(DriverError::Unauthorized)) {
+            *self.pushed.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            self.live.send_replace(false);
+            self.hangup.send_modify(|n| *n = n.wrapping_add(1));
+            self.changes.bump();
+        }
+        result
+    }
+
     /// `/api/job`, then `/api/printer` for temperatures while OctoPrint talks to the printer.
     async fn read_rest(&self) -> Result<Reading, DriverError> {
-        let job: JobAnswer = self.http.send_ok(self.http.get("api/job")?).await?.json()?;
+        let sent = self.http.send_ok(self.http.get("api/job")?).await;
+        let job: JobAnswer = self.checked(sent)?.json()?;
         let temperatures = if state::is_connected(&job.state) {
             self.temperatures().await?
         } else {
@@ -147,7 +191,7 @@ impl Shared {
             return Err(DriverError::Unreachable(answer.error_message()));
         }
         if !answer.status.is_success() {
-            return Err(crate::http::status_error(&answer));
+            return self.checked(Err(crate::http::status_error(&answer)));
         }
         let printer: PrinterAnswer = answer.json()?;
         Ok(printer
@@ -183,6 +227,9 @@ impl Driver for OctoPrint {
 
     async fn snapshot(&self) -> Result<Snapshot, DriverError> {
         self.ensure_task();
+        if self.shared.rest_next.swap(false, Ordering::SeqCst) {
+            return self.poll().await;
+        }
         match self.shared.pushed() {
             Some(reading) => self.shared.memory().snapshot(&reading),
             None => self.poll().await,
@@ -195,28 +242,28 @@ impl Driver for OctoPrint {
     }
 
     /// `POST /api/files/local` without selecting or printing; OctoPrint answers once the file
-    /// is stored (`done: true` for local storage).
-    async fn upload(&self, name: &str, file: &UploadFile) -> Result<(), DriverError> {
+    /// is stored (`done: true` for local storage). Stored as `name`, with `.gcode` added when
+    /// it lacks an extension OctoPrint takes for G-code.
+    async fn upload(&self, name: &str, file: &UploadFile) -> Result<String, DriverError> {
         if name.is_empty() {
             return Err(DriverError::Refused("a file needs a name".into()));
         }
+        let name = gcode_name(name);
+        let name = name.as_str();
         let fields = [("select", "false"), ("print", "false")];
-        let body: Value = self
+        let sent = self
             .shared
             .http
             .upload_file("api/files/local", &fields, name, file)
-            .await?
-            .json()?;
+            .await;
+        let body: Value = self.shared.checked(sent)?.json()?;
         let stored = body
             .pointer("/files/local/path")
             .or_else(|| body.pointer("/files/local/name"))
             .and_then(Value::as_str);
         match stored {
-            Some(path) if path == name => Ok(()),
-            // OctoPrint sanitises names (spaces become underscores): `start(name)` would miss.
-            Some(path) => Err(DriverError::Refused(format!(
-                "OctoPrint stored the file as {path:?}, not {name:?}; use a name of letters, digits, '.', '_' and '-'"
-            ))),
+            // OctoPrint may sanitise a name: the one it stored is the one to start and to see.
+            Some(path) => Ok(path.to_owned()),
             None => Err(DriverError::Protocol(
                 "an upload answer without files.local.path".into(),
             )),
@@ -229,7 +276,7 @@ impl Driver for OctoPrint {
         let request = http
             .request(reqwest::Method::POST, url)
             .json(&json!({"command": "select", "print": true}));
-        let answer = http.send(request).await?;
+        let answer = self.shared.checked(http.send(request).await)?;
         match answer.status.as_u16() {
             200..=299 => {
                 self.shared.memory().started();
@@ -239,8 +286,18 @@ impl Driver for OctoPrint {
             404 => Err(DriverError::Refused(format!(
                 "no file named {name:?} on OctoPrint"
             ))),
-            _ => Err(crate::http::status_error(&answer)),
+            _ => self.shared.checked(Err(crate::http::status_error(&answer))),
         }
+    }
+
+    /// `DELETE /api/files/local/NAME`.
+    async fn remove_file(&self, name: &str) -> Result<(), DriverError> {
+        let http = &self.shared.http;
+        let url = http.url_with_segment("api/files/local", name)?;
+        let sent = http
+            .send_ok(http.request(reqwest::Method::DELETE, url))
+            .await;
+        self.shared.checked(sent).map(drop)
     }
 
     async fn pause(&self) -> Result<(), DriverError> {
@@ -282,6 +339,7 @@ impl Driver for OctoPrint {
 
     async fn preheat(&self, tool: Option<f64>, bed: Option<f64>) -> Result<(), DriverError> {
         let (tool, bed) = temperatures(tool, bed)?;
+        self.forget_push();
         if let Some(t) = tool {
             self.post(
                 "api/printer/tool",
@@ -297,9 +355,34 @@ impl Driver for OctoPrint {
     }
 }
 
+/// `name`, or `name.gcode` when its extension is not one OctoPrint takes for G-code.
+fn gcode_name(name: &str) -> String {
+    let takes = name.rsplit_once('.').is_some_and(|(stem, ext)| {
+        !stem.is_empty() && GCODE_EXTENSIONS.iter().any(|g| ext.eq_ignore_ascii_case(g))
+    });
+    if takes {
+        name.to_owned()
+    } else {
+        format!("{name}.gcode")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uploads_are_named_so_that_octoprint_takes_them() {
+        for (given, stored) in [
+            ("part.gcode", "part.gcode"),
+            ("UPPER.GCODE", "UPPER.GCODE"),
+            ("part.GCO", "part.GCO"),
+            ("part", "part.gcode"),
+            ("part.txt", "part.txt.gcode"),
+        ] {
+            assert_eq!(gcode_name(given), stored, "{given}");
+        }
+    }
 
     #[test]
     fn an_api_key_is_required() {

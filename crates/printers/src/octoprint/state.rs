@@ -131,6 +131,8 @@ impl Memory {
 
     fn active(&mut self, reading: &Reading, phase: JobPhase) -> RemoteJob {
         let job = RemoteJob {
+            job_id: None,
+            message: String::new(),
             file_name: reading.file.clone().unwrap_or_default(),
             phase,
             progress: percent(reading.completion),
@@ -151,6 +153,8 @@ impl Memory {
                 ..last.clone()
             },
             _ => RemoteJob {
+                job_id: None,
+                message: String::new(),
                 file_name: file,
                 phase,
                 progress: percent(reading.completion),
@@ -168,6 +172,8 @@ impl Memory {
         };
         if reading.completion.is_some_and(|c| c >= 100.0) {
             return Some(RemoteJob {
+                job_id: None,
+                message: String::new(),
                 file_name: file.clone(),
                 phase: JobPhase::Completed,
                 progress: 1.0,
@@ -201,6 +207,8 @@ impl Memory {
             (_, None) => (0.0, 0.0),
         };
         Some(RemoteJob {
+            job_id: None,
+            message: String::new(),
             file_name: outcome.file.clone(),
             phase: outcome.phase,
             progress,

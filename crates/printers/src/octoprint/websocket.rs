@@ -44,8 +44,12 @@ async fn session(shared: &Shared, backoff: &mut Backoff) -> Result<(), DriverErr
         .map_err(socket_error)?;
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
     let mut last_heard = Instant::now();
+    let mut hangup = shared.hangup.subscribe();
+    hangup.borrow_and_update();
     loop {
         tokio::select! {
+            // The key was refused over REST: this socket only works because it logged in before.
+            Ok(()) = hangup.changed() => return Err(DriverError::Unauthorized),
             message = socket.next() => {
                 let Some(message) = message else { return Ok(()) };
                 last_heard = Instant::now();
@@ -70,7 +74,7 @@ async fn login(shared: &Shared) -> Result<String, DriverError> {
     let request = shared
         .http
         .post_json("api/login", &json!({"passive": true}))?;
-    let user: Value = shared.http.send_ok(request).await?.json()?;
+    let user: Value = shared.checked(shared.http.send_ok(request).await)?.json()?;
     match (
         user.get("name").and_then(Value::as_str),
         user.get("session").and_then(Value::as_str),

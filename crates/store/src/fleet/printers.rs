@@ -53,8 +53,10 @@ pub async fn update_printer(
     printer: &NewPrinter<'_>,
 ) -> Result<(), StoreError> {
     sqlx::query(
+        // Another driver or address may be another printer: its job record is read afresh.
         "UPDATE printers SET site_id = $1, model_id = $2, name = $3, driver = $4, url = $5, \
-         settings = $6 WHERE org_id = $7 AND id = $8",
+         settings = $6, job_cursor = CASE WHEN driver = $4 AND url = $5 THEN job_cursor END \
+         WHERE org_id = $7 AND id = $8",
     )
     .bind(printer.site.get())
     .bind(printer.model.map(PrinterModelId::get))
@@ -103,6 +105,40 @@ pub async fn set_printer_holds(
     .bind(id.get())
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// How far Farmhand has read the printer's own job record: `None` never, `Some("")` read while
+/// it was empty, else the printer's ID of the last job accounted for.
+pub async fn printer_job_cursor(
+    conn: &mut Conn,
+    org: OrgId,
+    id: PrinterId,
+) -> Result<Option<String>, StoreError> {
+    let row = sqlx::query("SELECT job_cursor FROM printers WHERE org_id = $1 AND id = $2")
+        .bind(org.get())
+        .bind(id.get())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row
+        .map(|r| opt_text(&r, "job_cursor"))
+        .transpose()?
+        .flatten())
+}
+
+/// Records how far Farmhand has read the printer's own job record (see [`printer_job_cursor`]).
+pub async fn set_printer_job_cursor(
+    conn: &mut Conn,
+    org: OrgId,
+    id: PrinterId,
+    cursor: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE printers SET job_cursor = $1 WHERE org_id = $2 AND id = $3")
+        .bind(cursor.to_string())
+        .bind(org.get())
+        .bind(id.get())
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -185,20 +221,28 @@ pub struct FleetStart {
     pub models: std::collections::HashMap<PrinterModelId, PrinterModel>,
     /// Each printer's latest print still under way (printing, paused or unknown).
     pub active_prints: std::collections::HashMap<PrinterId, domain::Print>,
+    /// How far each printer's job record was read (see [`printer_job_cursor`]); printers never
+    /// read are missing.
+    pub job_cursors: std::collections::HashMap<PrinterId, String>,
 }
 
 pub async fn fleet_start(conn: &mut Conn) -> Result<FleetStart, StoreError> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT org_id, credential, {PRINTER_COLUMNS} FROM printers ORDER BY id"
+        "SELECT org_id, credential, job_cursor, {PRINTER_COLUMNS} FROM printers ORDER BY id"
     )))
     .fetch_all(&mut *conn)
     .await?;
+    let mut job_cursors = std::collections::HashMap::new();
     let printers = rows
         .iter()
         .map(|row| {
+            let printer = printer_from_row(row)?;
+            if let Some(cursor) = opt_text(row, "job_cursor")? {
+                job_cursors.insert(printer.id, cursor);
+            }
             Ok((
                 OrgId(int(row, "org_id")?),
-                printer_from_row(row)?,
+                printer,
                 opt_text(row, "credential")?,
             ))
         })
@@ -228,6 +272,7 @@ pub async fn fleet_start(conn: &mut Conn) -> Result<FleetStart, StoreError> {
         printers,
         models,
         active_prints,
+        job_cursors,
     })
 }
 
