@@ -2,6 +2,8 @@
 //! API shows in review. After an intended change, refresh it with
 //! `UPDATE_OPENAPI_SNAPSHOT=1 cargo test -p web --test openapi_snapshot` and commit the file.
 
+#![allow(clippy::expect_used)]
+
 use std::path::PathBuf;
 
 fn snapshot_path() -> PathBuf {

@@ -867,6 +867,7 @@ mod tests {
 
     #[test]
     fn motion_limits_are_documented_as_checked() {
+        use utoipa::PartialSchema;
         let schema = serde_json::to_value(gcode::Profile::schema()).unwrap();
         let klipper = serde_json::to_value(gcode::KlipperLimits::schema()).unwrap();
         // Every number the schema bounds, just inside and just outside each bound, is

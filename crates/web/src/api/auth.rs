@@ -107,6 +107,14 @@ pub async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// This module's operations and what each requires.
+pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
+    api.public(routes!(sign_in))
+        .authenticated(routes!(sign_out))
+        .authenticated(routes!(me))
+        .authenticated(routes!(change_password))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,12 +136,4 @@ mod tests {
             "farmhand_session=abc; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure"
         );
     }
-}
-
-/// This module's operations and what each requires.
-pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
-    api.public(routes!(sign_in))
-        .authenticated(routes!(sign_out))
-        .authenticated(routes!(me))
-        .authenticated(routes!(change_password))
 }

@@ -240,7 +240,7 @@ impl From<RankChange> for app::RankChange {
         app::RankChange {
             name,
             description,
-            position: position.map(Into::into),
+            position,
             permissions,
             tri_state,
             scope: scope.map(Into::into),
@@ -291,7 +291,7 @@ impl From<NewRank> for app::NewRank {
         app::NewRank {
             name,
             description,
-            position: position.map(Into::into),
+            position,
             permissions,
             tri_state,
             scope: scope.map(Into::into),
@@ -314,10 +314,7 @@ pub struct CloneRank {
 impl From<CloneRank> for app::CloneRank {
     fn from(clone_rank: CloneRank) -> app::CloneRank {
         let CloneRank { name, position } = clone_rank;
-        app::CloneRank {
-            name,
-            position: position.map(Into::into),
-        }
+        app::CloneRank { name, position }
     }
 }
 
@@ -459,7 +456,7 @@ impl From<app::CatalogPermission> for CatalogPermission {
             description,
             dangerous,
             printer_access: printer_access.into(),
-            planned: planned.map(Into::into),
+            planned,
         }
     }
 }

@@ -162,7 +162,7 @@ impl From<AuditQuery> for app::AuditQuery {
             from: from.map(Into::into),
             to: to.map(Into::into),
             cursor,
-            limit: limit.map(Into::into),
+            limit,
         }
     }
 }

@@ -180,7 +180,7 @@ impl From<UpdateSite> for app::UpdateSite {
         app::UpdateSite {
             name,
             description,
-            time_zone: time_zone.map(|v| v.map(Into::into)),
+            time_zone,
         }
     }
 }
