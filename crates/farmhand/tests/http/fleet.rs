@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::TestServer;
+use crate::common::{Client, TestServer};
 
 crate::on_both_backends!(
     printer_models_carry_what_the_estimator_and_costs_need,
@@ -80,14 +80,21 @@ async fn printer_models_carry_what_the_estimator_and_costs_need(server: &TestSer
     );
 }
 
-async fn printer_credentials_are_encrypted_and_never_returned(server: &TestServer) {
+/// An organization with its owner signed in and one site, "Hall": (org, owner, site).
+async fn farm_with_hall(server: &TestServer) -> (i64, Client, serde_json::Value) {
     let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
-    let (_, site) = owner
+    let (status, site) = owner
         .post(
             &format!("/api/v1/orgs/{org}/sites"),
             json!({ "name": "Hall" }),
         )
         .await;
+    assert_eq!(status, StatusCode::CREATED, "{site}");
+    (org, owner, site)
+}
+
+async fn printer_credentials_are_encrypted_and_never_returned(server: &TestServer) {
+    let (org, owner, site) = farm_with_hall(server).await;
     let printers = format!("/api/v1/orgs/{org}/printers");
     let key = "F00DCAFE0123456789ABCDEF";
     let (status, printer) = owner
@@ -673,13 +680,7 @@ async fn simulation_settings_must_be_ones_the_simulator_can_run(server: &TestSer
 /// A printer's connection (driver, address, settings) is for members who may edit the printer
 /// or change its settings on it; everyone else who sees the printer gets no `connection`.
 async fn only_who_may_edit_a_printer_or_its_settings_sees_its_connection(server: &TestServer) {
-    let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
-    let (_, site) = owner
-        .post(
-            &format!("/api/v1/orgs/{org}/sites"),
-            json!({ "name": "Hall" }),
-        )
-        .await;
+    let (org, owner, site) = farm_with_hall(server).await;
     let printers = format!("/api/v1/orgs/{org}/printers");
     let (status, printer) = owner
         .post(

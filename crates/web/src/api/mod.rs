@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`. Every operation is documented with `#[utoipa::path]` and
-//! added by its module's `routes` with what it requires (published as `x-permission`).
+//! added by its module's `routes` with what it requires (published as `x-permission`). Handlers
+//! take and return only the wire types of [`crate::wire`], never domain or app types.
 
 mod access;
 mod audit;

@@ -7,13 +7,15 @@
 //! - request bodies and query strings derive `Deserialize` (with `deny_unknown_fields`) and
 //!   `ToSchema`/`IntoParams`, and convert into the app's input types with `From`;
 //! - response bodies derive `Serialize` and `ToSchema` and are built from domain and app
-//!   values with `From`, field by field (a struct is destructured, never flattened), so a
-//!   field added to a domain type reaches the API only when it is written here;
+//!   values with `From`, field by field: the domain or app struct is destructured without
+//!   `..`, so a field added to it does not compile until someone decides here whether the API
+//!   shows it;
 //! - IDs, timestamps and enums the API shows have their own wire types here (`ids`, and an
 //!   enum per area with `From`), so `domain`, `app` and `authz` need no OpenAPI derives.
 //!
 //! A new area (files, jobs, …) adds a module like `fleet` and its handlers take and return
-//! only these types.
+//! only these types. Keep doc comments as they are: they are the published descriptions, and
+//! the committed `openapi.json` test shows any change to them.
 
 pub mod access;
 pub mod audit;
