@@ -211,11 +211,12 @@ pub async fn accept_invitation(
         .people()
         .accept_invitation(&token, principal.as_ref(), input.into(), &meta)
         .await?;
+    let member = Member::from(member);
     Ok(match signed_in {
         Some(signed_in) => {
             super::auth::with_session(&state, &signed_in, StatusCode::CREATED, json!(member))
         }
-        None => created(Member::from(member)),
+        None => created(member),
     })
 }
 
