@@ -271,6 +271,17 @@ impl OrgActor {
             .is_some_and(|p| self.policy.rights(self.ix).level(p) > AccessLevel::None)
     }
 
+    /// Whether the actor holds `permission` and enough access to `printer`: what
+    /// [`OrgActor::require_on_printer`] checks, as a yes or no (nothing to refuse with).
+    pub fn may_on_printer(&self, permission: Permission, printer: PrinterId) -> bool {
+        self.policy.printer_ix(printer).is_some_and(|p| {
+            let have = self.policy.rights(self.ix).level(p);
+            have > AccessLevel::None
+                && self.holds(permission)
+                && have >= self.policy.needed_level(permission)
+        })
+    }
+
     /// Refuses unless the actor holds `permission` and enough access to `printer`. A printer
     /// the actor cannot see is "not found", exactly like one that does not exist.
     pub fn require_on_printer(&self, permission: Permission, printer: PrinterId) -> AppResult<()> {

@@ -5,19 +5,15 @@ use authz::Permission;
 use domain::audit::Chain;
 use domain::{AuditEvent, Timestamp, UserId};
 use futures::Stream;
-use serde::Deserialize;
 use serde_json::json;
 use store::{AuditFilter, AuditPage};
-use utoipa::IntoParams;
 
 use crate::App;
 use crate::actor::{OrgActor, with_change};
 use crate::error::{AppError, AppResult};
 
 /// Filters and paging for the audit log, as given in the query string.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
+#[derive(Debug, Default)]
 pub struct AuditQuery {
     /// Only events by this user.
     pub actor_user_id: Option<UserId>,
@@ -34,7 +30,6 @@ pub struct AuditQuery {
     /// The `next_cursor` of the previous page.
     pub cursor: Option<i64>,
     /// Page size, 1 to 500 (default 100).
-    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 

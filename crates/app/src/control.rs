@@ -11,9 +11,7 @@ use domain::printer_state::Holds;
 use domain::{Print, PrintId, PrintState, PrinterId, PrinterState, PrinterStateEvent};
 use futures::Stream;
 use printers::Driver;
-use serde::Deserialize;
 use serde_json::json;
-use utoipa::ToSchema;
 
 use crate::App;
 use crate::actor::OrgActor;
@@ -24,35 +22,19 @@ use crate::unit_of_work::{Audit, Changes};
 /// Largest G-code file a print may be started with, unless configured otherwise.
 pub const MAX_PRINT_FILE_BYTES: u64 = 512 * 1024 * 1024;
 /// Most G-code lines sent at once.
-const MAX_GCODE_LINES: usize = 200;
+pub const MAX_GCODE_LINES: usize = 200;
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct SendGcode {
     /// 1 to 200 lines, each at most 256 characters without control characters.
-    #[schema(schema_with = gcode_lines_schema)]
     pub lines: Vec<String>,
 }
 
 /// Longest G-code line accepted, in characters.
-const MAX_GCODE_LINE_CHARS: usize = 256;
+pub const MAX_GCODE_LINE_CHARS: usize = 256;
 
-fn gcode_lines_schema() -> utoipa::openapi::schema::ArrayBuilder {
-    crate::schema::array(
-        crate::schema::string(
-            None,
-            Some(MAX_GCODE_LINE_CHARS),
-            Some(domain::schema::NO_CONTROL_PATTERN),
-        ),
-        Some(1),
-        Some(MAX_GCODE_LINES),
-    )
-}
-
-/// Heater targets; at least one of them. The schema is written out below: the derive cannot
-/// say "at least one".
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Heater targets; at least one of them.
+#[derive(Debug)]
 pub struct Preheat {
     /// Nozzle target, °C (0 turns it off).
     pub tool: Option<f64>,
@@ -61,45 +43,9 @@ pub struct Preheat {
 }
 
 /// Highest heater target accepted, °C.
-const MAX_TEMPERATURE_C: f64 = 500.0;
+pub const MAX_TEMPERATURE_C: f64 = 500.0;
 
-impl utoipa::PartialSchema for Preheat {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use crate::schema::number;
-        use utoipa::openapi::schema::{
-            AllOfBuilder, AnyOfBuilder, ObjectBuilder, SchemaType, Type,
-        };
-        let target = |what: &str| {
-            number(0.0, MAX_TEMPERATURE_C)
-                .schema_type(SchemaType::Array(vec![Type::Number, Type::Null]))
-                .description(Some(format!("{what} target, °C (0 turns it off).")))
-        };
-        let given = |field: &str| {
-            ObjectBuilder::new()
-                .property(field, ObjectBuilder::new().schema_type(Type::Number))
-                .required(field)
-        };
-        AllOfBuilder::new()
-            .description(Some(
-                "Heater targets: a tool or a bed temperature, or both.",
-            ))
-            .item(
-                ObjectBuilder::new()
-                    .property("tool", target("Nozzle"))
-                    .property("bed", target("Bed"))
-                    .additional_properties(Some(
-                        utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
-                    )),
-            )
-            .item(AnyOfBuilder::new().item(given("tool")).item(given("bed")))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for Preheat {}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct SetMaintenance {
     pub on: bool,
 }
@@ -183,23 +129,6 @@ pub const FILE_NAME_PATTERN: &str = concat!(
     domain::whitespace_class!(),
     "]*$"
 );
-
-/// The schema of a print's file name, as [`check_file_name`] reads it.
-#[derive(Debug)]
-pub struct PrintFileName;
-
-impl utoipa::PartialSchema for PrintFileName {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        crate::schema::string(Some(1), Some(MAX_FILE_NAME_CHARS), Some(FILE_NAME_PATTERN))
-            .description(Some(
-                "A file name: at most 200 characters; once surrounding whitespace is trimmed, \
-                 not blank, no slashes or control characters, not starting with a dot.",
-            ))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for PrintFileName {}
 
 fn check_file_name(raw: &str) -> AppResult<String> {
     let name = raw.trim();

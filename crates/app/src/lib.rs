@@ -16,6 +16,7 @@ mod identity;
 mod paging;
 mod people;
 mod policies;
+#[cfg(test)]
 mod schema;
 mod supervision;
 mod unit_of_work;
@@ -31,22 +32,24 @@ use domain::{Clock, Timestamp};
 use store::Store;
 
 pub use access::{
-    Access, CatalogDomain, CatalogPermission, CloneRank, CreateGrant, Explanation, ImportPreset,
-    MemberImpact, MemberRights, NewRank, OverrideEffect, RankChange, RankPreview, ReorderRanks,
-    SetOverride,
+    Access, AccessChange, CatalogDomain, CatalogPermission, CloneRank, CreateGrant, Explanation,
+    HeldPermission, ImportPreset, MemberImpact, MemberRights, NewRank, OverrideEffect,
+    PrinterAccess, RankChange, RankPreview, ReorderRanks, SetOverride,
 };
 pub use actor::{Credential, OrgActor, Principal, RequestMeta};
 pub use audit_log::{AUDIT_CSV_HEADER, AuditLog, AuditQuery, write_audit_csv};
 pub use console::{Console, CreatedOrg};
 pub use control::{
     Control, FAULT_MESSAGE_PATTERN, FILE_NAME_PATTERN, MAX_FAULT_DISCONNECT_S,
-    MAX_FAULT_LOCAL_PRINT_S, MAX_FAULT_MESSAGE_CHARS, MAX_FILE_NAME_CHARS, MAX_PRINT_FILE_BYTES,
-    Preheat, PrintFileName, SendGcode, SetMaintenance,
+    MAX_FAULT_LOCAL_PRINT_S, MAX_FAULT_MESSAGE_CHARS, MAX_FILE_NAME_CHARS, MAX_GCODE_LINE_CHARS,
+    MAX_GCODE_LINES, MAX_PRINT_FILE_BYTES, MAX_TEMPERATURE_C, Preheat, SendGcode, SetMaintenance,
 };
 pub use error::{AppError, AppResult, ErrorCode};
 pub use fleet::{
-    Fleet, NamedInput, PrinterInput, PrinterModelInput, PrinterPage, PrinterQuery, VisiblePrinter,
-    motion_profile,
+    Fleet, MAX_PRINTER_CREDENTIAL_CHARS, MAX_PRINTER_URL_CHARS, MAX_SIMULATION_HEAT_UP_S,
+    MAX_SIMULATION_SPEED, NamedInput, PRINTER_CREDENTIAL_PATTERN, PRINTER_URL_PATTERN,
+    PrinterInput, PrinterModelInput, PrinterPage, PrinterQuery, SIMULATOR_URL_PATTERN,
+    VisiblePrinter, motion_profile,
 };
 pub use identity::{
     ChangePassword, CreateToken, CreatedToken, Identity, Me, PasswordHasher, SignIn,
@@ -60,6 +63,7 @@ pub use people::{
 /// What the simulated printer can be made to do, and why a printer call failed (carried by
 /// [`AppError::Printer`]).
 pub use printers::{DriverError, simulated::Fault};
+pub use store::AuditPage;
 pub use supervision::{
     LiveJob, LivePrinter, LiveSettings, LiveStatus, LiveTemperatures, LiveUpdate, Supervisors,
 };
@@ -163,13 +167,4 @@ impl App {
     fn hasher(&self) -> &PasswordHasher {
         &self.inner.hasher
     }
-}
-
-/// Deserializes a field that may be absent (leave unchanged), null (clear) or a value (set).
-pub(crate) fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: serde::Deserialize<'de>,
-    D: serde::Deserializer<'de>,
-{
-    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }

@@ -27,10 +27,8 @@ use domain::{
 use printers::{
     AnyDriver, Driver, DriverError, JobPhase, PastJob, RemoteJob, RemoteStatus, Snapshot,
 };
-use serde::Serialize;
 use serde_json::json;
 use tokio::sync::broadcast;
-use utoipa::ToSchema;
 
 use crate::App;
 use crate::actor::console_event;
@@ -59,10 +57,9 @@ impl Default for LiveSettings {
 }
 
 /// What a printer is printing, live.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LiveJob {
     /// The print Farmhand recorded for it.
-    #[schema(value_type = Option<i64>)]
     pub print_id: Option<PrintId>,
     pub file_name: String,
     /// 0.0 ..= 1.0
@@ -77,7 +74,7 @@ pub struct LiveJob {
 }
 
 /// Heater temperatures, °C.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LiveTemperatures {
     pub tool_actual: Option<f64>,
     pub tool_target: Option<f64>,
@@ -86,9 +83,8 @@ pub struct LiveTemperatures {
 }
 
 /// A printer's live state.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LiveStatus {
-    #[schema(value_type = i64)]
     pub printer_id: PrinterId,
     pub state: PrinterState,
     /// The error message, or why the printer is offline.

@@ -19,7 +19,6 @@ include!(concat!(env!("OUT_DIR"), "/catalog.rs"));
     serde::Serialize,
     serde::Deserialize,
 )]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[repr(u8)]
 pub enum AccessLevel {

@@ -19,24 +19,6 @@ macro_rules! id_type {
         #[serde(transparent)]
         pub struct $name(pub i64);
 
-        /// Documented as what it accepts: a positive 64-bit integer (as text in a path or query).
-        #[cfg(feature = "openapi")]
-        impl utoipa::PartialSchema for $name {
-            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
-                ObjectBuilder::new()
-                    .schema_type(Type::Integer)
-                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
-                    .minimum(Some(1))
-                    .maximum(Some(i64::MAX))
-                    .description(Some(concat!("The ID of a ", $label, ": a positive integer.")))
-                    .into()
-            }
-        }
-
-        #[cfg(feature = "openapi")]
-        impl utoipa::ToSchema for $name {}
-
         impl $name {
             pub const LABEL: &'static str = $label;
             pub fn get(self) -> i64 { self.0 }

@@ -18,8 +18,6 @@ pub mod model;
 mod policy;
 pub mod presets;
 mod rank;
-#[cfg(feature = "openapi")]
-pub mod schema;
 
 pub use admin::{Acting, Refusal};
 pub use catalog::{AccessLevel, Domain, PERMISSION_COUNT, Permission, PermissionSet};

@@ -27,7 +27,6 @@ pub struct Rank {
 
 /// A set of printers, by any mix of sites, printer groups, printer models and printers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct PrinterScope {
     /// Every printer of the organization.
@@ -56,7 +55,6 @@ impl PrinterScope {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OutOfScope {
     /// Printers outside the scope do not exist for the rank's members (404).
@@ -84,7 +82,6 @@ impl OutOfScope {
 
 /// Whose membership a rank's members may manage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MemberScope {
     /// Any junior member.
@@ -178,7 +175,6 @@ pub struct Grant {
 
 /// Who may confirm that a finished printer's build plate is clear.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BedClearAccess {
     /// Needs print access to the printer (3DPrinterOS "only with Can print access").

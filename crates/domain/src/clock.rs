@@ -7,8 +7,7 @@ use time::format_description::well_known::Rfc3339;
 
 /// A point in time with microsecond precision, stored as microseconds since the Unix epoch so
 /// that both databases sort and compare it as a plain integer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, utoipa::ToSchema)]
-#[schema(value_type = String, format = DateTime)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
 
 impl Timestamp {

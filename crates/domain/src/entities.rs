@@ -1,8 +1,7 @@
 //! The nouns of the foundation, as the rest of the system reads them.
 
 use authz::{AccessLevel, MemberScope, OutOfScope, PermissionSet, PrinterScope, Seniority};
-use serde::{Serialize, Serializer};
-use utoipa::ToSchema;
+use serde::Serialize;
 
 use crate::audit::ActorKind;
 use crate::{
@@ -10,22 +9,8 @@ use crate::{
     PrinterModelId, RankId, SiteId, Timestamp, TokenId, UserId, WorkgroupId,
 };
 
-fn permission_keys<S: Serializer>(set: &PermissionSet, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(set.keys())
-}
-
-fn optional_permission_keys<S: Serializer>(
-    set: &Option<PermissionSet>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match set {
-        Some(set) => s.collect_seq(set.keys()),
-        None => s.serialize_none(),
-    }
-}
-
 /// A login identity.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct User {
     pub id: UserId,
     pub email: String,
@@ -36,7 +21,7 @@ pub struct User {
 }
 
 /// The tenant: nothing crosses organizations.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Organization {
     pub id: OrgId,
     pub name: String,
@@ -49,18 +34,14 @@ pub struct Organization {
 
 /// A named bundle of permissions with a seniority position (lower is more senior), a printer
 /// scope, and the permissions members may be individually allowed or denied (tri-state).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Rank {
     pub id: RankId,
     pub name: String,
     pub description: String,
     pub position: i32,
     pub is_owner: bool,
-    #[serde(serialize_with = "permission_keys")]
-    #[schema(value_type = Vec<String>)]
     pub permissions: PermissionSet,
-    #[serde(serialize_with = "permission_keys")]
-    #[schema(value_type = Vec<String>)]
     pub tri_state: PermissionSet,
     pub scope: PrinterScope,
     pub out_of_scope: OutOfScope,
@@ -99,7 +80,8 @@ impl Rank {
 }
 
 /// A kind of printer: what it can build and how fast it moves.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+// Serialize: the audit record stores it whole (not the API, which has its own type).
+#[derive(Debug, Clone, Serialize)]
 pub struct PrinterModel {
     pub id: PrinterModelId,
     pub name: String,
@@ -111,7 +93,6 @@ pub struct PrinterModel {
     pub materials: Vec<String>,
     /// Motion limits for the G-code estimator: fields of the estimator's printer profile that
     /// differ from its default (`max_feedrate`, `print_acceleration`, `firmware`, `klipper`, …).
-    #[schema(value_type = Object)]
     pub motion: serde_json::Value,
     /// Price of an hour of machine time, in minor units of the organization's currency.
     pub hourly_rate_minor: i64,
@@ -119,7 +100,7 @@ pub struct PrinterModel {
 }
 
 /// How Farmhand talks to a printer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DriverKind {
     /// Farmhand's built-in simulated printer (demos, tests, training).
@@ -148,7 +129,7 @@ impl DriverKind {
 }
 
 /// A printer's connection as the API shows it: never the credential itself.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct PrinterConnection {
     pub driver: DriverKind,
     /// Base URL of OctoPrint or Moonraker; empty for the simulator.
@@ -156,12 +137,12 @@ pub struct PrinterConnection {
     /// Whether a credential (API key, token) is stored, encrypted.
     pub has_credential: bool,
     /// Driver settings that are not secret (the simulator's speed, …).
-    #[schema(value_type = Object)]
     pub settings: serde_json::Value,
 }
 
 /// A named set of printers, for access grants and job targets.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+// Serialize: the audit record stores it whole (not the API, which has its own type).
+#[derive(Debug, Clone, Serialize)]
 pub struct PrinterGroup {
     pub id: PrinterGroupId,
     pub name: String,
@@ -170,7 +151,7 @@ pub struct PrinterGroup {
 }
 
 /// A printer of the organization.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Printer {
     pub id: PrinterId,
     pub name: String,
@@ -202,7 +183,7 @@ impl Printer {
 }
 
 /// One attempt at printing a file on a printer.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Print {
     pub id: crate::PrintId,
     pub printer_id: PrinterId,
@@ -223,7 +204,7 @@ pub struct Print {
 }
 
 /// A recorded change of a printer's state.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct PrinterStateEvent {
     pub from: crate::PrinterState,
     pub to: crate::PrinterState,
@@ -233,7 +214,7 @@ pub struct PrinterStateEvent {
 }
 
 /// Who a printer access grant is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum GrantSubject {
     Rank(RankId),
@@ -242,7 +223,7 @@ pub enum GrantSubject {
 }
 
 /// Which printers a grant covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum GrantTarget {
     AllPrinters,
@@ -253,7 +234,7 @@ pub enum GrantTarget {
 }
 
 /// Access to some printers at a level, for a rank, a workgroup or a member.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct PrinterGrant {
     pub id: GrantId,
     pub subject: GrantSubject,
@@ -345,7 +326,7 @@ impl GrantTarget {
 }
 
 /// A location or factory inside an organization.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Site {
     pub id: SiteId,
     pub name: String,
@@ -355,7 +336,7 @@ pub struct Site {
 }
 
 /// A user's membership in an organization.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Member {
     pub id: MemberId,
     pub user_id: UserId,
@@ -380,19 +361,17 @@ pub struct MemberAuth {
 }
 
 /// One of a user's memberships, for the "my organizations" list.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct MembershipSummary {
     pub member_id: MemberId,
     pub org_id: OrgId,
     pub org_name: String,
     pub rank_name: String,
-    #[serde(serialize_with = "permission_keys")]
-    #[schema(value_type = Vec<String>)]
     pub permissions: PermissionSet,
 }
 
 /// A set of members with moderators.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Workgroup {
     pub id: WorkgroupId,
     pub name: String,
@@ -401,7 +380,7 @@ pub struct Workgroup {
     pub created_at: Timestamp,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct WorkgroupMember {
     pub member_id: MemberId,
     pub name: String,
@@ -409,7 +388,7 @@ pub struct WorkgroupMember {
     pub is_moderator: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum InvitationStatus {
     Pending,
@@ -422,7 +401,7 @@ pub enum InvitationStatus {
 }
 
 /// An invitation by link. The link's secret is shown once, at creation.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Invitation {
     pub id: InvitationId,
     pub org_id: OrgId,
@@ -460,14 +439,12 @@ impl Invitation {
 }
 
 /// An API token's public record. The secret is shown once, at creation.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct ApiToken {
     pub id: TokenId,
     pub member_id: MemberId,
     pub name: String,
     /// The subset of permissions the token is limited to; `null` means all of its owner's.
-    #[serde(serialize_with = "optional_permission_keys")]
-    #[schema(value_type = Option<Vec<String>>)]
     pub permissions: Option<PermissionSet>,
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
@@ -476,7 +453,7 @@ pub struct ApiToken {
 }
 
 /// One audit event as the API shows it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct AuditEvent {
     pub id: AuditEventId,
     pub seq: i64,
@@ -489,10 +466,8 @@ pub struct AuditEvent {
     pub target_type: String,
     pub target_id: Option<String>,
     /// A summary of the target before the change, as stored (kept as raw JSON text).
-    #[schema(value_type = Option<Object>)]
     pub before: Option<Box<serde_json::value::RawValue>>,
     /// A summary of the target after the change.
-    #[schema(value_type = Option<Object>)]
     pub after: Option<Box<serde_json::value::RawValue>>,
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,

@@ -6,9 +6,8 @@
 //! whatever it reports.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PrinterState {
     /// Not reachable (or not connected yet).
@@ -92,7 +91,7 @@ pub fn derive_state(observation: Observation, holds: Holds) -> PrinterState {
 }
 
 /// Where a print (one attempt at printing a file on a printer) is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PrintState {
     Printing,

@@ -129,7 +129,10 @@ impl From<AppError> for ApiError {
                     .with("title", json!(permission.title()))
                     .with("ask", json!(ask));
                 if let Some(level) = need_access {
-                    api = api.with("needed_access", json!(level));
+                    api = api.with(
+                        "needed_access",
+                        json!(crate::wire::access::AccessLevel::from(level)),
+                    );
                 }
             }
             AppError::FileTooLarge { limit } => api = api.with("limit_bytes", json!(limit)),

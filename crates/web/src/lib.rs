@@ -5,6 +5,7 @@ mod error;
 mod extract;
 mod origin;
 pub mod routes;
+pub mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;

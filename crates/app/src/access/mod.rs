@@ -6,11 +6,12 @@ mod rights;
 
 pub(crate) use ranks::preset_positions;
 pub use ranks::{
-    CloneRank, ImportPreset, MemberImpact, NewRank, RankChange, RankPreview, ReorderRanks,
+    AccessChange, CloneRank, ImportPreset, MemberImpact, NewRank, RankChange, RankPreview,
+    ReorderRanks,
 };
 pub use rights::{
-    CatalogDomain, CatalogPermission, CreateGrant, Explanation, MemberRights, OverrideEffect,
-    SetOverride,
+    CatalogDomain, CatalogPermission, CreateGrant, Explanation, HeldPermission, MemberRights,
+    OverrideEffect, PrinterAccess, SetOverride,
 };
 
 use crate::App;

@@ -2,16 +2,12 @@
 //! preview who would gain or lose what before saving. A change applies to every member of the
 //! rank at once.
 
-use authz::schema::{PermissionKey, PresetKey};
 use authz::{
     AccessLevel, MemberScope, OutOfScope, Permission, PermissionSet, Policy, Preset, PrinterScope,
     Seniority,
 };
-use domain::schema::DescriptionText;
 use domain::{Name, OrgId, PrinterId, Rank, RankId, parse_description};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::ToSchema;
 
 use super::Access;
 use crate::actor::OrgActor;
@@ -19,21 +15,15 @@ use crate::error::{AppError, AppResult, ErrorCode, on_conflict};
 use crate::unit_of_work::{Audit, Changes, Found, UnitOfWork};
 
 /// The fields of a rank to change (absent or null fields stay as they are).
-#[derive(Debug, Default, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, Clone)]
 pub struct RankChange {
-    #[schema(value_type = Option<Name>)]
     pub name: Option<String>,
-    #[schema(value_type = Option<DescriptionText>)]
     pub description: Option<String>,
     /// Seniority position: lower is more senior; must stay below your own rank.
-    #[schema(minimum = 1, maximum = 1_000_000)]
     pub position: Option<i32>,
     /// Permission keys the rank bundles.
-    #[schema(value_type = Option<Vec<PermissionKey>>)]
     pub permissions: Option<Vec<String>>,
     /// Permission keys members of the rank may be individually allowed or denied.
-    #[schema(value_type = Option<Vec<PermissionKey>>)]
     pub tri_state: Option<Vec<String>>,
     /// Printers the rank's access grants apply to; every site, group, model and printer named
     /// must exist in the organization (404 otherwise).
@@ -44,22 +34,16 @@ pub struct RankChange {
 
 /// A new rank: a name, and the fields of [`RankChange`] that differ from a blank rank (no
 /// permissions, all printers in scope, out-of-scope printers hidden, manages everyone junior).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct NewRank {
-    #[schema(value_type = Name)]
     pub name: String,
-    #[schema(value_type = Option<DescriptionText>)]
     pub description: Option<String>,
     /// Seniority position: lower is more senior; must stay below your own rank. Default: below
     /// every existing rank.
-    #[schema(minimum = 1, maximum = 1_000_000)]
     pub position: Option<i32>,
     /// Permission keys the rank bundles.
-    #[schema(value_type = Option<Vec<PermissionKey>>)]
     pub permissions: Option<Vec<String>>,
     /// Permission keys members of the rank may be individually allowed or denied.
-    #[schema(value_type = Option<Vec<PermissionKey>>)]
     pub tri_state: Option<Vec<String>>,
     /// Printers the rank's access grants apply to; every site, group, model and printer named
     /// must exist in the organization (404 otherwise).
@@ -83,38 +67,27 @@ impl From<NewRank> for RankChange {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct CloneRank {
-    #[schema(value_type = Name)]
     pub name: String,
     /// Default: below every existing rank.
-    #[schema(minimum = 1, maximum = 1_000_000)]
     pub position: Option<i32>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct ReorderRanks {
     /// The ranks junior to yours (all ranks for owners), each once, most senior first. A list
     /// that is not exactly those ranks as they are now is refused with 409.
-    #[schema(schema_with = rank_ids_schema)]
     pub rank_ids: Vec<RankId>,
 }
 
-fn rank_ids_schema() -> utoipa::openapi::schema::ArrayBuilder {
-    crate::schema::array(crate::schema::reference::<RankId>(), None, None).unique_items(true)
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct ImportPreset {
-    #[schema(value_type = PresetKey)]
     pub preset: String,
 }
 
 /// A change of access to one printer.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct AccessChange {
     pub printer_id: PrinterId,
     pub from: AccessLevel,
@@ -122,7 +95,7 @@ pub struct AccessChange {
 }
 
 /// What one member would gain and lose.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct MemberImpact {
     pub member_id: domain::MemberId,
     pub name: String,
@@ -132,7 +105,7 @@ pub struct MemberImpact {
 }
 
 /// The what-if answer: who would gain or lose which rights, and whether you may save it.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug)]
 pub struct RankPreview {
     pub rank: Rank,
     pub members: Vec<MemberImpact>,

@@ -3,9 +3,7 @@
 
 use authz::{AccessLevel, Domain, Permission};
 use domain::{GrantId, GrantSubject, GrantTarget, MemberId, PrinterGrant, PrinterId};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::ToSchema;
 
 use super::Access;
 use crate::actor::OrgActor;
@@ -13,7 +11,7 @@ use crate::error::{AppError, AppResult, ErrorCode, on_conflict};
 use crate::unit_of_work::{Audit, Changes, Found};
 
 /// One permission as the permission matrix shows it.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug)]
 pub struct CatalogPermission {
     pub key: &'static str,
     pub title: &'static str,
@@ -26,52 +24,35 @@ pub struct CatalogPermission {
     pub planned: Option<&'static str>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug)]
 pub struct CatalogDomain {
     pub key: &'static str,
     pub title: &'static str,
     pub permissions: Vec<CatalogPermission>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct CreateGrant {
     pub subject: GrantSubject,
     pub target: GrantTarget,
-    #[schema(schema_with = grant_level_schema)]
     pub level: AccessLevel,
 }
 
-/// The access levels a grant can give: all but `none`.
-fn grant_level_schema() -> utoipa::openapi::schema::ObjectBuilder {
-    utoipa::openapi::schema::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::String)
-        .enum_values(Some(
-            AccessLevel::ALL
-                .iter()
-                .filter(|l| **l > AccessLevel::None)
-                .map(|l| l.key()),
-        ))
-        .description(Some(
-            "Access to the printers: see them, queue jobs, print, manage.",
-        ))
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+/// Stored in the audit record as `allow` or `deny`.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OverrideEffect {
     Allow,
     Deny,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct SetOverride {
     pub effect: OverrideEffect,
 }
 
 /// One permission of a member, with where it comes from.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug)]
 pub struct HeldPermission {
     pub key: &'static str,
     /// `owner`, `rank` or `allow_override`.
@@ -79,14 +60,14 @@ pub struct HeldPermission {
 }
 
 /// A member's access to one printer.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug)]
 pub struct PrinterAccess {
     pub printer_id: PrinterId,
     pub level: AccessLevel,
 }
 
 /// A member's effective rights.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug)]
 pub struct MemberRights {
     pub member_id: MemberId,
     pub rank: String,
@@ -98,7 +79,7 @@ pub struct MemberRights {
 }
 
 /// An explained decision.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug)]
 pub struct Explanation {
     pub allowed: bool,
     pub member_id: MemberId,

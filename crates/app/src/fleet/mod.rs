@@ -4,8 +4,10 @@
 mod printers;
 
 pub use printers::{
-    NamedInput, PrinterInput, PrinterModelInput, PrinterPage, PrinterQuery, VisiblePrinter,
-    motion_profile,
+    MAX_PRINTER_CREDENTIAL_CHARS, MAX_PRINTER_URL_CHARS, MAX_SIMULATION_HEAT_UP_S,
+    MAX_SIMULATION_SPEED, NamedInput, PRINTER_CREDENTIAL_PATTERN, PRINTER_URL_PATTERN,
+    PrinterInput, PrinterModelInput, PrinterPage, PrinterQuery, SIMULATOR_URL_PATTERN,
+    VisiblePrinter, motion_profile,
 };
 
 use crate::App;

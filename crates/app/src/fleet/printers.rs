@@ -3,181 +3,51 @@
 //! move a printer to where they would not manage it.
 
 use authz::{AccessLevel, Permission};
-use domain::schema::DescriptionText;
 use domain::{
-    DriverKind, Invalid, Name, OrgId, Printer, PrinterGroup, PrinterGroupId, PrinterId,
-    PrinterModel, PrinterModelId, SiteId, parse_description,
+    DriverKind, Invalid, Name, OrgId, Printer, PrinterConnection, PrinterGroup, PrinterGroupId,
+    PrinterId, PrinterModel, PrinterModelId, PrinterState, SiteId, Timestamp, parse_description,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::{IntoParams, ToSchema};
 
 use super::Fleet;
 use crate::actor::OrgActor;
 use crate::error::{AppError, AppResult, ErrorCode, on_conflict};
 use crate::unit_of_work::{Audit, Changes, Found};
 
-/// A printer as written by the API. Its schema is written out below: the URL and credential
-/// rules depend on the driver.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A printer as written by the API (the `web` crate's wire type documents its rules).
+#[derive(Debug)]
 pub struct PrinterInput {
     pub name: String,
     pub site_id: SiteId,
     pub model_id: Option<PrinterModelId>,
-    #[serde(default)]
     pub group_ids: Vec<PrinterGroupId>,
     /// How Farmhand reaches the printer (default: the built-in simulator).
-    #[serde(default = "simulated")]
     pub driver: DriverKind,
     /// OctoPrint's or Moonraker's base URL, `http://host:port`.
-    #[serde(default)]
     pub url: String,
     /// Driver settings that are not secret. The simulator takes `speed` (time scale: above 0,
     /// at most 10,000; default 1) and `heat_up_s` (simulated seconds, 0 to 3,600; default 0);
     /// anything else is refused (422 naming `settings.speed`, `settings.heat_up_s` or
     /// `settings`).
-    #[serde(default)]
     pub settings: serde_json::Map<String, serde_json::Value>,
     /// OctoPrint's API key or Moonraker's API key: a string stores it (encrypted), `null`
     /// removes it, leaving it out keeps what is stored. It is never returned.
-    #[serde(default, deserialize_with = "present")]
     pub credential: Option<Option<String>>,
 }
 
 /// Longest printer URL accepted, in characters as sent.
-const MAX_URL_CHARS: usize = 2000;
+pub const MAX_PRINTER_URL_CHARS: usize = 2000;
 /// Longest printer credential accepted, in characters as sent.
-const MAX_CREDENTIAL_CHARS: usize = 4096;
-
-impl utoipa::PartialSchema for PrinterInput {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use crate::schema::{array, nullable, reference, string, string_or_null};
-        use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, OneOfBuilder, Type};
-        let fields = ObjectBuilder::new()
-            .property("name", reference::<Name>())
-            .required("name")
-            .property("site_id", reference::<SiteId>())
-            .required("site_id")
-            .property("model_id", nullable(reference::<PrinterModelId>()))
-            .property(
-                "group_ids",
-                array(reference::<PrinterGroupId>(), None, None),
-            )
-            .property(
-                "driver",
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .enum_values(Some(["simulated", "octoprint", "moonraker"]))
-                    .description(Some(
-                        "How Farmhand reaches the printer (default: `simulated`, the built-in \
-                         simulator).",
-                    )),
-            )
-            .property(
-                "url",
-                string(None, Some(MAX_URL_CHARS), None).description(Some(
-                    "OctoPrint's or Moonraker's base URL, `http://host:port`; none for the \
-                     simulator.",
-                )),
-            )
-            .property(
-                "settings",
-                ObjectBuilder::new().description(Some(
-                    "Driver settings that are not secret (the simulator's `speed`, \
-                     `heat_up_s`). Settings a driver cannot use leave the printer unconnected.",
-                )),
-            )
-            .property(
-                "credential",
-                ObjectBuilder::new()
-                    .schema_type(string_or_null())
-                    .max_length(Some(MAX_CREDENTIAL_CHARS))
-                    .description(Some(
-                        "OctoPrint's or Moonraker's API key: a string stores it (encrypted), \
-                         `null` removes it, leaving it out keeps what is stored. It is never \
-                         returned.",
-                    )),
-            )
-            .additional_properties(Some(
-                utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
-            ));
-        let time_scale = ObjectBuilder::new()
-            .schema_type(Type::Number)
-            .exclusive_minimum(Some(0.0))
-            .maximum(Some(printers::SimulationSettings::MAX_SPEED))
-            .description(Some(
-                "Time scale: 60 runs a one-hour print in a minute (default 1).",
-            ));
-        let heat_up = ObjectBuilder::new()
-            .schema_type(Type::Number)
-            .minimum(Some(0.0))
-            .maximum(Some(printers::SimulationSettings::MAX_HEAT_UP_S))
-            .description(Some(
-                "Simulated seconds to heat up before a print moves (default 0).",
-            ));
-        let simulation = ObjectBuilder::new()
-            .property("speed", time_scale)
-            .property("heat_up_s", heat_up)
-            .additional_properties(Some(
-                utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
-            ));
-        let simulator = ObjectBuilder::new()
-            .description(Some(
-                "The simulator: no URL (blank at most), no credential, and only the simulator's \
-                 settings.",
-            ))
-            .property("settings", simulation)
-            .property(
-                "driver",
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .enum_values(Some(["simulated"])),
-            )
-            .property("url", string(None, None, Some(BLANK_PATTERN)))
-            .property("credential", ObjectBuilder::new().schema_type(Type::Null));
-        let networked = ObjectBuilder::new()
-            .description(Some(
-                "OctoPrint or Moonraker: an `http://` or `https://` URL without whitespace or \
-                 control characters (surrounding whitespace is trimmed), and a credential that \
-                 is not blank and has no control characters.",
-            ))
-            .property(
-                "driver",
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .enum_values(Some(["octoprint", "moonraker"])),
-            )
-            .required("driver")
-            .property("url", string(None, None, Some(URL_PATTERN)))
-            .required("url")
-            .property(
-                "credential",
-                ObjectBuilder::new()
-                    .schema_type(string_or_null())
-                    .pattern(Some(CREDENTIAL_PATTERN)),
-            );
-        AllOfBuilder::new()
-            .description(Some("A printer as written by the API."))
-            .item(fields)
-            .item(OneOfBuilder::new().item(simulator).item(networked))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for PrinterInput {
-    fn schemas(schemas: &mut crate::schema::Schemas) {
-        crate::schema::register::<Name>(schemas);
-        crate::schema::register::<SiteId>(schemas);
-        crate::schema::register::<PrinterModelId>(schemas);
-        crate::schema::register::<PrinterGroupId>(schemas);
-    }
-}
+pub const MAX_PRINTER_CREDENTIAL_CHARS: usize = 4096;
+/// The simulator's fastest time scale (`settings.speed`).
+pub const MAX_SIMULATION_SPEED: f64 = printers::SimulationSettings::MAX_SPEED;
+/// The simulator's longest heat-up (`settings.heat_up_s`), simulated seconds.
+pub const MAX_SIMULATION_HEAT_UP_S: f64 = printers::SimulationSettings::MAX_HEAT_UP_S;
 
 /// Nothing but whitespace (the simulator's URL).
-const BLANK_PATTERN: &str = concat!("^[", domain::whitespace_class!(), "]*$");
+pub const SIMULATOR_URL_PATTERN: &str = concat!("^[", domain::whitespace_class!(), "]*$");
 /// An `http(s)://` URL without whitespace or control characters, once trimmed.
-const URL_PATTERN: &str = concat!(
+pub const PRINTER_URL_PATTERN: &str = concat!(
     "^[",
     domain::whitespace_class!(),
     "]*https?://[^",
@@ -187,7 +57,7 @@ const URL_PATTERN: &str = concat!(
     "]*$"
 );
 /// Not blank once trimmed, no control characters anywhere.
-const CREDENTIAL_PATTERN: &str = concat!(
+pub const PRINTER_CREDENTIAL_PATTERN: &str = concat!(
     "^[^",
     domain::control_class!(),
     "]*[^",
@@ -197,35 +67,16 @@ const CREDENTIAL_PATTERN: &str = concat!(
     "]*$"
 );
 
-/// Tells "given as null" (`Some(None)`) from "left out" (`None`, the field's default).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
-}
-
-fn simulated() -> DriverKind {
-    DriverKind::Simulated
-}
-
 /// A printer model as written by the API.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct PrinterModelInput {
-    #[schema(value_type = Name)]
     pub name: String,
-    #[serde(default)]
-    #[schema(value_type = DescriptionText)]
     pub description: String,
     /// Build volume X, Y, Z in mm, each 0 to 10,000 (0 where unknown).
-    #[serde(default)]
-    #[schema(schema_with = build_volume_schema)]
     pub build_volume_mm: [f64; 3],
     /// Default 0.4.
-    #[serde(default = "default_nozzle")]
-    #[schema(minimum = 0.05, maximum = 5.0)]
     pub nozzle_diameter_mm: f64,
     /// Materials it may print, at most 50; empty means any.
-    #[serde(default)]
-    #[schema(schema_with = materials_schema)]
     pub materials: Vec<String>,
     /// Motion limits for the G-code estimator: fields of its printer profile, e.g.
     /// `{"firmware": "klipper", "klipper": {"max_accel": 5000}}` or `{"print_acceleration": 1500}`.
@@ -233,30 +84,9 @@ pub struct PrinterModelInput {
     /// 1,000,000 mm/s², speed limits above 0 and at most 10,000 mm/s, jerk and corner speeds
     /// 0 to 1,000 mm/s, junction deviation above 0 and at most 5 mm, minimum cruise ratio from
     /// 0 to below 1 (422 on `motion`, the message naming the limit).
-    #[serde(default)]
-    #[schema(value_type = gcode::Profile)]
     pub motion: serde_json::Map<String, serde_json::Value>,
     /// Price of an hour of machine time in minor units of the organization's currency.
-    #[serde(default)]
-    #[schema(minimum = 0)]
     pub hourly_rate_minor: i64,
-}
-
-fn build_volume_schema() -> utoipa::openapi::schema::ArrayBuilder {
-    crate::schema::array(crate::schema::number(0.0, 10_000.0), Some(3), Some(3))
-}
-
-fn materials_schema() -> utoipa::openapi::schema::ArrayBuilder {
-    crate::schema::array(
-        crate::schema::string(None, Some(40), Some(domain::schema::NOT_BLANK_PATTERN))
-            .description(Some("A material: 1 to 40 characters, not blank.")),
-        None,
-        Some(50),
-    )
-}
-
-fn default_nozzle() -> f64 {
-    0.4
 }
 
 /// The estimator profile of a model: the built-in default with the model's motion fields over it,
@@ -374,10 +204,10 @@ fn check_simulation(input: &PrinterInput) -> AppResult<()> {
 }
 
 fn check_connection(input: &PrinterInput) -> AppResult<()> {
-    if input.url.chars().count() > MAX_URL_CHARS {
+    if input.url.chars().count() > MAX_PRINTER_URL_CHARS {
         return Err(AppError::Invalid(Invalid::new(
             "url",
-            format!("must be at most {MAX_URL_CHARS} characters"),
+            format!("must be at most {MAX_PRINTER_URL_CHARS} characters"),
         )));
     }
     check_simulation(input)?;
@@ -402,7 +232,7 @@ fn check_connection(input: &PrinterInput) -> AppResult<()> {
             )),
             Some(Some(secret))
                 if secret.trim().is_empty()
-                    || secret.chars().count() > MAX_CREDENTIAL_CHARS
+                    || secret.chars().count() > MAX_PRINTER_CREDENTIAL_CHARS
                     || secret.chars().any(char::is_control) =>
             {
                 Err(AppError::Invalid(Invalid::new(
@@ -415,21 +245,34 @@ fn check_connection(input: &PrinterInput) -> AppResult<()> {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct NamedInput {
-    #[schema(value_type = Name)]
     pub name: String,
-    #[serde(default)]
-    #[schema(value_type = DescriptionText)]
     pub description: String,
 }
 
-/// A printer with the caller's access to it.
-#[derive(Debug, Serialize, ToSchema)]
+/// A printer as a member sees it, with their access to it. Its connection (driver, URL,
+/// settings) is there only for members who may edit the printer or change its settings: the
+/// others see that the printer exists and what it does, not how Farmhand reaches it. The
+/// printer's fields are listed one by one (not a whole [`Printer`]) so that nothing reaches a
+/// member unless it is written here.
+#[derive(Debug)]
 pub struct VisiblePrinter {
-    #[serde(flatten)]
-    pub printer: Printer,
+    pub id: PrinterId,
+    pub name: String,
+    pub site_id: SiteId,
+    pub model_id: Option<PrinterModelId>,
+    pub group_ids: Vec<PrinterGroupId>,
+    /// With `printers.edit` or `printers.settings` on the printer; `None` otherwise.
+    pub connection: Option<PrinterConnection>,
+    /// The last persisted state (the live one is in `live`).
+    pub state: PrinterState,
+    /// The error message, when the state is `error`.
+    pub state_detail: String,
+    pub state_since: Timestamp,
+    pub maintenance: bool,
+    pub bed_clear_pending: bool,
+    pub created_at: Timestamp,
     /// Your access: view, queue, print or manage.
     pub access: AccessLevel,
     /// What it is doing now (absent when Farmhand has no working connection to it).
@@ -437,9 +280,7 @@ pub struct VisiblePrinter {
 }
 
 /// Filters and page of the printer list, as given in the query string.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
+#[derive(Debug, Default)]
 pub struct PrinterQuery {
     /// Only printers on this site.
     pub site_id: Option<SiteId>,
@@ -447,12 +288,10 @@ pub struct PrinterQuery {
     pub group_id: Option<PrinterGroupId>,
     /// Only printers whose name contains this text (ASCII letters in either case; surrounding
     /// whitespace is ignored).
-    #[param(max_length = 200)]
     pub q: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<PrinterId>,
     /// Page size, 1 to 500 (default 100).
-    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
@@ -486,7 +325,7 @@ impl PrinterQuery {
 }
 
 /// One page of the printers you can see.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug)]
 pub struct PrinterPage {
     pub printers: Vec<VisiblePrinter>,
     /// Pass as `cursor` to get the next page; absent on the last page.
@@ -556,7 +395,7 @@ impl Fleet<'_> {
         }
         let next_cursor = if printers.len() > limit as usize {
             printers.truncate(limit as usize);
-            printers.last().map(|p| p.printer.id)
+            printers.last().map(|p| p.id)
         } else {
             None
         };
@@ -577,16 +416,49 @@ impl Fleet<'_> {
             .collect())
     }
 
-    /// The printer with the actor's access to it and its live state, if the actor can see it.
+    /// The printer with the actor's access to it and its live state, if the actor can see it;
+    /// its connection only if the actor may edit it or change its settings (the rights
+    /// `update_printer` asks for).
     fn visible(&self, actor: &OrgActor, printer: Printer) -> Option<VisiblePrinter> {
         let access = actor
             .policy
             .printer_ix(printer.id)
             .map(|ix| actor.policy.rights(actor.ix).level(ix))
             .unwrap_or_default();
-        (access > AccessLevel::None).then(|| VisiblePrinter {
-            live: self.app.supervisors().status(printer.id),
-            printer,
+        if access == AccessLevel::None {
+            return None;
+        }
+        let may_see_connection = actor.may_on_printer(Permission::PrintersEdit, printer.id)
+            || actor.may_on_printer(Permission::PrintersSettings, printer.id);
+        // Every field named: a field added to `Printer` must be decided on here.
+        let Printer {
+            id,
+            name,
+            site_id,
+            model_id,
+            group_ids,
+            connection,
+            state,
+            state_detail,
+            state_since,
+            maintenance,
+            bed_clear_pending,
+            created_at,
+        } = printer;
+        Some(VisiblePrinter {
+            live: self.app.supervisors().status(id),
+            id,
+            name,
+            site_id,
+            model_id,
+            group_ids,
+            connection: may_see_connection.then_some(connection),
+            state,
+            state_detail,
+            state_since,
+            maintenance,
+            bed_clear_pending,
+            created_at,
             access,
         })
     }
@@ -946,20 +818,24 @@ mod tests {
             let simulated = check_connection(&printer(DriverKind::Simulated, &text, None));
             assert_eq!(
                 simulated.is_ok(),
-                fits(&text, BLANK_PATTERN, MAX_URL_CHARS),
+                fits(&text, SIMULATOR_URL_PATTERN, MAX_PRINTER_URL_CHARS),
                 "simulator URL {text:?}"
             );
             let networked = check_connection(&printer(DriverKind::Octoprint, &text, None));
             assert_eq!(
                 networked.is_ok(),
-                fits(&text, URL_PATTERN, MAX_URL_CHARS),
+                fits(&text, PRINTER_URL_PATTERN, MAX_PRINTER_URL_CHARS),
                 "URL {text:?}"
             );
             let url = "http://printer.local";
             let credential = check_connection(&printer(DriverKind::Moonraker, url, Some(&text)));
             assert_eq!(
                 credential.is_ok(),
-                fits(&text, CREDENTIAL_PATTERN, MAX_CREDENTIAL_CHARS),
+                fits(
+                    &text,
+                    PRINTER_CREDENTIAL_PATTERN,
+                    MAX_PRINTER_CREDENTIAL_CHARS
+                ),
                 "credential {text:?}"
             );
         }

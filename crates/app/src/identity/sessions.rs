@@ -2,9 +2,7 @@
 
 use domain::audit::{ActorKind, Chain, NewAuditEvent};
 use domain::{Email, MembershipSummary, Password, SessionId, Timestamp, User};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::ToSchema;
 
 use super::Identity;
 use crate::actor::{Credential, Principal, RequestMeta, with_change};
@@ -15,8 +13,7 @@ use crate::unit_of_work::UnitOfWork;
 /// Last-seen and last-used times are written at most this often, so reads stay reads.
 const TOUCH_EVERY_SECS: i64 = 60;
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct SignIn {
     pub email: String,
     pub password: String,
@@ -31,17 +28,15 @@ pub struct SignedIn {
     pub expires_at: Timestamp,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct ChangePassword {
     pub current_password: String,
     /// Must differ from the current one.
-    #[schema(value_type = Password)]
     pub new_password: String,
 }
 
 /// The signed-in user and the organizations they belong to.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug)]
 pub struct Me {
     pub user: User,
     pub memberships: Vec<MembershipSummary>,

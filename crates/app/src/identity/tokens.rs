@@ -2,12 +2,9 @@
 //! expiring and limited to a subset of permissions. A token never carries more than its
 //! owner's current rights: the intersection is taken at every use.
 
-use authz::schema::PermissionKey;
 use authz::{Permission, PermissionSet};
 use domain::{ApiToken, Name, Timestamp, TokenId};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::ToSchema;
 
 use super::Identity;
 use crate::actor::OrgActor;
@@ -15,20 +12,17 @@ use crate::error::{AppError, AppResult, ErrorCode};
 use crate::identity::{hash_secret, new_api_token};
 use crate::unit_of_work::{Audit, Changes, Found};
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct CreateToken {
-    #[schema(value_type = Name)]
     pub name: String,
     /// When the token stops working, in the future; absent or null means never.
     pub expires_at: Option<Timestamp>,
     /// Permission keys the token is limited to, each one you hold; absent or null means all
     /// of yours.
-    #[schema(value_type = Option<Vec<PermissionKey>>)]
     pub permissions: Option<Vec<String>>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug)]
 pub struct CreatedToken {
     pub token: ApiToken,
     /// The secret, shown only this once. Send it as `Authorization: Bearer <secret>`.

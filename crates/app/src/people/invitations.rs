@@ -8,10 +8,8 @@ use domain::{
     Email, Invitation, InvitationId, InvitationStatus, Member, MemberId, Name, OrgId, Password,
     RankId, SiteId, Timestamp,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use store::RightsLock;
-use utoipa::ToSchema;
 
 use super::People;
 use super::members::{assignable_rank, check_site};
@@ -20,17 +18,14 @@ use crate::error::{AppError, AppResult, ErrorCode, on_conflict};
 use crate::identity::{SignedIn, hash_secret, new_secret};
 use crate::unit_of_work::{Audit, Changes, Found, UnitOfWork};
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct CreateInvitation {
-    #[schema(value_type = Email)]
     pub email: String,
     pub rank_id: RankId,
     /// The home site the member will have.
     pub site_id: Option<SiteId>,
     /// How long the link stays valid, at most 30 days; defaults to the server's setting (7 days
     /// unless configured otherwise).
-    #[schema(minimum = 1, maximum = 720)]
     pub expires_in_hours: Option<i64>,
 }
 
@@ -39,7 +34,7 @@ pub struct CreateInvitation {
 pub const MAX_INVITATION_TTL_HOURS: i64 = 30 * 24;
 
 /// A new invitation and its secret link token, shown only this once.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug)]
 pub struct CreatedInvitation {
     pub invitation: Invitation,
     /// The secret to put in the invitation link; it is not stored and cannot be shown again.
@@ -47,7 +42,7 @@ pub struct CreatedInvitation {
 }
 
 /// What someone holding an invitation link may see before accepting.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug)]
 pub struct InvitationPreview {
     pub org_name: String,
     pub email: String,
@@ -57,7 +52,7 @@ pub struct InvitationPreview {
 }
 
 /// An invitation waiting for the signed-in person, in their own list.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug)]
 pub struct PendingInvitation {
     pub id: InvitationId,
     pub org_id: OrgId,
@@ -67,14 +62,11 @@ pub struct PendingInvitation {
 }
 
 /// To accept without being signed in, a new account's name and password.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct AcceptInvitation {
     /// Your name; required unless you are signed in.
-    #[schema(value_type = Option<Name>)]
     pub name: Option<String>,
     /// Your password; required unless you are signed in.
-    #[schema(value_type = Option<Password>)]
     pub password: Option<String>,
 }
 

@@ -2,10 +2,8 @@
 //! see `invitations`).
 
 use authz::Permission;
-use domain::{Email, Member, MemberId, OrgId, Rank, RankId, SiteId};
-use serde::Deserialize;
+use domain::{Member, MemberId, OrgId, Rank, RankId, SiteId};
 use serde_json::json;
-use utoipa::ToSchema;
 
 use super::People;
 use super::invitations::{CreateInvitation, CreatedInvitation};
@@ -16,22 +14,17 @@ use crate::unit_of_work::{Audit, Changes, Found, UnitOfWork};
 /// Adds someone by email. Nobody becomes a member without consent: this makes an invitation
 /// the person accepts (from its link, or from their own list when they already have an
 /// account), and the answer is the same whether or not an account exists.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct AddMember {
-    #[schema(value_type = Email)]
     pub email: String,
     pub rank_id: RankId,
     pub site_id: Option<SiteId>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct UpdateMember {
     pub rank_id: Option<RankId>,
     /// The member's home site; `null` clears it.
-    #[serde(default, deserialize_with = "crate::double_option")]
-    #[schema(value_type = Option<SiteId>)]
     pub site_id: Option<Option<SiteId>>,
 }
 

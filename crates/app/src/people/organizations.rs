@@ -1,55 +1,38 @@
 //! The organization's settings and its sites.
 
 use authz::Permission;
-use domain::schema::DescriptionText;
 use domain::{CurrencyCode, Name, Organization, Site, SiteId, TimeZoneName, parse_description};
-use serde::Deserialize;
 use serde_json::json;
-use utoipa::ToSchema;
 
 use super::People;
 use crate::actor::OrgActor;
 use crate::error::{AppError, AppResult, ErrorCode, on_conflict};
 use crate::unit_of_work::{Audit, Changes, Found};
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct UpdateOrg {
-    #[schema(value_type = Option<Name>)]
     pub name: Option<String>,
     /// IANA time zone, e.g. `Europe/Berlin`.
-    #[schema(value_type = Option<TimeZoneName>)]
     pub time_zone: Option<String>,
     /// ISO 4217 code, e.g. `EUR`.
-    #[schema(value_type = Option<CurrencyCode>)]
     pub currency: Option<String>,
     /// Who may confirm a clear build plate: `print_access` or `any_access`.
     pub bed_clear_access: Option<authz::BedClearAccess>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct CreateSite {
-    #[schema(value_type = Name)]
     pub name: String,
-    #[serde(default)]
-    #[schema(value_type = DescriptionText)]
     pub description: String,
     /// The site's own time zone if it differs from the organization's.
-    #[schema(value_type = Option<TimeZoneName>)]
     pub time_zone: Option<String>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct UpdateSite {
-    #[schema(value_type = Option<Name>)]
     pub name: Option<String>,
-    #[schema(value_type = Option<DescriptionText>)]
     pub description: Option<String>,
     /// `null` clears the site's own time zone.
-    #[serde(default, deserialize_with = "crate::double_option")]
-    #[schema(value_type = Option<TimeZoneName>)]
     pub time_zone: Option<Option<String>>,
 }
 

@@ -3,47 +3,34 @@
 //! every change to a member: seniority and member scope (`authz::Policy`).
 
 use authz::Permission;
-use domain::schema::DescriptionText;
 use domain::{MemberId, Name, Workgroup, WorkgroupId, WorkgroupMember, parse_description};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::ToSchema;
 
 use super::People;
 use crate::actor::OrgActor;
 use crate::error::{AppError, AppResult, ErrorCode, on_conflict};
 use crate::unit_of_work::{Audit, Changes, Found};
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct CreateWorkgroup {
-    #[schema(value_type = Name)]
     pub name: String,
-    #[serde(default)]
-    #[schema(value_type = DescriptionText)]
     pub description: String,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct UpdateWorkgroup {
-    #[schema(value_type = Option<Name>)]
     pub name: Option<String>,
-    #[schema(value_type = Option<DescriptionText>)]
     pub description: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct SetWorkgroupMember {
     /// Whether the member moderates the workgroup. Only workgroup managers may set it.
-    #[serde(default)]
     pub moderator: bool,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug)]
 pub struct WorkgroupDetail {
-    #[serde(flatten)]
     pub workgroup: Workgroup,
     pub members: Vec<WorkgroupMember>,
 }

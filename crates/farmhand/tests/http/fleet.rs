@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::TestServer;
+use crate::common::{Client, TestServer};
 
 crate::on_both_backends!(
     printer_models_carry_what_the_estimator_and_costs_need,
@@ -11,6 +11,7 @@ crate::on_both_backends!(
     the_printer_list_is_filtered_and_paged,
     motion_limits_must_be_finite_and_in_range,
     simulation_settings_must_be_ones_the_simulator_can_run,
+    only_who_may_edit_a_printer_or_its_settings_sees_its_connection,
 );
 
 async fn printer_models_carry_what_the_estimator_and_costs_need(server: &TestServer) {
@@ -79,14 +80,21 @@ async fn printer_models_carry_what_the_estimator_and_costs_need(server: &TestSer
     );
 }
 
-async fn printer_credentials_are_encrypted_and_never_returned(server: &TestServer) {
+/// An organization with its owner signed in and one site, "Hall": (org, owner, site).
+async fn farm_with_hall(server: &TestServer) -> (i64, Client, serde_json::Value) {
     let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
-    let (_, site) = owner
+    let (status, site) = owner
         .post(
             &format!("/api/v1/orgs/{org}/sites"),
             json!({ "name": "Hall" }),
         )
         .await;
+    assert_eq!(status, StatusCode::CREATED, "{site}");
+    (org, owner, site)
+}
+
+async fn printer_credentials_are_encrypted_and_never_returned(server: &TestServer) {
+    let (org, owner, site) = farm_with_hall(server).await;
     let printers = format!("/api/v1/orgs/{org}/printers");
     let key = "F00DCAFE0123456789ABCDEF";
     let (status, printer) = owner
@@ -667,4 +675,70 @@ async fn simulation_settings_must_be_ones_the_simulator_can_run(server: &TestSer
             live["state"] == "idle"
         })
         .await;
+}
+
+/// A printer's connection (driver, address, settings) is for members who may edit the printer
+/// or change its settings on it; everyone else who sees the printer gets no `connection`.
+async fn only_who_may_edit_a_printer_or_its_settings_sees_its_connection(server: &TestServer) {
+    let (org, owner, site) = farm_with_hall(server).await;
+    let printers = format!("/api/v1/orgs/{org}/printers");
+    let (status, printer) = owner
+        .post(
+            &printers,
+            json!({
+                "name": "Prusa 1",
+                "site_id": site["id"],
+                "driver": "octoprint",
+                "url": "http://10.1.2.3:5000",
+                "credential": "F00DCAFE0123456789ABCDEF"
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{printer}");
+    let printer_url = format!("{printers}/{}", printer["id"]);
+
+    // An operator (print access) allowed to change printer settings, but not to edit printers.
+    let operator_rank = server.rank(&owner, org, "Operator").await;
+    let mut permissions = operator_rank["permissions"].as_array().unwrap().clone();
+    permissions.push(json!("printers.settings"));
+    let (status, body) = owner
+        .patch(
+            &format!("/api/v1/orgs/{org}/ranks/{}", operator_rank["id"]),
+            json!({ "permissions": permissions }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let mut readers = Vec::new();
+    for (rank, email, sees) in [
+        ("Admin", "admin@farm.test", true),
+        ("Operator", "operator@farm.test", true),
+        // Manage access, but neither printers.edit nor printers.settings.
+        ("Manager", "manager@farm.test", false),
+        ("Member", "member@farm.test", false),
+        ("Viewer", "viewer@farm.test", false),
+    ] {
+        let (client, _) = server.member(&owner, org, rank, email).await;
+        readers.push((rank, client, sees));
+    }
+    for (rank, client, sees) in &readers {
+        let (status, one) = client.get(&printer_url).await;
+        assert_eq!(status, StatusCode::OK, "{rank}: {one}");
+        let (status, page) = client.get(&printers).await;
+        assert_eq!(status, StatusCode::OK, "{rank}: {page}");
+        let listed = &page["printers"][0];
+        assert_eq!(listed["id"], printer["id"], "{rank}: {page}");
+        for body in [&one, listed] {
+            assert_eq!(body.get("connection").is_some(), *sees, "{rank}: {body}");
+            if *sees {
+                assert_eq!(body["connection"]["driver"], "octoprint", "{rank}: {body}");
+            } else {
+                let text = body.to_string();
+                assert!(
+                    !text.contains("10.1.2.3") && !text.contains("octoprint"),
+                    "{rank}: {body}"
+                );
+            }
+        }
+    }
 }

@@ -1,13 +1,8 @@
-use app::{CreateGrant, Explanation, MemberRights, SetOverride};
 use authz::Permission as P;
-use authz::schema::PermissionKey;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use domain::{GrantId, MemberId, OrgId, PrinterGrant, PrinterId};
-use serde::Deserialize;
-use utoipa::IntoParams;
 use utoipa_axum::routes;
 
 use super::{ApiRoutes, created};
@@ -16,6 +11,12 @@ use crate::api::errors::errors;
 use crate::error::ApiResult;
 use crate::error::ErrorCode as E;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Org};
+use crate::wire::access::{
+    CreateGrant, ExplainQuery, Explanation, MemberRights, PrinterGrant, SetOverride,
+};
+use crate::wire::each;
+use crate::wire::ids::{GrantId, MemberId, OrgId};
+use crate::wire::values::PermissionKey;
 
 /// Printer access grants: who has which access to which printers.
 #[utoipa::path(get, path = "/orgs/{org_id}/printer-access", tag = "ranks", params(("org_id" = OrgId, Path)),
@@ -24,7 +25,7 @@ pub async fn list_grants(
     State(state): State<WebState>,
     Org(actor): Org,
 ) -> ApiResult<Json<Vec<PrinterGrant>>> {
-    Ok(Json(state.app.access().list_grants(&actor).await?))
+    Ok(Json(each(state.app.access().list_grants(&actor).await?)))
 }
 
 /// Grant access (view < queue < print < manage) over all printers, a site, a group, a model or
@@ -38,9 +39,13 @@ pub async fn create_grant(
     Org(actor): Org,
     ApiJson(input): ApiJson<CreateGrant>,
 ) -> ApiResult<Response> {
-    Ok(created(
-        state.app.access().create_grant(&actor, input).await?,
-    ))
+    Ok(created(PrinterGrant::from(
+        state
+            .app
+            .access()
+            .create_grant(&actor, input.into())
+            .await?,
+    )))
 }
 
 /// Revoke a printer access grant.
@@ -53,7 +58,11 @@ pub async fn delete_grant(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, GrantId)>,
 ) -> ApiResult<StatusCode> {
-    state.app.access().delete_grant(&actor, ids.1).await?;
+    state
+        .app
+        .access()
+        .delete_grant(&actor, ids.1.into())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -67,7 +76,14 @@ pub async fn member_rights(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, MemberId)>,
 ) -> ApiResult<Json<MemberRights>> {
-    Ok(Json(state.app.access().member_rights(&actor, ids.1).await?))
+    Ok(Json(
+        state
+            .app
+            .access()
+            .member_rights(&actor, ids.1.into())
+            .await?
+            .into(),
+    ))
 }
 
 /// Allow or deny a member one of their rank's tri-state permissions.
@@ -86,8 +102,9 @@ pub async fn set_override(
         state
             .app
             .access()
-            .set_override(&actor, ids.1, &ids.2, Some(input.effect))
-            .await?,
+            .set_override(&actor, ids.1.into(), &ids.2, Some(input.effect.into()))
+            .await?
+            .into(),
     ))
 }
 
@@ -105,22 +122,10 @@ pub async fn clear_override(
         state
             .app
             .access()
-            .set_override(&actor, ids.1, &ids.2, None)
-            .await?,
+            .set_override(&actor, ids.1.into(), &ids.2, None)
+            .await?
+            .into(),
     ))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ExplainQuery {
-    /// The member the decision is for.
-    pub member_id: MemberId,
-    /// The permission key, e.g. `printer_control.start`.
-    #[param(value_type = PermissionKey)]
-    pub permission: String,
-    /// The printer, for printer-scoped permissions.
-    pub printer_id: Option<PrinterId>,
 }
 
 /// Explain a decision: allowed because of which rank, override or grant; denied for lack of
@@ -137,8 +142,14 @@ pub async fn explain(
         state
             .app
             .access()
-            .explain(&actor, query.member_id, &query.permission, query.printer_id)
-            .await?,
+            .explain(
+                &actor,
+                query.member_id.into(),
+                &query.permission,
+                query.printer_id.map(Into::into),
+            )
+            .await?
+            .into(),
     ))
 }
 

@@ -1,16 +1,11 @@
-use app::AuditQuery;
 use authz::Permission as P;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use domain::{AuditEvent, OrgId};
 use futures::TryStreamExt;
-use serde::Serialize;
 use utoipa_axum::routes;
-
-use utoipa::ToSchema;
 
 use super::ApiRoutes;
 use crate::WebState;
@@ -18,14 +13,8 @@ use crate::api::errors::errors;
 use crate::error::ApiResult;
 use crate::error::ErrorCode as E;
 use crate::extract::{ApiQuery, Org};
-
-#[derive(Serialize, ToSchema)]
-pub struct AuditPageBody {
-    /// Newest first.
-    pub events: Vec<AuditEvent>,
-    /// Pass as `cursor` to get the next (older) page; absent on the last page.
-    pub next_cursor: Option<i64>,
-}
+use crate::wire::audit::{AuditPageBody, AuditQuery};
+use crate::wire::ids::OrgId;
 
 /// The organization's audit log, newest first, filtered and cursor-paginated.
 #[utoipa::path(get, path = "/orgs/{org_id}/audit-events", tag = "audit", params(("org_id" = OrgId, Path), AuditQuery),
@@ -36,11 +25,9 @@ pub async fn list_events(
     Org(actor): Org,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<AuditPageBody>> {
+    let query = app::AuditQuery::from(query);
     let page = state.app.audit_log().list_audit(&actor, &query).await?;
-    Ok(Json(AuditPageBody {
-        events: page.events,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(Json(page.into()))
 }
 
 /// Export the audit log as CSV, oldest first, streamed in constant memory. The export is
@@ -57,7 +44,7 @@ pub async fn export_events(
     let stream = state
         .app
         .audit_log()
-        .export_audit_csv(&actor, &query)
+        .export_audit_csv(&actor, &query.into())
         .await?;
     let stream = stream.map_err(|error| {
         // Headers are gone by now; the client sees a truncated body and the log has the cause.

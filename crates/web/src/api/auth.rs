@@ -1,25 +1,16 @@
 use super::ApiRoutes;
-use app::{ChangePassword, Me, SignIn};
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use domain::{Timestamp, User};
-use serde::Serialize;
 use serde_json::json;
-use utoipa::ToSchema;
 use utoipa_axum::routes;
 
 use crate::api::errors::errors;
 use crate::error::ApiResult;
 use crate::error::ErrorCode as E;
 use crate::extract::{ApiJson, Auth, Meta};
+use crate::wire::identity::{ChangePassword, Me, SignIn, SignedInBody};
 use crate::{SESSION_COOKIE, WebState};
-
-#[derive(Serialize, ToSchema)]
-pub struct SignedInBody {
-    pub user: User,
-    pub expires_at: Timestamp,
-}
 
 /// The `Set-Cookie` value for a session (or for clearing it, with an empty secret).
 pub(crate) fn session_cookie(secure: bool, secret: &str, max_age_secs: i64) -> HeaderValue {
@@ -63,10 +54,10 @@ pub async fn sign_in(
     Meta(meta): Meta,
     ApiJson(input): ApiJson<SignIn>,
 ) -> ApiResult<Response> {
-    let signed_in = state.app.identity().sign_in(input, &meta).await?;
+    let signed_in = state.app.identity().sign_in(input.into(), &meta).await?;
     let body = json!(SignedInBody {
-        user: signed_in.user.clone(),
-        expires_at: signed_in.expires_at
+        user: signed_in.user.clone().into(),
+        expires_at: signed_in.expires_at.into()
     });
     Ok(with_session(&state, &signed_in, StatusCode::OK, body))
 }
@@ -93,7 +84,9 @@ pub async fn sign_out(
 #[utoipa::path(get, path = "/me", tag = "auth",
     responses((status = 200, body = Me)))]
 pub async fn me(State(state): State<WebState>, Auth(principal): Auth) -> ApiResult<axum::Json<Me>> {
-    Ok(axum::Json(state.app.identity().me(&principal).await?))
+    Ok(axum::Json(
+        state.app.identity().me(&principal).await?.into(),
+    ))
 }
 
 /// Change your password (needs the current one). Other sessions are signed out.
@@ -109,9 +102,17 @@ pub async fn change_password(
     state
         .app
         .identity()
-        .change_password(&principal, input, &meta)
+        .change_password(&principal, input.into(), &meta)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// This module's operations and what each requires.
+pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
+    api.public(routes!(sign_in))
+        .authenticated(routes!(sign_out))
+        .authenticated(routes!(me))
+        .authenticated(routes!(change_password))
 }
 
 #[cfg(test)]
@@ -135,12 +136,4 @@ mod tests {
             "farmhand_session=abc; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure"
         );
     }
-}
-
-/// This module's operations and what each requires.
-pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
-    api.public(routes!(sign_in))
-        .authenticated(routes!(sign_out))
-        .authenticated(routes!(me))
-        .authenticated(routes!(change_password))
 }

@@ -1,12 +1,8 @@
-use app::{NamedInput, PrinterInput, PrinterModelInput, PrinterPage, PrinterQuery, VisiblePrinter};
 use authz::Permission as P;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use domain::{
-    OrgId, Printer, PrinterGroup, PrinterGroupId, PrinterId, PrinterModel, PrinterModelId,
-};
 use utoipa_axum::routes;
 
 use super::{ApiRoutes, created};
@@ -15,6 +11,12 @@ use crate::api::errors::errors;
 use crate::error::ApiResult;
 use crate::error::ErrorCode as E;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Org};
+use crate::wire::each;
+use crate::wire::fleet::{
+    NamedInput, Printer, PrinterGroup, PrinterInput, PrinterModel, PrinterModelInput, PrinterPage,
+    PrinterQuery, VisiblePrinter,
+};
+use crate::wire::ids::{OrgId, PrinterGroupId, PrinterId, PrinterModelId};
 
 /// The printers you can see, with your access to each and their live state: filtered by site,
 /// group or name, in ID order, a page at a time.
@@ -27,7 +29,14 @@ pub async fn list_printers(
     Org(actor): Org,
     ApiQuery(query): ApiQuery<PrinterQuery>,
 ) -> ApiResult<Json<PrinterPage>> {
-    Ok(Json(state.app.fleet().list_printers(&actor, &query).await?))
+    Ok(Json(
+        state
+            .app
+            .fleet()
+            .list_printers(&actor, &query.into())
+            .await?
+            .into(),
+    ))
 }
 
 /// Add a printer where you will manage it.
@@ -40,9 +49,13 @@ pub async fn create_printer(
     Org(actor): Org,
     ApiJson(input): ApiJson<PrinterInput>,
 ) -> ApiResult<Response> {
-    Ok(created(
-        state.app.fleet().create_printer(&actor, input).await?,
-    ))
+    Ok(created(Printer::from(
+        state
+            .app
+            .fleet()
+            .create_printer(&actor, input.into())
+            .await?,
+    )))
 }
 
 /// One printer. A printer you cannot see answers 404, like one that does not exist.
@@ -54,7 +67,14 @@ pub async fn get_printer(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
 ) -> ApiResult<Json<VisiblePrinter>> {
-    Ok(Json(state.app.fleet().get_printer(&actor, ids.1).await?))
+    Ok(Json(
+        state
+            .app
+            .fleet()
+            .get_printer(&actor, ids.1.into())
+            .await?
+            .into(),
+    ))
 }
 
 /// Rename a printer or move it to another site, model or groups (needs manage access before
@@ -73,8 +93,9 @@ pub async fn update_printer(
         state
             .app
             .fleet()
-            .update_printer(&actor, ids.1, input)
-            .await?,
+            .update_printer(&actor, ids.1.into(), input.into())
+            .await?
+            .into(),
     ))
 }
 
@@ -87,7 +108,11 @@ pub async fn delete_printer(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
 ) -> ApiResult<StatusCode> {
-    state.app.fleet().delete_printer(&actor, ids.1).await?;
+    state
+        .app
+        .fleet()
+        .delete_printer(&actor, ids.1.into())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -98,7 +123,9 @@ pub async fn list_models(
     State(state): State<WebState>,
     Org(actor): Org,
 ) -> ApiResult<Json<Vec<PrinterModel>>> {
-    Ok(Json(state.app.fleet().list_printer_models(&actor).await?))
+    Ok(Json(each(
+        state.app.fleet().list_printer_models(&actor).await?,
+    )))
 }
 
 /// Add a printer model.
@@ -111,13 +138,13 @@ pub async fn create_model(
     Org(actor): Org,
     ApiJson(input): ApiJson<PrinterModelInput>,
 ) -> ApiResult<Response> {
-    Ok(created(
+    Ok(created(PrinterModel::from(
         state
             .app
             .fleet()
-            .create_printer_model(&actor, input)
+            .create_printer_model(&actor, input.into())
             .await?,
-    ))
+    )))
 }
 
 /// Remove a printer model (its printers keep working without one).
@@ -132,7 +159,7 @@ pub async fn delete_model(
     state
         .app
         .fleet()
-        .delete_printer_model(&actor, ids.1)
+        .delete_printer_model(&actor, ids.1.into())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -144,7 +171,9 @@ pub async fn list_groups(
     State(state): State<WebState>,
     Org(actor): Org,
 ) -> ApiResult<Json<Vec<PrinterGroup>>> {
-    Ok(Json(state.app.fleet().list_printer_groups(&actor).await?))
+    Ok(Json(each(
+        state.app.fleet().list_printer_groups(&actor).await?,
+    )))
 }
 
 /// Add a printer group.
@@ -157,13 +186,13 @@ pub async fn create_group(
     Org(actor): Org,
     ApiJson(input): ApiJson<NamedInput>,
 ) -> ApiResult<Response> {
-    Ok(created(
+    Ok(created(PrinterGroup::from(
         state
             .app
             .fleet()
-            .create_printer_group(&actor, input)
+            .create_printer_group(&actor, input.into())
             .await?,
-    ))
+    )))
 }
 
 /// Change a printer model; its printers' estimates follow.
@@ -182,8 +211,9 @@ pub async fn update_model(
         state
             .app
             .fleet()
-            .update_printer_model(&actor, ids.1, input)
-            .await?,
+            .update_printer_model(&actor, ids.1.into(), input.into())
+            .await?
+            .into(),
     ))
 }
 
@@ -203,8 +233,9 @@ pub async fn update_group(
         state
             .app
             .fleet()
-            .update_printer_group(&actor, ids.1, input)
-            .await?,
+            .update_printer_group(&actor, ids.1.into(), input.into())
+            .await?
+            .into(),
     ))
 }
 
@@ -220,7 +251,7 @@ pub async fn delete_group(
     state
         .app
         .fleet()
-        .delete_printer_group(&actor, ids.1)
+        .delete_printer_group(&actor, ids.1.into())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

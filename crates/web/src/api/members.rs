@@ -1,13 +1,8 @@
-use app::{
-    AcceptInvitation, AddMember, CreateInvitation, CreatedInvitation, InvitationPreview,
-    PendingInvitation, UpdateMember,
-};
 use authz::Permission as P;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use domain::{Invitation, InvitationId, Member, MemberId, OrgId};
 use serde_json::json;
 use utoipa_axum::routes;
 
@@ -17,6 +12,12 @@ use crate::api::errors::errors;
 use crate::error::ApiResult;
 use crate::error::ErrorCode as E;
 use crate::extract::{ApiJson, ApiPath, Auth, MaybeAuth, Meta, OptionalJson, Org};
+use crate::wire::each;
+use crate::wire::ids::{InvitationId, MemberId, OrgId};
+use crate::wire::people::{
+    AcceptInvitation, AddMember, CreateInvitation, CreatedInvitation, Invitation,
+    InvitationPreview, Member, PendingInvitation, UpdateMember,
+};
 
 /// The organization's members, active and deactivated.
 #[utoipa::path(get, path = "/orgs/{org_id}/members", tag = "members", params(("org_id" = OrgId, Path)),
@@ -25,7 +26,7 @@ pub async fn list_members(
     State(state): State<WebState>,
     Org(actor): Org,
 ) -> ApiResult<Json<Vec<Member>>> {
-    Ok(Json(state.app.people().list_members(&actor).await?))
+    Ok(Json(each(state.app.people().list_members(&actor).await?)))
 }
 
 /// Add someone by email, with a rank junior to yours. Nobody becomes a member without consent:
@@ -40,7 +41,9 @@ pub async fn add_member(
     Org(actor): Org,
     ApiJson(input): ApiJson<AddMember>,
 ) -> ApiResult<Response> {
-    Ok(created(state.app.people().add_member(&actor, input).await?))
+    Ok(created(CreatedInvitation::from(
+        state.app.people().add_member(&actor, input.into()).await?,
+    )))
 }
 
 /// One member.
@@ -52,8 +55,10 @@ pub async fn get_member(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, MemberId)>,
 ) -> ApiResult<Json<Member>> {
-    let (_, member) = ids;
-    Ok(Json(state.app.people().get_member(&actor, member).await?))
+    let member = ids.1.into();
+    Ok(Json(
+        state.app.people().get_member(&actor, member).await?.into(),
+    ))
 }
 
 /// Change a junior member's rank or home site.
@@ -67,13 +72,14 @@ pub async fn update_member(
     ApiPath(ids): ApiPath<(OrgId, MemberId)>,
     ApiJson(input): ApiJson<UpdateMember>,
 ) -> ApiResult<Json<Member>> {
-    let (_, member) = ids;
+    let member = ids.1.into();
     Ok(Json(
         state
             .app
             .people()
-            .update_member(&actor, member, input)
-            .await?,
+            .update_member(&actor, member, input.into())
+            .await?
+            .into(),
     ))
 }
 
@@ -89,9 +95,14 @@ pub async fn deactivate_member(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, MemberId)>,
 ) -> ApiResult<Json<Member>> {
-    let (_, member) = ids;
+    let member = ids.1.into();
     Ok(Json(
-        state.app.people().deactivate_member(&actor, member).await?,
+        state
+            .app
+            .people()
+            .deactivate_member(&actor, member)
+            .await?
+            .into(),
     ))
 }
 
@@ -105,9 +116,14 @@ pub async fn reactivate_member(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, MemberId)>,
 ) -> ApiResult<Json<Member>> {
-    let (_, member) = ids;
+    let member = ids.1.into();
     Ok(Json(
-        state.app.people().reactivate_member(&actor, member).await?,
+        state
+            .app
+            .people()
+            .reactivate_member(&actor, member)
+            .await?
+            .into(),
     ))
 }
 
@@ -118,7 +134,9 @@ pub async fn list_invitations(
     State(state): State<WebState>,
     Org(actor): Org,
 ) -> ApiResult<Json<Vec<Invitation>>> {
-    Ok(Json(state.app.people().list_invitations(&actor).await?))
+    Ok(Json(each(
+        state.app.people().list_invitations(&actor).await?,
+    )))
 }
 
 /// Invite someone by link, with a rank junior to yours. The link token is shown only once.
@@ -131,9 +149,13 @@ pub async fn create_invitation(
     Org(actor): Org,
     ApiJson(input): ApiJson<CreateInvitation>,
 ) -> ApiResult<Response> {
-    Ok(created(
-        state.app.people().create_invitation(&actor, input).await?,
-    ))
+    Ok(created(CreatedInvitation::from(
+        state
+            .app
+            .people()
+            .create_invitation(&actor, input.into())
+            .await?,
+    )))
 }
 
 /// Revoke a pending invitation.
@@ -146,13 +168,14 @@ pub async fn revoke_invitation(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, InvitationId)>,
 ) -> ApiResult<Json<Invitation>> {
-    let (_, invitation) = ids;
+    let invitation = ids.1.into();
     Ok(Json(
         state
             .app
             .people()
             .revoke_invitation(&actor, invitation)
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
@@ -164,7 +187,9 @@ pub async fn preview_invitation(
     State(state): State<WebState>,
     ApiPath(token): ApiPath<String>,
 ) -> ApiResult<Json<InvitationPreview>> {
-    Ok(Json(state.app.people().preview_invitation(&token).await?))
+    Ok(Json(
+        state.app.people().preview_invitation(&token).await?.into(),
+    ))
 }
 
 /// Accept an invitation: signed in as the invited email, or by creating that account (then
@@ -184,8 +209,9 @@ pub async fn accept_invitation(
     let (member, signed_in) = state
         .app
         .people()
-        .accept_invitation(&token, principal.as_ref(), input, &meta)
+        .accept_invitation(&token, principal.as_ref(), input.into(), &meta)
         .await?;
+    let member = Member::from(member);
     Ok(match signed_in {
         Some(signed_in) => {
             super::auth::with_session(&state, &signed_in, StatusCode::CREATED, json!(member))
@@ -201,7 +227,9 @@ pub async fn my_invitations(
     State(state): State<WebState>,
     Auth(principal): Auth,
 ) -> ApiResult<Json<Vec<PendingInvitation>>> {
-    Ok(Json(state.app.people().my_invitations(&principal).await?))
+    Ok(Json(each(
+        state.app.people().my_invitations(&principal).await?,
+    )))
 }
 
 /// Accept one of your invitations (signed in with a session).
@@ -219,9 +247,9 @@ pub async fn accept_my_invitation(
     let member = state
         .app
         .people()
-        .accept_my_invitation(&principal, invitation, &meta)
+        .accept_my_invitation(&principal, invitation.into(), &meta)
         .await?;
-    Ok(created(member))
+    Ok(created(Member::from(member)))
 }
 
 /// Turn down one of your invitations.
@@ -239,7 +267,7 @@ pub async fn decline_my_invitation(
     state
         .app
         .people()
-        .decline_my_invitation(&principal, invitation, &meta)
+        .decline_my_invitation(&principal, invitation.into(), &meta)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`. Every operation is documented with `#[utoipa::path]` and
-//! added by its module's `routes` with what it requires (published as `x-permission`).
+//! added by its module's `routes` with what it requires (published as `x-permission`). Handlers
+//! take and return only the wire types of [`crate::wire`], never domain or app types.
 
 mod access;
 mod audit;
@@ -47,7 +48,7 @@ pub struct ErrorDetail {
     /// With `permission_denied`: members who could grant it.
     pub ask: Option<Vec<String>>,
     /// With `permission_denied` on a printer: the access level the permission needs there.
-    pub needed_access: Option<authz::AccessLevel>,
+    pub needed_access: Option<crate::wire::access::AccessLevel>,
     /// With `invalid_field`: the field at fault.
     pub field: Option<String>,
     /// With `too_many_attempts`: as the `Retry-After` header.
@@ -61,7 +62,7 @@ pub struct ErrorDetail {
         description = "Share a fleet of 3D printers safely. Every operation names the access it needs in `x-permission`: `public`, `authenticated`, or a permission key.",
     ),
     // Schemas only parameters refer to (the derive registers those of bodies and responses).
-    components(schemas(ErrorBody, app::PrintFileName, authz::schema::PermissionKey, domain::Timestamp)),
+    components(schemas(ErrorBody, crate::wire::values::PrintFileName, crate::wire::values::PermissionKey, crate::wire::ids::Timestamp)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Signing in, sessions, passwords"),

@@ -1,10 +1,8 @@
-use app::{CreateSite, UpdateOrg, UpdateSite};
 use authz::Permission as P;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use domain::{OrgId, Organization, Rank, Site, SiteId};
 use utoipa_axum::routes;
 
 use super::{ApiRoutes, created};
@@ -13,6 +11,10 @@ use crate::api::errors::errors;
 use crate::error::ApiResult;
 use crate::error::ErrorCode as E;
 use crate::extract::{ApiJson, ApiPath, Org};
+use crate::wire::access::Rank;
+use crate::wire::each;
+use crate::wire::ids::{OrgId, SiteId};
+use crate::wire::people::{CreateSite, Organization, Site, UpdateOrg, UpdateSite};
 
 /// The organization and its settings.
 #[utoipa::path(get, path = "/orgs/{org_id}", tag = "organizations", params(("org_id" = OrgId, Path)),
@@ -21,7 +23,7 @@ pub async fn get_org(
     State(state): State<WebState>,
     Org(actor): Org,
 ) -> ApiResult<Json<Organization>> {
-    Ok(Json(state.app.people().get_org(&actor).await?))
+    Ok(Json(state.app.people().get_org(&actor).await?.into()))
 }
 
 /// Change the organization's name, time zone or currency.
@@ -34,7 +36,14 @@ pub async fn update_org(
     Org(actor): Org,
     ApiJson(input): ApiJson<UpdateOrg>,
 ) -> ApiResult<Json<Organization>> {
-    Ok(Json(state.app.people().update_org(&actor, input).await?))
+    Ok(Json(
+        state
+            .app
+            .people()
+            .update_org(&actor, input.into())
+            .await?
+            .into(),
+    ))
 }
 
 /// The organization's sites.
@@ -44,7 +53,7 @@ pub async fn list_sites(
     State(state): State<WebState>,
     Org(actor): Org,
 ) -> ApiResult<Json<Vec<Site>>> {
-    Ok(Json(state.app.people().list_sites(&actor).await?))
+    Ok(Json(each(state.app.people().list_sites(&actor).await?)))
 }
 
 /// Create a site.
@@ -57,9 +66,9 @@ pub async fn create_site(
     Org(actor): Org,
     ApiJson(input): ApiJson<CreateSite>,
 ) -> ApiResult<Response> {
-    Ok(created(
-        state.app.people().create_site(&actor, input).await?,
-    ))
+    Ok(created(Site::from(
+        state.app.people().create_site(&actor, input.into()).await?,
+    )))
 }
 
 /// One site.
@@ -71,8 +80,10 @@ pub async fn get_site(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, SiteId)>,
 ) -> ApiResult<Json<Site>> {
-    let (_, site) = ids;
-    Ok(Json(state.app.people().get_site(&actor, site).await?))
+    let site = ids.1.into();
+    Ok(Json(
+        state.app.people().get_site(&actor, site).await?.into(),
+    ))
 }
 
 /// Rename a site or change its description or time zone.
@@ -86,9 +97,14 @@ pub async fn update_site(
     ApiPath(ids): ApiPath<(OrgId, SiteId)>,
     ApiJson(input): ApiJson<UpdateSite>,
 ) -> ApiResult<Json<Site>> {
-    let (_, site) = ids;
+    let site = ids.1.into();
     Ok(Json(
-        state.app.people().update_site(&actor, site, input).await?,
+        state
+            .app
+            .people()
+            .update_site(&actor, site, input.into())
+            .await?
+            .into(),
     ))
 }
 
@@ -102,7 +118,7 @@ pub async fn delete_site(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, SiteId)>,
 ) -> ApiResult<StatusCode> {
-    let (_, site) = ids;
+    let site = ids.1.into();
     state.app.people().delete_site(&actor, site).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -114,7 +130,7 @@ pub async fn list_ranks(
     State(state): State<WebState>,
     Org(actor): Org,
 ) -> ApiResult<Json<Vec<Rank>>> {
-    Ok(Json(state.app.access().list_ranks(&actor).await?))
+    Ok(Json(each(state.app.access().list_ranks(&actor).await?)))
 }
 
 /// This module's operations and what each requires.

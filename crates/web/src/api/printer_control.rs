@@ -5,15 +5,12 @@ use std::convert::Infallible;
 use std::time::Duration;
 use utoipa_axum::routes;
 
-use app::{App, LiveStatus, Preheat, SendGcode, SetMaintenance};
+use app::App;
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use domain::{OrgId, Print, PrinterId, PrinterStateEvent};
 use futures::Stream;
-use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
 
 use super::ApiRoutes;
 use crate::WebState;
@@ -21,6 +18,12 @@ use crate::api::errors::errors;
 use crate::error::ErrorCode as E;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Org, content_length};
+use crate::wire::control::{
+    GcodeFile, LiveStatus, Preheat, Print, PrinterStateEvent, SendGcode, SetMaintenance,
+    SimulatedFault, StartQuery,
+};
+use crate::wire::each;
+use crate::wire::ids::{OrgId, PrinterId};
 
 /// What a call to the printer itself can end in.
 const DRIVER: &[E] = &[
@@ -45,7 +48,13 @@ pub async fn live(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
 ) -> ApiResult<Json<LiveStatus>> {
-    Ok(Json(state.app.control().printer_live(&actor, ids.1)?))
+    Ok(Json(
+        state
+            .app
+            .control()
+            .printer_live(&actor, ids.1.into())?
+            .into(),
+    ))
 }
 
 /// The printer's prints, newest first (managed ones and those started at the printer).
@@ -57,7 +66,13 @@ pub async fn prints(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
 ) -> ApiResult<Json<Vec<Print>>> {
-    Ok(Json(state.app.control().list_prints(&actor, ids.1).await?))
+    Ok(Json(each(
+        state
+            .app
+            .control()
+            .list_prints(&actor, ids.1.into())
+            .await?,
+    )))
 }
 
 /// The printer's recorded state changes, newest first.
@@ -69,39 +84,14 @@ pub async fn history(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
 ) -> ApiResult<Json<Vec<PrinterStateEvent>>> {
-    Ok(Json(
-        state.app.control().printer_history(&actor, ids.1).await?,
-    ))
+    Ok(Json(each(
+        state
+            .app
+            .control()
+            .printer_history(&actor, ids.1.into())
+            .await?,
+    )))
 }
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct StartQuery {
-    /// The file's name on the printer: at most 200 characters; once surrounding whitespace is
-    /// trimmed, not blank, no slashes or control characters, not starting with a dot.
-    #[param(value_type = app::PrintFileName)]
-    pub file_name: String,
-}
-
-/// The G-code file of a print: the raw bytes, at least one.
-pub struct GcodeFile;
-
-impl utoipa::PartialSchema for GcodeFile {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
-            .min_length(Some(1))
-            .description(Some(
-                "The G-code file: 1 byte up to the server's limit (512 MiB unless configured otherwise).",
-            ))
-            .into()
-    }
-}
-
-impl ToSchema for GcodeFile {}
 
 /// Start printing a G-code file (the request body) on an idle printer. The file streams to
 /// disk as it arrives; one larger than the limit is refused with 413 `file_too_large` — at once
@@ -127,24 +117,36 @@ pub async fn start(
     let print = state
         .app
         .control()
-        .start_print(&actor, ids.1, &query.file_name, body.into_data_stream())
+        .start_print(
+            &actor,
+            ids.1.into(),
+            &query.file_name,
+            body.into_data_stream(),
+        )
         .await?;
-    Ok(super::created(print))
+    Ok(super::created(Print::from(print)))
 }
 
 macro_rules! command {
     ($name:ident, $path:literal, $doc:literal, $call:ident, $errors:expr) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "printer control",
-                    params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
-                    responses((status = 200, body = LiveStatus)),
-                    extensions(("x-errors" = json!($errors))))]
+                            params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
+                            responses((status = 200, body = LiveStatus)),
+                            extensions(("x-errors" = json!($errors))))]
         pub async fn $name(
             State(state): State<WebState>,
             Org(actor): Org,
             ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
         ) -> ApiResult<Json<LiveStatus>> {
-            Ok(Json(state.app.control().$call(&actor, ids.1).await?))
+            Ok(Json(
+                state
+                    .app
+                    .control()
+                    .$call(&actor, ids.1.into())
+                    .await?
+                    .into(),
+            ))
         }
     };
 }
@@ -189,7 +191,14 @@ pub async fn cancel(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
 ) -> ApiResult<Json<LiveStatus>> {
-    Ok(Json(state.app.control().cancel_print(&actor, ids.1).await?))
+    Ok(Json(
+        state
+            .app
+            .control()
+            .cancel_print(&actor, ids.1.into())
+            .await?
+            .into(),
+    ))
 }
 
 /// Send G-code lines to the printer as they are.
@@ -204,7 +213,12 @@ pub async fn send_gcode(
     ApiJson(input): ApiJson<SendGcode>,
 ) -> ApiResult<Json<LiveStatus>> {
     Ok(Json(
-        state.app.control().send_gcode(&actor, ids.1, input).await?,
+        state
+            .app
+            .control()
+            .send_gcode(&actor, ids.1.into(), input.into())
+            .await?
+            .into(),
     ))
 }
 
@@ -220,7 +234,12 @@ pub async fn preheat(
     ApiJson(input): ApiJson<Preheat>,
 ) -> ApiResult<Json<LiveStatus>> {
     Ok(Json(
-        state.app.control().preheat(&actor, ids.1, input).await?,
+        state
+            .app
+            .control()
+            .preheat(&actor, ids.1.into(), input.into())
+            .await?
+            .into(),
     ))
 }
 
@@ -239,112 +258,11 @@ pub async fn maintenance(
         state
             .app
             .control()
-            .set_maintenance(&actor, ids.1, input)
-            .await?,
+            .set_maintenance(&actor, ids.1.into(), input.into())
+            .await?
+            .into(),
     ))
 }
-
-/// A fault to inject into a simulated printer. (Its schema is written out below: the derive
-/// does not say that a variant takes no other fields.)
-#[derive(Debug, Deserialize)]
-#[serde(tag = "fault", rename_all = "snake_case", deny_unknown_fields)]
-pub enum SimulatedFault {
-    /// The printer reports an error; the print fails.
-    Fail {
-        /// What the printer says: 1 to 500 characters, no control characters.
-        message: String,
-    },
-    /// The printer stops answering for this many simulated seconds (the print goes on).
-    Disconnect {
-        /// 0 to 86,400 simulated seconds.
-        for_s: f64,
-    },
-    /// The printer pauses itself (filament runout). (A struct variant: serde refuses unknown
-    /// fields only for those.)
-    Pause {},
-    /// Someone starts a print at the printer itself.
-    StartLocal {
-        /// Like any print's file name: 1 to 200 characters, no slashes or leading dot.
-        file_name: String,
-        /// Above 0 and at most 2,592,000 simulated seconds (30 days).
-        duration_s: f64,
-    },
-}
-
-impl utoipa::PartialSchema for SimulatedFault {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::RefOr;
-        use utoipa::openapi::schema::{
-            AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, Type,
-        };
-        let variant = |fault: &str, description: &str, fields: Vec<(&str, RefOr<Schema>)>| {
-            let mut object = ObjectBuilder::new()
-                .description(Some(description))
-                .property(
-                    "fault",
-                    ObjectBuilder::new()
-                        .schema_type(Type::String)
-                        .enum_values(Some([fault])),
-                )
-                .required("fault")
-                .additional_properties(Some(AdditionalProperties::FreeForm(false)));
-            for (name, schema) in fields {
-                object = object.property(name, schema).required(name);
-            }
-            object
-        };
-        let seconds = |exclusive: bool, max: f64| -> RefOr<Schema> {
-            let number = ObjectBuilder::new()
-                .schema_type(Type::Number)
-                .maximum(Some(max));
-            let number = if exclusive {
-                number.exclusive_minimum(Some(0.0))
-            } else {
-                number.minimum(Some(0.0))
-            };
-            number.into()
-        };
-        let message = ObjectBuilder::new()
-            .schema_type(Type::String)
-            .min_length(Some(1))
-            .max_length(Some(app::MAX_FAULT_MESSAGE_CHARS))
-            .pattern(Some(app::FAULT_MESSAGE_PATTERN))
-            .into();
-        OneOfBuilder::new()
-            .description(Some("A fault to inject into a simulated printer."))
-            .item(variant(
-                "fail",
-                "The printer reports an error; the print fails. The message: 1 to 500 \
-                 characters, not blank, no control characters.",
-                vec![("message", message)],
-            ))
-            .item(variant(
-                "disconnect",
-                "The printer stops answering for this many simulated seconds, at most a day \
-                 (the print goes on).",
-                vec![("for_s", seconds(false, app::MAX_FAULT_DISCONNECT_S))],
-            ))
-            .item(variant(
-                "pause",
-                "The printer pauses itself (filament runout).",
-                Vec::new(),
-            ))
-            .item(variant(
-                "start_local",
-                "Someone starts a print at the printer itself, of at most 30 days.",
-                vec![
-                    (
-                        "file_name",
-                        <app::PrintFileName as utoipa::PartialSchema>::schema(),
-                    ),
-                    ("duration_s", seconds(true, app::MAX_FAULT_LOCAL_PRINT_S)),
-                ],
-            ))
-            .into()
-    }
-}
-
-impl ToSchema for SimulatedFault {}
 
 /// Make a simulated printer misbehave (demos, training, tests).
 #[utoipa::path(post, path = "/orgs/{org_id}/printers/{printer_id}/simulation/faults", tag = "printer control",
@@ -374,8 +292,9 @@ pub async fn simulate_fault(
         state
             .app
             .control()
-            .simulate_fault(&actor, ids.1, fault)
-            .await?,
+            .simulate_fault(&actor, ids.1.into(), fault)
+            .await?
+            .into(),
     ))
 }
 
@@ -396,9 +315,9 @@ pub async fn events(
     let app: App = state.app.clone();
     let visible = app.fleet().all_visible_printers(&actor).await?;
     let mut updates = app.supervisors().subscribe();
-    let initial: Vec<LiveStatus> = visible
+    let initial: Vec<app::LiveStatus> = visible
         .iter()
-        .filter_map(|p| app.supervisors().status(p.printer.id))
+        .filter_map(|p| app.supervisors().status(p.id))
         .collect();
     let org = actor.org();
     let stream = async_stream::stream! {
@@ -442,11 +361,11 @@ pub async fn events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
-fn event(status: &LiveStatus) -> Event {
+fn event(status: &app::LiveStatus) -> Event {
     Event::default()
         .event("printer")
         .id(status.printer_id.to_string())
-        .json_data(status)
+        .json_data(LiveStatus::from(status.clone()))
         .unwrap_or_else(|_| Event::default().event("printer"))
 }
 

@@ -1,10 +1,8 @@
-use app::{CatalogDomain, CloneRank, ImportPreset, NewRank, RankChange, RankPreview, ReorderRanks};
 use authz::Permission as P;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use domain::{OrgId, Rank, RankId};
 use utoipa_axum::routes;
 
 use super::{ApiRoutes, created};
@@ -13,12 +11,17 @@ use crate::api::errors::errors;
 use crate::error::ApiResult;
 use crate::error::ErrorCode as E;
 use crate::extract::{ApiJson, ApiPath, Org};
+use crate::wire::access::{
+    CatalogDomain, CloneRank, ImportPreset, NewRank, Rank, RankChange, RankPreview, ReorderRanks,
+};
+use crate::wire::each;
+use crate::wire::ids::{OrgId, RankId};
 
 /// The permission catalog, grouped by domain: the rows of the permission matrix.
 #[utoipa::path(get, path = "/orgs/{org_id}/permissions", tag = "ranks", params(("org_id" = OrgId, Path)),
     responses((status = 200, body = Vec<CatalogDomain>)))]
 pub async fn catalog(State(state): State<WebState>, Org(_actor): Org) -> Json<Vec<CatalogDomain>> {
-    Json(state.app.access().catalog())
+    Json(each(state.app.access().catalog()))
 }
 
 /// Create a rank from scratch, junior to yours and with only permissions you hold.
@@ -31,9 +34,9 @@ pub async fn create_rank(
     Org(actor): Org,
     ApiJson(input): ApiJson<NewRank>,
 ) -> ApiResult<Response> {
-    Ok(created(
-        state.app.access().create_rank(&actor, input).await?,
-    ))
+    Ok(created(Rank::from(
+        state.app.access().create_rank(&actor, input.into()).await?,
+    )))
 }
 
 /// One rank.
@@ -45,7 +48,14 @@ pub async fn get_rank(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, RankId)>,
 ) -> ApiResult<Json<Rank>> {
-    Ok(Json(state.app.access().get_rank(&actor, ids.1).await?))
+    Ok(Json(
+        state
+            .app
+            .access()
+            .get_rank(&actor, ids.1.into())
+            .await?
+            .into(),
+    ))
 }
 
 /// Edit a rank junior to yours; every member of the rank is affected at once.
@@ -60,7 +70,12 @@ pub async fn update_rank(
     ApiJson(input): ApiJson<RankChange>,
 ) -> ApiResult<Json<Rank>> {
     Ok(Json(
-        state.app.access().update_rank(&actor, ids.1, input).await?,
+        state
+            .app
+            .access()
+            .update_rank(&actor, ids.1.into(), input.into())
+            .await?
+            .into(),
     ))
 }
 
@@ -74,7 +89,7 @@ pub async fn delete_rank(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, RankId)>,
 ) -> ApiResult<StatusCode> {
-    state.app.access().delete_rank(&actor, ids.1).await?;
+    state.app.access().delete_rank(&actor, ids.1.into()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -89,9 +104,13 @@ pub async fn clone_rank(
     ApiPath(ids): ApiPath<(OrgId, RankId)>,
     ApiJson(input): ApiJson<CloneRank>,
 ) -> ApiResult<Response> {
-    Ok(created(
-        state.app.access().clone_rank(&actor, ids.1, input).await?,
-    ))
+    Ok(created(Rank::from(
+        state
+            .app
+            .access()
+            .clone_rank(&actor, ids.1.into(), input.into())
+            .await?,
+    )))
 }
 
 /// What if: who would gain or lose which rights if this change were saved (nothing is saved).
@@ -109,8 +128,9 @@ pub async fn preview_rank(
         state
             .app
             .access()
-            .preview_rank(&actor, ids.1, input)
-            .await?,
+            .preview_rank(&actor, ids.1.into(), input.into())
+            .await?
+            .into(),
     ))
 }
 
@@ -124,7 +144,13 @@ pub async fn reorder_ranks(
     Org(actor): Org,
     ApiJson(input): ApiJson<ReorderRanks>,
 ) -> ApiResult<Json<Vec<Rank>>> {
-    Ok(Json(state.app.access().reorder_ranks(&actor, input).await?))
+    Ok(Json(each(
+        state
+            .app
+            .access()
+            .reorder_ranks(&actor, input.into())
+            .await?,
+    )))
 }
 
 /// Import a preset's ranks (3DPrinterOS, Print&Go, UltiMaker, SimplyPrint templates…) below
@@ -138,9 +164,13 @@ pub async fn import_preset(
     Org(actor): Org,
     ApiJson(input): ApiJson<ImportPreset>,
 ) -> ApiResult<Response> {
-    Ok(created(
-        state.app.access().import_preset(&actor, input).await?,
-    ))
+    Ok(created(each::<_, Rank>(
+        state
+            .app
+            .access()
+            .import_preset(&actor, input.into())
+            .await?,
+    )))
 }
 
 /// This module's operations and what each requires.

@@ -1,13 +1,8 @@
-use app::{CreateToken, CreatedToken};
 use authz::Permission as P;
 use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
-use domain::{ApiToken, OrgId, TokenId};
-use serde::Deserialize;
 use utoipa_axum::routes;
-
-use utoipa::IntoParams;
 
 use super::{ApiRoutes, created};
 use crate::WebState;
@@ -15,15 +10,9 @@ use crate::api::errors::errors;
 use crate::error::ApiResult;
 use crate::error::ErrorCode as E;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Org};
-
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct TokenListQuery {
-    /// List every member's tokens (needs `api_tokens.manage.all`).
-    #[serde(default)]
-    pub all: bool,
-}
+use crate::wire::each;
+use crate::wire::identity::{ApiToken, CreateToken, CreatedToken, TokenListQuery};
+use crate::wire::ids::{OrgId, TokenId};
 
 /// Your API tokens (or everyone's, with `all=true`). Secrets are never shown again.
 #[utoipa::path(get, path = "/orgs/{org_id}/api-tokens", tag = "api-tokens", params(("org_id" = OrgId, Path), TokenListQuery),
@@ -33,9 +22,9 @@ pub async fn list_tokens(
     Org(actor): Org,
     ApiQuery(query): ApiQuery<TokenListQuery>,
 ) -> ApiResult<Json<Vec<ApiToken>>> {
-    Ok(Json(
+    Ok(Json(each(
         state.app.identity().list_tokens(&actor, query.all).await?,
-    ))
+    )))
 }
 
 /// Create an API token, optionally expiring and limited to some of your permissions. The
@@ -49,9 +38,13 @@ pub async fn create_token(
     Org(actor): Org,
     ApiJson(input): ApiJson<CreateToken>,
 ) -> ApiResult<Response> {
-    Ok(created(
-        state.app.identity().create_token(&actor, input).await?,
-    ))
+    Ok(created(CreatedToken::from(
+        state
+            .app
+            .identity()
+            .create_token(&actor, input.into())
+            .await?,
+    )))
 }
 
 /// Revoke a token: yours, or a junior member's with `api_tokens.manage.all`.
@@ -64,8 +57,10 @@ pub async fn revoke_token(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, TokenId)>,
 ) -> ApiResult<Json<ApiToken>> {
-    let (_, id) = ids;
-    Ok(Json(state.app.identity().revoke_token(&actor, id).await?))
+    let id = ids.1.into();
+    Ok(Json(
+        state.app.identity().revoke_token(&actor, id).await?.into(),
+    ))
 }
 
 /// This module's operations and what each requires.

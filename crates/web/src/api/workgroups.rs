@@ -1,10 +1,8 @@
-use app::{CreateWorkgroup, SetWorkgroupMember, UpdateWorkgroup, WorkgroupDetail};
 use authz::Permission as P;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use domain::{MemberId, OrgId, Workgroup, WorkgroupId};
 use utoipa_axum::routes;
 
 use super::{ApiRoutes, created};
@@ -13,6 +11,11 @@ use crate::api::errors::errors;
 use crate::error::ApiResult;
 use crate::error::ErrorCode as E;
 use crate::extract::{ApiJson, ApiPath, OptionalJson, Org};
+use crate::wire::each;
+use crate::wire::ids::{MemberId, OrgId, WorkgroupId};
+use crate::wire::people::{
+    CreateWorkgroup, SetWorkgroupMember, UpdateWorkgroup, Workgroup, WorkgroupDetail,
+};
 
 /// The organization's workgroups.
 #[utoipa::path(get, path = "/orgs/{org_id}/workgroups", tag = "workgroups", params(("org_id" = OrgId, Path)),
@@ -21,7 +24,9 @@ pub async fn list_workgroups(
     State(state): State<WebState>,
     Org(actor): Org,
 ) -> ApiResult<Json<Vec<Workgroup>>> {
-    Ok(Json(state.app.people().list_workgroups(&actor).await?))
+    Ok(Json(each(
+        state.app.people().list_workgroups(&actor).await?,
+    )))
 }
 
 /// Create a workgroup.
@@ -34,9 +39,13 @@ pub async fn create_workgroup(
     Org(actor): Org,
     ApiJson(input): ApiJson<CreateWorkgroup>,
 ) -> ApiResult<Response> {
-    Ok(created(
-        state.app.people().create_workgroup(&actor, input).await?,
-    ))
+    Ok(created(Workgroup::from(
+        state
+            .app
+            .people()
+            .create_workgroup(&actor, input.into())
+            .await?,
+    )))
 }
 
 /// A workgroup with its members and moderators.
@@ -48,8 +57,10 @@ pub async fn get_workgroup(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, WorkgroupId)>,
 ) -> ApiResult<Json<WorkgroupDetail>> {
-    let (_, id) = ids;
-    Ok(Json(state.app.people().get_workgroup(&actor, id).await?))
+    let id = ids.1.into();
+    Ok(Json(
+        state.app.people().get_workgroup(&actor, id).await?.into(),
+    ))
 }
 
 /// Rename a workgroup or change its description.
@@ -63,13 +74,14 @@ pub async fn update_workgroup(
     ApiPath(ids): ApiPath<(OrgId, WorkgroupId)>,
     ApiJson(input): ApiJson<UpdateWorkgroup>,
 ) -> ApiResult<Json<Workgroup>> {
-    let (_, id) = ids;
+    let id = ids.1.into();
     Ok(Json(
         state
             .app
             .people()
-            .update_workgroup(&actor, id, input)
-            .await?,
+            .update_workgroup(&actor, id, input.into())
+            .await?
+            .into(),
     ))
 }
 
@@ -82,7 +94,7 @@ pub async fn delete_workgroup(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, WorkgroupId)>,
 ) -> ApiResult<StatusCode> {
-    let (_, id) = ids;
+    let id = ids.1.into();
     state.app.people().delete_workgroup(&actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -105,8 +117,14 @@ pub async fn set_member(
         state
             .app
             .people()
-            .set_workgroup_member(&actor, id, member, input.unwrap_or_default())
-            .await?,
+            .set_workgroup_member(
+                &actor,
+                id.into(),
+                member.into(),
+                input.unwrap_or_default().into(),
+            )
+            .await?
+            .into(),
     ))
 }
 
@@ -124,7 +142,7 @@ pub async fn remove_member(
     state
         .app
         .people()
-        .remove_workgroup_member(&actor, id, member)
+        .remove_workgroup_member(&actor, id.into(), member.into())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
