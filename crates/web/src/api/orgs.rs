@@ -136,7 +136,11 @@ pub async fn list_ranks(
 /// This module's operations and what each requires.
 pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
     api.permission(P::OrganizationView, routes!(get_org))
-        .permission(P::OrganizationManage, routes!(update_org))
+        .permission_also(
+            P::OrganizationManage,
+            &[P::FilesRestrictGcodeUpload],
+            routes!(update_org),
+        )
         .permission(P::SitesView, routes!(list_sites))
         .permission(P::SitesManage, routes!(create_site))
         .permission(P::SitesView, routes!(get_site))
