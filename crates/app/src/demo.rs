@@ -369,7 +369,9 @@ impl Console<'_> {
 
     /// Approval on, two submission questions, and jobs in the states a queue shows before the
     /// dispatcher runs: waiting for approval (the Member's and the Guest's), queued, sent back
-    /// and rejected with their reasons, cancelled; each with its timeline and audit events.
+    /// and rejected with their reasons, cancelled; and in history, one printed and one failed
+    /// on the first printer. Each with its timeline and audit events. (Jobs assigned to,
+    /// printing on or paused at a printer come with the dispatcher, which drives the printers.)
     async fn demo_queue(
         &self,
         org: OrgId,
@@ -422,7 +424,11 @@ impl Console<'_> {
         };
         let course_id = store::insert_question(uow.conn(), org, &course, now).await?;
         store::insert_question(uow.conn(), org, &purpose, now).await?;
-        let jobs: [(MemberId, S, Option<&str>); 6] = [
+        let printer = store::list_printers(uow.conn(), org)
+            .await?
+            .first()
+            .map(|p| p.id);
+        let jobs: [(MemberId, S, Option<&str>); 8] = [
             (member, S::PendingApproval, None),
             (guest, S::PendingApproval, None),
             (member, S::Queued, None),
@@ -437,6 +443,12 @@ impl Console<'_> {
                 Some("Not course work; personal prints are on Fridays."),
             ),
             (member, S::Cancelled, None),
+            (member, S::Completed, None),
+            (
+                guest,
+                S::Failed,
+                Some("The print came loose from the bed at layer 12."),
+            ),
         ];
         for (index, (owner, state, reason)) in jobs.into_iter().enumerate() {
             let file = files[index % files.len()];
@@ -490,6 +502,25 @@ impl Console<'_> {
                     S::Cancelled,
                     None,
                 )),
+                S::Completed | S::Failed => {
+                    let end = if state == S::Completed {
+                        JobStep::Completed
+                    } else {
+                        JobStep::Failed
+                    };
+                    steps.extend([
+                        (
+                            JobStep::Approved,
+                            Some(manager),
+                            Some(S::PendingApproval),
+                            S::Queued,
+                            None,
+                        ),
+                        (JobStep::Assigned, None, Some(S::Queued), S::Assigned, None),
+                        (JobStep::Started, None, Some(S::Assigned), S::Printing, None),
+                        (end, None, Some(S::Printing), state, reason),
+                    ]);
+                }
                 _ => {}
             }
             for (step, actor, from, to, reason) in steps {
@@ -498,7 +529,7 @@ impl Console<'_> {
                         from,
                         to,
                         reason,
-                        printer: None,
+                        printer: (to == S::Assigned).then_some(printer).flatten(),
                     };
                     store::change_job_state(uow.conn(), org, job, &change, now).await?;
                 }

@@ -30,6 +30,7 @@ pub fn status(code: ErrorCode) -> StatusCode {
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::NameTaken => StatusCode::CONFLICT,
         ErrorCode::SiteInUse => StatusCode::CONFLICT,
+        ErrorCode::TargetInUse => StatusCode::CONFLICT,
         ErrorCode::AlreadyMember => StatusCode::CONFLICT,
         ErrorCode::NoChange => StatusCode::CONFLICT,
         ErrorCode::AlreadyRevoked => StatusCode::CONFLICT,

@@ -20,7 +20,7 @@ pub use sniff::FoundKind;
 use authz::Permission;
 use bytes::Bytes;
 use domain::{
-    ContentHash, FileId, FileKind, LibraryFile, MemberId, PrinterModelId, Project, ProjectId,
+    ContentHash, FileId, FileKind, JobId, LibraryFile, MemberId, PrinterModelId, Project, ProjectId,
     ShareLevel, WorkgroupId,
 };
 use futures::Stream;
@@ -442,14 +442,18 @@ impl Files<'_> {
         })
     }
 
-    /// Deletes a file the actor may change. Its content goes with the last file naming it.
+    /// Deletes a file the actor may change. A file that jobs print from only leaves the
+    /// library (the jobs, their history and reprints keep it); content goes with the last file
+    /// naming it.
     pub async fn delete(&self, actor: &OrgActor, id: FileId) -> AppResult<()> {
         let mut uow = self.app.begin(actor, Changes::Data).await?;
         uow.actor().require(Permission::FilesView)?;
         let file = self.editable_file(&mut uow, id).await?;
-        let org = actor.org();
-        store::delete_file(uow.conn(), org, id).await?;
-        if !store::blob_in_use(uow.conn(), org, &file.sha256).await? {
+        let (org, now) = (actor.org(), uow.now());
+        let removal = store::remove_file(uow.conn(), org, id, now).await?;
+        if removal == store::FileRemoval::Deleted
+            && !store::blob_in_use(uow.conn(), org, &file.sha256).await?
+        {
             store::delete_blob(uow.conn(), org, &file.sha256).await?;
             // Inside the transaction: an upload of the same content waits for it, then finds
             // the bytes gone and puts them back (see `upload`).
@@ -500,24 +504,31 @@ impl Files<'_> {
         let viewer = Viewer::of(uow.conn(), &now_actor).await?;
         let (source, _) = reachable_file(uow.conn(), &viewer, actor.org(), id).await?;
         require_destination(uow.conn(), &viewer, actor.org(), to.project_id).await?;
-        let new = store::NewFile {
-            name: &source.name,
-            sha256: &source.sha256,
-            size: source.size,
-            kind: source.kind,
-            owner: actor.member_id(),
-            project: to.project_id,
-            analysis: source.analysis.as_ref(),
-        };
-        let now = uow.now();
-        let copy_id = store::insert_file(uow.conn(), actor.org(), &new, now).await?;
-        let copy = store::get_file(uow.conn(), actor.org(), copy_id)
+        let copy = copy_into(&mut uow, &source, to, json!({ "from_file_id": id })).await?;
+        uow.commit().await?;
+        Ok(copy)
+    }
+
+    /// Copies the file of a job the actor may see into the library (UltiMaker: "copy to
+    /// library"), even when the file's own project is hidden from them: an approver keeps what
+    /// they approved.
+    pub async fn copy_job_file(
+        &self,
+        actor: &OrgActor,
+        job: JobId,
+        to: FileDestination,
+    ) -> AppResult<LibraryFile> {
+        let mut uow = self.app.begin(actor, Changes::Data).await?;
+        uow.actor().require(Permission::FilesView)?;
+        let now_actor = uow.actor().clone();
+        let job = crate::jobs::visible_job(uow.conn(), &now_actor, job).await?;
+        let viewer = Viewer::of(uow.conn(), &now_actor).await?;
+        require_destination(uow.conn(), &viewer, actor.org(), to.project_id).await?;
+        let source = store::get_job_file_entry(uow.conn(), actor.org(), job.file_id)
             .await
             .found("file")?;
-        uow.audit(
-            Audit::of("file.copy", "file", copy_id)
-                .after(json!({ "from_file_id": id, "file": file_summary(&copy) })),
-        );
+        let origin = json!({ "from_file_id": job.file_id, "from_job_id": job.id });
+        let copy = copy_into(&mut uow, &source, to, origin).await?;
         uow.commit().await?;
         Ok(copy)
     }
@@ -536,6 +547,34 @@ impl Files<'_> {
         }
         Ok(file)
     }
+}
+
+/// A new library entry for the same bytes (content-addressed: nothing is stored twice), owned
+/// by the actor, in `to`.
+async fn copy_into(
+    uow: &mut UnitOfWork<OrgActor>,
+    source: &LibraryFile,
+    to: FileDestination,
+    origin: serde_json::Value,
+) -> AppResult<LibraryFile> {
+    let (org, owner, now) = (uow.actor().org(), uow.actor().member_id(), uow.now());
+    let new = store::NewFile {
+        name: &source.name,
+        sha256: &source.sha256,
+        size: source.size,
+        kind: source.kind,
+        owner,
+        project: to.project_id,
+        analysis: source.analysis.as_ref(),
+    };
+    let copy_id = store::insert_file(uow.conn(), org, &new, now).await?;
+    let copy = store::get_file(uow.conn(), org, copy_id)
+        .await
+        .found("file")?;
+    let mut after = origin;
+    after["file"] = file_summary(&copy);
+    uow.audit(Audit::of("file.copy", "file", copy_id).after(after));
+    Ok(copy)
 }
 
 /// With the organization's G-code restriction on, only members holding `files.upload_gcode`

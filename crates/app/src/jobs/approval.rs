@@ -134,6 +134,10 @@ impl Jobs<'_> {
         decision: Decision,
     ) -> AppResult<Vec<BulkOutcome>> {
         actor.require(Permission::ApprovalReview)?;
+        // A reason that could never do is refused once, for the whole request.
+        if let Decision::Reject { reason } | Decision::SendBack { reason } = &decision {
+            reason_text(reason)?;
+        }
         let mut outcomes = Vec::with_capacity(ids.len());
         for &id in ids {
             let result = async {

@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 
 pub use approval::{ApprovalItem, BulkOutcome, Decision};
 pub use history::{JOB_CSV_HEADER, write_job_csv};
-pub use questions::QuestionInput;
+pub use questions::{CHOICE_PATTERN, MAX_CHOICE_CHARS, MAX_CHOICES, QuestionInput};
 pub use queue::{JobEdit, JobPage, JobQuery, Reorder};
 pub use submission::SubmitJob;
 
@@ -89,6 +89,19 @@ fn may_see(actor: &OrgActor, job: &Job) -> bool {
         (Permission::QueueViewOwn, Permission::QueueViewAll)
     };
     (job.owner_member_id == actor.member_id() && actor.holds(own)) || actor.holds(all)
+}
+
+/// A job the actor may see, or "not found".
+pub(crate) async fn visible_job(
+    conn: &mut store::Conn,
+    actor: &OrgActor,
+    id: JobId,
+) -> AppResult<Job> {
+    let job = store::get_job(conn, actor.org(), id).await.found("job")?;
+    if !may_see(actor, &job) {
+        return Err(AppError::not_found("job"));
+    }
+    Ok(job)
 }
 
 fn may_read_answers(actor: &OrgActor, owner: MemberId) -> bool {
@@ -276,4 +289,24 @@ fn with_reason(mut summary: Value, reason: Option<&str>) -> Value {
         fields.insert("reason".into(), reason.into());
     }
     summary
+}
+
+/// Refuses to remove a printer, group, model or site that unfinished jobs still aim at (they
+/// would wait for a printer that can no longer exist): they must be moved or cancelled first.
+pub(crate) async fn refuse_if_jobs_aim_at(
+    conn: &mut store::Conn,
+    org: domain::OrgId,
+    target: domain::JobTarget,
+) -> AppResult<()> {
+    let waiting = store::count_unfinished_jobs_aiming_at(conn, org, target).await?;
+    if waiting > 0 {
+        let (kind, _) = target.parts();
+        return Err(AppError::conflict(
+            ErrorCode::TargetInUse,
+            format!(
+                "{waiting} unfinished job(s) aim at this {kind}; move or cancel them first"
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -13,6 +13,14 @@ use crate::unit_of_work::{Audit, Changes, Found};
 /// Most choices a question offers, and the longest choice.
 pub const MAX_CHOICES: usize = 50;
 pub const MAX_CHOICE_CHARS: usize = 100;
+/// A choice as it must be written: not blank, no whitespace around it.
+pub const CHOICE_PATTERN: &str = concat!(
+    "^[^",
+    domain::whitespace_class!(),
+    r"](?:[\s\S]*[^",
+    domain::whitespace_class!(),
+    "])?$"
+);
 
 /// A question as its author writes it.
 #[derive(Debug, Clone, PartialEq)]

@@ -215,7 +215,10 @@ impl Jobs<'_> {
         if input.priority != 0 {
             uow.actor().require(Permission::QueueReorder)?;
         }
-        let (_, facts) = usable_file(&mut uow, input.file_id).await?;
+        let (file, facts) = usable_file(&mut uow, input.file_id).await?;
+        if file.removed {
+            return Err(AppError::not_found("file"));
+        }
         check_submission(&mut uow, input.target, &facts, &input.answers).await?;
         let state = entry_state(&mut uow).await?;
         let job = self

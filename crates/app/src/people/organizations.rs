@@ -1,7 +1,7 @@
 //! The organization's settings and its sites.
 
 use authz::Permission;
-use domain::{CurrencyCode, Name, Organization, Site, SiteId, TimeZoneName, parse_description};
+use domain::{CurrencyCode, JobTarget, Name, Organization, Site, SiteId, TimeZoneName, parse_description};
 use serde_json::json;
 
 use super::People;
@@ -190,6 +190,7 @@ impl People<'_> {
                 format!("the site still has {printers} printer(s); move or remove them first"),
             ));
         }
+        crate::jobs::refuse_if_jobs_aim_at(uow.conn(), actor.org(), JobTarget::Site(site)).await?;
         store::delete_site(uow.conn(), actor.org(), site).await?;
         uow.audit(Audit::of("site.delete", "site", site).before(site_summary(&before)));
         uow.commit().await

@@ -12,6 +12,7 @@ const CUBE: &[u8] = include_bytes!("../../../app/fixtures/demo/calibration_cube.
 crate::on_both_backends!(
     jobs_are_submitted_approved_and_their_steps_recorded,
     submissions_are_refused_with_the_rule_they_break,
+    waiting_jobs_keep_their_target_and_lend_their_file,
 );
 
 /// An organization with approval on, a printer model and a printer of it, a member and a
@@ -277,4 +278,67 @@ async fn submissions_are_refused_with_the_rule_they_break(server: &TestServer) {
         .get(&queue.path(&format!("jobs/{}", job["id"])))
         .await;
     assert_eq!(as_manager["answers"][&key], "ME101");
+}
+
+async fn waiting_jobs_keep_their_target_and_lend_their_file(server: &TestServer) {
+    let queue = Queue::open(server).await;
+    let body = json!({ "file_id": queue.file, "target": { "model_id": queue.model } });
+    let (status, job) = queue.member.post(&queue.path("jobs"), body).await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let id = job["id"].as_i64().unwrap();
+
+    // The model cannot go while the job waits for one of its printers.
+    let model_path = queue.path(&format!("printer-models/{}", queue.model));
+    let (status, refused) = queue.owner.delete(&model_path).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["error"]["code"], "target_in_use");
+
+    // The manager keeps a copy of the job's file in their personal space.
+    let (status, copy) = queue
+        .manager
+        .post(
+            &queue.path(&format!("jobs/{id}/copy-file")),
+            json!({ "project_id": null }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{copy}");
+    assert_ne!(copy["id"], json!(queue.file));
+    let (_, original) = queue
+        .member
+        .get(&queue.path(&format!("files/{}", queue.file)))
+        .await;
+    assert_eq!(copy["sha256"], original["sha256"]);
+    let (status, mine) = queue
+        .manager
+        .get(&queue.path("files?personal=true"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{mine}");
+    assert_eq!(mine["files"][0]["id"], copy["id"], "{mine}");
+
+    // The member removes the file from the library: gone there, kept for the job.
+    let file_path = queue.path(&format!("files/{}", queue.file));
+    let (status, _) = queue.member.delete(&file_path).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = queue.member.get(&file_path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, copied_again) = queue
+        .manager
+        .post(
+            &queue.path(&format!("jobs/{id}/copy-file")),
+            json!({ "project_id": null }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{copied_again}");
+    let resubmit = json!({ "file_id": queue.file, "target": { "model_id": queue.model } });
+    let (status, refused) = queue.member.post(&queue.path("jobs"), resubmit).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{refused}");
+
+    // Once the job is cancelled, the model may go.
+    let (status, cancelled) = queue
+        .member
+        .post_empty(&queue.path(&format!("jobs/{id}/cancel")))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    let (status, _) = queue.owner.delete(&model_path).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
 }

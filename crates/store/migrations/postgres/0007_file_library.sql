@@ -61,6 +61,9 @@ CREATE TABLE files (
     project_id BIGINT REFERENCES projects (id),
     analysis TEXT,
     created_at BIGINT NOT NULL,
+    -- Set when its owner removes a file that jobs still print from: gone from the library,
+    -- kept for those jobs (their history, reprints).
+    removed_at BIGINT,
     FOREIGN KEY (org_id, sha256) REFERENCES blobs (org_id, sha256)
 );
 CREATE INDEX files_owner ON files (org_id, owner_member_id, id);

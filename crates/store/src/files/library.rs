@@ -94,12 +94,31 @@ pub async fn insert_file(
     Ok(FileId(int(&row, "id")?))
 }
 
+/// A file of the library (not one removed from it).
 pub async fn get_file(
     conn: &mut Conn,
     org: OrgId,
     id: FileId,
 ) -> Result<Option<LibraryFile>, StoreError> {
-    let sql = format!("SELECT {FILE_COLUMNS} FROM files f WHERE f.org_id = $1 AND f.id = $2");
+    fetch_file(conn, org, id, "AND f.removed_at IS NULL").await
+}
+
+/// A file jobs print from, even one removed from the library.
+pub async fn get_job_file_entry(
+    conn: &mut Conn,
+    org: OrgId,
+    id: FileId,
+) -> Result<Option<LibraryFile>, StoreError> {
+    fetch_file(conn, org, id, "").await
+}
+
+async fn fetch_file(
+    conn: &mut Conn,
+    org: OrgId,
+    id: FileId,
+    condition: &'static str,
+) -> Result<Option<LibraryFile>, StoreError> {
+    let sql = format!("SELECT {FILE_COLUMNS} FROM files f WHERE f.org_id = $1 AND f.id = $2 {condition}");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(org.get())
         .bind(id.get())
@@ -116,7 +135,10 @@ pub async fn list_files(
 ) -> Result<Vec<LibraryFile>, StoreError> {
     // Parameters: $1 org, $2 before (past the largest ID: from the newest), $3 limit, then
     // as the filters need.
-    let mut sql = format!("SELECT {FILE_COLUMNS} FROM files f WHERE f.org_id = $1 AND f.id < $2");
+    let mut sql = format!(
+        "SELECT {FILE_COLUMNS} FROM files f WHERE f.org_id = $1 AND f.id < $2 \
+         AND f.removed_at IS NULL"
+    );
     let mut extra: Vec<i64> = Vec::new();
     if let Visibility::Member(member) = query.visibility {
         extra.push(member.get());
@@ -169,11 +191,38 @@ pub async fn set_file_project(
     Ok(())
 }
 
-pub async fn delete_file(conn: &mut Conn, org: OrgId, id: FileId) -> Result<(), StoreError> {
+/// What removing a file did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileRemoval {
+    /// No job used it: its row is gone (its content may be unused now).
+    Deleted,
+    /// Jobs still print from it: gone from the library, kept for them.
+    Hidden,
+}
+
+/// Removes a file from the library: deleted outright, or only hidden while jobs use it.
+pub async fn remove_file(
+    conn: &mut Conn,
+    org: OrgId,
+    id: FileId,
+    now: Timestamp,
+) -> Result<FileRemoval, StoreError> {
+    let hidden = sqlx::query(
+        "UPDATE files SET removed_at = $1 WHERE org_id = $2 AND id = $3 \
+         AND EXISTS (SELECT 1 FROM jobs j WHERE j.file_id = files.id)",
+    )
+    .bind(now.micros())
+    .bind(org.get())
+    .bind(id.get())
+    .execute(&mut *conn)
+    .await?;
+    if hidden.rows_affected() > 0 {
+        return Ok(FileRemoval::Hidden);
+    }
     sqlx::query("DELETE FROM files WHERE org_id = $1 AND id = $2")
         .bind(org.get())
         .bind(id.get())
         .execute(&mut *conn)
         .await?;
-    Ok(())
+    Ok(FileRemoval::Deleted)
 }

@@ -14,7 +14,7 @@ use crate::rows::{int, opt_int, text, ts};
 use crate::{Conn, StoreError};
 
 const PROJECT_SELECT: &str = "SELECT p.id, p.name, p.owner_member_id, p.created_at, \
-     (SELECT COUNT(*) FROM files f WHERE f.project_id = p.id) AS file_count FROM projects p";
+     (SELECT COUNT(*) FROM files f WHERE f.project_id = p.id AND f.removed_at IS NULL) AS file_count FROM projects p";
 
 fn project_from_row(row: &AnyRow) -> Result<Project, StoreError> {
     Ok(Project {
@@ -159,8 +159,17 @@ pub async fn rename_project(
     Ok(())
 }
 
-/// Removes the project and its shares; it must hold no files.
+/// Removes the project and its shares; it must hold no files but those removed from the
+/// library, which jobs still print from (they go to their owners' personal spaces, unseen).
 pub async fn delete_project(conn: &mut Conn, org: OrgId, id: ProjectId) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE files SET project_id = NULL \
+         WHERE org_id = $1 AND project_id = $2 AND removed_at IS NOT NULL",
+    )
+    .bind(org.get())
+    .bind(id.get())
+    .execute(&mut *conn)
+    .await?;
     sqlx::query("DELETE FROM projects WHERE org_id = $1 AND id = $2")
         .bind(org.get())
         .bind(id.get())

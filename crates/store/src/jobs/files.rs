@@ -16,6 +16,8 @@ pub struct JobFile {
     pub project_id: Option<i64>,
     /// The stored analysis (JSON), `None` until it is ready.
     pub analysis: Option<String>,
+    /// Removed from the library: the jobs that use it keep it, new submissions cannot.
+    pub removed: bool,
 }
 
 pub async fn job_file(
@@ -24,7 +26,8 @@ pub async fn job_file(
     id: FileId,
 ) -> Result<Option<JobFile>, StoreError> {
     let row = sqlx::query(
-        "SELECT id, name, owner_member_id, project_id, analysis FROM files WHERE org_id = $1 AND id = $2",
+        "SELECT id, name, owner_member_id, project_id, analysis, removed_at FROM files \
+         WHERE org_id = $1 AND id = $2",
     )
     .bind(org.get())
     .bind(id.get())
@@ -37,6 +40,7 @@ pub async fn job_file(
             owner: MemberId(int(&row, "owner_member_id")?),
             project_id: opt_int(&row, "project_id")?,
             analysis: opt_text(&row, "analysis")?,
+            removed: opt_int(&row, "removed_at")?.is_some(),
         })
     })
     .transpose()

@@ -380,3 +380,42 @@ pub async fn last_queue_position(conn: &mut Conn, org: OrgId) -> Result<i64, Sto
             .await?;
     int(&row, "last")
 }
+
+/// How many unfinished jobs aim at `target`: those naming it as their target and, for a
+/// printer, those already sent to it. Removing a target they need is refused while any are left.
+pub async fn count_unfinished_jobs_aiming_at(
+    conn: &mut Conn,
+    org: OrgId,
+    target: JobTarget,
+) -> Result<i64, StoreError> {
+    let (kind, id) = target.parts();
+    let printer = match target {
+        JobTarget::Printer(printer) => Some(printer.get()),
+        _ => None,
+    };
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) AS n FROM jobs WHERE org_id = $1 AND {IN_QUEUE} \
+         AND ((target_kind = $2 AND target_id = $3) OR printer_id = $4)"
+    )))
+    .bind(org.get())
+    .bind(kind)
+    .bind(id)
+    .bind(printer)
+    .fetch_one(&mut *conn)
+    .await?;
+    int(&row, "n")
+}
+
+/// Before a printer is removed: finished jobs forget it (their timelines still name it).
+pub async fn detach_printer_from_finished_jobs(
+    conn: &mut Conn,
+    org: OrgId,
+    printer: PrinterId,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE jobs SET printer_id = NULL WHERE org_id = $1 AND printer_id = $2")
+        .bind(org.get())
+        .bind(printer.get())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

@@ -20,7 +20,7 @@ use crate::wire::files::{
     CreateProject, File, FileDestination, FileListQuery, FilePage, OrgFilePage, Project, RawFile,
     RenameProject, ShareProject, UploadQuery,
 };
-use crate::wire::ids::{FileId, MemberId, OrgId, ProjectId, WorkgroupId};
+use crate::wire::ids::{FileId, JobId, MemberId, OrgId, ProjectId, WorkgroupId};
 
 /// Upload a G-code file (the raw request body) into the library. It streams to disk as it
 /// arrives, is analysed (time, filament, layers, bounds, slicer metadata, thumbnails) and is
@@ -208,6 +208,25 @@ pub async fn copy_file(
     Ok(created(File::of(actor.org(), file)))
 }
 
+/// Copy the file of a job you may see into a project you may edit, or (`project_id: null`) your
+/// personal space, even when the file's own project is hidden from you.
+#[utoipa::path(post, path = "/orgs/{org_id}/jobs/{job_id}/copy-file", tag = "files",
+    params(("org_id" = OrgId, Path), ("job_id" = JobId, Path)),
+    request_body = FileDestination,
+    responses((status = 201, body = File)),
+    extensions(("x-errors" = json!(errors(&[E::ProjectReadOnly])))))]
+pub async fn copy_job_file(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, JobId)>,
+    ApiJson(to): ApiJson<FileDestination>,
+) -> ApiResult<Response> {
+    let (_, job) = ids;
+    let files = state.app.files();
+    let file = files.copy_job_file(&actor, job.into(), to.into()).await?;
+    Ok(created(File::of(actor.org(), file)))
+}
+
 /// The library projects you may see: yours, those shared with you (directly or through a
 /// workgroup), or all with `files.view.all`.
 #[utoipa::path(get, path = "/orgs/{org_id}/projects", tag = "files",
@@ -357,6 +376,7 @@ pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
         .permission_also(P::FilesView, change_or_all, routes!(delete_file))
         .permission_also(P::FilesView, change_or_all, routes!(move_file))
         .permission_also(P::FilesView, view_or_all, routes!(copy_file))
+        .permission_also(P::FilesView, view_or_all, routes!(copy_job_file))
         .permission_also(P::FilesView, view_or_all, routes!(list_projects))
         .permission(P::ProjectsCreate, routes!(create_project))
         .permission_also(P::FilesView, view_or_all, routes!(get_project))

@@ -16,7 +16,7 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson, Org};
 use crate::wire::ids::{JobId, OrgId, QuestionId};
 use crate::wire::jobs::{
     ApprovalItem, ApprovalSetting, Approve, BulkApprove, BulkReject, BulkResult, EditJob, Job,
-    JobListQuery, JobPage, MoveJob, Question, QuestionInput, ReorderJob, SubmitJob, TimelineStep,
+    JobExportQuery, JobListQuery, JobPage, MoveJob, Question, QuestionInput, ReorderJob, SubmitJob, TimelineStep,
     WithReason,
 };
 
@@ -112,13 +112,13 @@ pub async fn list_history(
 /// The history as CSV, streamed in constant memory, with the history's filters; the export is
 /// itself audited.
 #[utoipa::path(get, path = "/orgs/{org_id}/jobs/history/export.csv", tag = "jobs",
-    params(("org_id" = OrgId, Path), JobListQuery),
+    params(("org_id" = OrgId, Path), JobExportQuery),
     responses((status = 200, content_type = "text/csv", body = String)),
     extensions(("x-errors" = json!(errors(&[E::InvalidField])))))]
 pub async fn export_history(
     State(state): State<WebState>,
     Org(actor): Org,
-    ApiQuery(query): ApiQuery<JobListQuery>,
+    ApiQuery(query): ApiQuery<JobExportQuery>,
 ) -> ApiResult<Response> {
     let query = query.parse().map_err(invalid)?;
     let stream = state.app.jobs().export_history_csv(&actor, query).await?;
@@ -185,7 +185,7 @@ pub async fn edit_job(
     params(("org_id" = OrgId, Path), ("job_id" = JobId, Path)),
     request_body = MoveJob,
     responses((status = 200, body = Job)),
-    extensions(("x-errors" = json!(errors(SUBMISSION_ERRORS)))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::InvalidTransition, E::NoPrinterForTarget, E::DoesNotFit, E::MaterialMismatch, E::NozzleMismatch, E::InvalidAnswers, E::FileNotReady])))))]
 pub async fn move_job(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -266,7 +266,7 @@ job_step!(
 #[utoipa::path(post, path = "/orgs/{org_id}/jobs/{job_id}/reprint", tag = "jobs",
     params(("org_id" = OrgId, Path), ("job_id" = JobId, Path)),
     responses((status = 201, body = Job)),
-    extensions(("x-errors" = json!(errors(SUBMISSION_ERRORS)))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::NoPrinterForTarget, E::DoesNotFit, E::MaterialMismatch, E::NozzleMismatch, E::InvalidAnswers, E::FileNotReady])))))]
 pub async fn reprint_job(
     State(state): State<WebState>,
     Org(actor): Org,

@@ -69,7 +69,7 @@ pub struct ErrorDetail {
         description = "Share a fleet of 3D printers safely. Every operation names the access it needs in `x-permission`: `public`, `authenticated`, or a permission key.",
     ),
     // Schemas only parameters refer to (the derive registers those of bodies and responses).
-    components(schemas(ErrorBody, crate::wire::values::PrintFileName, crate::wire::values::PermissionKey, crate::wire::ids::Timestamp)),
+    components(schemas(ErrorBody, crate::wire::values::PrintFileName, crate::wire::values::PermissionKey, crate::wire::ids::Timestamp, crate::wire::jobs::AnswerValue)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Signing in, sessions, passwords"),

@@ -112,7 +112,7 @@ pub async fn update_site(
 #[utoipa::path(delete, path = "/orgs/{org_id}/sites/{site_id}", tag = "organizations",
     params(("org_id" = OrgId, Path), ("site_id" = SiteId, Path)),
     responses((status = 204)),
-    extensions(("x-errors" = json!(errors(&[E::SiteInUse])))))]
+    extensions(("x-errors" = json!(errors(&[E::SiteInUse, E::TargetInUse])))))]
 pub async fn delete_site(
     State(state): State<WebState>,
     Org(actor): Org,

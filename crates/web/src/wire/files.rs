@@ -324,7 +324,7 @@ impl From<UploadQuery> for app::UploadFile {
 pub struct FileListQuery {
     /// Only this project's files.
     pub project_id: Option<ProjectId>,
-    /// Only your personal space (your files in no project).
+    /// Only your personal space (your files in no project); not with `project_id`.
     pub personal: Option<bool>,
     /// The previous page's `next_cursor`.
     pub cursor: Option<FileId>,

@@ -3,8 +3,12 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::{IntoParams, ToSchema};
 
+use super::schema::{Schemas, reference, register};
+use super::values::Name;
 use super::ids::{
     FileId, JobId, MemberId, PrinterGroupId, PrinterId, PrinterModelId, QuestionId, SiteId,
     Timestamp,
@@ -68,8 +72,9 @@ impl From<JobState> for domain::JobState {
 }
 
 /// Which printers may take a job: exactly one of `printer_id`, `group_id`, `model_id`,
-/// `site_id`, or `"any": true`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+/// `site_id`, or `"any": true`. (Its schema is written by hand: the derive cannot say "exactly
+/// one".)
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JobTarget {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -104,6 +109,41 @@ impl JobTarget {
                 "must name exactly one of printer_id, group_id, model_id, site_id, or be {\"any\": true}",
             )),
         }
+    }
+}
+
+impl utoipa::PartialSchema for JobTarget {
+    fn schema() -> RefOr<Schema> {
+        let only = |field: &str, schema: RefOr<Schema>, description: &str| {
+            ObjectBuilder::new()
+                .property(field, schema)
+                .required(field)
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+                .description(Some(description))
+        };
+        let any_true = ObjectBuilder::new()
+            .schema_type(Type::Boolean)
+            .enum_values(Some([true]));
+        OneOfBuilder::new()
+            .description(Some(
+                "Which printers may take a job: exactly one of `printer_id`, `group_id`, \
+                 `model_id`, `site_id`, or `\"any\": true`.",
+            ))
+            .item(only("printer_id", reference::<PrinterId>(), "This printer."))
+            .item(only("group_id", reference::<PrinterGroupId>(), "A printer of this group."))
+            .item(only("model_id", reference::<PrinterModelId>(), "A printer of this model."))
+            .item(only("site_id", reference::<SiteId>(), "A printer at this site."))
+            .item(only("any", any_true.into(), "Any printer you may queue on."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for JobTarget {
+    fn schemas(schemas: &mut Schemas) {
+        register::<PrinterId>(schemas);
+        register::<PrinterGroupId>(schemas);
+        register::<PrinterModelId>(schemas);
+        register::<SiteId>(schemas);
     }
 }
 
@@ -154,6 +194,19 @@ impl From<domain::AnswerValue> for AnswerValue {
 /// Answers by question ID (the ID as text, as JSON object keys are).
 pub type Answers = BTreeMap<String, AnswerValue>;
 
+/// The schema of [`Answers`]: the derive would allow any key.
+fn answers_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some(
+            "The answers to the organization's submission questions, by question ID.",
+        ))
+        .property_names(Some(
+            super::schema::string(Some(1), Some(18), Some("^[1-9][0-9]{0,17}$")).build(),
+        ))
+        .additional_properties(Some(reference::<AnswerValue>()))
+}
+
 fn parse_answers(
     answers: Answers,
 ) -> Result<BTreeMap<domain::QuestionId, domain::AnswerValue>, domain::Invalid> {
@@ -195,8 +248,8 @@ pub struct SubmitJob {
     #[serde(default)]
     #[schema(max_length = 2000)]
     pub note: String,
-    /// The answers to the organization's submission questions, by question ID.
     #[serde(default)]
+    #[schema(schema_with = answers_schema)]
     pub answers: Answers,
 }
 
@@ -217,6 +270,10 @@ impl SubmitJob {
     }
 }
 
+fn answers_or_null_schema() -> RefOr<Schema> {
+    super::schema::nullable(answers_schema().into())
+}
+
 /// Changes to a job that has not started; fields left out stay as they are.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -228,6 +285,7 @@ pub struct EditJob {
     #[schema(minimum = 1, maximum = 100)]
     pub copies: Option<i32>,
     pub target: Option<JobTarget>,
+    #[schema(schema_with = answers_or_null_schema)]
     pub answers: Option<Answers>,
 }
 
@@ -278,7 +336,8 @@ pub struct Approve {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WithReason {
-    #[schema(min_length = 1, max_length = 1000)]
+    /// Not blank.
+    #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
     pub reason: String,
 }
 
@@ -297,7 +356,8 @@ pub struct BulkApprove {
 pub struct BulkReject {
     #[schema(min_items = 1, max_items = 500)]
     pub job_ids: Vec<JobId>,
-    #[schema(min_length = 1, max_length = 1000)]
+    /// Not blank.
+    #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
     pub reason: String,
 }
 
@@ -377,33 +437,82 @@ impl From<app::JobView> for Job {
     }
 }
 
-/// Filters of a job listing; all optional.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct JobListQuery {
-    /// Only jobs in this state.
-    pub state: Option<JobState>,
-    /// Only this member's jobs (someone else's needs the `.all` permission).
-    pub owner_member_id: Option<MemberId>,
-    /// Only jobs going (or gone) to this printer.
-    pub printer_id: Option<PrinterId>,
-    /// Only jobs targeting this printer group.
-    pub group_id: Option<PrinterGroupId>,
-    /// Only jobs targeting this printer model.
-    pub model_id: Option<PrinterModelId>,
-    /// Only jobs targeting this site.
-    pub site_id: Option<SiteId>,
-    /// Created at or after.
-    pub from: Option<Timestamp>,
-    /// Created before.
-    pub to: Option<Timestamp>,
-    /// The `next_cursor` of the previous page.
-    #[param(max_length = 100)]
-    pub cursor: Option<String>,
-    /// Page size, 1 to 500 (default 100).
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<u32>,
+/// A query of jobs: the filters every job listing and the export share (all optional), and
+/// the fields of one of them.
+macro_rules! job_query {
+    ($(#[$doc:meta])* $name:ident { $($(#[$field_doc:meta])* $field:ident: $type:ty,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Default, Deserialize, IntoParams)]
+        #[serde(deny_unknown_fields)]
+        #[into_params(parameter_in = Query)]
+        pub struct $name {
+            /// Only jobs in this state: a finished state for the history, another for the
+            /// queue.
+            pub state: Option<JobState>,
+            /// Only this member's jobs (someone else's needs the `.all` permission).
+            pub owner_member_id: Option<MemberId>,
+            /// Only jobs going (or gone) to this printer.
+            pub printer_id: Option<PrinterId>,
+            /// Only jobs targeting this printer group (at most one of `group_id`, `model_id`
+            /// and `site_id`).
+            pub group_id: Option<PrinterGroupId>,
+            /// Only jobs targeting this printer model.
+            pub model_id: Option<PrinterModelId>,
+            /// Only jobs targeting this site.
+            pub site_id: Option<SiteId>,
+            /// Created at or after.
+            pub from: Option<Timestamp>,
+            /// Created before.
+            pub to: Option<Timestamp>,
+            $($(#[$field_doc])* pub $field: $type,)*
+        }
+    };
+}
+
+job_query!(
+    /// Which jobs a listing shows, a page at a time.
+    JobListQuery {
+        /// The `next_cursor` of the previous page of the same listing (any other value is
+        /// refused).
+        #[param(max_length = 100)]
+        cursor: Option<String>,
+        /// Page size, 1 to 500 (default 100).
+        #[param(minimum = 1, maximum = 500)]
+        limit: Option<u32>,
+    }
+);
+
+job_query!(
+    /// Which finished jobs an export holds: every one the filters match.
+    JobExportQuery {}
+);
+
+impl JobExportQuery {
+    pub fn parse(self) -> Result<app::JobQuery, domain::Invalid> {
+        let JobExportQuery {
+            state,
+            owner_member_id,
+            printer_id,
+            group_id,
+            model_id,
+            site_id,
+            from,
+            to,
+        } = self;
+        JobListQuery {
+            state,
+            owner_member_id,
+            printer_id,
+            group_id,
+            model_id,
+            site_id,
+            from,
+            to,
+            cursor: None,
+            limit: None,
+        }
+        .parse()
+    }
 }
 
 impl JobListQuery {
@@ -617,18 +726,28 @@ impl From<domain::Question> for Question {
     }
 }
 
+fn choices_schema() -> utoipa::openapi::schema::ArrayBuilder {
+    let choice = super::schema::string(
+        Some(1),
+        Some(app::MAX_CHOICE_CHARS),
+        Some(app::CHOICE_PATTERN),
+    )
+    .description(Some("A choice: not blank, no whitespace around it."));
+    super::schema::array(choice, None, Some(app::MAX_CHOICES)).unique_items(true)
+}
+
 /// A question as its author writes it.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuestionInput {
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(value_type = Name)]
     pub label: String,
     pub kind: QuestionKind,
     #[serde(default)]
     pub required: bool,
-    /// For `choice` and `multi_choice`: 1 to 50 choices; none for the others.
+    /// For `choice` and `multi_choice`: 1 to 50 choices, each once; none for the others.
     #[serde(default)]
-    #[schema(max_items = 50)]
+    #[schema(schema_with = choices_schema)]
     pub choices: Vec<String>,
 }
 
