@@ -63,9 +63,9 @@ pub use identity::{
     SignInThrottle, SignedIn, TOKEN_PREFIX, ThrottlePolicy,
 };
 pub use jobs::{
-    ApprovalItem, BulkOutcome, CHOICE_PATTERN, Decision, JOB_CSV_HEADER, JobEdit, JobPage, JobQuery,
-    JobView, Jobs, MAX_CHOICE_CHARS, MAX_CHOICES, QuestionInput, Reorder, SubmitJob, TimelineStep,
-    write_job_csv,
+    ApprovalItem, BulkOutcome, CHOICE_PATTERN, Decision, JOB_CSV_HEADER, JobEdit, JobPage,
+    JobQuery, JobView, Jobs, MAX_CHOICE_CHARS, MAX_CHOICES, QuestionInput, Reorder, SubmitJob,
+    TimelineStep, write_job_csv,
 };
 pub use people::{
     AcceptInvitation, AddMember, CreateInvitation, CreateSite, CreateWorkgroup, CreatedInvitation,

@@ -743,6 +743,16 @@ async fn measure_queue(history: usize) -> Vec<Figure> {
 #[tokio::main]
 async fn main() {
     let args = args();
+    // Timings move with whatever else the machine runs: say how busy it was.
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "load average at start: {} ({} CPUs)",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     let mut figures = Vec::new();
     if args.submit {
         for backend in &args.backends {

@@ -20,8 +20,8 @@ pub use sniff::FoundKind;
 use authz::Permission;
 use bytes::Bytes;
 use domain::{
-    ContentHash, FileId, FileKind, JobId, LibraryFile, MemberId, PrinterModelId, Project, ProjectId,
-    ShareLevel, WorkgroupId,
+    ContentHash, FileId, FileKind, JobId, LibraryFile, MemberId, PrinterModelId, Project,
+    ProjectId, ShareLevel, WorkgroupId,
 };
 use futures::Stream;
 use serde_json::json;

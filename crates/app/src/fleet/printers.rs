@@ -4,16 +4,16 @@
 
 use authz::{AccessLevel, Permission};
 use domain::{
-    JobTarget,
-    DriverKind, Invalid, Name, OrgId, Printer, PrinterConnection, PrinterGroup, PrinterGroupId,
-    PrinterId, PrinterModel, PrinterModelId, PrinterState, SiteId, Timestamp, parse_description,
+    DriverKind, Invalid, JobTarget, Name, OrgId, Printer, PrinterConnection, PrinterGroup,
+    PrinterGroupId, PrinterId, PrinterModel, PrinterModelId, PrinterState, SiteId, Timestamp,
+    parse_description,
 };
 use serde_json::json;
 
 use super::Fleet;
 use crate::actor::OrgActor;
-use crate::jobs;
 use crate::error::{AppError, AppResult, ErrorCode, on_conflict};
+use crate::jobs;
 use crate::unit_of_work::{Audit, Changes, Found};
 
 /// A printer as written by the API (the `web` crate's wire type documents its rules).

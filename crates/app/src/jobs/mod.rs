@@ -303,9 +303,7 @@ pub(crate) async fn refuse_if_jobs_aim_at(
         let (kind, _) = target.parts();
         return Err(AppError::conflict(
             ErrorCode::TargetInUse,
-            format!(
-                "{waiting} unfinished job(s) aim at this {kind}; move or cancel them first"
-            ),
+            format!("{waiting} unfinished job(s) aim at this {kind}; move or cancel them first"),
         ));
     }
     Ok(())

@@ -1,7 +1,9 @@
 //! The organization's settings and its sites.
 
 use authz::Permission;
-use domain::{CurrencyCode, JobTarget, Name, Organization, Site, SiteId, TimeZoneName, parse_description};
+use domain::{
+    CurrencyCode, JobTarget, Name, Organization, Site, SiteId, TimeZoneName, parse_description,
+};
 use serde_json::json;
 
 use super::People;

@@ -308,10 +308,7 @@ async fn waiting_jobs_keep_their_target_and_lend_their_file(server: &TestServer)
         .get(&queue.path(&format!("files/{}", queue.file)))
         .await;
     assert_eq!(copy["sha256"], original["sha256"]);
-    let (status, mine) = queue
-        .manager
-        .get(&queue.path("files?personal=true"))
-        .await;
+    let (status, mine) = queue.manager.get(&queue.path("files?personal=true")).await;
     assert_eq!(status, StatusCode::OK, "{mine}");
     assert_eq!(mine["files"][0]["id"], copy["id"], "{mine}");
 

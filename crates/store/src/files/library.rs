@@ -118,7 +118,8 @@ async fn fetch_file(
     id: FileId,
     condition: &'static str,
 ) -> Result<Option<LibraryFile>, StoreError> {
-    let sql = format!("SELECT {FILE_COLUMNS} FROM files f WHERE f.org_id = $1 AND f.id = $2 {condition}");
+    let sql =
+        format!("SELECT {FILE_COLUMNS} FROM files f WHERE f.org_id = $1 AND f.id = $2 {condition}");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(org.get())
         .bind(id.get())

@@ -16,8 +16,8 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson, Org};
 use crate::wire::ids::{JobId, OrgId, QuestionId};
 use crate::wire::jobs::{
     ApprovalItem, ApprovalSetting, Approve, BulkApprove, BulkReject, BulkResult, EditJob, Job,
-    JobExportQuery, JobListQuery, JobPage, MoveJob, Question, QuestionInput, ReorderJob, SubmitJob, TimelineStep,
-    WithReason,
+    JobExportQuery, JobListQuery, JobPage, MoveJob, Question, QuestionInput, ReorderJob, SubmitJob,
+    TimelineStep, WithReason,
 };
 
 /// The header that makes a submission safe to retry.
@@ -291,14 +291,7 @@ pub async fn approve_job(
 ) -> ApiResult<Json<Job>> {
     let printer = body.unwrap_or_default().printer_id.map(Into::into);
     let decision = app::Decision::Approve { printer };
-    Ok(Json(
-        state
-            .app
-            .jobs()
-            .decide(&actor, ids.1.into(), decision)
-            .await?
-            .into(),
-    ))
+    decide(&state, &actor, ids.1, decision).await
 }
 
 /// Reject a job waiting for approval: it goes to history, and its owner reads the reason.
@@ -316,14 +309,7 @@ pub async fn reject_job(
     let decision = app::Decision::Reject {
         reason: body.reason,
     };
-    Ok(Json(
-        state
-            .app
-            .jobs()
-            .decide(&actor, ids.1.into(), decision)
-            .await?
-            .into(),
-    ))
+    decide(&state, &actor, ids.1, decision).await
 }
 
 /// Send a job waiting for approval back to its owner for changes, with the reason; they edit
@@ -342,14 +328,7 @@ pub async fn send_back_job(
     let decision = app::Decision::SendBack {
         reason: body.reason,
     };
-    Ok(Json(
-        state
-            .app
-            .jobs()
-            .decide(&actor, ids.1.into(), decision)
-            .await?
-            .into(),
-    ))
+    decide(&state, &actor, ids.1, decision).await
 }
 
 /// Approve several jobs; each is decided on its own (one failure does not undo the others) and
@@ -385,6 +364,16 @@ pub async fn reject_jobs(
         reason: body.reason,
     };
     decide_many(&state, &actor, &body.job_ids, decision).await
+}
+
+async fn decide(
+    state: &WebState,
+    actor: &app::OrgActor,
+    job: JobId,
+    decision: app::Decision,
+) -> ApiResult<Json<Job>> {
+    let decided = state.app.jobs().decide(actor, job.into(), decision).await?;
+    Ok(Json(decided.into()))
 }
 
 /// Most jobs one bulk decision takes.

@@ -7,12 +7,12 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::{IntoParams, ToSchema};
 
-use super::schema::{Schemas, reference, register};
-use super::values::Name;
 use super::ids::{
     FileId, JobId, MemberId, PrinterGroupId, PrinterId, PrinterModelId, QuestionId, SiteId,
     Timestamp,
 };
+use super::schema::{Schemas, reference, register};
+use super::values::Name;
 
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -129,11 +129,31 @@ impl utoipa::PartialSchema for JobTarget {
                 "Which printers may take a job: exactly one of `printer_id`, `group_id`, \
                  `model_id`, `site_id`, or `\"any\": true`.",
             ))
-            .item(only("printer_id", reference::<PrinterId>(), "This printer."))
-            .item(only("group_id", reference::<PrinterGroupId>(), "A printer of this group."))
-            .item(only("model_id", reference::<PrinterModelId>(), "A printer of this model."))
-            .item(only("site_id", reference::<SiteId>(), "A printer at this site."))
-            .item(only("any", any_true.into(), "Any printer you may queue on."))
+            .item(only(
+                "printer_id",
+                reference::<PrinterId>(),
+                "This printer.",
+            ))
+            .item(only(
+                "group_id",
+                reference::<PrinterGroupId>(),
+                "A printer of this group.",
+            ))
+            .item(only(
+                "model_id",
+                reference::<PrinterModelId>(),
+                "A printer of this model.",
+            ))
+            .item(only(
+                "site_id",
+                reference::<SiteId>(),
+                "A printer at this site.",
+            ))
+            .item(only(
+                "any",
+                any_true.into(),
+                "Any printer you may queue on.",
+            ))
             .into()
     }
 }
