@@ -463,9 +463,9 @@ impl Console<'_> {
                 reprint_of: None,
                 idempotency: None,
             };
-            let job = store::insert_job(uow.conn(), org, &new, now).await?;
+            let job = store::insert_job(uow.conn(), org, &new, now).await?.id;
             let answer = domain::AnswerValue::Text("ME101 Intro to Design".into());
-            store::set_answers(uow.conn(), job, &[(course_id, answer)].into()).await?;
+            store::add_answers(uow.conn(), job, &[(course_id, answer)].into()).await?;
             let mut steps = vec![(
                 JobStep::Submitted,
                 Some(owner),

@@ -219,7 +219,7 @@ fn id(value: &Value, what: &str) -> i64 {
         .unwrap_or_else(|| panic!("{what} has no id: {value}"))
 }
 
-/// A client that sends the API token on every request, as scripts and printers' slicers do.
+/// A client that sends the API token on every request, as scripts and integrations do.
 fn token_client(token: &str) -> reqwest::Client {
     let mut headers = HeaderMap::new();
     headers.insert(

@@ -148,10 +148,20 @@ impl Jobs<'_> {
         } else {
             None
         };
-        let mut views = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            views.push(self.view(&mut conn, actor, job).await?);
-        }
+        let readable: Vec<JobId> = jobs
+            .iter()
+            .filter(|job| may_read_answers(actor, job.owner_member_id))
+            .map(|job| job.id)
+            .collect();
+        let mut answers = store::answers_of_jobs(&mut conn, &readable).await?;
+        let views = jobs
+            .into_iter()
+            .map(|job| {
+                let readable = may_read_answers(actor, job.owner_member_id);
+                let answers = readable.then(|| answers.remove(&job.id).unwrap_or_default());
+                JobView { job, answers }
+            })
+            .collect();
         Ok(JobPage {
             jobs: views,
             next_cursor,

@@ -231,7 +231,11 @@ impl Jobs<'_> {
             )
             .await?;
         uow.commit().await?;
-        self.get_job(actor, job.id).await
+        // The submitter owns the job: the answers are theirs to read.
+        Ok(JobView {
+            job,
+            answers: Some(input.answers),
+        })
     }
 
     /// The job an earlier submission under `key` made, if its request was this one.
@@ -273,7 +277,7 @@ impl Jobs<'_> {
             reprint_of: reprint_of.map(|j| j.id),
             idempotency,
         };
-        let id = store::insert_job(uow.conn(), org, &new, now)
+        let job = store::insert_job(uow.conn(), org, &new, now)
             .await
             .map_err(|e| {
                 if e.is_conflict() {
@@ -286,8 +290,8 @@ impl Jobs<'_> {
                     AppError::from(e)
                 }
             })?;
-        store::set_answers(uow.conn(), id, &input.answers).await?;
-        let job = store::get_job(uow.conn(), org, id).await.found("job")?;
+        let id = job.id;
+        store::add_answers(uow.conn(), id, &input.answers).await?;
         let (step, detail) = match reprint_of {
             Some(original) => (
                 JobStep::Reprinted,

@@ -1,6 +1,6 @@
 //! The organization's submission questions and the answers jobs carry.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use domain::{AnswerValue, JobId, OrgId, Question, QuestionId, QuestionKind, Timestamp};
 use sqlx::any::AnyRow;
@@ -131,6 +131,15 @@ pub async fn set_answers(
         .bind(job.get())
         .execute(&mut *conn)
         .await?;
+    add_answers(conn, job, answers).await
+}
+
+/// Records the answers of a job that has none yet.
+pub async fn add_answers(
+    conn: &mut Conn,
+    job: JobId,
+    answers: &BTreeMap<QuestionId, AnswerValue>,
+) -> Result<(), StoreError> {
     for (question, value) in answers {
         sqlx::query("INSERT INTO job_answers (job_id, question_id, value) VALUES ($1, $2, $3)")
             .bind(job.get())
@@ -159,4 +168,35 @@ pub async fn job_answers(
             ))
         })
         .collect()
+}
+
+/// The answers of several jobs (a page of a listing) in one query; a job without answers has
+/// none in the map.
+pub async fn answers_of_jobs(
+    conn: &mut Conn,
+    jobs: &[JobId],
+) -> Result<HashMap<JobId, BTreeMap<QuestionId, AnswerValue>>, StoreError> {
+    let mut answers: HashMap<JobId, BTreeMap<QuestionId, AnswerValue>> = HashMap::new();
+    if jobs.is_empty() {
+        return Ok(answers);
+    }
+    let placeholders: Vec<String> = (1..=jobs.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT job_id, question_id, value FROM job_answers WHERE job_id IN ({})",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for job in jobs {
+        query = query.bind(job.get());
+    }
+    for row in query.fetch_all(&mut *conn).await? {
+        answers
+            .entry(JobId(int(&row, "job_id")?))
+            .or_default()
+            .insert(
+                QuestionId(int(&row, "question_id")?),
+                json_column(&row, "value")?,
+            );
+    }
+    Ok(answers)
 }

@@ -66,16 +66,16 @@ pub async fn insert_job(
     org: OrgId,
     job: &NewJob<'_>,
     now: Timestamp,
-) -> Result<JobId, StoreError> {
+) -> Result<Job, StoreError> {
     let (kind, target_id) = job.target.parts();
-    let row = sqlx::query(
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO jobs (org_id, owner_member_id, file_id, target_kind, target_id, state, \
          priority, copies, note, queue_position, reprint_of, idempotency_key, request_hash, \
          created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
          (SELECT COALESCE(MAX(queue_position), 0) + 1 FROM jobs WHERE org_id = $1), \
-         $10, $11, $12, $13, $13) RETURNING id",
-    )
+         $10, $11, $12, $13, $13) RETURNING {JOB_COLUMNS}"
+    )))
     .bind(org.get())
     .bind(job.owner.get())
     .bind(job.file.get())
@@ -91,7 +91,7 @@ pub async fn insert_job(
     .bind(now.micros())
     .fetch_one(&mut *conn)
     .await?;
-    Ok(JobId(int(&row, "id")?))
+    job_from_row(&row)
 }
 
 pub async fn get_job(conn: &mut Conn, org: OrgId, id: JobId) -> Result<Option<Job>, StoreError> {
