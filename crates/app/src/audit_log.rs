@@ -86,7 +86,7 @@ pub const AUDIT_CSV_HEADER: &[&str] = &[
 ];
 
 /// Keeps spreadsheet programs from running a cell as a formula (CSV injection).
-fn cell(value: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn cell(value: &str) -> std::borrow::Cow<'_, str> {
     if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{value}").into()
     } else {
@@ -138,7 +138,7 @@ pub fn write_audit_csv<W: std::io::Write>(
 
 const EXPORT_BATCH: u32 = 2000;
 
-fn csv_chunk(
+pub(crate) fn csv_chunk(
     write: impl FnOnce(&mut csv::Writer<Vec<u8>>) -> csv::Result<()>,
 ) -> AppResult<Vec<u8>> {
     let mut writer = csv::Writer::from_writer(Vec::with_capacity(1 << 20));

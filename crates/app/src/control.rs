@@ -130,7 +130,7 @@ pub const FILE_NAME_PATTERN: &str = concat!(
     "]*$"
 );
 
-fn check_file_name(raw: &str) -> AppResult<String> {
+pub(crate) fn check_file_name(raw: &str) -> AppResult<String> {
     let name = raw.trim();
     if name.is_empty()
         || raw.chars().count() > MAX_FILE_NAME_CHARS

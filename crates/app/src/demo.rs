@@ -1,11 +1,15 @@
 //! Demo data for `farmhand serve --demo`: one organization with two sites, two printer models,
-//! five simulated printers, a workgroup and one person per default rank, created once, so a
-//! newcomer can sign in and look around.
+//! five simulated printers, a workgroup, one person per default rank and a library project of
+//! small sliced files with thumbnails, created once, so a newcomer can sign in and look around.
 
 use authz::Preset;
-use domain::OrgId;
+use bytes::Bytes;
 use domain::audit::Chain;
+use domain::{
+    ContentHash, FileKind, MemberId, OrgId, PrinterModelId, ShareLevel, ShareSubject, WorkgroupId,
+};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use crate::Console;
 use crate::access::preset_positions;
@@ -28,6 +32,23 @@ const DEMO_SITES: [(&str, &str); 2] = [
     ),
 ];
 const DEMO_WORKGROUP: &str = "Design Studio 101";
+const DEMO_PROJECT: &str = "Studio prototypes";
+/// Small G-code files (crates/app/fixtures/demo, written by make.py there), each with a
+/// thumbnail: (file name, content).
+const DEMO_FILES: [(&str, &[u8]); 3] = [
+    (
+        "calibration_cube.gcode",
+        include_bytes!("../fixtures/demo/calibration_cube.gcode"),
+    ),
+    (
+        "cable_clip.gcode",
+        include_bytes!("../fixtures/demo/cable_clip.gcode"),
+    ),
+    (
+        "tiny_cone.gcode",
+        include_bytes!("../fixtures/demo/tiny_cone.gcode"),
+    ),
+];
 
 /// A printer model of the demo: name, description, build volume, materials, estimator limits,
 /// hourly rate (minor units).
@@ -206,6 +227,8 @@ impl Console<'_> {
             now,
         )
         .await?;
+        let mut library_owner = None;
+        let mut members_by_rank = std::collections::HashMap::new();
         for (index, (rank, rank_id)) in ranks.into_iter().enumerate() {
             let email = demo_email(rank.name);
             let user = match store::find_user_by_email(uow.conn(), &email).await? {
@@ -217,6 +240,10 @@ impl Console<'_> {
             };
             let site = sites.get(index % sites.len()).copied();
             let member = store::insert_member(uow.conn(), org, user, rank_id, site, now).await?;
+            if rank.name == "Member" {
+                library_owner = Some(member);
+            }
+            members_by_rank.insert(rank.name, member);
             let event = console_event(chain, now, "member.add", "member", member.to_string());
             uow.audit_event(with_change(
                 event,
@@ -244,11 +271,284 @@ impl Console<'_> {
             }
         }
         uow.commit().await?;
+        if let (Some(owner), Some(model)) = (library_owner, models.first()) {
+            let files = self.demo_library(org, owner, workgroup, *model).await?;
+            self.demo_queue(org, &files, &members_by_rank).await?;
+        }
         Ok(DemoInfo {
             org,
             created: true,
             accounts,
             password: DEMO_PASSWORD,
         })
+    }
+
+    /// The Member's library project, shared with the workgroup at edit, holding the demo
+    /// files (analysed with the first model's motion limits, contents in the blob store).
+    async fn demo_library(
+        &self,
+        org: OrgId,
+        owner: MemberId,
+        workgroup: WorkgroupId,
+        model: PrinterModelId,
+    ) -> AppResult<Vec<domain::FileId>> {
+        let profile = {
+            let mut conn = self.app.store().read().await?;
+            let model = store::get_printer_model(&mut conn, org, model).await?;
+            let motion = model
+                .and_then(|m| m.motion.as_object().cloned())
+                .unwrap_or_default();
+            crate::fleet::motion_profile(&motion).unwrap_or_default()
+        };
+        let mut analysed = Vec::new();
+        for (name, bytes) in DEMO_FILES {
+            let hash = ContentHash::from_digest(Sha256::digest(bytes).into());
+            self.app
+                .settings()
+                .blobs
+                .put_bytes(org, &hash, Bytes::from_static(bytes))
+                .await?;
+            let analysis =
+                crate::files::analysis::analyse_bytes(bytes, profile.clone(), Some(model)).await?;
+            analysed.push((name, bytes.len() as u64, hash, analysis));
+        }
+        let now = self.app.now();
+        let chain = Chain::Org(org);
+        let mut uow = self.app.begin_unattributed().await?;
+        let mut file_ids = Vec::new();
+        let project = store::insert_project(uow.conn(), org, DEMO_PROJECT, owner, now).await?;
+        let event = console_event(chain, now, "project.create", "project", project.to_string());
+        uow.audit_event(with_change(
+            event,
+            None,
+            Some(json!({ "name": DEMO_PROJECT, "owner_member_id": owner })),
+        ));
+        let share = ShareSubject::Workgroup(workgroup);
+        store::set_project_share(uow.conn(), project, share, ShareLevel::Edit).await?;
+        let event = console_event(chain, now, "project.share", "project", project.to_string());
+        uow.audit_event(with_change(
+            event,
+            None,
+            Some(json!({ "workgroup_id": workgroup, "level": "edit" })),
+        ));
+        for (name, size, hash, analysed) in &analysed {
+            let thumbnails: Vec<store::NewThumbnail<'_>> = analysed
+                .analysis
+                .thumbnails
+                .iter()
+                .zip(&analysed.images)
+                .map(|(info, data)| store::NewThumbnail {
+                    format: &info.format,
+                    width: info.width,
+                    height: info.height,
+                    data,
+                })
+                .collect();
+            store::insert_blob(uow.conn(), org, hash, *size, &thumbnails, now).await?;
+            let new = store::NewFile {
+                name,
+                sha256: hash,
+                size: *size,
+                kind: FileKind::Gcode,
+                owner,
+                project: Some(project),
+                analysis: Some(&analysed.analysis),
+            };
+            let file = store::insert_file(uow.conn(), org, &new, now).await?;
+            file_ids.push(file);
+            let event = console_event(chain, now, "file.upload", "file", file.to_string());
+            uow.audit_event(with_change(
+                event,
+                None,
+                Some(json!({ "name": name, "sha256": hash, "size": size, "project_id": project })),
+            ));
+        }
+        uow.commit().await?;
+        Ok(file_ids)
+    }
+
+    /// Approval on, two submission questions, and jobs in the states a queue shows before the
+    /// dispatcher runs: waiting for approval (the Member's and the Guest's), queued, sent back
+    /// and rejected with their reasons, cancelled; and in history, one printed and one failed
+    /// on the first printer. Each with its timeline and audit events. (Jobs assigned to,
+    /// printing on or paused at a printer come with the dispatcher, which drives the printers.)
+    async fn demo_queue(
+        &self,
+        org: OrgId,
+        files: &[domain::FileId],
+        members: &std::collections::HashMap<&str, MemberId>,
+    ) -> AppResult<()> {
+        use domain::{JobEvent, JobState as S, JobStep, JobTarget, QuestionKind};
+        let (Some(member), Some(guest), Some(manager)) = (
+            members.get("Member").copied(),
+            members.get("Guest").copied(),
+            members.get("Manager").copied(),
+        ) else {
+            return Ok(());
+        };
+        let now = self.app.now();
+        let chain = Chain::Org(org);
+        let mut uow = self.app.begin_unattributed().await?;
+        let mut organization = store::get_org(uow.conn(), org)
+            .await?
+            .ok_or(crate::AppError::not_found("organization"))?;
+        organization.approval_required = true;
+        store::update_org(uow.conn(), &organization).await?;
+        let event = console_event(
+            chain,
+            now,
+            "organization.approval",
+            "organization",
+            org.to_string(),
+        );
+        uow.audit_event(with_change(
+            event,
+            None,
+            Some(json!({ "approval_required": true })),
+        ));
+        let course = store::QuestionFields {
+            label: "Course or project",
+            kind: QuestionKind::Choice,
+            required: true,
+            choices: &[
+                "ME101 Intro to Design".into(),
+                "ME202 Mechanisms".into(),
+                "Personal".into(),
+            ],
+        };
+        let purpose = store::QuestionFields {
+            label: "What is it for?",
+            kind: QuestionKind::Text,
+            required: false,
+            choices: &[],
+        };
+        let course_id = store::insert_question(uow.conn(), org, &course, now).await?;
+        store::insert_question(uow.conn(), org, &purpose, now).await?;
+        let printer = store::list_printers(uow.conn(), org)
+            .await?
+            .first()
+            .map(|p| p.id);
+        let jobs: [(MemberId, S, Option<&str>); 8] = [
+            (member, S::PendingApproval, None),
+            (guest, S::PendingApproval, None),
+            (member, S::Queued, None),
+            (
+                guest,
+                S::SentBack,
+                Some("Please add a brim: the base is too small to stay down."),
+            ),
+            (
+                guest,
+                S::Rejected,
+                Some("Not course work; personal prints are on Fridays."),
+            ),
+            (member, S::Cancelled, None),
+            (member, S::Completed, None),
+            (
+                guest,
+                S::Failed,
+                Some("The print came loose from the bed at layer 12."),
+            ),
+        ];
+        for (index, (owner, state, reason)) in jobs.into_iter().enumerate() {
+            let file = files[index % files.len()];
+            let new = store::NewJob {
+                owner,
+                file,
+                target: JobTarget::Any,
+                state: S::PendingApproval,
+                priority: 0,
+                copies: 1,
+                note: "",
+                reprint_of: None,
+                idempotency: None,
+            };
+            let job = store::insert_job(uow.conn(), org, &new, now).await?.id;
+            let answer = domain::AnswerValue::Text("ME101 Intro to Design".into());
+            store::add_answers(uow.conn(), job, &[(course_id, answer)].into()).await?;
+            let mut steps = vec![(
+                JobStep::Submitted,
+                Some(owner),
+                None,
+                S::PendingApproval,
+                None,
+            )];
+            match state {
+                S::Queued => steps.push((
+                    JobStep::Approved,
+                    Some(manager),
+                    Some(S::PendingApproval),
+                    S::Queued,
+                    None,
+                )),
+                S::SentBack => steps.push((
+                    JobStep::SentBack,
+                    Some(manager),
+                    Some(S::PendingApproval),
+                    S::SentBack,
+                    reason,
+                )),
+                S::Rejected => steps.push((
+                    JobStep::Rejected,
+                    Some(manager),
+                    Some(S::PendingApproval),
+                    S::Rejected,
+                    reason,
+                )),
+                S::Cancelled => steps.push((
+                    JobStep::Cancelled,
+                    Some(owner),
+                    Some(S::PendingApproval),
+                    S::Cancelled,
+                    None,
+                )),
+                S::Completed | S::Failed => {
+                    let end = if state == S::Completed {
+                        JobStep::Completed
+                    } else {
+                        JobStep::Failed
+                    };
+                    steps.extend([
+                        (
+                            JobStep::Approved,
+                            Some(manager),
+                            Some(S::PendingApproval),
+                            S::Queued,
+                            None,
+                        ),
+                        (JobStep::Assigned, None, Some(S::Queued), S::Assigned, None),
+                        (JobStep::Started, None, Some(S::Assigned), S::Printing, None),
+                        (end, None, Some(S::Printing), state, reason),
+                    ]);
+                }
+                _ => {}
+            }
+            for (step, actor, from, to, reason) in steps {
+                if let Some(from) = from {
+                    let change = store::JobStateChange {
+                        from,
+                        to,
+                        reason,
+                        printer: (to == S::Assigned).then_some(printer).flatten(),
+                    };
+                    store::change_job_state(uow.conn(), org, job, &change, now).await?;
+                }
+                let event = JobEvent {
+                    job_id: job,
+                    step,
+                    at: now,
+                    actor_member_id: actor,
+                    from_state: from,
+                    to_state: to,
+                    reason: reason.map(str::to_string),
+                    detail: json!({}),
+                };
+                store::append_job_event(uow.conn(), org, &event).await?;
+                let audit = console_event(chain, now, "job.demo", "job", job.to_string());
+                let after = json!({ "step": step.key(), "state": to.key() });
+                uow.audit_event(with_change(audit, None, Some(after)));
+            }
+        }
+        uow.commit().await
     }
 }

@@ -77,6 +77,8 @@ error_codes! {
         "Another one in the organization already has this name.";
     SiteInUse = "site_in_use",
         "The site still has printers; move or remove them first.";
+    TargetInUse = "target_in_use",
+        "Unfinished jobs aim at this printer, group, model or site; move or cancel them first.";
     UserExists = "user_exists",
         "A user with this email was created meanwhile (the server's console only).";
     AlreadyMember = "already_member",
@@ -139,6 +141,30 @@ error_codes! {
         "The printer answered something Farmhand does not understand, or its connection settings cannot work.";
     PrinterUnreachable = "printer_unreachable",
         "The printer cannot be reached or did not answer in time.";
+    InvalidTransition = "invalid_transition",
+        "The job's state does not allow this (the message names its state and the state asked for).";
+    IdempotencyKeyReused = "idempotency_key_reused",
+        "The `Idempotency-Key` was used for a submission with another body (or one is still in progress); use a new key for a new job.";
+    NoPrinterForTarget = "no_printer_for_target",
+        "No printer matching the job's target is one you may queue on.";
+    DoesNotFit = "does_not_fit",
+        "The file's bounding box is larger than the build volume of every printer model the target allows.";
+    MaterialMismatch = "material_mismatch",
+        "The file is sliced for a material the target's printer models do not take.";
+    NozzleMismatch = "nozzle_mismatch",
+        "The file is sliced for another nozzle size than the target's printer models have.";
+    InvalidAnswers = "invalid_answers",
+        "An answer to a submission question is missing, is to an unknown question, or does not fit its question (the message names it).";
+    FileNotReady = "file_not_ready",
+        "The file is still being analyzed; submit again in a moment.";
+    NotApprovable = "not_approvable",
+        "You cannot decide this job: it is your own (without `approval.skip`), or none of its printers is one you have access to, or you cannot see its file.";
+    UnsupportedFileType = "unsupported_file_type",
+        "The uploaded file is not G-code (`found` says what it is: `empty`, `stl_ascii`, `stl_binary`, `3mf_or_zip`, `obj`, `png`, `jpeg`, `text` or `binary`; `accepted` lists what is taken).";
+    ProjectNotEmpty = "project_not_empty",
+        "The library project still holds files; move or delete them first.";
+    ProjectReadOnly = "project_read_only",
+        "The library project is shared with you to view only: you cannot put files in it, or move or delete its files.";
 }
 
 /// Everything a use case can refuse or fail with. Each variant has a stable code (see
@@ -182,6 +208,12 @@ pub enum AppError {
     /// An uploaded file passed the size limit (it was not read further).
     #[error("the file must be at most {limit} bytes ({} MiB)", limit >> 20)]
     FileTooLarge { limit: u64 },
+    /// An upload is not a kind of file the library takes.
+    #[error(
+        "this is {}, not G-code; upload G-code (.gcode) from PrusaSlicer, SuperSlicer, OrcaSlicer, Bambu Studio, Cura or Simplify3D",
+        .0.describe()
+    )]
+    UnsupportedFile(crate::files::FoundKind),
     /// The request body broke off or could not be decoded.
     #[error("the request body could not be read: {0}")]
     UnreadableBody(String),
@@ -248,6 +280,7 @@ impl AppError {
             AppError::SessionRequired => ErrorCode::SessionRequired,
             AppError::FileTooLarge { .. } => ErrorCode::FileTooLarge,
             AppError::UnreadableBody(_) => ErrorCode::UnreadableBody,
+            AppError::UnsupportedFile(_) => ErrorCode::UnsupportedFileType,
             AppError::Printer(e) => match e {
                 DriverError::Unreachable(_) | DriverError::Timeout(_) => {
                     ErrorCode::PrinterUnreachable

@@ -1,9 +1,10 @@
 //! Farmhand's use cases, grouped by context: [`People`] (the organization, sites, members,
 //! invitations, workgroups), [`Identity`] (sign-in, sessions, passwords, tokens), [`Access`]
 //! (ranks, grants, overrides, rights), [`Fleet`] (printers, models, groups), [`Control`] (what
-//! people do to printers), [`AuditLog`] and the server's [`Console`]. Each public method is one
-//! user action: one unit of work (`unit_of_work`) that loads, authorizes, changes, audits and
-//! commits in one transaction. [`App`] holds what they share and hands out the contexts.
+//! people do to printers), [`Files`] (the file library and its projects), [`AuditLog`] and the
+//! server's [`Console`]. Each public method is one user action: one unit of work
+//! (`unit_of_work`) that loads, authorizes, changes, audits and commits in one transaction.
+//! [`App`] holds what they share and hands out the contexts.
 
 mod access;
 mod actor;
@@ -11,8 +12,10 @@ mod audit_log;
 mod console;
 mod control;
 mod error;
+mod files;
 mod fleet;
 mod identity;
+mod jobs;
 mod paging;
 mod people;
 mod policies;
@@ -45,6 +48,10 @@ pub use control::{
     MAX_GCODE_LINES, MAX_PRINT_FILE_BYTES, MAX_TEMPERATURE_C, Preheat, SendGcode, SetMaintenance,
 };
 pub use error::{AppError, AppResult, ErrorCode};
+pub use files::{
+    CreateProject, FileContent, FileDestination, FileListQuery, FilePage, Files, FoundKind,
+    MAX_LIBRARY_FILE_BYTES, RenameProject, ShareProject, Thumbnail, UploadFile,
+};
 pub use fleet::{
     Fleet, MAX_PRINTER_CREDENTIAL_CHARS, MAX_PRINTER_URL_CHARS, MAX_SIMULATION_HEAT_UP_S,
     MAX_SIMULATION_SPEED, NamedInput, PRINTER_CREDENTIAL_PATTERN, PRINTER_URL_PATTERN,
@@ -54,6 +61,11 @@ pub use fleet::{
 pub use identity::{
     ChangePassword, CreateToken, CreatedToken, Identity, Me, PasswordHasher, SignIn,
     SignInThrottle, SignedIn, TOKEN_PREFIX, ThrottlePolicy,
+};
+pub use jobs::{
+    ApprovalItem, BulkOutcome, CHOICE_PATTERN, Decision, JOB_CSV_HEADER, JobEdit, JobPage,
+    JobQuery, JobView, Jobs, MAX_CHOICE_CHARS, MAX_CHOICES, QuestionInput, Reorder, SubmitJob,
+    TimelineStep, write_job_csv,
 };
 pub use people::{
     AcceptInvitation, AddMember, CreateInvitation, CreateSite, CreateWorkgroup, CreatedInvitation,
@@ -82,6 +94,11 @@ pub struct Settings {
     pub staging_dir: PathBuf,
     /// Largest G-code file a print may be started with, bytes.
     pub max_print_file_bytes: u64,
+    /// Largest file the library takes, bytes.
+    pub max_library_file_bytes: u64,
+    /// Where file contents are kept. The default keeps them in memory, for tests; the server
+    /// configures a directory or S3-compatible storage.
+    pub blobs: store::BlobStore,
 }
 
 impl Default for Settings {
@@ -94,6 +111,8 @@ impl Default for Settings {
             live: LiveSettings::default(),
             staging_dir: PathBuf::from("./farmhand-data/tmp"),
             max_print_file_bytes: MAX_PRINT_FILE_BYTES,
+            max_library_file_bytes: MAX_LIBRARY_FILE_BYTES,
+            blobs: store::BlobStore::memory(),
         }
     }
 }

@@ -12,6 +12,10 @@ use common::Lab;
 use domain::{DriverKind, SiteId};
 use testkit::Backend;
 
+/// The file library's use cases.
+#[path = "use_cases/files.rs"]
+mod files;
+
 testkit::on_both_backends!(
     a_demotion_that_commits_first_refuses_the_demoted_actors_rank_edit,
     a_promotion_that_commits_first_lets_the_request_through,

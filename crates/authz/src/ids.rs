@@ -100,6 +100,10 @@ id_type! {
     PrinterModelId => "printer model",
     GrantId => "printer access grant",
     PrintId => "print",
+    FileId => "file",
+    ProjectId => "project",
+    JobId => "job",
+    QuestionId => "submission question",
 }
 
 #[cfg(test)]

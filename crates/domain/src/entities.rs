@@ -29,6 +29,10 @@ pub struct Organization {
     pub currency: String,
     /// Who may confirm a clear build plate: members with print access, or with any access.
     pub bed_clear_access: authz::BedClearAccess,
+    /// Jobs of members whose rank lacks `approval.skip` wait for an approver.
+    pub approval_required: bool,
+    /// G-code upload is disabled for members without `files.upload_gcode` (3DPrinterOS).
+    pub gcode_upload_restricted: bool,
     pub created_at: Timestamp,
 }
 

@@ -3,6 +3,8 @@
 pub mod audit;
 pub mod clock;
 pub mod entities;
+pub mod files;
+pub mod jobs;
 pub mod printer_state;
 pub mod schema;
 pub mod values;
@@ -10,5 +12,7 @@ pub mod values;
 pub use authz::ids::*;
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use entities::*;
+pub use files::*;
+pub use jobs::{AnswerValue, Job, JobEvent, JobState, JobStep, JobTarget, Question, QuestionKind};
 pub use printer_state::{PrintState, PrinterState};
 pub use values::*;

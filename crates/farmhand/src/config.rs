@@ -37,6 +37,81 @@ pub struct Config {
     pub max_print_file_mb: u64,
     pub database: DatabaseConfig,
     pub sign_in_throttle: ThrottleConfig,
+    pub files: FilesConfig,
+}
+
+/// The file library: how large an upload may be and where contents are kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilesConfig {
+    /// Largest file the library takes, in MiB (1 to 65536).
+    pub max_file_mb: u64,
+    /// S3-compatible storage for file contents; absent: the `blobs` directory in `data_dir`.
+    pub s3: Option<S3Config>,
+}
+
+/// S3 or an S3-compatible server (MinIO, Garage, Ceph, …): what several instances sharing a
+/// PostgreSQL database need, since each must read what another received.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    pub bucket: String,
+    /// The server's URL; empty: AWS.
+    #[serde(default)]
+    pub endpoint: String,
+    #[serde(default = "default_region")]
+    pub region: String,
+    #[serde(default)]
+    pub access_key_id: String,
+    #[serde(default)]
+    pub secret_access_key: String,
+    /// Prepended to every key.
+    #[serde(default)]
+    pub prefix: String,
+    /// Allow a plain http:// endpoint.
+    #[serde(default)]
+    pub allow_http: bool,
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
+}
+
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Config")
+            .field("bucket", &self.bucket)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field("prefix", &self.prefix)
+            .field("allow_http", &self.allow_http)
+            .finish()
+    }
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        FilesConfig {
+            max_file_mb: app::MAX_LIBRARY_FILE_BYTES >> 20,
+            s3: None,
+        }
+    }
+}
+
+impl S3Config {
+    pub fn location(&self) -> store::S3Location {
+        store::S3Location {
+            bucket: self.bucket.clone(),
+            endpoint: (!self.endpoint.is_empty()).then(|| self.endpoint.clone()),
+            region: self.region.clone(),
+            access_key_id: self.access_key_id.clone(),
+            secret_access_key: self.secret_access_key.clone(),
+            prefix: self.prefix.clone(),
+            allow_http: self.allow_http,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,6 +149,7 @@ impl Default for Config {
             max_print_file_mb: app::MAX_PRINT_FILE_BYTES >> 20,
             database: DatabaseConfig::default(),
             sign_in_throttle: ThrottleConfig::default(),
+            files: FilesConfig::default(),
         }
     }
 }
@@ -116,6 +192,7 @@ impl std::fmt::Debug for Config {
             .field("max_print_file_mb", &self.max_print_file_mb)
             .field("database", &self.database)
             .field("sign_in_throttle", &self.sign_in_throttle)
+            .field("files", &self.files)
             .finish()
     }
 }
@@ -161,6 +238,14 @@ impl Config {
         if !(1..=MAX_PRINT_FILE_MB).contains(&self.max_print_file_mb) {
             bail!("max_print_file_mb must be from 1 to {MAX_PRINT_FILE_MB}");
         }
+        if !(1..=MAX_PRINT_FILE_MB).contains(&self.files.max_file_mb) {
+            bail!("files.max_file_mb must be from 1 to {MAX_PRINT_FILE_MB}");
+        }
+        if let Some(s3) = &self.files.s3
+            && s3.bucket.trim().is_empty()
+        {
+            bail!("files.s3.bucket must name a bucket");
+        }
         if self.database.max_connections < 1 {
             bail!("database.max_connections must be at least 1");
         }
@@ -200,9 +285,22 @@ impl Config {
         self.data_dir.join("tmp")
     }
 
-    pub fn app_settings(&self) -> app::Settings {
-        app::Settings {
+    /// Where file contents are kept: S3-compatible storage when configured, else `blobs` in
+    /// the data directory (created).
+    pub fn blob_store(&self) -> anyhow::Result<store::BlobStore> {
+        let blobs = match &self.files.s3 {
+            Some(s3) => store::BlobStore::s3(&s3.location())?,
+            None => store::BlobStore::local(&self.data_dir.join("blobs"))?,
+        };
+        Ok(blobs)
+    }
+
+    pub fn app_settings(&self) -> anyhow::Result<app::Settings> {
+        Ok(app::Settings {
             staging_dir: self.staging_dir(),
+            // Checked by `validate` to be at most 64 GiB: no overflow.
+            max_library_file_bytes: self.files.max_file_mb.saturating_mul(1 << 20),
+            blobs: self.blob_store()?,
             // Checked by `validate` to be at most 64 GiB: no overflow.
             max_print_file_bytes: self.max_print_file_mb.saturating_mul(1 << 20),
             session_ttl_secs: self.session_ttl_hours * 3600,
@@ -213,7 +311,7 @@ impl Config {
                 max_failures_per_address: self.sign_in_throttle.max_failures_per_address,
             },
             ..app::Settings::default()
-        }
+        })
     }
 }
 
@@ -322,6 +420,22 @@ window_minutes = 15
 # ...and past these limits further attempts get 429 Too Many Requests with Retry-After.
 max_failures_per_account = 5
 max_failures_per_address = 20
+
+[files]
+# Largest file the library takes, in MiB (1 to 65536). Larger uploads are refused with 413
+# before they are read.
+max_file_mb = 512
+# File contents are kept once per organization by their SHA-256, in "blobs" in data_dir.
+# Several instances sharing a PostgreSQL database need shared storage: S3 or an
+# S3-compatible server (MinIO, Garage, Ceph, ...):
+# [files.s3]
+# bucket = "farmhand"
+# endpoint = "https://s3.example.org"   # empty for AWS
+# region = "us-east-1"
+# access_key_id = "..."
+# secret_access_key = "..."
+# prefix = ""                           # prepended to every key
+# allow_http = false                    # allow a plain http:// endpoint
 "#;
 
 #[cfg(test)]

@@ -48,7 +48,7 @@ pub fn build_app(store: Store, config: &Config, options: ServerOptions) -> anyho
         store,
         options.clock,
         options.hasher,
-        config.app_settings(),
+        config.app_settings()?,
         config.load_vault()?,
     ))
 }

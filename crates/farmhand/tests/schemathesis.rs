@@ -29,6 +29,9 @@ use domain::SystemClock;
 use farmhand::{Config, Server, ServerOptions};
 use serde_json::{Value, json};
 
+/// A G-code file the run may delete.
+const SPARE_GCODE: &str = "; spare\nG28\nG1 X10 Y10 Z0.2 E1 F1200\n";
+
 /// The seed of the run, so that a failure in CI replays at a desk.
 const SEED: &str = "20261206";
 const MAX_EXAMPLES: &str = "10";
@@ -160,6 +163,21 @@ async fn prepare_demo(base: &str, token: &str) -> String {
         let id = create(path, body).await;
         toml.push_str(&format!("{name} = {{ values = [{id}] }}\n"));
     }
+    let spare_question = json!({ "label": "Spare question", "kind": "text" });
+    let id = create("submission-questions", spare_question).await;
+    toml.push_str(&format!("spare_question = {{ values = [{id}] }}\n"));
+    let id = create("projects", json!({ "name": "Spare project" })).await;
+    toml.push_str(&format!("spare_project = {{ values = [{id}] }}\n"));
+    let spare_file = http
+        .post(format!("{base}/api/v1/orgs/1/files?name=spare.gcode"))
+        .bearer_auth(token)
+        .body(SPARE_GCODE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(spare_file.status(), 201, "spare file");
+    let id = spare_file.json::<Value>().await.unwrap()["id"].to_string();
+    toml.push_str(&format!("spare_file = {{ values = [{id}] }}\n"));
     create("printer-groups", json!({ "name": "Printers under test" })).await;
     let mut printers = Vec::new();
     for n in 1..=2 {
@@ -179,6 +197,10 @@ async fn prepare_demo(base: &str, token: &str) -> String {
         ("member", "members", None),
         ("workgroup", "workgroups", None),
         ("grant", "printer-access", None),
+        ("job", "jobs", Some("jobs")),
+        ("file", "files", Some("files")),
+        ("project", "projects", None),
+        ("question", "submission-questions", None),
     ];
     for (name, path, field) in lists {
         let body: Value = http
@@ -336,7 +358,12 @@ async fn the_api_answers_as_its_openapi_document_says() {
     // Only the operations that need a session may have been refused to the token throughout:
     // anything else means the run did not reach the API's logic.
     let refused = refused_throughout(&report);
-    let session_only = ["POST /api/v1/auth/sign-out", "POST /api/v1/me/password"];
+    // (A token never mints tokens: a leaked one could outlive its revocation through them.)
+    let session_only = [
+        "POST /api/v1/auth/sign-out",
+        "POST /api/v1/me/password",
+        "POST /api/v1/orgs/{org_id}/api-tokens",
+    ];
     assert!(
         refused.iter().all(|op| session_only.contains(op)),
         "operations refused to the Owner's token throughout: {refused:?}\n{report}"

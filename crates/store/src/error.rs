@@ -23,6 +23,14 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    #[error("the blob store is misconfigured: {0}")]
+    BlobConfig(String),
+    #[error("blob {0} is missing from the blob store")]
+    BlobMissing(String),
+    #[error("blob store error: {0}")]
+    Blob(#[from] object_store::Error),
+    #[error("blob store I/O error: {0}")]
+    BlobIo(std::io::Error),
 }
 
 impl From<sqlx::Error> for StoreError {

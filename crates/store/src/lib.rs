@@ -5,8 +5,8 @@
 //! Query functions are grouped by the application's contexts — [`people`] (organizations,
 //! sites, users, memberships, invitations, workgroups), [`identity`] (sessions, API tokens),
 //! [`access`] (ranks and presets, grants, overrides, the authorization facts and their
-//! version), [`fleet`] (printer models, groups, printers, their state history, prints) and
-//! [`audit`] — and re-exported flat (`store::insert_org`, `store::append_audit`, …). Each takes
+//! version), [`fleet`] (printer models, groups, printers, their state history, prints),
+//! [`files`] (the file library: blobs, files, projects and their shares) and [`audit`] — and re-exported flat (`store::insert_org`, `store::append_audit`, …). Each takes
 //! a [`Conn`]: a [`ReadConn`] or a [`WriteTx`], dereferenced.
 //!
 //! # Two backends, one seam
@@ -33,13 +33,22 @@
 //!   convert losslessly to `domain::Timestamp`. Reporting tools on PostgreSQL can read them
 //!   with `to_timestamp(col / 1e6)`.
 //! - Permission sets, scopes and JSON documents are text.
+//!
+//! # Blobs
+//!
+//! File contents live outside the database, in the [`BlobStore`] (a local directory or
+//! S3-compatible storage, addressed by SHA-256 per organization); the `blobs` table records
+//! which exist.
 
 pub mod access;
 pub mod audit;
 pub mod backend;
+pub mod blobs;
 mod error;
+pub mod files;
 pub mod fleet;
 pub mod identity;
+pub mod jobs;
 mod migrations;
 pub mod people;
 pub(crate) mod rows;
@@ -57,6 +66,7 @@ pub use audit::{AuditFilter, AuditPage, ChainReport};
 pub use backend::{
     Backend, MAX_NOTIFICATION_PAYLOAD, MissedNotifications, Notification, RightsLock, Subscription,
 };
+pub use blobs::{BlobReader, BlobStore, S3Location};
 pub use error::StoreError;
 pub use identity::{SessionAuth, TokenAuth};
 pub use migrations::{MIGRATION_NAMES_POSTGRES, MIGRATION_NAMES_SQLITE};
@@ -65,8 +75,10 @@ pub use url::DatabaseUrl;
 
 pub use access::*;
 pub use audit::*;
+pub use files::*;
 pub use fleet::*;
 pub use identity::*;
+pub use jobs::*;
 pub use people::*;
 
 /// A connection for reads outside a transaction.

@@ -20,6 +20,8 @@ pub(crate) const SQLITE: &[(&str, &str)] = migrations!("sqlite":
     "0004_invitation_consent.sql",
     "0005_native_booleans.sql",
     "0006_printer_job_cursor.sql",
+    "0007_file_library.sql",
+    "0008_print_jobs.sql",
 );
 pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres":
     "0001_foundation.sql",
@@ -28,6 +30,8 @@ pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres":
     "0004_invitation_consent.sql",
     "0005_native_booleans.sql",
     "0006_printer_job_cursor.sql",
+    "0007_file_library.sql",
+    "0008_print_jobs.sql",
 );
 
 pub const MIGRATION_NAMES_SQLITE: fn() -> Vec<&'static str> =

@@ -30,6 +30,7 @@ pub fn status(code: ErrorCode) -> StatusCode {
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::NameTaken => StatusCode::CONFLICT,
         ErrorCode::SiteInUse => StatusCode::CONFLICT,
+        ErrorCode::TargetInUse => StatusCode::CONFLICT,
         ErrorCode::AlreadyMember => StatusCode::CONFLICT,
         ErrorCode::NoChange => StatusCode::CONFLICT,
         ErrorCode::AlreadyRevoked => StatusCode::CONFLICT,
@@ -48,6 +49,18 @@ pub fn status(code: ErrorCode) -> StatusCode {
         ErrorCode::NoRoomForRanks => StatusCode::CONFLICT,
         ErrorCode::InvitationEmailMismatch => StatusCode::CONFLICT,
         ErrorCode::SignInRequired => StatusCode::CONFLICT,
+        ErrorCode::UnsupportedFileType => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::ProjectNotEmpty => StatusCode::CONFLICT,
+        ErrorCode::ProjectReadOnly => StatusCode::FORBIDDEN,
+        ErrorCode::InvalidTransition => StatusCode::CONFLICT,
+        ErrorCode::IdempotencyKeyReused => StatusCode::CONFLICT,
+        ErrorCode::FileNotReady => StatusCode::CONFLICT,
+        ErrorCode::NotApprovable => StatusCode::CONFLICT,
+        ErrorCode::NoPrinterForTarget => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::DoesNotFit => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::MaterialMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::NozzleMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::InvalidAnswers => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::InvitationExpired => StatusCode::GONE,
         ErrorCode::InvitationRevoked => StatusCode::GONE,
         ErrorCode::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -136,6 +149,11 @@ impl From<AppError> for ApiError {
                 }
             }
             AppError::FileTooLarge { limit } => api = api.with("limit_bytes", json!(limit)),
+            AppError::UnsupportedFile(found) => {
+                api = api
+                    .with("found", json!(found.key()))
+                    .with("accepted", json!(["gcode"]));
+            }
             AppError::Throttled { retry_after_secs } => {
                 api.retry_after = Some(retry_after_secs);
                 api = api.with("retry_after_seconds", json!(retry_after_secs));
@@ -229,6 +247,7 @@ mod tests {
             AppError::Printer(DriverError::Protocol("?".into())),
             AppError::Printer(DriverError::Config("?".into())),
             AppError::internal(std::io::Error::other("x")),
+            AppError::UnsupportedFile(app::FoundKind::StlBinary),
         ];
         for code in ErrorCode::ALL {
             all.push(AppError::conflict(*code, "x"));

@@ -4,14 +4,16 @@
 
 use authz::{AccessLevel, Permission};
 use domain::{
-    DriverKind, Invalid, Name, OrgId, Printer, PrinterConnection, PrinterGroup, PrinterGroupId,
-    PrinterId, PrinterModel, PrinterModelId, PrinterState, SiteId, Timestamp, parse_description,
+    DriverKind, Invalid, JobTarget, Name, OrgId, Printer, PrinterConnection, PrinterGroup,
+    PrinterGroupId, PrinterId, PrinterModel, PrinterModelId, PrinterState, SiteId, Timestamp,
+    parse_description,
 };
 use serde_json::json;
 
 use super::Fleet;
 use crate::actor::OrgActor;
 use crate::error::{AppError, AppResult, ErrorCode, on_conflict};
+use crate::jobs;
 use crate::unit_of_work::{Audit, Changes, Found};
 
 /// A printer as written by the API (the `web` crate's wire type documents its rules).
@@ -572,7 +574,10 @@ impl Fleet<'_> {
         let before = store::get_printer(uow.conn(), actor.org(), id)
             .await
             .found("printer")?;
-        store::delete_printer(uow.conn(), actor.org(), id).await?;
+        let org = actor.org();
+        jobs::refuse_if_jobs_aim_at(uow.conn(), org, JobTarget::Printer(id)).await?;
+        store::detach_printer_from_finished_jobs(uow.conn(), org, id).await?;
+        store::delete_printer(uow.conn(), org, id).await?;
         uow.rights_changed();
         uow.audit(Audit::of("printer.delete", "printer", id).before(printer_summary(&before)));
         uow.commit().await?;
@@ -650,6 +655,7 @@ impl Fleet<'_> {
         let model = store::get_printer_model(uow.conn(), actor.org(), id)
             .await
             .found("printer model")?;
+        jobs::refuse_if_jobs_aim_at(uow.conn(), actor.org(), JobTarget::Model(id)).await?;
         store::delete_printer_model(uow.conn(), actor.org(), id).await?;
         uow.rights_changed();
         uow.audit(
@@ -729,6 +735,7 @@ impl Fleet<'_> {
         let group = store::get_printer_group(uow.conn(), actor.org(), id)
             .await
             .found("printer group")?;
+        jobs::refuse_if_jobs_aim_at(uow.conn(), actor.org(), JobTarget::Group(id)).await?;
         store::delete_printer_group(uow.conn(), actor.org(), id).await?;
         uow.rights_changed();
         uow.audit(

@@ -1,7 +1,9 @@
 //! The organization's settings and its sites.
 
 use authz::Permission;
-use domain::{CurrencyCode, Name, Organization, Site, SiteId, TimeZoneName, parse_description};
+use domain::{
+    CurrencyCode, JobTarget, Name, Organization, Site, SiteId, TimeZoneName, parse_description,
+};
 use serde_json::json;
 
 use super::People;
@@ -18,6 +20,9 @@ pub struct UpdateOrg {
     pub currency: Option<String>,
     /// Who may confirm a clear build plate: `print_access` or `any_access`.
     pub bed_clear_access: Option<authz::BedClearAccess>,
+    /// Disable G-code upload for members without `files.upload_gcode` (3DPrinterOS). Changing
+    /// it needs `files.restrict_gcode_upload`.
+    pub gcode_upload_restricted: Option<bool>,
 }
 
 #[derive(Debug)]
@@ -42,6 +47,7 @@ pub(crate) fn org_summary(org: &Organization) -> serde_json::Value {
         "time_zone": org.time_zone,
         "currency": org.currency,
         "bed_clear_access": org.bed_clear_access.key(),
+        "gcode_upload_restricted": org.gcode_upload_restricted,
     })
 }
 
@@ -77,6 +83,12 @@ impl People<'_> {
         }
         if let Some(bed_clear) = input.bed_clear_access {
             org.bed_clear_access = bed_clear;
+        }
+        if let Some(restricted) = input.gcode_upload_restricted
+            && restricted != org.gcode_upload_restricted
+        {
+            uow.actor().require(Permission::FilesRestrictGcodeUpload)?;
+            org.gcode_upload_restricted = restricted;
         }
         store::update_org(uow.conn(), &org).await?;
         uow.rights_changed();
@@ -180,6 +192,7 @@ impl People<'_> {
                 format!("the site still has {printers} printer(s); move or remove them first"),
             ));
         }
+        crate::jobs::refuse_if_jobs_aim_at(uow.conn(), actor.org(), JobTarget::Site(site)).await?;
         store::delete_site(uow.conn(), actor.org(), site).await?;
         uow.audit(Audit::of("site.delete", "site", site).before(site_summary(&before)));
         uow.commit().await

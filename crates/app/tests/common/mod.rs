@@ -1,7 +1,7 @@
 //! What the use-case tests share: an organization with its owner on a fresh database, and
 //! people who join it.
 // Each test crate uses part of it.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 
@@ -111,6 +111,11 @@ impl Lab {
             Vault::new(&self.vault_key),
         );
         self.app.start_fleet().await.unwrap();
+    }
+
+    /// Where uploads are staged while they arrive.
+    pub fn staging_dir(&self) -> &std::path::Path {
+        self.staging.path()
     }
 
     /// The person as authorized now, as a request would resolve them.

@@ -259,6 +259,26 @@ impl Client {
         request.send().await.unwrap()
     }
 
+    /// POSTs JSON with an extra header (an `Idempotency-Key`).
+    pub async fn post_with_header(
+        &self,
+        path: &str,
+        body: Value,
+        (name, value): (&str, &str),
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(name, value)
+            .json(&body);
+        if let Some(bearer) = &self.bearer {
+            request = request.bearer_auth(bearer);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     /// POSTs raw bytes (a G-code file).
     pub async fn raw_post(&self, path: &str, body: Vec<u8>) -> reqwest::Response {
         let mut request = self

@@ -35,12 +35,12 @@ crate::on_both_backends!(
 );
 
 /// One request over its own connection, written byte by byte as the test says.
-struct Raw {
+pub(crate) struct Raw {
     stream: TcpStream,
 }
 
 impl Raw {
-    async fn open(server: &TestServer) -> Raw {
+    pub(crate) async fn open(server: &TestServer) -> Raw {
         let addr = server.base.trim_start_matches("http://");
         Raw {
             stream: TcpStream::connect(addr).await.unwrap(),
@@ -48,7 +48,7 @@ impl Raw {
     }
 
     /// Sends the request line and headers (and `Connection: close`), no body yet.
-    async fn head(&mut self, method: &str, path: &str, headers: &[(&str, String)]) {
+    pub(crate) async fn head(&mut self, method: &str, path: &str, headers: &[(&str, String)]) {
         let mut text =
             format!("{method} {path} HTTP/1.1\r\nHost: farmhand.test\r\nConnection: close\r\n");
         for (name, value) in headers {
@@ -58,7 +58,7 @@ impl Raw {
         self.send(text.as_bytes()).await;
     }
 
-    async fn send(&mut self, bytes: &[u8]) {
+    pub(crate) async fn send(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).await.unwrap();
     }
 
@@ -72,7 +72,7 @@ impl Raw {
 
     /// The answer's status and JSON body; fails the test if none comes — which is what a server
     /// that reads (or waits for) the whole body first would do.
-    async fn answer(mut self) -> (StatusCode, Value) {
+    pub(crate) async fn answer(mut self) -> (StatusCode, Value) {
         let mut received = Vec::new();
         let read = async {
             let mut buffer = [0u8; 16 * 1024];
@@ -134,7 +134,7 @@ async fn idle_printer(server: &TestServer) -> (Client, String, String) {
     (owner, secret, printer)
 }
 
-fn upload_headers(token: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn upload_headers(token: &str) -> Vec<(&'static str, String)> {
     vec![
         ("Authorization", format!("Bearer {token}")),
         ("Content-Type", "application/octet-stream".into()),

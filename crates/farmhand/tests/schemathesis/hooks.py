@@ -56,12 +56,71 @@ def _bed_corners_in_order(case):
     )
 
 
+def _given(mapping, key):
+    return isinstance(mapping, dict) and mapping.get(key) is not None
+
+
+def _personal_or_project(case):
+    """`FileListQuery.personal`: "not with `project_id`"."""
+    query = case.query or {}
+    personal = query.get("personal") in (True, "true")
+    return not (personal and _given(query, "project_id"))
+
+
+def _one_target_filter(case):
+    """`JobListQuery.group_id`: "at most one of `group_id`, `model_id` and `site_id`"."""
+    query = case.query or {}
+    return sum(_given(query, k) for k in ("group_id", "model_id", "site_id")) <= 1
+
+
+FINISHED = ("completed", "failed", "cancelled", "rejected")
+
+
+def _job_listing(history):
+    def rule(case):
+        """`JobListQuery.cursor`: "The `next_cursor` of the previous page of the same
+        listing", which a generator cannot make up, so a valid request starts from the first
+        page; `JobListQuery.state`: "a finished state for the history, another for the
+        queue"; and the rule of `_one_target_filter`."""
+        query = dict(case.query or {})
+        state = query.get("state")
+        state_fits = state is None or (state in FINISHED) == history
+        return not _given(query, "cursor") and state_fits and _one_target_filter(case)
+
+    return rule
+
+
+def _member_or_workgroup(case):
+    """`ShareProject`: "exactly one of them"."""
+    body = case.body if isinstance(case.body, dict) else {}
+    return sum(_given(body, k) for k in ("member_id", "workgroup_id")) == 1
+
+
+def _choices_match_kind(case):
+    """`QuestionInput.choices`: "For `choice` and `multi_choice`: 1 to 50 choices; none for
+    the others"."""
+    body = case.body if isinstance(case.body, dict) else {}
+    choices = body.get("choices", [])
+    if not isinstance(choices, list):
+        return True
+    if body.get("kind") in ("choice", "multi_choice"):
+        return len(choices) >= 1
+    return len(choices) == 0
+
+
 RULES = {
     ("POST", "/api/v1/orgs/{org_id}/printer-models"): _bed_corners_in_order,
     ("PUT", "/api/v1/orgs/{org_id}/printer-models/{model_id}"): _bed_corners_in_order,
     ("POST", "/api/v1/orgs/{org_id}/api-tokens"): _token_expires_in_the_future,
     ("GET", "/api/v1/orgs/{org_id}/audit-events"): _audit_range_is_not_inverted,
     ("GET", "/api/v1/orgs/{org_id}/audit-events/export.csv"): _audit_range_is_not_inverted,
+    ("GET", "/api/v1/orgs/{org_id}/files"): _personal_or_project,
+    ("GET", "/api/v1/orgs/{org_id}/jobs"): _job_listing(history=False),
+    ("GET", "/api/v1/orgs/{org_id}/jobs/history"): _job_listing(history=True),
+    ("GET", "/api/v1/orgs/{org_id}/jobs/history/export.csv"): _job_listing(history=True),
+    ("PUT", "/api/v1/orgs/{org_id}/projects/{project_id}/shares"): _member_or_workgroup,
+    ("POST", "/api/v1/orgs/{org_id}/submission-questions"): _choices_match_kind,
+    ("PUT", "/api/v1/orgs/{org_id}/submission-questions/{question_id}"): _choices_match_kind,
 }
 
 

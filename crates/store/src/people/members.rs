@@ -237,3 +237,19 @@ pub async fn members_holding(
     }
     Ok(names)
 }
+
+/// The display name of every member of the organization (for timelines and exports).
+pub async fn member_names(
+    conn: &mut Conn,
+    org: OrgId,
+) -> Result<std::collections::HashMap<MemberId, String>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT m.id, u.name FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1",
+    )
+    .bind(org.get())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| Ok((MemberId(int(row, "id")?), text(row, "name")?)))
+        .collect()
+}

@@ -4,7 +4,7 @@ use authz::BedClearAccess;
 use domain::{OrgId, Organization, Timestamp};
 use sqlx::any::AnyRow;
 
-use crate::rows::{int, text, ts};
+use crate::rows::{flag, int, text, ts};
 use crate::{Conn, StoreError};
 
 pub async fn insert_org(
@@ -37,13 +37,15 @@ fn org_from_row(row: &AnyRow) -> Result<Organization, StoreError> {
             BedClearAccess::parse(&stored)
                 .ok_or_else(|| StoreError::Corrupt(format!("bed_clear_access {stored:?}")))?
         },
+        approval_required: flag(row, "approval_required")?,
+        gcode_upload_restricted: flag(row, "gcode_upload_restricted")?,
         created_at: ts(row, "created_at")?,
     })
 }
 
 pub async fn get_org(conn: &mut Conn, org: OrgId) -> Result<Option<Organization>, StoreError> {
     let row = sqlx::query(
-        "SELECT id, name, time_zone, currency, bed_clear_access, created_at FROM organizations WHERE id = $1",
+        "SELECT id, name, time_zone, currency, bed_clear_access, approval_required, gcode_upload_restricted, created_at FROM organizations WHERE id = $1",
     )
     .bind(org.get())
     .fetch_optional(&mut *conn)
@@ -53,7 +55,7 @@ pub async fn get_org(conn: &mut Conn, org: OrgId) -> Result<Option<Organization>
 
 pub async fn list_orgs(conn: &mut Conn) -> Result<Vec<Organization>, StoreError> {
     let rows = sqlx::query(
-        "SELECT id, name, time_zone, currency, bed_clear_access, created_at FROM organizations ORDER BY id",
+        "SELECT id, name, time_zone, currency, bed_clear_access, approval_required, gcode_upload_restricted, created_at FROM organizations ORDER BY id",
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -65,7 +67,7 @@ pub async fn find_org_by_name(
     name: &str,
 ) -> Result<Option<Organization>, StoreError> {
     let row = sqlx::query(
-        "SELECT id, name, time_zone, currency, bed_clear_access, created_at FROM organizations WHERE name = $1 ORDER BY id LIMIT 1",
+        "SELECT id, name, time_zone, currency, bed_clear_access, approval_required, gcode_upload_restricted, created_at FROM organizations WHERE name = $1 ORDER BY id LIMIT 1",
     )
     .bind(name.to_string())
     .fetch_optional(&mut *conn)
@@ -75,12 +77,15 @@ pub async fn find_org_by_name(
 
 pub async fn update_org(conn: &mut Conn, org: &Organization) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE organizations SET name = $1, time_zone = $2, currency = $3, bed_clear_access = $4 WHERE id = $5",
+        "UPDATE organizations SET name = $1, time_zone = $2, currency = $3, bed_clear_access = $4, \
+         approval_required = $5, gcode_upload_restricted = $6 WHERE id = $7",
     )
     .bind(org.name.clone())
     .bind(org.time_zone.clone())
     .bind(org.currency.clone())
     .bind(org.bed_clear_access.key())
+    .bind(org.approval_required)
+    .bind(org.gcode_upload_restricted)
     .bind(org.id.get())
     .execute(&mut *conn)
     .await?;

@@ -99,10 +99,11 @@ pub async fn update_printer(
     ))
 }
 
-/// Remove a printer.
+/// Remove a printer. Refused while unfinished jobs aim at it; finished jobs forget it.
 #[utoipa::path(delete, path = "/orgs/{org_id}/printers/{printer_id}", tag = "printers",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
-    responses((status = 204)))]
+    responses((status = 204)),
+    extensions(("x-errors" = json!(errors(&[E::TargetInUse])))))]
 pub async fn delete_printer(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -147,10 +148,12 @@ pub async fn create_model(
     )))
 }
 
-/// Remove a printer model (its printers keep working without one).
+/// Remove a printer model (its printers keep working without one). Refused while unfinished
+/// jobs aim at it.
 #[utoipa::path(delete, path = "/orgs/{org_id}/printer-models/{model_id}", tag = "printers",
     params(("org_id" = OrgId, Path), ("model_id" = PrinterModelId, Path)),
-    responses((status = 204)))]
+    responses((status = 204)),
+    extensions(("x-errors" = json!(errors(&[E::TargetInUse])))))]
 pub async fn delete_model(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -239,10 +242,12 @@ pub async fn update_group(
     ))
 }
 
-/// Remove a printer group and the access granted through it.
+/// Remove a printer group and the access granted through it. Refused while unfinished jobs
+/// aim at it.
 #[utoipa::path(delete, path = "/orgs/{org_id}/printer-groups/{group_id}", tag = "printers",
     params(("org_id" = OrgId, Path), ("group_id" = PrinterGroupId, Path)),
-    responses((status = 204)))]
+    responses((status = 204)),
+    extensions(("x-errors" = json!(errors(&[E::TargetInUse])))))]
 pub async fn delete_group(
     State(state): State<WebState>,
     Org(actor): Org,

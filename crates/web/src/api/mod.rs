@@ -6,7 +6,9 @@ mod access;
 mod audit;
 mod auth;
 pub mod errors;
+mod files;
 mod fleet;
+mod jobs;
 mod members;
 mod orgs;
 mod printer_control;
@@ -53,6 +55,11 @@ pub struct ErrorDetail {
     pub field: Option<String>,
     /// With `too_many_attempts`: as the `Retry-After` header.
     pub retry_after_seconds: Option<u64>,
+    /// With `unsupported_file_type`: what the file is (`empty`, `stl_ascii`, `stl_binary`,
+    /// `3mf_or_zip`, `obj`, `png`, `jpeg`, `text`, `binary`).
+    pub found: Option<String>,
+    /// With `unsupported_file_type`: the kinds of file accepted.
+    pub accepted: Option<Vec<String>>,
 }
 
 #[derive(utoipa::OpenApi)]
@@ -62,7 +69,7 @@ pub struct ErrorDetail {
         description = "Share a fleet of 3D printers safely. Every operation names the access it needs in `x-permission`: `public`, `authenticated`, or a permission key.",
     ),
     // Schemas only parameters refer to (the derive registers those of bodies and responses).
-    components(schemas(ErrorBody, crate::wire::values::PrintFileName, crate::wire::values::PermissionKey, crate::wire::ids::Timestamp)),
+    components(schemas(ErrorBody, crate::wire::values::PrintFileName, crate::wire::values::PermissionKey, crate::wire::ids::Timestamp, crate::wire::jobs::AnswerValue)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Signing in, sessions, passwords"),
@@ -73,6 +80,9 @@ pub struct ErrorDetail {
         (name = "workgroups", description = "Workgroups and moderators"),
         (name = "api-tokens", description = "Personal API tokens"),
         (name = "audit", description = "The tamper-evident audit log"),
+        (name = "jobs", description = "Print jobs: submission, the queue, history and timelines; submission questions"),
+        (name = "approval", description = "Approving, rejecting and sending back jobs"),
+        (name = "files", description = "The file library: uploads, analysis, thumbnails and library projects"),
     )
 )]
 struct ApiDoc;
@@ -218,6 +228,8 @@ pub fn routes() -> (Router<WebState>, OpenApi, Vec<Declaration>, Vec<String>) {
     let api = access::routes(api);
     let api = fleet::routes(api);
     let api = printer_control::routes(api);
+    let api = jobs::routes(api);
+    let api = files::routes(api);
     api.finish()
 }
 

@@ -112,7 +112,7 @@ pub async fn update_site(
 #[utoipa::path(delete, path = "/orgs/{org_id}/sites/{site_id}", tag = "organizations",
     params(("org_id" = OrgId, Path), ("site_id" = SiteId, Path)),
     responses((status = 204)),
-    extensions(("x-errors" = json!(errors(&[E::SiteInUse])))))]
+    extensions(("x-errors" = json!(errors(&[E::SiteInUse, E::TargetInUse])))))]
 pub async fn delete_site(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -136,7 +136,11 @@ pub async fn list_ranks(
 /// This module's operations and what each requires.
 pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
     api.permission(P::OrganizationView, routes!(get_org))
-        .permission(P::OrganizationManage, routes!(update_org))
+        .permission_also(
+            P::OrganizationManage,
+            &[P::FilesRestrictGcodeUpload],
+            routes!(update_org),
+        )
         .permission(P::SitesView, routes!(list_sites))
         .permission(P::SitesManage, routes!(create_site))
         .permission(P::SitesView, routes!(get_site))

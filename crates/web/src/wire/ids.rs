@@ -57,6 +57,10 @@ wire_id! {
     PrinterModelId => "printer model",
     GrantId => "printer access grant",
     PrintId => "print",
+    FileId => "file",
+    ProjectId => "project",
+    JobId => "job",
+    QuestionId => "submission question",
 }
 
 /// A point in time with microsecond precision, stored as microseconds since the Unix epoch so

@@ -20,9 +20,11 @@
 pub mod access;
 pub mod audit;
 pub mod control;
+pub mod files;
 pub mod fleet;
 pub mod identity;
 pub mod ids;
+pub mod jobs;
 pub mod people;
 pub(crate) mod schema;
 pub mod values;

@@ -16,6 +16,11 @@ pub struct Organization {
     pub currency: String,
     /// Who may confirm a clear build plate: members with print access, or with any access.
     pub bed_clear_access: BedClearAccess,
+    /// Jobs of members whose rank lacks `approval.skip` wait for an approver (changed at
+    /// `PUT …/settings/approval`).
+    pub approval_required: bool,
+    /// G-code upload is disabled for members without `files.upload_gcode` (3DPrinterOS).
+    pub gcode_upload_restricted: bool,
     pub created_at: Timestamp,
 }
 
@@ -27,6 +32,8 @@ impl From<domain::Organization> for Organization {
             time_zone,
             currency,
             bed_clear_access,
+            approval_required,
+            gcode_upload_restricted,
             created_at,
         } = organization;
         Organization {
@@ -35,6 +42,8 @@ impl From<domain::Organization> for Organization {
             time_zone,
             currency,
             bed_clear_access: bed_clear_access.into(),
+            approval_required,
+            gcode_upload_restricted,
             created_at: created_at.into(),
         }
     }
@@ -81,6 +90,9 @@ pub struct UpdateOrg {
     pub currency: Option<String>,
     /// Who may confirm a clear build plate: `print_access` or `any_access`.
     pub bed_clear_access: Option<BedClearAccess>,
+    /// Disable G-code upload for members without `files.upload_gcode` (changing it needs
+    /// `files.restrict_gcode_upload`).
+    pub gcode_upload_restricted: Option<bool>,
 }
 
 impl From<UpdateOrg> for app::UpdateOrg {
@@ -90,12 +102,14 @@ impl From<UpdateOrg> for app::UpdateOrg {
             time_zone,
             currency,
             bed_clear_access,
+            gcode_upload_restricted,
         } = update_org;
         app::UpdateOrg {
             name,
             time_zone,
             currency,
             bed_clear_access: bed_clear_access.map(Into::into),
+            gcode_upload_restricted,
         }
     }
 }

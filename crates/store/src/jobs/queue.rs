@@ -1,0 +1,421 @@
+//! Jobs: the queue (in order) and the history (newest first).
+
+use domain::{FileId, Job, JobId, JobState, JobTarget, MemberId, OrgId, PrinterId, Timestamp};
+use sqlx::any::AnyRow;
+
+use crate::rows::{int, opt_int, opt_text, opt_ts, text, ts};
+use crate::{Conn, StoreError};
+
+const JOB_COLUMNS: &str = "id, org_id, owner_member_id, file_id, target_kind, target_id, \
+     printer_id, state, priority, copies, note, reason, queue_position, reprint_of, created_at, \
+     updated_at, finished_at";
+
+/// The states of the queue, as the partial index `jobs_queue` names them: a query must repeat
+/// this exact condition for the planner to use that index.
+const IN_QUEUE: &str =
+    "state IN ('pending_approval', 'sent_back', 'queued', 'assigned', 'printing', 'paused')";
+
+fn small(row: &AnyRow, col: &str) -> Result<i32, StoreError> {
+    i32::try_from(int(row, col)?).map_err(|_| StoreError::Corrupt(format!("{col} out of range")))
+}
+
+fn job_from_row(row: &AnyRow) -> Result<Job, StoreError> {
+    let state = text(row, "state")?;
+    let target_kind = text(row, "target_kind")?;
+    let target_id = opt_int(row, "target_id")?;
+    Ok(Job {
+        id: JobId(int(row, "id")?),
+        org_id: OrgId(int(row, "org_id")?),
+        owner_member_id: MemberId(int(row, "owner_member_id")?),
+        file_id: FileId(int(row, "file_id")?),
+        target: JobTarget::from_parts(&target_kind, target_id).ok_or_else(|| {
+            StoreError::Corrupt(format!("job target {target_kind:?} {target_id:?}"))
+        })?,
+        printer_id: opt_int(row, "printer_id")?.map(PrinterId),
+        state: JobState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("job state {state:?}")))?,
+        priority: small(row, "priority")?,
+        copies: small(row, "copies")?,
+        note: text(row, "note")?,
+        reason: opt_text(row, "reason")?,
+        queue_position: int(row, "queue_position")?,
+        reprint_of: opt_int(row, "reprint_of")?.map(JobId),
+        created_at: ts(row, "created_at")?,
+        updated_at: ts(row, "updated_at")?,
+        finished_at: opt_ts(row, "finished_at")?,
+    })
+}
+
+/// A job to insert.
+pub struct NewJob<'a> {
+    pub owner: MemberId,
+    pub file: FileId,
+    pub target: JobTarget,
+    pub state: JobState,
+    pub priority: i32,
+    pub copies: i32,
+    pub note: &'a str,
+    pub reprint_of: Option<JobId>,
+    /// The submission's `Idempotency-Key` and the hash of its body.
+    pub idempotency: Option<(&'a str, &'a str)>,
+}
+
+/// Inserts a job at the end of its priority's line.
+pub async fn insert_job(
+    conn: &mut Conn,
+    org: OrgId,
+    job: &NewJob<'_>,
+    now: Timestamp,
+) -> Result<Job, StoreError> {
+    let (kind, target_id) = job.target.parts();
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO jobs (org_id, owner_member_id, file_id, target_kind, target_id, state, \
+         priority, copies, note, queue_position, reprint_of, idempotency_key, request_hash, \
+         created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+         (SELECT COALESCE(MAX(queue_position), 0) + 1 FROM jobs WHERE org_id = $1), \
+         $10, $11, $12, $13, $13) RETURNING {JOB_COLUMNS}"
+    )))
+    .bind(org.get())
+    .bind(job.owner.get())
+    .bind(job.file.get())
+    .bind(kind)
+    .bind(target_id)
+    .bind(job.state.key())
+    .bind(job.priority)
+    .bind(job.copies)
+    .bind(job.note.to_string())
+    .bind(job.reprint_of.map(JobId::get))
+    .bind(job.idempotency.map(|(key, _)| key.to_string()))
+    .bind(job.idempotency.map(|(_, hash)| hash.to_string()))
+    .bind(now.micros())
+    .fetch_one(&mut *conn)
+    .await?;
+    job_from_row(&row)
+}
+
+pub async fn get_job(conn: &mut Conn, org: OrgId, id: JobId) -> Result<Option<Job>, StoreError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE org_id = $1 AND id = $2"
+    )))
+    .bind(org.get())
+    .bind(id.get())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(job_from_row).transpose()
+}
+
+/// The job a member submitted under an idempotency key, with the hash of that submission's
+/// body.
+pub async fn job_by_idempotency_key(
+    conn: &mut Conn,
+    org: OrgId,
+    owner: MemberId,
+    key: &str,
+) -> Result<Option<(JobId, String)>, StoreError> {
+    let row = sqlx::query(
+        "SELECT id, request_hash FROM jobs \
+         WHERE org_id = $1 AND owner_member_id = $2 AND idempotency_key = $3",
+    )
+    .bind(org.get())
+    .bind(owner.get())
+    .bind(key.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|row| {
+        Ok((
+            JobId(int(&row, "id")?),
+            opt_text(&row, "request_hash")?.unwrap_or_default(),
+        ))
+    })
+    .transpose()
+}
+
+/// What an edit may change.
+pub struct JobFields<'a> {
+    pub target: JobTarget,
+    pub priority: i32,
+    pub copies: i32,
+    pub note: &'a str,
+}
+
+pub async fn update_job_fields(
+    conn: &mut Conn,
+    org: OrgId,
+    id: JobId,
+    fields: &JobFields<'_>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let (kind, target_id) = fields.target.parts();
+    sqlx::query(
+        "UPDATE jobs SET target_kind = $1, target_id = $2, priority = $3, copies = $4, note = $5, \
+         updated_at = $6 WHERE org_id = $7 AND id = $8",
+    )
+    .bind(kind)
+    .bind(target_id)
+    .bind(fields.priority)
+    .bind(fields.copies)
+    .bind(fields.note.to_string())
+    .bind(now.micros())
+    .bind(org.get())
+    .bind(id.get())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A change of state.
+pub struct JobStateChange<'a> {
+    pub from: JobState,
+    pub to: JobState,
+    /// The new reason (rejection, send-back), or `None` to keep the last one.
+    pub reason: Option<&'a str>,
+    /// The printer it goes to, when approval or assignment names one.
+    pub printer: Option<PrinterId>,
+}
+
+/// Moves a job from one state to another, only if it is still in `from`: returns whether it
+/// was (a concurrent change wins, and the caller reports the conflict).
+pub async fn change_job_state(
+    conn: &mut Conn,
+    org: OrgId,
+    id: JobId,
+    change: &JobStateChange<'_>,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let finished_at = change.to.is_finished().then_some(now.micros());
+    let result = sqlx::query(
+        "UPDATE jobs SET state = $1, reason = COALESCE($2, reason), \
+         printer_id = COALESCE($3, printer_id), finished_at = $4, updated_at = $5 \
+         WHERE org_id = $6 AND id = $7 AND state = $8",
+    )
+    .bind(change.to.key())
+    .bind(change.reason.map(str::to_string))
+    .bind(change.printer.map(PrinterId::get))
+    .bind(finished_at)
+    .bind(now.micros())
+    .bind(org.get())
+    .bind(id.get())
+    .bind(change.from.key())
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Puts a job at `position` in the organization's line.
+pub async fn set_queue_position(
+    conn: &mut Conn,
+    org: OrgId,
+    id: JobId,
+    position: i64,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE jobs SET queue_position = $1, updated_at = $2 WHERE org_id = $3 AND id = $4",
+    )
+    .bind(position)
+    .bind(now.micros())
+    .bind(org.get())
+    .bind(id.get())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Makes room at a position: every queued job of the organization at or after it moves one
+/// place back.
+pub async fn shift_queue_from(
+    conn: &mut Conn,
+    org: OrgId,
+    position: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE jobs SET queue_position = queue_position + 1 \
+         WHERE org_id = $1 AND {IN_QUEUE} AND queue_position >= $2"
+    )))
+    .bind(org.get())
+    .bind(position)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Which jobs a list holds. Every filter is optional; `owner` is also how a member without
+/// `.all` sees only their own.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub states: Vec<JobState>,
+    pub owner: Option<MemberId>,
+    pub printer: Option<PrinterId>,
+    pub target: Option<JobTarget>,
+    /// Created at or after.
+    pub from: Option<Timestamp>,
+    /// Created before.
+    pub to: Option<Timestamp>,
+}
+
+/// The two orders a list can take, each with its keyset cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobList {
+    /// Jobs in the queue, in the order they will be taken: priority (highest first), then
+    /// position.
+    Queue { after: Option<QueueCursor> },
+    /// Finished jobs, most recently finished first.
+    History { after: Option<HistoryCursor> },
+}
+
+/// Where a queue page ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueCursor {
+    pub priority: i32,
+    pub queue_position: i64,
+    pub id: JobId,
+}
+
+/// Where a history page ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryCursor {
+    pub finished_at: Timestamp,
+    pub id: JobId,
+}
+
+enum Param {
+    Int(i64),
+    Text(String),
+}
+
+/// Up to `limit` jobs of a list, from its cursor.
+pub async fn list_jobs(
+    conn: &mut Conn,
+    org: OrgId,
+    filter: &JobFilter,
+    list: JobList,
+    limit: u32,
+) -> Result<Vec<Job>, StoreError> {
+    let mut conditions = vec!["org_id = $1".to_string()];
+    let mut params = vec![Param::Int(org.get())];
+    if !filter.states.is_empty() {
+        let keys: Vec<String> = filter
+            .states
+            .iter()
+            .map(|s| format!("'{}'", s.key()))
+            .collect();
+        // State keys are the enum's own constants, never input.
+        conditions.push(format!("state IN ({})", keys.join(", ")));
+    }
+    let mut bind = |condition: &str, param: Param| {
+        params.push(param);
+        conditions.push(condition.replace('?', &format!("${}", params.len())));
+    };
+    if let Some(owner) = filter.owner {
+        bind("owner_member_id = ?", Param::Int(owner.get()));
+    }
+    if let Some(printer) = filter.printer {
+        bind("printer_id = ?", Param::Int(printer.get()));
+    }
+    if let Some(target) = filter.target {
+        let (kind, id) = target.parts();
+        bind("target_kind = ?", Param::Text(kind.to_string()));
+        if let Some(id) = id {
+            bind("target_id = ?", Param::Int(id));
+        }
+    }
+    if let Some(from) = filter.from {
+        bind("created_at >= ?", Param::Int(from.micros()));
+    }
+    if let Some(to) = filter.to {
+        bind("created_at < ?", Param::Int(to.micros()));
+    }
+    let order = match list {
+        JobList::Queue { after } => {
+            conditions.push(IN_QUEUE.to_string());
+            if let Some(c) = after {
+                let (p, q, i) = (params.len() + 1, params.len() + 2, params.len() + 3);
+                params.extend([
+                    Param::Int(i64::from(c.priority)),
+                    Param::Int(c.queue_position),
+                    Param::Int(c.id.get()),
+                ]);
+                conditions.push(format!(
+                    "(priority < ${p} OR (priority = ${p} AND (queue_position > ${q} \
+                     OR (queue_position = ${q} AND id > ${i}))))"
+                ));
+            }
+            "priority DESC, queue_position, id"
+        }
+        JobList::History { after } => {
+            conditions.push("finished_at IS NOT NULL".to_string());
+            if let Some(c) = after {
+                let (f, i) = (params.len() + 1, params.len() + 2);
+                params.extend([Param::Int(c.finished_at.micros()), Param::Int(c.id.get())]);
+                conditions.push(format!(
+                    "(finished_at < ${f} OR (finished_at = ${f} AND id < ${i}))"
+                ));
+            }
+            "finished_at DESC, id DESC"
+        }
+    };
+    let sql = format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE {} ORDER BY {order} LIMIT ${}",
+        conditions.join(" AND "),
+        params.len() + 1
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for param in params {
+        query = match param {
+            Param::Int(v) => query.bind(v),
+            Param::Text(v) => query.bind(v),
+        };
+    }
+    let rows = query.bind(i64::from(limit)).fetch_all(&mut *conn).await?;
+    rows.iter().map(job_from_row).collect()
+}
+
+/// The last position in the organization's line (0 when nobody ever queued).
+pub async fn last_queue_position(conn: &mut Conn, org: OrgId) -> Result<i64, StoreError> {
+    let row =
+        sqlx::query("SELECT COALESCE(MAX(queue_position), 0) AS last FROM jobs WHERE org_id = $1")
+            .bind(org.get())
+            .fetch_one(&mut *conn)
+            .await?;
+    int(&row, "last")
+}
+
+/// How many unfinished jobs aim at `target`: those naming it as their target and, for a
+/// printer, those already sent to it. Removing a target they need is refused while any are left.
+pub async fn count_unfinished_jobs_aiming_at(
+    conn: &mut Conn,
+    org: OrgId,
+    target: JobTarget,
+) -> Result<i64, StoreError> {
+    let (kind, id) = target.parts();
+    let printer = match target {
+        JobTarget::Printer(printer) => Some(printer.get()),
+        _ => None,
+    };
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) AS n FROM jobs WHERE org_id = $1 AND {IN_QUEUE} \
+         AND ((target_kind = $2 AND target_id = $3) OR printer_id = $4)"
+    )))
+    .bind(org.get())
+    .bind(kind)
+    .bind(id)
+    .bind(printer)
+    .fetch_one(&mut *conn)
+    .await?;
+    int(&row, "n")
+}
+
+/// Before a printer is removed: finished jobs forget it (their timelines still name it).
+pub async fn detach_printer_from_finished_jobs(
+    conn: &mut Conn,
+    org: OrgId,
+    printer: PrinterId,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE jobs SET printer_id = NULL WHERE org_id = $1 AND printer_id = $2")
+        .bind(org.get())
+        .bind(printer.get())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
