@@ -11,6 +11,7 @@ mod actor;
 mod audit_log;
 mod console;
 mod control;
+mod dispatch;
 mod error;
 mod files;
 mod fleet;
@@ -42,6 +43,7 @@ pub use access::{
 pub use actor::{Credential, OrgActor, Principal, RequestMeta};
 pub use audit_log::{AUDIT_CSV_HEADER, AuditLog, AuditQuery, write_audit_csv};
 pub use console::{Console, CreatedOrg};
+pub use dispatch::Outcome as DispatchOutcome;
 pub use control::{
     Control, FAULT_MESSAGE_PATTERN, FILE_NAME_PATTERN, MAX_FAULT_DISCONNECT_S,
     MAX_FAULT_LOCAL_PRINT_S, MAX_FAULT_MESSAGE_CHARS, MAX_FILE_NAME_CHARS, MAX_GCODE_LINE_CHARS,
@@ -132,6 +134,8 @@ struct Inner {
     settings: Settings,
     vault: vault::Vault,
     supervisors: supervision::Supervisors,
+    /// Wakes the dispatcher's loop before its next tick.
+    dispatch_wake: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for App {
@@ -162,6 +166,7 @@ impl App {
                 settings,
                 vault,
                 supervisors,
+                dispatch_wake: tokio::sync::Notify::new(),
             }),
         }
     }

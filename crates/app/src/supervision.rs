@@ -228,6 +228,16 @@ impl Supervisors {
         self.get(id).map(|p| p.status())
     }
 
+    /// Every supervised printer.
+    pub(crate) fn all(&self) -> Vec<Arc<LivePrinter>> {
+        self.printers
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
+    }
+
     pub fn len(&self) -> usize {
         self.printers
             .read()
@@ -836,6 +846,7 @@ impl App {
                         managed: false,
                         state: PrintState::Printing,
                         started_at: now,
+                        job: None,
                     },
                 )
                 .await?;
@@ -1007,6 +1018,7 @@ impl App {
                         managed: false,
                         state: PrintState::Printing,
                         started_at: job.started_at,
+                        job: None,
                     },
                 )
                 .await?;
@@ -1076,7 +1088,7 @@ async fn record_end<A>(
     if let Some(id) = end.job_id {
         store::set_printer_job_cursor(conn, org, printer.id, id).await?;
     }
-    Ok(())
+    crate::jobs::follow_print_end(uow, org, end.print, end.state, end.detail).await
 }
 
 /// After [`record_end`] committed: the same in memory.

@@ -104,7 +104,8 @@ impl JobState {
             (SentBack, PendingApproval | Queued | Cancelled) => true,
             (Queued, Assigned | Cancelled) => true,
             (Assigned, Queued | Printing | Cancelled) => true,
-            (Printing, Paused | Completed | Failed | Cancelled) => true,
+            // Back to `Queued` when one copy of several is printed.
+            (Printing, Queued | Paused | Completed | Failed | Cancelled) => true,
             (Paused, Printing | Failed | Cancelled) => true,
             // Reviving puts a finished job back in line, through approval when it is needed.
             (Completed | Failed | Cancelled | Rejected, PendingApproval | Queued) => true,
@@ -192,6 +193,8 @@ pub struct Job {
     /// Higher goes first; -100 to 100, 0 by default.
     pub priority: i32,
     pub copies: i32,
+    /// Copies printed so far.
+    pub copies_done: i32,
     pub note: String,
     /// The latest rejection or send-back reason.
     pub reason: Option<String>,
@@ -338,6 +341,8 @@ pub enum JobStep {
     Revived,
     Reprinted,
     Assigned,
+    /// The assigned printer could not take the file: back in line.
+    Unassigned,
     Started,
     Paused,
     Resumed,
@@ -348,7 +353,7 @@ pub enum JobStep {
 }
 
 impl JobStep {
-    pub const ALL: [JobStep; 20] = [
+    pub const ALL: [JobStep; 21] = [
         JobStep::Submitted,
         JobStep::Answered,
         JobStep::Approved,
@@ -362,6 +367,7 @@ impl JobStep {
         JobStep::Revived,
         JobStep::Reprinted,
         JobStep::Assigned,
+        JobStep::Unassigned,
         JobStep::Started,
         JobStep::Paused,
         JobStep::Resumed,
@@ -386,6 +392,7 @@ impl JobStep {
             JobStep::Revived => "revived",
             JobStep::Reprinted => "reprinted",
             JobStep::Assigned => "assigned",
+            JobStep::Unassigned => "unassigned",
             JobStep::Started => "started",
             JobStep::Paused => "paused",
             JobStep::Resumed => "resumed",
@@ -411,6 +418,7 @@ impl JobStep {
             JobStep::Revived => state.is_finished(),
             JobStep::Cancelled => !state.is_finished(),
             JobStep::Assigned => state == Queued,
+            JobStep::Unassigned => state == Assigned,
             JobStep::Started => state == Assigned,
             JobStep::Paused => state == Printing,
             JobStep::Resumed => state == Paused,

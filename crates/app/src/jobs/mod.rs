@@ -10,6 +10,7 @@
 mod approval;
 mod files;
 mod history;
+mod printing;
 mod questions;
 mod queue;
 mod submission;
@@ -25,6 +26,9 @@ pub use history::{JOB_CSV_HEADER, write_job_csv};
 pub use questions::{CHOICE_PATTERN, MAX_CHOICE_CHARS, MAX_CHOICES, QuestionInput};
 pub use queue::{JobEdit, JobPage, JobQuery, Reorder};
 pub use submission::SubmitJob;
+
+pub(crate) use files::FileFacts;
+pub(crate) use printing::{SystemStep, follow_print_end, take_system_step};
 
 use crate::App;
 use crate::actor::OrgActor;

@@ -7,7 +7,7 @@ use crate::rows::{int, opt_int, opt_text, opt_ts, text, ts};
 use crate::{Conn, StoreError};
 
 const JOB_COLUMNS: &str = "id, org_id, owner_member_id, file_id, target_kind, target_id, \
-     printer_id, state, priority, copies, note, reason, queue_position, reprint_of, created_at, \
+     printer_id, state, priority, copies, copies_done, note, reason, queue_position, reprint_of, created_at, \
      updated_at, finished_at";
 
 /// The states of the queue, as the partial index `jobs_queue` names them: a query must repeat
@@ -36,6 +36,7 @@ fn job_from_row(row: &AnyRow) -> Result<Job, StoreError> {
             .ok_or_else(|| StoreError::Corrupt(format!("job state {state:?}")))?,
         priority: small(row, "priority")?,
         copies: small(row, "copies")?,
+        copies_done: small(row, "copies_done")?,
         note: text(row, "note")?,
         reason: opt_text(row, "reason")?,
         queue_position: int(row, "queue_position")?,
@@ -415,6 +416,30 @@ pub async fn detach_printer_from_finished_jobs(
     sqlx::query("UPDATE jobs SET printer_id = NULL WHERE org_id = $1 AND printer_id = $2")
         .bind(org.get())
         .bind(printer.get())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The first `limit` queued jobs of an organization in the order the dispatcher takes them:
+/// priority (highest first), then their place in line.
+pub async fn queued_jobs(conn: &mut Conn, org: OrgId, limit: u32) -> Result<Vec<Job>, StoreError> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE org_id = $1 AND state = 'queued' \
+         ORDER BY priority DESC, queue_position, id LIMIT $2"
+    )))
+    .bind(org.get())
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(job_from_row).collect()
+}
+
+/// Counts one more printed copy of a job.
+pub async fn add_copy_done(conn: &mut Conn, org: OrgId, id: JobId) -> Result<(), StoreError> {
+    sqlx::query("UPDATE jobs SET copies_done = copies_done + 1 WHERE org_id = $1 AND id = $2")
+        .bind(org.get())
+        .bind(id.get())
         .execute(&mut *conn)
         .await?;
     Ok(())

@@ -393,6 +393,8 @@ pub struct Job {
     pub printer_id: Option<PrinterId>,
     pub priority: i32,
     pub copies: i32,
+    /// Copies printed so far.
+    pub copies_done: i32,
     pub note: String,
     /// The latest rejection or send-back reason.
     pub reason: Option<String>,
@@ -420,6 +422,7 @@ impl From<domain::Job> for Job {
             state,
             priority,
             copies,
+            copies_done,
             note,
             reason,
             queue_position: _,
@@ -437,6 +440,7 @@ impl From<domain::Job> for Job {
             printer_id: printer_id.map(Into::into),
             priority,
             copies,
+            copies_done,
             note,
             reason,
             reprint_of: reprint_of.map(Into::into),

@@ -1,0 +1,220 @@
+//! The dispatcher: queued jobs reach printers by themselves.
+//!
+//! One pass ([`App::dispatch_once`]) looks at the printers that are free (idle, not in
+//! maintenance, their plate clear) and, organization by organization, at the queued jobs in the
+//! order they are taken (priority, then their place in line). Each job gets the first free
+//! printer that may take it: one its target names (or the one its approver chose), whose model
+//! suits the file, on which the job's owner may queue. The job is claimed (`queued` to
+//! `assigned`, a compare-and-set, so no other pass takes it too), its file goes to the printer
+//! through the printer's driver and starts, and the job is `printing`; from there it follows
+//! its print ([`crate::jobs::follow_print_end`]). A printer that refuses the file sends the job
+//! back in line with the printer's message.
+//!
+//! The server loops the pass ([`App::run_dispatcher`]); tests drive it one pass at a time.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use authz::{AccessLevel, Permission, Policy};
+use domain::{
+    Job, JobId, JobState, JobStep, MemberId, OrgId, PrinterId, PrinterModel, PrinterModelId,
+    PrinterState,
+};
+use serde_json::json;
+use tokio::sync::watch;
+
+use crate::App;
+use crate::error::AppResult;
+use crate::jobs::{FileFacts, SystemStep};
+use crate::supervision::LivePrinter;
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Outcome {
+    /// The jobs started, each with its printer.
+    pub started: Vec<(JobId, PrinterId)>,
+    /// The jobs a printer refused (back in line), each with the printer and its message.
+    pub refused: Vec<(JobId, PrinterId, String)>,
+}
+
+/// How many queued jobs of one organization a pass considers: those further back wait for the
+/// next pass (one every [`PASS_INTERVAL`] at most).
+const JOBS_PER_PASS: u32 = 500;
+
+/// How often the dispatcher looks again without being woken.
+const PASS_INTERVAL: Duration = Duration::from_secs(1);
+
+impl App {
+    /// One pass of the dispatcher.
+    pub async fn dispatch_once(&self) -> AppResult<Outcome> {
+        let mut outcome = Outcome::default();
+        for (org, mut free) in self.free_printers() {
+            self.dispatch_in(org, &mut free, &mut outcome).await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Runs passes until `stop` turns true: one every [`PASS_INTERVAL`], and one as soon as
+    /// something wakes the dispatcher (a job queued, a plate cleared). A failed pass is logged
+    /// and the next one tries again.
+    pub async fn run_dispatcher(&self, mut stop: watch::Receiver<bool>) {
+        loop {
+            if let Err(error) = self.dispatch_once().await {
+                tracing::warn!(%error, "dispatch pass failed");
+            }
+            tokio::select! {
+                _ = stop.wait_for(|stop| *stop) => return,
+                () = self.inner.dispatch_wake.notified() => {}
+                () = tokio::time::sleep(PASS_INTERVAL) => {}
+            }
+        }
+    }
+
+    /// Asks for a dispatch pass now (a job became queued, a printer became free).
+    pub(crate) fn wake_dispatcher(&self) {
+        self.inner.dispatch_wake.notify_one();
+    }
+
+    /// The printers that can take a job now, by organization.
+    fn free_printers(&self) -> HashMap<OrgId, Vec<Arc<LivePrinter>>> {
+        let mut free: HashMap<OrgId, Vec<Arc<LivePrinter>>> = HashMap::new();
+        for printer in self.supervisors().all() {
+            let status = printer.status();
+            if status.state == PrinterState::Idle
+                && !status.maintenance
+                && !status.bed_clear_pending
+            {
+                free.entry(printer.org).or_default().push(printer);
+            }
+        }
+        for printers in free.values_mut() {
+            printers.sort_by_key(|p| p.id);
+        }
+        free
+    }
+
+    async fn dispatch_in(
+        &self,
+        org: OrgId,
+        free: &mut Vec<Arc<LivePrinter>>,
+        outcome: &mut Outcome,
+    ) -> AppResult<()> {
+        let policy = self.current_policy(org).await?;
+        let (jobs, models) = {
+            let mut conn = self.store().read().await?;
+            let jobs = store::queued_jobs(&mut conn, org, JOBS_PER_PASS).await?;
+            let models: HashMap<PrinterModelId, PrinterModel> =
+                store::list_printer_models(&mut conn, org)
+                    .await?
+                    .into_iter()
+                    .map(|m| (m.id, m))
+                    .collect();
+            (jobs, models)
+        };
+        let mut facts: HashMap<domain::FileId, Option<FileFacts>> = HashMap::new();
+        for job in jobs {
+            if free.is_empty() {
+                break;
+            }
+            if !facts.contains_key(&job.file_id) {
+                let mut conn = self.store().read().await?;
+                let file = store::job_file(&mut conn, org, job.file_id).await?;
+                let parsed = match file.and_then(|f| f.analysis) {
+                    Some(analysis) => Some(FileFacts::parse(&analysis)?),
+                    None => None,
+                };
+                facts.insert(job.file_id, parsed);
+            }
+            let Some(Some(file)) = facts.get(&job.file_id) else {
+                continue;
+            };
+            let takes = |printer: &LivePrinter| {
+                placed(&policy, printer.id).is_some_and(|placed| {
+                    may_take(&policy, &job, placed)
+                        && placed
+                            .model
+                            .and_then(|m| models.get(&m))
+                            .is_none_or(|model| file.suits(model).is_ok())
+                })
+            };
+            let Some(index) = free.iter().position(|p| takes(p)) else {
+                continue;
+            };
+            let printer = free.remove(index);
+            match self.start_job(&job, &printer).await {
+                Ok(Ok(())) => outcome.started.push((job.id, printer.id)),
+                Ok(Err(message)) => outcome.refused.push((job.id, printer.id, message)),
+                Err(error) => {
+                    tracing::warn!(job = %job.id, printer = %printer.id, %error, "dispatch failed");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Claims the job for the printer and starts it there. `Ok(Err(message))`: the printer
+    /// refused it, and the job is back in line.
+    async fn start_job(&self, job: &Job, printer: &LivePrinter) -> AppResult<Result<(), String>> {
+        let claim = SystemStep {
+            job: job.id,
+            step: JobStep::Assigned,
+            from: JobState::Queued,
+            to: JobState::Assigned,
+            reason: None,
+            printer: Some(printer.id),
+            detail: json!({ "printer_id": printer.id }),
+        };
+        if !self.take_system_step(job.org_id, &claim).await? {
+            // Changed meanwhile (cancelled, moved, taken by another pass): nothing to do.
+            return Ok(Ok(()));
+        }
+        match self.control().start_job_print(printer, job).await {
+            Ok(_) => Ok(Ok(())),
+            Err(error) => {
+                let message = error.to_string();
+                let back = SystemStep {
+                    job: job.id,
+                    step: JobStep::Unassigned,
+                    from: JobState::Assigned,
+                    to: JobState::Queued,
+                    reason: Some(&message),
+                    printer: None,
+                    detail: json!({ "printer_id": printer.id }),
+                };
+                // When the print was recorded before the printer refused to start it, the job
+                // followed it (to `failed`) and is no longer assigned: then nothing moves here.
+                self.take_system_step(job.org_id, &back).await?;
+                Ok(Err(message))
+            }
+        }
+    }
+}
+
+/// The printer as the organization's rights place it (site, model, groups).
+fn placed(policy: &Policy, printer: PrinterId) -> Option<&authz::Printer> {
+    policy.org().printers.iter().find(|p| p.id == printer)
+}
+
+/// Whether the job may go to this printer: the printer its approver chose, or one its target
+/// names on which its owner may queue.
+fn may_take(policy: &Policy, job: &Job, printer: &authz::Printer) -> bool {
+    if let Some(chosen) = job.printer_id {
+        return chosen == printer.id;
+    }
+    job.target.matches(printer) && may_queue_on(policy, job.owner_member_id, printer.id)
+}
+
+/// What `OrgActor::may_on_printer(QueueSubmit, printer)` answers for a member who is not the
+/// one asking.
+fn may_queue_on(policy: &Policy, member: MemberId, printer: PrinterId) -> bool {
+    let (Some(member), Some(printer)) = (policy.member_ix(member), policy.printer_ix(printer))
+    else {
+        return false;
+    };
+    let rights = policy.rights(member);
+    let have = rights.level(printer);
+    have > AccessLevel::None
+        && rights.permissions.contains(Permission::QueueSubmit)
+        && have >= policy.needed_level(Permission::QueueSubmit)
+}

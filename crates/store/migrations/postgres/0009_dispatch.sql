@@ -1,0 +1,13 @@
+-- Dispatch: jobs reach printers by themselves and follow their prints.
+
+-- The job a print was started for (one print per copy); NULL for prints started by hand or
+-- at the printer.
+ALTER TABLE prints ADD COLUMN job_id BIGINT REFERENCES jobs (id);
+CREATE INDEX prints_job ON prints (job_id);
+
+-- Copies of a job printed so far: the job is completed when all are.
+ALTER TABLE jobs ADD COLUMN copies_done INTEGER NOT NULL DEFAULT 0;
+
+-- The dispatcher's pass: queued jobs of every organization, in the order they are taken.
+CREATE INDEX jobs_dispatch ON jobs (org_id, priority DESC, queue_position, id)
+    WHERE state = 'queued';
