@@ -671,6 +671,7 @@ impl Control<'_> {
         uow.commit().await?;
         track.status.maintenance = holds.maintenance;
         track.status.bed_clear_pending = holds.bed_clear_pending;
+        self.app.wake_dispatcher();
         Ok(())
     }
 

@@ -122,6 +122,7 @@ impl Jobs<'_> {
         let mut uow = self.app.begin(actor, Changes::Data).await?;
         let job = self.decide_in(&mut uow, id, &decision).await?;
         uow.commit().await?;
+        self.app.wake_dispatcher();
         self.get_job(actor, job.id).await
     }
 
@@ -149,6 +150,7 @@ impl Jobs<'_> {
             .await;
             outcomes.push(BulkOutcome { job_id: id, result });
         }
+        self.app.wake_dispatcher();
         Ok(outcomes)
     }
 

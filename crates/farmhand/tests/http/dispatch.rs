@@ -1,0 +1,206 @@
+//! The dispatcher over HTTP, with Farmhand's simulated printer: a queued job reaches a free
+//! printer by itself, prints, completes; the next one waits for the plate to be confirmed
+//! clear; a job of several copies prints each; a printer in maintenance takes nothing.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::{Client, TestServer};
+
+crate::on_both_backends!(
+    queued_jobs_print_by_themselves_one_plate_at_a_time,
+    a_printer_in_maintenance_takes_nothing,
+);
+
+/// A short print: about four seconds at the simulator's speed.
+fn small_gcode() -> String {
+    let mut text = String::from("; dispatch test part\nG21\nG90\nM83\nG1 Z0.2 F600\n");
+    for i in 0..300 {
+        let y = 10 + i % 2 * 40;
+        text.push_str(&format!("G1 X{} Y{y} E1.5 F3000\n", 10 + i));
+    }
+    text
+}
+
+/// An organization with one simulated printer (60 times faster than life) at a site, and a
+/// member's uploaded file.
+struct Farm {
+    org: i64,
+    owner: Client,
+    member: Client,
+    printer: i64,
+    file: i64,
+}
+
+impl Farm {
+    async fn open(server: &TestServer) -> Farm {
+        let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
+        let (_, site) = owner
+            .post(
+                &format!("/api/v1/orgs/{org}/sites"),
+                json!({ "name": "Lab" }),
+            )
+            .await;
+        let (status, printer) = owner
+            .post(
+                &format!("/api/v1/orgs/{org}/printers"),
+                json!({ "name": "Sim", "site_id": site["id"], "settings": { "speed": 60.0 } }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{printer}");
+        let (member, _) = server
+            .member(&owner, org, "Member", "member@farm.test")
+            .await;
+        let response = member
+            .raw_post(
+                &format!("/api/v1/orgs/{org}/files?name=part.gcode"),
+                small_gcode().into_bytes(),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let file: Value = response.json().await.unwrap();
+        Farm {
+            org,
+            owner,
+            member,
+            printer: printer["id"].as_i64().unwrap(),
+            file: file["id"].as_i64().unwrap(),
+        }
+    }
+
+    fn path(&self, rest: &str) -> String {
+        format!("/api/v1/orgs/{}/{rest}", self.org)
+    }
+
+    async fn submit(&self, body: Value) -> i64 {
+        let (status, job) = self.member.post(&self.path("jobs"), body).await;
+        assert_eq!(status, StatusCode::CREATED, "{job}");
+        job["id"].as_i64().unwrap()
+    }
+
+    /// Drives the printer and the dispatcher until the job is in `state`.
+    async fn wait_for_job(&self, server: &TestServer, job: i64, state: &str) -> Value {
+        self.wait_for_job_where(server, job, state, |seen| seen["state"] == state)
+            .await
+    }
+
+    /// Drives the printer and the dispatcher until the job passes `check`.
+    async fn wait_for_job_where(
+        &self,
+        server: &TestServer,
+        job: i64,
+        what: &str,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let mut last = Value::Null;
+        while tokio::time::Instant::now() < deadline {
+            let _ = server
+                .app()
+                .observe_printer_now(domain::PrinterId(self.printer))
+                .await;
+            server.app().dispatch_once().await.unwrap();
+            let (_, seen) = self.member.get(&self.path(&format!("jobs/{job}"))).await;
+            if check(&seen) {
+                return seen;
+            }
+            last = seen;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("job {job}: never {what}; last seen: {last}");
+    }
+
+    async fn steps(&self, job: i64) -> Vec<String> {
+        let (_, timeline) = self
+            .member
+            .get(&self.path(&format!("jobs/{job}/timeline")))
+            .await;
+        timeline
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["step"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+async fn queued_jobs_print_by_themselves_one_plate_at_a_time(server: &TestServer) {
+    let farm = Farm::open(server).await;
+    let printer_path = farm.path(&format!("printers/{}", farm.printer));
+    server
+        .wait_for(&farm.owner, &printer_path, "idle", |l| l["state"] == "idle")
+        .await;
+    let first = farm
+        .submit(json!({ "file_id": farm.file, "target": { "any": true } }))
+        .await;
+    let printing = farm.wait_for_job(server, first, "printing").await;
+    assert_eq!(printing["printer_id"], json!(farm.printer));
+
+    // The second waits while the first prints and while its plate is not cleared.
+    let second = farm
+        .submit(json!({ "file_id": farm.file, "target": { "printer_id": farm.printer },
+                        "copies": 2 }))
+        .await;
+    farm.wait_for_job(server, first, "completed").await;
+    let outcome = server.app().dispatch_once().await.unwrap();
+    assert!(outcome.started.is_empty(), "{outcome:?}");
+    let (_, waiting) = farm.member.get(&farm.path(&format!("jobs/{second}"))).await;
+    assert_eq!(waiting["state"], "queued");
+    assert_eq!(
+        farm.steps(first).await,
+        ["submitted", "assigned", "started", "completed"]
+    );
+
+    // Each copy after the plate is confirmed clear.
+    for copy in 1..=2 {
+        let (status, _) = farm
+            .owner
+            .post_empty(&format!("{printer_path}/bed-clear"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "copy {copy}");
+        let done = farm
+            .wait_for_job_where(server, second, "printed a copy", |seen| {
+                seen["copies_done"] == copy
+            })
+            .await;
+        let after = if copy == 1 { "queued" } else { "completed" };
+        assert_eq!(done["state"], after, "{done}");
+    }
+
+    // Every step is also in the audit log, by the dispatcher.
+    let (_, events) = farm
+        .owner
+        .get(&farm.path("audit-events?action=job.started"))
+        .await;
+    let events = events["events"].as_array().unwrap();
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(events[0]["actor_label"], "dispatcher");
+}
+
+async fn a_printer_in_maintenance_takes_nothing(server: &TestServer) {
+    let farm = Farm::open(server).await;
+    let printer_path = farm.path(&format!("printers/{}", farm.printer));
+    server
+        .wait_for(&farm.owner, &printer_path, "idle", |l| l["state"] == "idle")
+        .await;
+    let (status, _) = farm
+        .owner
+        .put(&format!("{printer_path}/maintenance"), json!({ "on": true }))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let job = farm
+        .submit(json!({ "file_id": farm.file, "target": { "printer_id": farm.printer } }))
+        .await;
+    let outcome = server.app().dispatch_once().await.unwrap();
+    assert!(outcome.started.is_empty(), "{outcome:?}");
+    let (_, waiting) = farm.member.get(&farm.path(&format!("jobs/{job}"))).await;
+    assert_eq!(waiting["state"], "queued");
+    let (status, _) = farm
+        .owner
+        .put(&format!("{printer_path}/maintenance"), json!({ "on": false }))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    farm.wait_for_job(server, job, "printing").await;
+}
