@@ -218,3 +218,245 @@ fn may_queue_on(policy: &Policy, member: MemberId, printer: PrinterId) -> bool {
         && rights.permissions.contains(Permission::QueueSubmit)
         && have >= policy.needed_level(Permission::QueueSubmit)
 }
+
+/// Why a printer is not taking a job now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotTakingCode {
+    Busy,
+    AwaitingBedClear,
+    Offline,
+    Maintenance,
+    Error,
+    NoPrintAccess,
+    DoesNotFit,
+    WrongMaterial,
+    WrongNozzle,
+    BehindInQueue,
+}
+
+impl NotTakingCode {
+    pub fn key(self) -> &'static str {
+        match self {
+            NotTakingCode::Busy => "busy",
+            NotTakingCode::AwaitingBedClear => "awaiting_bed_clear",
+            NotTakingCode::Offline => "offline",
+            NotTakingCode::Maintenance => "maintenance",
+            NotTakingCode::Error => "error",
+            NotTakingCode::NoPrintAccess => "no_print_access",
+            NotTakingCode::DoesNotFit => "does_not_fit",
+            NotTakingCode::WrongMaterial => "wrong_material",
+            NotTakingCode::WrongNozzle => "wrong_nozzle",
+            NotTakingCode::BehindInQueue => "behind_in_queue",
+        }
+    }
+}
+
+/// One reason, with a sentence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotTaking {
+    pub code: NotTakingCode,
+    pub message: String,
+    /// For `behind_in_queue`: how many jobs go first.
+    pub jobs_ahead: Option<i64>,
+}
+
+impl NotTaking {
+    fn new(code: NotTakingCode, message: impl Into<String>) -> NotTaking {
+        NotTaking {
+            code,
+            message: message.into(),
+            jobs_ahead: None,
+        }
+    }
+}
+
+/// A printer the job may go to, and what keeps it from taking the job now (nothing: it takes
+/// the job at the dispatcher's next pass).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub printer_id: PrinterId,
+    pub printer_name: String,
+    pub state: PrinterState,
+    pub reasons: Vec<NotTaking>,
+}
+
+/// The answer to "why is my job not printing?".
+#[derive(Debug, Clone, PartialEq)]
+pub struct WhyNotPrinting {
+    pub job: Job,
+    /// The printers its target names (or the one its approver chose) that the asker may see.
+    pub candidates: Vec<Candidate>,
+    /// Those the asker may not see, only counted.
+    pub hidden_candidates: usize,
+    /// In one sentence.
+    pub summary: String,
+}
+
+impl crate::jobs::Jobs<'_> {
+    /// For a queued or assigned job the actor may see: each printer that could take it and why
+    /// it does not now.
+    pub async fn why_not_printing(
+        &self,
+        actor: &crate::OrgActor,
+        id: JobId,
+    ) -> AppResult<WhyNotPrinting> {
+        let app = self.app;
+        let org = actor.org();
+        let mut conn = app.store().read().await?;
+        let job = crate::jobs::visible_job(&mut conn, actor, id).await?;
+        if !matches!(job.state, JobState::Queued | JobState::Assigned) {
+            return Err(crate::AppError::conflict(
+                crate::ErrorCode::JobNotWaiting,
+                format!("the job is {}, not waiting for a printer", job.state),
+            ));
+        }
+        let policy = app.current_policy(org).await?;
+        let models: HashMap<PrinterModelId, PrinterModel> =
+            store::list_printer_models(&mut conn, org)
+                .await?
+                .into_iter()
+                .map(|m| (m.id, m))
+                .collect();
+        let facts = match store::job_file(&mut conn, org, job.file_id)
+            .await?
+            .and_then(|f| f.analysis)
+        {
+            Some(analysis) => Some(FileFacts::parse(&analysis)?),
+            None => None,
+        };
+        let ahead = if job.state == JobState::Queued {
+            store::count_queued_ahead(&mut conn, org, job.priority, job.queue_position).await?
+        } else {
+            0
+        };
+        let printers = store::list_printers(&mut conn, org).await?;
+        drop(conn);
+        let mut candidates = Vec::new();
+        let mut hidden_candidates = 0;
+        for printer in printers {
+            let Some(placed) = placed(&policy, printer.id) else {
+                continue;
+            };
+            let names_it = match job.printer_id {
+                Some(chosen) => chosen == printer.id,
+                None => job.target.matches(placed),
+            };
+            if !names_it {
+                continue;
+            }
+            if !actor.can_see_printer(printer.id) {
+                hidden_candidates += 1;
+                continue;
+            }
+            let live = app.supervisors().status(printer.id);
+            let mut reasons = Vec::new();
+            reasons.extend(live_reason(live.as_ref()));
+            if job.printer_id.is_none() && !may_queue_on(&policy, job.owner_member_id, printer.id)
+            {
+                reasons.push(NotTaking::new(
+                    NotTakingCode::NoPrintAccess,
+                    "the job's owner may not print on this printer",
+                ));
+            }
+            if let (Some(facts), Some(model)) =
+                (&facts, placed.model.and_then(|m| models.get(&m)))
+                && let Err(unsuitable) = facts.suits(model)
+            {
+                reasons.push(unsuitable_reason(unsuitable));
+            }
+            if reasons.is_empty() && ahead > 0 {
+                reasons.push(NotTaking {
+                    code: NotTakingCode::BehindInQueue,
+                    message: format!("{ahead} job(s) ahead in line go first"),
+                    jobs_ahead: Some(ahead),
+                });
+            }
+            candidates.push(Candidate {
+                printer_id: printer.id,
+                printer_name: printer.name,
+                state: live.map_or(PrinterState::Offline, |l| l.state),
+                reasons,
+            });
+        }
+        let summary = summary(&candidates, hidden_candidates);
+        Ok(WhyNotPrinting {
+            job,
+            candidates,
+            hidden_candidates,
+            summary,
+        })
+    }
+}
+
+/// What the printer's live state says against taking a job now.
+fn live_reason(live: Option<&crate::LiveStatus>) -> Option<NotTaking> {
+    let Some(live) = live else {
+        return Some(NotTaking::new(
+            NotTakingCode::Offline,
+            "Farmhand is not connected to this printer",
+        ));
+    };
+    if live.maintenance || live.state == PrinterState::Maintenance {
+        return Some(NotTaking::new(
+            NotTakingCode::Maintenance,
+            "the printer is in maintenance",
+        ));
+    }
+    let (code, message) = match live.state {
+        PrinterState::Idle if live.bed_clear_pending => (
+            NotTakingCode::AwaitingBedClear,
+            "the last print's plate has not been confirmed clear".to_string(),
+        ),
+        PrinterState::Idle | PrinterState::Maintenance => return None,
+        PrinterState::AwaitingBedClear => (
+            NotTakingCode::AwaitingBedClear,
+            "the last print's plate has not been confirmed clear".to_string(),
+        ),
+        PrinterState::Printing | PrinterState::Paused => (
+            NotTakingCode::Busy,
+            "the printer is printing another job".to_string(),
+        ),
+        PrinterState::Offline => (
+            NotTakingCode::Offline,
+            format!("the printer does not answer: {}", live.detail),
+        ),
+        PrinterState::Error => (
+            NotTakingCode::Error,
+            format!("the printer reports an error: {}", live.detail),
+        ),
+    };
+    Some(NotTaking::new(code, message))
+}
+
+fn unsuitable_reason(unsuitable: crate::jobs::Unsuitable) -> NotTaking {
+    let code = match unsuitable.code {
+        crate::ErrorCode::MaterialMismatch => NotTakingCode::WrongMaterial,
+        crate::ErrorCode::NozzleMismatch => NotTakingCode::WrongNozzle,
+        _ => NotTakingCode::DoesNotFit,
+    };
+    NotTaking::new(code, unsuitable.message)
+}
+
+fn summary(candidates: &[Candidate], hidden: usize) -> String {
+    if candidates.is_empty() && hidden == 0 {
+        return "no printer matches the job's target; move it to another target".into();
+    }
+    if candidates.is_empty() {
+        return format!(
+            "the {hidden} printer(s) matching the job's target are hidden from you"
+        );
+    }
+    if candidates.iter().any(|c| c.reasons.is_empty()) {
+        return "a printer is free for it: it starts at the dispatcher's next pass".into();
+    }
+    let free_but_behind = candidates
+        .iter()
+        .all(|c| c.reasons.iter().all(|r| r.code == NotTakingCode::BehindInQueue));
+    if free_but_behind {
+        return "printers are free, but jobs ahead in line go first".into();
+    }
+    format!(
+        "none of the {} printer(s) matching its target can take it now",
+        candidates.len() + hidden
+    )
+}

@@ -43,7 +43,9 @@ pub use access::{
 pub use actor::{Credential, OrgActor, Principal, RequestMeta};
 pub use audit_log::{AUDIT_CSV_HEADER, AuditLog, AuditQuery, write_audit_csv};
 pub use console::{Console, CreatedOrg};
-pub use dispatch::Outcome as DispatchOutcome;
+pub use dispatch::{
+    Candidate, NotTaking, NotTakingCode, Outcome as DispatchOutcome, WhyNotPrinting,
+};
 pub use control::{
     Control, FAULT_MESSAGE_PATTERN, FILE_NAME_PATTERN, MAX_FAULT_DISCONNECT_S,
     MAX_FAULT_LOCAL_PRINT_S, MAX_FAULT_MESSAGE_CHARS, MAX_FILE_NAME_CHARS, MAX_GCODE_LINE_CHARS,

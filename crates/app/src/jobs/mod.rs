@@ -27,7 +27,7 @@ pub use questions::{CHOICE_PATTERN, MAX_CHOICE_CHARS, MAX_CHOICES, QuestionInput
 pub use queue::{JobEdit, JobPage, JobQuery, Reorder};
 pub use submission::SubmitJob;
 
-pub(crate) use files::FileFacts;
+pub(crate) use files::{FileFacts, Unsuitable};
 pub(crate) use printing::{SystemStep, follow_print_end, take_system_step};
 
 use crate::App;

@@ -1,6 +1,7 @@
 //! The dispatcher over HTTP, with Farmhand's simulated printer: a queued job reaches a free
 //! printer by itself, prints, completes; the next one waits for the plate to be confirmed
-//! clear; a job of several copies prints each; a printer in maintenance takes nothing.
+//! clear; a job of several copies prints each; a printer in maintenance takes nothing; and
+//! "why is my job not printing?" names what holds each printer.
 
 use std::time::Duration;
 
@@ -112,6 +113,15 @@ impl Farm {
         panic!("job {job}: never {what}; last seen: {last}");
     }
 
+    async fn why(&self, job: i64) -> Value {
+        let (status, why) = self
+            .member
+            .get(&self.path(&format!("jobs/{job}/why-not-printing")))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{why}");
+        why
+    }
+
     async fn steps(&self, job: i64) -> Vec<String> {
         let (_, timeline) = self
             .member
@@ -143,7 +153,19 @@ async fn queued_jobs_print_by_themselves_one_plate_at_a_time(server: &TestServer
         .submit(json!({ "file_id": farm.file, "target": { "printer_id": farm.printer },
                         "copies": 2 }))
         .await;
+    let why = farm.why(second).await;
+    assert_eq!(why["candidates"][0]["printer_id"], json!(farm.printer), "{why}");
+    assert_eq!(why["candidates"][0]["reasons"][0]["code"], "busy", "{why}");
     farm.wait_for_job(server, first, "completed").await;
+    let why = farm.why(second).await;
+    let code = &why["candidates"][0]["reasons"][0]["code"];
+    assert_eq!(code, "awaiting_bed_clear", "{why}");
+    let (status, refused) = farm
+        .member
+        .get(&farm.path(&format!("jobs/{first}/why-not-printing")))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(refused["error"]["code"], "job_not_waiting");
     let outcome = server.app().dispatch_once().await.unwrap();
     assert!(outcome.started.is_empty(), "{outcome:?}");
     let (_, waiting) = farm.member.get(&farm.path(&format!("jobs/{second}"))).await;
@@ -197,6 +219,9 @@ async fn a_printer_in_maintenance_takes_nothing(server: &TestServer) {
     assert!(outcome.started.is_empty(), "{outcome:?}");
     let (_, waiting) = farm.member.get(&farm.path(&format!("jobs/{job}"))).await;
     assert_eq!(waiting["state"], "queued");
+    let why = farm.why(job).await;
+    assert_eq!(why["candidates"][0]["reasons"][0]["code"], "maintenance", "{why}");
+    assert_eq!(why["hidden_candidates"], 0);
     let (status, _) = farm
         .owner
         .put(&format!("{printer_path}/maintenance"), json!({ "on": false }))

@@ -444,3 +444,23 @@ pub async fn add_copy_done(conn: &mut Conn, org: OrgId, id: JobId) -> Result<(),
         .await?;
     Ok(())
 }
+
+/// How many queued jobs of the organization the dispatcher takes before one at `priority` and
+/// `position` in line.
+pub async fn count_queued_ahead(
+    conn: &mut Conn,
+    org: OrgId,
+    priority: i32,
+    position: i64,
+) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM jobs WHERE org_id = $1 AND state = 'queued' \
+         AND (priority > $2 OR (priority = $2 AND queue_position < $3))",
+    )
+    .bind(org.get())
+    .bind(priority)
+    .bind(position)
+    .fetch_one(&mut *conn)
+    .await?;
+    int(&row, "n")
+}

@@ -17,7 +17,7 @@ use crate::wire::ids::{JobId, OrgId, QuestionId};
 use crate::wire::jobs::{
     ApprovalItem, ApprovalSetting, Approve, BulkApprove, BulkReject, BulkResult, EditJob, Job,
     JobExportQuery, JobListQuery, JobPage, MoveJob, Question, QuestionInput, ReorderJob, SubmitJob,
-    TimelineStep, WithReason,
+    TimelineStep, WhyNotPrinting, WithReason,
 };
 
 /// The header that makes a submission safe to retry.
@@ -153,6 +153,21 @@ pub async fn get_job(
     Ok(Json(
         state.app.jobs().get_job(&actor, ids.1.into()).await?.into(),
     ))
+}
+
+/// Why a queued or assigned job is not printing: each printer its target names (that you may
+/// see) and what keeps it from taking the job now.
+#[utoipa::path(get, path = "/orgs/{org_id}/jobs/{job_id}/why-not-printing", tag = "jobs",
+    params(("org_id" = OrgId, Path), ("job_id" = JobId, Path)),
+    responses((status = 200, body = WhyNotPrinting)),
+    extensions(("x-errors" = json!(errors(&[E::JobNotWaiting])))))]
+pub async fn why_not_printing(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, JobId)>,
+) -> ApiResult<Json<WhyNotPrinting>> {
+    let why = state.app.jobs().why_not_printing(&actor, ids.1.into()).await?;
+    Ok(Json(why.into()))
 }
 
 /// Edit a job that has not started: note, copies, priority (needs "Reorder the queue"),
@@ -533,6 +548,7 @@ pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
             ],
             routes!(get_job),
         )
+        .permission_also(P::QueueViewOwn, &[P::QueueViewAll], routes!(why_not_printing))
         .permission_also(
             P::QueueEditOwn,
             &[P::QueueEditAll, P::QueueReorder],
