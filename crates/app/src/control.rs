@@ -19,11 +19,15 @@ use crate::error::{AppError, AppResult, ErrorCode};
 use crate::supervision::{LivePrinter, LiveStatus, Track, TrackedPrint};
 use crate::unit_of_work::{Audit, Changes};
 
-/// Who starts a print: a member, by hand, or the dispatcher, for a job.
+/// Who starts a print: a member, a file by hand; or for a job, the dispatcher or (`by`) a
+/// member starting it on the printer it waits for.
 #[derive(Clone, Copy)]
 enum Starter<'a> {
     Member(&'a OrgActor),
-    Job(&'a domain::Job),
+    Job {
+        job: &'a domain::Job,
+        by: Option<&'a OrgActor>,
+    },
 }
 
 impl<'a> Starter<'a> {
@@ -31,14 +35,14 @@ impl<'a> Starter<'a> {
     fn member(self) -> domain::MemberId {
         match self {
             Starter::Member(actor) => actor.member_id(),
-            Starter::Job(job) => job.owner_member_id,
+            Starter::Job { job, .. } => job.owner_member_id,
         }
     }
 
     fn job(self) -> Option<&'a domain::Job> {
         match self {
             Starter::Member(_) => None,
-            Starter::Job(job) => Some(job),
+            Starter::Job { job, .. } => Some(job),
         }
     }
 }
@@ -321,6 +325,7 @@ impl Control<'_> {
         &self,
         printer: &LivePrinter,
         job: &domain::Job,
+        by: Option<&OrgActor>,
     ) -> AppResult<Print> {
         let file = store::get_job_file_entry(&mut *self.app.store().read().await?, job.org_id, job.file_id)
             .await?
@@ -328,7 +333,7 @@ impl Control<'_> {
         let blob = self.app.settings().blobs.read(job.org_id, &file.sha256).await?;
         let limit = self.app.settings().max_print_file_bytes;
         let staged = self.app.stage_upload(blob.stream, limit).await?;
-        self.dispatch_print(Starter::Job(job), printer, &file.name, staged.file())
+        self.dispatch_print(Starter::Job { job, by }, printer, &file.name, staged.file())
             .await
     }
 
@@ -445,7 +450,7 @@ impl Control<'_> {
                 uow.commit().await?;
                 Ok(print_id)
             }
-            Starter::Job(job) => {
+            Starter::Job { job, by } => {
                 let mut uow = self.app.begin_unattributed().await?;
                 let print_id = store::insert_print(uow.conn(), printer.org, new).await?;
                 let step = crate::jobs::SystemStep {
@@ -456,6 +461,7 @@ impl Control<'_> {
                     reason: None,
                     printer: Some(printer.id),
                     detail: json!({ "print_id": print_id, "printer_id": printer.id }),
+                    by,
                 };
                 if !crate::jobs::take_system_step(&mut uow, printer.org, &step).await? {
                     // Cancelled or moved while its file was on the way: it does not start.
@@ -466,16 +472,21 @@ impl Control<'_> {
                 }
                 started["print_id"] = json!(print_id);
                 started["job_id"] = json!(job.id);
-                let event = crate::actor::console_event(
-                    domain::audit::Chain::Org(printer.org),
-                    uow.now(),
-                    "print.start",
-                    "printer",
-                    printer.id.to_string(),
-                );
-                let mut event = crate::actor::with_change(event, None, Some(started));
-                event.actor_label = "dispatcher".into();
-                uow.audit_event(event);
+                let event = match by {
+                    Some(actor) => actor.event(uow.now(), "print.start", "printer", printer.id),
+                    None => {
+                        let mut event = crate::actor::console_event(
+                            domain::audit::Chain::Org(printer.org),
+                            uow.now(),
+                            "print.start",
+                            "printer",
+                            printer.id.to_string(),
+                        );
+                        event.actor_label = "dispatcher".into();
+                        event
+                    }
+                };
+                uow.audit_event(crate::actor::with_change(event, None, Some(started)));
                 uow.commit().await?;
                 Ok(print_id)
             }

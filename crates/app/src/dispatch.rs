@@ -36,6 +36,8 @@ pub struct Outcome {
     pub started: Vec<(JobId, PrinterId)>,
     /// The jobs a printer refused (back in line), each with the printer and its message.
     pub refused: Vec<(JobId, PrinterId, String)>,
+    /// The jobs matched to a printer whose jobs are started by hand: they wait `assigned`.
+    pub assigned: Vec<(JobId, PrinterId)>,
 }
 
 /// How many queued jobs of one organization a pass considers: those further back wait for the
@@ -101,19 +103,32 @@ impl App {
         outcome: &mut Outcome,
     ) -> AppResult<()> {
         let policy = self.current_policy(org).await?;
-        let (jobs, models) = {
+        let (assigned, queued, models, by_hand) = {
             let mut conn = self.store().read().await?;
-            let jobs = store::queued_jobs(&mut conn, org, JOBS_PER_PASS).await?;
+            let assigned = store::assigned_jobs(&mut conn, org).await?;
+            let queued = store::queued_jobs(&mut conn, org, JOBS_PER_PASS).await?;
             let models: HashMap<PrinterModelId, PrinterModel> =
                 store::list_printer_models(&mut conn, org)
                     .await?
                     .into_iter()
                     .map(|m| (m.id, m))
                     .collect();
-            (jobs, models)
+            let by_hand = store::printers_started_by_hand(&mut conn, org).await?;
+            (assigned, queued, models, by_hand)
         };
+        // A printer a job is already matched to takes that job first: started here when the
+        // printer auto-starts, otherwise left for someone to start.
+        for job in assigned {
+            let Some(index) = free.iter().position(|p| Some(p.id) == job.printer_id) else {
+                continue;
+            };
+            let printer = free.remove(index);
+            if !by_hand.contains(&printer.id) {
+                self.start_assigned(&job, &printer, outcome).await;
+            }
+        }
         let mut facts: HashMap<domain::FileId, Option<FileFacts>> = HashMap::new();
-        for job in jobs {
+        for job in queued {
             if free.is_empty() {
                 break;
             }
@@ -142,20 +157,28 @@ impl App {
                 continue;
             };
             let printer = free.remove(index);
-            match self.start_job(&job, &printer).await {
-                Ok(Ok(())) => outcome.started.push((job.id, printer.id)),
-                Ok(Err(message)) => outcome.refused.push((job.id, printer.id, message)),
+            let claimed = match self.claim(&job, &printer).await {
+                Ok(claimed) => claimed,
                 Err(error) => {
                     tracing::warn!(job = %job.id, printer = %printer.id, %error, "dispatch failed");
+                    continue;
                 }
+            };
+            let Some(claimed) = claimed else {
+                continue;
+            };
+            if by_hand.contains(&printer.id) {
+                outcome.assigned.push((job.id, printer.id));
+            } else {
+                self.start_assigned(&claimed, &printer, outcome).await;
             }
         }
         Ok(())
     }
 
-    /// Claims the job for the printer and starts it there. `Ok(Err(message))`: the printer
-    /// refused it, and the job is back in line.
-    async fn start_job(&self, job: &Job, printer: &LivePrinter) -> AppResult<Result<(), String>> {
+    /// Matches a queued job to the printer (`queued` to `assigned`, only if it is still
+    /// queued: no other pass takes it too). `None`: it changed meanwhile.
+    async fn claim(&self, job: &Job, printer: &LivePrinter) -> AppResult<Option<Job>> {
         let claim = SystemStep {
             job: job.id,
             step: JobStep::Assigned,
@@ -164,30 +187,60 @@ impl App {
             reason: None,
             printer: Some(printer.id),
             detail: json!({ "printer_id": printer.id }),
+            by: None,
         };
         if !self.take_system_step(job.org_id, &claim).await? {
-            // Changed meanwhile (cancelled, moved, taken by another pass): nothing to do.
-            return Ok(Ok(()));
+            return Ok(None);
         }
-        match self.control().start_job_print(printer, job).await {
-            Ok(_) => Ok(Ok(())),
+        Ok(Some(Job {
+            state: JobState::Assigned,
+            printer_id: Some(printer.id),
+            ..job.clone()
+        }))
+    }
+
+    /// Starts an assigned job on its printer and notes the outcome; a failure is logged and
+    /// the next pass tries again.
+    async fn start_assigned(&self, job: &Job, printer: &LivePrinter, outcome: &mut Outcome) {
+        match self.start_job(job, printer, None).await {
+            Ok(Ok(())) => outcome.started.push((job.id, printer.id)),
+            Ok(Err(message)) => outcome.refused.push((job.id, printer.id, message)),
             Err(error) => {
-                let message = error.to_string();
-                let back = SystemStep {
-                    job: job.id,
-                    step: JobStep::Unassigned,
-                    from: JobState::Assigned,
-                    to: JobState::Queued,
-                    reason: Some(&message),
-                    printer: None,
-                    detail: json!({ "printer_id": printer.id }),
-                };
-                // When the print was recorded before the printer refused to start it, the job
-                // followed it (to `failed`) and is no longer assigned: then nothing moves here.
-                self.take_system_step(job.org_id, &back).await?;
-                Ok(Err(message))
+                tracing::warn!(job = %job.id, printer = %printer.id, %error, "dispatch failed");
             }
         }
+    }
+
+    /// Starts an assigned job on its printer. `Ok(Err(message))`: the printer refused it, and
+    /// the job is back in line (still for that printer only if its approver chose it).
+    pub(crate) async fn start_job(
+        &self,
+        job: &Job,
+        printer: &LivePrinter,
+        by: Option<&crate::OrgActor>,
+    ) -> AppResult<Result<(), String>> {
+        let Err(error) = self.control().start_job_print(printer, job, by).await else {
+            return Ok(Ok(()));
+        };
+        let message = error.to_string();
+        let back = SystemStep {
+            job: job.id,
+            step: JobStep::Unassigned,
+            from: JobState::Assigned,
+            to: JobState::Queued,
+            reason: Some(&message),
+            printer: None,
+            detail: json!({ "printer_id": printer.id }),
+            by: None,
+        };
+        // When the print was recorded before the printer refused to start it, the job followed
+        // it (to `failed`) and is no longer assigned: then nothing moves here.
+        let mut uow = self.begin_unattributed().await?;
+        if crate::jobs::take_system_step(&mut uow, job.org_id, &back).await? {
+            crate::jobs::back_in_line(uow.conn(), job.org_id, job.id).await?;
+        }
+        uow.commit().await?;
+        Ok(Err(message))
     }
 }
 
@@ -219,6 +272,95 @@ fn may_queue_on(policy: &Policy, member: MemberId, printer: PrinterId) -> bool {
         && have >= policy.needed_level(Permission::QueueSubmit)
 }
 
+impl crate::jobs::Jobs<'_> {
+    /// Starts a job waiting `assigned` on its printer (one whose jobs are started by hand):
+    /// someone with `printer_control.start` on it, or the job's owner with print access to it.
+    pub async fn start(
+        &self,
+        actor: &crate::OrgActor,
+        id: JobId,
+    ) -> AppResult<crate::jobs::JobView> {
+        let job = {
+            let mut conn = self.app.store().read().await?;
+            crate::jobs::visible_job(&mut conn, actor, id).await?
+        };
+        let printer = match (job.state, job.printer_id) {
+            (JobState::Assigned, Some(printer)) => printer,
+            (state, _) => return Err(crate::jobs::invalid_transition(state, JobState::Printing)),
+        };
+        let owner_with_print_access = job.owner_member_id == actor.member_id()
+            && actor.access_to(printer) >= AccessLevel::Print;
+        if !owner_with_print_access {
+            actor.require_on_printer(Permission::PrinterControlStart, printer)?;
+        }
+        let live = self.app.supervisors().get(printer).ok_or_else(|| {
+            crate::AppError::conflict(
+                crate::ErrorCode::PrinterNotConnected,
+                "Farmhand has no working connection to this printer",
+            )
+        })?;
+        if let Err(message) = self.app.start_job(&job, &live, Some(actor)).await? {
+            return Err(crate::AppError::conflict(
+                crate::ErrorCode::PrinterNotReady,
+                format!("the printer did not start the job: {message}"),
+            ));
+        }
+        self.get_job(actor, id).await
+    }
+
+    /// Matches a queued job to a printer by hand (`queue.assign_printer`): one its target
+    /// names and whose model suits the file. It waits there, and starts when the printer is
+    /// free (by itself, or by hand on a printer whose jobs are started by hand).
+    pub async fn assign(
+        &self,
+        actor: &crate::OrgActor,
+        id: JobId,
+        printer: PrinterId,
+    ) -> AppResult<crate::jobs::JobView> {
+        actor.require_on_printer(Permission::QueueAssignPrinter, printer)?;
+        let mut uow = self.app.begin(actor, crate::unit_of_work::Changes::Data).await?;
+        let org = actor.org();
+        let job = crate::jobs::visible_job(uow.conn(), actor, id).await?;
+        if job.state != JobState::Queued {
+            return Err(crate::jobs::invalid_transition(job.state, JobState::Assigned));
+        }
+        let policy = uow.actor().policy.clone();
+        if !placed(&policy, printer).is_some_and(|p| job.target.matches(p)) {
+            return Err(crate::AppError::conflict(
+                crate::ErrorCode::NoPrinterForTarget,
+                format!("the printer is not one the job's target ({}) names", job.target),
+            ));
+        }
+        let model = placed(&policy, printer).and_then(|p| p.model);
+        if let Some(model) = model
+            && let Some(model) = store::get_printer_model(uow.conn(), org, model).await?
+            && let Some(analysis) = store::job_file(uow.conn(), org, job.file_id)
+                .await?
+                .and_then(|f| f.analysis)
+            && let Err(unsuitable) = FileFacts::parse(&analysis)?.suits(&model)
+        {
+            return Err(crate::AppError::conflict(unsuitable.code, unsuitable.message));
+        }
+        let step = SystemStep {
+            job: job.id,
+            step: JobStep::Assigned,
+            from: JobState::Queued,
+            to: JobState::Assigned,
+            reason: None,
+            printer: Some(printer),
+            detail: json!({ "printer_id": printer, "by_hand": true }),
+            by: Some(actor),
+        };
+        if !crate::jobs::take_system_step(&mut uow, org, &step).await? {
+            return Err(crate::jobs::invalid_transition(job.state, JobState::Assigned));
+        }
+        store::choose_printer(uow.conn(), org, job.id, printer).await?;
+        uow.commit().await?;
+        self.app.wake_dispatcher();
+        self.get_job(actor, id).await
+    }
+}
+
 /// Why a printer is not taking a job now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotTakingCode {
@@ -231,6 +373,7 @@ pub enum NotTakingCode {
     DoesNotFit,
     WrongMaterial,
     WrongNozzle,
+    AutoStartOff,
     BehindInQueue,
 }
 
@@ -246,6 +389,7 @@ impl NotTakingCode {
             NotTakingCode::DoesNotFit => "does_not_fit",
             NotTakingCode::WrongMaterial => "wrong_material",
             NotTakingCode::WrongNozzle => "wrong_nozzle",
+            NotTakingCode::AutoStartOff => "auto_start_off",
             NotTakingCode::BehindInQueue => "behind_in_queue",
         }
     }
@@ -363,6 +507,13 @@ impl crate::jobs::Jobs<'_> {
                 && let Err(unsuitable) = facts.suits(model)
             {
                 reasons.push(unsuitable_reason(unsuitable));
+            }
+            if reasons.is_empty() && !printer.auto_start {
+                reasons.push(NotTaking::new(
+                    NotTakingCode::AutoStartOff,
+                    "jobs on this printer are started by hand: someone with \"Start prints\" \
+                     (or the job's owner, with print access) starts it",
+                ));
             }
             if reasons.is_empty() && ahead > 0 {
                 reasons.push(NotTaking {

@@ -193,7 +193,14 @@ impl Jobs<'_> {
             Decision::Reject { .. } => "job.reject",
             Decision::SendBack { .. } => "job.send_back",
         };
-        self.take_step(uow, &job, step, action).await
+        let decided = self.take_step(uow, &job, step, action).await?;
+        if let Decision::Approve {
+            printer: Some(printer),
+        } = decision
+        {
+            store::choose_printer(uow.conn(), org, job.id, *printer).await?;
+        }
+        Ok(decided)
     }
 
     /// The printer an approver sends a job to must be one the target names and one they have

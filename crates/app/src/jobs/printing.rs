@@ -7,7 +7,7 @@ use domain::{JobEvent, JobId, JobState, JobStep, OrgId, PrintId, PrintState, Pri
 use serde_json::{Value, json};
 
 use crate::App;
-use crate::actor::{console_event, with_change};
+use crate::actor::{OrgActor, console_event, with_change};
 use crate::error::AppResult;
 use crate::unit_of_work::{Found, UnitOfWork};
 
@@ -22,6 +22,8 @@ pub(crate) struct SystemStep<'a> {
     /// The printer the job goes to, when the step names one.
     pub printer: Option<PrinterId>,
     pub detail: Value,
+    /// Who took it, when a member did (a start by hand); `None`: Farmhand's dispatcher.
+    pub by: Option<&'a OrgActor>,
 }
 
 /// Takes the step inside `uow` if the job is still in `step.from`: returns whether it was
@@ -45,21 +47,23 @@ pub(crate) async fn take_system_step<A>(
         job_id: step.job,
         step: step.step,
         at: now,
-        actor_member_id: None,
+        actor_member_id: step.by.map(OrgActor::member_id),
         from_state: Some(step.from),
         to_state: step.to,
         reason: step.reason.map(str::to_string),
         detail: step.detail.clone(),
     };
     store::append_job_event(uow.conn(), org, &event).await?;
-    let mut audit = console_event(
-        domain::audit::Chain::Org(org),
-        now,
-        &format!("job.{}", step.step.key()),
-        "job",
-        step.job.to_string(),
-    );
-    audit.actor_label = "dispatcher".into();
+    let action = format!("job.{}", step.step.key());
+    let audit = match step.by {
+        Some(actor) => actor.event(now, &action, "job", step.job),
+        None => {
+            let chain = domain::audit::Chain::Org(org);
+            let mut event = console_event(chain, now, &action, "job", step.job.to_string());
+            event.actor_label = "dispatcher".into();
+            event
+        }
+    };
     uow.audit_event(with_change(
         audit,
         Some(json!({ "state": step.from.key() })),
@@ -137,7 +141,22 @@ pub(crate) async fn follow_print_end<A>(
         reason: reason.filter(|r| !r.is_empty()),
         printer: None,
         detail,
+        by: None,
     };
-    take_system_step(uow, org, &step).await?;
+    if take_system_step(uow, org, &step).await? && to == JobState::Queued {
+        back_in_line(uow.conn(), org, job.id).await?;
+    }
+    Ok(())
+}
+
+/// A job back in line goes to the printer chosen for it, if one was, else to whichever
+/// printer is free first.
+pub(crate) async fn back_in_line(
+    conn: &mut store::Conn,
+    org: OrgId,
+    job: JobId,
+) -> AppResult<()> {
+    let chosen = store::chosen_printer(conn, org, job).await?;
+    store::set_job_printer(conn, org, job, chosen).await?;
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! The dispatcher over HTTP, with Farmhand's simulated printer: a queued job reaches a free
 //! printer by itself, prints, completes; the next one waits for the plate to be confirmed
 //! clear; a job of several copies prints each; a printer in maintenance takes nothing; and
-//! "why is my job not printing?" names what holds each printer.
+//! "why is my job not printing?" names what holds each printer; on a printer whose jobs are
+//! started by hand, a matched job waits until someone starts it; operators assign by hand.
 
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use crate::common::{Client, TestServer};
 crate::on_both_backends!(
     queued_jobs_print_by_themselves_one_plate_at_a_time,
     a_printer_in_maintenance_takes_nothing,
+    jobs_wait_on_a_printer_started_by_hand_until_someone_starts_them,
 );
 
 /// A short print: about four seconds at the simulator's speed.
@@ -228,4 +230,84 @@ async fn a_printer_in_maintenance_takes_nothing(server: &TestServer) {
         .await;
     assert_eq!(status, StatusCode::OK);
     farm.wait_for_job(server, job, "printing").await;
+}
+
+async fn jobs_wait_on_a_printer_started_by_hand_until_someone_starts_them(server: &TestServer) {
+    let farm = Farm::open(server).await;
+    let printer_path = farm.path(&format!("printers/{}", farm.printer));
+    server
+        .wait_for(&farm.owner, &printer_path, "idle", |l| l["state"] == "idle")
+        .await;
+    let (status, printer) = farm
+        .owner
+        .put(&format!("{printer_path}/auto-start"), json!({ "on": false }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{printer}");
+    assert_eq!(printer["auto_start"], false);
+
+    // Matched to the printer, the job waits there; the printer takes no other.
+    let first = farm
+        .submit(json!({ "file_id": farm.file, "target": { "any": true } }))
+        .await;
+    let assigned = farm.wait_for_job(server, first, "assigned").await;
+    assert_eq!(assigned["printer_id"], json!(farm.printer));
+    let why = farm.why(first).await;
+    let code = &why["candidates"][0]["reasons"][0]["code"];
+    assert_eq!(code, "auto_start_off", "{why}");
+    let second = farm
+        .submit(json!({ "file_id": farm.file, "target": { "any": true } }))
+        .await;
+    let outcome = server.app().dispatch_once().await.unwrap();
+    assert!(outcome.started.is_empty() && outcome.assigned.is_empty(), "{outcome:?}");
+
+    // Only a queued job can be started... by hand, on its printer.
+    let (status, refused) = farm
+        .owner
+        .post_empty(&farm.path(&format!("jobs/{second}/start")))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["error"]["code"], "invalid_transition");
+    let (status, started) = farm
+        .owner
+        .post_empty(&farm.path(&format!("jobs/{first}/start")))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    assert_eq!(started["state"], "printing");
+    let (_, timeline) = farm
+        .member
+        .get(&farm.path(&format!("jobs/{first}/timeline")))
+        .await;
+    let started_by = timeline
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == "started")
+        .map(|s| s["actor_name"].clone());
+    assert_eq!(started_by, Some(json!("Owner")), "{timeline}");
+
+    // An operator sends the second job to the printer by hand; it waits for the plate, then
+    // for someone to start it.
+    let (status, assigned) = farm
+        .owner
+        .post(
+            &farm.path(&format!("jobs/{second}/assign")),
+            json!({ "printer_id": farm.printer }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{assigned}");
+    assert_eq!(assigned["state"], "assigned");
+    farm.wait_for_job(server, first, "completed").await;
+    let (status, _) = farm
+        .owner
+        .post_empty(&format!("{printer_path}/bed-clear"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let outcome = server.app().dispatch_once().await.unwrap();
+    assert!(outcome.started.is_empty(), "{outcome:?}");
+    let (status, started) = farm
+        .owner
+        .post_empty(&farm.path(&format!("jobs/{second}/start")))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    farm.wait_for_job(server, second, "completed").await;
 }

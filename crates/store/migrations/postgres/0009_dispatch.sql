@@ -5,6 +5,14 @@
 ALTER TABLE prints ADD COLUMN job_id BIGINT REFERENCES jobs (id);
 CREATE INDEX prints_job ON prints (job_id);
 
+-- On: the dispatcher starts the jobs it matches to the printer. Off: a matched job waits
+-- `assigned` to it until someone starts it.
+ALTER TABLE printers ADD COLUMN auto_start BOOLEAN NOT NULL DEFAULT TRUE;
+
+-- The printer an approver (or an operator, by hand) chose for the job: its copies and its
+-- retries go there only. printer_id is where it goes or went.
+ALTER TABLE jobs ADD COLUMN chosen_printer_id BIGINT REFERENCES printers (id);
+
 -- Copies of a job printed so far: the job is completed when all are.
 ALTER TABLE jobs ADD COLUMN copies_done INTEGER NOT NULL DEFAULT 0;
 

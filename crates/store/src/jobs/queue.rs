@@ -413,7 +413,11 @@ pub async fn detach_printer_from_finished_jobs(
     org: OrgId,
     printer: PrinterId,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE jobs SET printer_id = NULL WHERE org_id = $1 AND printer_id = $2")
+    sqlx::query(
+        "UPDATE jobs SET printer_id = CASE WHEN printer_id = $2 THEN NULL ELSE printer_id END, \
+         chosen_printer_id = CASE WHEN chosen_printer_id = $2 THEN NULL ELSE chosen_printer_id END \
+         WHERE org_id = $1 AND (printer_id = $2 OR chosen_printer_id = $2)",
+    )
         .bind(org.get())
         .bind(printer.get())
         .execute(&mut *conn)
@@ -463,4 +467,68 @@ pub async fn count_queued_ahead(
     .fetch_one(&mut *conn)
     .await?;
     int(&row, "n")
+}
+
+/// The jobs of an organization matched to a printer and not started yet, oldest match first.
+pub async fn assigned_jobs(conn: &mut Conn, org: OrgId) -> Result<Vec<Job>, StoreError> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE org_id = $1 AND state = 'assigned' \
+         ORDER BY updated_at, id"
+    )))
+    .bind(org.get())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(job_from_row).collect()
+}
+
+/// Sets (or clears) the printer a job goes to.
+pub async fn set_job_printer(
+    conn: &mut Conn,
+    org: OrgId,
+    id: JobId,
+    printer: Option<PrinterId>,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE jobs SET printer_id = $1 WHERE org_id = $2 AND id = $3")
+        .bind(printer.map(PrinterId::get))
+        .bind(org.get())
+        .bind(id.get())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The printer an approver or an operator chose for the job, if one did.
+pub async fn chosen_printer(
+    conn: &mut Conn,
+    org: OrgId,
+    id: JobId,
+) -> Result<Option<PrinterId>, StoreError> {
+    let row = sqlx::query("SELECT chosen_printer_id FROM jobs WHERE org_id = $1 AND id = $2")
+        .bind(org.get())
+        .bind(id.get())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row
+        .map(|row| opt_int(&row, "chosen_printer_id"))
+        .transpose()?
+        .flatten()
+        .map(PrinterId))
+}
+
+/// Records the printer chosen for the job, which it then goes to.
+pub async fn choose_printer(
+    conn: &mut Conn,
+    org: OrgId,
+    id: JobId,
+    printer: PrinterId,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE jobs SET chosen_printer_id = $1, printer_id = $1 WHERE org_id = $2 AND id = $3",
+    )
+    .bind(printer.get())
+    .bind(org.get())
+    .bind(id.get())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

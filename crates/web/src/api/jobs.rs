@@ -15,7 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson, Org};
 use crate::wire::ids::{JobId, OrgId, QuestionId};
 use crate::wire::jobs::{
-    ApprovalItem, ApprovalSetting, Approve, BulkApprove, BulkReject, BulkResult, EditJob, Job,
+    ApprovalItem, ApprovalSetting, Approve, AssignJob, BulkApprove, BulkReject, BulkResult, EditJob, Job,
     JobExportQuery, JobListQuery, JobPage, MoveJob, Question, QuestionInput, ReorderJob, SubmitJob,
     TimelineStep, WhyNotPrinting, WithReason,
 };
@@ -168,6 +168,38 @@ pub async fn why_not_printing(
 ) -> ApiResult<Json<WhyNotPrinting>> {
     let why = state.app.jobs().why_not_printing(&actor, ids.1.into()).await?;
     Ok(Json(why.into()))
+}
+
+/// Start a job waiting `assigned` on its printer (one whose jobs are started by hand): with
+/// "Start prints" on that printer, or as the job's owner with print access to it.
+#[utoipa::path(post, path = "/orgs/{org_id}/jobs/{job_id}/start", tag = "jobs",
+    params(("org_id" = OrgId, Path), ("job_id" = JobId, Path)),
+    responses((status = 200, body = Job)),
+    extensions(("x-errors" = json!(errors(&[E::InvalidTransition, E::PrinterNotConnected, E::PrinterNotReady])))))]
+pub async fn start_job(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, JobId)>,
+) -> ApiResult<Json<Job>> {
+    Ok(Json(state.app.jobs().start(&actor, ids.1.into()).await?.into()))
+}
+
+/// Send a queued job to a printer of your choice, one its target names and whose model suits
+/// the file: it waits there and starts when the printer is free.
+#[utoipa::path(post, path = "/orgs/{org_id}/jobs/{job_id}/assign", tag = "jobs",
+    params(("org_id" = OrgId, Path), ("job_id" = JobId, Path)),
+    request_body = AssignJob,
+    responses((status = 200, body = Job)),
+    extensions(("x-errors" = json!(errors(&[E::InvalidTransition, E::NoPrinterForTarget, E::DoesNotFit, E::MaterialMismatch, E::NozzleMismatch])))))]
+pub async fn assign_job(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, JobId)>,
+    ApiJson(body): ApiJson<AssignJob>,
+) -> ApiResult<Json<Job>> {
+    let jobs = state.app.jobs();
+    let job = jobs.assign(&actor, ids.1.into(), body.printer_id.into()).await?;
+    Ok(Json(job.into()))
 }
 
 /// Edit a job that has not started: note, copies, priority (needs "Reorder the queue"),
@@ -549,6 +581,8 @@ pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
             routes!(get_job),
         )
         .permission_also(P::QueueViewOwn, &[P::QueueViewAll], routes!(why_not_printing))
+        .permission_also(P::PrinterControlStart, &[P::QueueSubmit], routes!(start_job))
+        .permission(P::QueueAssignPrinter, routes!(assign_job))
         .permission_also(
             P::QueueEditOwn,
             &[P::QueueEditAll, P::QueueReorder],

@@ -345,6 +345,14 @@ impl From<ReorderJob> for app::Reorder {
     }
 }
 
+/// The printer a queued job goes to, chosen by hand.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignJob {
+    /// A printer the job's target names, whose model suits the file.
+    pub printer_id: PrinterId,
+}
+
 /// An approval, optionally to a printer of the job's target.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -815,6 +823,8 @@ pub enum NotTakingCode {
     WrongMaterial,
     /// The file is sliced for another nozzle.
     WrongNozzle,
+    /// Its jobs are started by hand: someone has to start this one.
+    AutoStartOff,
     /// It is free, and jobs ahead in line go first.
     BehindInQueue,
 }
@@ -832,6 +842,7 @@ impl From<app::NotTakingCode> for NotTakingCode {
             C::DoesNotFit => NotTakingCode::DoesNotFit,
             C::WrongMaterial => NotTakingCode::WrongMaterial,
             C::WrongNozzle => NotTakingCode::WrongNozzle,
+            C::AutoStartOff => NotTakingCode::AutoStartOff,
             C::BehindInQueue => NotTakingCode::BehindInQueue,
         }
     }
