@@ -47,6 +47,29 @@ impl<'a> Starter<'a> {
     }
 }
 
+/// The name a job's copy is stored under on the printer: its own, so that the printer's report
+/// of one copy (printers without job IDs tell their jobs apart by file name) is never taken
+/// for another's, e.g. `job12-2-bracket.gcode`.
+fn printer_file_name(job: &domain::Job, library_name: &str) -> String {
+    let name: String = library_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let name = name.trim_start_matches('.');
+    let name = if name.to_ascii_lowercase().ends_with(".gcode") {
+        name.to_string()
+    } else {
+        format!("{name}.gcode")
+    };
+    format!("job{}-{}-{name}", job.id, job.copies_done + 1)
+}
+
 /// Largest G-code file a print may be started with, unless configured otherwise.
 pub const MAX_PRINT_FILE_BYTES: u64 = 512 * 1024 * 1024;
 /// Most G-code lines sent at once.
@@ -327,13 +350,23 @@ impl Control<'_> {
         job: &domain::Job,
         by: Option<&OrgActor>,
     ) -> AppResult<Print> {
-        let file = store::get_job_file_entry(&mut *self.app.store().read().await?, job.org_id, job.file_id)
-            .await?
-            .ok_or(AppError::not_found("file"))?;
-        let blob = self.app.settings().blobs.read(job.org_id, &file.sha256).await?;
+        let file = store::get_job_file_entry(
+            &mut *self.app.store().read().await?,
+            job.org_id,
+            job.file_id,
+        )
+        .await?
+        .ok_or(AppError::not_found("file"))?;
+        let blob = self
+            .app
+            .settings()
+            .blobs
+            .read(job.org_id, &file.sha256)
+            .await?;
         let limit = self.app.settings().max_print_file_bytes;
         let staged = self.app.stage_upload(blob.stream, limit).await?;
-        self.dispatch_print(Starter::Job { job, by }, printer, &file.name, staged.file())
+        let name = printer_file_name(job, &file.name);
+        self.dispatch_print(Starter::Job { job, by }, printer, &name, staged.file())
             .await
     }
 
@@ -368,6 +401,10 @@ impl Control<'_> {
         let mut track = printer.track.lock().await;
         if track.status.state != PrinterState::Idle {
             return Err(not_ready(track.status.state, "start a print"));
+        }
+        if track.print.is_some() {
+            // Another start got here first and the printer has not reported it yet.
+            return Err(not_ready(PrinterState::Printing, "start a print"));
         }
         // The printer may store the file under another name, one it will open; the print is
         // recorded under that name, the one the printer reports.

@@ -50,6 +50,8 @@ const PASS_INTERVAL: Duration = Duration::from_secs(1);
 impl App {
     /// One pass of the dispatcher.
     pub async fn dispatch_once(&self) -> AppResult<Outcome> {
+        // One pass at a time in this process: two would match two jobs to one free printer.
+        let _pass = self.inner.dispatch_pass.lock().await;
         let mut outcome = Outcome::default();
         for (org, mut free) in self.free_printers() {
             self.dispatch_in(org, &mut free, &mut outcome).await?;
@@ -83,9 +85,13 @@ impl App {
         let mut free: HashMap<OrgId, Vec<Arc<LivePrinter>>> = HashMap::new();
         for printer in self.supervisors().all() {
             let status = printer.status();
+            // A print just started shows once the printer reports it; until then the
+            // printer's track holds it (or is busy starting it).
+            let starting = printer.track.try_lock().map_or(true, |t| t.print.is_some());
             if status.state == PrinterState::Idle
                 && !status.maintenance
                 && !status.bed_clear_pending
+                && !starting
             {
                 free.entry(printer.org).or_default().push(printer);
             }
@@ -318,17 +324,26 @@ impl crate::jobs::Jobs<'_> {
         printer: PrinterId,
     ) -> AppResult<crate::jobs::JobView> {
         actor.require_on_printer(Permission::QueueAssignPrinter, printer)?;
-        let mut uow = self.app.begin(actor, crate::unit_of_work::Changes::Data).await?;
+        let mut uow = self
+            .app
+            .begin(actor, crate::unit_of_work::Changes::Data)
+            .await?;
         let org = actor.org();
         let job = crate::jobs::visible_job(uow.conn(), actor, id).await?;
         if job.state != JobState::Queued {
-            return Err(crate::jobs::invalid_transition(job.state, JobState::Assigned));
+            return Err(crate::jobs::invalid_transition(
+                job.state,
+                JobState::Assigned,
+            ));
         }
         let policy = uow.actor().policy.clone();
         if !placed(&policy, printer).is_some_and(|p| job.target.matches(p)) {
             return Err(crate::AppError::conflict(
                 crate::ErrorCode::NoPrinterForTarget,
-                format!("the printer is not one the job's target ({}) names", job.target),
+                format!(
+                    "the printer is not one the job's target ({}) names",
+                    job.target
+                ),
             ));
         }
         let model = placed(&policy, printer).and_then(|p| p.model);
@@ -339,7 +354,10 @@ impl crate::jobs::Jobs<'_> {
                 .and_then(|f| f.analysis)
             && let Err(unsuitable) = FileFacts::parse(&analysis)?.suits(&model)
         {
-            return Err(crate::AppError::conflict(unsuitable.code, unsuitable.message));
+            return Err(crate::AppError::conflict(
+                unsuitable.code,
+                unsuitable.message,
+            ));
         }
         let step = SystemStep {
             job: job.id,
@@ -352,7 +370,10 @@ impl crate::jobs::Jobs<'_> {
             by: Some(actor),
         };
         if !crate::jobs::take_system_step(&mut uow, org, &step).await? {
-            return Err(crate::jobs::invalid_transition(job.state, JobState::Assigned));
+            return Err(crate::jobs::invalid_transition(
+                job.state,
+                JobState::Assigned,
+            ));
         }
         store::choose_printer(uow.conn(), org, job.id, printer).await?;
         uow.commit().await?;
@@ -495,15 +516,13 @@ impl crate::jobs::Jobs<'_> {
             let live = app.supervisors().status(printer.id);
             let mut reasons = Vec::new();
             reasons.extend(live_reason(live.as_ref()));
-            if job.printer_id.is_none() && !may_queue_on(&policy, job.owner_member_id, printer.id)
-            {
+            if job.printer_id.is_none() && !may_queue_on(&policy, job.owner_member_id, printer.id) {
                 reasons.push(NotTaking::new(
                     NotTakingCode::NoPrintAccess,
                     "the job's owner may not print on this printer",
                 ));
             }
-            if let (Some(facts), Some(model)) =
-                (&facts, placed.model.and_then(|m| models.get(&m)))
+            if let (Some(facts), Some(model)) = (&facts, placed.model.and_then(|m| models.get(&m)))
                 && let Err(unsuitable) = facts.suits(model)
             {
                 reasons.push(unsuitable_reason(unsuitable));
@@ -593,16 +612,16 @@ fn summary(candidates: &[Candidate], hidden: usize) -> String {
         return "no printer matches the job's target; move it to another target".into();
     }
     if candidates.is_empty() {
-        return format!(
-            "the {hidden} printer(s) matching the job's target are hidden from you"
-        );
+        return format!("the {hidden} printer(s) matching the job's target are hidden from you");
     }
     if candidates.iter().any(|c| c.reasons.is_empty()) {
         return "a printer is free for it: it starts at the dispatcher's next pass".into();
     }
-    let free_but_behind = candidates
-        .iter()
-        .all(|c| c.reasons.iter().all(|r| r.code == NotTakingCode::BehindInQueue));
+    let free_but_behind = candidates.iter().all(|c| {
+        c.reasons
+            .iter()
+            .all(|r| r.code == NotTakingCode::BehindInQueue)
+    });
     if free_but_behind {
         return "printers are free, but jobs ahead in line go first".into();
     }

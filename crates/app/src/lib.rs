@@ -43,13 +43,13 @@ pub use access::{
 pub use actor::{Credential, OrgActor, Principal, RequestMeta};
 pub use audit_log::{AUDIT_CSV_HEADER, AuditLog, AuditQuery, write_audit_csv};
 pub use console::{Console, CreatedOrg};
-pub use dispatch::{
-    Candidate, NotTaking, NotTakingCode, Outcome as DispatchOutcome, WhyNotPrinting,
-};
 pub use control::{
     Control, FAULT_MESSAGE_PATTERN, FILE_NAME_PATTERN, MAX_FAULT_DISCONNECT_S,
     MAX_FAULT_LOCAL_PRINT_S, MAX_FAULT_MESSAGE_CHARS, MAX_FILE_NAME_CHARS, MAX_GCODE_LINE_CHARS,
     MAX_GCODE_LINES, MAX_PRINT_FILE_BYTES, MAX_TEMPERATURE_C, Preheat, SendGcode, SetMaintenance,
+};
+pub use dispatch::{
+    Candidate, NotTaking, NotTakingCode, Outcome as DispatchOutcome, WhyNotPrinting,
 };
 pub use error::{AppError, AppResult, ErrorCode};
 pub use files::{
@@ -138,6 +138,8 @@ struct Inner {
     supervisors: supervision::Supervisors,
     /// Wakes the dispatcher's loop before its next tick.
     dispatch_wake: tokio::sync::Notify,
+    /// Held by the dispatcher's pass under way.
+    dispatch_pass: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for App {
@@ -169,6 +171,7 @@ impl App {
                 vault,
                 supervisors,
                 dispatch_wake: tokio::sync::Notify::new(),
+                dispatch_pass: tokio::sync::Mutex::new(()),
             }),
         }
     }

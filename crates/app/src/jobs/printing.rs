@@ -151,11 +151,7 @@ pub(crate) async fn follow_print_end<A>(
 
 /// A job back in line goes to the printer chosen for it, if one was, else to whichever
 /// printer is free first.
-pub(crate) async fn back_in_line(
-    conn: &mut store::Conn,
-    org: OrgId,
-    job: JobId,
-) -> AppResult<()> {
+pub(crate) async fn back_in_line(conn: &mut store::Conn, org: OrgId, job: JobId) -> AppResult<()> {
     let chosen = store::chosen_printer(conn, org, job).await?;
     store::set_job_printer(conn, org, job, chosen).await?;
     Ok(())

@@ -2,7 +2,8 @@
 //! printer by itself, prints, completes; the next one waits for the plate to be confirmed
 //! clear; a job of several copies prints each; a printer in maintenance takes nothing; and
 //! "why is my job not printing?" names what holds each printer; on a printer whose jobs are
-//! started by hand, a matched job waits until someone starts it; operators assign by hand.
+//! started by hand, a matched job waits until someone starts it; operators assign by hand; and
+//! the same path through real OctoPrint (its virtual printer) and the fake Moonraker.
 
 use std::time::Duration;
 
@@ -15,6 +16,8 @@ crate::on_both_backends!(
     queued_jobs_print_by_themselves_one_plate_at_a_time,
     a_printer_in_maintenance_takes_nothing,
     jobs_wait_on_a_printer_started_by_hand_until_someone_starts_them,
+    queued_jobs_print_on_octoprint_one_plate_at_a_time,
+    queued_jobs_print_on_moonraker_one_plate_at_a_time,
 );
 
 /// A short print: about four seconds at the simulator's speed.
@@ -39,6 +42,12 @@ struct Farm {
 
 impl Farm {
     async fn open(server: &TestServer) -> Farm {
+        let simulated = json!({ "name": "Sim", "settings": { "speed": 60.0 } });
+        Farm::with_printer(server, simulated, small_gcode()).await
+    }
+
+    /// With the printer `printer` describes (its site is added) and `gcode` as the file.
+    async fn with_printer(server: &TestServer, mut printer: Value, gcode: String) -> Farm {
         let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
         let (_, site) = owner
             .post(
@@ -46,11 +55,9 @@ impl Farm {
                 json!({ "name": "Lab" }),
             )
             .await;
+        printer["site_id"] = site["id"].clone();
         let (status, printer) = owner
-            .post(
-                &format!("/api/v1/orgs/{org}/printers"),
-                json!({ "name": "Sim", "site_id": site["id"], "settings": { "speed": 60.0 } }),
-            )
+            .post(&format!("/api/v1/orgs/{org}/printers"), printer)
             .await;
         assert_eq!(status, StatusCode::CREATED, "{printer}");
         let (member, _) = server
@@ -59,7 +66,7 @@ impl Farm {
         let response = member
             .raw_post(
                 &format!("/api/v1/orgs/{org}/files?name=part.gcode"),
-                small_gcode().into_bytes(),
+                gcode.into_bytes(),
             )
             .await;
         assert_eq!(response.status(), StatusCode::CREATED);
@@ -112,7 +119,10 @@ impl Farm {
             last = seen;
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("job {job}: never {what}; last seen: {last}");
+        let printer = self.path(&format!("printers/{}", self.printer));
+        let (_, live) = self.owner.get(&format!("{printer}/live")).await;
+        let (_, prints) = self.owner.get(&format!("{printer}/prints")).await;
+        panic!("job {job}: never {what}; last seen: {last}\nprinter: {live}\nprints: {prints}");
     }
 
     async fn why(&self, job: i64) -> Value {
@@ -152,11 +162,17 @@ async fn queued_jobs_print_by_themselves_one_plate_at_a_time(server: &TestServer
 
     // The second waits while the first prints and while its plate is not cleared.
     let second = farm
-        .submit(json!({ "file_id": farm.file, "target": { "printer_id": farm.printer },
-                        "copies": 2 }))
+        .submit(
+            json!({ "file_id": farm.file, "target": { "printer_id": farm.printer },
+                        "copies": 2 }),
+        )
         .await;
     let why = farm.why(second).await;
-    assert_eq!(why["candidates"][0]["printer_id"], json!(farm.printer), "{why}");
+    assert_eq!(
+        why["candidates"][0]["printer_id"],
+        json!(farm.printer),
+        "{why}"
+    );
     assert_eq!(why["candidates"][0]["reasons"][0]["code"], "busy", "{why}");
     farm.wait_for_job(server, first, "completed").await;
     let why = farm.why(second).await;
@@ -211,7 +227,10 @@ async fn a_printer_in_maintenance_takes_nothing(server: &TestServer) {
         .await;
     let (status, _) = farm
         .owner
-        .put(&format!("{printer_path}/maintenance"), json!({ "on": true }))
+        .put(
+            &format!("{printer_path}/maintenance"),
+            json!({ "on": true }),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let job = farm
@@ -222,11 +241,17 @@ async fn a_printer_in_maintenance_takes_nothing(server: &TestServer) {
     let (_, waiting) = farm.member.get(&farm.path(&format!("jobs/{job}"))).await;
     assert_eq!(waiting["state"], "queued");
     let why = farm.why(job).await;
-    assert_eq!(why["candidates"][0]["reasons"][0]["code"], "maintenance", "{why}");
+    assert_eq!(
+        why["candidates"][0]["reasons"][0]["code"], "maintenance",
+        "{why}"
+    );
     assert_eq!(why["hidden_candidates"], 0);
     let (status, _) = farm
         .owner
-        .put(&format!("{printer_path}/maintenance"), json!({ "on": false }))
+        .put(
+            &format!("{printer_path}/maintenance"),
+            json!({ "on": false }),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     farm.wait_for_job(server, job, "printing").await;
@@ -240,7 +265,10 @@ async fn jobs_wait_on_a_printer_started_by_hand_until_someone_starts_them(server
         .await;
     let (status, printer) = farm
         .owner
-        .put(&format!("{printer_path}/auto-start"), json!({ "on": false }))
+        .put(
+            &format!("{printer_path}/auto-start"),
+            json!({ "on": false }),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{printer}");
     assert_eq!(printer["auto_start"], false);
@@ -258,7 +286,10 @@ async fn jobs_wait_on_a_printer_started_by_hand_until_someone_starts_them(server
         .submit(json!({ "file_id": farm.file, "target": { "any": true } }))
         .await;
     let outcome = server.app().dispatch_once().await.unwrap();
-    assert!(outcome.started.is_empty() && outcome.assigned.is_empty(), "{outcome:?}");
+    assert!(
+        outcome.started.is_empty() && outcome.assigned.is_empty(),
+        "{outcome:?}"
+    );
 
     // Only a queued job can be started... by hand, on its printer.
     let (status, refused) = farm
@@ -310,4 +341,69 @@ async fn jobs_wait_on_a_printer_started_by_hand_until_someone_starts_them(server
         .await;
     assert_eq!(status, StatusCode::OK, "{started}");
     farm.wait_for_job(server, second, "completed").await;
+}
+
+/// G-code the OctoPrint virtual printer takes about `moves` × 0.1 s for.
+fn virtual_printer_gcode(moves: usize) -> String {
+    let mut text = String::from("G90\nM83\nG28\n");
+    for i in 0..moves {
+        let x = if i % 2 == 0 { "10" } else { "20" };
+        text.push_str(&format!("G1 X{x} Y10 E0.01 F600\n"));
+    }
+    text
+}
+
+/// Two queued jobs on a real peer: the first prints and completes, the second waits for the
+/// plate and follows once it is confirmed clear.
+async fn two_jobs_one_plate_at_a_time(server: &TestServer, farm: &Farm) {
+    let printer_path = farm.path(&format!("printers/{}", farm.printer));
+    server
+        .wait_within(
+            &farm.owner,
+            &printer_path,
+            "idle",
+            Duration::from_secs(60),
+            |l| l["state"] == "idle",
+        )
+        .await;
+    let first = farm
+        .submit(json!({ "file_id": farm.file, "target": { "any": true } }))
+        .await;
+    let second = farm
+        .submit(json!({ "file_id": farm.file, "target": { "any": true } }))
+        .await;
+    farm.wait_for_job(server, first, "completed").await;
+    let (_, waiting) = farm.member.get(&farm.path(&format!("jobs/{second}"))).await;
+    assert_eq!(waiting["state"], "queued", "{waiting}");
+    let (status, _) = farm
+        .owner
+        .post_empty(&format!("{printer_path}/bed-clear"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    farm.wait_for_job(server, second, "completed").await;
+    let (_, prints) = farm.owner.get(&format!("{printer_path}/prints")).await;
+    let states: Vec<&str> = prints
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["completed", "completed"], "{prints}");
+}
+
+async fn queued_jobs_print_on_octoprint_one_plate_at_a_time(server: &TestServer) {
+    let octoprint = printers::octoprint_harness::OctoPrintHarness::start().await;
+    let printer = json!({ "name": "OctoPrint", "driver": "octoprint", "url": octoprint.url(),
+                          "credential": octoprint.api_key() });
+    let farm = Farm::with_printer(server, printer, virtual_printer_gcode(20)).await;
+    two_jobs_one_plate_at_a_time(server, &farm).await;
+}
+
+async fn queued_jobs_print_on_moonraker_one_plate_at_a_time(server: &TestServer) {
+    let fake = printers::fake_moonraker::FakeMoonraker::start_with_api_key("moon-key").await;
+    fake.set_print_duration(1.0);
+    let printer = json!({ "name": "Voron", "driver": "moonraker", "url": fake.url(),
+                          "credential": "moon-key" });
+    let farm = Farm::with_printer(server, printer, small_gcode()).await;
+    two_jobs_one_plate_at_a_time(server, &farm).await;
 }

@@ -482,10 +482,11 @@ pub async fn printers_started_by_hand(
     conn: &mut Conn,
     org: OrgId,
 ) -> Result<std::collections::HashSet<PrinterId>, StoreError> {
-    let rows =
-        sqlx::query("SELECT id FROM printers WHERE org_id = $1 AND auto_start = FALSE")
-            .bind(org.get())
-            .fetch_all(&mut *conn)
-            .await?;
-    rows.iter().map(|row| Ok(PrinterId(int(row, "id")?))).collect()
+    let rows = sqlx::query("SELECT id FROM printers WHERE org_id = $1 AND auto_start = FALSE")
+        .bind(org.get())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|row| Ok(PrinterId(int(row, "id")?)))
+        .collect()
 }

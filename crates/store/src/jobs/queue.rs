@@ -418,10 +418,10 @@ pub async fn detach_printer_from_finished_jobs(
          chosen_printer_id = CASE WHEN chosen_printer_id = $2 THEN NULL ELSE chosen_printer_id END \
          WHERE org_id = $1 AND (printer_id = $2 OR chosen_printer_id = $2)",
     )
-        .bind(org.get())
-        .bind(printer.get())
-        .execute(&mut *conn)
-        .await?;
+    .bind(org.get())
+    .bind(printer.get())
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

@@ -13,8 +13,8 @@ use crate::error::ErrorCode as E;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Org};
 use crate::wire::each;
 use crate::wire::fleet::{
-    AutoStart, NamedInput, Printer, PrinterGroup, PrinterInput, PrinterModel, PrinterModelInput, PrinterPage,
-    PrinterQuery, VisiblePrinter,
+    AutoStart, NamedInput, Printer, PrinterGroup, PrinterInput, PrinterModel, PrinterModelInput,
+    PrinterPage, PrinterQuery, VisiblePrinter,
 };
 use crate::wire::ids::{OrgId, PrinterGroupId, PrinterId, PrinterModelId};
 

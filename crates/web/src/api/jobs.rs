@@ -15,9 +15,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson, Org};
 use crate::wire::ids::{JobId, OrgId, QuestionId};
 use crate::wire::jobs::{
-    ApprovalItem, ApprovalSetting, Approve, AssignJob, BulkApprove, BulkReject, BulkResult, EditJob, Job,
-    JobExportQuery, JobListQuery, JobPage, MoveJob, Question, QuestionInput, ReorderJob, SubmitJob,
-    TimelineStep, WhyNotPrinting, WithReason,
+    ApprovalItem, ApprovalSetting, Approve, AssignJob, BulkApprove, BulkReject, BulkResult,
+    EditJob, Job, JobExportQuery, JobListQuery, JobPage, MoveJob, Question, QuestionInput,
+    ReorderJob, SubmitJob, TimelineStep, WhyNotPrinting, WithReason,
 };
 
 /// The header that makes a submission safe to retry.
@@ -166,7 +166,11 @@ pub async fn why_not_printing(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, JobId)>,
 ) -> ApiResult<Json<WhyNotPrinting>> {
-    let why = state.app.jobs().why_not_printing(&actor, ids.1.into()).await?;
+    let why = state
+        .app
+        .jobs()
+        .why_not_printing(&actor, ids.1.into())
+        .await?;
     Ok(Json(why.into()))
 }
 
@@ -181,7 +185,9 @@ pub async fn start_job(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, JobId)>,
 ) -> ApiResult<Json<Job>> {
-    Ok(Json(state.app.jobs().start(&actor, ids.1.into()).await?.into()))
+    Ok(Json(
+        state.app.jobs().start(&actor, ids.1.into()).await?.into(),
+    ))
 }
 
 /// Send a queued job to a printer of your choice, one its target names and whose model suits
@@ -198,7 +204,9 @@ pub async fn assign_job(
     ApiJson(body): ApiJson<AssignJob>,
 ) -> ApiResult<Json<Job>> {
     let jobs = state.app.jobs();
-    let job = jobs.assign(&actor, ids.1.into(), body.printer_id.into()).await?;
+    let job = jobs
+        .assign(&actor, ids.1.into(), body.printer_id.into())
+        .await?;
     Ok(Json(job.into()))
 }
 
@@ -580,8 +588,16 @@ pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
             ],
             routes!(get_job),
         )
-        .permission_also(P::QueueViewOwn, &[P::QueueViewAll], routes!(why_not_printing))
-        .permission_also(P::PrinterControlStart, &[P::QueueSubmit], routes!(start_job))
+        .permission_also(
+            P::QueueViewOwn,
+            &[P::QueueViewAll],
+            routes!(why_not_printing),
+        )
+        .permission_also(
+            P::PrinterControlStart,
+            &[P::QueueSubmit],
+            routes!(start_job),
+        )
         .permission(P::QueueAssignPrinter, routes!(assign_job))
         .permission_also(
             P::QueueEditOwn,
