@@ -13,6 +13,7 @@
 //! The server loops the pass ([`App::run_dispatcher`]); tests drive it one pass at a time.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -138,14 +139,13 @@ impl App {
             if free.is_empty() {
                 break;
             }
-            if !facts.contains_key(&job.file_id) {
+            if let Entry::Vacant(slot) = facts.entry(job.file_id) {
                 let mut conn = self.store().read().await?;
                 let file = store::job_file(&mut conn, org, job.file_id).await?;
-                let parsed = match file.and_then(|f| f.analysis) {
+                slot.insert(match file.and_then(|f| f.analysis) {
                     Some(analysis) => Some(FileFacts::parse(&analysis)?),
                     None => None,
-                };
-                facts.insert(job.file_id, parsed);
+                });
             }
             let Some(Some(file)) = facts.get(&job.file_id) else {
                 continue;

@@ -875,6 +875,9 @@ impl App {
                 let mut uow = self.begin_unattributed().await?;
                 store::update_print_state(uow.conn(), printer.org, print.id, state, "", None)
                     .await?;
+                if print.state != state {
+                    crate::jobs::follow_print_state(&mut uow, printer.org, print.id, state).await?;
+                }
                 if print.state == PrintState::Unknown {
                     let event = with_change(
                         system_event(printer, now, "print.reconciled"),
@@ -902,6 +905,8 @@ impl App {
                     None,
                 )
                 .await?;
+                let unknown = PrintState::Unknown;
+                crate::jobs::follow_print_state(&mut uow, printer.org, print.id, unknown).await?;
                 let event = with_change(
                     system_event(printer, now, "print.contact_lost"),
                     Some(json!({ "print_id": print.id, "state": print.state })),

@@ -22,6 +22,9 @@ pub enum JobState {
     Assigned,
     Printing,
     Paused,
+    /// Its printer dropped off while printing it: settled when the printer answers, never
+    /// restarted.
+    Unknown,
     Completed,
     Failed,
     Cancelled,
@@ -32,12 +35,13 @@ pub enum JobState {
 }
 
 impl JobState {
-    pub const ALL: [JobState; 10] = [
+    pub const ALL: [JobState; 11] = [
         JobState::PendingApproval,
         JobState::Queued,
         JobState::Assigned,
         JobState::Printing,
         JobState::Paused,
+        JobState::Unknown,
         JobState::Completed,
         JobState::Failed,
         JobState::Cancelled,
@@ -46,13 +50,14 @@ impl JobState {
     ];
 
     /// States of jobs still in the queue (not history).
-    pub const ACTIVE: [JobState; 6] = [
+    pub const ACTIVE: [JobState; 7] = [
         JobState::PendingApproval,
         JobState::SentBack,
         JobState::Queued,
         JobState::Assigned,
         JobState::Printing,
         JobState::Paused,
+        JobState::Unknown,
     ];
 
     pub fn key(self) -> &'static str {
@@ -62,6 +67,7 @@ impl JobState {
             JobState::Assigned => "assigned",
             JobState::Printing => "printing",
             JobState::Paused => "paused",
+            JobState::Unknown => "unknown",
             JobState::Completed => "completed",
             JobState::Failed => "failed",
             JobState::Cancelled => "cancelled",
@@ -83,7 +89,11 @@ impl JobState {
     pub fn has_started(self) -> bool {
         matches!(
             self,
-            JobState::Printing | JobState::Paused | JobState::Completed | JobState::Failed
+            JobState::Printing
+                | JobState::Paused
+                | JobState::Unknown
+                | JobState::Completed
+                | JobState::Failed
         )
     }
 
@@ -105,8 +115,10 @@ impl JobState {
             (Queued, Assigned | Cancelled) => true,
             (Assigned, Queued | Printing | Cancelled) => true,
             // Back to `Queued` when one copy of several is printed.
-            (Printing, Queued | Paused | Completed | Failed | Cancelled) => true,
-            (Paused, Printing | Failed | Cancelled) => true,
+            (Printing, Queued | Paused | Unknown | Completed | Failed | Cancelled) => true,
+            (Paused, Printing | Unknown | Failed | Cancelled) => true,
+            // Settled as the printer says once it answers again.
+            (Unknown, Queued | Printing | Paused | Completed | Failed | Cancelled) => true,
             // Reviving puts a finished job back in line, through approval when it is needed.
             (Completed | Failed | Cancelled | Rejected, PendingApproval | Queued) => true,
             _ => false,
@@ -346,6 +358,10 @@ pub enum JobStep {
     Started,
     Paused,
     Resumed,
+    /// Its printer stopped answering mid-print.
+    ContactLost,
+    /// Its printer answered again and said how the print stands.
+    Reconciled,
     Completed,
     Failed,
     BedCleared,
@@ -353,7 +369,7 @@ pub enum JobStep {
 }
 
 impl JobStep {
-    pub const ALL: [JobStep; 21] = [
+    pub const ALL: [JobStep; 23] = [
         JobStep::Submitted,
         JobStep::Answered,
         JobStep::Approved,
@@ -371,6 +387,8 @@ impl JobStep {
         JobStep::Started,
         JobStep::Paused,
         JobStep::Resumed,
+        JobStep::ContactLost,
+        JobStep::Reconciled,
         JobStep::Completed,
         JobStep::Failed,
         JobStep::BedCleared,
@@ -395,6 +413,8 @@ impl JobStep {
             JobStep::Unassigned => "unassigned",
             JobStep::Started => "started",
             JobStep::Paused => "paused",
+            JobStep::ContactLost => "contact_lost",
+            JobStep::Reconciled => "reconciled",
             JobStep::Resumed => "resumed",
             JobStep::Completed => "completed",
             JobStep::Failed => "failed",
@@ -422,7 +442,9 @@ impl JobStep {
             JobStep::Started => state == Assigned,
             JobStep::Paused => state == Printing,
             JobStep::Resumed => state == Paused,
-            JobStep::Completed | JobStep::Failed => matches!(state, Printing | Paused),
+            JobStep::ContactLost => matches!(state, Printing | Paused),
+            JobStep::Reconciled => state == Unknown,
+            JobStep::Completed | JobStep::Failed => matches!(state, Printing | Paused | Unknown),
             _ => true,
         }
     }

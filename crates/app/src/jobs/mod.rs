@@ -28,7 +28,9 @@ pub use queue::{JobEdit, JobPage, JobQuery, Reorder};
 pub use submission::SubmitJob;
 
 pub(crate) use files::{FileFacts, Unsuitable};
-pub(crate) use printing::{SystemStep, back_in_line, follow_print_end, take_system_step};
+pub(crate) use printing::{
+    SystemStep, back_in_line, follow_print_end, follow_print_state, take_system_step,
+};
 
 use crate::App;
 use crate::actor::OrgActor;

@@ -105,7 +105,10 @@ pub(crate) async fn follow_print_end<A>(
         return Ok(());
     };
     let job = store::get_job(uow.conn(), org, job).await.found("job")?;
-    if !matches!(job.state, JobState::Printing | JobState::Paused) {
+    if !matches!(
+        job.state,
+        JobState::Printing | JobState::Paused | JobState::Unknown
+    ) {
         return Ok(());
     }
     let printed = json!({ "print_id": print, "printer_id": job.printer_id });
@@ -154,5 +157,41 @@ pub(crate) async fn follow_print_end<A>(
 pub(crate) async fn back_in_line(conn: &mut store::Conn, org: OrgId, job: JobId) -> AppResult<()> {
     let chosen = store::chosen_printer(conn, org, job).await?;
     store::set_job_printer(conn, org, job, chosen).await?;
+    Ok(())
+}
+
+/// While a print goes on: the job it prints follows it when it pauses, resumes, loses its
+/// printer (`unknown`) or is found again.
+pub(crate) async fn follow_print_state<A>(
+    uow: &mut UnitOfWork<A>,
+    org: OrgId,
+    print: PrintId,
+    now: PrintState,
+) -> AppResult<()> {
+    let Some(job) = store::job_of_print(uow.conn(), org, print).await? else {
+        return Ok(());
+    };
+    let job = store::get_job(uow.conn(), org, job).await.found("job")?;
+    let (step, to) = match (job.state, now) {
+        (JobState::Printing, PrintState::Paused) => (JobStep::Paused, JobState::Paused),
+        (JobState::Paused, PrintState::Printing) => (JobStep::Resumed, JobState::Printing),
+        (JobState::Printing | JobState::Paused, PrintState::Unknown) => {
+            (JobStep::ContactLost, JobState::Unknown)
+        }
+        (JobState::Unknown, PrintState::Printing) => (JobStep::Reconciled, JobState::Printing),
+        (JobState::Unknown, PrintState::Paused) => (JobStep::Reconciled, JobState::Paused),
+        _ => return Ok(()),
+    };
+    let step = SystemStep {
+        job: job.id,
+        step,
+        from: job.state,
+        to,
+        reason: None,
+        printer: None,
+        detail: json!({ "print_id": print, "printer_id": job.printer_id }),
+        by: None,
+    };
+    take_system_step(uow, org, &step).await?;
     Ok(())
 }

@@ -16,6 +16,7 @@ crate::on_both_backends!(
     queued_jobs_print_by_themselves_one_plate_at_a_time,
     a_printer_in_maintenance_takes_nothing,
     jobs_wait_on_a_printer_started_by_hand_until_someone_starts_them,
+    a_job_whose_printer_drops_off_is_unknown_then_settled,
     queued_jobs_print_on_octoprint_one_plate_at_a_time,
     queued_jobs_print_on_moonraker_one_plate_at_a_time,
 );
@@ -341,6 +342,41 @@ async fn jobs_wait_on_a_printer_started_by_hand_until_someone_starts_them(server
         .await;
     assert_eq!(status, StatusCode::OK, "{started}");
     farm.wait_for_job(server, second, "completed").await;
+}
+
+async fn a_job_whose_printer_drops_off_is_unknown_then_settled(server: &TestServer) {
+    let farm = Farm::open(server).await;
+    let printer_path = farm.path(&format!("printers/{}", farm.printer));
+    server
+        .wait_for(&farm.owner, &printer_path, "idle", |l| l["state"] == "idle")
+        .await;
+    let job = farm
+        .submit(json!({ "file_id": farm.file, "target": { "any": true } }))
+        .await;
+    farm.wait_for_job(server, job, "printing").await;
+    let (status, _) = farm
+        .owner
+        .post(
+            &format!("{printer_path}/simulation/faults"),
+            json!({ "fault": "disconnect", "for_s": 600 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    farm.wait_for_job(server, job, "unknown").await;
+    // Back after the print ended: settled as the printer says, never restarted.
+    farm.wait_for_job(server, job, "completed").await;
+    assert_eq!(
+        farm.steps(job).await,
+        [
+            "submitted",
+            "assigned",
+            "started",
+            "contact_lost",
+            "completed"
+        ]
+    );
+    let (_, prints) = farm.owner.get(&format!("{printer_path}/prints")).await;
+    assert_eq!(prints.as_array().unwrap().len(), 1, "{prints}");
 }
 
 /// G-code the OctoPrint virtual printer takes about `moves` × 0.1 s for.

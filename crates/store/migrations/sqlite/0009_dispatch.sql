@@ -19,3 +19,9 @@ ALTER TABLE jobs ADD COLUMN copies_done INTEGER NOT NULL DEFAULT 0;
 -- The dispatcher's pass: queued jobs of every organization, in the order they are taken.
 CREATE INDEX jobs_dispatch ON jobs (org_id, priority DESC, queue_position, id)
     WHERE state = 'queued';
+
+-- A job whose printer dropped off mid-print is `unknown` until the printer answers: still in
+-- the queue, so the queue's partial index takes that state too.
+DROP INDEX jobs_queue;
+CREATE INDEX jobs_queue ON jobs (org_id, priority DESC, queue_position, id)
+    WHERE state IN ('pending_approval', 'sent_back', 'queued', 'assigned', 'printing', 'paused', 'unknown');

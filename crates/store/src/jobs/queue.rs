@@ -12,8 +12,7 @@ const JOB_COLUMNS: &str = "id, org_id, owner_member_id, file_id, target_kind, ta
 
 /// The states of the queue, as the partial index `jobs_queue` names them: a query must repeat
 /// this exact condition for the planner to use that index.
-const IN_QUEUE: &str =
-    "state IN ('pending_approval', 'sent_back', 'queued', 'assigned', 'printing', 'paused')";
+const IN_QUEUE: &str = "state IN ('pending_approval', 'sent_back', 'queued', 'assigned', 'printing', 'paused', 'unknown')";
 
 fn small(row: &AnyRow, col: &str) -> Result<i32, StoreError> {
     i32::try_from(int(row, col)?).map_err(|_| StoreError::Corrupt(format!("{col} out of range")))

@@ -26,6 +26,9 @@ pub enum JobState {
     Assigned,
     Printing,
     Paused,
+    /// Its printer dropped off while printing it: settled when the printer answers, never
+    /// restarted.
+    Unknown,
     Completed,
     Failed,
     Cancelled,
@@ -44,6 +47,7 @@ impl From<domain::JobState> for JobState {
             S::Assigned => JobState::Assigned,
             S::Printing => JobState::Printing,
             S::Paused => JobState::Paused,
+            S::Unknown => JobState::Unknown,
             S::Completed => JobState::Completed,
             S::Failed => JobState::Failed,
             S::Cancelled => JobState::Cancelled,
@@ -62,6 +66,7 @@ impl From<JobState> for domain::JobState {
             JobState::Assigned => S::Assigned,
             JobState::Printing => S::Printing,
             JobState::Paused => S::Paused,
+            JobState::Unknown => S::Unknown,
             JobState::Completed => S::Completed,
             JobState::Failed => S::Failed,
             JobState::Cancelled => S::Cancelled,
