@@ -114,12 +114,12 @@ impl JobState {
             (SentBack, PendingApproval | Queued | Cancelled) => true,
             (Queued, Assigned | Cancelled) => true,
             (Assigned, Queued | Printing | Cancelled) => true,
-            // Back to `Queued` when one copy of several is printed.
-            (Printing, Queued | Paused | Unknown | Completed | Failed | Cancelled) => true,
+            (Printing, Paused | Unknown | Completed | Failed | Cancelled) => true,
             (Paused, Printing | Unknown | Failed | Cancelled) => true,
             // Settled as the printer says once it answers again.
-            (Unknown, Queued | Printing | Paused | Completed | Failed | Cancelled) => true,
-            // Reviving puts a finished job back in line, through approval when it is needed.
+            (Unknown, Printing | Paused | Completed | Failed | Cancelled) => true,
+            // Reviving puts a finished job back in line, through approval when it is needed;
+            // so does a completed copy of several (the next copy waits for a printer).
             (Completed | Failed | Cancelled | Rejected, PendingApproval | Queued) => true,
             _ => false,
         }
@@ -363,13 +363,15 @@ pub enum JobStep {
     /// Its printer answered again and said how the print stands.
     Reconciled,
     Completed,
+    /// One copy of several completed: back in line for the next.
+    NextCopy,
     Failed,
     BedCleared,
     Charged,
 }
 
 impl JobStep {
-    pub const ALL: [JobStep; 23] = [
+    pub const ALL: [JobStep; 24] = [
         JobStep::Submitted,
         JobStep::Answered,
         JobStep::Approved,
@@ -390,6 +392,7 @@ impl JobStep {
         JobStep::ContactLost,
         JobStep::Reconciled,
         JobStep::Completed,
+        JobStep::NextCopy,
         JobStep::Failed,
         JobStep::BedCleared,
         JobStep::Charged,
@@ -415,6 +418,7 @@ impl JobStep {
             JobStep::Paused => "paused",
             JobStep::ContactLost => "contact_lost",
             JobStep::Reconciled => "reconciled",
+            JobStep::NextCopy => "next_copy",
             JobStep::Resumed => "resumed",
             JobStep::Completed => "completed",
             JobStep::Failed => "failed",
@@ -444,6 +448,7 @@ impl JobStep {
             JobStep::Resumed => state == Paused,
             JobStep::ContactLost => matches!(state, Printing | Paused),
             JobStep::Reconciled => state == Unknown,
+            JobStep::NextCopy => state == Completed,
             JobStep::Completed | JobStep::Failed => matches!(state, Printing | Paused | Unknown),
             _ => true,
         }

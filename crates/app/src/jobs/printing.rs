@@ -115,13 +115,7 @@ pub(crate) async fn follow_print_end<A>(
     let (step, to, reason) = match ended {
         PrintState::Completed => {
             store::add_copy_done(uow.conn(), org, job.id).await?;
-            let done = job.copies_done + 1;
-            let to = if done < job.copies {
-                JobState::Queued
-            } else {
-                JobState::Completed
-            };
-            (JobStep::Completed, to, None)
+            (JobStep::Completed, JobState::Completed, None)
         }
         PrintState::Failed => (JobStep::Failed, JobState::Failed, Some(detail)),
         PrintState::Cancelled => (
@@ -146,7 +140,19 @@ pub(crate) async fn follow_print_end<A>(
         detail,
         by: None,
     };
-    if take_system_step(uow, org, &step).await? && to == JobState::Queued {
+    let copies_left = ended == PrintState::Completed && job.copies_done + 1 < job.copies;
+    if take_system_step(uow, org, &step).await? && copies_left {
+        let next = SystemStep {
+            job: job.id,
+            step: JobStep::NextCopy,
+            from: JobState::Completed,
+            to: JobState::Queued,
+            reason: None,
+            printer: None,
+            detail: json!({ "copy": job.copies_done + 2, "copies": job.copies }),
+            by: None,
+        };
+        take_system_step(uow, org, &next).await?;
         back_in_line(uow.conn(), org, job.id).await?;
     }
     Ok(())

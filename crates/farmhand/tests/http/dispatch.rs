@@ -209,6 +209,19 @@ async fn queued_jobs_print_by_themselves_one_plate_at_a_time(server: &TestServer
         let after = if copy == 1 { "queued" } else { "completed" };
         assert_eq!(done["state"], after, "{done}");
     }
+    assert_eq!(
+        farm.steps(second).await,
+        [
+            "submitted",
+            "assigned",
+            "started",
+            "completed",
+            "next_copy",
+            "assigned",
+            "started",
+            "completed"
+        ]
+    );
 
     // Every step is also in the audit log, by the dispatcher.
     let (_, events) = farm
