@@ -271,6 +271,13 @@ impl OrgActor {
             .is_some_and(|p| self.policy.rights(self.ix).level(p) > AccessLevel::None)
     }
 
+    /// The actor's access level to the printer (`None` for one they cannot see).
+    pub fn access_to(&self, printer: PrinterId) -> AccessLevel {
+        self.policy
+            .printer_ix(printer)
+            .map_or(AccessLevel::None, |p| self.policy.rights(self.ix).level(p))
+    }
+
     /// Whether the actor holds `permission` and enough access to `printer`: what
     /// [`OrgActor::require_on_printer`] checks, as a yes or no (nothing to refuse with).
     pub fn may_on_printer(&self, permission: Permission, printer: PrinterId) -> bool {

@@ -19,6 +19,57 @@ use crate::error::{AppError, AppResult, ErrorCode};
 use crate::supervision::{LivePrinter, LiveStatus, Track, TrackedPrint};
 use crate::unit_of_work::{Audit, Changes};
 
+/// Who starts a print: a member, a file by hand; or for a job, the dispatcher or (`by`) a
+/// member starting it on the printer it waits for.
+#[derive(Clone, Copy)]
+enum Starter<'a> {
+    Member(&'a OrgActor),
+    Job {
+        job: &'a domain::Job,
+        by: Option<&'a OrgActor>,
+    },
+}
+
+impl<'a> Starter<'a> {
+    /// Whom the print is started for: the member, or the job's owner.
+    fn member(self) -> domain::MemberId {
+        match self {
+            Starter::Member(actor) => actor.member_id(),
+            Starter::Job { job, .. } => job.owner_member_id,
+        }
+    }
+
+    fn job(self) -> Option<&'a domain::Job> {
+        match self {
+            Starter::Member(_) => None,
+            Starter::Job { job, .. } => Some(job),
+        }
+    }
+}
+
+/// The name a job's copy is stored under on the printer: its own, so that the printer's report
+/// of one copy (printers without job IDs tell their jobs apart by file name) is never taken
+/// for another's, e.g. `job12-2-bracket.gcode`.
+fn printer_file_name(job: &domain::Job, library_name: &str) -> String {
+    let name: String = library_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let name = name.trim_start_matches('.');
+    let name = if name.to_ascii_lowercase().ends_with(".gcode") {
+        name.to_string()
+    } else {
+        format!("{name}.gcode")
+    };
+    format!("job{}-{}-{name}", job.id, job.copies_done + 1)
+}
+
 /// Largest G-code file a print may be started with, unless configured otherwise.
 pub const MAX_PRINT_FILE_BYTES: u64 = 512 * 1024 * 1024;
 /// Most G-code lines sent at once.
@@ -287,7 +338,35 @@ impl Control<'_> {
                 format!("a G-code file of 1 byte to {limit} bytes"),
             )));
         }
-        self.dispatch_print(actor, &printer, &file_name, staged.file())
+        self.dispatch_print(Starter::Member(actor), &printer, &file_name, staged.file())
+            .await
+    }
+
+    /// Sends the file of a job the dispatcher assigned to this printer, from the blob store,
+    /// and starts it: the print is recorded for the job, which is then `printing`.
+    pub(crate) async fn start_job_print(
+        &self,
+        printer: &LivePrinter,
+        job: &domain::Job,
+        by: Option<&OrgActor>,
+    ) -> AppResult<Print> {
+        let file = store::get_job_file_entry(
+            &mut *self.app.store().read().await?,
+            job.org_id,
+            job.file_id,
+        )
+        .await?
+        .ok_or(AppError::not_found("file"))?;
+        let blob = self
+            .app
+            .settings()
+            .blobs
+            .read(job.org_id, &file.sha256)
+            .await?;
+        let limit = self.app.settings().max_print_file_bytes;
+        let staged = self.app.stage_upload(blob.stream, limit).await?;
+        let name = printer_file_name(job, &file.name);
+        self.dispatch_print(Starter::Job { job, by }, printer, &name, staged.file())
             .await
     }
 
@@ -295,7 +374,7 @@ impl Control<'_> {
     /// estimate, the upload, the print's record and audit event, the start.
     async fn dispatch_print(
         &self,
-        actor: &OrgActor,
+        starter: Starter<'_>,
         printer: &LivePrinter,
         file_name: &str,
         file: &printers::UploadFile,
@@ -323,6 +402,10 @@ impl Control<'_> {
         if track.status.state != PrinterState::Idle {
             return Err(not_ready(track.status.state, "start a print"));
         }
+        if track.print.is_some() {
+            // Another start got here first and the printer has not reported it yet.
+            return Err(not_ready(PrinterState::Printing, "start a print"));
+        }
         // The printer may store the file under another name, one it will open; the print is
         // recorded under that name, the one the printer reports.
         let file_name = match printer.driver().upload(file_name, file).await {
@@ -333,30 +416,28 @@ impl Control<'_> {
             }
         };
         let file_name = file_name.as_str();
-        let mut uow = self.app.begin(actor, Changes::Data).await?;
         let new = store::NewPrint {
             printer: id,
             file_name,
             file_sha256: &sha256,
             file_size: i64::try_from(size).unwrap_or(i64::MAX),
             estimated_s: estimate,
-            started_by: Some(actor.member_id()),
+            started_by: Some(starter.member()),
             managed: true,
             state: PrintState::Printing,
-            started_at: uow.now(),
+            started_at: self.app.now(),
+            job: starter.job().map(|job| job.id),
         };
-        let print_id = store::insert_print(uow.conn(), actor.org(), &new).await?;
-        uow.audit(Audit::of("print.start", "printer", id).after(json!({
-            "print_id": print_id, "file_name": file_name, "sha256": sha256,
-            "size": size, "estimated_s": estimate,
-        })));
-        uow.commit().await?;
+        let started = json!({
+            "file_name": file_name, "sha256": sha256, "size": size, "estimated_s": estimate,
+        });
+        let print_id = self.record_start(starter, printer, &new, started).await?;
         let before_job = track.latest_job_id();
         track.print = Some(TrackedPrint {
             id: print_id,
             file_name: file_name.to_owned(),
             state: PrintState::Printing,
-            started_by: Some(actor.member_id()),
+            started_by: Some(starter.member()),
             awaiting_start: Some(tokio::time::Instant::now()),
             job_id: None,
             before_job,
@@ -372,8 +453,9 @@ impl Control<'_> {
             let mut uow = self.app.begin_unattributed().await?;
             let (failed, now) = (PrintState::Failed, Some(uow.now()));
             let detail = e.to_string();
-            store::update_print_state(uow.conn(), actor.org(), print_id, failed, &detail, now)
-                .await?;
+            let org = printer.org;
+            store::update_print_state(uow.conn(), org, print_id, failed, &detail, now).await?;
+            crate::jobs::follow_print_end(&mut uow, org, print_id, failed, &detail).await?;
             uow.commit().await?;
             self.note_refusal(printer, &mut track, &e).await?;
             return Err(AppError::Printer(e));
@@ -381,9 +463,71 @@ impl Control<'_> {
         drop(track);
         self.app.observe_now(printer).await?;
         let mut conn = self.app.store().read().await?;
-        store::get_print(&mut conn, actor.org(), print_id)
+        store::get_print(&mut conn, printer.org, print_id)
             .await?
             .ok_or(AppError::not_found("print"))
+    }
+
+    /// Records a print that is about to start, with its audit event: attributed to the member
+    /// who starts it, or for a job, to Farmhand, with the job moving to `printing` in the same
+    /// unit of work.
+    async fn record_start(
+        &self,
+        starter: Starter<'_>,
+        printer: &LivePrinter,
+        new: &store::NewPrint<'_>,
+        mut started: serde_json::Value,
+    ) -> AppResult<PrintId> {
+        match starter {
+            Starter::Member(actor) => {
+                let mut uow = self.app.begin(actor, Changes::Data).await?;
+                let print_id = store::insert_print(uow.conn(), printer.org, new).await?;
+                started["print_id"] = json!(print_id);
+                uow.audit(Audit::of("print.start", "printer", printer.id).after(started));
+                uow.commit().await?;
+                Ok(print_id)
+            }
+            Starter::Job { job, by } => {
+                let mut uow = self.app.begin_unattributed().await?;
+                let print_id = store::insert_print(uow.conn(), printer.org, new).await?;
+                let step = crate::jobs::SystemStep {
+                    job: job.id,
+                    step: domain::JobStep::Started,
+                    from: domain::JobState::Assigned,
+                    to: domain::JobState::Printing,
+                    reason: None,
+                    printer: Some(printer.id),
+                    detail: json!({ "print_id": print_id, "printer_id": printer.id }),
+                    by,
+                };
+                if !crate::jobs::take_system_step(&mut uow, printer.org, &step).await? {
+                    // Cancelled or moved while its file was on the way: it does not start.
+                    return Err(AppError::conflict(
+                        ErrorCode::InvalidTransition,
+                        "the job changed while its file was sent to the printer",
+                    ));
+                }
+                started["print_id"] = json!(print_id);
+                started["job_id"] = json!(job.id);
+                let event = match by {
+                    Some(actor) => actor.event(uow.now(), "print.start", "printer", printer.id),
+                    None => {
+                        let mut event = crate::actor::console_event(
+                            domain::audit::Chain::Org(printer.org),
+                            uow.now(),
+                            "print.start",
+                            "printer",
+                            printer.id.to_string(),
+                        );
+                        event.actor_label = "dispatcher".into();
+                        event
+                    }
+                };
+                uow.audit_event(crate::actor::with_change(event, None, Some(started)));
+                uow.commit().await?;
+                Ok(print_id)
+            }
+        }
     }
 
     pub async fn pause_print(&self, actor: &OrgActor, id: PrinterId) -> AppResult<LiveStatus> {
@@ -575,6 +719,7 @@ impl Control<'_> {
         uow.commit().await?;
         track.status.maintenance = holds.maintenance;
         track.status.bed_clear_pending = holds.bed_clear_pending;
+        self.app.wake_dispatcher();
         Ok(())
     }
 

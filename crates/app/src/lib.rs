@@ -11,6 +11,7 @@ mod actor;
 mod audit_log;
 mod console;
 mod control;
+mod dispatch;
 mod error;
 mod files;
 mod fleet;
@@ -46,6 +47,9 @@ pub use control::{
     Control, FAULT_MESSAGE_PATTERN, FILE_NAME_PATTERN, MAX_FAULT_DISCONNECT_S,
     MAX_FAULT_LOCAL_PRINT_S, MAX_FAULT_MESSAGE_CHARS, MAX_FILE_NAME_CHARS, MAX_GCODE_LINE_CHARS,
     MAX_GCODE_LINES, MAX_PRINT_FILE_BYTES, MAX_TEMPERATURE_C, Preheat, SendGcode, SetMaintenance,
+};
+pub use dispatch::{
+    Candidate, NotTaking, NotTakingCode, Outcome as DispatchOutcome, WhyNotPrinting,
 };
 pub use error::{AppError, AppResult, ErrorCode};
 pub use files::{
@@ -132,6 +136,10 @@ struct Inner {
     settings: Settings,
     vault: vault::Vault,
     supervisors: supervision::Supervisors,
+    /// Wakes the dispatcher's loop before its next tick.
+    dispatch_wake: tokio::sync::Notify,
+    /// Held by the dispatcher's pass under way.
+    dispatch_pass: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for App {
@@ -162,6 +170,8 @@ impl App {
                 settings,
                 vault,
                 supervisors,
+                dispatch_wake: tokio::sync::Notify::new(),
+                dispatch_pass: tokio::sync::Mutex::new(()),
             }),
         }
     }

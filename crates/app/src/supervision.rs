@@ -228,6 +228,16 @@ impl Supervisors {
         self.get(id).map(|p| p.status())
     }
 
+    /// Every supervised printer.
+    pub(crate) fn all(&self) -> Vec<Arc<LivePrinter>> {
+        self.printers
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
+    }
+
     pub fn len(&self) -> usize {
         self.printers
             .read()
@@ -836,6 +846,7 @@ impl App {
                         managed: false,
                         state: PrintState::Printing,
                         started_at: now,
+                        job: None,
                     },
                 )
                 .await?;
@@ -864,6 +875,9 @@ impl App {
                 let mut uow = self.begin_unattributed().await?;
                 store::update_print_state(uow.conn(), printer.org, print.id, state, "", None)
                     .await?;
+                if print.state != state {
+                    crate::jobs::follow_print_state(&mut uow, printer.org, print.id, state).await?;
+                }
                 if print.state == PrintState::Unknown {
                     let event = with_change(
                         system_event(printer, now, "print.reconciled"),
@@ -891,6 +905,8 @@ impl App {
                     None,
                 )
                 .await?;
+                let unknown = PrintState::Unknown;
+                crate::jobs::follow_print_state(&mut uow, printer.org, print.id, unknown).await?;
                 let event = with_change(
                     system_event(printer, now, "print.contact_lost"),
                     Some(json!({ "print_id": print.id, "state": print.state })),
@@ -1007,6 +1023,7 @@ impl App {
                         managed: false,
                         state: PrintState::Printing,
                         started_at: job.started_at,
+                        job: None,
                     },
                 )
                 .await?;
@@ -1076,7 +1093,7 @@ async fn record_end<A>(
     if let Some(id) = end.job_id {
         store::set_printer_job_cursor(conn, org, printer.id, id).await?;
     }
-    Ok(())
+    crate::jobs::follow_print_end(uow, org, end.print, end.state, end.detail).await
 }
 
 /// After [`record_end`] committed: the same in memory.

@@ -172,6 +172,9 @@ pub struct Printer {
     pub maintenance: bool,
     /// A print ended and nobody has confirmed the build plate is clear yet.
     pub bed_clear_pending: bool,
+    /// The dispatcher starts the jobs it matches to the printer; off, they wait `assigned`
+    /// until someone starts them.
+    pub auto_start: bool,
     pub created_at: Timestamp,
 }
 

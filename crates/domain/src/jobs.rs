@@ -22,6 +22,9 @@ pub enum JobState {
     Assigned,
     Printing,
     Paused,
+    /// Its printer dropped off while printing it: settled when the printer answers, never
+    /// restarted.
+    Unknown,
     Completed,
     Failed,
     Cancelled,
@@ -32,12 +35,13 @@ pub enum JobState {
 }
 
 impl JobState {
-    pub const ALL: [JobState; 10] = [
+    pub const ALL: [JobState; 11] = [
         JobState::PendingApproval,
         JobState::Queued,
         JobState::Assigned,
         JobState::Printing,
         JobState::Paused,
+        JobState::Unknown,
         JobState::Completed,
         JobState::Failed,
         JobState::Cancelled,
@@ -46,13 +50,14 @@ impl JobState {
     ];
 
     /// States of jobs still in the queue (not history).
-    pub const ACTIVE: [JobState; 6] = [
+    pub const ACTIVE: [JobState; 7] = [
         JobState::PendingApproval,
         JobState::SentBack,
         JobState::Queued,
         JobState::Assigned,
         JobState::Printing,
         JobState::Paused,
+        JobState::Unknown,
     ];
 
     pub fn key(self) -> &'static str {
@@ -62,6 +67,7 @@ impl JobState {
             JobState::Assigned => "assigned",
             JobState::Printing => "printing",
             JobState::Paused => "paused",
+            JobState::Unknown => "unknown",
             JobState::Completed => "completed",
             JobState::Failed => "failed",
             JobState::Cancelled => "cancelled",
@@ -83,7 +89,11 @@ impl JobState {
     pub fn has_started(self) -> bool {
         matches!(
             self,
-            JobState::Printing | JobState::Paused | JobState::Completed | JobState::Failed
+            JobState::Printing
+                | JobState::Paused
+                | JobState::Unknown
+                | JobState::Completed
+                | JobState::Failed
         )
     }
 
@@ -104,9 +114,12 @@ impl JobState {
             (SentBack, PendingApproval | Queued | Cancelled) => true,
             (Queued, Assigned | Cancelled) => true,
             (Assigned, Queued | Printing | Cancelled) => true,
-            (Printing, Paused | Completed | Failed | Cancelled) => true,
-            (Paused, Printing | Failed | Cancelled) => true,
-            // Reviving puts a finished job back in line, through approval when it is needed.
+            (Printing, Paused | Unknown | Completed | Failed | Cancelled) => true,
+            (Paused, Printing | Unknown | Failed | Cancelled) => true,
+            // Settled as the printer says once it answers again.
+            (Unknown, Printing | Paused | Completed | Failed | Cancelled) => true,
+            // Reviving puts a finished job back in line, through approval when it is needed;
+            // so does a completed copy of several (the next copy waits for a printer).
             (Completed | Failed | Cancelled | Rejected, PendingApproval | Queued) => true,
             _ => false,
         }
@@ -192,6 +205,8 @@ pub struct Job {
     /// Higher goes first; -100 to 100, 0 by default.
     pub priority: i32,
     pub copies: i32,
+    /// Copies printed so far.
+    pub copies_done: i32,
     pub note: String,
     /// The latest rejection or send-back reason.
     pub reason: Option<String>,
@@ -338,17 +353,25 @@ pub enum JobStep {
     Revived,
     Reprinted,
     Assigned,
+    /// The assigned printer could not take the file: back in line.
+    Unassigned,
     Started,
     Paused,
     Resumed,
+    /// Its printer stopped answering mid-print.
+    ContactLost,
+    /// Its printer answered again and said how the print stands.
+    Reconciled,
     Completed,
+    /// One copy of several completed: back in line for the next.
+    NextCopy,
     Failed,
     BedCleared,
     Charged,
 }
 
 impl JobStep {
-    pub const ALL: [JobStep; 20] = [
+    pub const ALL: [JobStep; 24] = [
         JobStep::Submitted,
         JobStep::Answered,
         JobStep::Approved,
@@ -362,10 +385,14 @@ impl JobStep {
         JobStep::Revived,
         JobStep::Reprinted,
         JobStep::Assigned,
+        JobStep::Unassigned,
         JobStep::Started,
         JobStep::Paused,
         JobStep::Resumed,
+        JobStep::ContactLost,
+        JobStep::Reconciled,
         JobStep::Completed,
+        JobStep::NextCopy,
         JobStep::Failed,
         JobStep::BedCleared,
         JobStep::Charged,
@@ -386,8 +413,12 @@ impl JobStep {
             JobStep::Revived => "revived",
             JobStep::Reprinted => "reprinted",
             JobStep::Assigned => "assigned",
+            JobStep::Unassigned => "unassigned",
             JobStep::Started => "started",
             JobStep::Paused => "paused",
+            JobStep::ContactLost => "contact_lost",
+            JobStep::Reconciled => "reconciled",
+            JobStep::NextCopy => "next_copy",
             JobStep::Resumed => "resumed",
             JobStep::Completed => "completed",
             JobStep::Failed => "failed",
@@ -411,10 +442,14 @@ impl JobStep {
             JobStep::Revived => state.is_finished(),
             JobStep::Cancelled => !state.is_finished(),
             JobStep::Assigned => state == Queued,
+            JobStep::Unassigned => state == Assigned,
             JobStep::Started => state == Assigned,
             JobStep::Paused => state == Printing,
             JobStep::Resumed => state == Paused,
-            JobStep::Completed | JobStep::Failed => matches!(state, Printing | Paused),
+            JobStep::ContactLost => matches!(state, Printing | Paused),
+            JobStep::Reconciled => state == Unknown,
+            JobStep::NextCopy => state == Completed,
+            JobStep::Completed | JobStep::Failed => matches!(state, Printing | Paused | Unknown),
             _ => true,
         }
     }

@@ -85,6 +85,10 @@ impl Server {
             }
         });
         let (shutdown, mut signal) = watch::channel(false);
+        // The dispatcher sends queued jobs to free printers until the server stops.
+        let dispatch_app = app.clone();
+        let dispatch_stop = shutdown.subscribe();
+        tokio::spawn(async move { dispatch_app.run_dispatcher(dispatch_stop).await });
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
         let task = tokio::spawn(async move {
             axum::serve(listener, service)

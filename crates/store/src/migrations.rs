@@ -22,6 +22,7 @@ pub(crate) const SQLITE: &[(&str, &str)] = migrations!("sqlite":
     "0006_printer_job_cursor.sql",
     "0007_file_library.sql",
     "0008_print_jobs.sql",
+    "0009_dispatch.sql",
 );
 pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres":
     "0001_foundation.sql",
@@ -32,6 +33,7 @@ pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres":
     "0006_printer_job_cursor.sql",
     "0007_file_library.sql",
     "0008_print_jobs.sql",
+    "0009_dispatch.sql",
 );
 
 pub const MIGRATION_NAMES_SQLITE: fn() -> Vec<&'static str> =

@@ -642,6 +642,7 @@ async fn printer_fleet_round_trips(store: Store, _: Backend) {
             managed: true,
             state: PrintState::Printing,
             started_at: T0,
+            job: None,
         },
     )
     .await
@@ -810,6 +811,7 @@ async fn flags_round_trip_as_booleans(store: Store, backend: Backend) {
             managed: false,
             state: PrintState::Printing,
             started_at: T0,
+            job: None,
         },
     )
     .await

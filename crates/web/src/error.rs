@@ -31,6 +31,7 @@ pub fn status(code: ErrorCode) -> StatusCode {
         ErrorCode::NameTaken => StatusCode::CONFLICT,
         ErrorCode::SiteInUse => StatusCode::CONFLICT,
         ErrorCode::TargetInUse => StatusCode::CONFLICT,
+        ErrorCode::JobNotWaiting => StatusCode::CONFLICT,
         ErrorCode::AlreadyMember => StatusCode::CONFLICT,
         ErrorCode::NoChange => StatusCode::CONFLICT,
         ErrorCode::AlreadyRevoked => StatusCode::CONFLICT,

@@ -274,6 +274,8 @@ pub struct VisiblePrinter {
     pub state_since: Timestamp,
     pub maintenance: bool,
     pub bed_clear_pending: bool,
+    /// The dispatcher starts the jobs it matches to it; off, they wait `assigned`.
+    pub auto_start: bool,
     pub created_at: Timestamp,
     /// Your access: view, queue, print or manage.
     pub access: AccessLevel,
@@ -445,6 +447,7 @@ impl Fleet<'_> {
             state_since,
             maintenance,
             bed_clear_pending,
+            auto_start,
             created_at,
         } = printer;
         Some(VisiblePrinter {
@@ -460,6 +463,7 @@ impl Fleet<'_> {
             state_since,
             maintenance,
             bed_clear_pending,
+            auto_start,
             created_at,
             access,
         })
@@ -583,6 +587,32 @@ impl Fleet<'_> {
         uow.commit().await?;
         self.app.unsupervise(id);
         Ok(())
+    }
+
+    /// Whether the dispatcher starts the jobs it matches to the printer by itself (on), or
+    /// they wait `assigned` until someone starts them (off). Needs `printers.settings`.
+    pub async fn set_auto_start(
+        &self,
+        actor: &OrgActor,
+        id: PrinterId,
+        on: bool,
+    ) -> AppResult<VisiblePrinter> {
+        let mut uow = self.app.begin(actor, Changes::Data).await?;
+        uow.actor()
+            .require_on_printer(Permission::PrintersSettings, id)?;
+        let org = actor.org();
+        let before = store::get_printer(uow.conn(), org, id)
+            .await
+            .found("printer")?;
+        store::set_printer_auto_start(uow.conn(), org, id, on).await?;
+        uow.audit(
+            Audit::of("printer.auto_start", "printer", id)
+                .before(json!({ "auto_start": before.auto_start }))
+                .after(json!({ "auto_start": on })),
+        );
+        uow.commit().await?;
+        self.app.wake_dispatcher();
+        self.get_printer(actor, id).await
     }
 
     pub async fn list_printer_models(&self, actor: &OrgActor) -> AppResult<Vec<PrinterModel>> {

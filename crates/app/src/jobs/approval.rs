@@ -122,6 +122,7 @@ impl Jobs<'_> {
         let mut uow = self.app.begin(actor, Changes::Data).await?;
         let job = self.decide_in(&mut uow, id, &decision).await?;
         uow.commit().await?;
+        self.app.wake_dispatcher();
         self.get_job(actor, job.id).await
     }
 
@@ -149,6 +150,7 @@ impl Jobs<'_> {
             .await;
             outcomes.push(BulkOutcome { job_id: id, result });
         }
+        self.app.wake_dispatcher();
         Ok(outcomes)
     }
 
@@ -191,7 +193,14 @@ impl Jobs<'_> {
             Decision::Reject { .. } => "job.reject",
             Decision::SendBack { .. } => "job.send_back",
         };
-        self.take_step(uow, &job, step, action).await
+        let decided = self.take_step(uow, &job, step, action).await?;
+        if let Decision::Approve {
+            printer: Some(printer),
+        } = decision
+        {
+            store::choose_printer(uow.conn(), org, job.id, *printer).await?;
+        }
+        Ok(decided)
     }
 
     /// The printer an approver sends a job to must be one the target names and one they have

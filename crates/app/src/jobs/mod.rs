@@ -10,6 +10,7 @@
 mod approval;
 mod files;
 mod history;
+mod printing;
 mod questions;
 mod queue;
 mod submission;
@@ -25,6 +26,11 @@ pub use history::{JOB_CSV_HEADER, write_job_csv};
 pub use questions::{CHOICE_PATTERN, MAX_CHOICE_CHARS, MAX_CHOICES, QuestionInput};
 pub use queue::{JobEdit, JobPage, JobQuery, Reorder};
 pub use submission::SubmitJob;
+
+pub(crate) use files::{FileFacts, Unsuitable};
+pub(crate) use printing::{
+    SystemStep, back_in_line, follow_print_end, follow_print_state, take_system_step,
+};
 
 use crate::App;
 use crate::actor::OrgActor;

@@ -379,7 +379,9 @@ impl Jobs<'_> {
         let job = self
             .take_step(&mut uow, &job, Step::to(JobStep::Revived, to), "job.revive")
             .await?;
+        super::back_in_line(uow.conn(), actor.org(), job.id).await?;
         uow.commit().await?;
+        self.app.wake_dispatcher();
         self.get_job(actor, job.id).await
     }
 

@@ -231,6 +231,9 @@ impl Jobs<'_> {
             )
             .await?;
         uow.commit().await?;
+        if job.state == JobState::Queued {
+            self.app.wake_dispatcher();
+        }
         // The submitter owns the job: the answers are theirs to read.
         Ok(JobView {
             job,

@@ -15,8 +15,8 @@ crate::on_both_backends!(
     waiting_jobs_keep_their_target_and_lend_their_file,
 );
 
-/// An organization with approval on, a printer model and a printer of it, a member and a
-/// manager; the member's uploaded cube.
+/// An organization with approval on, a printer model and a printer of it (in maintenance), a
+/// member and a manager; the member's uploaded cube.
 struct Queue {
     org: i64,
     owner: Client,
@@ -51,6 +51,15 @@ impl Queue {
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{printer}");
+        // In maintenance, so that approved jobs stay queued for these tests instead of going
+        // to the printer (the dispatcher's own tests send them).
+        let (status, _) = owner
+            .put(
+                &format!("/api/v1/orgs/{org}/printers/{}/maintenance", printer["id"]),
+                json!({ "on": true }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
         let (status, _) = owner
             .put(
                 &format!("/api/v1/orgs/{org}/settings/approval"),

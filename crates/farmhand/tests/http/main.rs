@@ -8,6 +8,7 @@ mod api_contract;
 mod audit;
 mod auth;
 mod authorization;
+mod dispatch;
 mod files;
 mod fleet;
 mod jobs;

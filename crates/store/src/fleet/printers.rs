@@ -88,6 +88,22 @@ pub async fn set_printer_credential(
     Ok(())
 }
 
+/// Whether the dispatcher starts the jobs it matches to the printer by itself.
+pub async fn set_printer_auto_start(
+    conn: &mut Conn,
+    org: OrgId,
+    id: PrinterId,
+    on: bool,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE printers SET auto_start = $1 WHERE org_id = $2 AND id = $3")
+        .bind(on)
+        .bind(org.get())
+        .bind(id.get())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Sets Farmhand's holds on a printer: maintenance, and a build plate waiting to be cleared.
 pub async fn set_printer_holds(
     conn: &mut Conn,
@@ -432,7 +448,7 @@ pub async fn get_printer(
 
 const PRINTER_COLUMNS: &str = "id, name, site_id, model_id, driver, url, \
     (credential IS NOT NULL) AS has_credential, settings, state, \
-    state_detail, state_since, maintenance, bed_clear_pending, created_at";
+    state_detail, state_since, maintenance, bed_clear_pending, auto_start, created_at";
 
 fn printer_from_row(row: &AnyRow) -> Result<Printer, StoreError> {
     let driver = text(row, "driver")?;
@@ -456,6 +472,21 @@ fn printer_from_row(row: &AnyRow) -> Result<Printer, StoreError> {
         state_since: ts(row, "state_since")?,
         maintenance: flag(row, "maintenance")?,
         bed_clear_pending: flag(row, "bed_clear_pending")?,
+        auto_start: flag(row, "auto_start")?,
         created_at: ts(row, "created_at")?,
     })
+}
+
+/// The organization's printers whose jobs wait to be started by hand (`auto_start` off).
+pub async fn printers_started_by_hand(
+    conn: &mut Conn,
+    org: OrgId,
+) -> Result<std::collections::HashSet<PrinterId>, StoreError> {
+    let rows = sqlx::query("SELECT id FROM printers WHERE org_id = $1 AND auto_start = FALSE")
+        .bind(org.get())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|row| Ok(PrinterId(int(row, "id")?)))
+        .collect()
 }

@@ -1,6 +1,6 @@
 //! Prints: each attempt at printing a file on a printer.
 
-use domain::{MemberId, OrgId, Print, PrintId, PrintState, PrinterId, Timestamp};
+use domain::{JobId, MemberId, OrgId, Print, PrintId, PrintState, PrinterId, Timestamp};
 use sqlx::any::AnyRow;
 
 use crate::rows::{flag, int, opt_int, opt_ts, real, text, ts};
@@ -17,6 +17,8 @@ pub struct NewPrint<'a> {
     pub managed: bool,
     pub state: PrintState,
     pub started_at: Timestamp,
+    /// The job it prints a copy of, when the dispatcher started it.
+    pub job: Option<JobId>,
 }
 
 pub async fn insert_print(
@@ -26,8 +28,8 @@ pub async fn insert_print(
 ) -> Result<PrintId, StoreError> {
     let row = sqlx::query(
         "INSERT INTO prints (org_id, printer_id, file_name, file_sha256, file_size, estimated_s, \
-         started_by, managed, state, started_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+         started_by, managed, state, started_at, job_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
     .bind(org.get())
     .bind(print.printer.get())
@@ -39,9 +41,28 @@ pub async fn insert_print(
     .bind(print.managed)
     .bind(print.state.as_str())
     .bind(print.started_at.micros())
+    .bind(print.job.map(JobId::get))
     .fetch_one(&mut *conn)
     .await?;
     Ok(PrintId(int(&row, "id")?))
+}
+
+/// The job a print was started for, if the dispatcher started it.
+pub async fn job_of_print(
+    conn: &mut Conn,
+    org: OrgId,
+    print: PrintId,
+) -> Result<Option<JobId>, StoreError> {
+    let row = sqlx::query("SELECT job_id FROM prints WHERE org_id = $1 AND id = $2")
+        .bind(org.get())
+        .bind(print.get())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row
+        .map(|row| opt_int(&row, "job_id"))
+        .transpose()?
+        .flatten()
+        .map(JobId))
 }
 
 /// Moves a print to a new state; `ended_at` is set once it is over.

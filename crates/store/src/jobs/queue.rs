@@ -7,13 +7,12 @@ use crate::rows::{int, opt_int, opt_text, opt_ts, text, ts};
 use crate::{Conn, StoreError};
 
 const JOB_COLUMNS: &str = "id, org_id, owner_member_id, file_id, target_kind, target_id, \
-     printer_id, state, priority, copies, note, reason, queue_position, reprint_of, created_at, \
+     printer_id, state, priority, copies, copies_done, note, reason, queue_position, reprint_of, created_at, \
      updated_at, finished_at";
 
 /// The states of the queue, as the partial index `jobs_queue` names them: a query must repeat
 /// this exact condition for the planner to use that index.
-const IN_QUEUE: &str =
-    "state IN ('pending_approval', 'sent_back', 'queued', 'assigned', 'printing', 'paused')";
+const IN_QUEUE: &str = "state IN ('pending_approval', 'sent_back', 'queued', 'assigned', 'printing', 'paused', 'unknown')";
 
 fn small(row: &AnyRow, col: &str) -> Result<i32, StoreError> {
     i32::try_from(int(row, col)?).map_err(|_| StoreError::Corrupt(format!("{col} out of range")))
@@ -36,6 +35,7 @@ fn job_from_row(row: &AnyRow) -> Result<Job, StoreError> {
             .ok_or_else(|| StoreError::Corrupt(format!("job state {state:?}")))?,
         priority: small(row, "priority")?,
         copies: small(row, "copies")?,
+        copies_done: small(row, "copies_done")?,
         note: text(row, "note")?,
         reason: opt_text(row, "reason")?,
         queue_position: int(row, "queue_position")?,
@@ -412,10 +412,122 @@ pub async fn detach_printer_from_finished_jobs(
     org: OrgId,
     printer: PrinterId,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE jobs SET printer_id = NULL WHERE org_id = $1 AND printer_id = $2")
+    sqlx::query(
+        "UPDATE jobs SET printer_id = CASE WHEN printer_id = $2 THEN NULL ELSE printer_id END, \
+         chosen_printer_id = CASE WHEN chosen_printer_id = $2 THEN NULL ELSE chosen_printer_id END \
+         WHERE org_id = $1 AND (printer_id = $2 OR chosen_printer_id = $2)",
+    )
+    .bind(org.get())
+    .bind(printer.get())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The first `limit` queued jobs of an organization in the order the dispatcher takes them:
+/// priority (highest first), then their place in line.
+pub async fn queued_jobs(conn: &mut Conn, org: OrgId, limit: u32) -> Result<Vec<Job>, StoreError> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE org_id = $1 AND state = 'queued' \
+         ORDER BY priority DESC, queue_position, id LIMIT $2"
+    )))
+    .bind(org.get())
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(job_from_row).collect()
+}
+
+/// Counts one more printed copy of a job.
+pub async fn add_copy_done(conn: &mut Conn, org: OrgId, id: JobId) -> Result<(), StoreError> {
+    sqlx::query("UPDATE jobs SET copies_done = copies_done + 1 WHERE org_id = $1 AND id = $2")
         .bind(org.get())
-        .bind(printer.get())
+        .bind(id.get())
         .execute(&mut *conn)
         .await?;
+    Ok(())
+}
+
+/// How many queued jobs of the organization the dispatcher takes before one at `priority` and
+/// `position` in line.
+pub async fn count_queued_ahead(
+    conn: &mut Conn,
+    org: OrgId,
+    priority: i32,
+    position: i64,
+) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM jobs WHERE org_id = $1 AND state = 'queued' \
+         AND (priority > $2 OR (priority = $2 AND queue_position < $3))",
+    )
+    .bind(org.get())
+    .bind(priority)
+    .bind(position)
+    .fetch_one(&mut *conn)
+    .await?;
+    int(&row, "n")
+}
+
+/// The jobs of an organization matched to a printer and not started yet, oldest match first.
+pub async fn assigned_jobs(conn: &mut Conn, org: OrgId) -> Result<Vec<Job>, StoreError> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE org_id = $1 AND state = 'assigned' \
+         ORDER BY updated_at, id"
+    )))
+    .bind(org.get())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(job_from_row).collect()
+}
+
+/// Sets (or clears) the printer a job goes to.
+pub async fn set_job_printer(
+    conn: &mut Conn,
+    org: OrgId,
+    id: JobId,
+    printer: Option<PrinterId>,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE jobs SET printer_id = $1 WHERE org_id = $2 AND id = $3")
+        .bind(printer.map(PrinterId::get))
+        .bind(org.get())
+        .bind(id.get())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The printer an approver or an operator chose for the job, if one did.
+pub async fn chosen_printer(
+    conn: &mut Conn,
+    org: OrgId,
+    id: JobId,
+) -> Result<Option<PrinterId>, StoreError> {
+    let row = sqlx::query("SELECT chosen_printer_id FROM jobs WHERE org_id = $1 AND id = $2")
+        .bind(org.get())
+        .bind(id.get())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row
+        .map(|row| opt_int(&row, "chosen_printer_id"))
+        .transpose()?
+        .flatten()
+        .map(PrinterId))
+}
+
+/// Records the printer chosen for the job, which it then goes to.
+pub async fn choose_printer(
+    conn: &mut Conn,
+    org: OrgId,
+    id: JobId,
+    printer: PrinterId,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE jobs SET chosen_printer_id = $1, printer_id = $1 WHERE org_id = $2 AND id = $3",
+    )
+    .bind(printer.get())
+    .bind(org.get())
+    .bind(id.get())
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

@@ -13,8 +13,8 @@ use crate::error::ErrorCode as E;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Org};
 use crate::wire::each;
 use crate::wire::fleet::{
-    NamedInput, Printer, PrinterGroup, PrinterInput, PrinterModel, PrinterModelInput, PrinterPage,
-    PrinterQuery, VisiblePrinter,
+    AutoStart, NamedInput, Printer, PrinterGroup, PrinterInput, PrinterModel, PrinterModelInput,
+    PrinterPage, PrinterQuery, VisiblePrinter,
 };
 use crate::wire::ids::{OrgId, PrinterGroupId, PrinterId, PrinterModelId};
 
@@ -262,6 +262,23 @@ pub async fn delete_group(
 }
 
 /// This module's operations and what each requires.
+/// Whether the dispatcher starts the jobs it matches to this printer by itself, or they wait
+/// `assigned` until someone starts them (`POST …/jobs/{job_id}/start`).
+#[utoipa::path(put, path = "/orgs/{org_id}/printers/{printer_id}/auto-start", tag = "printers",
+    params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
+    request_body = AutoStart,
+    responses((status = 200, body = VisiblePrinter)))]
+pub async fn set_auto_start(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
+    ApiJson(input): ApiJson<AutoStart>,
+) -> ApiResult<Json<VisiblePrinter>> {
+    let fleet = state.app.fleet();
+    let printer = fleet.set_auto_start(&actor, ids.1.into(), input.on).await?;
+    Ok(Json(printer.into()))
+}
+
 pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
     api.permission(P::PrintersView, routes!(list_printers))
         .permission(P::PrintersAdd, routes!(create_printer))
@@ -272,6 +289,7 @@ pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
             routes!(update_printer),
         )
         .permission(P::PrintersRemove, routes!(delete_printer))
+        .permission(P::PrintersSettings, routes!(set_auto_start))
         .permission(P::PrintersView, routes!(list_models))
         .permission(P::PrinterModelsAdd, routes!(create_model))
         .permission(P::PrinterModelsEdit, routes!(update_model))

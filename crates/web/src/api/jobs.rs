@@ -15,9 +15,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson, Org};
 use crate::wire::ids::{JobId, OrgId, QuestionId};
 use crate::wire::jobs::{
-    ApprovalItem, ApprovalSetting, Approve, BulkApprove, BulkReject, BulkResult, EditJob, Job,
-    JobExportQuery, JobListQuery, JobPage, MoveJob, Question, QuestionInput, ReorderJob, SubmitJob,
-    TimelineStep, WithReason,
+    ApprovalItem, ApprovalSetting, Approve, AssignJob, BulkApprove, BulkReject, BulkResult,
+    EditJob, Job, JobExportQuery, JobListQuery, JobPage, MoveJob, Question, QuestionInput,
+    ReorderJob, SubmitJob, TimelineStep, WhyNotPrinting, WithReason,
 };
 
 /// The header that makes a submission safe to retry.
@@ -153,6 +153,61 @@ pub async fn get_job(
     Ok(Json(
         state.app.jobs().get_job(&actor, ids.1.into()).await?.into(),
     ))
+}
+
+/// Why a queued or assigned job is not printing: each printer its target names (that you may
+/// see) and what keeps it from taking the job now.
+#[utoipa::path(get, path = "/orgs/{org_id}/jobs/{job_id}/why-not-printing", tag = "jobs",
+    params(("org_id" = OrgId, Path), ("job_id" = JobId, Path)),
+    responses((status = 200, body = WhyNotPrinting)),
+    extensions(("x-errors" = json!(errors(&[E::JobNotWaiting])))))]
+pub async fn why_not_printing(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, JobId)>,
+) -> ApiResult<Json<WhyNotPrinting>> {
+    let why = state
+        .app
+        .jobs()
+        .why_not_printing(&actor, ids.1.into())
+        .await?;
+    Ok(Json(why.into()))
+}
+
+/// Start a job waiting `assigned` on its printer (one whose jobs are started by hand): with
+/// "Start prints" on that printer, or as the job's owner with print access to it.
+#[utoipa::path(post, path = "/orgs/{org_id}/jobs/{job_id}/start", tag = "jobs",
+    params(("org_id" = OrgId, Path), ("job_id" = JobId, Path)),
+    responses((status = 200, body = Job)),
+    extensions(("x-errors" = json!(errors(&[E::InvalidTransition, E::PrinterNotConnected, E::PrinterNotReady])))))]
+pub async fn start_job(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, JobId)>,
+) -> ApiResult<Json<Job>> {
+    Ok(Json(
+        state.app.jobs().start(&actor, ids.1.into()).await?.into(),
+    ))
+}
+
+/// Send a queued job to a printer of your choice, one its target names and whose model suits
+/// the file: it waits there and starts when the printer is free.
+#[utoipa::path(post, path = "/orgs/{org_id}/jobs/{job_id}/assign", tag = "jobs",
+    params(("org_id" = OrgId, Path), ("job_id" = JobId, Path)),
+    request_body = AssignJob,
+    responses((status = 200, body = Job)),
+    extensions(("x-errors" = json!(errors(&[E::InvalidTransition, E::NoPrinterForTarget, E::DoesNotFit, E::MaterialMismatch, E::NozzleMismatch])))))]
+pub async fn assign_job(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, JobId)>,
+    ApiJson(body): ApiJson<AssignJob>,
+) -> ApiResult<Json<Job>> {
+    let jobs = state.app.jobs();
+    let job = jobs
+        .assign(&actor, ids.1.into(), body.printer_id.into())
+        .await?;
+    Ok(Json(job.into()))
 }
 
 /// Edit a job that has not started: note, copies, priority (needs "Reorder the queue"),
@@ -533,6 +588,17 @@ pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
             ],
             routes!(get_job),
         )
+        .permission_also(
+            P::QueueViewOwn,
+            &[P::QueueViewAll],
+            routes!(why_not_printing),
+        )
+        .permission_also(
+            P::PrinterControlStart,
+            &[P::QueueSubmit],
+            routes!(start_job),
+        )
+        .permission(P::QueueAssignPrinter, routes!(assign_job))
         .permission_also(
             P::QueueEditOwn,
             &[P::QueueEditAll, P::QueueReorder],

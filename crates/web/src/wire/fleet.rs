@@ -121,6 +121,9 @@ pub struct Printer {
     pub maintenance: bool,
     /// A print ended and nobody has confirmed the build plate is clear yet.
     pub bed_clear_pending: bool,
+    /// The dispatcher starts the jobs it matches to this printer; off, a matched job waits
+    /// `assigned` until someone starts it (`POST …/jobs/{job_id}/start`).
+    pub auto_start: bool,
     pub created_at: Timestamp,
 }
 
@@ -139,6 +142,7 @@ impl From<domain::Printer> for Printer {
             state_since,
             maintenance,
             bed_clear_pending,
+            auto_start,
             created_at,
         } = printer;
         Printer {
@@ -153,6 +157,7 @@ impl From<domain::Printer> for Printer {
             state_since: state_since.into(),
             maintenance,
             bed_clear_pending,
+            auto_start,
             created_at: created_at.into(),
         }
     }
@@ -183,6 +188,7 @@ impl From<app::VisiblePrinter> for VisiblePrinter {
             state_since,
             maintenance,
             bed_clear_pending,
+            auto_start,
             created_at,
             access,
             live,
@@ -200,6 +206,7 @@ impl From<app::VisiblePrinter> for VisiblePrinter {
                 state_since: state_since.into(),
                 maintenance,
                 bed_clear_pending,
+                auto_start,
                 created_at: created_at.into(),
             },
             access: access.into(),
@@ -614,4 +621,13 @@ impl From<NamedInput> for app::NamedInput {
         let NamedInput { name, description } = input;
         app::NamedInput { name, description }
     }
+}
+
+/// Whether the dispatcher starts the jobs it matches to a printer by itself.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AutoStart {
+    /// On: jobs start as soon as the printer is free. Off: a matched job waits `assigned`
+    /// until someone starts it.
+    pub on: bool,
 }

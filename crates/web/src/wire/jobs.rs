@@ -26,6 +26,9 @@ pub enum JobState {
     Assigned,
     Printing,
     Paused,
+    /// Its printer dropped off while printing it: settled when the printer answers, never
+    /// restarted.
+    Unknown,
     Completed,
     Failed,
     Cancelled,
@@ -44,6 +47,7 @@ impl From<domain::JobState> for JobState {
             S::Assigned => JobState::Assigned,
             S::Printing => JobState::Printing,
             S::Paused => JobState::Paused,
+            S::Unknown => JobState::Unknown,
             S::Completed => JobState::Completed,
             S::Failed => JobState::Failed,
             S::Cancelled => JobState::Cancelled,
@@ -62,6 +66,7 @@ impl From<JobState> for domain::JobState {
             JobState::Assigned => S::Assigned,
             JobState::Printing => S::Printing,
             JobState::Paused => S::Paused,
+            JobState::Unknown => S::Unknown,
             JobState::Completed => S::Completed,
             JobState::Failed => S::Failed,
             JobState::Cancelled => S::Cancelled,
@@ -345,6 +350,14 @@ impl From<ReorderJob> for app::Reorder {
     }
 }
 
+/// The printer a queued job goes to, chosen by hand.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignJob {
+    /// A printer the job's target names, whose model suits the file.
+    pub printer_id: PrinterId,
+}
+
 /// An approval, optionally to a printer of the job's target.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -393,6 +406,8 @@ pub struct Job {
     pub printer_id: Option<PrinterId>,
     pub priority: i32,
     pub copies: i32,
+    /// Copies printed so far.
+    pub copies_done: i32,
     pub note: String,
     /// The latest rejection or send-back reason.
     pub reason: Option<String>,
@@ -420,6 +435,7 @@ impl From<domain::Job> for Job {
             state,
             priority,
             copies,
+            copies_done,
             note,
             reason,
             queue_position: _,
@@ -437,6 +453,7 @@ impl From<domain::Job> for Job {
             printer_id: printer_id.map(Into::into),
             priority,
             copies,
+            copies_done,
             note,
             reason,
             reprint_of: reprint_of.map(Into::into),
@@ -788,4 +805,118 @@ impl From<QuestionInput> for app::QuestionInput {
 pub struct ApprovalSetting {
     /// When on, jobs of members whose rank lacks `approval.skip` wait in `pending_approval`.
     pub approval_required: bool,
+}
+
+/// Why a printer is not taking a job now.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotTakingCode {
+    /// It is printing another job.
+    Busy,
+    /// The last print's plate has not been confirmed clear.
+    AwaitingBedClear,
+    /// It does not answer, or Farmhand is not connected to it.
+    Offline,
+    Maintenance,
+    /// It reports an error.
+    Error,
+    /// The job's owner may not print on it.
+    NoPrintAccess,
+    /// The print is larger than its build volume.
+    DoesNotFit,
+    /// The file is sliced for a material it does not take.
+    WrongMaterial,
+    /// The file is sliced for another nozzle.
+    WrongNozzle,
+    /// Its jobs are started by hand: someone has to start this one.
+    AutoStartOff,
+    /// It is free, and jobs ahead in line go first.
+    BehindInQueue,
+}
+
+impl From<app::NotTakingCode> for NotTakingCode {
+    fn from(code: app::NotTakingCode) -> NotTakingCode {
+        use app::NotTakingCode as C;
+        match code {
+            C::Busy => NotTakingCode::Busy,
+            C::AwaitingBedClear => NotTakingCode::AwaitingBedClear,
+            C::Offline => NotTakingCode::Offline,
+            C::Maintenance => NotTakingCode::Maintenance,
+            C::Error => NotTakingCode::Error,
+            C::NoPrintAccess => NotTakingCode::NoPrintAccess,
+            C::DoesNotFit => NotTakingCode::DoesNotFit,
+            C::WrongMaterial => NotTakingCode::WrongMaterial,
+            C::WrongNozzle => NotTakingCode::WrongNozzle,
+            C::AutoStartOff => NotTakingCode::AutoStartOff,
+            C::BehindInQueue => NotTakingCode::BehindInQueue,
+        }
+    }
+}
+
+/// One reason, with a sentence.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotTaking {
+    pub code: NotTakingCode,
+    pub message: String,
+    /// For `behind_in_queue`: how many jobs go first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jobs_ahead: Option<i64>,
+}
+
+/// A printer the job may go to and what keeps it from taking the job now; no reasons: it takes
+/// the job at the dispatcher's next pass.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Candidate {
+    pub printer_id: PrinterId,
+    pub printer_name: String,
+    pub state: super::fleet::PrinterState,
+    pub reasons: Vec<NotTaking>,
+}
+
+/// Why a queued or assigned job is not printing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WhyNotPrinting {
+    pub job_id: JobId,
+    pub state: JobState,
+    /// In one sentence.
+    pub summary: String,
+    /// The printers its target names (or the one its approver chose) that you may see; empty
+    /// when none matches.
+    pub candidates: Vec<Candidate>,
+    /// Printers matching its target that you may not see, only counted.
+    pub hidden_candidates: u64,
+}
+
+impl From<app::WhyNotPrinting> for WhyNotPrinting {
+    fn from(why: app::WhyNotPrinting) -> WhyNotPrinting {
+        let app::WhyNotPrinting {
+            job,
+            candidates,
+            hidden_candidates,
+            summary,
+        } = why;
+        WhyNotPrinting {
+            job_id: job.id.into(),
+            state: job.state.into(),
+            summary,
+            candidates: candidates
+                .into_iter()
+                .map(|candidate| Candidate {
+                    printer_id: candidate.printer_id.into(),
+                    printer_name: candidate.printer_name,
+                    state: candidate.state.into(),
+                    reasons: candidate
+                        .reasons
+                        .into_iter()
+                        .map(|reason| NotTaking {
+                            code: reason.code.into(),
+                            message: reason.message,
+                            jobs_ahead: reason.jobs_ahead,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            hidden_candidates: u64::try_from(hidden_candidates).unwrap_or(u64::MAX),
+        }
+    }
 }

@@ -1,0 +1,632 @@
+//! The dispatcher: queued jobs reach printers by themselves.
+//!
+//! One pass ([`App::dispatch_once`]) looks at the printers that are free (idle, not in
+//! maintenance, their plate clear) and, organization by organization, at the queued jobs in the
+//! order they are taken (priority, then their place in line). Each job gets the first free
+//! printer that may take it: one its target names (or the one its approver chose), whose model
+//! suits the file, on which the job's owner may queue. The job is claimed (`queued` to
+//! `assigned`, a compare-and-set, so no other pass takes it too), its file goes to the printer
+//! through the printer's driver and starts, and the job is `printing`; from there it follows
+//! its print ([`crate::jobs::follow_print_end`]). A printer that refuses the file sends the job
+//! back in line with the printer's message.
+//!
+//! The server loops the pass ([`App::run_dispatcher`]); tests drive it one pass at a time.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::sync::Arc;
+use std::time::Duration;
+
+use authz::{AccessLevel, Permission, Policy};
+use domain::{
+    Job, JobId, JobState, JobStep, MemberId, OrgId, PrinterId, PrinterModel, PrinterModelId,
+    PrinterState,
+};
+use serde_json::json;
+use tokio::sync::watch;
+
+use crate::App;
+use crate::error::AppResult;
+use crate::jobs::{FileFacts, SystemStep};
+use crate::supervision::LivePrinter;
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Outcome {
+    /// The jobs started, each with its printer.
+    pub started: Vec<(JobId, PrinterId)>,
+    /// The jobs a printer refused (back in line), each with the printer and its message.
+    pub refused: Vec<(JobId, PrinterId, String)>,
+    /// The jobs matched to a printer whose jobs are started by hand: they wait `assigned`.
+    pub assigned: Vec<(JobId, PrinterId)>,
+}
+
+/// How many queued jobs of one organization a pass considers: those further back wait for the
+/// next pass (one every [`PASS_INTERVAL`] at most).
+const JOBS_PER_PASS: u32 = 500;
+
+/// How often the dispatcher looks again without being woken.
+const PASS_INTERVAL: Duration = Duration::from_secs(1);
+
+impl App {
+    /// One pass of the dispatcher.
+    pub async fn dispatch_once(&self) -> AppResult<Outcome> {
+        // One pass at a time in this process: two would match two jobs to one free printer.
+        let _pass = self.inner.dispatch_pass.lock().await;
+        let mut outcome = Outcome::default();
+        for (org, mut free) in self.free_printers() {
+            self.dispatch_in(org, &mut free, &mut outcome).await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Runs passes until `stop` turns true: one every [`PASS_INTERVAL`], and one as soon as
+    /// something wakes the dispatcher (a job queued, a plate cleared). A failed pass is logged
+    /// and the next one tries again.
+    pub async fn run_dispatcher(&self, mut stop: watch::Receiver<bool>) {
+        loop {
+            if let Err(error) = self.dispatch_once().await {
+                tracing::warn!(%error, "dispatch pass failed");
+            }
+            tokio::select! {
+                _ = stop.wait_for(|stop| *stop) => return,
+                () = self.inner.dispatch_wake.notified() => {}
+                () = tokio::time::sleep(PASS_INTERVAL) => {}
+            }
+        }
+    }
+
+    /// Asks for a dispatch pass now (a job became queued, a printer became free).
+    pub(crate) fn wake_dispatcher(&self) {
+        self.inner.dispatch_wake.notify_one();
+    }
+
+    /// The printers that can take a job now, by organization.
+    fn free_printers(&self) -> HashMap<OrgId, Vec<Arc<LivePrinter>>> {
+        let mut free: HashMap<OrgId, Vec<Arc<LivePrinter>>> = HashMap::new();
+        for printer in self.supervisors().all() {
+            let status = printer.status();
+            // A print just started shows once the printer reports it; until then the
+            // printer's track holds it (or is busy starting it).
+            let starting = printer.track.try_lock().map_or(true, |t| t.print.is_some());
+            if status.state == PrinterState::Idle
+                && !status.maintenance
+                && !status.bed_clear_pending
+                && !starting
+            {
+                free.entry(printer.org).or_default().push(printer);
+            }
+        }
+        for printers in free.values_mut() {
+            printers.sort_by_key(|p| p.id);
+        }
+        free
+    }
+
+    async fn dispatch_in(
+        &self,
+        org: OrgId,
+        free: &mut Vec<Arc<LivePrinter>>,
+        outcome: &mut Outcome,
+    ) -> AppResult<()> {
+        let policy = self.current_policy(org).await?;
+        let (assigned, queued, models, by_hand) = {
+            let mut conn = self.store().read().await?;
+            let assigned = store::assigned_jobs(&mut conn, org).await?;
+            let queued = store::queued_jobs(&mut conn, org, JOBS_PER_PASS).await?;
+            let models: HashMap<PrinterModelId, PrinterModel> =
+                store::list_printer_models(&mut conn, org)
+                    .await?
+                    .into_iter()
+                    .map(|m| (m.id, m))
+                    .collect();
+            let by_hand = store::printers_started_by_hand(&mut conn, org).await?;
+            (assigned, queued, models, by_hand)
+        };
+        // A printer a job is already matched to takes that job first: started here when the
+        // printer auto-starts, otherwise left for someone to start.
+        for job in assigned {
+            let Some(index) = free.iter().position(|p| Some(p.id) == job.printer_id) else {
+                continue;
+            };
+            let printer = free.remove(index);
+            if !by_hand.contains(&printer.id) {
+                self.start_assigned(&job, &printer, outcome).await;
+            }
+        }
+        let mut facts: HashMap<domain::FileId, Option<FileFacts>> = HashMap::new();
+        for job in queued {
+            if free.is_empty() {
+                break;
+            }
+            if let Entry::Vacant(slot) = facts.entry(job.file_id) {
+                let mut conn = self.store().read().await?;
+                let file = store::job_file(&mut conn, org, job.file_id).await?;
+                slot.insert(match file.and_then(|f| f.analysis) {
+                    Some(analysis) => Some(FileFacts::parse(&analysis)?),
+                    None => None,
+                });
+            }
+            let Some(Some(file)) = facts.get(&job.file_id) else {
+                continue;
+            };
+            let takes = |printer: &LivePrinter| {
+                placed(&policy, printer.id).is_some_and(|placed| {
+                    may_take(&policy, &job, placed)
+                        && placed
+                            .model
+                            .and_then(|m| models.get(&m))
+                            .is_none_or(|model| file.suits(model).is_ok())
+                })
+            };
+            let Some(index) = free.iter().position(|p| takes(p)) else {
+                continue;
+            };
+            let printer = free.remove(index);
+            let claimed = match self.claim(&job, &printer).await {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::warn!(job = %job.id, printer = %printer.id, %error, "dispatch failed");
+                    continue;
+                }
+            };
+            let Some(claimed) = claimed else {
+                continue;
+            };
+            if by_hand.contains(&printer.id) {
+                outcome.assigned.push((job.id, printer.id));
+            } else {
+                self.start_assigned(&claimed, &printer, outcome).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Matches a queued job to the printer (`queued` to `assigned`, only if it is still
+    /// queued: no other pass takes it too). `None`: it changed meanwhile.
+    async fn claim(&self, job: &Job, printer: &LivePrinter) -> AppResult<Option<Job>> {
+        let claim = SystemStep {
+            job: job.id,
+            step: JobStep::Assigned,
+            from: JobState::Queued,
+            to: JobState::Assigned,
+            reason: None,
+            printer: Some(printer.id),
+            detail: json!({ "printer_id": printer.id }),
+            by: None,
+        };
+        if !self.take_system_step(job.org_id, &claim).await? {
+            return Ok(None);
+        }
+        Ok(Some(Job {
+            state: JobState::Assigned,
+            printer_id: Some(printer.id),
+            ..job.clone()
+        }))
+    }
+
+    /// Starts an assigned job on its printer and notes the outcome; a failure is logged and
+    /// the next pass tries again.
+    async fn start_assigned(&self, job: &Job, printer: &LivePrinter, outcome: &mut Outcome) {
+        match self.start_job(job, printer, None).await {
+            Ok(Ok(())) => outcome.started.push((job.id, printer.id)),
+            Ok(Err(message)) => outcome.refused.push((job.id, printer.id, message)),
+            Err(error) => {
+                tracing::warn!(job = %job.id, printer = %printer.id, %error, "dispatch failed");
+            }
+        }
+    }
+
+    /// Starts an assigned job on its printer. `Ok(Err(message))`: the printer refused it, and
+    /// the job is back in line (still for that printer only if its approver chose it).
+    pub(crate) async fn start_job(
+        &self,
+        job: &Job,
+        printer: &LivePrinter,
+        by: Option<&crate::OrgActor>,
+    ) -> AppResult<Result<(), String>> {
+        let Err(error) = self.control().start_job_print(printer, job, by).await else {
+            return Ok(Ok(()));
+        };
+        let message = error.to_string();
+        let back = SystemStep {
+            job: job.id,
+            step: JobStep::Unassigned,
+            from: JobState::Assigned,
+            to: JobState::Queued,
+            reason: Some(&message),
+            printer: None,
+            detail: json!({ "printer_id": printer.id }),
+            by: None,
+        };
+        // When the print was recorded before the printer refused to start it, the job followed
+        // it (to `failed`) and is no longer assigned: then nothing moves here.
+        let mut uow = self.begin_unattributed().await?;
+        if crate::jobs::take_system_step(&mut uow, job.org_id, &back).await? {
+            crate::jobs::back_in_line(uow.conn(), job.org_id, job.id).await?;
+        }
+        uow.commit().await?;
+        Ok(Err(message))
+    }
+}
+
+/// The printer as the organization's rights place it (site, model, groups).
+fn placed(policy: &Policy, printer: PrinterId) -> Option<&authz::Printer> {
+    policy.org().printers.iter().find(|p| p.id == printer)
+}
+
+/// Whether the job may go to this printer: the printer its approver chose, or one its target
+/// names on which its owner may queue.
+fn may_take(policy: &Policy, job: &Job, printer: &authz::Printer) -> bool {
+    if let Some(chosen) = job.printer_id {
+        return chosen == printer.id;
+    }
+    job.target.matches(printer) && may_queue_on(policy, job.owner_member_id, printer.id)
+}
+
+/// What `OrgActor::may_on_printer(QueueSubmit, printer)` answers for a member who is not the
+/// one asking.
+fn may_queue_on(policy: &Policy, member: MemberId, printer: PrinterId) -> bool {
+    let (Some(member), Some(printer)) = (policy.member_ix(member), policy.printer_ix(printer))
+    else {
+        return false;
+    };
+    let rights = policy.rights(member);
+    let have = rights.level(printer);
+    have > AccessLevel::None
+        && rights.permissions.contains(Permission::QueueSubmit)
+        && have >= policy.needed_level(Permission::QueueSubmit)
+}
+
+impl crate::jobs::Jobs<'_> {
+    /// Starts a job waiting `assigned` on its printer (one whose jobs are started by hand):
+    /// someone with `printer_control.start` on it, or the job's owner with print access to it.
+    pub async fn start(
+        &self,
+        actor: &crate::OrgActor,
+        id: JobId,
+    ) -> AppResult<crate::jobs::JobView> {
+        let job = {
+            let mut conn = self.app.store().read().await?;
+            crate::jobs::visible_job(&mut conn, actor, id).await?
+        };
+        let printer = match (job.state, job.printer_id) {
+            (JobState::Assigned, Some(printer)) => printer,
+            (state, _) => return Err(crate::jobs::invalid_transition(state, JobState::Printing)),
+        };
+        let owner_with_print_access = job.owner_member_id == actor.member_id()
+            && actor.access_to(printer) >= AccessLevel::Print;
+        if !owner_with_print_access {
+            actor.require_on_printer(Permission::PrinterControlStart, printer)?;
+        }
+        let live = self.app.supervisors().get(printer).ok_or_else(|| {
+            crate::AppError::conflict(
+                crate::ErrorCode::PrinterNotConnected,
+                "Farmhand has no working connection to this printer",
+            )
+        })?;
+        if let Err(message) = self.app.start_job(&job, &live, Some(actor)).await? {
+            return Err(crate::AppError::conflict(
+                crate::ErrorCode::PrinterNotReady,
+                format!("the printer did not start the job: {message}"),
+            ));
+        }
+        self.get_job(actor, id).await
+    }
+
+    /// Matches a queued job to a printer by hand (`queue.assign_printer`): one its target
+    /// names and whose model suits the file. It waits there, and starts when the printer is
+    /// free (by itself, or by hand on a printer whose jobs are started by hand).
+    pub async fn assign(
+        &self,
+        actor: &crate::OrgActor,
+        id: JobId,
+        printer: PrinterId,
+    ) -> AppResult<crate::jobs::JobView> {
+        actor.require_on_printer(Permission::QueueAssignPrinter, printer)?;
+        let mut uow = self
+            .app
+            .begin(actor, crate::unit_of_work::Changes::Data)
+            .await?;
+        let org = actor.org();
+        let job = crate::jobs::visible_job(uow.conn(), actor, id).await?;
+        if job.state != JobState::Queued {
+            return Err(crate::jobs::invalid_transition(
+                job.state,
+                JobState::Assigned,
+            ));
+        }
+        let policy = uow.actor().policy.clone();
+        if !placed(&policy, printer).is_some_and(|p| job.target.matches(p)) {
+            return Err(crate::AppError::conflict(
+                crate::ErrorCode::NoPrinterForTarget,
+                format!(
+                    "the printer is not one the job's target ({}) names",
+                    job.target
+                ),
+            ));
+        }
+        let model = placed(&policy, printer).and_then(|p| p.model);
+        if let Some(model) = model
+            && let Some(model) = store::get_printer_model(uow.conn(), org, model).await?
+            && let Some(analysis) = store::job_file(uow.conn(), org, job.file_id)
+                .await?
+                .and_then(|f| f.analysis)
+            && let Err(unsuitable) = FileFacts::parse(&analysis)?.suits(&model)
+        {
+            return Err(crate::AppError::conflict(
+                unsuitable.code,
+                unsuitable.message,
+            ));
+        }
+        let step = SystemStep {
+            job: job.id,
+            step: JobStep::Assigned,
+            from: JobState::Queued,
+            to: JobState::Assigned,
+            reason: None,
+            printer: Some(printer),
+            detail: json!({ "printer_id": printer, "by_hand": true }),
+            by: Some(actor),
+        };
+        if !crate::jobs::take_system_step(&mut uow, org, &step).await? {
+            return Err(crate::jobs::invalid_transition(
+                job.state,
+                JobState::Assigned,
+            ));
+        }
+        store::choose_printer(uow.conn(), org, job.id, printer).await?;
+        uow.commit().await?;
+        self.app.wake_dispatcher();
+        self.get_job(actor, id).await
+    }
+}
+
+/// Why a printer is not taking a job now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotTakingCode {
+    Busy,
+    AwaitingBedClear,
+    Offline,
+    Maintenance,
+    Error,
+    NoPrintAccess,
+    DoesNotFit,
+    WrongMaterial,
+    WrongNozzle,
+    AutoStartOff,
+    BehindInQueue,
+}
+
+impl NotTakingCode {
+    pub fn key(self) -> &'static str {
+        match self {
+            NotTakingCode::Busy => "busy",
+            NotTakingCode::AwaitingBedClear => "awaiting_bed_clear",
+            NotTakingCode::Offline => "offline",
+            NotTakingCode::Maintenance => "maintenance",
+            NotTakingCode::Error => "error",
+            NotTakingCode::NoPrintAccess => "no_print_access",
+            NotTakingCode::DoesNotFit => "does_not_fit",
+            NotTakingCode::WrongMaterial => "wrong_material",
+            NotTakingCode::WrongNozzle => "wrong_nozzle",
+            NotTakingCode::AutoStartOff => "auto_start_off",
+            NotTakingCode::BehindInQueue => "behind_in_queue",
+        }
+    }
+}
+
+/// One reason, with a sentence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotTaking {
+    pub code: NotTakingCode,
+    pub message: String,
+    /// For `behind_in_queue`: how many jobs go first.
+    pub jobs_ahead: Option<i64>,
+}
+
+impl NotTaking {
+    fn new(code: NotTakingCode, message: impl Into<String>) -> NotTaking {
+        NotTaking {
+            code,
+            message: message.into(),
+            jobs_ahead: None,
+        }
+    }
+}
+
+/// A printer the job may go to, and what keeps it from taking the job now (nothing: it takes
+/// the job at the dispatcher's next pass).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub printer_id: PrinterId,
+    pub printer_name: String,
+    pub state: PrinterState,
+    pub reasons: Vec<NotTaking>,
+}
+
+/// The answer to "why is my job not printing?".
+#[derive(Debug, Clone, PartialEq)]
+pub struct WhyNotPrinting {
+    pub job: Job,
+    /// The printers its target names (or the one its approver chose) that the asker may see.
+    pub candidates: Vec<Candidate>,
+    /// Those the asker may not see, only counted.
+    pub hidden_candidates: usize,
+    /// In one sentence.
+    pub summary: String,
+}
+
+impl crate::jobs::Jobs<'_> {
+    /// For a queued or assigned job the actor may see: each printer that could take it and why
+    /// it does not now.
+    pub async fn why_not_printing(
+        &self,
+        actor: &crate::OrgActor,
+        id: JobId,
+    ) -> AppResult<WhyNotPrinting> {
+        let app = self.app;
+        let org = actor.org();
+        let mut conn = app.store().read().await?;
+        let job = crate::jobs::visible_job(&mut conn, actor, id).await?;
+        if !matches!(job.state, JobState::Queued | JobState::Assigned) {
+            return Err(crate::AppError::conflict(
+                crate::ErrorCode::JobNotWaiting,
+                format!("the job is {}, not waiting for a printer", job.state),
+            ));
+        }
+        let policy = app.current_policy(org).await?;
+        let models: HashMap<PrinterModelId, PrinterModel> =
+            store::list_printer_models(&mut conn, org)
+                .await?
+                .into_iter()
+                .map(|m| (m.id, m))
+                .collect();
+        let facts = match store::job_file(&mut conn, org, job.file_id)
+            .await?
+            .and_then(|f| f.analysis)
+        {
+            Some(analysis) => Some(FileFacts::parse(&analysis)?),
+            None => None,
+        };
+        let ahead = if job.state == JobState::Queued {
+            store::count_queued_ahead(&mut conn, org, job.priority, job.queue_position).await?
+        } else {
+            0
+        };
+        let printers = store::list_printers(&mut conn, org).await?;
+        drop(conn);
+        let mut candidates = Vec::new();
+        let mut hidden_candidates = 0;
+        for printer in printers {
+            let Some(placed) = placed(&policy, printer.id) else {
+                continue;
+            };
+            let names_it = match job.printer_id {
+                Some(chosen) => chosen == printer.id,
+                None => job.target.matches(placed),
+            };
+            if !names_it {
+                continue;
+            }
+            if !actor.can_see_printer(printer.id) {
+                hidden_candidates += 1;
+                continue;
+            }
+            let live = app.supervisors().status(printer.id);
+            let mut reasons = Vec::new();
+            reasons.extend(live_reason(live.as_ref()));
+            if job.printer_id.is_none() && !may_queue_on(&policy, job.owner_member_id, printer.id) {
+                reasons.push(NotTaking::new(
+                    NotTakingCode::NoPrintAccess,
+                    "the job's owner may not print on this printer",
+                ));
+            }
+            if let (Some(facts), Some(model)) = (&facts, placed.model.and_then(|m| models.get(&m)))
+                && let Err(unsuitable) = facts.suits(model)
+            {
+                reasons.push(unsuitable_reason(unsuitable));
+            }
+            if reasons.is_empty() && !printer.auto_start {
+                reasons.push(NotTaking::new(
+                    NotTakingCode::AutoStartOff,
+                    "jobs on this printer are started by hand: someone with \"Start prints\" \
+                     (or the job's owner, with print access) starts it",
+                ));
+            }
+            if reasons.is_empty() && ahead > 0 {
+                reasons.push(NotTaking {
+                    code: NotTakingCode::BehindInQueue,
+                    message: format!("{ahead} job(s) ahead in line go first"),
+                    jobs_ahead: Some(ahead),
+                });
+            }
+            candidates.push(Candidate {
+                printer_id: printer.id,
+                printer_name: printer.name,
+                state: live.map_or(PrinterState::Offline, |l| l.state),
+                reasons,
+            });
+        }
+        let summary = summary(&candidates, hidden_candidates);
+        Ok(WhyNotPrinting {
+            job,
+            candidates,
+            hidden_candidates,
+            summary,
+        })
+    }
+}
+
+/// What the printer's live state says against taking a job now.
+fn live_reason(live: Option<&crate::LiveStatus>) -> Option<NotTaking> {
+    let Some(live) = live else {
+        return Some(NotTaking::new(
+            NotTakingCode::Offline,
+            "Farmhand is not connected to this printer",
+        ));
+    };
+    if live.maintenance || live.state == PrinterState::Maintenance {
+        return Some(NotTaking::new(
+            NotTakingCode::Maintenance,
+            "the printer is in maintenance",
+        ));
+    }
+    let (code, message) = match live.state {
+        PrinterState::Idle if live.bed_clear_pending => (
+            NotTakingCode::AwaitingBedClear,
+            "the last print's plate has not been confirmed clear".to_string(),
+        ),
+        PrinterState::Idle | PrinterState::Maintenance => return None,
+        PrinterState::AwaitingBedClear => (
+            NotTakingCode::AwaitingBedClear,
+            "the last print's plate has not been confirmed clear".to_string(),
+        ),
+        PrinterState::Printing | PrinterState::Paused => (
+            NotTakingCode::Busy,
+            "the printer is printing another job".to_string(),
+        ),
+        PrinterState::Offline => (
+            NotTakingCode::Offline,
+            format!("the printer does not answer: {}", live.detail),
+        ),
+        PrinterState::Error => (
+            NotTakingCode::Error,
+            format!("the printer reports an error: {}", live.detail),
+        ),
+    };
+    Some(NotTaking::new(code, message))
+}
+
+fn unsuitable_reason(unsuitable: crate::jobs::Unsuitable) -> NotTaking {
+    let code = match unsuitable.code {
+        crate::ErrorCode::MaterialMismatch => NotTakingCode::WrongMaterial,
+        crate::ErrorCode::NozzleMismatch => NotTakingCode::WrongNozzle,
+        _ => NotTakingCode::DoesNotFit,
+    };
+    NotTaking::new(code, unsuitable.message)
+}
+
+fn summary(candidates: &[Candidate], hidden: usize) -> String {
+    if candidates.is_empty() && hidden == 0 {
+        return "no printer matches the job's target; move it to another target".into();
+    }
+    if candidates.is_empty() {
+        return format!("the {hidden} printer(s) matching the job's target are hidden from you");
+    }
+    if candidates.iter().any(|c| c.reasons.is_empty()) {
+        return "a printer is free for it: it starts at the dispatcher's next pass".into();
+    }
+    let free_but_behind = candidates.iter().all(|c| {
+        c.reasons
+            .iter()
+            .all(|r| r.code == NotTakingCode::BehindInQueue)
+    });
+    if free_but_behind {
+        return "printers are free, but jobs ahead in line go first".into();
+    }
+    format!(
+        "none of the {} printer(s) matching its target can take it now",
+        candidates.len() + hidden
+    )
+}

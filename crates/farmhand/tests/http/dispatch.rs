@@ -1,0 +1,458 @@
+//! The dispatcher over HTTP, with Farmhand's simulated printer: a queued job reaches a free
+//! printer by itself, prints, completes; the next one waits for the plate to be confirmed
+//! clear; a job of several copies prints each; a printer in maintenance takes nothing; and
+//! "why is my job not printing?" names what holds each printer; on a printer whose jobs are
+//! started by hand, a matched job waits until someone starts it; operators assign by hand; and
+//! the same path through real OctoPrint (its virtual printer) and the fake Moonraker.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::{Client, TestServer};
+
+crate::on_both_backends!(
+    queued_jobs_print_by_themselves_one_plate_at_a_time,
+    a_printer_in_maintenance_takes_nothing,
+    jobs_wait_on_a_printer_started_by_hand_until_someone_starts_them,
+    a_job_whose_printer_drops_off_is_unknown_then_settled,
+    queued_jobs_print_on_octoprint_one_plate_at_a_time,
+    queued_jobs_print_on_moonraker_one_plate_at_a_time,
+);
+
+/// A short print: about four seconds at the simulator's speed.
+fn small_gcode() -> String {
+    let mut text = String::from("; dispatch test part\nG21\nG90\nM83\nG1 Z0.2 F600\n");
+    for i in 0..300 {
+        let y = 10 + i % 2 * 40;
+        text.push_str(&format!("G1 X{} Y{y} E1.5 F3000\n", 10 + i));
+    }
+    text
+}
+
+/// An organization with one simulated printer (60 times faster than life) at a site, and a
+/// member's uploaded file.
+struct Farm {
+    org: i64,
+    owner: Client,
+    member: Client,
+    printer: i64,
+    file: i64,
+}
+
+impl Farm {
+    async fn open(server: &TestServer) -> Farm {
+        let simulated = json!({ "name": "Sim", "settings": { "speed": 60.0 } });
+        Farm::with_printer(server, simulated, small_gcode()).await
+    }
+
+    /// With the printer `printer` describes (its site is added) and `gcode` as the file.
+    async fn with_printer(server: &TestServer, mut printer: Value, gcode: String) -> Farm {
+        let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
+        let (_, site) = owner
+            .post(
+                &format!("/api/v1/orgs/{org}/sites"),
+                json!({ "name": "Lab" }),
+            )
+            .await;
+        printer["site_id"] = site["id"].clone();
+        let (status, printer) = owner
+            .post(&format!("/api/v1/orgs/{org}/printers"), printer)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{printer}");
+        let (member, _) = server
+            .member(&owner, org, "Member", "member@farm.test")
+            .await;
+        let response = member
+            .raw_post(
+                &format!("/api/v1/orgs/{org}/files?name=part.gcode"),
+                gcode.into_bytes(),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let file: Value = response.json().await.unwrap();
+        Farm {
+            org,
+            owner,
+            member,
+            printer: printer["id"].as_i64().unwrap(),
+            file: file["id"].as_i64().unwrap(),
+        }
+    }
+
+    fn path(&self, rest: &str) -> String {
+        format!("/api/v1/orgs/{}/{rest}", self.org)
+    }
+
+    async fn submit(&self, body: Value) -> i64 {
+        let (status, job) = self.member.post(&self.path("jobs"), body).await;
+        assert_eq!(status, StatusCode::CREATED, "{job}");
+        job["id"].as_i64().unwrap()
+    }
+
+    /// Drives the printer and the dispatcher until the job is in `state`.
+    async fn wait_for_job(&self, server: &TestServer, job: i64, state: &str) -> Value {
+        self.wait_for_job_where(server, job, state, |seen| seen["state"] == state)
+            .await
+    }
+
+    /// Drives the printer and the dispatcher until the job passes `check`.
+    async fn wait_for_job_where(
+        &self,
+        server: &TestServer,
+        job: i64,
+        what: &str,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let mut last = Value::Null;
+        while tokio::time::Instant::now() < deadline {
+            let _ = server
+                .app()
+                .observe_printer_now(domain::PrinterId(self.printer))
+                .await;
+            server.app().dispatch_once().await.unwrap();
+            let (_, seen) = self.member.get(&self.path(&format!("jobs/{job}"))).await;
+            if check(&seen) {
+                return seen;
+            }
+            last = seen;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let printer = self.path(&format!("printers/{}", self.printer));
+        let (_, live) = self.owner.get(&format!("{printer}/live")).await;
+        let (_, prints) = self.owner.get(&format!("{printer}/prints")).await;
+        panic!("job {job}: never {what}; last seen: {last}\nprinter: {live}\nprints: {prints}");
+    }
+
+    async fn why(&self, job: i64) -> Value {
+        let (status, why) = self
+            .member
+            .get(&self.path(&format!("jobs/{job}/why-not-printing")))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{why}");
+        why
+    }
+
+    async fn steps(&self, job: i64) -> Vec<String> {
+        let (_, timeline) = self
+            .member
+            .get(&self.path(&format!("jobs/{job}/timeline")))
+            .await;
+        timeline
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["step"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+async fn queued_jobs_print_by_themselves_one_plate_at_a_time(server: &TestServer) {
+    let farm = Farm::open(server).await;
+    let printer_path = farm.path(&format!("printers/{}", farm.printer));
+    server
+        .wait_for(&farm.owner, &printer_path, "idle", |l| l["state"] == "idle")
+        .await;
+    let first = farm
+        .submit(json!({ "file_id": farm.file, "target": { "any": true } }))
+        .await;
+    let printing = farm.wait_for_job(server, first, "printing").await;
+    assert_eq!(printing["printer_id"], json!(farm.printer));
+
+    // The second waits while the first prints and while its plate is not cleared.
+    let second = farm
+        .submit(
+            json!({ "file_id": farm.file, "target": { "printer_id": farm.printer },
+                        "copies": 2 }),
+        )
+        .await;
+    let why = farm.why(second).await;
+    assert_eq!(
+        why["candidates"][0]["printer_id"],
+        json!(farm.printer),
+        "{why}"
+    );
+    assert_eq!(why["candidates"][0]["reasons"][0]["code"], "busy", "{why}");
+    farm.wait_for_job(server, first, "completed").await;
+    let why = farm.why(second).await;
+    let code = &why["candidates"][0]["reasons"][0]["code"];
+    assert_eq!(code, "awaiting_bed_clear", "{why}");
+    let (status, refused) = farm
+        .member
+        .get(&farm.path(&format!("jobs/{first}/why-not-printing")))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(refused["error"]["code"], "job_not_waiting");
+    let outcome = server.app().dispatch_once().await.unwrap();
+    assert!(outcome.started.is_empty(), "{outcome:?}");
+    let (_, waiting) = farm.member.get(&farm.path(&format!("jobs/{second}"))).await;
+    assert_eq!(waiting["state"], "queued");
+    assert_eq!(
+        farm.steps(first).await,
+        ["submitted", "assigned", "started", "completed"]
+    );
+
+    // Each copy after the plate is confirmed clear.
+    for copy in 1..=2 {
+        let (status, _) = farm
+            .owner
+            .post_empty(&format!("{printer_path}/bed-clear"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "copy {copy}");
+        let done = farm
+            .wait_for_job_where(server, second, "printed a copy", |seen| {
+                seen["copies_done"] == copy
+            })
+            .await;
+        let after = if copy == 1 { "queued" } else { "completed" };
+        assert_eq!(done["state"], after, "{done}");
+    }
+    assert_eq!(
+        farm.steps(second).await,
+        [
+            "submitted",
+            "assigned",
+            "started",
+            "completed",
+            "next_copy",
+            "assigned",
+            "started",
+            "completed"
+        ]
+    );
+
+    // Every step is also in the audit log, by the dispatcher.
+    let (_, events) = farm
+        .owner
+        .get(&farm.path("audit-events?action=job.started"))
+        .await;
+    let events = events["events"].as_array().unwrap();
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(events[0]["actor_label"], "dispatcher");
+}
+
+async fn a_printer_in_maintenance_takes_nothing(server: &TestServer) {
+    let farm = Farm::open(server).await;
+    let printer_path = farm.path(&format!("printers/{}", farm.printer));
+    server
+        .wait_for(&farm.owner, &printer_path, "idle", |l| l["state"] == "idle")
+        .await;
+    let (status, _) = farm
+        .owner
+        .put(
+            &format!("{printer_path}/maintenance"),
+            json!({ "on": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let job = farm
+        .submit(json!({ "file_id": farm.file, "target": { "printer_id": farm.printer } }))
+        .await;
+    let outcome = server.app().dispatch_once().await.unwrap();
+    assert!(outcome.started.is_empty(), "{outcome:?}");
+    let (_, waiting) = farm.member.get(&farm.path(&format!("jobs/{job}"))).await;
+    assert_eq!(waiting["state"], "queued");
+    let why = farm.why(job).await;
+    assert_eq!(
+        why["candidates"][0]["reasons"][0]["code"], "maintenance",
+        "{why}"
+    );
+    assert_eq!(why["hidden_candidates"], 0);
+    let (status, _) = farm
+        .owner
+        .put(
+            &format!("{printer_path}/maintenance"),
+            json!({ "on": false }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    farm.wait_for_job(server, job, "printing").await;
+}
+
+async fn jobs_wait_on_a_printer_started_by_hand_until_someone_starts_them(server: &TestServer) {
+    let farm = Farm::open(server).await;
+    let printer_path = farm.path(&format!("printers/{}", farm.printer));
+    server
+        .wait_for(&farm.owner, &printer_path, "idle", |l| l["state"] == "idle")
+        .await;
+    let (status, printer) = farm
+        .owner
+        .put(
+            &format!("{printer_path}/auto-start"),
+            json!({ "on": false }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{printer}");
+    assert_eq!(printer["auto_start"], false);
+
+    // Matched to the printer, the job waits there; the printer takes no other.
+    let first = farm
+        .submit(json!({ "file_id": farm.file, "target": { "any": true } }))
+        .await;
+    let assigned = farm.wait_for_job(server, first, "assigned").await;
+    assert_eq!(assigned["printer_id"], json!(farm.printer));
+    let why = farm.why(first).await;
+    let code = &why["candidates"][0]["reasons"][0]["code"];
+    assert_eq!(code, "auto_start_off", "{why}");
+    let second = farm
+        .submit(json!({ "file_id": farm.file, "target": { "any": true } }))
+        .await;
+    let outcome = server.app().dispatch_once().await.unwrap();
+    assert!(
+        outcome.started.is_empty() && outcome.assigned.is_empty(),
+        "{outcome:?}"
+    );
+
+    // Only a queued job can be started... by hand, on its printer.
+    let (status, refused) = farm
+        .owner
+        .post_empty(&farm.path(&format!("jobs/{second}/start")))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["error"]["code"], "invalid_transition");
+    let (status, started) = farm
+        .owner
+        .post_empty(&farm.path(&format!("jobs/{first}/start")))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    assert_eq!(started["state"], "printing");
+    let (_, timeline) = farm
+        .member
+        .get(&farm.path(&format!("jobs/{first}/timeline")))
+        .await;
+    let started_by = timeline
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == "started")
+        .map(|s| s["actor_name"].clone());
+    assert_eq!(started_by, Some(json!("Owner")), "{timeline}");
+
+    // An operator sends the second job to the printer by hand; it waits for the plate, then
+    // for someone to start it.
+    let (status, assigned) = farm
+        .owner
+        .post(
+            &farm.path(&format!("jobs/{second}/assign")),
+            json!({ "printer_id": farm.printer }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{assigned}");
+    assert_eq!(assigned["state"], "assigned");
+    farm.wait_for_job(server, first, "completed").await;
+    let (status, _) = farm
+        .owner
+        .post_empty(&format!("{printer_path}/bed-clear"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let outcome = server.app().dispatch_once().await.unwrap();
+    assert!(outcome.started.is_empty(), "{outcome:?}");
+    let (status, started) = farm
+        .owner
+        .post_empty(&farm.path(&format!("jobs/{second}/start")))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    farm.wait_for_job(server, second, "completed").await;
+}
+
+async fn a_job_whose_printer_drops_off_is_unknown_then_settled(server: &TestServer) {
+    let farm = Farm::open(server).await;
+    let printer_path = farm.path(&format!("printers/{}", farm.printer));
+    server
+        .wait_for(&farm.owner, &printer_path, "idle", |l| l["state"] == "idle")
+        .await;
+    let job = farm
+        .submit(json!({ "file_id": farm.file, "target": { "any": true } }))
+        .await;
+    farm.wait_for_job(server, job, "printing").await;
+    let (status, _) = farm
+        .owner
+        .post(
+            &format!("{printer_path}/simulation/faults"),
+            json!({ "fault": "disconnect", "for_s": 600 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    farm.wait_for_job(server, job, "unknown").await;
+    // Back after the print ended: settled as the printer says, never restarted.
+    farm.wait_for_job(server, job, "completed").await;
+    assert_eq!(
+        farm.steps(job).await,
+        [
+            "submitted",
+            "assigned",
+            "started",
+            "contact_lost",
+            "completed"
+        ]
+    );
+    let (_, prints) = farm.owner.get(&format!("{printer_path}/prints")).await;
+    assert_eq!(prints.as_array().unwrap().len(), 1, "{prints}");
+}
+
+/// G-code the OctoPrint virtual printer takes about `moves` × 0.1 s for.
+fn virtual_printer_gcode(moves: usize) -> String {
+    let mut text = String::from("G90\nM83\nG28\n");
+    for i in 0..moves {
+        let x = if i % 2 == 0 { "10" } else { "20" };
+        text.push_str(&format!("G1 X{x} Y10 E0.01 F600\n"));
+    }
+    text
+}
+
+/// Two queued jobs on a real peer: the first prints and completes, the second waits for the
+/// plate and follows once it is confirmed clear.
+async fn two_jobs_one_plate_at_a_time(server: &TestServer, farm: &Farm) {
+    let printer_path = farm.path(&format!("printers/{}", farm.printer));
+    server
+        .wait_within(
+            &farm.owner,
+            &printer_path,
+            "idle",
+            Duration::from_secs(60),
+            |l| l["state"] == "idle",
+        )
+        .await;
+    let first = farm
+        .submit(json!({ "file_id": farm.file, "target": { "any": true } }))
+        .await;
+    let second = farm
+        .submit(json!({ "file_id": farm.file, "target": { "any": true } }))
+        .await;
+    farm.wait_for_job(server, first, "completed").await;
+    let (_, waiting) = farm.member.get(&farm.path(&format!("jobs/{second}"))).await;
+    assert_eq!(waiting["state"], "queued", "{waiting}");
+    let (status, _) = farm
+        .owner
+        .post_empty(&format!("{printer_path}/bed-clear"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    farm.wait_for_job(server, second, "completed").await;
+    let (_, prints) = farm.owner.get(&format!("{printer_path}/prints")).await;
+    let states: Vec<&str> = prints
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["completed", "completed"], "{prints}");
+}
+
+async fn queued_jobs_print_on_octoprint_one_plate_at_a_time(server: &TestServer) {
+    let octoprint = printers::octoprint_harness::OctoPrintHarness::start().await;
+    let printer = json!({ "name": "OctoPrint", "driver": "octoprint", "url": octoprint.url(),
+                          "credential": octoprint.api_key() });
+    let farm = Farm::with_printer(server, printer, virtual_printer_gcode(20)).await;
+    two_jobs_one_plate_at_a_time(server, &farm).await;
+}
+
+async fn queued_jobs_print_on_moonraker_one_plate_at_a_time(server: &TestServer) {
+    let fake = printers::fake_moonraker::FakeMoonraker::start_with_api_key("moon-key").await;
+    fake.set_print_duration(1.0);
+    let printer = json!({ "name": "Voron", "driver": "moonraker", "url": fake.url(),
+                          "credential": "moon-key" });
+    let farm = Farm::with_printer(server, printer, small_gcode()).await;
+    two_jobs_one_plate_at_a_time(server, &farm).await;
+}

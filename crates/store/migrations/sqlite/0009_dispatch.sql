@@ -1,0 +1,27 @@
+-- Dispatch: jobs reach printers by themselves and follow their prints.
+
+-- The job a print was started for (one print per copy); NULL for prints started by hand or
+-- at the printer.
+ALTER TABLE prints ADD COLUMN job_id BIGINT REFERENCES jobs (id);
+CREATE INDEX prints_job ON prints (job_id);
+
+-- On: the dispatcher starts the jobs it matches to the printer. Off: a matched job waits
+-- `assigned` to it until someone starts it.
+ALTER TABLE printers ADD COLUMN auto_start INTEGER NOT NULL DEFAULT 1;
+
+-- The printer an approver (or an operator, by hand) chose for the job: its copies and its
+-- retries go there only. printer_id is where it goes or went.
+ALTER TABLE jobs ADD COLUMN chosen_printer_id BIGINT REFERENCES printers (id);
+
+-- Copies of a job printed so far: the job is completed when all are.
+ALTER TABLE jobs ADD COLUMN copies_done INTEGER NOT NULL DEFAULT 0;
+
+-- The dispatcher's pass: queued jobs of every organization, in the order they are taken.
+CREATE INDEX jobs_dispatch ON jobs (org_id, priority DESC, queue_position, id)
+    WHERE state = 'queued';
+
+-- A job whose printer dropped off mid-print is `unknown` until the printer answers: still in
+-- the queue, so the queue's partial index takes that state too.
+DROP INDEX jobs_queue;
+CREATE INDEX jobs_queue ON jobs (org_id, priority DESC, queue_position, id)
+    WHERE state IN ('pending_approval', 'sent_back', 'queued', 'assigned', 'printing', 'paused', 'unknown');
