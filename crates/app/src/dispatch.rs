@@ -113,7 +113,15 @@ impl App {
         let (assigned, queued, models, by_hand) = {
             let mut conn = self.store().read().await?;
             let assigned = store::assigned_jobs(&mut conn, org).await?;
-            let queued = store::queued_jobs(&mut conn, org, JOBS_PER_PASS).await?;
+            let mut queued = store::queued_jobs(&mut conn, org, JOBS_PER_PASS).await?;
+            let settings = store::get_org(&mut conn, org).await?;
+            if let Some(settings) = settings.filter(|o| o.fair_share) {
+                let now = self.now();
+                let window_s = i64::from(settings.fair_share_window_days) * 86_400;
+                let since = now.plus_seconds(-window_s);
+                let printed = store::printing_time_by_owner(&mut conn, org, since, now).await?;
+                fair_share_order(&mut queued, &printed);
+            }
             let models: HashMap<PrinterModelId, PrinterModel> =
                 store::list_printer_models(&mut conn, org)
                     .await?
@@ -248,6 +256,16 @@ impl App {
         uow.commit().await?;
         Ok(Err(message))
     }
+}
+
+/// Fair share: within each priority, the jobs of whoever has printed least over the window
+/// first; between jobs of the same owner, or owners who printed as long, their order in line.
+fn fair_share_order(queued: &mut [Job], printed: &HashMap<MemberId, i64>) {
+    // A stable sort keeps the line's order (priority, then place) among equals.
+    queued.sort_by_key(|job| {
+        let owner_printed = printed.get(&job.owner_member_id).copied().unwrap_or(0);
+        (std::cmp::Reverse(job.priority), owner_printed)
+    });
 }
 
 /// The printer as the organization's rights place it (site, model, groups).
@@ -629,4 +647,51 @@ fn summary(candidates: &[Candidate], hidden: usize) -> String {
         "none of the {} printer(s) matching its target can take it now",
         candidates.len() + hidden
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::{FileId, JobTarget, Timestamp};
+
+    use super::*;
+
+    fn job(id: i64, owner: i64, priority: i32) -> Job {
+        Job {
+            id: JobId(id),
+            org_id: OrgId(1),
+            owner_member_id: MemberId(owner),
+            file_id: FileId(1),
+            target: JobTarget::Any,
+            printer_id: None,
+            state: JobState::Queued,
+            priority,
+            copies: 1,
+            copies_done: 0,
+            note: String::new(),
+            reason: None,
+            queue_position: id,
+            reprint_of: None,
+            created_at: Timestamp::from_micros(0),
+            updated_at: Timestamp::from_micros(0),
+            finished_at: None,
+        }
+    }
+
+    #[test]
+    fn fair_share_puts_who_printed_least_first_within_a_priority() {
+        // In line: a high-priority job, then three of member 1 (who printed 10 h) and one of
+        // member 2 (who printed nothing) and one of member 3 (1 h).
+        let mut queued = vec![
+            job(1, 1, 5),
+            job(2, 1, 0),
+            job(3, 1, 0),
+            job(4, 2, 0),
+            job(5, 3, 0),
+        ];
+        let hour = 3_600_000_000;
+        let printed = HashMap::from([(MemberId(1), 10 * hour), (MemberId(3), hour)]);
+        fair_share_order(&mut queued, &printed);
+        let order: Vec<i64> = queued.iter().map(|j| j.id.get()).collect();
+        assert_eq!(order, [1, 4, 5, 2, 3]);
+    }
 }

@@ -33,8 +33,15 @@ pub struct Organization {
     pub approval_required: bool,
     /// G-code upload is disabled for members without `files.upload_gcode` (3DPrinterOS).
     pub gcode_upload_restricted: bool,
+    /// Among jobs of equal priority, the dispatcher takes first the job of whoever has had the
+    /// least printing time over the last `fair_share_window_days` days (else: oldest first).
+    pub fair_share: bool,
+    pub fair_share_window_days: i32,
     pub created_at: Timestamp,
 }
+
+/// How far back fair share looks, in days.
+pub const FAIR_SHARE_WINDOW_DAYS: std::ops::RangeInclusive<i32> = 1..=90;
 
 /// A named bundle of permissions with a seniority position (lower is more senior), a printer
 /// scope, and the permissions members may be individually allowed or denied (tri-state).

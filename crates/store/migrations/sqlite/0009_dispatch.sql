@@ -1,5 +1,10 @@
 -- Dispatch: jobs reach printers by themselves and follow their prints.
 
+-- Fair share: among jobs of equal priority the dispatcher takes first the job of whoever has
+-- had the least printing time over the last fair_share_window_days days.
+ALTER TABLE organizations ADD COLUMN fair_share INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE organizations ADD COLUMN fair_share_window_days INTEGER NOT NULL DEFAULT 7;
+
 -- The job a print was started for (one print per copy); NULL for prints started by hand or
 -- at the printer.
 ALTER TABLE prints ADD COLUMN job_id BIGINT REFERENCES jobs (id);
