@@ -20,7 +20,7 @@ use std::time::Duration;
 use authz::{AccessLevel, Permission, Policy};
 use domain::{
     Job, JobId, JobState, JobStep, MemberId, OrgId, PrinterId, PrinterModel, PrinterModelId,
-    PrinterState,
+    PrinterState, Reservation, ReservationFor,
 };
 use serde_json::json;
 use tokio::sync::watch;
@@ -131,6 +131,14 @@ impl App {
             let by_hand = store::printers_started_by_hand(&mut conn, org).await?;
             (assigned, queued, models, by_hand)
         };
+        let reserved: HashMap<PrinterId, Reservation> = {
+            let mut conn = self.store().read().await?;
+            store::active_reservations(&mut conn, org, self.now())
+                .await?
+                .into_iter()
+                .map(|r| (r.printer_id, r))
+                .collect()
+        };
         // A printer a job is already matched to takes that job first: started here when the
         // printer auto-starts, otherwise left for someone to start.
         for job in assigned {
@@ -159,13 +167,17 @@ impl App {
                 continue;
             };
             let takes = |printer: &LivePrinter| {
-                placed(&policy, printer.id).is_some_and(|placed| {
-                    may_take(&policy, &job, placed)
-                        && placed
-                            .model
-                            .and_then(|m| models.get(&m))
-                            .is_none_or(|model| file.suits(model).is_ok())
-                })
+                let held_for_others = reserved
+                    .get(&printer.id)
+                    .is_some_and(|r| !reserved_for(&policy, r, job.owner_member_id));
+                !held_for_others
+                    && placed(&policy, printer.id).is_some_and(|placed| {
+                        may_take(&policy, &job, placed)
+                            && placed
+                                .model
+                                .and_then(|m| models.get(&m))
+                                .is_none_or(|model| file.suits(model).is_ok())
+                    })
             };
             let Some(index) = free.iter().position(|p| takes(p)) else {
                 continue;
@@ -266,6 +278,19 @@ fn fair_share_order(queued: &mut [Job], printed: &HashMap<MemberId, i64>) {
         let owner_printed = printed.get(&job.owner_member_id).copied().unwrap_or(0);
         (std::cmp::Reverse(job.priority), owner_printed)
     });
+}
+
+/// Whether the reservation holds its printer for this member (themselves, or a workgroup of
+/// theirs).
+fn reserved_for(policy: &Policy, reservation: &Reservation, member: MemberId) -> bool {
+    match reservation.reserved_for {
+        ReservationFor::Member(reserved) => reserved == member,
+        ReservationFor::Workgroup(group) => policy
+            .org()
+            .members
+            .iter()
+            .any(|m| m.id == member && m.workgroups.contains(&group)),
+    }
 }
 
 /// The printer as the organization's rights place it (site, model, groups).
@@ -413,6 +438,7 @@ pub enum NotTakingCode {
     WrongMaterial,
     WrongNozzle,
     AutoStartOff,
+    Reserved,
     BehindInQueue,
 }
 
@@ -429,6 +455,7 @@ impl NotTakingCode {
             NotTakingCode::WrongMaterial => "wrong_material",
             NotTakingCode::WrongNozzle => "wrong_nozzle",
             NotTakingCode::AutoStartOff => "auto_start_off",
+            NotTakingCode::Reserved => "reserved",
             NotTakingCode::BehindInQueue => "behind_in_queue",
         }
     }
@@ -513,6 +540,7 @@ impl crate::jobs::Jobs<'_> {
             0
         };
         let printers = store::list_printers(&mut conn, org).await?;
+        let reservations = store::active_reservations(&mut conn, org, app.now()).await?;
         drop(conn);
         let mut candidates = Vec::new();
         let mut hidden_candidates = 0;
@@ -538,6 +566,17 @@ impl crate::jobs::Jobs<'_> {
                 reasons.push(NotTaking::new(
                     NotTakingCode::NoPrintAccess,
                     "the job's owner may not print on this printer",
+                ));
+            }
+            if let Some(reservation) = reservations.iter().find(|r| r.printer_id == printer.id)
+                && !reserved_for(&policy, reservation, job.owner_member_id)
+            {
+                reasons.push(NotTaking::new(
+                    NotTakingCode::Reserved,
+                    format!(
+                        "reserved for someone else until {}",
+                        reservation.ends_at.to_rfc3339()
+                    ),
                 ));
             }
             if let (Some(facts), Some(model)) = (&facts, placed.model.and_then(|m| models.get(&m)))

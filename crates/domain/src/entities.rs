@@ -488,3 +488,31 @@ pub struct AuditEvent {
     pub request_id: Option<String>,
     pub hash: String,
 }
+
+/// Whom a printer is reserved for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReservationFor {
+    Member(MemberId),
+    Workgroup(crate::WorkgroupId),
+}
+
+/// A printer reserved for a member or a workgroup over a time window: meanwhile the dispatcher
+/// sends it only their jobs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reservation {
+    pub id: crate::ReservationId,
+    pub printer_id: PrinterId,
+    pub reserved_for: ReservationFor,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub note: String,
+    pub created_by: Option<MemberId>,
+    pub created_at: Timestamp,
+}
+
+impl Reservation {
+    /// Whether it holds the printer at `now`.
+    pub fn is_active(&self, now: Timestamp) -> bool {
+        self.starts_at <= now && now < self.ends_at
+    }
+}
