@@ -20,7 +20,7 @@ use std::time::Duration;
 use authz::{AccessLevel, Permission, Policy};
 use domain::{
     Job, JobId, JobState, JobStep, MemberId, OrgId, PrinterId, PrinterModel, PrinterModelId,
-    PrinterState,
+    PrinterState, Reservation, ReservationFor,
 };
 use serde_json::json;
 use tokio::sync::watch;
@@ -113,7 +113,15 @@ impl App {
         let (assigned, queued, models, by_hand) = {
             let mut conn = self.store().read().await?;
             let assigned = store::assigned_jobs(&mut conn, org).await?;
-            let queued = store::queued_jobs(&mut conn, org, JOBS_PER_PASS).await?;
+            let mut queued = store::queued_jobs(&mut conn, org, JOBS_PER_PASS).await?;
+            let settings = store::get_org(&mut conn, org).await?;
+            if let Some(settings) = settings.filter(|o| o.fair_share) {
+                let now = self.now();
+                let window_s = i64::from(settings.fair_share_window_days) * 86_400;
+                let since = now.plus_seconds(-window_s);
+                let printed = store::printing_time_by_owner(&mut conn, org, since, now).await?;
+                fair_share_order(&mut queued, &printed);
+            }
             let models: HashMap<PrinterModelId, PrinterModel> =
                 store::list_printer_models(&mut conn, org)
                     .await?
@@ -122,6 +130,14 @@ impl App {
                     .collect();
             let by_hand = store::printers_started_by_hand(&mut conn, org).await?;
             (assigned, queued, models, by_hand)
+        };
+        let reserved: HashMap<PrinterId, Reservation> = {
+            let mut conn = self.store().read().await?;
+            store::active_reservations(&mut conn, org, self.now())
+                .await?
+                .into_iter()
+                .map(|r| (r.printer_id, r))
+                .collect()
         };
         // A printer a job is already matched to takes that job first: started here when the
         // printer auto-starts, otherwise left for someone to start.
@@ -151,13 +167,17 @@ impl App {
                 continue;
             };
             let takes = |printer: &LivePrinter| {
-                placed(&policy, printer.id).is_some_and(|placed| {
-                    may_take(&policy, &job, placed)
-                        && placed
-                            .model
-                            .and_then(|m| models.get(&m))
-                            .is_none_or(|model| file.suits(model).is_ok())
-                })
+                let held_for_others = reserved
+                    .get(&printer.id)
+                    .is_some_and(|r| !reserved_for(&policy, r, job.owner_member_id));
+                !held_for_others
+                    && placed(&policy, printer.id).is_some_and(|placed| {
+                        may_take(&policy, &job, placed)
+                            && placed
+                                .model
+                                .and_then(|m| models.get(&m))
+                                .is_none_or(|model| file.suits(model).is_ok())
+                    })
             };
             let Some(index) = free.iter().position(|p| takes(p)) else {
                 continue;
@@ -247,6 +267,29 @@ impl App {
         }
         uow.commit().await?;
         Ok(Err(message))
+    }
+}
+
+/// Fair share: within each priority, the jobs of whoever has printed least over the window
+/// first; between jobs of the same owner, or owners who printed as long, their order in line.
+fn fair_share_order(queued: &mut [Job], printed: &HashMap<MemberId, i64>) {
+    // A stable sort keeps the line's order (priority, then place) among equals.
+    queued.sort_by_key(|job| {
+        let owner_printed = printed.get(&job.owner_member_id).copied().unwrap_or(0);
+        (std::cmp::Reverse(job.priority), owner_printed)
+    });
+}
+
+/// Whether the reservation holds its printer for this member (themselves, or a workgroup of
+/// theirs).
+fn reserved_for(policy: &Policy, reservation: &Reservation, member: MemberId) -> bool {
+    match reservation.reserved_for {
+        ReservationFor::Member(reserved) => reserved == member,
+        ReservationFor::Workgroup(group) => policy
+            .org()
+            .members
+            .iter()
+            .any(|m| m.id == member && m.workgroups.contains(&group)),
     }
 }
 
@@ -395,6 +438,7 @@ pub enum NotTakingCode {
     WrongMaterial,
     WrongNozzle,
     AutoStartOff,
+    Reserved,
     BehindInQueue,
 }
 
@@ -411,6 +455,7 @@ impl NotTakingCode {
             NotTakingCode::WrongMaterial => "wrong_material",
             NotTakingCode::WrongNozzle => "wrong_nozzle",
             NotTakingCode::AutoStartOff => "auto_start_off",
+            NotTakingCode::Reserved => "reserved",
             NotTakingCode::BehindInQueue => "behind_in_queue",
         }
     }
@@ -495,6 +540,7 @@ impl crate::jobs::Jobs<'_> {
             0
         };
         let printers = store::list_printers(&mut conn, org).await?;
+        let reservations = store::active_reservations(&mut conn, org, app.now()).await?;
         drop(conn);
         let mut candidates = Vec::new();
         let mut hidden_candidates = 0;
@@ -520,6 +566,17 @@ impl crate::jobs::Jobs<'_> {
                 reasons.push(NotTaking::new(
                     NotTakingCode::NoPrintAccess,
                     "the job's owner may not print on this printer",
+                ));
+            }
+            if let Some(reservation) = reservations.iter().find(|r| r.printer_id == printer.id)
+                && !reserved_for(&policy, reservation, job.owner_member_id)
+            {
+                reasons.push(NotTaking::new(
+                    NotTakingCode::Reserved,
+                    format!(
+                        "reserved for someone else until {}",
+                        reservation.ends_at.to_rfc3339()
+                    ),
                 ));
             }
             if let (Some(facts), Some(model)) = (&facts, placed.model.and_then(|m| models.get(&m)))
@@ -629,4 +686,51 @@ fn summary(candidates: &[Candidate], hidden: usize) -> String {
         "none of the {} printer(s) matching its target can take it now",
         candidates.len() + hidden
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::{FileId, JobTarget, Timestamp};
+
+    use super::*;
+
+    fn job(id: i64, owner: i64, priority: i32) -> Job {
+        Job {
+            id: JobId(id),
+            org_id: OrgId(1),
+            owner_member_id: MemberId(owner),
+            file_id: FileId(1),
+            target: JobTarget::Any,
+            printer_id: None,
+            state: JobState::Queued,
+            priority,
+            copies: 1,
+            copies_done: 0,
+            note: String::new(),
+            reason: None,
+            queue_position: id,
+            reprint_of: None,
+            created_at: Timestamp::from_micros(0),
+            updated_at: Timestamp::from_micros(0),
+            finished_at: None,
+        }
+    }
+
+    #[test]
+    fn fair_share_puts_who_printed_least_first_within_a_priority() {
+        // In line: a high-priority job, then three of member 1 (who printed 10 h) and one of
+        // member 2 (who printed nothing) and one of member 3 (1 h).
+        let mut queued = vec![
+            job(1, 1, 5),
+            job(2, 1, 0),
+            job(3, 1, 0),
+            job(4, 2, 0),
+            job(5, 3, 0),
+        ];
+        let hour = 3_600_000_000;
+        let printed = HashMap::from([(MemberId(1), 10 * hour), (MemberId(3), hour)]);
+        fair_share_order(&mut queued, &printed);
+        let order: Vec<i64> = queued.iter().map(|j| j.id.get()).collect();
+        assert_eq!(order, [1, 4, 5, 2, 3]);
+    }
 }

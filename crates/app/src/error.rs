@@ -77,6 +77,8 @@ error_codes! {
         "Another one in the organization already has this name.";
     SiteInUse = "site_in_use",
         "The site still has printers; move or remove them first.";
+    ReservationOverlaps = "reservation_overlaps",
+        "Another reservation of the printer overlaps that time.";
     JobNotWaiting = "job_not_waiting",
         "The job is not waiting for a printer (it is not queued or assigned).";
     TargetInUse = "target_in_use",

@@ -57,10 +57,10 @@ pub use files::{
     MAX_LIBRARY_FILE_BYTES, RenameProject, ShareProject, Thumbnail, UploadFile,
 };
 pub use fleet::{
-    Fleet, MAX_PRINTER_CREDENTIAL_CHARS, MAX_PRINTER_URL_CHARS, MAX_SIMULATION_HEAT_UP_S,
-    MAX_SIMULATION_SPEED, NamedInput, PRINTER_CREDENTIAL_PATTERN, PRINTER_URL_PATTERN,
-    PrinterInput, PrinterModelInput, PrinterPage, PrinterQuery, SIMULATOR_URL_PATTERN,
-    VisiblePrinter, motion_profile,
+    Fleet, MAX_PRINTER_CREDENTIAL_CHARS, MAX_PRINTER_URL_CHARS, MAX_RESERVATION_DAYS,
+    MAX_RESERVATION_NOTE_CHARS, MAX_SIMULATION_HEAT_UP_S, MAX_SIMULATION_SPEED, NamedInput,
+    PRINTER_CREDENTIAL_PATTERN, PRINTER_URL_PATTERN, PrinterInput, PrinterModelInput, PrinterPage,
+    PrinterQuery, ReservePrinter, SIMULATOR_URL_PATTERN, VisiblePrinter, motion_profile,
 };
 pub use identity::{
     ChangePassword, CreateToken, CreatedToken, Identity, Me, PasswordHasher, SignIn,

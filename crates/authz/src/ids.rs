@@ -104,6 +104,7 @@ id_type! {
     ProjectId => "project",
     JobId => "job",
     QuestionId => "submission question",
+    ReservationId => "printer reservation",
 }
 
 #[cfg(test)]

@@ -33,8 +33,15 @@ pub struct Organization {
     pub approval_required: bool,
     /// G-code upload is disabled for members without `files.upload_gcode` (3DPrinterOS).
     pub gcode_upload_restricted: bool,
+    /// Among jobs of equal priority, the dispatcher takes first the job of whoever has had the
+    /// least printing time over the last `fair_share_window_days` days (else: oldest first).
+    pub fair_share: bool,
+    pub fair_share_window_days: i32,
     pub created_at: Timestamp,
 }
+
+/// How far back fair share looks, in days.
+pub const FAIR_SHARE_WINDOW_DAYS: std::ops::RangeInclusive<i32> = 1..=90;
 
 /// A named bundle of permissions with a seniority position (lower is more senior), a printer
 /// scope, and the permissions members may be individually allowed or denied (tri-state).
@@ -480,4 +487,32 @@ pub struct AuditEvent {
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
     pub hash: String,
+}
+
+/// Whom a printer is reserved for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReservationFor {
+    Member(MemberId),
+    Workgroup(crate::WorkgroupId),
+}
+
+/// A printer reserved for a member or a workgroup over a time window: meanwhile the dispatcher
+/// sends it only their jobs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reservation {
+    pub id: crate::ReservationId,
+    pub printer_id: PrinterId,
+    pub reserved_for: ReservationFor,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub note: String,
+    pub created_by: Option<MemberId>,
+    pub created_at: Timestamp,
+}
+
+impl Reservation {
+    /// Whether it holds the printer at `now`.
+    pub fn is_active(&self, now: Timestamp) -> bool {
+        self.starts_at <= now && now < self.ends_at
+    }
 }

@@ -32,6 +32,7 @@ pub fn status(code: ErrorCode) -> StatusCode {
         ErrorCode::SiteInUse => StatusCode::CONFLICT,
         ErrorCode::TargetInUse => StatusCode::CONFLICT,
         ErrorCode::JobNotWaiting => StatusCode::CONFLICT,
+        ErrorCode::ReservationOverlaps => StatusCode::CONFLICT,
         ErrorCode::AlreadyMember => StatusCode::CONFLICT,
         ErrorCode::NoChange => StatusCode::CONFLICT,
         ErrorCode::AlreadyRevoked => StatusCode::CONFLICT,

@@ -2,6 +2,7 @@
 //! each printer's live state.
 
 mod printers;
+mod reservations;
 
 pub use printers::{
     MAX_PRINTER_CREDENTIAL_CHARS, MAX_PRINTER_URL_CHARS, MAX_SIMULATION_HEAT_UP_S,
@@ -9,6 +10,7 @@ pub use printers::{
     PrinterInput, PrinterModelInput, PrinterPage, PrinterQuery, SIMULATOR_URL_PATTERN,
     VisiblePrinter, motion_profile,
 };
+pub use reservations::{MAX_RESERVATION_DAYS, MAX_RESERVATION_NOTE_CHARS, ReservePrinter};
 
 use crate::App;
 

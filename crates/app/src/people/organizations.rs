@@ -11,7 +11,7 @@ use crate::actor::OrgActor;
 use crate::error::{AppError, AppResult, ErrorCode, on_conflict};
 use crate::unit_of_work::{Audit, Changes, Found};
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct UpdateOrg {
     pub name: Option<String>,
     /// IANA time zone, e.g. `Europe/Berlin`.
@@ -23,6 +23,10 @@ pub struct UpdateOrg {
     /// Disable G-code upload for members without `files.upload_gcode` (3DPrinterOS). Changing
     /// it needs `files.restrict_gcode_upload`.
     pub gcode_upload_restricted: Option<bool>,
+    /// Fair share between members in the dispatcher's order.
+    pub fair_share: Option<bool>,
+    /// How far back fair share looks: 1 to 90 days.
+    pub fair_share_window_days: Option<i32>,
 }
 
 #[derive(Debug)]
@@ -48,6 +52,8 @@ pub(crate) fn org_summary(org: &Organization) -> serde_json::Value {
         "currency": org.currency,
         "bed_clear_access": org.bed_clear_access.key(),
         "gcode_upload_restricted": org.gcode_upload_restricted,
+        "fair_share": org.fair_share,
+        "fair_share_window_days": org.fair_share_window_days,
     })
 }
 
@@ -89,6 +95,23 @@ impl People<'_> {
         {
             uow.actor().require(Permission::FilesRestrictGcodeUpload)?;
             org.gcode_upload_restricted = restricted;
+        }
+        if let Some(fair_share) = input.fair_share {
+            org.fair_share = fair_share;
+        }
+        if let Some(days) = input.fair_share_window_days {
+            if !domain::FAIR_SHARE_WINDOW_DAYS.contains(&days) {
+                let (low, high) = (
+                    domain::FAIR_SHARE_WINDOW_DAYS.start(),
+                    domain::FAIR_SHARE_WINDOW_DAYS.end(),
+                );
+                return Err(domain::Invalid::new(
+                    "fair_share_window_days",
+                    format!("must be {low} to {high} days"),
+                )
+                .into());
+            }
+            org.fair_share_window_days = days;
         }
         store::update_org(uow.conn(), &org).await?;
         uow.rights_changed();

@@ -263,11 +263,8 @@ async fn the_gcode_restriction_needs_its_own_permission_and_refuses_members_with
     lab.app.access().create_rank(&owner, rank).await.unwrap();
     lab.set_rank(&settings_admin, "Settings admin").await;
     let restrict = || UpdateOrg {
-        name: None,
-        time_zone: None,
-        currency: None,
-        bed_clear_access: None,
         gcode_upload_restricted: Some(true),
+        ..UpdateOrg::default()
     };
     let refused = lab
         .app

@@ -17,6 +17,8 @@ crate::on_both_backends!(
     a_printer_in_maintenance_takes_nothing,
     jobs_wait_on_a_printer_started_by_hand_until_someone_starts_them,
     a_job_whose_printer_drops_off_is_unknown_then_settled,
+    fair_share_serves_whoever_printed_least_first,
+    a_reserved_printer_takes_only_its_holders_jobs,
     queued_jobs_print_on_octoprint_one_plate_at_a_time,
     queued_jobs_print_on_moonraker_one_plate_at_a_time,
 );
@@ -113,7 +115,7 @@ impl Farm {
                 .observe_printer_now(domain::PrinterId(self.printer))
                 .await;
             server.app().dispatch_once().await.unwrap();
-            let (_, seen) = self.member.get(&self.path(&format!("jobs/{job}"))).await;
+            let (_, seen) = self.owner.get(&self.path(&format!("jobs/{job}"))).await;
             if check(&seen) {
                 return seen;
             }
@@ -390,6 +392,142 @@ async fn a_job_whose_printer_drops_off_is_unknown_then_settled(server: &TestServ
     );
     let (_, prints) = farm.owner.get(&format!("{printer_path}/prints")).await;
     assert_eq!(prints.as_array().unwrap().len(), 1, "{prints}");
+}
+
+async fn fair_share_serves_whoever_printed_least_first(server: &TestServer) {
+    let farm = Farm::open(server).await;
+    let printer_path = farm.path(&format!("printers/{}", farm.printer));
+    server
+        .wait_for(&farm.owner, &printer_path, "idle", |l| l["state"] == "idle")
+        .await;
+    let (other, _) = server
+        .member(&farm.owner, farm.org, "Member", "other@farm.test")
+        .await;
+    let response = other
+        .raw_post(
+            &farm.path("files?name=other.gcode"),
+            small_gcode().into_bytes(),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let other_file: Value = response.json().await.unwrap();
+
+    // The first member prints once; then both queue, the first member first in line.
+    let printed = farm
+        .submit(json!({ "file_id": farm.file, "target": { "any": true } }))
+        .await;
+    farm.wait_for_job(server, printed, "printing").await;
+    // Farmhand's clock is the test's: two hours of printing pass.
+    server.clock.advance_seconds(2 * 3600);
+    farm.wait_for_job(server, printed, "completed").await;
+    let again = farm
+        .submit(json!({ "file_id": farm.file, "target": { "any": true } }))
+        .await;
+    let (status, theirs) = other
+        .post(
+            &farm.path("jobs"),
+            json!({ "file_id": other_file["id"], "target": { "any": true } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{theirs}");
+    let theirs = theirs["id"].as_i64().unwrap();
+
+    let (status, org) = farm
+        .owner
+        .patch(
+            &format!("/api/v1/orgs/{}", farm.org),
+            json!({ "fair_share": true, "fair_share_window_days": 7 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{org}");
+    assert_eq!(org["fair_share"], true);
+    let (status, _) = farm
+        .owner
+        .post_empty(&format!("{printer_path}/bed-clear"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    farm.wait_for_job_where(server, theirs, "started first", |seen| {
+        seen["state"] == "printing" || seen["state"] == "completed"
+    })
+    .await;
+    let (_, waiting) = farm.member.get(&farm.path(&format!("jobs/{again}"))).await;
+    assert_eq!(waiting["state"], "queued", "{waiting}");
+}
+
+async fn a_reserved_printer_takes_only_its_holders_jobs(server: &TestServer) {
+    let farm = Farm::open(server).await;
+    let printer_path = farm.path(&format!("printers/{}", farm.printer));
+    server
+        .wait_for(&farm.owner, &printer_path, "idle", |l| l["state"] == "idle")
+        .await;
+    let (other, other_id) = server
+        .member(&farm.owner, farm.org, "Member", "other@farm.test")
+        .await;
+    let now = domain::Clock::now(server.clock.as_ref());
+    let (status, reservation) = farm
+        .owner
+        .post(
+            &format!("{printer_path}/reservations"),
+            json!({ "member_id": other_id, "starts_at": now.to_rfc3339(),
+                    "ends_at": now.plus_seconds(4 * 3600).to_rfc3339(), "note": "thesis" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{reservation}");
+    let (status, overlapping) = farm
+        .owner
+        .post(
+            &format!("{printer_path}/reservations"),
+            json!({ "member_id": other_id, "starts_at": now.plus_seconds(3600).to_rfc3339(),
+                    "ends_at": now.plus_seconds(5 * 3600).to_rfc3339() }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{overlapping}");
+    assert_eq!(overlapping["error"]["code"], "reservation_overlaps");
+
+    // The member's job waits, and says why; the holder's prints.
+    let mine = farm
+        .submit(json!({ "file_id": farm.file, "target": { "any": true } }))
+        .await;
+    let outcome = server.app().dispatch_once().await.unwrap();
+    assert!(outcome.started.is_empty(), "{outcome:?}");
+    let why = farm.why(mine).await;
+    assert_eq!(
+        why["candidates"][0]["reasons"][0]["code"], "reserved",
+        "{why}"
+    );
+    let response = other
+        .raw_post(
+            &farm.path("files?name=thesis.gcode"),
+            small_gcode().into_bytes(),
+        )
+        .await;
+    let file: Value = response.json().await.unwrap();
+    let (status, theirs) = other
+        .post(
+            &farm.path("jobs"),
+            json!({ "file_id": file["id"], "target": { "any": true } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{theirs}");
+    farm.wait_for_job(server, theirs["id"].as_i64().unwrap(), "printing")
+        .await;
+
+    // Cancelled, the reservation no longer holds the printer.
+    let (status, _) = farm
+        .owner
+        .delete(&format!(
+            "{printer_path}/reservations/{}",
+            reservation["id"]
+        ))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, left) = farm
+        .owner
+        .get(&format!("{printer_path}/reservations"))
+        .await;
+    assert_eq!(left, json!([]));
+    let why = farm.why(mine).await;
+    assert_eq!(why["candidates"][0]["reasons"][0]["code"], "busy", "{why}");
 }
 
 /// G-code the OctoPrint virtual printer takes about `moves` × 0.1 s for.

@@ -90,6 +90,18 @@ def _job_listing(history):
     return rule
 
 
+def _reservation_window(case):
+    """`ReservePrinter`: "exactly one of a member and a workgroup, from `starts_at` to
+    `ends_at` (after `starts_at`, in the future, at most 90 days later)"."""
+    body = case.body if isinstance(case.body, dict) else {}
+    start, end = _time(body.get("starts_at")), _time(body.get("ends_at"))
+    if start is None or end is None:
+        return _member_or_workgroup(case)
+    in_future = end > datetime.now(timezone.utc) + timedelta(minutes=1)
+    window_fits = start < end <= start + timedelta(days=90)
+    return in_future and window_fits and _member_or_workgroup(case)
+
+
 def _member_or_workgroup(case):
     """`ShareProject`: "exactly one of them"."""
     body = case.body if isinstance(case.body, dict) else {}
@@ -119,6 +131,7 @@ RULES = {
     ("GET", "/api/v1/orgs/{org_id}/jobs/history"): _job_listing(history=True),
     ("GET", "/api/v1/orgs/{org_id}/jobs/history/export.csv"): _job_listing(history=True),
     ("PUT", "/api/v1/orgs/{org_id}/projects/{project_id}/shares"): _member_or_workgroup,
+    ("POST", "/api/v1/orgs/{org_id}/printers/{printer_id}/reservations"): _reservation_window,
     ("POST", "/api/v1/orgs/{org_id}/submission-questions"): _choices_match_kind,
     ("PUT", "/api/v1/orgs/{org_id}/submission-questions/{question_id}"): _choices_match_kind,
 }

@@ -159,3 +159,27 @@ pub async fn list_prints(
     .await?;
     rows.iter().map(print_from_row).collect()
 }
+
+/// Printing time (µs) per job owner over the prints the dispatcher started since `since`;
+/// a print under way counts up to `now`. Owners who printed nothing are absent.
+pub async fn printing_time_by_owner(
+    conn: &mut Conn,
+    org: OrgId,
+    since: Timestamp,
+    now: Timestamp,
+) -> Result<std::collections::HashMap<MemberId, i64>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT j.owner_member_id AS owner, \
+         CAST(SUM(COALESCE(p.ended_at, $3) - p.started_at) AS BIGINT) AS printed \
+         FROM prints p JOIN jobs j ON j.id = p.job_id \
+         WHERE p.org_id = $1 AND p.started_at >= $2 GROUP BY j.owner_member_id",
+    )
+    .bind(org.get())
+    .bind(since.micros())
+    .bind(now.micros())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| Ok((MemberId(int(row, "owner")?), int(row, "printed")?)))
+        .collect()
+}

@@ -39,13 +39,16 @@ fn org_from_row(row: &AnyRow) -> Result<Organization, StoreError> {
         },
         approval_required: flag(row, "approval_required")?,
         gcode_upload_restricted: flag(row, "gcode_upload_restricted")?,
+        fair_share: flag(row, "fair_share")?,
+        fair_share_window_days: i32::try_from(int(row, "fair_share_window_days")?)
+            .map_err(|_| StoreError::Corrupt("fair_share_window_days".into()))?,
         created_at: ts(row, "created_at")?,
     })
 }
 
 pub async fn get_org(conn: &mut Conn, org: OrgId) -> Result<Option<Organization>, StoreError> {
     let row = sqlx::query(
-        "SELECT id, name, time_zone, currency, bed_clear_access, approval_required, gcode_upload_restricted, created_at FROM organizations WHERE id = $1",
+        "SELECT id, name, time_zone, currency, bed_clear_access, approval_required, gcode_upload_restricted, fair_share, fair_share_window_days, created_at FROM organizations WHERE id = $1",
     )
     .bind(org.get())
     .fetch_optional(&mut *conn)
@@ -55,7 +58,7 @@ pub async fn get_org(conn: &mut Conn, org: OrgId) -> Result<Option<Organization>
 
 pub async fn list_orgs(conn: &mut Conn) -> Result<Vec<Organization>, StoreError> {
     let rows = sqlx::query(
-        "SELECT id, name, time_zone, currency, bed_clear_access, approval_required, gcode_upload_restricted, created_at FROM organizations ORDER BY id",
+        "SELECT id, name, time_zone, currency, bed_clear_access, approval_required, gcode_upload_restricted, fair_share, fair_share_window_days, created_at FROM organizations ORDER BY id",
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -67,7 +70,7 @@ pub async fn find_org_by_name(
     name: &str,
 ) -> Result<Option<Organization>, StoreError> {
     let row = sqlx::query(
-        "SELECT id, name, time_zone, currency, bed_clear_access, approval_required, gcode_upload_restricted, created_at FROM organizations WHERE name = $1 ORDER BY id LIMIT 1",
+        "SELECT id, name, time_zone, currency, bed_clear_access, approval_required, gcode_upload_restricted, fair_share, fair_share_window_days, created_at FROM organizations WHERE name = $1 ORDER BY id LIMIT 1",
     )
     .bind(name.to_string())
     .fetch_optional(&mut *conn)
@@ -78,7 +81,8 @@ pub async fn find_org_by_name(
 pub async fn update_org(conn: &mut Conn, org: &Organization) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE organizations SET name = $1, time_zone = $2, currency = $3, bed_clear_access = $4, \
-         approval_required = $5, gcode_upload_restricted = $6 WHERE id = $7",
+         approval_required = $5, gcode_upload_restricted = $6, fair_share = $7, \
+         fair_share_window_days = $8 WHERE id = $9",
     )
     .bind(org.name.clone())
     .bind(org.time_zone.clone())
@@ -86,6 +90,8 @@ pub async fn update_org(conn: &mut Conn, org: &Organization) -> Result<(), Store
     .bind(org.bed_clear_access.key())
     .bind(org.approval_required)
     .bind(org.gcode_upload_restricted)
+    .bind(org.fair_share)
+    .bind(org.fair_share_window_days)
     .bind(org.id.get())
     .execute(&mut *conn)
     .await?;

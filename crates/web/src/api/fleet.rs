@@ -14,9 +14,9 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery, Org};
 use crate::wire::each;
 use crate::wire::fleet::{
     AutoStart, NamedInput, Printer, PrinterGroup, PrinterInput, PrinterModel, PrinterModelInput,
-    PrinterPage, PrinterQuery, VisiblePrinter,
+    PrinterPage, PrinterQuery, Reservation, ReservePrinter, VisiblePrinter,
 };
-use crate::wire::ids::{OrgId, PrinterGroupId, PrinterId, PrinterModelId};
+use crate::wire::ids::{OrgId, PrinterGroupId, PrinterId, PrinterModelId, ReservationId};
 
 /// The printers you can see, with your access to each and their live state: filtered by site,
 /// group or name, in ID order, a page at a time.
@@ -279,6 +279,54 @@ pub async fn set_auto_start(
     Ok(Json(printer.into()))
 }
 
+/// Reserve the printer for a member or a workgroup over a time window: meanwhile the
+/// dispatcher sends it only their jobs. Refused when another reservation overlaps.
+#[utoipa::path(post, path = "/orgs/{org_id}/printers/{printer_id}/reservations", tag = "printers",
+    params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
+    request_body = ReservePrinter,
+    responses((status = 201, body = Reservation)),
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::ReservationOverlaps])))))]
+pub async fn reserve_printer(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
+    ApiJson(input): ApiJson<ReservePrinter>,
+) -> ApiResult<Response> {
+    let fleet = state.app.fleet();
+    let reservation = fleet.reserve(&actor, ids.1.into(), input.into()).await?;
+    Ok(created(Reservation::from(reservation)))
+}
+
+/// The printer's reservations that have not ended, earliest first.
+#[utoipa::path(get, path = "/orgs/{org_id}/printers/{printer_id}/reservations", tag = "printers",
+    params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
+    responses((status = 200, body = Vec<Reservation>)))]
+pub async fn list_reservations(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, PrinterId)>,
+) -> ApiResult<Json<Vec<Reservation>>> {
+    let reservations = state.app.fleet().reservations(&actor, ids.1.into()).await?;
+    Ok(Json(each(reservations)))
+}
+
+/// Cancel a reservation of the printer.
+#[utoipa::path(delete, path = "/orgs/{org_id}/printers/{printer_id}/reservations/{reservation_id}", tag = "printers",
+    params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path), ("reservation_id" = ReservationId, Path)),
+    responses((status = 204)))]
+pub async fn cancel_reservation(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, PrinterId, ReservationId)>,
+) -> ApiResult<StatusCode> {
+    let (_, printer, id) = ids;
+    let fleet = state.app.fleet();
+    fleet
+        .cancel_reservation(&actor, printer.into(), id.into())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
     api.permission(P::PrintersView, routes!(list_printers))
         .permission(P::PrintersAdd, routes!(create_printer))
@@ -290,6 +338,9 @@ pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
         )
         .permission(P::PrintersRemove, routes!(delete_printer))
         .permission(P::PrintersSettings, routes!(set_auto_start))
+        .permission(P::PrintersReserve, routes!(reserve_printer))
+        .permission(P::PrintersView, routes!(list_reservations))
+        .permission(P::PrintersReserve, routes!(cancel_reservation))
         .permission(P::PrintersView, routes!(list_models))
         .permission(P::PrinterModelsAdd, routes!(create_model))
         .permission(P::PrinterModelsEdit, routes!(update_model))

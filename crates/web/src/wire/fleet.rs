@@ -5,7 +5,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::control::LiveStatus;
 use super::each;
-use super::ids::{PrinterGroupId, PrinterId, PrinterModelId, SiteId, Timestamp};
+use super::ids::{
+    MemberId, PrinterGroupId, PrinterId, PrinterModelId, ReservationId, SiteId, Timestamp,
+    WorkgroupId,
+};
 use super::values::{DescriptionText, Name};
 
 /// How Farmhand talks to a printer.
@@ -630,4 +633,85 @@ pub struct AutoStart {
     /// On: jobs start as soon as the printer is free. Off: a matched job waits `assigned`
     /// until someone starts it.
     pub on: bool,
+}
+
+/// A printer reserved for a member or a workgroup over a time window: meanwhile the
+/// dispatcher sends it only their jobs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Reservation {
+    pub id: ReservationId,
+    pub printer_id: PrinterId,
+    /// The member it is reserved for (or `workgroup_id`).
+    pub member_id: Option<MemberId>,
+    /// The workgroup it is reserved for (or `member_id`).
+    pub workgroup_id: Option<WorkgroupId>,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub note: String,
+    pub created_by: Option<MemberId>,
+    pub created_at: Timestamp,
+}
+
+impl From<domain::Reservation> for Reservation {
+    fn from(reservation: domain::Reservation) -> Reservation {
+        let domain::Reservation {
+            id,
+            printer_id,
+            reserved_for,
+            starts_at,
+            ends_at,
+            note,
+            created_by,
+            created_at,
+        } = reservation;
+        let (member_id, workgroup_id) = match reserved_for {
+            domain::ReservationFor::Member(m) => (Some(m.into()), None),
+            domain::ReservationFor::Workgroup(w) => (None, Some(w.into())),
+        };
+        Reservation {
+            id: id.into(),
+            printer_id: printer_id.into(),
+            member_id,
+            workgroup_id,
+            starts_at: starts_at.into(),
+            ends_at: ends_at.into(),
+            note,
+            created_by: created_by.map(Into::into),
+            created_at: created_at.into(),
+        }
+    }
+}
+
+/// Reserve a printer for exactly one of a member and a workgroup, from `starts_at` to
+/// `ends_at` (after `starts_at`, in the future, at most 90 days later).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReservePrinter {
+    pub member_id: Option<MemberId>,
+    pub workgroup_id: Option<WorkgroupId>,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    /// Why, for whoever wonders (at most 500 characters).
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub note: String,
+}
+
+impl From<ReservePrinter> for app::ReservePrinter {
+    fn from(input: ReservePrinter) -> app::ReservePrinter {
+        let ReservePrinter {
+            member_id,
+            workgroup_id,
+            starts_at,
+            ends_at,
+            note,
+        } = input;
+        app::ReservePrinter {
+            member_id: member_id.map(Into::into),
+            workgroup_id: workgroup_id.map(Into::into),
+            starts_at: starts_at.0,
+            ends_at: ends_at.0,
+            note,
+        }
+    }
 }

@@ -61,6 +61,7 @@ wire_id! {
     ProjectId => "project",
     JobId => "job",
     QuestionId => "submission question",
+    ReservationId => "printer reservation",
 }
 
 /// A point in time with microsecond precision, stored as microseconds since the Unix epoch so

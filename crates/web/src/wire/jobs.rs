@@ -830,6 +830,8 @@ pub enum NotTakingCode {
     WrongNozzle,
     /// Its jobs are started by hand: someone has to start this one.
     AutoStartOff,
+    /// It is reserved for another member or workgroup now.
+    Reserved,
     /// It is free, and jobs ahead in line go first.
     BehindInQueue,
 }
@@ -848,6 +850,7 @@ impl From<app::NotTakingCode> for NotTakingCode {
             C::WrongMaterial => NotTakingCode::WrongMaterial,
             C::WrongNozzle => NotTakingCode::WrongNozzle,
             C::AutoStartOff => NotTakingCode::AutoStartOff,
+            C::Reserved => NotTakingCode::Reserved,
             C::BehindInQueue => NotTakingCode::BehindInQueue,
         }
     }

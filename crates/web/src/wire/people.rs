@@ -21,6 +21,10 @@ pub struct Organization {
     pub approval_required: bool,
     /// G-code upload is disabled for members without `files.upload_gcode` (3DPrinterOS).
     pub gcode_upload_restricted: bool,
+    /// Among jobs of equal priority, the dispatcher takes first the job of whoever has had the
+    /// least printing time over the last `fair_share_window_days` days (off: oldest first).
+    pub fair_share: bool,
+    pub fair_share_window_days: i32,
     pub created_at: Timestamp,
 }
 
@@ -34,6 +38,8 @@ impl From<domain::Organization> for Organization {
             bed_clear_access,
             approval_required,
             gcode_upload_restricted,
+            fair_share,
+            fair_share_window_days,
             created_at,
         } = organization;
         Organization {
@@ -44,6 +50,8 @@ impl From<domain::Organization> for Organization {
             bed_clear_access: bed_clear_access.into(),
             approval_required,
             gcode_upload_restricted,
+            fair_share,
+            fair_share_window_days,
             created_at: created_at.into(),
         }
     }
@@ -93,6 +101,11 @@ pub struct UpdateOrg {
     /// Disable G-code upload for members without `files.upload_gcode` (changing it needs
     /// `files.restrict_gcode_upload`).
     pub gcode_upload_restricted: Option<bool>,
+    /// Fair share between members in the dispatcher's order.
+    pub fair_share: Option<bool>,
+    /// How far back fair share looks, in days.
+    #[schema(minimum = 1, maximum = 90)]
+    pub fair_share_window_days: Option<i32>,
 }
 
 impl From<UpdateOrg> for app::UpdateOrg {
@@ -103,6 +116,8 @@ impl From<UpdateOrg> for app::UpdateOrg {
             currency,
             bed_clear_access,
             gcode_upload_restricted,
+            fair_share,
+            fair_share_window_days,
         } = update_org;
         app::UpdateOrg {
             name,
@@ -110,6 +125,8 @@ impl From<UpdateOrg> for app::UpdateOrg {
             currency,
             bed_clear_access: bed_clear_access.map(Into::into),
             gcode_upload_restricted,
+            fair_share,
+            fair_share_window_days,
         }
     }
 }
