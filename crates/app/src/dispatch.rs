@@ -286,16 +286,14 @@ fn reserved_for(policy: &Policy, reservation: &Reservation, member: MemberId) ->
     match reservation.reserved_for {
         ReservationFor::Member(reserved) => reserved == member,
         ReservationFor::Workgroup(group) => policy
-            .org()
-            .members
-            .iter()
-            .any(|m| m.id == member && m.workgroups.contains(&group)),
+            .member_ix(member)
+            .is_some_and(|ix| policy.member(ix).workgroups.contains(&group)),
     }
 }
 
 /// The printer as the organization's rights place it (site, model, groups).
 fn placed(policy: &Policy, printer: PrinterId) -> Option<&authz::Printer> {
-    policy.org().printers.iter().find(|p| p.id == printer)
+    policy.printer_ix(printer).map(|ix| policy.printer(ix))
 }
 
 /// Whether the job may go to this printer: the printer its approver chose, or one its target

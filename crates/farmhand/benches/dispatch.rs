@@ -1,0 +1,348 @@
+//! The dispatcher at scale, on SQLite, in-process with a running server (its dispatcher loop,
+//! its supervisors):
+//! - a farm of N simulated printers (default 10,000), all idle and clear, and 10×N queued jobs
+//!   (default 100,000): the time until every printer is printing, and the cost per assignment
+//!   (that time over N);
+//! - the latency from a job becoming dispatchable (its submission returns) to its print
+//!   starting on an idle printer, over 1,000 jobs one at a time: p50 and p99 (aim: p99 under
+//!   100 ms).
+//!
+//! `cargo bench -p farmhand --bench dispatch -- [--printers N] [--latency-jobs N]`
+
+// A bench binary: set-up failures stop it with the cause.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::{App, PasswordHasher};
+use domain::{JobState, JobTarget, OrgId, PrinterId, PrinterState, SystemClock, Timestamp};
+use farmhand::{Config, Server, ServerOptions};
+use serde_json::{Value, json};
+use store::{Backend, Store};
+use testkit::TestDatabase;
+
+const OWNER: &str = "owner@bench.test";
+const PASSWORD: &str = "bench password 123";
+/// Rows inserted per transaction while seeding.
+const PER_TX: usize = 2_000;
+/// Simulated time scale: slow enough that no print ends during the measurement.
+const SPEED: f64 = 1.0;
+
+struct Args {
+    printers: usize,
+    latency_jobs: usize,
+}
+
+fn args() -> Args {
+    let mut args = Args {
+        printers: 10_000,
+        latency_jobs: 1_000,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().and_then(|v| v.parse().ok());
+        match arg.as_str() {
+            "--printers" => args.printers = value().expect("--printers N"),
+            "--latency-jobs" => args.latency_jobs = value().expect("--latency-jobs N"),
+            _ => {} // `cargo bench` passes --bench.
+        }
+    }
+    args
+}
+
+/// A G-code file long enough (hours of simulated time) that every print is still running.
+fn long_gcode() -> String {
+    let mut text = String::from("; dispatch bench part\nG21\nG90\nM83\nG1 Z0.2 F600\n");
+    for i in 0..200 {
+        let x = if i % 2 == 0 { 200 } else { 0 };
+        text.push_str(&format!("G1 X{x} Y{} E8 F60\n", i % 10));
+    }
+    text
+}
+
+async fn seed_printers(store: &Store, org: OrgId, n: usize, now: Timestamp) -> Vec<PrinterId> {
+    let settings = json!({ "speed": SPEED });
+    let mut ids = Vec::with_capacity(n);
+    let mut tx = store.write().await.expect("a write transaction");
+    let site = store::insert_site(&mut tx, org, "Bench hall", "", None, now)
+        .await
+        .expect("insert the site");
+    tx.commit().await.expect("commit the site");
+    while ids.len() < n {
+        let mut tx = store.write().await.expect("a write transaction");
+        for _ in 0..PER_TX.min(n - ids.len()) {
+            let name = format!("Printer {:05}", ids.len() + 1);
+            let printer = store::NewPrinter {
+                name: &name,
+                site,
+                model: None,
+                groups: &[],
+                driver: domain::DriverKind::Simulated,
+                url: "",
+                settings: &settings,
+            };
+            let id = store::insert_printer(&mut tx, org, &printer, now)
+                .await
+                .expect("insert a printer");
+            ids.push(id);
+        }
+        // The organization's policy must learn of the printers.
+        store::bump_authz_version(&mut tx, org)
+            .await
+            .expect("bump the authorization version");
+        tx.commit().await.expect("commit the printers");
+    }
+    ids
+}
+
+/// Queued jobs of the owner for `file`, straight into the table (the submissions' own cost is
+/// measured by the jobs bench).
+async fn seed_jobs(store: &Store, org: OrgId, file: i64, n: usize, now: Timestamp) {
+    let mut done = 0;
+    while done < n {
+        let mut tx = store.write().await.expect("a write transaction");
+        for _ in 0..PER_TX.min(n - done) {
+            let job = store::NewJob {
+                owner: domain::MemberId(1),
+                file: domain::FileId(file),
+                target: JobTarget::Any,
+                state: JobState::Queued,
+                priority: 0,
+                copies: 1,
+                note: "",
+                reprint_of: None,
+                idempotency: None,
+            };
+            store::insert_job(&mut tx, org, &job, now)
+                .await
+                .expect("insert a job");
+            done += 1;
+        }
+        tx.commit().await.expect("commit the jobs");
+    }
+}
+
+async fn wait_until_printing(app: &App, ids: &[PrinterId], limit: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        let printing = ids
+            .iter()
+            .filter(|id| {
+                app.supervisors()
+                    .status(**id)
+                    .is_some_and(|s| s.state == PrinterState::Printing)
+            })
+            .count();
+        if printing == ids.len() {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < limit,
+            "only {printing} of {} printers printing after {limit:?}",
+            ids.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The owner, signed in with a password of their own, through the API.
+async fn owner_client(base: &str, one_time: &str) -> reqwest::Client {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("an HTTP client");
+    let sign_in = client
+        .post(format!("{base}/api/v1/auth/sign-in"))
+        .json(&json!({ "email": OWNER, "password": one_time }))
+        .send()
+        .await
+        .expect("sign in");
+    assert!(
+        sign_in.status().is_success(),
+        "sign-in: {}",
+        sign_in.status()
+    );
+    let changed = client
+        .post(format!("{base}/api/v1/me/password"))
+        .json(&json!({ "current_password": one_time, "new_password": PASSWORD }))
+        .send()
+        .await
+        .expect("change the password");
+    assert!(
+        changed.status().is_success(),
+        "password: {}",
+        changed.status()
+    );
+    client
+}
+
+async fn upload(client: &reqwest::Client, base: &str, org: OrgId) -> i64 {
+    let file: Value = client
+        .post(format!("{base}/api/v1/orgs/{org}/files?name=part.gcode"))
+        .body(long_gcode())
+        .send()
+        .await
+        .expect("upload")
+        .json()
+        .await
+        .expect("the file");
+    file["id"].as_i64().expect("a file ID")
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index].as_secs_f64() * 1000.0
+}
+
+struct Farm {
+    server: Server,
+    app: App,
+    base: String,
+    org: OrgId,
+    client: reqwest::Client,
+    printers: Vec<PrinterId>,
+    _db: TestDatabase,
+    _dir: tempfile::TempDir,
+}
+
+async fn farm(printers: usize) -> Farm {
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().expect("a temporary data directory");
+    let url = match &db.url {
+        store::DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+        store::DatabaseUrl::Postgres(url) => url.clone(),
+    };
+    let config = Config {
+        listen: "127.0.0.1:0".parse().expect("a socket address"),
+        data_dir: dir.path().to_path_buf(),
+        database_url: url,
+        log: "warn".into(),
+        ..Config::default()
+    };
+    let store = farmhand::open_store(&config)
+        .await
+        .expect("open the database");
+    let options = ServerOptions {
+        clock: Arc::new(SystemClock),
+        hasher: PasswordHasher::standard().expect("the password hasher"),
+    };
+    let app = farmhand::build_app(store, &config, options).expect("build the app");
+    let created = app
+        .console()
+        .create_org("Bench", OWNER, Some("Owner"), authz::Preset::Farmhand)
+        .await
+        .expect("create the organization");
+    let org = created.org.id;
+    let one_time = created.one_time_password.expect("a one-time password");
+    let ids = seed_printers(app.store(), org, printers, app.now()).await;
+    let server = Server::start(&config, app).await.expect("start the server");
+    let app = server.app().clone();
+    let base = format!("http://{}", server.addr());
+    let client = owner_client(&base, &one_time).await;
+    let started = Instant::now();
+    while ids.iter().any(|id| {
+        app.supervisors()
+            .status(*id)
+            .is_none_or(|s| s.state != PrinterState::Idle)
+    }) {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "printers never idle"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Farm {
+        server,
+        app,
+        base,
+        org,
+        client,
+        printers: ids,
+        _db: db,
+        _dir: dir,
+    }
+}
+
+/// Every printer idle and N×10 jobs queued: how long until all print.
+async fn fill_the_farm(printers: usize) {
+    let farm = farm(printers).await;
+    let file = upload(&farm.client, &farm.base, farm.org).await;
+    // Seeding with the dispatcher running would start jobs as they land; the farm is filled
+    // from the moment the last one is in.
+    let jobs = printers * 10;
+    let seeding = Instant::now();
+    seed_jobs(farm.app.store(), farm.org, file, jobs, farm.app.now()).await;
+    let seeded = seeding.elapsed();
+    let waited = wait_until_printing(&farm.app, &farm.printers, Duration::from_secs(1800)).await;
+    let total = seeded + waited;
+    println!(
+        "fill: {printers} idle printers, {jobs} queued jobs: every printer printing {:.1} s \
+         after the first job was queued ({:.1} s of it seeding); {:.2} ms per assignment",
+        total.as_secs_f64(),
+        seeded.as_secs_f64(),
+        total.as_secs_f64() * 1000.0 / printers as f64
+    );
+    farm.server.stop().await.expect("stop the server");
+}
+
+/// One job at a time on a farm of idle printers: submission returned to print started.
+async fn latency(jobs: usize) {
+    let farm = farm(jobs).await;
+    let file = upload(&farm.client, &farm.base, farm.org).await;
+    let mut latencies = Vec::with_capacity(jobs);
+    for n in 0..jobs {
+        let job: Value = farm
+            .client
+            .post(format!("{}/api/v1/orgs/{}/jobs", farm.base, farm.org))
+            .json(&json!({ "file_id": file, "target": { "any": true } }))
+            .send()
+            .await
+            .expect("submit")
+            .json()
+            .await
+            .expect("the job");
+        let submitted = Instant::now();
+        let id = domain::JobId(job["id"].as_i64().expect("a job ID"));
+        loop {
+            let state = {
+                let mut conn = farm.app.store().read().await.expect("a connection");
+                store::get_job(&mut conn, farm.org, id)
+                    .await
+                    .expect("read the job")
+                    .expect("the job")
+                    .state
+            };
+            if state == JobState::Printing {
+                break;
+            }
+            assert!(
+                submitted.elapsed() < Duration::from_secs(30),
+                "job {n} still {state} after 30 s"
+            );
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        latencies.push(submitted.elapsed());
+    }
+    latencies.sort();
+    println!(
+        "latency, dispatchable to printing, {jobs} jobs one at a time on idle printers: \
+         p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (aim: p99 < 100 ms)",
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+        percentile(&latencies, 1.0)
+    );
+    farm.server.stop().await.expect("stop the server");
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let args = args();
+    println!("dispatch bench on SQLite ({} CPUs)", num_cpus());
+    latency(args.latency_jobs).await;
+    fill_the_farm(args.printers).await;
+}
+
+fn num_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
