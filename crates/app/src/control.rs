@@ -803,6 +803,7 @@ impl Control<'_> {
         track: &mut Track,
         error: &printers::DriverError,
     ) -> AppResult<()> {
+        self.app.metrics().count_driver_error(error);
         if *error == printers::DriverError::Unauthorized {
             let refused = Err(printers::DriverError::Unauthorized);
             self.app.observe_in(printer, track, refused).await?;

@@ -229,7 +229,12 @@ impl App {
     /// the next pass tries again.
     async fn start_assigned(&self, job: &Job, printer: &LivePrinter, outcome: &mut Outcome) {
         match self.start_job(job, printer, None).await {
-            Ok(Ok(())) => outcome.started.push((job.id, printer.id)),
+            Ok(Ok(())) => {
+                // Dispatchable since its last change (queued, approved, or matched).
+                let waited_s = (self.now().micros() - job.updated_at.micros()) as f64 / 1e6;
+                self.metrics().observe_dispatch_latency(waited_s);
+                outcome.started.push((job.id, printer.id));
+            }
             Ok(Err(message)) => outcome.refused.push((job.id, printer.id, message)),
             Err(error) => {
                 tracing::warn!(job = %job.id, printer = %printer.id, %error, "dispatch failed");

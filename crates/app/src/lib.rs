@@ -17,6 +17,7 @@ mod files;
 mod fleet;
 mod identity;
 mod jobs;
+mod metrics;
 mod paging;
 mod people;
 mod policies;
@@ -71,6 +72,7 @@ pub use jobs::{
     JobQuery, JobView, Jobs, MAX_CHOICE_CHARS, MAX_CHOICES, QuestionInput, Reorder, SubmitJob,
     TimelineStep, write_job_csv,
 };
+pub use metrics::{MetricsAccess, MetricsDecision};
 pub use people::{
     AcceptInvitation, AddMember, CreateInvitation, CreateSite, CreateWorkgroup, CreatedInvitation,
     InvitationPreview, MAX_INVITATION_TTL_HOURS, PendingInvitation, People, SetWorkgroupMember,
@@ -140,6 +142,7 @@ struct Inner {
     dispatch_wake: tokio::sync::Notify,
     /// Held by the dispatcher's pass under way.
     dispatch_pass: tokio::sync::Mutex<()>,
+    metrics: metrics::Metrics,
 }
 
 impl std::fmt::Debug for App {
@@ -172,6 +175,7 @@ impl App {
                 supervisors,
                 dispatch_wake: tokio::sync::Notify::new(),
                 dispatch_pass: tokio::sync::Mutex::new(()),
+                metrics: metrics::Metrics::default(),
             }),
         }
     }

@@ -675,6 +675,9 @@ impl App {
     }
 
     async fn observe_logged(&self, printer: &LivePrinter, snapshot: Result<Snapshot, DriverError>) {
+        if let Err(error) = &snapshot {
+            self.metrics().count_driver_error(error);
+        }
         if let Err(e) = self.observe(printer, snapshot).await {
             // The database being briefly unavailable must not stop supervision; the next
             // observation retries the same transition.

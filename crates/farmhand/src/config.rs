@@ -35,6 +35,10 @@ pub struct Config {
     pub invitation_ttl_hours: i64,
     /// Largest G-code file a print may be started with, in MiB (1 to 65536).
     pub max_print_file_mb: u64,
+    /// A token Prometheus sends (`Authorization: Bearer …`) to read `/metrics`; empty: none.
+    pub metrics_token: String,
+    /// Anyone may read `/metrics` (only where the network is trusted).
+    pub metrics_public: bool,
     pub database: DatabaseConfig,
     pub sign_in_throttle: ThrottleConfig,
     pub files: FilesConfig,
@@ -147,6 +151,8 @@ impl Default for Config {
             session_ttl_hours: 14 * 24,
             invitation_ttl_hours: 7 * 24,
             max_print_file_mb: app::MAX_PRINT_FILE_BYTES >> 20,
+            metrics_token: String::new(),
+            metrics_public: false,
             database: DatabaseConfig::default(),
             sign_in_throttle: ThrottleConfig::default(),
             files: FilesConfig::default(),
@@ -190,6 +196,15 @@ impl std::fmt::Debug for Config {
             .field("session_ttl_hours", &self.session_ttl_hours)
             .field("invitation_ttl_hours", &self.invitation_ttl_hours)
             .field("max_print_file_mb", &self.max_print_file_mb)
+            .field(
+                "metrics_token",
+                &if self.metrics_token.is_empty() {
+                    ""
+                } else {
+                    "(set)"
+                },
+            )
+            .field("metrics_public", &self.metrics_public)
             .field("database", &self.database)
             .field("sign_in_throttle", &self.sign_in_throttle)
             .field("files", &self.files)
@@ -407,6 +422,12 @@ invitation_ttl_hours = 168
 # refused with 413 before they are read. Uploads stream to "tmp" in data_dir as they arrive,
 # so that directory needs room for the uploads in progress.
 max_print_file_mb = 512
+
+# Who may read /metrics (Prometheus's text format): whoever sends this token as
+# "Authorization: Bearer <token>"; with metrics_public = true, anyone (only on a trusted
+# network). With neither, /metrics answers 404.
+metrics_token = ""
+metrics_public = false
 
 [database]
 # Connections in the pool.

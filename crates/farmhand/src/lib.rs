@@ -69,6 +69,7 @@ impl Server {
             web::WebSettings {
                 secure_cookies: config.secure_cookies,
                 trust_forwarded_for: config.trust_forwarded_for,
+                metrics: app::MetricsAccess::new(config.metrics_public, &config.metrics_token),
             },
         )
         .map_err(|e| anyhow::anyhow!("API routes are misdeclared: {e}"))?;

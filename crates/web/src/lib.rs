@@ -35,6 +35,8 @@ pub struct WebSettings {
     pub secure_cookies: bool,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// Who may read `/metrics`.
+    pub metrics: app::MetricsAccess,
 }
 
 /// What handlers share.
@@ -44,6 +46,7 @@ pub struct WebState {
     pub secure_cookies: bool,
     pub trust_forwarded_for: bool,
     pub openapi: Arc<serde_json::Value>,
+    pub metrics: app::MetricsAccess,
 }
 
 pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
@@ -71,6 +74,8 @@ fn plain_routes() -> PlainRoutes {
         .get(Requires::Public, "/healthz", healthz)
         .get(Requires::Public, "/readyz", readyz)
         .get(Requires::Public, "/api/v1/openapi.json", openapi_json)
+        // Public as a route; the server's configuration decides (see `metrics`).
+        .get(Requires::Public, "/metrics", metrics)
 }
 
 /// Builds the whole HTTP application. Fails if any API operation lacks a declared requirement,
@@ -86,6 +91,7 @@ pub fn router(app: App, settings: WebSettings) -> Result<Router, String> {
         secure_cookies: settings.secure_cookies,
         trust_forwarded_for: settings.trust_forwarded_for,
         openapi: Arc::new(doc_json),
+        metrics: settings.metrics,
     };
     let (plain_router, _) = plain_routes().into_parts();
     let router = Router::new()
@@ -121,6 +127,41 @@ pub fn router(app: App, settings: WebSettings) -> Result<Router, String> {
 
 async fn openapi_json(State(state): State<WebState>) -> Response {
     axum::Json(state.openapi.as_ref().clone()).into_response()
+}
+
+/// The metrics in Prometheus's text format, for whoever the configuration lets read them.
+async fn metrics(State(state): State<WebState>, headers: HeaderMap) -> Response {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match state.metrics.decide(bearer) {
+        app::MetricsDecision::Off => (
+            StatusCode::NOT_FOUND,
+            "metrics are off: set metrics_token (or metrics_public) in the configuration\n",
+        )
+            .into_response(),
+        app::MetricsDecision::Refused => (
+            StatusCode::UNAUTHORIZED,
+            [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
+            "send the configured metrics token as a bearer token\n",
+        )
+            .into_response(),
+        app::MetricsDecision::Allowed => match state.app.metrics_text().await {
+            Ok(text) => (
+                [(
+                    axum::http::header::CONTENT_TYPE,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                )],
+                text,
+            )
+                .into_response(),
+            Err(error) => {
+                tracing::error!(%error, "cannot gather the metrics");
+                (StatusCode::INTERNAL_SERVER_ERROR, "metrics unavailable\n").into_response()
+            }
+        },
+    }
 }
 
 async fn healthz() -> &'static str {

@@ -14,6 +14,7 @@ mod fleet;
 mod jobs;
 mod limits;
 mod members;
+mod metrics;
 mod organizations;
 mod printing;
 mod security;

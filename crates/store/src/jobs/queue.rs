@@ -531,3 +531,21 @@ pub async fn choose_printer(
     .await?;
     Ok(())
 }
+
+/// How many unfinished jobs each organization has in each state.
+pub async fn queue_depth(conn: &mut Conn) -> Result<Vec<(OrgId, JobState, i64)>, StoreError> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT org_id, state, COUNT(*) AS n FROM jobs WHERE {IN_QUEUE} \
+         GROUP BY org_id, state ORDER BY org_id, state"
+    )))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let state = text(row, "state")?;
+            let state = JobState::parse(&state)
+                .ok_or_else(|| StoreError::Corrupt(format!("job state {state:?}")))?;
+            Ok((OrgId(int(row, "org_id")?), state, int(row, "n")?))
+        })
+        .collect()
+}
