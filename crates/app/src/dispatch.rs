@@ -122,12 +122,7 @@ impl App {
                 let printed = store::printing_time_by_owner(&mut conn, org, since, now).await?;
                 fair_share_order(&mut queued, &printed);
             }
-            let models: HashMap<PrinterModelId, PrinterModel> =
-                store::list_printer_models(&mut conn, org)
-                    .await?
-                    .into_iter()
-                    .map(|m| (m.id, m))
-                    .collect();
+            let models = models_by_id(&mut conn, org).await?;
             let by_hand = store::printers_started_by_hand(&mut conn, org).await?;
             (assigned, queued, models, by_hand)
         };
@@ -157,11 +152,7 @@ impl App {
             }
             if let Entry::Vacant(slot) = facts.entry(job.file_id) {
                 let mut conn = self.store().read().await?;
-                let file = store::job_file(&mut conn, org, job.file_id).await?;
-                slot.insert(match file.and_then(|f| f.analysis) {
-                    Some(analysis) => Some(FileFacts::parse(&analysis)?),
-                    None => None,
-                });
+                slot.insert(file_facts(&mut conn, org, job.file_id).await?);
             }
             let Some(Some(file)) = facts.get(&job.file_id) else {
                 continue;
@@ -273,6 +264,28 @@ impl App {
         uow.commit().await?;
         Ok(Err(message))
     }
+}
+
+/// The organization's printer models by ID.
+async fn models_by_id(
+    conn: &mut store::Conn,
+    org: OrgId,
+) -> AppResult<HashMap<PrinterModelId, PrinterModel>> {
+    let models = store::list_printer_models(conn, org).await?;
+    Ok(models.into_iter().map(|m| (m.id, m)).collect())
+}
+
+/// What a job's file analysis says about its size, material and nozzle; `None` until the
+/// analysis is ready (or for a file that is gone).
+async fn file_facts(
+    conn: &mut store::Conn,
+    org: OrgId,
+    file: domain::FileId,
+) -> AppResult<Option<FileFacts>> {
+    let analysis = store::job_file(conn, org, file)
+        .await?
+        .and_then(|f| f.analysis);
+    analysis.map(|a| FileFacts::parse(&a)).transpose()
 }
 
 /// Fair share: within each priority, the jobs of whoever has printed least over the window
@@ -524,19 +537,8 @@ impl crate::jobs::Jobs<'_> {
             ));
         }
         let policy = app.current_policy(org).await?;
-        let models: HashMap<PrinterModelId, PrinterModel> =
-            store::list_printer_models(&mut conn, org)
-                .await?
-                .into_iter()
-                .map(|m| (m.id, m))
-                .collect();
-        let facts = match store::job_file(&mut conn, org, job.file_id)
-            .await?
-            .and_then(|f| f.analysis)
-        {
-            Some(analysis) => Some(FileFacts::parse(&analysis)?),
-            None => None,
-        };
+        let models = models_by_id(&mut conn, org).await?;
+        let facts = file_facts(&mut conn, org, job.file_id).await?;
         let ahead = if job.state == JobState::Queued {
             store::count_queued_ahead(&mut conn, org, job.priority, job.queue_position).await?
         } else {
