@@ -1,10 +1,7 @@
 use authz::Permission as P;
 use axum::Json;
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
-use futures::TryStreamExt;
+use axum::response::Response;
 use utoipa_axum::routes;
 
 use super::ApiRoutes;
@@ -46,23 +43,8 @@ pub async fn export_events(
         .audit_log()
         .export_audit_csv(&actor, &query.into())
         .await?;
-    let stream = stream.map_err(|error| {
-        // Headers are gone by now; the client sees a truncated body and the log has the cause.
-        tracing::error!(%error, "audit export failed mid-stream");
-        std::io::Error::other("audit export failed")
-    });
-    let filename = format!(
-        "attachment; filename=\"farmhand-audit-org{}.csv\"",
-        actor.org()
-    );
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (header::CONTENT_DISPOSITION, filename),
-        ],
-        Body::from_stream(stream),
-    )
-        .into_response())
+    let file_name = format!("farmhand-audit-org{}.csv", actor.org());
+    Ok(super::csv_download(stream, "audit export", file_name))
 }
 
 /// This module's operations and what each requires.

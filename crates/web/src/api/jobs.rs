@@ -1,10 +1,8 @@
 use authz::Permission as P;
 use axum::Json;
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
-use axum::response::{IntoResponse, Response};
-use futures::TryStreamExt;
+use axum::http::HeaderMap;
+use axum::response::Response;
 use utoipa_axum::routes;
 
 use super::{ApiRoutes, created};
@@ -122,23 +120,8 @@ pub async fn export_history(
 ) -> ApiResult<Response> {
     let query = query.parse().map_err(invalid)?;
     let stream = state.app.jobs().export_history_csv(&actor, query).await?;
-    let stream = stream.map_err(|error| {
-        // Headers are gone by now; the client sees a truncated body and the log has the cause.
-        tracing::error!(%error, "job history export failed mid-stream");
-        std::io::Error::other("job history export failed")
-    });
-    let filename = format!(
-        "attachment; filename=\"farmhand-jobs-org{}.csv\"",
-        actor.org()
-    );
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (header::CONTENT_DISPOSITION, filename),
-        ],
-        Body::from_stream(stream),
-    )
-        .into_response())
+    let file_name = format!("farmhand-jobs-org{}.csv", actor.org());
+    Ok(super::csv_download(stream, "job history export", file_name))
 }
 
 /// One job. Someone else's job answers 404 unless you may see everyone's.

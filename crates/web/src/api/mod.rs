@@ -237,3 +237,32 @@ pub fn routes() -> (Router<WebState>, OpenApi, Vec<Declaration>, Vec<String>) {
 pub(crate) fn created<T: Serialize>(body: T) -> Response {
     (StatusCode::CREATED, axum::Json(body)).into_response()
 }
+
+/// A CSV export streamed as a download named `file_name`. An error mid-stream can no longer
+/// change the status (headers are gone): the client sees a truncated body and the log names
+/// `what` failed, with the cause.
+pub(crate) fn csv_download<S, E>(stream: S, what: &'static str, file_name: String) -> Response
+where
+    S: futures::Stream<Item = Result<Vec<u8>, E>> + Send + 'static,
+    E: std::fmt::Display,
+{
+    use futures::TryStreamExt as _;
+    let stream = stream.map_err(move |error| {
+        tracing::error!(%error, "{what} failed mid-stream");
+        std::io::Error::other(format!("{what} failed"))
+    });
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+        ],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response()
+}
