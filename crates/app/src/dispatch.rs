@@ -79,6 +79,7 @@ impl App {
     /// Asks for a dispatch pass now (a job became queued, a printer became free).
     pub(crate) fn wake_dispatcher(&self) {
         self.inner.dispatch_wake.notify_one();
+        self.instance().share_wake();
     }
 
     /// The printers that can take a job now, by organization.
@@ -126,6 +127,8 @@ impl App {
             let by_hand = store::printers_started_by_hand(&mut conn, org).await?;
             (assigned, queued, models, by_hand)
         };
+        let now = self.now();
+        let staffing = Staffing::load(&mut *self.store().read().await?, org).await?;
         let reserved: HashMap<PrinterId, Reservation> = {
             let mut conn = self.store().read().await?;
             store::active_reservations(&mut conn, org, self.now())
@@ -168,6 +171,9 @@ impl App {
                                 .model
                                 .and_then(|m| models.get(&m))
                                 .is_none_or(|model| file.suits(model).is_ok())
+                            && staffing
+                                .refuses(&policy, &job, placed.site, file.estimated_s(), now)
+                                .is_none()
                     })
             };
             let Some(index) = free.iter().position(|p| takes(p)) else {
@@ -358,12 +364,7 @@ impl crate::jobs::Jobs<'_> {
         if !owner_with_print_access {
             actor.require_on_printer(Permission::PrinterControlStart, printer)?;
         }
-        let live = self.app.supervisors().get(printer).ok_or_else(|| {
-            crate::AppError::conflict(
-                crate::ErrorCode::PrinterNotConnected,
-                "Farmhand has no working connection to this printer",
-            )
-        })?;
+        let live = self.app.control().live_printer(printer).await?;
         if let Err(message) = self.app.start_job(&job, &live, Some(actor)).await? {
             return Err(crate::AppError::conflict(
                 crate::ErrorCode::PrinterNotReady,
@@ -455,6 +456,7 @@ pub enum NotTakingCode {
     WrongNozzle,
     AutoStartOff,
     Reserved,
+    OutsideStaffedHours,
     BehindInQueue,
 }
 
@@ -472,6 +474,7 @@ impl NotTakingCode {
             NotTakingCode::WrongNozzle => "wrong_nozzle",
             NotTakingCode::AutoStartOff => "auto_start_off",
             NotTakingCode::Reserved => "reserved",
+            NotTakingCode::OutsideStaffedHours => "outside_staffed_hours",
             NotTakingCode::BehindInQueue => "behind_in_queue",
         }
     }
@@ -546,6 +549,7 @@ impl crate::jobs::Jobs<'_> {
         };
         let printers = store::list_printers(&mut conn, org).await?;
         let reservations = store::active_reservations(&mut conn, org, app.now()).await?;
+        let staffing = Staffing::load(&mut conn, org).await?;
         drop(conn);
         let mut candidates = Vec::new();
         let mut hidden_candidates = 0;
@@ -589,6 +593,12 @@ impl crate::jobs::Jobs<'_> {
             {
                 reasons.push(unsuitable_reason(unsuitable));
             }
+            if let Some(facts) = &facts
+                && let Some(reason) =
+                    staffing.refuses(&policy, &job, placed.site, facts.estimated_s(), app.now())
+            {
+                reasons.push(reason);
+            }
             if reasons.is_empty() && !printer.auto_start {
                 reasons.push(NotTaking::new(
                     NotTakingCode::AutoStartOff,
@@ -617,6 +627,71 @@ impl crate::jobs::Jobs<'_> {
             hidden_candidates,
             summary,
         })
+    }
+}
+
+/// The sites' staffed hours, for the jobs that would end outside them.
+struct Staffing {
+    sites: HashMap<domain::SiteId, domain::Site>,
+    org_zone: String,
+}
+
+impl Staffing {
+    async fn load(conn: &mut store::Conn, org: OrgId) -> AppResult<Staffing> {
+        let sites = store::list_sites(conn, org).await?;
+        let org_zone = store::get_org(conn, org)
+            .await?
+            .map_or_else(|| "UTC".to_string(), |o| o.time_zone);
+        Ok(Staffing {
+            sites: sites.into_iter().map(|s| (s.id, s)).collect(),
+            org_zone,
+        })
+    }
+
+    /// Why the job, started now on a printer at `site` and printing `estimate_s` seconds,
+    /// waits: it would end outside the site's staffed hours and their grace period, and its
+    /// owner may not print then (`queue.outside_staffed_hours`).
+    fn refuses(
+        &self,
+        policy: &Policy,
+        job: &Job,
+        site: domain::SiteId,
+        estimate_s: f64,
+        now: domain::Timestamp,
+    ) -> Option<NotTaking> {
+        let site = self.sites.get(&site)?;
+        if site.staffed_hours.always() {
+            return None;
+        }
+        let exempt = policy.member_ix(job.owner_member_id).is_some_and(|ix| {
+            policy
+                .rights(ix)
+                .permissions
+                .contains(Permission::QueueOutsideStaffedHours)
+        });
+        let zone = site.time_zone.as_deref().unwrap_or(&self.org_zone);
+        let end = now.plus_seconds(estimate_s.ceil() as i64);
+        if exempt
+            || site
+                .staffed_hours
+                .admits_end(end, zone, site.staffed_grace_minutes)
+        {
+            return None;
+        }
+        let ends = domain::LocalTime::at(end, zone)
+            .map_or_else(|| end.to_rfc3339(), |local| format!("{local} ({zone})"));
+        let grace = match site.staffed_grace_minutes {
+            0 => String::new(),
+            minutes => format!(" and their {minutes}-minute grace period"),
+        };
+        Some(NotTaking::new(
+            NotTakingCode::OutsideStaffedHours,
+            format!(
+                "started now it would end about {ends}, outside the staffed hours of {} ({}){grace}: \
+                 it waits until it can end while someone is there to clear the plate",
+                site.name, site.staffed_hours
+            ),
+        ))
     }
 }
 

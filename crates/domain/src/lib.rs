@@ -7,6 +7,7 @@ pub mod files;
 pub mod jobs;
 pub mod printer_state;
 pub mod schema;
+pub mod staffed_hours;
 pub mod values;
 
 pub use authz::ids::*;
@@ -15,4 +16,5 @@ pub use entities::*;
 pub use files::*;
 pub use jobs::{AnswerValue, Job, JobEvent, JobState, JobStep, JobTarget, Question, QuestionKind};
 pub use printer_state::{PrintState, PrinterState};
+pub use staffed_hours::{LocalTime, StaffedHours, StaffedPeriod, TimeOfDay, Weekday};
 pub use values::*;

@@ -17,6 +17,9 @@ pub(crate) struct FileFacts {
     bounds: Option<Bounds>,
     #[serde(default)]
     metadata: Metadata,
+    /// How long it prints, by the analysis, in seconds.
+    #[serde(default)]
+    estimated_time_s: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -46,6 +49,13 @@ pub(crate) struct Unsuitable {
 impl FileFacts {
     pub fn parse(analysis: &str) -> AppResult<FileFacts> {
         serde_json::from_str(analysis).map_err(AppError::internal)
+    }
+
+    /// How long the file prints, by its analysis, in seconds (0 when unknown).
+    pub fn estimated_s(&self) -> f64 {
+        self.estimated_time_s
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .unwrap_or(0.0)
     }
 
     /// Whether the file suits `model`: fits its build volume, uses materials it takes, was

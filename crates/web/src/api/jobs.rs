@@ -162,7 +162,7 @@ pub async fn why_not_printing(
 #[utoipa::path(post, path = "/orgs/{org_id}/jobs/{job_id}/start", tag = "jobs",
     params(("org_id" = OrgId, Path), ("job_id" = JobId, Path)),
     responses((status = 200, body = Job)),
-    extensions(("x-errors" = json!(errors(&[E::InvalidTransition, E::PrinterNotConnected, E::PrinterNotReady])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidTransition, E::PrinterNotConnected, E::InstanceUnavailable, E::PrinterNotReady])))))]
 pub async fn start_job(
     State(state): State<WebState>,
     Org(actor): Org,

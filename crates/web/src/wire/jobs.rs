@@ -832,6 +832,8 @@ pub enum NotTakingCode {
     AutoStartOff,
     /// It is reserved for another member or workgroup now.
     Reserved,
+    /// Started now, the job would end outside the site's staffed hours (and grace period).
+    OutsideStaffedHours,
     /// It is free, and jobs ahead in line go first.
     BehindInQueue,
 }
@@ -851,6 +853,7 @@ impl From<app::NotTakingCode> for NotTakingCode {
             C::WrongNozzle => NotTakingCode::WrongNozzle,
             C::AutoStartOff => NotTakingCode::AutoStartOff,
             C::Reserved => NotTakingCode::Reserved,
+            C::OutsideStaffedHours => NotTakingCode::OutsideStaffedHours,
             C::BehindInQueue => NotTakingCode::BehindInQueue,
         }
     }
