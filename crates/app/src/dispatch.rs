@@ -294,6 +294,45 @@ async fn file_facts(
     analysis.map(|a| FileFacts::parse(&a)).transpose()
 }
 
+/// How many queued jobs the dispatcher takes before `job`: in line order, or with fair share
+/// on, in fair share's order.
+async fn queued_ahead(app: &App, conn: &mut store::Conn, job: &Job) -> AppResult<i64> {
+    let org = job.org_id;
+    let fair = store::get_org(conn, org).await?.filter(|o| o.fair_share);
+    let Some(settings) = fair else {
+        return Ok(store::count_queued_ahead(conn, org, job.priority, job.queue_position).await?);
+    };
+    let now = app.now();
+    let since = now.plus_seconds(-i64::from(settings.fair_share_window_days) * 86_400);
+    let printed = store::printing_time_by_owner(conn, org, since, now).await?;
+    let counts = store::queued_by_owner(conn, org, job.queue_position).await?;
+    Ok(fair_share_ahead(job, &counts, &printed))
+}
+
+/// [`fair_share_order`]'s count of the jobs before `job`: those of higher priority, of owners
+/// who printed less at the same priority, and those before it in line among equals.
+fn fair_share_ahead(
+    job: &Job,
+    counts: &[store::QueuedCount],
+    printed: &HashMap<MemberId, i64>,
+) -> i64 {
+    let key = |priority: i32, owner: MemberId| {
+        (
+            std::cmp::Reverse(priority),
+            printed.get(&owner).copied().unwrap_or(0),
+        )
+    };
+    let mine = key(job.priority, job.owner_member_id);
+    counts
+        .iter()
+        .map(|count| match key(count.priority, count.owner).cmp(&mine) {
+            std::cmp::Ordering::Less => count.total,
+            std::cmp::Ordering::Equal => count.before,
+            std::cmp::Ordering::Greater => 0,
+        })
+        .sum()
+}
+
 /// Fair share: within each priority, the jobs of whoever has printed least over the window
 /// first; between jobs of the same owner, or owners who printed as long, their order in line.
 fn fair_share_order(queued: &mut [Job], printed: &HashMap<MemberId, i64>) {
@@ -543,7 +582,7 @@ impl crate::jobs::Jobs<'_> {
         let models = models_by_id(&mut conn, org).await?;
         let facts = file_facts(&mut conn, org, job.file_id).await?;
         let ahead = if job.state == JobState::Queued {
-            store::count_queued_ahead(&mut conn, org, job.priority, job.queue_position).await?
+            queued_ahead(app, &mut conn, &job).await?
         } else {
             0
         };
@@ -812,5 +851,44 @@ mod tests {
         fair_share_order(&mut queued, &printed);
         let order: Vec<i64> = queued.iter().map(|j| j.id.get()).collect();
         assert_eq!(order, [1, 4, 5, 2, 3]);
+    }
+
+    #[test]
+    fn behind_in_queue_counts_in_fair_share_order() {
+        let queued = vec![
+            job(1, 1, 5),
+            job(2, 1, 0),
+            job(3, 1, 0),
+            job(4, 2, 0),
+            job(5, 3, 0),
+            job(6, 2, 0),
+        ];
+        let hour = 3_600_000_000;
+        let printed = HashMap::from([(MemberId(1), 10 * hour), (MemberId(3), hour)]);
+        let mut ordered = queued.clone();
+        fair_share_order(&mut ordered, &printed);
+        for job in &queued {
+            let mut counts: HashMap<(MemberId, i32), store::QueuedCount> = HashMap::new();
+            for other in &queued {
+                let count = counts
+                    .entry((other.owner_member_id, other.priority))
+                    .or_insert(store::QueuedCount {
+                        owner: other.owner_member_id,
+                        priority: other.priority,
+                        total: 0,
+                        before: 0,
+                    });
+                count.total += 1;
+                count.before += i64::from(other.queue_position < job.queue_position);
+            }
+            let counts: Vec<_> = counts.into_values().collect();
+            let place = ordered.iter().position(|j| j.id == job.id).unwrap() as i64;
+            assert_eq!(
+                fair_share_ahead(job, &counts, &printed),
+                place,
+                "job {}",
+                job.id
+            );
+        }
     }
 }

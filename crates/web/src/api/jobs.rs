@@ -551,8 +551,9 @@ pub async fn archive_question(
 /// This module's operations and what each requires.
 pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
     // Whether a job waits for approval, and whether its owner may decide it, turns on
-    // `approval.skip`.
-    let skip = &[P::ApprovalSkip];
+    // `approval.skip`; whether it may end outside its site's staffed hours, on
+    // `queue.outside_staffed_hours`.
+    let skip = &[P::ApprovalSkip, P::QueueOutsideStaffedHours];
     api.permission_also(P::QueueSubmit, skip, routes!(submit))
         .permission_also(P::QueueViewOwn, &[P::QueueViewAll], routes!(list_queue))
         .permission_also(
