@@ -23,7 +23,7 @@ use crate::common::{Client, launch, org_with_owner_on};
 const PRINTERS: usize = 50;
 const JOBS: usize = 1_000;
 
-/// A second instance, as its own process, on the same database and data directory.
+/// An instance as its own process, on the test's database and data directory.
 struct OtherInstance {
     child: Child,
     base: String,
@@ -33,7 +33,7 @@ impl OtherInstance {
     fn start(db: &TestDatabase, data_dir: &std::path::Path) -> OtherInstance {
         let url = match &db.url {
             store::DatabaseUrl::Postgres(url) => url.clone(),
-            store::DatabaseUrl::Sqlite(_) => unreachable!("instances share PostgreSQL"),
+            store::DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
         };
         let mut child = Command::new(env!("CARGO_BIN_EXE_farmhand"))
             .args(["--database-url", &url, "--data-dir"])
@@ -357,4 +357,75 @@ async fn two_instances_share_the_fleet_and_one_dies_half_way() {
     survivor.stop().await.unwrap();
     drop(fakes);
     db.drop_database().await;
+}
+
+/// On SQLite one instance owns the database: started again after being killed, it takes its
+/// printers' leases at once instead of waiting for the dead run's leases to expire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_sqlite_instance_takes_its_printers_back_at_once() {
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let store = store::Store::open(&db.url, &store::StoreOptions::default())
+        .await
+        .unwrap();
+    let now = domain::Timestamp::from_micros(0);
+    let mut tx = store.write().await.unwrap();
+    let org = store::insert_org(&mut tx, "Farm", "UTC", "EUR", now)
+        .await
+        .unwrap();
+    let site = store::insert_site(&mut tx, org, "Lab", "", None, now)
+        .await
+        .unwrap();
+    let settings = json!({ "speed": 1.0 });
+    let printer = store::NewPrinter {
+        name: "Sim",
+        site,
+        model: None,
+        groups: &[],
+        driver: domain::DriverKind::Simulated,
+        url: "",
+        settings: &settings,
+    };
+    store::insert_printer(&mut tx, org, &printer, now)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let holder = || async {
+        sqlx::query("SELECT instance_id FROM printer_leases")
+            .fetch_optional(store.pool())
+            .await
+            .unwrap()
+            .map(|row| row.get::<String, _>(0))
+    };
+
+    let mut first = OtherInstance::start(&db, data_dir.path());
+    wait_until(
+        "the first run holds the printer",
+        Duration::from_secs(10),
+        || {
+            let held = holder();
+            async move { held.await.is_some() }
+        },
+    )
+    .await;
+    let dead = holder().await;
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+
+    let started = Instant::now();
+    let _second = OtherInstance::start(&db, data_dir.path());
+    wait_until(
+        "the second run holds the printer",
+        Duration::from_secs(5),
+        || {
+            let held = holder();
+            let dead = dead.clone();
+            async move { held.await.is_some_and(|id| Some(id) != dead) }
+        },
+    )
+    .await;
+    println!(
+        "printer taken back {:.1?} after the restart",
+        started.elapsed()
+    );
 }
