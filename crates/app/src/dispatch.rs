@@ -173,6 +173,16 @@ impl App {
             let Some(index) = free.iter().position(|p| takes(p)) else {
                 continue;
             };
+            // Allowances may have been lowered since it was submitted: a job that no longer
+            // fits beside what has started waits (why-not-printing says `quota_exhausted`).
+            match crate::quotas::blocks_start(self, &policy, &job).await {
+                Ok(None) => {}
+                Ok(Some(_)) => continue,
+                Err(error) => {
+                    tracing::warn!(job = %job.id, %error, "quota check failed");
+                    continue;
+                }
+            }
             let printer = free.remove(index);
             let claimed = match self.claim(&job, &printer).await {
                 Ok(claimed) => claimed,
@@ -456,6 +466,7 @@ pub enum NotTakingCode {
     AutoStartOff,
     Reserved,
     BehindInQueue,
+    QuotaExhausted,
 }
 
 impl NotTakingCode {
@@ -473,6 +484,7 @@ impl NotTakingCode {
             NotTakingCode::AutoStartOff => "auto_start_off",
             NotTakingCode::Reserved => "reserved",
             NotTakingCode::BehindInQueue => "behind_in_queue",
+            NotTakingCode::QuotaExhausted => "quota_exhausted",
         }
     }
 }
@@ -547,6 +559,11 @@ impl crate::jobs::Jobs<'_> {
         let printers = store::list_printers(&mut conn, org).await?;
         let reservations = store::active_reservations(&mut conn, org, app.now()).await?;
         drop(conn);
+        let quota = if job.state == JobState::Queued {
+            crate::quotas::blocks_start(app, &policy, &job).await?
+        } else {
+            None
+        };
         let mut candidates = Vec::new();
         let mut hidden_candidates = 0;
         for printer in printers {
@@ -588,6 +605,12 @@ impl crate::jobs::Jobs<'_> {
                 && let Err(unsuitable) = facts.suits(model)
             {
                 reasons.push(unsuitable_reason(unsuitable));
+            }
+            if let Some(sentence) = &quota {
+                reasons.push(NotTaking::new(
+                    NotTakingCode::QuotaExhausted,
+                    format!("the job no longer fits its owner's allowance: {sentence}"),
+                ));
             }
             if reasons.is_empty() && !printer.auto_start {
                 reasons.push(NotTaking::new(

@@ -9,6 +9,7 @@
 mod access;
 mod actor;
 mod audit_log;
+mod billing;
 mod console;
 mod control;
 mod dispatch;
@@ -21,6 +22,7 @@ mod metrics;
 mod paging;
 mod people;
 mod policies;
+mod quotas;
 #[cfg(test)]
 mod schema;
 mod supervision;
@@ -43,6 +45,10 @@ pub use access::{
 };
 pub use actor::{Credential, OrgActor, Principal, RequestMeta};
 pub use audit_log::{AUDIT_CSV_HEADER, AuditLog, AuditQuery, write_audit_csv};
+pub use billing::{
+    Balance, BalanceProvider, Billing, LedgerPage, LedgerProvider, MAX_LEDGER_REASON_CHARS,
+    Movement, UpdateBilling,
+};
 pub use console::{Console, CreatedOrg};
 pub use control::{
     Control, FAULT_MESSAGE_PATTERN, FILE_NAME_PATTERN, MAX_FAULT_DISCONNECT_S,
@@ -68,7 +74,7 @@ pub use identity::{
     SignInThrottle, SignedIn, TOKEN_PREFIX, ThrottlePolicy,
 };
 pub use jobs::{
-    ApprovalItem, BulkOutcome, CHOICE_PATTERN, Decision, JOB_CSV_HEADER, JobEdit, JobPage,
+    ApprovalItem, BulkOutcome, CHOICE_PATTERN, Decision, JOB_CSV_HEADER, JobCost, JobEdit, JobPage,
     JobQuery, JobView, Jobs, MAX_CHOICE_CHARS, MAX_CHOICES, QuestionInput, Reorder, SubmitJob,
     TimelineStep, write_job_csv,
 };
@@ -81,7 +87,12 @@ pub use people::{
 /// What the simulated printer can be made to do, and why a printer call failed (carried by
 /// [`AppError::Printer`]).
 pub use printers::{DriverError, simulated::Fault};
+pub use quotas::{
+    DecideQuotaRequest, MemberUsage, NewCustomPeriod, QuotaLevel, Quotas, RequestQuota, UsageLine,
+};
 pub use store::AuditPage;
+/// What the quota and billing use cases return as the store keeps it.
+pub use store::{BillingSettings, LedgerEntry, QuotaRequest};
 pub use supervision::{
     LiveJob, LivePrinter, LiveSettings, LiveStatus, LiveTemperatures, LiveUpdate, Supervisors,
 };

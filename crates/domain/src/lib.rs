@@ -5,7 +5,9 @@ pub mod clock;
 pub mod entities;
 pub mod files;
 pub mod jobs;
+pub mod money;
 pub mod printer_state;
+pub mod quotas;
 pub mod schema;
 pub mod values;
 

@@ -31,6 +31,8 @@ const SUBMISSION_ERRORS: &[E] = &[
     E::NozzleMismatch,
     E::InvalidAnswers,
     E::FileNotReady,
+    E::QuotaExceeded,
+    E::InsufficientBalance,
 ];
 
 fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<&str>> {
@@ -269,7 +271,7 @@ macro_rules! job_step {
         #[utoipa::path(post, path = $path, tag = "jobs",
             params(("org_id" = OrgId, Path), ("job_id" = JobId, Path)),
             responses((status = 200, body = Job)),
-            extensions(("x-errors" = json!(errors(&[E::InvalidTransition, E::InvalidField, E::NoPrinterForTarget, E::InvalidAnswers])))))]
+            extensions(("x-errors" = json!(errors(&[E::InvalidTransition, E::InvalidField, E::NoPrinterForTarget, E::InvalidAnswers, E::QuotaExceeded, E::InsufficientBalance])))))]
         pub async fn $name(
             State(state): State<WebState>,
             Org(actor): Org,
@@ -304,7 +306,7 @@ job_step!(
 #[utoipa::path(post, path = "/orgs/{org_id}/jobs/{job_id}/reprint", tag = "jobs",
     params(("org_id" = OrgId, Path), ("job_id" = JobId, Path)),
     responses((status = 201, body = Job)),
-    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::NoPrinterForTarget, E::DoesNotFit, E::MaterialMismatch, E::NozzleMismatch, E::InvalidAnswers, E::FileNotReady])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::NoPrinterForTarget, E::DoesNotFit, E::MaterialMismatch, E::NozzleMismatch, E::InvalidAnswers, E::FileNotReady, E::QuotaExceeded, E::InsufficientBalance])))))]
 pub async fn reprint_job(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -553,7 +555,16 @@ pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
     // Whether a job waits for approval, and whether its owner may decide it, turns on
     // `approval.skip`.
     let skip = &[P::ApprovalSkip];
-    api.permission_also(P::QueueSubmit, skip, routes!(submit))
+    // A submission is checked against its owner's allowances and balance, unless an
+    // exemption lifts them.
+    let submit_also = &[
+        P::ApprovalSkip,
+        P::QueueUnlimitedJobs,
+        P::QuotasExemptPrintingTime,
+        P::QuotasExemptMaxJobDuration,
+        P::BillingPrintOnInsufficientBalance,
+    ];
+    api.permission_also(P::QueueSubmit, submit_also, routes!(submit))
         .permission_also(P::QueueViewOwn, &[P::QueueViewAll], routes!(list_queue))
         .permission_also(
             P::QueueHistoryOwn,
