@@ -23,6 +23,7 @@ mod paging;
 mod people;
 mod policies;
 mod quotas;
+mod reports;
 #[cfg(test)]
 mod schema;
 mod supervision;
@@ -89,6 +90,9 @@ pub use people::{
 pub use printers::{DriverError, simulated::Fault};
 pub use quotas::{
     DecideQuotaRequest, MemberUsage, NewCustomPeriod, QuotaLevel, Quotas, RequestQuota, UsageLine,
+};
+pub use reports::{
+    MAX_REPORT_DAYS, REPORT_CSV_HEADER, Report, ReportGroup, ReportQuery, ReportRow,
 };
 pub use store::AuditPage;
 /// What the quota and billing use cases return as the store keeps it.

@@ -285,7 +285,7 @@ impl Quotas<'_> {
             .found("member")?;
         self.may_read(actor, QuotaLevel::Member(member))?;
         let settings = store::get_org(&mut conn, org).await.found("organization")?;
-        let calendar = Calendar::new(&settings.time_zone).map_err(AppError::internal)?;
+        let calendar = Calendar::or_utc(&settings.time_zone);
         let found = store::member_allowances(&mut conn, org, member).await?;
         let applied = resolve(&found.organization, &found.workgroups, &found.member);
         let periods = store::list_quota_periods(&mut conn, org).await?;
@@ -363,6 +363,12 @@ impl Quotas<'_> {
         let ends_on = parse_date("ends_on", &input.ends_on)?;
         if ends_on < starts_on {
             return Err(Invalid::new("ends_on", "must not be before starts_on").into());
+        }
+        // Calendars work from 1970 to 9998 (the day after the last day must exist).
+        for (field, date) in [("starts_on", starts_on), ("ends_on", ends_on)] {
+            if !(1970..=9998).contains(&date.year()) {
+                return Err(Invalid::new(field, "must be in the years 1970 to 9998").into());
+            }
         }
         let mut uow = self.app.begin(actor, Changes::Data).await?;
         uow.actor().require(Permission::QuotasManage)?;
@@ -645,7 +651,7 @@ pub(crate) async fn first_exceeded(
     if applied.is_empty() {
         return Ok(None);
     }
-    let calendar = Calendar::new(&settings.time_zone).map_err(AppError::internal)?;
+    let calendar = Calendar::or_utc(&settings.time_zone);
     let periods = if applied
         .iter()
         .any(|(a, _)| a.period.and_then(QuotaPeriod::range).is_some())

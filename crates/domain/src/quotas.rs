@@ -310,6 +310,16 @@ impl Calendar {
         })
     }
 
+    /// The calendar of `zone`, or of UTC when `zone` is not a time zone this system knows (an
+    /// organization's zone is checked for its shape only): periods then follow UTC, and the
+    /// sentences say so.
+    pub fn or_utc(zone: &str) -> Calendar {
+        Calendar::new(zone).unwrap_or_else(|_| Calendar {
+            name: "UTC".to_string(),
+            zone: TimeZone::UTC,
+        })
+    }
+
     pub fn zone_name(&self) -> &str {
         &self.name
     }
@@ -555,6 +565,16 @@ mod tests {
             .unwrap();
         // The day summer time starts has 23 hours.
         assert_eq!(day.start.seconds_until(day.end), 23 * 3600);
+    }
+
+    #[test]
+    fn an_unknown_zone_counts_in_utc() {
+        let calendar = Calendar::or_utc("Nowhere/Atlantis");
+        assert_eq!(calendar.zone_name(), "UTC");
+        let day = calendar
+            .window(QuotaPeriod::Day, at("2026-03-29T12:00:00Z"), None)
+            .unwrap();
+        assert_eq!(day.start, at("2026-03-29T00:00:00Z"));
     }
 
     #[test]

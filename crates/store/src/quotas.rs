@@ -598,3 +598,72 @@ pub async fn lock_member_account(
         .await?;
     Ok(row.is_some())
 }
+
+/// What one job counts, with where it printed, for reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageFact {
+    pub job_id: JobId,
+    pub member_id: MemberId,
+    pub printer_id: Option<domain::PrinterId>,
+    pub counted_at: Timestamp,
+    pub usage: Usage,
+}
+
+/// What the organization's jobs counted in `[from, to)`, oldest first; released jobs (which
+/// count nothing) left out.
+pub async fn usage_facts(
+    conn: &mut Conn,
+    org: OrgId,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Vec<UsageFact>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT u.job_id, u.member_id, j.printer_id, u.counted_at, u.prints, u.seconds, \
+         u.grams, u.cost_minor FROM job_usage u JOIN jobs j ON j.id = u.job_id \
+         WHERE u.org_id = $1 AND u.counted_at >= $2 AND u.counted_at < $3 AND u.prints > 0 \
+         ORDER BY u.counted_at, u.job_id",
+    )
+    .bind(org.get())
+    .bind(from.micros())
+    .bind(to.micros())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(UsageFact {
+                job_id: JobId(int(row, "job_id")?),
+                member_id: MemberId(int(row, "member_id")?),
+                printer_id: opt_int(row, "printer_id")?.map(domain::PrinterId),
+                counted_at: ts(row, "counted_at")?,
+                usage: Usage {
+                    prints: int(row, "prints")?,
+                    seconds: int(row, "seconds")?,
+                    grams: int(row, "grams")?,
+                    cost_minor: int(row, "cost_minor")?,
+                },
+            })
+        })
+        .collect()
+}
+
+/// Which workgroups each member of the organization is in.
+pub async fn workgroup_memberships(
+    conn: &mut Conn,
+    org: OrgId,
+) -> Result<Vec<(WorkgroupId, MemberId)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT wm.workgroup_id, wm.member_id FROM workgroup_members wm \
+         JOIN workgroups w ON w.id = wm.workgroup_id WHERE w.org_id = $1",
+    )
+    .bind(org.get())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                WorkgroupId(int(row, "workgroup_id")?),
+                MemberId(int(row, "member_id")?),
+            ))
+        })
+        .collect()
+}

@@ -2,6 +2,8 @@
 //! themselves, usage, quota requests, holds released on cancellation, the dispatcher's
 //! re-check, and limits that hold under 200 concurrent submissions.
 
+use std::time::Duration;
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -15,6 +17,9 @@ crate::on_both_backends!(
     refusals_explain_themselves_and_requests_raise_the_allowance,
     holds_are_released_and_costs_itemized,
     a_lowered_quota_keeps_a_queued_job_waiting,
+    a_printed_job_is_charged_and_counts_what_it_printed,
+    a_quota_lowered_while_submissions_are_in_flight_is_never_overrun,
+    usage_reports_group_and_export_as_csv,
 );
 
 /// An organization in Amsterdam with a printer (in maintenance: jobs stay queued), a member
@@ -484,4 +489,249 @@ async fn a_lowered_quota_keeps_a_queued_job_waiting(server: &TestServer) {
             .contains("of your 0 prints today"),
         "{quota}"
     );
+}
+
+/// A short print: about four seconds on the simulator at 60 times life.
+fn small_gcode() -> String {
+    let mut text = String::from("; quota test part\nG21\nG90\nM83\nG1 Z0.2 F600\n");
+    for i in 0..300 {
+        let y = 10 + i % 2 * 40;
+        text.push_str(&format!("G1 X{} Y{y} E1.5 F3000\n", 10 + i));
+    }
+    text
+}
+
+async fn a_printed_job_is_charged_and_counts_what_it_printed(server: &TestServer) {
+    let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
+    let path = |rest: &str| format!("/api/v1/orgs/{org}/{rest}");
+    let (_, site) = owner.post(&path("sites"), json!({ "name": "Lab" })).await;
+    let (status, printer) = owner
+        .post(
+            &path("printers"),
+            json!({ "name": "Sim", "site_id": site["id"], "settings": { "speed": 60.0 } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{printer}");
+    let printer = printer["id"].as_i64().unwrap();
+    let (member, member_id) = server
+        .member(&owner, org, "Member", "member@farm.test")
+        .await;
+    let response = member
+        .raw_post(&path("files?name=part.gcode"), small_gcode().into_bytes())
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let file: Value = response.json().await.unwrap();
+    let (status, body) = owner
+        .put(
+            &path("prices"),
+            json!([{ "per_gram_minor": 10, "per_hour_minor": 600, "flat_fee_minor": 25 }]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = owner
+        .put(
+            &path("quotas"),
+            json!([{ "kind": "prints", "period": "week", "limit": 5 }]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = owner
+        .post(
+            &path(&format!("members/{member_id}/balance/top-ups")),
+            json!({ "amount_minor": 10_000, "reason": "credit" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, job) = member
+        .post(
+            &path("jobs"),
+            json!({ "file_id": file["id"], "target": { "printer_id": printer } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let estimate = job["cost_estimate"]["total_minor"].as_i64().unwrap();
+    assert!(estimate >= 25, "{job}");
+    let id = job["id"].as_i64().unwrap();
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let done = loop {
+        let _ = server
+            .app()
+            .observe_printer_now(domain::PrinterId(printer))
+            .await;
+        server.app().dispatch_once().await.unwrap();
+        let (_, seen) = owner.get(&path(&format!("jobs/{id}"))).await;
+        if seen["state"] == "completed" {
+            break seen;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never completed: {seen}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let charged = done["cost_final"]["total_minor"].as_i64().unwrap();
+    assert!(charged >= 25, "{done}");
+    let (_, balance) = member
+        .get(&path(&format!("members/{member_id}/balance")))
+        .await;
+    assert_eq!(balance["held_minor"], 0, "{balance}");
+    assert_eq!(balance["balance_minor"].as_i64().unwrap(), 10_000 - charged);
+    let (_, ledger) = member
+        .get(&path(&format!("members/{member_id}/ledger")))
+        .await;
+    let kinds: Vec<&str> = ledger["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["release", "charge", "hold", "top_up"], "{ledger}");
+    let charge = &ledger["entries"][1];
+    assert_eq!(charge["job_id"], id);
+    assert!(charge["actor_member_id"].is_null(), "{charge}");
+    let (_, usage) = member
+        .get(&path(&format!("members/{member_id}/usage")))
+        .await;
+    assert_eq!(usage["allowances"][0]["used"], 1.0, "{usage}");
+}
+
+/// The audit sequence numbers of every event with `action`, through all pages.
+async fn audit_seqs(farm: &Farm, action: &str) -> Vec<i64> {
+    let mut seqs = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = farm
+            .owner
+            .get(&farm.path(&format!("audit-events?action={action}&limit=500{cursor}")))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        for event in page["events"].as_array().unwrap() {
+            seqs.push(event["seq"].as_i64().unwrap());
+        }
+        match page["next_cursor"].as_i64() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => return seqs,
+        }
+    }
+}
+
+async fn a_quota_lowered_while_submissions_are_in_flight_is_never_overrun(server: &TestServer) {
+    let farm = Farm::open(server).await;
+    farm.set_org_quotas(json!([{ "kind": "prints", "period": "month", "limit": 150 }]))
+        .await;
+    let owner = farm.owner.clone();
+    let quotas = farm.path("quotas");
+    let lowering = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        owner
+            .put(
+                &quotas,
+                json!([{ "kind": "prints", "period": "month", "limit": 20 }]),
+            )
+            .await
+    });
+    let results = farm.submit_concurrently(150).await;
+    let (status, body) = lowering.await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let accepted = count(&results, StatusCode::CREATED, None);
+    let refused = count(
+        &results,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("quota_exceeded"),
+    );
+    assert_eq!(accepted + refused, 150);
+    // The audit chain orders commits: every job accepted after the lowering fits the new limit
+    // beside those accepted before it.
+    let lowered = *audit_seqs(&farm, "quota.set").await.iter().max().unwrap();
+    let submitted = audit_seqs(&farm, "job.submit").await;
+    let before = submitted.iter().filter(|s| **s < lowered).count();
+    let after = submitted.len() - before;
+    assert_eq!(submitted.len(), accepted);
+    assert!(
+        after == 0 || before + after <= 20,
+        "{before} accepted before the lowering, {after} after it"
+    );
+}
+
+async fn usage_reports_group_and_export_as_csv(server: &TestServer) {
+    let farm = Farm::open(server).await;
+    let (status, body) = farm
+        .owner
+        .put(
+            &farm.path("prices"),
+            json!([{ "per_gram_minor": 0, "per_hour_minor": 0, "flat_fee_minor": 100 }]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = farm
+        .owner
+        .post(
+            &farm.path(&format!("members/{}/balance/top-ups", farm.member_id)),
+            json!({ "amount_minor": 1000, "reason": "credit" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    for _ in 0..3 {
+        let (status, job) = farm.member.post(&farm.path("jobs"), farm.job()).await;
+        assert_eq!(status, StatusCode::CREATED, "{job}");
+    }
+    let (status, report) = farm
+        .owner
+        .get(&farm.path("reports/usage?group_by=member&period=day"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{report}");
+    let row = &rows[0];
+    assert_eq!(row["id"], farm.member_id);
+    assert_eq!(
+        (row["jobs"].as_i64(), row["prints"].as_i64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(row["cost_minor"], 300);
+    // The day of 22 November in Amsterdam begins at 23:00 UTC the day before.
+    assert_eq!(row["period_start"], "2026-11-21T23:00:00Z");
+    assert_eq!(report["currency"], "EUR");
+
+    let (_, by_model) = farm
+        .owner
+        .get(&farm.path("reports/usage?group_by=printer_model"))
+        .await;
+    assert_eq!(
+        by_model["rows"][0]["id"],
+        Value::Null,
+        "not printed yet: {by_model}"
+    );
+
+    let response = farm
+        .owner
+        .raw_get(&farm.path("reports/usage.csv?group_by=member"))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let csv = response.text().await.unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("group,id,name,period_start,jobs,prints,printing_hours,material_grams,cost_minor")
+    );
+    let line = lines.next().unwrap();
+    assert!(
+        line.starts_with(&format!("member,{},member@lab.test,,3,3,", farm.member_id))
+            && line.ends_with(",300"),
+        "{line}"
+    );
+
+    let (status, _) = farm
+        .member
+        .get(&farm.path("reports/usage?group_by=member"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = farm
+        .owner
+        .get(&farm.path(
+            "reports/usage?group_by=member&from=2026-11-22T00:00:00Z&to=2026-11-01T00:00:00Z",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 }

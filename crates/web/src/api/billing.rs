@@ -12,7 +12,7 @@ use crate::error::ErrorCode as E;
 use crate::extract::{ApiJson, ApiJsonList, ApiPath, ApiQuery, Org};
 use crate::wire::billing::{
     Balance, BillingSettings, LedgerEntry, LedgerPage, LedgerQuery, Movement, Price, Refund,
-    UpdateBillingSettings,
+    Report, ReportQuery, UpdateBillingSettings,
 };
 use crate::wire::ids::{MemberId, OrgId};
 
@@ -174,6 +174,44 @@ pub async fn update_settings(
     Ok(Json(settings.into()))
 }
 
+/// Usage and spend per member, workgroup, printer or printer model, over a stretch of time
+/// (default: this month), optionally per day, week or month. A job counts in the
+/// period of its submission: its estimate while it waits, what printed once it ended.
+#[utoipa::path(get, path = "/orgs/{org_id}/reports/usage", tag = "billing",
+    params(("org_id" = OrgId, Path), ReportQuery),
+    responses((status = 200, body = Report)),
+    extensions(("x-errors" = json!(errors(&[E::InvalidField])))))]
+pub async fn usage_report(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiQuery(query): ApiQuery<ReportQuery>,
+) -> ApiResult<Json<Report>> {
+    Ok(Json(
+        state.app.usage_report(&actor, query.into()).await?.into(),
+    ))
+}
+
+/// The usage and spend report as CSV (`group,id,name,period_start,jobs,prints,printing_hours,
+/// material_grams,cost_minor`); the export is audited.
+#[utoipa::path(get, path = "/orgs/{org_id}/reports/usage.csv", tag = "billing",
+    params(("org_id" = OrgId, Path), ReportQuery),
+    responses((status = 200, content_type = "text/csv", body = String)),
+    extensions(("x-errors" = json!(errors(&[E::InvalidField])))))]
+pub async fn usage_report_csv(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiQuery(query): ApiQuery<ReportQuery>,
+) -> ApiResult<Response> {
+    let bytes = state.app.usage_report_csv(&actor, query.into()).await?;
+    let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(bytes) });
+    let file_name = format!("farmhand-usage-org{}.csv", actor.org());
+    Ok(super::csv_download(
+        stream,
+        "usage report export",
+        file_name,
+    ))
+}
+
 /// This module's operations and what each requires.
 pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
     // Your own balance and ledger are yours to see whenever you may submit jobs.
@@ -187,4 +225,6 @@ pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
         .permission(P::BillingManagePrices, routes!(put_prices))
         .permission(P::OrganizationView, routes!(get_settings))
         .permission(P::BillingManagePrices, routes!(update_settings))
+        .permission(P::BillingViewReports, routes!(usage_report))
+        .permission(P::BillingViewReports, routes!(usage_report_csv))
 }

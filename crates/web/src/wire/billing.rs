@@ -380,3 +380,138 @@ impl From<m::Cost> for Cost {
         }
     }
 }
+
+/// What a report's rows are per.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportGroup {
+    Member,
+    Workgroup,
+    Printer,
+    PrinterModel,
+}
+
+impl From<ReportGroup> for app::ReportGroup {
+    fn from(group: ReportGroup) -> app::ReportGroup {
+        match group {
+            ReportGroup::Member => app::ReportGroup::Member,
+            ReportGroup::Workgroup => app::ReportGroup::Workgroup,
+            ReportGroup::Printer => app::ReportGroup::Printer,
+            ReportGroup::PrinterModel => app::ReportGroup::PrinterModel,
+        }
+    }
+}
+
+impl From<app::ReportGroup> for ReportGroup {
+    fn from(group: app::ReportGroup) -> ReportGroup {
+        match group {
+            app::ReportGroup::Member => ReportGroup::Member,
+            app::ReportGroup::Workgroup => ReportGroup::Workgroup,
+            app::ReportGroup::Printer => ReportGroup::Printer,
+            app::ReportGroup::PrinterModel => ReportGroup::PrinterModel,
+        }
+    }
+}
+
+/// A usage and spend report's query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ReportQuery {
+    /// Rows per member, workgroup, printer or printer model.
+    pub group_by: ReportGroup,
+    /// Rows per day, week or month (in the organization's time zone) as well.
+    pub period: Option<super::quotas::CalendarPeriod>,
+    /// From (RFC 3339, included); default: the start of the current month.
+    pub from: Option<Timestamp>,
+    /// To (RFC 3339, excluded; not before `from`, at most 400 days after it); default: the end
+    /// of the current month.
+    pub to: Option<Timestamp>,
+}
+
+impl From<ReportQuery> for app::ReportQuery {
+    fn from(query: ReportQuery) -> app::ReportQuery {
+        let ReportQuery {
+            group_by,
+            period,
+            from,
+            to,
+        } = query;
+        app::ReportQuery {
+            group_by: group_by.into(),
+            period: period.map(|p| super::quotas::Period::Calendar(p).into()),
+            from: from.map(Into::into),
+            to: to.map(Into::into),
+        }
+    }
+}
+
+/// One row of a report.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportRow {
+    /// The member, workgroup, printer or printer model; absent for "no workgroup" and "not
+    /// printed yet".
+    pub id: Option<i64>,
+    pub name: String,
+    /// The start of the row's day, week or month, when the report is per period.
+    pub period_start: Option<Timestamp>,
+    pub jobs: i64,
+    pub prints: i64,
+    /// Two decimals.
+    pub printing_hours: f64,
+    pub material_grams: i64,
+    pub cost_minor: i64,
+}
+
+/// Usage and spend.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Report {
+    pub group_by: ReportGroup,
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub currency: String,
+    pub time_zone: String,
+    pub rows: Vec<ReportRow>,
+}
+
+impl From<app::Report> for Report {
+    fn from(report: app::Report) -> Report {
+        let app::Report {
+            group_by,
+            from,
+            to,
+            currency,
+            time_zone,
+            rows,
+        } = report;
+        Report {
+            group_by: group_by.into(),
+            from: from.into(),
+            to: to.into(),
+            currency,
+            time_zone,
+            rows: rows
+                .into_iter()
+                .map(|row| {
+                    let app::ReportRow {
+                        id,
+                        name,
+                        period_start,
+                        jobs,
+                        usage,
+                    } = row;
+                    ReportRow {
+                        id,
+                        name,
+                        period_start: period_start.map(Into::into),
+                        jobs,
+                        prints: usage.prints,
+                        printing_hours: (usage.seconds as f64 / 36.0).round() / 100.0,
+                        material_grams: usage.grams,
+                        cost_minor: usage.cost_minor,
+                    }
+                })
+                .collect(),
+        }
+    }
+}
