@@ -660,7 +660,20 @@ pub(crate) async fn first_exceeded(
     } else {
         Vec::new()
     };
-    let mut sums: Vec<(Window, Usage)> = Vec::new();
+    // Every period's sums in one query.
+    let mut windows: Vec<Window> = Vec::new();
+    for (allowance, _) in &applied {
+        if allowance.kind.periodic()
+            && !exempt(policy, member, allowance.kind)
+            && let Some(window) = current_window(&calendar, allowance, now, &periods)?
+            && !windows.contains(&window)
+        {
+            windows.push(window);
+        }
+    }
+    let spans: Vec<(Timestamp, Timestamp)> = windows.iter().map(|w| (w.start, w.end)).collect();
+    let usages = store::member_usage_in(conn, org, member, &spans, counting, except).await?;
+    let sums: Vec<(Window, Usage)> = windows.into_iter().zip(usages).collect();
     for (allowance, _) in applied {
         if exempt(policy, member, allowance.kind) {
             continue;
@@ -694,24 +707,10 @@ pub(crate) async fn first_exceeded(
                 let Some(window) = current_window(&calendar, &allowance, now, &periods)? else {
                     continue;
                 };
-                let used = match sums.iter().find(|(w, _)| *w == window) {
-                    Some((_, usage)) => *usage,
-                    None => {
-                        let usage = store::member_usage(
-                            conn,
-                            org,
-                            member,
-                            window.start,
-                            window.end,
-                            counting,
-                            except,
-                        )
-                        .await?;
-                        sums.push((window, usage));
-                        usage
-                    }
-                }
-                .of(kind);
+                let used = sums
+                    .iter()
+                    .find(|(w, _)| *w == window)
+                    .map_or(0, |(_, usage)| usage.of(kind));
                 if used.saturating_add(need) > limit {
                     let name = allowance
                         .period

@@ -534,6 +534,66 @@ pub async fn member_usage(
     })
 }
 
+/// What a member's jobs counted in each of `windows` (`[start, end)`) add up to, leaving out
+/// `except`, in one pass over the member's jobs of the stretch they cover together.
+pub async fn member_usage_in(
+    conn: &mut Conn,
+    org: OrgId,
+    member: MemberId,
+    windows: &[(Timestamp, Timestamp)],
+    counting: Counting,
+    except: Option<JobId>,
+) -> Result<Vec<Usage>, StoreError> {
+    let (Some(first), Some(last)) = (
+        windows.iter().map(|w| w.0).min(),
+        windows.iter().map(|w| w.1).max(),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let states = match counting {
+        Counting::All => "",
+        Counting::Started => {
+            " AND job_id IN (SELECT id FROM jobs WHERE org_id = $1 AND owner_member_id = $2 \
+             AND state IN ('printing', 'paused', 'unknown', 'completed', 'failed', 'cancelled'))"
+        }
+    };
+    let mut columns = Vec::new();
+    for (i, _) in windows.iter().enumerate() {
+        let (start, end) = (6 + 2 * i, 7 + 2 * i);
+        for column in ["prints", "seconds", "grams", "cost_minor"] {
+            columns.push(format!(
+                "CAST(COALESCE(SUM(CASE WHEN counted_at >= ${start} AND counted_at < ${end} \
+                 THEN {column} ELSE 0 END), 0) AS BIGINT) AS {column}_{i}"
+            ));
+        }
+    }
+    let sql = format!(
+        "SELECT {} FROM job_usage WHERE org_id = $1 AND member_id = $2 AND counted_at >= $3 \
+         AND counted_at < $4 AND job_id <> $5{states}",
+        columns.join(", ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(org.get())
+        .bind(member.get())
+        .bind(first.micros())
+        .bind(last.micros())
+        .bind(except.map_or(0, JobId::get));
+    for (start, end) in windows {
+        query = query.bind(start.micros()).bind(end.micros());
+    }
+    let row = query.fetch_one(&mut *conn).await?;
+    (0..windows.len())
+        .map(|i| {
+            Ok(Usage {
+                prints: int(&row, &format!("prints_{i}"))?,
+                seconds: int(&row, &format!("seconds_{i}"))?,
+                grams: int(&row, &format!("grams_{i}"))?,
+                cost_minor: int(&row, &format!("cost_minor_{i}"))?,
+            })
+        })
+        .collect()
+}
+
 /// A member's jobs that count against `max_active_jobs`, leaving out `except`.
 pub async fn count_active_jobs(
     conn: &mut Conn,
