@@ -849,6 +849,58 @@ pub(crate) async fn hold_revived_job(uow: &mut UnitOfWork, job: &Job) -> AppResu
     Ok(())
 }
 
+/// Holds a waiting job anew after an edit changed its copies or target: what it counts and
+/// holds becomes the estimate of the edited job, checked against its owner's allowances (beside
+/// their other jobs) and available balance (with its own hold given back first), as a
+/// submission would be.
+pub(crate) async fn rehold_edited_job(uow: &mut UnitOfWork, job: &Job) -> AppResult<()> {
+    let actor = uow.actor().clone();
+    let (org, member) = (actor.org(), job.owner_member_id);
+    let Some(mut row) = store::get_job_usage(uow.conn(), org, job.id).await? else {
+        return Ok(());
+    };
+    let Some(facts) = load_facts(uow.conn(), org, job.file_id).await? else {
+        return Ok(());
+    };
+    uow.lock_member_account(org, member).await?;
+    let settings = store::get_org(uow.conn(), org)
+        .await
+        .found("organization")?;
+    let prices = store::list_prices(uow.conn(), org).await?;
+    let policy = actor.policy.clone();
+    let models: Vec<Option<PrinterModelId>> = policy
+        .org()
+        .printers
+        .iter()
+        .filter(|p| job.target.matches(p))
+        .map(|p| p.model)
+        .collect();
+    let needs = job_needs(&facts, job.copies, &prices, &models);
+    if let Some(message) = first_exceeded(
+        uow.conn(),
+        &settings,
+        &policy,
+        member,
+        &needs,
+        Counting::All,
+        Some(job.id),
+        row.counted_at,
+    )
+    .await?
+    {
+        return Err(AppError::conflict(ErrorCode::QuotaExceeded, message));
+    }
+    let by = Some(actor.member_id());
+    crate::billing::release(uow, org, job, row.held_minor, by, "the job was edited").await?;
+    crate::billing::check_and_hold(uow, &settings, &policy, job, &needs).await?;
+    row.usage = needs.usage;
+    row.print_seconds = needs.print_seconds;
+    row.estimate = serde_json::to_string(&needs.estimate).map_err(AppError::internal)?;
+    row.held_minor = needs.estimate.total_minor;
+    store::update_job_usage(uow.conn(), org, &row).await?;
+    Ok(())
+}
+
 pub(crate) async fn load_facts(
     conn: &mut store::Conn,
     org: domain::OrgId,

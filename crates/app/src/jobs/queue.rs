@@ -213,6 +213,9 @@ impl Jobs<'_> {
         };
         store::update_job_fields(uow.conn(), org, job.id, &stored, now).await?;
         let after = store::get_job(uow.conn(), org, job.id).await.found("job")?;
+        if after.copies != job.copies || after.target != job.target {
+            crate::quotas::rehold_edited_job(&mut uow, &after).await?;
+        }
         let changed = json!({ "before": job_summary(&job), "after": job_summary(&after),
             "answers_changed": edit.answers.is_some() });
         self.record(
@@ -266,6 +269,9 @@ impl Jobs<'_> {
         };
         store::update_job_fields(uow.conn(), org, job.id, &fields, now).await?;
         let after = store::get_job(uow.conn(), org, job.id).await.found("job")?;
+        if after.target != job.target {
+            crate::quotas::rehold_edited_job(&mut uow, &after).await?;
+        }
         let (from_kind, from_id) = job.target.parts();
         let (to_kind, to_id) = target.parts();
         let detail = json!({ "from": { "kind": from_kind, "id": from_id },

@@ -20,6 +20,7 @@ crate::on_both_backends!(
     a_printed_job_is_charged_and_counts_what_it_printed,
     a_quota_lowered_while_submissions_are_in_flight_is_never_overrun,
     usage_reports_group_and_export_as_csv,
+    an_edit_for_more_copies_is_checked_and_held_anew,
 );
 
 /// An organization in Amsterdam with a printer (in maintenance: jobs stay queued), a member
@@ -734,4 +735,72 @@ async fn usage_reports_group_and_export_as_csv(server: &TestServer) {
         ))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+}
+
+async fn an_edit_for_more_copies_is_checked_and_held_anew(server: &TestServer) {
+    let farm = Farm::open(server).await;
+    farm.set_org_quotas(json!([{ "kind": "prints", "period": "week", "limit": 3 }]))
+        .await;
+    let (status, body) = farm
+        .owner
+        .put(
+            &farm.path("prices"),
+            json!([{ "per_gram_minor": 0, "per_hour_minor": 0, "flat_fee_minor": 100 }]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = farm
+        .owner
+        .post(
+            &farm.path(&format!("members/{}/balance/top-ups", farm.member_id)),
+            json!({ "amount_minor": 100, "reason": "credit" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, job) = farm.member.post(&farm.path("jobs"), farm.job()).await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let job = format!("jobs/{}", job["id"]);
+    // Four copies would pass the allowance of three: refused, nothing changed.
+    let (status, refused) = farm
+        .member
+        .patch(&farm.path(&job), json!({ "copies": 4 }))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["error"]["code"], "quota_exceeded");
+    let (_, unchanged) = farm.member.get(&farm.path(&job)).await;
+    assert_eq!(unchanged["copies"], 1);
+    // Three fit; the flat fee is per job, so the hold stays what the balance covers.
+    let (status, edited) = farm
+        .member
+        .patch(&farm.path(&job), json!({ "copies": 3 }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    let (_, usage) = farm
+        .member
+        .get(&farm.path(&format!("members/{}/usage", farm.member_id)))
+        .await;
+    assert_eq!(usage["allowances"][0]["used"], 3.0, "{usage}");
+    let balance = farm.balance().await;
+    assert_eq!(
+        (
+            balance["held_minor"].as_i64(),
+            balance["available_minor"].as_i64()
+        ),
+        (Some(100), Some(0))
+    );
+    let kinds: Vec<Value> = farm
+        .ledger()
+        .await
+        .iter()
+        .map(|e| e["kind"].clone())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            json!("hold"),
+            json!("release"),
+            json!("hold"),
+            json!("top_up")
+        ]
+    );
 }

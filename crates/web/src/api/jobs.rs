@@ -201,7 +201,7 @@ pub async fn assign_job(
     params(("org_id" = OrgId, Path), ("job_id" = JobId, Path)),
     request_body = EditJob,
     responses((status = 200, body = Job)),
-    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::InvalidTransition, E::NoPrinterForTarget, E::DoesNotFit, E::MaterialMismatch, E::NozzleMismatch, E::InvalidAnswers, E::FileNotReady])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::InvalidTransition, E::NoPrinterForTarget, E::DoesNotFit, E::MaterialMismatch, E::NozzleMismatch, E::InvalidAnswers, E::FileNotReady, E::QuotaExceeded, E::InsufficientBalance])))))]
 pub async fn edit_job(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -225,7 +225,7 @@ pub async fn edit_job(
     params(("org_id" = OrgId, Path), ("job_id" = JobId, Path)),
     request_body = MoveJob,
     responses((status = 200, body = Job)),
-    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::InvalidTransition, E::NoPrinterForTarget, E::DoesNotFit, E::MaterialMismatch, E::NozzleMismatch, E::InvalidAnswers, E::FileNotReady])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::InvalidTransition, E::NoPrinterForTarget, E::DoesNotFit, E::MaterialMismatch, E::NozzleMismatch, E::InvalidAnswers, E::FileNotReady, E::QuotaExceeded, E::InsufficientBalance])))))]
 pub async fn move_job(
     State(state): State<WebState>,
     Org(actor): Org,
