@@ -11,7 +11,9 @@
 //! cannot together spend more than the balance.
 
 use authz::{Permission, Policy};
-use domain::money::{Cost, FailedPrintCharge, LedgerKind, MAX_AMOUNT_MINOR, Price, check_prices};
+use domain::money::{
+    Cost, FailedPrintCharge, HoldAt, LedgerKind, MAX_AMOUNT_MINOR, Price, check_prices,
+};
 use domain::quotas::format_money;
 use domain::{Invalid, Job, JobId, JobState, LedgerEntryId, MemberId, OrgId, Organization};
 use futures::future::BoxFuture;
@@ -137,6 +139,7 @@ pub struct Movement {
 /// The billing settings to change (absent: unchanged).
 #[derive(Debug, Clone, Default)]
 pub struct UpdateBilling {
+    pub hold_at: Option<HoldAt>,
     pub failed_print_charge: Option<FailedPrintCharge>,
     /// `Some(None)`: no floor.
     pub balance_floor_minor: Option<Option<i64>>,
@@ -432,6 +435,7 @@ impl Billing<'_> {
             .await
             .found("organization")?;
         let after = BillingSettings {
+            hold_at: change.hold_at.unwrap_or(before.hold_at),
             failed_print_charge: change
                 .failed_print_charge
                 .unwrap_or(before.failed_print_charge),
@@ -442,6 +446,7 @@ impl Billing<'_> {
         store::set_billing_settings(uow.conn(), org, &after).await?;
         let summary = |s: &BillingSettings| {
             json!({
+                "hold_at": s.hold_at.key(),
                 "failed_print_charge": s.failed_print_charge.key(),
                 "balance_floor_minor": s.balance_floor_minor,
             })
@@ -543,6 +548,39 @@ pub(crate) async fn check_and_hold(
         reason: &reason,
     };
     provider().post(uow.conn(), org, entry, now).await?;
+    Ok(())
+}
+
+/// Holds a job's estimate when it is approved, for an organization that holds at approval
+/// (see [`HoldAt`]): checked against its owner's available balance like a submission.
+pub(crate) async fn hold_on_approval(uow: &mut UnitOfWork, job: &Job) -> AppResult<()> {
+    let org = uow.actor().org();
+    let Some(mut row) = store::get_job_usage(uow.conn(), org, job.id).await? else {
+        return Ok(());
+    };
+    let billing = store::billing_settings(uow.conn(), org)
+        .await
+        .found("organization")?;
+    if billing.hold_at != HoldAt::Approval || row.held_minor != 0 {
+        return Ok(());
+    }
+    let estimate: Cost = serde_json::from_str(&row.estimate).map_err(AppError::internal)?;
+    if estimate.total_minor <= 0 {
+        return Ok(());
+    }
+    uow.lock_member_account(org, job.owner_member_id).await?;
+    let settings = store::get_org(uow.conn(), org)
+        .await
+        .found("organization")?;
+    let policy = uow.actor().policy.clone();
+    let needs = JobNeeds {
+        usage: row.usage,
+        print_seconds: row.print_seconds,
+        estimate: estimate.clone(),
+    };
+    check_and_hold(uow, &settings, &policy, job, &needs).await?;
+    row.held_minor = estimate.total_minor;
+    store::update_job_usage(uow.conn(), org, &row).await?;
     Ok(())
 }
 

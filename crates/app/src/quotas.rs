@@ -782,7 +782,18 @@ pub(crate) async fn hold_new_job(
     {
         return Err(AppError::conflict(ErrorCode::QuotaExceeded, message));
     }
-    crate::billing::check_and_hold(uow, &settings, &actor.policy, job, &needs).await?;
+    // Held now, or (for an organization that holds at approval) once it is approved.
+    let billing = store::billing_settings(uow.conn(), org)
+        .await
+        .found("organization")?;
+    let held = if billing.hold_at == domain::money::HoldAt::Approval
+        && job.state == JobState::PendingApproval
+    {
+        0
+    } else {
+        crate::billing::check_and_hold(uow, &settings, &actor.policy, job, &needs).await?;
+        needs.estimate.total_minor
+    };
     let usage = JobUsage {
         job_id: job.id,
         member_id: member,
@@ -791,7 +802,7 @@ pub(crate) async fn hold_new_job(
         usage: needs.usage,
         estimate: serde_json::to_string(&needs.estimate).map_err(AppError::internal)?,
         final_cost: None,
-        held_minor: needs.estimate.total_minor,
+        held_minor: held,
     };
     store::insert_job_usage(uow.conn(), org, &usage).await?;
     Ok(needs)

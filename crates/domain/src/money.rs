@@ -237,6 +237,32 @@ impl FailedPrintCharge {
     }
 }
 
+/// When a job's estimate is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldAt {
+    /// When it is submitted.
+    Submission,
+    /// When it is approved (a job that needs no approval: when it is submitted).
+    Approval,
+}
+
+impl HoldAt {
+    pub fn key(self) -> &'static str {
+        match self {
+            HoldAt::Submission => "submission",
+            HoldAt::Approval => "approval",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<HoldAt> {
+        match key {
+            "submission" => Some(HoldAt::Submission),
+            "approval" => Some(HoldAt::Approval),
+            _ => None,
+        }
+    }
+}
+
 /// The kinds of ledger entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LedgerKind {

@@ -1,7 +1,7 @@
 //! Money: the organization's billing settings, its prices, and each member's append-only
 //! ledger (the balance is the sum of `amount_minor`, the held amount the sum of `hold_minor`).
 
-use domain::money::{FailedPrintCharge, LedgerKind, Price};
+use domain::money::{FailedPrintCharge, HoldAt, LedgerKind, Price};
 use domain::{JobId, LedgerEntryId, MemberId, OrgId, PrinterModelId, Timestamp};
 use sqlx::any::AnyRow;
 
@@ -11,6 +11,7 @@ use crate::{Conn, StoreError};
 /// How an organization bills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BillingSettings {
+    pub hold_at: HoldAt,
     pub failed_print_charge: FailedPrintCharge,
     /// How low a member with `billing.print_on_insufficient_balance` may take their available
     /// balance (zero or negative); `None`: no floor.
@@ -22,7 +23,7 @@ pub async fn billing_settings(
     org: OrgId,
 ) -> Result<Option<BillingSettings>, StoreError> {
     let row = sqlx::query(
-        "SELECT failed_print_charge, balance_floor_minor FROM organizations WHERE id = $1",
+        "SELECT hold_at, failed_print_charge, balance_floor_minor FROM organizations WHERE id = $1",
     )
     .bind(org.get())
     .fetch_optional(&mut *conn)
@@ -31,7 +32,10 @@ pub async fn billing_settings(
         return Ok(None);
     };
     let charge = text(&row, "failed_print_charge")?;
+    let hold_at = text(&row, "hold_at")?;
     Ok(Some(BillingSettings {
+        hold_at: HoldAt::parse(&hold_at)
+            .ok_or_else(|| StoreError::Corrupt(format!("hold_at {hold_at:?}")))?,
         failed_print_charge: FailedPrintCharge::parse(&charge)
             .ok_or_else(|| StoreError::Corrupt(format!("failed_print_charge {charge:?}")))?,
         balance_floor_minor: opt_int(&row, "balance_floor_minor")?,
@@ -44,11 +48,12 @@ pub async fn set_billing_settings(
     settings: &BillingSettings,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE organizations SET failed_print_charge = $1, balance_floor_minor = $2 \
-         WHERE id = $3",
+        "UPDATE organizations SET failed_print_charge = $1, balance_floor_minor = $2, \
+         hold_at = $3 WHERE id = $4",
     )
     .bind(settings.failed_print_charge.key())
     .bind(settings.balance_floor_minor)
+    .bind(settings.hold_at.key())
     .bind(org.get())
     .execute(&mut *conn)
     .await?;

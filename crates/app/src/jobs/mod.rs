@@ -230,6 +230,11 @@ impl Jobs<'_> {
         if job.state.is_finished() && !step.to.is_finished() && step.step != JobStep::NextCopy {
             crate::quotas::hold_revived_job(uow, job).await?;
         }
+        if matches!(job.state, JobState::PendingApproval | JobState::SentBack)
+            && step.to == JobState::Queued
+        {
+            crate::billing::hold_on_approval(uow, job).await?;
+        }
         let after = store::get_job(uow.conn(), org, job.id).await.found("job")?;
         self.record(
             uow,

@@ -21,6 +21,7 @@ crate::on_both_backends!(
     a_quota_lowered_while_submissions_are_in_flight_is_never_overrun,
     usage_reports_group_and_export_as_csv,
     an_edit_for_more_copies_is_checked_and_held_anew,
+    an_organization_may_hold_at_approval,
 );
 
 /// An organization in Amsterdam with a printer (in maintenance: jobs stay queued), a member
@@ -802,5 +803,57 @@ async fn an_edit_for_more_copies_is_checked_and_held_anew(server: &TestServer) {
             json!("hold"),
             json!("top_up")
         ]
+    );
+}
+
+async fn an_organization_may_hold_at_approval(server: &TestServer) {
+    let farm = Farm::open(server).await;
+    for (path, body) in [
+        ("settings/approval", json!({ "approval_required": true })),
+        (
+            "prices",
+            json!([{ "per_gram_minor": 0, "per_hour_minor": 0, "flat_fee_minor": 100 }]),
+        ),
+    ] {
+        let (status, answer) = farm.owner.put(&farm.path(path), body).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let (status, settings) = farm
+        .owner
+        .patch(
+            &farm.path("settings/billing"),
+            json!({ "hold_at": "approval" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{settings}");
+    assert_eq!(settings["hold_at"], "approval");
+    // Nothing in the balance: the submission waits for approval without a hold…
+    let (status, job) = farm.member.post(&farm.path("jobs"), farm.job()).await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    assert_eq!(job["state"], "pending_approval");
+    assert_eq!(farm.balance().await["held_minor"], 0);
+    // …and its approval is refused until the balance covers it.
+    let approve = farm.path(&format!("jobs/{}/approve", job["id"]));
+    let (status, refused) = farm.owner.post_empty(&approve).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["error"]["code"], "insufficient_balance");
+    let (status, _) = farm
+        .owner
+        .post(
+            &farm.path(&format!("members/{}/balance/top-ups", farm.member_id)),
+            json!({ "amount_minor": 100, "reason": "credit" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, approved) = farm.owner.post_empty(&approve).await;
+    assert_eq!(status, StatusCode::OK, "{approved}");
+    assert_eq!(approved["state"], "queued");
+    let balance = farm.balance().await;
+    assert_eq!(
+        (
+            balance["held_minor"].as_i64(),
+            balance["available_minor"].as_i64()
+        ),
+        (Some(100), Some(0))
     );
 }

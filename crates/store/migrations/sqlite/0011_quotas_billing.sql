@@ -1,5 +1,7 @@
 -- Quotas, balances and job cost.
 
+-- A job's estimate is held when it is submitted, or when it is approved: submission | approval.
+ALTER TABLE organizations ADD COLUMN hold_at TEXT NOT NULL DEFAULT 'submission';
 -- A failed print is charged in full, by its progress, or not at all: full | progress | nothing.
 -- balance_floor_minor: how far a member with billing.print_on_insufficient_balance may take
 -- their available balance (a negative amount, in minor units); NULL: no floor.

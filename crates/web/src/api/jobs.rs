@@ -322,7 +322,7 @@ pub async fn reprint_job(
     params(("org_id" = OrgId, Path), ("job_id" = JobId, Path)),
     request_body(content = Option<Approve>, description = "Optional: the printer it goes to."),
     responses((status = 200, body = Job)),
-    extensions(("x-errors" = json!(errors(&[E::InvalidTransition, E::NotApprovable, E::InvalidField])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidTransition, E::NotApprovable, E::InvalidField, E::InsufficientBalance])))))]
 pub async fn approve_job(
     State(state): State<WebState>,
     Org(actor): Org,

@@ -291,9 +291,39 @@ impl From<m::FailedPrintCharge> for FailedPrintCharge {
     }
 }
 
+/// When a job's estimate is held.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldAt {
+    /// When it is submitted.
+    Submission,
+    /// When it is approved (a job that needs no approval: when it is submitted); an approval
+    /// the owner's available balance does not cover is refused with `insufficient_balance`.
+    Approval,
+}
+
+impl From<HoldAt> for m::HoldAt {
+    fn from(h: HoldAt) -> m::HoldAt {
+        match h {
+            HoldAt::Submission => m::HoldAt::Submission,
+            HoldAt::Approval => m::HoldAt::Approval,
+        }
+    }
+}
+
+impl From<m::HoldAt> for HoldAt {
+    fn from(h: m::HoldAt) -> HoldAt {
+        match h {
+            m::HoldAt::Submission => HoldAt::Submission,
+            m::HoldAt::Approval => HoldAt::Approval,
+        }
+    }
+}
+
 /// How the organization bills.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BillingSettings {
+    pub hold_at: HoldAt,
     pub failed_print_charge: FailedPrintCharge,
     /// How far below zero a member with "Print on insufficient balance" may take their
     /// available balance (zero or negative); `null`: no floor.
@@ -303,10 +333,12 @@ pub struct BillingSettings {
 impl From<app::BillingSettings> for BillingSettings {
     fn from(s: app::BillingSettings) -> BillingSettings {
         let app::BillingSettings {
+            hold_at,
             failed_print_charge,
             balance_floor_minor,
         } = s;
         BillingSettings {
+            hold_at: hold_at.into(),
             failed_print_charge: failed_print_charge.into(),
             balance_floor_minor,
         }
@@ -318,6 +350,8 @@ impl From<app::BillingSettings> for BillingSettings {
 #[serde(deny_unknown_fields)]
 pub struct UpdateBillingSettings {
     #[serde(default)]
+    pub hold_at: Option<HoldAt>,
+    #[serde(default)]
     pub failed_print_charge: Option<FailedPrintCharge>,
     /// -10^12 to 0; `null` removes the floor.
     #[serde(default, deserialize_with = "super::double_option")]
@@ -328,10 +362,12 @@ pub struct UpdateBillingSettings {
 impl From<UpdateBillingSettings> for app::UpdateBilling {
     fn from(body: UpdateBillingSettings) -> app::UpdateBilling {
         let UpdateBillingSettings {
+            hold_at,
             failed_print_charge,
             balance_floor_minor,
         } = body;
         app::UpdateBilling {
+            hold_at: hold_at.map(Into::into),
             failed_print_charge: failed_print_charge.map(Into::into),
             balance_floor_minor,
         }
