@@ -63,6 +63,8 @@ async fn side(backend: Backend, checked: bool) -> Side {
                 name: "Workshop".into(),
                 description: String::new(),
                 time_zone: None,
+                staffed_hours: Vec::new(),
+                staffed_grace_minutes: 0,
             },
         )
         .await

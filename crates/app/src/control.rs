@@ -276,19 +276,30 @@ impl App {
 }
 
 impl Control<'_> {
-    fn live_printer(&self, id: PrinterId) -> AppResult<Arc<LivePrinter>> {
-        self.app.supervisors().get(id).ok_or_else(|| {
-            AppError::conflict(
-                ErrorCode::PrinterNotConnected,
-                "Farmhand has no working connection to this printer; check its driver settings",
-            )
-        })
+    /// The printer's supervisor here; when another instance supervises it, the request is
+    /// that instance's to answer ([`AppError::Elsewhere`]).
+    pub(crate) async fn live_printer(&self, id: PrinterId) -> AppResult<Arc<LivePrinter>> {
+        if let Some(printer) = self.app.supervisors().get(id) {
+            return Ok(printer);
+        }
+        if let Some(address) = self.app.printer_elsewhere(id).await? {
+            return Err(AppError::Elsewhere { address });
+        }
+        Err(AppError::conflict(
+            ErrorCode::PrinterNotConnected,
+            "Farmhand has no working connection to this printer; check its driver settings",
+        ))
     }
 
     /// The printer's live state.
     pub fn printer_live(&self, actor: &OrgActor, id: PrinterId) -> AppResult<LiveStatus> {
         actor.require_on_printer(Permission::PrintersView, id)?;
-        Ok(self.live_printer(id)?.status())
+        self.app.supervisors().status(id).ok_or_else(|| {
+            AppError::conflict(
+                ErrorCode::PrinterNotConnected,
+                "Farmhand has no working connection to this printer; check its driver settings",
+            )
+        })
     }
 
     /// The printer's prints, newest first.
@@ -325,7 +336,7 @@ impl Control<'_> {
     {
         actor.require_on_printer(Permission::PrinterControlStart, id)?;
         let file_name = check_file_name(file_name)?;
-        let printer = self.live_printer(id)?;
+        let printer = self.live_printer(id).await?;
         let state = printer.status().state;
         if state != PrinterState::Idle {
             return Err(not_ready(state, "start a print"));
@@ -481,6 +492,7 @@ impl Control<'_> {
         match starter {
             Starter::Member(actor) => {
                 let mut uow = self.app.begin(actor, Changes::Data).await?;
+                self.app.fence(&mut uow, printer.id).await?;
                 let print_id = store::insert_print(uow.conn(), printer.org, new).await?;
                 started["print_id"] = json!(print_id);
                 uow.audit(Audit::of("print.start", "printer", printer.id).after(started));
@@ -489,6 +501,7 @@ impl Control<'_> {
             }
             Starter::Job { job, by } => {
                 let mut uow = self.app.begin_unattributed().await?;
+                self.app.fence(&mut uow, printer.id).await?;
                 let print_id = store::insert_print(uow.conn(), printer.org, new).await?;
                 let step = crate::jobs::SystemStep {
                     job: job.id,
@@ -546,7 +559,7 @@ impl Control<'_> {
     /// "cancel anyone's prints".
     pub async fn cancel_print(&self, actor: &OrgActor, id: PrinterId) -> AppResult<LiveStatus> {
         actor.require_on_printer(Permission::PrintersView, id)?;
-        let printer = self.live_printer(id)?;
+        let printer = self.live_printer(id).await?;
         let own = {
             let track = printer.track.lock().await;
             track
@@ -589,7 +602,7 @@ impl Control<'_> {
                 ),
             )));
         }
-        let printer = self.live_printer(id)?;
+        let printer = self.live_printer(id).await?;
         {
             let mut track = printer.track.lock().await;
             if track.status.state == PrinterState::Offline {
@@ -629,7 +642,7 @@ impl Control<'_> {
                 "give a tool or a bed temperature",
             )));
         }
-        let printer = self.live_printer(id)?;
+        let printer = self.live_printer(id).await?;
         {
             let mut track = printer.track.lock().await;
             if track.status.state == PrinterState::Offline {
@@ -656,7 +669,7 @@ impl Control<'_> {
         input: SetMaintenance,
     ) -> AppResult<LiveStatus> {
         actor.require_on_printer(Permission::PrinterControlMaintenance, id)?;
-        let printer = self.live_printer(id)?;
+        let printer = self.live_printer(id).await?;
         {
             let mut track = printer.track.lock().await;
             let holds = Holds {
@@ -676,7 +689,7 @@ impl Control<'_> {
         id: PrinterId,
     ) -> AppResult<LiveStatus> {
         actor.require_on_printer(Permission::PrinterControlConfirmBedClear, id)?;
-        let printer = self.live_printer(id)?;
+        let printer = self.live_printer(id).await?;
         {
             let mut track = printer.track.lock().await;
             if !track.status.bed_clear_pending {
@@ -732,7 +745,7 @@ impl Control<'_> {
     ) -> AppResult<LiveStatus> {
         actor.require_on_printer(Permission::PrintersEdit, id)?;
         check_fault(&fault)?;
-        let printer = self.live_printer(id)?;
+        let printer = self.live_printer(id).await?;
         let Some(simulator) = printer.driver().as_simulated() else {
             return Err(AppError::conflict(
                 ErrorCode::NotSimulated,
@@ -759,7 +772,7 @@ impl Control<'_> {
         command: Command,
     ) -> AppResult<LiveStatus> {
         actor.require_on_printer(permission, id)?;
-        let printer = self.live_printer(id)?;
+        let printer = self.live_printer(id).await?;
         {
             let mut track = printer.track.lock().await;
             let state = track.status.state;

@@ -79,6 +79,7 @@ impl App {
     /// Asks for a dispatch pass now (a job became queued, a printer became free).
     pub(crate) fn wake_dispatcher(&self) {
         self.inner.dispatch_wake.notify_one();
+        self.instance().share_wake();
     }
 
     /// The printers that can take a job now, by organization.
@@ -126,6 +127,8 @@ impl App {
             let by_hand = store::printers_started_by_hand(&mut conn, org).await?;
             (assigned, queued, models, by_hand)
         };
+        let now = self.now();
+        let staffing = Staffing::load(&mut *self.store().read().await?, org).await?;
         let reserved: HashMap<PrinterId, Reservation> = {
             let mut conn = self.store().read().await?;
             store::active_reservations(&mut conn, org, self.now())
@@ -168,6 +171,9 @@ impl App {
                                 .model
                                 .and_then(|m| models.get(&m))
                                 .is_none_or(|model| file.suits(model).is_ok())
+                            && staffing
+                                .refuses(&policy, &job, placed.site, file.estimated_s(), now)
+                                .is_none()
                     })
             };
             let Some(index) = free.iter().position(|p| takes(p)) else {
@@ -298,6 +304,45 @@ async fn file_facts(
     analysis.map(|a| FileFacts::parse(&a)).transpose()
 }
 
+/// How many queued jobs the dispatcher takes before `job`: in line order, or with fair share
+/// on, in fair share's order.
+async fn queued_ahead(app: &App, conn: &mut store::Conn, job: &Job) -> AppResult<i64> {
+    let org = job.org_id;
+    let fair = store::get_org(conn, org).await?.filter(|o| o.fair_share);
+    let Some(settings) = fair else {
+        return Ok(store::count_queued_ahead(conn, org, job.priority, job.queue_position).await?);
+    };
+    let now = app.now();
+    let since = now.plus_seconds(-i64::from(settings.fair_share_window_days) * 86_400);
+    let printed = store::printing_time_by_owner(conn, org, since, now).await?;
+    let counts = store::queued_by_owner(conn, org, job.queue_position).await?;
+    Ok(fair_share_ahead(job, &counts, &printed))
+}
+
+/// [`fair_share_order`]'s count of the jobs before `job`: those of higher priority, of owners
+/// who printed less at the same priority, and those before it in line among equals.
+fn fair_share_ahead(
+    job: &Job,
+    counts: &[store::QueuedCount],
+    printed: &HashMap<MemberId, i64>,
+) -> i64 {
+    let key = |priority: i32, owner: MemberId| {
+        (
+            std::cmp::Reverse(priority),
+            printed.get(&owner).copied().unwrap_or(0),
+        )
+    };
+    let mine = key(job.priority, job.owner_member_id);
+    counts
+        .iter()
+        .map(|count| match key(count.priority, count.owner).cmp(&mine) {
+            std::cmp::Ordering::Less => count.total,
+            std::cmp::Ordering::Equal => count.before,
+            std::cmp::Ordering::Greater => 0,
+        })
+        .sum()
+}
+
 /// Fair share: within each priority, the jobs of whoever has printed least over the window
 /// first; between jobs of the same owner, or owners who printed as long, their order in line.
 fn fair_share_order(queued: &mut [Job], printed: &HashMap<MemberId, i64>) {
@@ -368,12 +413,7 @@ impl crate::jobs::Jobs<'_> {
         if !owner_with_print_access {
             actor.require_on_printer(Permission::PrinterControlStart, printer)?;
         }
-        let live = self.app.supervisors().get(printer).ok_or_else(|| {
-            crate::AppError::conflict(
-                crate::ErrorCode::PrinterNotConnected,
-                "Farmhand has no working connection to this printer",
-            )
-        })?;
+        let live = self.app.control().live_printer(printer).await?;
         if let Err(message) = self.app.start_job(&job, &live, Some(actor)).await? {
             return Err(crate::AppError::conflict(
                 crate::ErrorCode::PrinterNotReady,
@@ -465,6 +505,7 @@ pub enum NotTakingCode {
     WrongNozzle,
     AutoStartOff,
     Reserved,
+    OutsideStaffedHours,
     BehindInQueue,
     QuotaExhausted,
 }
@@ -483,6 +524,7 @@ impl NotTakingCode {
             NotTakingCode::WrongNozzle => "wrong_nozzle",
             NotTakingCode::AutoStartOff => "auto_start_off",
             NotTakingCode::Reserved => "reserved",
+            NotTakingCode::OutsideStaffedHours => "outside_staffed_hours",
             NotTakingCode::BehindInQueue => "behind_in_queue",
             NotTakingCode::QuotaExhausted => "quota_exhausted",
         }
@@ -552,12 +594,13 @@ impl crate::jobs::Jobs<'_> {
         let models = models_by_id(&mut conn, org).await?;
         let facts = file_facts(&mut conn, org, job.file_id).await?;
         let ahead = if job.state == JobState::Queued {
-            store::count_queued_ahead(&mut conn, org, job.priority, job.queue_position).await?
+            queued_ahead(app, &mut conn, &job).await?
         } else {
             0
         };
         let printers = store::list_printers(&mut conn, org).await?;
         let reservations = store::active_reservations(&mut conn, org, app.now()).await?;
+        let staffing = Staffing::load(&mut conn, org).await?;
         drop(conn);
         let quota = if job.state == JobState::Queued {
             crate::quotas::blocks_start(app, &policy, &job).await?
@@ -606,6 +649,12 @@ impl crate::jobs::Jobs<'_> {
             {
                 reasons.push(unsuitable_reason(unsuitable));
             }
+            if let Some(facts) = &facts
+                && let Some(reason) =
+                    staffing.refuses(&policy, &job, placed.site, facts.estimated_s(), app.now())
+            {
+                reasons.push(reason);
+            }
             if let Some(sentence) = &quota {
                 reasons.push(NotTaking::new(
                     NotTakingCode::QuotaExhausted,
@@ -640,6 +689,71 @@ impl crate::jobs::Jobs<'_> {
             hidden_candidates,
             summary,
         })
+    }
+}
+
+/// The sites' staffed hours, for the jobs that would end outside them.
+struct Staffing {
+    sites: HashMap<domain::SiteId, domain::Site>,
+    org_zone: String,
+}
+
+impl Staffing {
+    async fn load(conn: &mut store::Conn, org: OrgId) -> AppResult<Staffing> {
+        let sites = store::list_sites(conn, org).await?;
+        let org_zone = store::get_org(conn, org)
+            .await?
+            .map_or_else(|| "UTC".to_string(), |o| o.time_zone);
+        Ok(Staffing {
+            sites: sites.into_iter().map(|s| (s.id, s)).collect(),
+            org_zone,
+        })
+    }
+
+    /// Why the job, started now on a printer at `site` and printing `estimate_s` seconds,
+    /// waits: it would end outside the site's staffed hours and their grace period, and its
+    /// owner may not print then (`queue.outside_staffed_hours`).
+    fn refuses(
+        &self,
+        policy: &Policy,
+        job: &Job,
+        site: domain::SiteId,
+        estimate_s: f64,
+        now: domain::Timestamp,
+    ) -> Option<NotTaking> {
+        let site = self.sites.get(&site)?;
+        if site.staffed_hours.always() {
+            return None;
+        }
+        let exempt = policy.member_ix(job.owner_member_id).is_some_and(|ix| {
+            policy
+                .rights(ix)
+                .permissions
+                .contains(Permission::QueueOutsideStaffedHours)
+        });
+        let zone = site.time_zone.as_deref().unwrap_or(&self.org_zone);
+        let end = now.plus_seconds(estimate_s.ceil() as i64);
+        if exempt
+            || site
+                .staffed_hours
+                .admits_end(end, zone, site.staffed_grace_minutes)
+        {
+            return None;
+        }
+        let ends = domain::LocalTime::at(end, zone)
+            .map_or_else(|| end.to_rfc3339(), |local| format!("{local} ({zone})"));
+        let grace = match site.staffed_grace_minutes {
+            0 => String::new(),
+            minutes => format!(" and their {minutes}-minute grace period"),
+        };
+        Some(NotTaking::new(
+            NotTakingCode::OutsideStaffedHours,
+            format!(
+                "started now it would end about {ends}, outside the staffed hours of {} ({}){grace}: \
+                 it waits until it can end while someone is there to clear the plate",
+                site.name, site.staffed_hours
+            ),
+        ))
     }
 }
 
@@ -760,5 +874,44 @@ mod tests {
         fair_share_order(&mut queued, &printed);
         let order: Vec<i64> = queued.iter().map(|j| j.id.get()).collect();
         assert_eq!(order, [1, 4, 5, 2, 3]);
+    }
+
+    #[test]
+    fn behind_in_queue_counts_in_fair_share_order() {
+        let queued = vec![
+            job(1, 1, 5),
+            job(2, 1, 0),
+            job(3, 1, 0),
+            job(4, 2, 0),
+            job(5, 3, 0),
+            job(6, 2, 0),
+        ];
+        let hour = 3_600_000_000;
+        let printed = HashMap::from([(MemberId(1), 10 * hour), (MemberId(3), hour)]);
+        let mut ordered = queued.clone();
+        fair_share_order(&mut ordered, &printed);
+        for job in &queued {
+            let mut counts: HashMap<(MemberId, i32), store::QueuedCount> = HashMap::new();
+            for other in &queued {
+                let count = counts
+                    .entry((other.owner_member_id, other.priority))
+                    .or_insert(store::QueuedCount {
+                        owner: other.owner_member_id,
+                        priority: other.priority,
+                        total: 0,
+                        before: 0,
+                    });
+                count.total += 1;
+                count.before += i64::from(other.queue_position < job.queue_position);
+            }
+            let counts: Vec<_> = counts.into_values().collect();
+            let place = ordered.iter().position(|j| j.id == job.id).unwrap() as i64;
+            assert_eq!(
+                fair_share_ahead(job, &counts, &printed),
+                place,
+                "job {}",
+                job.id
+            );
+        }
     }
 }

@@ -145,6 +145,8 @@ error_codes! {
         "The printer answered something Farmhand does not understand, or its connection settings cannot work.";
     PrinterUnreachable = "printer_unreachable",
         "The printer cannot be reached or did not answer in time.";
+    InstanceUnavailable = "instance_unavailable",
+        "Another Farmhand instance supervises the printer and did not answer; if it stopped, another instance takes the printer over within 30 seconds.";
     InvalidTransition = "invalid_transition",
         "The job's state does not allow this (the message names its state and the state asked for).";
     IdempotencyKeyReused = "idempotency_key_reused",
@@ -227,6 +229,11 @@ pub enum AppError {
     /// The request body broke off or could not be decoded.
     #[error("the request body could not be read: {0}")]
     UnreadableBody(String),
+    /// Another instance supervises the printer: the request is for it, at `address`.
+    #[error(
+        "another Farmhand instance supervises this printer and did not answer; if it stopped, another instance takes the printer over within 30 seconds: try again then"
+    )]
+    Elsewhere { address: String },
     /// The printer could not do what was asked (unreachable, refused, answered nonsense).
     #[error("{0}")]
     Printer(printers::DriverError),
@@ -301,6 +308,7 @@ impl AppError {
                     ErrorCode::PrinterError
                 }
             },
+            AppError::Elsewhere { .. } => ErrorCode::InstanceUnavailable,
             AppError::Internal(_) => ErrorCode::Internal,
         }
     }

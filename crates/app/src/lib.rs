@@ -17,6 +17,7 @@ mod error;
 mod files;
 mod fleet;
 mod identity;
+mod instances;
 mod jobs;
 mod metrics;
 mod paging;
@@ -74,6 +75,7 @@ pub use identity::{
     ChangePassword, CreateToken, CreatedToken, Identity, Me, PasswordHasher, SignIn,
     SignInThrottle, SignedIn, TOKEN_PREFIX, ThrottlePolicy,
 };
+pub use instances::InstanceSettings;
 pub use jobs::{
     ApprovalItem, BulkOutcome, CHOICE_PATTERN, Decision, JOB_CSV_HEADER, JobCost, JobEdit, JobPage,
     JobQuery, JobView, Jobs, MAX_CHOICE_CHARS, MAX_CHOICES, QuestionInput, Reorder, SubmitJob,
@@ -111,6 +113,7 @@ pub struct Settings {
     pub max_invitation_ttl_secs: i64,
     pub throttle: ThrottlePolicy,
     pub live: LiveSettings,
+    pub instances: InstanceSettings,
     /// Where uploads are written while they arrive (`<data_dir>/tmp`).
     pub staging_dir: PathBuf,
     /// Largest G-code file a print may be started with, bytes.
@@ -130,6 +133,7 @@ impl Default for Settings {
             max_invitation_ttl_secs: MAX_INVITATION_TTL_HOURS * 3600,
             throttle: ThrottlePolicy::default(),
             live: LiveSettings::default(),
+            instances: InstanceSettings::default(),
             staging_dir: PathBuf::from("./farmhand-data/tmp"),
             max_print_file_bytes: MAX_PRINT_FILE_BYTES,
             max_library_file_bytes: MAX_LIBRARY_FILE_BYTES,
@@ -153,6 +157,8 @@ struct Inner {
     settings: Settings,
     vault: vault::Vault,
     supervisors: supervision::Supervisors,
+    /// This instance among those sharing the database.
+    instance: instances::Instance,
     /// Wakes the dispatcher's loop before its next tick.
     dispatch_wake: tokio::sync::Notify,
     /// Held by the dispatcher's pass under way.
@@ -178,6 +184,7 @@ impl App {
     ) -> App {
         let throttle = SignInThrottle::new(settings.throttle);
         let supervisors = supervision::Supervisors::new(settings.live.clone());
+        let instance = instances::Instance::new(store.backend());
         App {
             inner: Arc::new(Inner {
                 policies: policies::PolicyCache::default(),
@@ -188,6 +195,7 @@ impl App {
                 settings,
                 vault,
                 supervisors,
+                instance,
                 dispatch_wake: tokio::sync::Notify::new(),
                 dispatch_pass: tokio::sync::Mutex::new(()),
                 metrics: metrics::Metrics::default(),

@@ -109,6 +109,13 @@ impl App {
         let mut out = String::new();
         self.render_printers(&mut out).await?;
         self.render_jobs(&mut out).await?;
+        let _ = write!(
+            out,
+            "# HELP farmhand_instance_leases_held Printer leases this instance holds (the printers it supervises).\n\
+             # TYPE farmhand_instance_leases_held gauge\n\
+             farmhand_instance_leases_held {}\n",
+            self.supervisors().len()
+        );
         self.metrics().render(&mut out);
         Ok(out)
     }

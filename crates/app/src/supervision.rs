@@ -57,7 +57,7 @@ impl Default for LiveSettings {
 }
 
 /// What a printer is printing, live.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LiveJob {
     /// The print Farmhand recorded for it.
     pub print_id: Option<PrintId>,
@@ -74,7 +74,7 @@ pub struct LiveJob {
 }
 
 /// Heater temperatures, °C.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LiveTemperatures {
     pub tool_actual: Option<f64>,
     pub tool_target: Option<f64>,
@@ -83,7 +83,7 @@ pub struct LiveTemperatures {
 }
 
 /// A printer's live state.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LiveStatus {
     pub printer_id: PrinterId,
     pub state: PrinterState,
@@ -98,7 +98,7 @@ pub struct LiveStatus {
 }
 
 /// A change of a printer's live state, for server-sent events.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LiveUpdate {
     pub org: OrgId,
     pub status: LiveStatus,
@@ -154,6 +154,9 @@ pub(crate) struct Track {
     pub cursor: JobCursor,
     /// The ID of the job the printer showed at the last observation, if it gave one.
     pub last_job_id: Option<String>,
+    /// When the newest observation taken into account was asked for: one asked for earlier
+    /// and answered later (a poll under way while an action observed the printer) is stale.
+    pub observed_asked: Option<tokio::time::Instant>,
 }
 
 impl Track {
@@ -203,6 +206,8 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// All supervised printers.
 pub struct Supervisors {
     printers: RwLock<HashMap<PrinterId, Arc<LivePrinter>>>,
+    /// Live states of printers other instances supervise, as they report them.
+    remote: RwLock<HashMap<PrinterId, LiveStatus>>,
     updates: broadcast::Sender<LiveUpdate>,
     pub settings: LiveSettings,
 }
@@ -211,6 +216,7 @@ impl Supervisors {
     pub fn new(settings: LiveSettings) -> Self {
         Self {
             printers: RwLock::new(HashMap::new()),
+            remote: RwLock::new(HashMap::new()),
             updates: broadcast::channel(4096).0,
             settings,
         }
@@ -224,8 +230,28 @@ impl Supervisors {
             .cloned()
     }
 
+    /// The printer's live state: from its supervisor here, or as the instance supervising it
+    /// last reported.
     pub fn status(&self, id: PrinterId) -> Option<LiveStatus> {
-        self.get(id).map(|p| p.status())
+        match self.get(id) {
+            Some(printer) => Some(printer.status()),
+            None => self
+                .remote
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(&id)
+                .cloned(),
+        }
+    }
+
+    /// A live state another instance reported: kept, and told to this instance's subscribers.
+    pub(crate) fn remote_update(&self, update: LiveUpdate) {
+        self.remote
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(update.status.printer_id, update.status.clone());
+        // No subscriber is fine.
+        let _ = self.updates.send(update);
     }
 
     /// Every supervised printer.
@@ -255,6 +281,10 @@ impl Supervisors {
     }
 
     fn insert(&self, printer: Arc<LivePrinter>) -> Option<Arc<LivePrinter>> {
+        self.remote
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&printer.id);
         self.printers
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -490,10 +520,20 @@ impl App {
         &self.inner.supervisors
     }
 
-    /// Starts supervising every printer in the database (server start-up), with what the
-    /// supervisors need read in a few queries for the whole fleet.
-    pub async fn start_fleet(&self) -> AppResult<()> {
-        let start = store::fleet_start(&mut *self.store().read().await?).await?;
+    /// (Re)starts supervising `printers` (`None`: every printer in the database), with what
+    /// the supervisors need read in a few queries for all of them. Those no longer in the
+    /// database stop being supervised.
+    pub(crate) async fn start_supervisors(&self, printers: Option<&[PrinterId]>) -> AppResult<()> {
+        let start = store::fleet_start(&mut *self.store().read().await?, printers).await?;
+        for id in printers.unwrap_or_default() {
+            if !start
+                .printers
+                .iter()
+                .any(|(_, printer, _)| printer.id == *id)
+            {
+                self.unsupervise(*id);
+            }
+        }
         let mut active_prints = start.active_prints;
         let mut cursors = start.job_cursors;
         for (i, (org, printer, credential)) in start.printers.into_iter().enumerate() {
@@ -516,7 +556,11 @@ impl App {
     }
 
     /// Builds the driver for a printer as stored and (re)starts its supervisor.
+    /// Another instance holding the printer's lease is told to do it instead.
     pub(crate) async fn supervise(&self, org: OrgId, printer: &Printer) -> AppResult<()> {
+        if !self.take_lease(printer.id).await? {
+            return Ok(());
+        }
         let mut conn = self.store().read().await?;
         let credential = store::printer_credential(&mut conn, org, printer.id).await?;
         let model = match printer.model_id {
@@ -573,6 +617,7 @@ impl App {
                 }),
                 cursor,
                 last_job_id: None,
+                observed_asked: None,
             }),
             latest: Mutex::new(status),
             task: Mutex::new(None),
@@ -632,9 +677,10 @@ impl App {
         let settings = self.supervisors().settings.clone();
         let mut backoff = Duration::from_secs(1);
         loop {
+            let asked = tokio::time::Instant::now();
             let connected = call(&settings, printer.driver.connect()).await;
             let ok = connected.is_ok();
-            self.observe_logged(&printer, connected).await;
+            self.observe_logged(&printer, connected, asked).await;
             if !ok {
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(settings.max_backoff);
@@ -646,9 +692,10 @@ impl App {
                     () = tokio::time::sleep(settings.poll_interval) => {}
                     () = printer.driver.changed() => {}
                 }
+                let asked = tokio::time::Instant::now();
                 let snapshot = call(&settings, printer.driver.snapshot()).await;
                 let lost = snapshot.is_err();
-                self.observe_logged(&printer, snapshot).await;
+                self.observe_logged(&printer, snapshot, asked).await;
                 if lost {
                     break;
                 }
@@ -661,8 +708,9 @@ impl App {
     /// so that tests can drive supervision a step at a time instead of waiting for a poll.
     pub async fn observe_now(&self, printer: &LivePrinter) -> AppResult<LiveStatus> {
         let settings = &self.supervisors().settings;
+        let asked = tokio::time::Instant::now();
         let snapshot = call(settings, printer.driver.snapshot()).await;
-        self.observe(printer, snapshot).await?;
+        self.observe(printer, snapshot, asked).await?;
         Ok(printer.status())
     }
 
@@ -674,24 +722,37 @@ impl App {
         }
     }
 
-    async fn observe_logged(&self, printer: &LivePrinter, snapshot: Result<Snapshot, DriverError>) {
+    async fn observe_logged(
+        &self,
+        printer: &LivePrinter,
+        snapshot: Result<Snapshot, DriverError>,
+        asked: tokio::time::Instant,
+    ) {
         if let Err(error) = &snapshot {
             self.metrics().count_driver_error(error);
         }
-        if let Err(e) = self.observe(printer, snapshot).await {
+        if let Err(e) = self.observe(printer, snapshot, asked).await {
             // The database being briefly unavailable must not stop supervision; the next
             // observation retries the same transition.
             tracing::warn!(printer = %printer.id, error = %e, "could not record a printer observation");
         }
     }
 
-    /// Takes one observation of a printer: updates its live state and records transitions.
+    /// Takes one observation of a printer, asked for at `asked`: updates its live state and
+    /// records transitions. An observation older than one already taken into account is
+    /// dropped: it would show the printer as it was before (a print just started as not yet
+    /// there).
     pub(crate) async fn observe(
         &self,
         printer: &LivePrinter,
         snapshot: Result<Snapshot, DriverError>,
+        asked: tokio::time::Instant,
     ) -> AppResult<()> {
         let mut track = printer.track.lock().await;
+        if track.observed_asked.is_some_and(|newest| asked < newest) {
+            return Ok(());
+        }
+        track.observed_asked = Some(asked);
         self.observe_in(printer, &mut track, snapshot).await
     }
 
@@ -785,11 +846,13 @@ impl App {
         }
         track.status = status.clone();
         *lock(&printer.latest) = status.clone();
-        // No subscriber is fine.
-        let _ = self.supervisors().updates.send(LiveUpdate {
+        let update = LiveUpdate {
             org: printer.org,
             status,
-        });
+        };
+        self.instance().share_live(&update);
+        // No subscriber is fine.
+        let _ = self.supervisors().updates.send(update);
     }
 
     async fn record_state(

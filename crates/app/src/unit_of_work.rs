@@ -185,6 +185,11 @@ impl<A> UnitOfWork<A> {
         Ok(())
     }
 
+    /// The transaction itself, for queries that depend on the database's dialect.
+    pub(crate) fn tx(&mut self) -> &mut store::WriteTx {
+        &mut self.tx
+    }
+
     /// The time of the action (every record of it carries the same).
     pub fn now(&self) -> Timestamp {
         self.now

@@ -59,6 +59,8 @@ impl Farm {
                     name: "Workshop".into(),
                     description: String::new(),
                     time_zone: None,
+                    staffed_hours: Vec::new(),
+                    staffed_grace_minutes: 0,
                 },
             )
             .await

@@ -52,6 +52,8 @@ impl Rig {
                     name: "Hall".into(),
                     description: String::new(),
                     time_zone: None,
+                    staffed_hours: Vec::new(),
+                    staffed_grace_minutes: 0,
                 },
             )
             .await

@@ -90,6 +90,8 @@ impl World {
                     name: "Workshop".into(),
                     description: String::new(),
                     time_zone: None,
+                    staffed_hours: Vec::new(),
+                    staffed_grace_minutes: 0,
                 },
             )
             .await

@@ -86,6 +86,8 @@ async fn a_promotion_that_commits_first_lets_the_request_through(backend: Backen
                 name: "Annex".into(),
                 description: String::new(),
                 time_zone: None,
+                staffed_hours: Vec::new(),
+                staffed_grace_minutes: 0,
             },
         )
         .await
@@ -106,6 +108,8 @@ async fn a_refused_use_case_leaves_nothing_behind(backend: Backend) {
             name: name.into(),
             description: String::new(),
             time_zone: None,
+            staffed_hours: Vec::new(),
+            staffed_grace_minutes: 0,
         };
         sites.push(people.create_site(&owner, input).await.unwrap().id);
     }

@@ -105,6 +105,7 @@ const RUN_PRINTERS: &[Permission] = &[
     P::QueueHistoryAll,
     P::QueueHistoryOwn,
     P::QueueAssignPrinter,
+    P::QueueOutsideStaffedHours,
     P::PrintersReserve,
 ];
 

@@ -346,8 +346,15 @@ pub struct Site {
     pub name: String,
     pub description: String,
     pub time_zone: Option<String>,
+    /// When someone is there to clear a finished print's plate.
+    pub staffed_hours: crate::StaffedHours,
+    /// How long after a staffed period ends a job may still end.
+    pub staffed_grace_minutes: u32,
     pub created_at: Timestamp,
 }
+
+/// Longest grace period after staffed hours, in minutes (12 hours).
+pub const MAX_STAFFED_GRACE_MINUTES: u32 = 720;
 
 /// A user's membership in an organization.
 #[derive(Debug, Clone)]

@@ -7,7 +7,13 @@
 //!   starting on an idle printer, over 1,000 jobs one at a time: p50 and p99 (aim: p99 under
 //!   100 ms).
 //!
-//! `cargo bench -p farmhand --bench dispatch -- [--printers N] [--latency-jobs N]`
+//! - while the farm fills, the first page of the printer list and of the queue through the API
+//!   (p50, p99; aim: p99 under 50 ms) beside the same page read straight from the database;
+//! - on PostgreSQL, a farm of M printers (default 1,000) filled by two instances sharing the
+//!   database beside one instance alone, in the same run.
+//!
+//! `cargo bench -p farmhand --bench dispatch -- [--printers N] [--latency-jobs N]
+//!  [--shared-printers M]` (PostgreSQL from `TEST_POSTGRES_URL`)
 
 // A bench binary: set-up failures stop it with the cause.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -32,12 +38,14 @@ const SPEED: f64 = 1.0;
 struct Args {
     printers: usize,
     latency_jobs: usize,
+    shared_printers: usize,
 }
 
 fn args() -> Args {
     let mut args = Args {
         printers: 10_000,
         latency_jobs: 1_000,
+        shared_printers: 1_000,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -45,6 +53,7 @@ fn args() -> Args {
         match arg.as_str() {
             "--printers" => args.printers = value().expect("--printers N"),
             "--latency-jobs" => args.latency_jobs = value().expect("--latency-jobs N"),
+            "--shared-printers" => args.shared_printers = value().expect("--shared-printers N"),
             _ => {} // `cargo bench` passes --bench.
         }
     }
@@ -197,6 +206,8 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 
 struct Farm {
     server: Server,
+    /// Further instances on the same database.
+    others: Vec<Server>,
     app: App,
     base: String,
     org: OrgId,
@@ -207,7 +218,13 @@ struct Farm {
 }
 
 async fn farm(printers: usize) -> Farm {
-    let db = TestDatabase::new(Backend::Sqlite).await;
+    farm_on(Backend::Sqlite, printers, 1).await
+}
+
+/// A farm of simulated printers, idle, on `backend`, supervised by `instances` servers
+/// sharing the database (each holding its share of the printers).
+async fn farm_on(backend: Backend, printers: usize, instances: usize) -> Farm {
+    let db = TestDatabase::new(backend).await;
     let dir = tempfile::tempdir().expect("a temporary data directory");
     let url = match &db.url {
         store::DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
@@ -237,6 +254,22 @@ async fn farm(printers: usize) -> Farm {
     let one_time = created.one_time_password.expect("a one-time password");
     let ids = seed_printers(app.store(), org, printers, app.now()).await;
     let server = Server::start(&config, app).await.expect("start the server");
+    let mut others = Vec::new();
+    for _ in 1..instances {
+        let store = farmhand::open_store(&config)
+            .await
+            .expect("open the database");
+        let options = ServerOptions {
+            clock: Arc::new(SystemClock),
+            hasher: PasswordHasher::standard().expect("the password hasher"),
+        };
+        let app = farmhand::build_app(store, &config, options).expect("build the app");
+        others.push(
+            Server::start(&config, app)
+                .await
+                .expect("start an instance"),
+        );
+    }
     let app = server.app().clone();
     let base = format!("http://{}", server.addr());
     let client = owner_client(&base, &one_time).await;
@@ -252,8 +285,23 @@ async fn farm(printers: usize) -> Farm {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    if instances > 1 {
+        // Each instance holds its share before the jobs arrive.
+        let share = printers / instances;
+        while !others
+            .iter()
+            .all(|other| other.app().supervisors().len() + 1 >= share)
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(300),
+                "printers never shared"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
     Farm {
         server,
+        others,
         app,
         base,
         org,
@@ -274,7 +322,14 @@ async fn fill_the_farm(printers: usize) {
     let seeding = Instant::now();
     seed_jobs(farm.app.store(), farm.org, file, jobs, farm.app.now()).await;
     let seeded = seeding.elapsed();
+    let pages = tokio::spawn(first_pages(
+        farm.client.clone(),
+        farm.base.clone(),
+        farm.org,
+        farm.app.store().clone(),
+    ));
     let waited = wait_until_printing(&farm.app, &farm.printers, Duration::from_secs(1800)).await;
+    pages.abort();
     let total = seeded + waited;
     println!(
         "fill: {printers} idle printers, {jobs} queued jobs: every printer printing {:.1} s \
@@ -284,6 +339,110 @@ async fn fill_the_farm(printers: usize) {
         total.as_secs_f64() * 1000.0 / printers as f64
     );
     farm.server.stop().await.expect("stop the server");
+}
+
+/// The first page of the printer list and of the queue, through the API and straight from the
+/// database, in turns, until aborted; prints p50 and p99 every 200 rounds.
+async fn first_pages(client: reqwest::Client, base: String, org: OrgId, store: Store) {
+    let mut timings: [Vec<Duration>; 4] = Default::default();
+    let printers_url = format!("{base}/api/v1/orgs/{org}/printers?limit=50");
+    let jobs_url = format!("{base}/api/v1/orgs/{org}/jobs?limit=50");
+    loop {
+        for (n, url) in [(0, &printers_url), (1, &jobs_url)] {
+            let started = Instant::now();
+            let response = client.get(url).send().await.expect("a page");
+            assert!(
+                response.status().is_success(),
+                "{url}: {}",
+                response.status()
+            );
+            response.bytes().await.expect("the page");
+            timings[n].push(started.elapsed());
+        }
+        let started = Instant::now();
+        {
+            let mut conn = store.read().await.expect("a connection");
+            store::list_printers_after(&mut conn, org, &store::PrinterFilter::default(), None, 50)
+                .await
+                .expect("the printers");
+        }
+        timings[2].push(started.elapsed());
+        let started = Instant::now();
+        bare_queue_page(&store, org).await;
+        timings[3].push(started.elapsed());
+        if timings[0].len().is_multiple_of(200) {
+            let stats: Vec<(f64, f64)> = timings
+                .iter()
+                .map(|t| {
+                    let mut sorted = t.clone();
+                    sorted.sort();
+                    (percentile(&sorted, 0.5), percentile(&sorted, 0.99))
+                })
+                .collect();
+            println!(
+                "first pages during dispatch ({} rounds): printers p50 {:.1} ms p99 {:.1} ms \
+                 (bare query p99 {:.2} ms, {:.1}×); queue p50 {:.1} ms p99 {:.1} ms (bare query \
+                 p99 {:.2} ms, {:.1}×) (aim: p99 < 50 ms)",
+                timings[0].len(),
+                stats[0].0,
+                stats[0].1,
+                stats[2].1,
+                stats[0].1 / stats[2].1,
+                stats[1].0,
+                stats[1].1,
+                stats[3].1,
+                stats[1].1 / stats[3].1,
+            );
+        }
+    }
+}
+
+/// The queue's first page as one plain query.
+async fn bare_queue_page(store: &Store, org: OrgId) {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT id, state, priority, queue_position, owner_member_id, file_id FROM jobs \
+         WHERE org_id = $1 AND state IN ('pending_approval', 'sent_back', 'queued', 'assigned', \
+         'printing', 'paused', 'unknown') ORDER BY priority DESC, queue_position, id LIMIT 50",
+    )
+    .bind(org.get())
+    .fetch_all(store.pool())
+    .await
+    .expect("the queue");
+    assert!(rows.iter().all(|row| row.get::<i64, _>(0) > 0));
+}
+
+/// The same farm on PostgreSQL filled by one instance, then by two sharing the database.
+async fn shared_farm(printers: usize) {
+    let mut times = Vec::new();
+    for instances in [1, 2] {
+        let farm = farm_on(Backend::Postgres, printers, instances).await;
+        let file = upload(&farm.client, &farm.base, farm.org).await;
+        let jobs = printers * 10;
+        let started = Instant::now();
+        seed_jobs(farm.app.store(), farm.org, file, jobs, farm.app.now()).await;
+        wait_until_printing(&farm.app, &farm.printers, Duration::from_secs(1800)).await;
+        let took = started.elapsed();
+        let held: Vec<usize> = std::iter::once(&farm.server)
+            .chain(&farm.others)
+            .map(|s| s.app().supervisors().len())
+            .collect();
+        println!(
+            "PostgreSQL, {instances} instance(s) holding {held:?} of {printers} printers, \
+             {jobs} queued jobs: every printer printing after {:.1} s ({:.2} ms per assignment)",
+            took.as_secs_f64(),
+            took.as_secs_f64() * 1000.0 / printers as f64
+        );
+        times.push(took);
+        for other in farm.others {
+            other.stop().await.expect("stop an instance");
+        }
+        farm.server.stop().await.expect("stop the server");
+    }
+    println!(
+        "two instances fill the farm in {:.2}× the time of one",
+        times[1].as_secs_f64() / times[0].as_secs_f64()
+    );
 }
 
 /// One job at a time on a farm of idle printers: submission returned to print started.
@@ -341,6 +500,7 @@ async fn main() {
     println!("dispatch bench on SQLite ({} CPUs)", num_cpus());
     latency(args.latency_jobs).await;
     fill_the_farm(args.printers).await;
+    shared_farm(args.shared_printers).await;
 }
 
 fn num_cpus() -> usize {

@@ -39,6 +39,13 @@ pub struct Config {
     pub metrics_token: String,
     /// Anyone may read `/metrics` (only where the network is trusted).
     pub metrics_public: bool,
+    /// Where the other instances sharing the database reach this one (`http://host:port`);
+    /// empty: the listening address (127.0.0.1 when listening on every address).
+    pub advertise_url: String,
+    /// How long a printer's lease lasts unless its instance renews it (every quarter of it):
+    /// an instance that dies leaves its printers to the others after at most this plus a
+    /// quarter (5 to 600 seconds).
+    pub lease_ttl_secs: u64,
     pub database: DatabaseConfig,
     pub sign_in_throttle: ThrottleConfig,
     pub files: FilesConfig,
@@ -153,6 +160,8 @@ impl Default for Config {
             max_print_file_mb: app::MAX_PRINT_FILE_BYTES >> 20,
             metrics_token: String::new(),
             metrics_public: false,
+            advertise_url: String::new(),
+            lease_ttl_secs: 20,
             database: DatabaseConfig::default(),
             sign_in_throttle: ThrottleConfig::default(),
             files: FilesConfig::default(),
@@ -205,6 +214,8 @@ impl std::fmt::Debug for Config {
                 },
             )
             .field("metrics_public", &self.metrics_public)
+            .field("advertise_url", &self.advertise_url)
+            .field("lease_ttl_secs", &self.lease_ttl_secs)
             .field("database", &self.database)
             .field("sign_in_throttle", &self.sign_in_throttle)
             .field("files", &self.files)
@@ -244,6 +255,13 @@ impl Config {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
+        if !(5..=600).contains(&self.lease_ttl_secs) {
+            bail!("lease_ttl_secs must be 5 to 600");
+        }
+        let url = &self.advertise_url;
+        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
+            bail!("advertise_url must start with http:// or https://");
+        }
         if self.session_ttl_hours < 1 {
             bail!("session_ttl_hours must be at least 1");
         }
@@ -325,8 +343,25 @@ impl Config {
                 max_failures_per_account: self.sign_in_throttle.max_failures_per_account,
                 max_failures_per_address: self.sign_in_throttle.max_failures_per_address,
             },
+            instances: app::InstanceSettings {
+                lease_ttl: std::time::Duration::from_secs(self.lease_ttl_secs),
+                lease_renewal: std::time::Duration::from_secs(self.lease_ttl_secs) / 4,
+            },
             ..app::Settings::default()
         })
+    }
+
+    /// Where the other instances reach this one, listening on `bound`.
+    pub fn instance_address(&self, bound: SocketAddr) -> String {
+        if !self.advertise_url.is_empty() {
+            return self.advertise_url.trim_end_matches('/').to_string();
+        }
+        let ip = if bound.ip().is_unspecified() {
+            std::net::IpAddr::from([127, 0, 0, 1])
+        } else {
+            bound.ip()
+        };
+        format!("http://{}", SocketAddr::new(ip, bound.port()))
     }
 }
 
@@ -428,6 +463,16 @@ max_print_file_mb = 512
 # network). With neither, /metrics answers 404.
 metrics_token = ""
 metrics_public = false
+
+# Several instances may share one PostgreSQL database (behind one load balancer): each printer
+# is supervised by one of them, and a request about it reaching another is handed on to it, at
+# this address. Empty: the listening address (127.0.0.1 when listening on every address).
+advertise_url = ""
+
+# How long an instance's hold on a printer lasts unless renewed (every quarter of it): when an
+# instance dies, the others take its printers over after at most this plus a quarter, and
+# settle its prints in flight with what the printers report (5 to 600 seconds).
+lease_ttl_secs = 20
 
 [database]
 # Connections in the pool.

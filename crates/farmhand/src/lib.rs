@@ -59,6 +59,8 @@ pub struct Server {
     app: App,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<std::io::Result<()>>,
+    /// This instance's part of the fleet; it gives its printers up when it ends.
+    instance: JoinHandle<()>,
 }
 
 impl Server {
@@ -77,15 +79,16 @@ impl Server {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
-        // The fleet supervisors run inside the server process; with thousands of printers
-        // setting them up takes seconds, so the server answers meanwhile.
-        let fleet_app = app.clone();
-        tokio::spawn(async move {
-            if let Err(e) = fleet_app.start_fleet().await {
-                tracing::error!(error = %e, "cannot start the printer fleet");
-            }
-        });
         let (shutdown, mut signal) = watch::channel(false);
+        // The printers' supervisors run inside the server process, for the printers whose
+        // leases this instance holds; with thousands of printers setting them up takes
+        // seconds, so the server answers meanwhile.
+        let instance_app = app.clone();
+        let instance_stop = shutdown.subscribe();
+        let address = config.instance_address(addr);
+        let instance = tokio::spawn(async move {
+            instance_app.run_instance(address, instance_stop).await;
+        });
         // The dispatcher sends queued jobs to free printers until the server stops.
         let dispatch_app = app.clone();
         let dispatch_stop = shutdown.subscribe();
@@ -103,6 +106,7 @@ impl Server {
             app,
             shutdown,
             task,
+            instance,
         })
     }
 
@@ -117,8 +121,9 @@ impl Server {
     /// Stops accepting, lets requests in flight finish, and closes the database.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
-        self.app.supervisors().stop_all();
         self.task.await??;
+        // Its printers' leases are given up, for other instances to take at once.
+        let _ = self.instance.await;
         self.app.store().close().await;
         Ok(())
     }
@@ -126,6 +131,7 @@ impl Server {
     /// Serves until the task ends (it only ends on error or after `stop`).
     pub async fn wait(self) -> anyhow::Result<()> {
         self.task.await??;
+        let _ = self.instance.await;
         Ok(())
     }
 

@@ -23,6 +23,7 @@ pub(crate) const SQLITE: &[(&str, &str)] = migrations!("sqlite":
     "0007_file_library.sql",
     "0008_print_jobs.sql",
     "0009_dispatch.sql",
+    "0010_instances_staffed_hours.sql",
     "0011_quotas_billing.sql",
 );
 pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres":
@@ -35,6 +36,7 @@ pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres":
     "0007_file_library.sql",
     "0008_print_jobs.sql",
     "0009_dispatch.sql",
+    "0010_instances_staffed_hours.sql",
     "0011_quotas_billing.sql",
 );
 

@@ -78,6 +78,7 @@ pub fn status(code: ErrorCode) -> StatusCode {
         ErrorCode::PrinterCredentialsRefused => StatusCode::BAD_GATEWAY,
         ErrorCode::PrinterError => StatusCode::BAD_GATEWAY,
         ErrorCode::PrinterUnreachable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::InstanceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::UserExists => StatusCode::CONFLICT,
     }
 }
@@ -92,6 +93,8 @@ pub struct ApiError {
     /// Extra fields of the error object (permission, field, …), in order.
     pub details: Vec<(&'static str, Value)>,
     pub retry_after: Option<u64>,
+    /// The address of the instance that can answer instead (see `forward`).
+    pub forward_to: Option<String>,
 }
 
 impl ApiError {
@@ -102,6 +105,7 @@ impl ApiError {
             message: message.into(),
             details: Vec::new(),
             retry_after: None,
+            forward_to: None,
         }
     }
 
@@ -152,6 +156,10 @@ impl From<AppError> for ApiError {
                         json!(crate::wire::access::AccessLevel::from(level)),
                     );
                 }
+            }
+            AppError::Elsewhere { address } => {
+                api.retry_after = Some(30);
+                api.forward_to = Some(address);
             }
             AppError::FileTooLarge { limit } => api = api.with("limit_bytes", json!(limit)),
             AppError::UnsupportedFile(found) => {
@@ -252,6 +260,9 @@ mod tests {
             AppError::Printer(DriverError::Protocol("?".into())),
             AppError::Printer(DriverError::Config("?".into())),
             AppError::internal(std::io::Error::other("x")),
+            AppError::Elsewhere {
+                address: "http://127.0.0.1:1".into(),
+            },
             AppError::UnsupportedFile(app::FoundKind::StlBinary),
         ];
         for code in ErrorCode::ALL {

@@ -3,6 +3,7 @@
 mod api;
 mod error;
 mod extract;
+mod forward;
 mod origin;
 pub mod routes;
 pub mod wire;
@@ -47,6 +48,8 @@ pub struct WebState {
     pub trust_forwarded_for: bool,
     pub openapi: Arc<serde_json::Value>,
     pub metrics: app::MetricsAccess,
+    /// Hands requests on to the instance that supervises their printer.
+    pub forwarder: reqwest::Client,
 }
 
 pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
@@ -92,6 +95,7 @@ pub fn router(app: App, settings: WebSettings) -> Result<Router, String> {
         trust_forwarded_for: settings.trust_forwarded_for,
         openapi: Arc::new(doc_json),
         metrics: settings.metrics,
+        forwarder: forward::client(),
     };
     let (plain_router, _) = plain_routes().into_parts();
     let router = Router::new()
@@ -106,6 +110,10 @@ pub fn router(app: App, settings: WebSettings) -> Result<Router, String> {
         // What buffering extractors (JSON) read at most; uploads stream and have their own.
         .layer(axum::extract::DefaultBodyLimit::max(
             extract::MAX_JSON_BODY_BYTES,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            forward::to_supervising_instance,
         ))
         .with_state(state)
         .layer(axum::middleware::from_fn(error::add_request_id))

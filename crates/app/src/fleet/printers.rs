@@ -585,7 +585,7 @@ impl Fleet<'_> {
         uow.rights_changed();
         uow.audit(Audit::of("printer.delete", "printer", id).before(printer_summary(&before)));
         uow.commit().await?;
-        self.app.unsupervise(id);
+        self.app.printer_removed(id);
         Ok(())
     }
 

@@ -17,9 +17,9 @@ pub(crate) struct FileFacts {
     bounds: Option<Bounds>,
     #[serde(default)]
     metadata: Metadata,
-    /// The estimated printing time of one copy, s.
+    /// How long it prints, by the analysis, in seconds.
     #[serde(default)]
-    estimated_time_s: f64,
+    estimated_time_s: Option<f64>,
     /// The material one copy uses, g.
     #[serde(default)]
     filament_weight_g: f64,
@@ -52,7 +52,7 @@ pub(crate) struct Unsuitable {
 impl FileFacts {
     /// One copy's estimated printing time, s.
     pub fn time_s(&self) -> f64 {
-        self.estimated_time_s
+        self.estimated_s()
     }
 
     /// The material one copy uses, g.
@@ -67,6 +67,13 @@ impl FileFacts {
 
     pub fn parse(analysis: &str) -> AppResult<FileFacts> {
         serde_json::from_str(analysis).map_err(AppError::internal)
+    }
+
+    /// How long the file prints, by its analysis, in seconds (0 when unknown).
+    pub fn estimated_s(&self) -> f64 {
+        self.estimated_time_s
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .unwrap_or(0.0)
     }
 
     /// Whether the file suits `model`: fits its build volume, uses materials it takes, was

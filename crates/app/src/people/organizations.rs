@@ -2,7 +2,8 @@
 
 use authz::Permission;
 use domain::{
-    CurrencyCode, JobTarget, Name, Organization, Site, SiteId, TimeZoneName, parse_description,
+    CurrencyCode, JobTarget, MAX_STAFFED_GRACE_MINUTES, Name, Organization, Site, SiteId,
+    StaffedHours, StaffedPeriod, TimeZoneName, parse_description,
 };
 use serde_json::json;
 
@@ -35,6 +36,10 @@ pub struct CreateSite {
     pub description: String,
     /// The site's own time zone if it differs from the organization's.
     pub time_zone: Option<String>,
+    /// When someone is there to clear plates; empty: always.
+    pub staffed_hours: Vec<StaffedPeriod>,
+    /// How long after a staffed period a job may still end, in minutes.
+    pub staffed_grace_minutes: u32,
 }
 
 #[derive(Debug)]
@@ -43,6 +48,8 @@ pub struct UpdateSite {
     pub description: Option<String>,
     /// `null` clears the site's own time zone.
     pub time_zone: Option<Option<String>>,
+    pub staffed_hours: Option<Vec<StaffedPeriod>>,
+    pub staffed_grace_minutes: Option<u32>,
 }
 
 pub(crate) fn org_summary(org: &Organization) -> serde_json::Value {
@@ -58,7 +65,24 @@ pub(crate) fn org_summary(org: &Organization) -> serde_json::Value {
 }
 
 fn site_summary(site: &Site) -> serde_json::Value {
-    json!({ "name": site.name, "description": site.description, "time_zone": site.time_zone })
+    json!({
+        "name": site.name,
+        "description": site.description,
+        "time_zone": site.time_zone,
+        "staffed_hours": site.staffed_hours,
+        "staffed_grace_minutes": site.staffed_grace_minutes,
+    })
+}
+
+fn staffed_grace(minutes: u32) -> AppResult<u32> {
+    if minutes > MAX_STAFFED_GRACE_MINUTES {
+        return Err(domain::Invalid::new(
+            "staffed_grace_minutes",
+            format!("must be 0 to {MAX_STAFFED_GRACE_MINUTES} minutes"),
+        )
+        .into());
+    }
+    Ok(minutes)
 }
 
 impl People<'_> {
@@ -145,6 +169,8 @@ impl People<'_> {
             .time_zone
             .map(|z| TimeZoneName::parse("time_zone", &z))
             .transpose()?;
+        let staffed_hours = StaffedHours::new("staffed_hours", input.staffed_hours)?;
+        let staffed_grace_minutes = staffed_grace(input.staffed_grace_minutes)?;
         let mut uow = self.app.begin(actor, Changes::Data).await?;
         uow.actor().require(Permission::SitesManage)?;
         let now = uow.now();
@@ -158,9 +184,14 @@ impl People<'_> {
         )
         .await
         .map_err(name_taken(name.as_str()))?;
-        let site = store::get_site(uow.conn(), actor.org(), id)
+        let mut site = store::get_site(uow.conn(), actor.org(), id)
             .await
             .found("site")?;
+        if !staffed_hours.always() || staffed_grace_minutes > 0 {
+            site.staffed_hours = staffed_hours;
+            site.staffed_grace_minutes = staffed_grace_minutes;
+            store::update_site(uow.conn(), actor.org(), &site).await?;
+        }
         uow.audit(Audit::of("site.create", "site", id).after(site_summary(&site)));
         uow.commit().await?;
         Ok(site)
@@ -189,6 +220,12 @@ impl People<'_> {
                 .map(|z| TimeZoneName::parse("time_zone", &z))
                 .transpose()?
                 .map(TimeZoneName::into_string);
+        }
+        if let Some(periods) = input.staffed_hours {
+            updated.staffed_hours = StaffedHours::new("staffed_hours", periods)?;
+        }
+        if let Some(minutes) = input.staffed_grace_minutes {
+            updated.staffed_grace_minutes = staffed_grace(minutes)?;
         }
         store::update_site(uow.conn(), actor.org(), &updated)
             .await

@@ -95,7 +95,7 @@ impl Lab {
     /// Farmhand stops (its supervisors with it) and starts again on the same database, as after
     /// a restart of the server: every printer is supervised anew from what is stored.
     pub async fn restart(&mut self) {
-        self.app.supervisors().stop_all();
+        self.app.stop_fleet().await.unwrap();
         let store = Store::open(&self.db.url, &StoreOptions::default())
             .await
             .unwrap();

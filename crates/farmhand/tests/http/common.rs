@@ -107,27 +107,7 @@ impl TestServer {
     /// Creates an organization from the console and signs its owner in (changing the
     /// one-time password first, as the server demands).
     pub async fn org_with_owner(&self, name: &str, email: &str) -> (i64, Client) {
-        let created = self
-            .app()
-            .console()
-            .create_org(name, email, Some("Owner"), authz::Preset::Farmhand)
-            .await
-            .unwrap();
-        let owner = self.client();
-        owner
-            .sign_in(email, created.one_time_password.as_deref().unwrap())
-            .await;
-        let (status, body) = owner.get(&format!("/api/v1/orgs/{}", created.org.id)).await;
-        assert_eq!(status, StatusCode::FORBIDDEN);
-        assert_eq!(body["error"]["code"], "password_change_required");
-        let (status, _) = owner
-            .post(
-                "/api/v1/me/password",
-                json!({ "current_password": created.one_time_password.unwrap(), "new_password": PASSWORD }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::NO_CONTENT);
-        (created.org.id.get(), owner)
+        org_with_owner_on(self.app(), self.client(), name, email).await
     }
 
     /// The rank named `name`, as `owner` sees it.
@@ -328,10 +308,10 @@ impl Client {
 }
 
 /// A server on `db` with its data in `data_dir`.
-async fn launch(
+pub async fn launch(
     db: &TestDatabase,
     data_dir: &tempfile::TempDir,
-    clock: Arc<ManualClock>,
+    clock: Arc<dyn domain::Clock>,
     configure: fn(&mut Config),
 ) -> Server {
     let mut config = Config {
@@ -351,6 +331,35 @@ async fn launch(
     };
     let app = farmhand::build_app(store, &config, options).unwrap();
     Server::start(&config, app).await.unwrap()
+}
+
+/// Creates an organization from `app`'s console and signs its owner in with `owner` (changing
+/// the one-time password first, as the server demands).
+pub async fn org_with_owner_on(
+    app: &app::App,
+    owner: Client,
+    name: &str,
+    email: &str,
+) -> (i64, Client) {
+    let created = app
+        .console()
+        .create_org(name, email, Some("Owner"), authz::Preset::Farmhand)
+        .await
+        .unwrap();
+    owner
+        .sign_in(email, created.one_time_password.as_deref().unwrap())
+        .await;
+    let (status, body) = owner.get(&format!("/api/v1/orgs/{}", created.org.id)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["error"]["code"], "password_change_required");
+    let (status, _) = owner
+            .post(
+                "/api/v1/me/password",
+                json!({ "current_password": created.one_time_password.unwrap(), "new_password": PASSWORD }),
+            )
+            .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    (created.org.id.get(), owner)
 }
 
 /// Runs an async test body against a fresh server on each backend; with `configure = f;`

@@ -19,6 +19,7 @@ crate::on_both_backends!(
     a_job_whose_printer_drops_off_is_unknown_then_settled,
     fair_share_serves_whoever_printed_least_first,
     a_reserved_printer_takes_only_its_holders_jobs,
+    jobs_that_would_end_outside_staffed_hours_wait,
     queued_jobs_print_on_octoprint_one_plate_at_a_time,
     queued_jobs_print_on_moonraker_one_plate_at_a_time,
 );
@@ -593,4 +594,99 @@ async fn queued_jobs_print_on_moonraker_one_plate_at_a_time(server: &TestServer)
                           "credential": "moon-key" });
     let farm = Farm::with_printer(server, printer, small_gcode()).await;
     two_jobs_one_plate_at_a_time(server, &farm).await;
+}
+
+/// Staffed hours (Monday to Friday, 08:00 to 18:00 in Amsterdam): on a Sunday a member's job
+/// waits with `outside_staffed_hours`; the owner (exempt) prints meanwhile; on Monday morning
+/// the member's job starts.
+async fn jobs_that_would_end_outside_staffed_hours_wait(server: &TestServer) {
+    let farm = Farm::open(server).await;
+    let printer_path = farm.path(&format!("printers/{}", farm.printer));
+    let (_, printer) = farm.owner.get(&printer_path).await;
+    let site_path = farm.path(&format!("sites/{}", printer["site_id"]));
+    let (status, org) = farm
+        .owner
+        .patch(
+            &format!("/api/v1/orgs/{}", farm.org),
+            json!({ "time_zone": "Europe/Amsterdam" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{org}");
+    for (bad, field) in [
+        (
+            json!({ "staffed_grace_minutes": 721 }),
+            "staffed_grace_minutes",
+        ),
+        (
+            json!({ "staffed_hours": [{ "days": [], "from": "08:00", "to": "18:00" }] }),
+            "staffed_hours",
+        ),
+    ] {
+        let (status, refused) = farm.owner.patch(&site_path, bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        assert_eq!(refused["error"]["field"], field, "{refused}");
+    }
+    let (status, refused) = farm
+        .owner
+        .patch(
+            &site_path,
+            json!({ "staffed_hours": [{ "days": ["mon"], "from": "8:00", "to": "18:00" }] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    let weekdays = json!([{ "days": ["mon", "tue", "wed", "thu", "fri"],
+                            "from": "08:00", "to": "18:00" }]);
+    let (status, site) = farm
+        .owner
+        .patch(
+            &site_path,
+            json!({ "staffed_hours": weekdays, "staffed_grace_minutes": 30 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{site}");
+    assert_eq!(site["staffed_hours"], weekdays);
+    assert_eq!(site["staffed_grace_minutes"], 30);
+    server
+        .wait_for(&farm.owner, &printer_path, "idle", |l| l["state"] == "idle")
+        .await;
+
+    // Sunday 22 November 2026, 10:00 in Amsterdam.
+    let waiting = farm
+        .submit(json!({ "file_id": farm.file, "target": { "any": true } }))
+        .await;
+    let outcome = server.app().dispatch_once().await.unwrap();
+    assert!(outcome.started.is_empty(), "{outcome:?}");
+    let why = farm.why(waiting).await;
+    let reason = &why["candidates"][0]["reasons"][0];
+    assert_eq!(reason["code"], "outside_staffed_hours", "{why}");
+    let message = reason["message"].as_str().unwrap();
+    assert!(message.contains("Sun 10:0"), "{message}");
+    assert!(message.contains("(Europe/Amsterdam)"), "{message}");
+    assert!(message.contains("30-minute grace"), "{message}");
+
+    // The owner clears their own plates: exempt, their job goes first.
+    let (status, exempt) = farm
+        .owner
+        .post(
+            &farm.path("jobs"),
+            json!({ "file_id": farm.file, "target": { "any": true } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{exempt}");
+    let exempt = exempt["id"].as_i64().unwrap();
+    farm.wait_for_job(server, exempt, "completed").await;
+    let (status, _) = farm
+        .owner
+        .post_empty(&format!("{printer_path}/bed-clear"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, still) = farm
+        .member
+        .get(&farm.path(&format!("jobs/{waiting}")))
+        .await;
+    assert_eq!(still["state"], "queued", "{still}");
+
+    // Monday 23 November, 09:00 in Amsterdam: staffed.
+    server.clock.advance_seconds(23 * 3600);
+    farm.wait_for_job(server, waiting, "printing").await;
 }

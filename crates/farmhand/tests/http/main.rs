@@ -11,6 +11,7 @@ mod authorization;
 mod dispatch;
 mod files;
 mod fleet;
+mod instances;
 mod jobs;
 mod limits;
 mod members;

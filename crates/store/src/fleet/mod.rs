@@ -2,6 +2,7 @@
 
 mod groups;
 mod history;
+mod leases;
 pub(crate) mod models;
 mod printers;
 pub(crate) mod prints;
@@ -9,6 +10,7 @@ mod reservations;
 
 pub use groups::*;
 pub use history::*;
+pub use leases::*;
 pub use models::*;
 pub use printers::*;
 pub use prints::*;

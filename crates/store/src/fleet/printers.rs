@@ -242,9 +242,36 @@ pub struct FleetStart {
     pub job_cursors: std::collections::HashMap<PrinterId, String>,
 }
 
-pub async fn fleet_start(conn: &mut Conn) -> Result<FleetStart, StoreError> {
+/// What supervising `printers` (all of them, or `None` for the whole fleet) needs, in a few
+/// queries: an instance starting up, or taking over another's printers.
+pub async fn fleet_start(
+    conn: &mut Conn,
+    printers: Option<&[PrinterId]>,
+) -> Result<FleetStart, StoreError> {
+    // IDs are integers, so the list is written into the statement rather than bound (the
+    // number of parameters a statement may have is limited).
+    let (only_printers, only_prints) = match printers {
+        Some(ids) => {
+            let list = ids
+                .iter()
+                .map(|id| id.get().to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let list = if list.is_empty() {
+                "NULL".to_string()
+            } else {
+                list
+            };
+            (
+                format!("WHERE id IN ({list})"),
+                format!("AND printer_id IN ({list})"),
+            )
+        }
+        None => (String::new(), String::new()),
+    };
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT org_id, credential, job_cursor, {PRINTER_COLUMNS} FROM printers ORDER BY id"
+        "SELECT org_id, credential, job_cursor, {PRINTER_COLUMNS} FROM printers {only_printers} \
+         ORDER BY id"
     )))
     .fetch_all(&mut *conn)
     .await?;
@@ -274,8 +301,8 @@ pub async fn fleet_start(conn: &mut Conn) -> Result<FleetStart, StoreError> {
         .collect::<Result<_, StoreError>>()?;
     // In ID order, so a later print of the same printer replaces an earlier one.
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {} FROM prints WHERE state IN ('printing', 'paused', 'unknown') ORDER BY id",
-        PRINT_COLUMNS
+        "SELECT {PRINT_COLUMNS} FROM prints WHERE state IN ('printing', 'paused', 'unknown') \
+         {only_prints} ORDER BY id"
     )))
     .fetch_all(&mut *conn)
     .await?;

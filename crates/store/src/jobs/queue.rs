@@ -468,6 +468,45 @@ pub async fn count_queued_ahead(
     int(&row, "n")
 }
 
+/// Queued jobs of one owner at one priority: how many, and how many of them stand in line
+/// before a given place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedCount {
+    pub owner: MemberId,
+    pub priority: i32,
+    pub total: i64,
+    pub before: i64,
+}
+
+/// The organization's queued jobs counted by owner and priority, with those before `position`
+/// in line: what fair share needs to tell how many jobs go before one.
+pub async fn queued_by_owner(
+    conn: &mut Conn,
+    org: OrgId,
+    position: i64,
+) -> Result<Vec<QueuedCount>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT owner_member_id, priority, COUNT(*) AS total, \
+         SUM(CASE WHEN queue_position < $2 THEN 1 ELSE 0 END) AS before \
+         FROM jobs WHERE org_id = $1 AND state = 'queued' GROUP BY owner_member_id, priority",
+    )
+    .bind(org.get())
+    .bind(position)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(QueuedCount {
+                owner: MemberId(int(row, "owner_member_id")?),
+                priority: i32::try_from(int(row, "priority")?)
+                    .map_err(|e| StoreError::Corrupt(format!("job priority: {e}")))?,
+                total: int(row, "total")?,
+                before: int(row, "before")?,
+            })
+        })
+        .collect()
+}
+
 /// The jobs of an organization matched to a printer and not started yet, oldest match first.
 pub async fn assigned_jobs(conn: &mut Conn, org: OrgId) -> Result<Vec<Job>, StoreError> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(

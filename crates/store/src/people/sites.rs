@@ -12,10 +12,15 @@ fn site_from_row(row: &AnyRow) -> Result<Site, StoreError> {
         name: text(row, "name")?,
         description: text(row, "description")?,
         time_zone: opt_text(row, "time_zone")?,
+        staffed_hours: serde_json::from_str(&text(row, "staffed_hours")?)
+            .map_err(|e| StoreError::Corrupt(format!("site staffed hours: {e}")))?,
+        staffed_grace_minutes: u32::try_from(int(row, "staffed_grace_minutes")?)
+            .map_err(|e| StoreError::Corrupt(format!("site staffed grace: {e}")))?,
         created_at: ts(row, "created_at")?,
     })
 }
 
+/// Records a new site, staffed at every hour until [`update_site`] says otherwise.
 pub async fn insert_site(
     conn: &mut Conn,
     org: OrgId,
@@ -37,9 +42,14 @@ pub async fn insert_site(
     Ok(SiteId(int(&row, "id")?))
 }
 
+fn staffed_hours_text(site: &Site) -> Result<String, StoreError> {
+    serde_json::to_string(&site.staffed_hours)
+        .map_err(|e| StoreError::Corrupt(format!("site staffed hours: {e}")))
+}
+
 pub async fn list_sites(conn: &mut Conn, org: OrgId) -> Result<Vec<Site>, StoreError> {
     let rows = sqlx::query(
-        "SELECT id, name, description, time_zone, created_at FROM sites WHERE org_id = $1 ORDER BY name, id",
+        "SELECT id, name, description, time_zone, staffed_hours, staffed_grace_minutes, created_at FROM sites WHERE org_id = $1 ORDER BY name, id",
     )
     .bind(org.get())
     .fetch_all(&mut *conn)
@@ -53,7 +63,7 @@ pub async fn get_site(
     site: SiteId,
 ) -> Result<Option<Site>, StoreError> {
     let row = sqlx::query(
-        "SELECT id, name, description, time_zone, created_at FROM sites WHERE org_id = $1 AND id = $2",
+        "SELECT id, name, description, time_zone, staffed_hours, staffed_grace_minutes, created_at FROM sites WHERE org_id = $1 AND id = $2",
     )
     .bind(org.get())
     .bind(site.get())
@@ -63,14 +73,19 @@ pub async fn get_site(
 }
 
 pub async fn update_site(conn: &mut Conn, org: OrgId, site: &Site) -> Result<(), StoreError> {
-    sqlx::query("UPDATE sites SET name = $1, description = $2, time_zone = $3 WHERE org_id = $4 AND id = $5")
-        .bind(site.name.clone())
-        .bind(site.description.clone())
-        .bind(site.time_zone.clone())
-        .bind(org.get())
-        .bind(site.id.get())
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE sites SET name = $1, description = $2, time_zone = $3, staffed_hours = $6, \
+         staffed_grace_minutes = $7 WHERE org_id = $4 AND id = $5",
+    )
+    .bind(site.name.clone())
+    .bind(site.description.clone())
+    .bind(site.time_zone.clone())
+    .bind(org.get())
+    .bind(site.id.get())
+    .bind(staffed_hours_text(site)?)
+    .bind(i64::from(site.staffed_grace_minutes))
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

@@ -164,7 +164,7 @@ pub async fn why_not_printing(
 #[utoipa::path(post, path = "/orgs/{org_id}/jobs/{job_id}/start", tag = "jobs",
     params(("org_id" = OrgId, Path), ("job_id" = JobId, Path)),
     responses((status = 200, body = Job)),
-    extensions(("x-errors" = json!(errors(&[E::InvalidTransition, E::PrinterNotConnected, E::PrinterNotReady])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidTransition, E::PrinterNotConnected, E::InstanceUnavailable, E::PrinterNotReady])))))]
 pub async fn start_job(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -553,12 +553,14 @@ pub async fn archive_question(
 /// This module's operations and what each requires.
 pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
     // Whether a job waits for approval, and whether its owner may decide it, turns on
-    // `approval.skip`.
-    let skip = &[P::ApprovalSkip];
-    // A submission is checked against its owner's allowances and balance, unless an
+    // `approval.skip`; whether it may end outside its site's staffed hours, on
+    // `queue.outside_staffed_hours`.
+    let skip = &[P::ApprovalSkip, P::QueueOutsideStaffedHours];
+    // A submission is also checked against its owner's allowances and balance, unless an
     // exemption lifts them.
     let submit_also = &[
         P::ApprovalSkip,
+        P::QueueOutsideStaffedHours,
         P::QueueUnlimitedJobs,
         P::QuotasExemptPrintingTime,
         P::QuotasExemptMaxJobDuration,

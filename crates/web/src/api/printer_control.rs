@@ -100,7 +100,7 @@ pub async fn history(
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path), StartQuery),
     request_body(content = GcodeFile, content_type = "application/octet-stream", description = "The G-code file."),
     responses((status = 201, body = Print)),
-    extensions(("x-errors" = json!(with_driver(&[E::InvalidField, E::FileTooLarge, E::UnreadableBody, E::PrinterNotConnected, E::PrinterNotReady])))))]
+    extensions(("x-errors" = json!(with_driver(&[E::InvalidField, E::FileTooLarge, E::UnreadableBody, E::PrinterNotConnected, E::InstanceUnavailable, E::PrinterNotReady])))))]
 pub async fn start(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -156,28 +156,44 @@ command!(
     "/orgs/{org_id}/printers/{printer_id}/pause",
     "Pause the running print.",
     pause_print,
-    with_driver(&[E::PrinterNotConnected, E::PrinterNotReady])
+    with_driver(&[
+        E::PrinterNotConnected,
+        E::InstanceUnavailable,
+        E::PrinterNotReady
+    ])
 );
 command!(
     resume,
     "/orgs/{org_id}/printers/{printer_id}/resume",
     "Resume a paused print.",
     resume_print,
-    with_driver(&[E::PrinterNotConnected, E::PrinterNotReady])
+    with_driver(&[
+        E::PrinterNotConnected,
+        E::InstanceUnavailable,
+        E::PrinterNotReady
+    ])
 );
 command!(
     emergency_stop,
     "/orgs/{org_id}/printers/{printer_id}/emergency-stop",
     "Stop the printer at once (M112); the print is lost.",
     emergency_stop,
-    with_driver(&[E::PrinterNotConnected, E::PrinterNotReady])
+    with_driver(&[
+        E::PrinterNotConnected,
+        E::InstanceUnavailable,
+        E::PrinterNotReady
+    ])
 );
 command!(
     confirm_bed_clear,
     "/orgs/{org_id}/printers/{printer_id}/bed-clear",
     "Confirm the build plate is clear so the printer takes the next job.",
     confirm_bed_clear,
-    errors(&[E::PrinterNotConnected, E::BedNotAwaitingClear])
+    errors(&[
+        E::PrinterNotConnected,
+        E::InstanceUnavailable,
+        E::BedNotAwaitingClear
+    ])
 );
 
 /// Cancel the running print: your own with "cancel your own prints", anyone's with "cancel
@@ -185,7 +201,7 @@ command!(
 #[utoipa::path(post, path = "/orgs/{org_id}/printers/{printer_id}/cancel", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)),
     responses((status = 200, body = LiveStatus)),
-    extensions(("x-errors" = json!(with_driver(&[E::PrinterNotConnected, E::PrinterNotReady])))))]
+    extensions(("x-errors" = json!(with_driver(&[E::PrinterNotConnected, E::InstanceUnavailable, E::PrinterNotReady])))))]
 pub async fn cancel(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -205,7 +221,7 @@ pub async fn cancel(
 #[utoipa::path(post, path = "/orgs/{org_id}/printers/{printer_id}/gcode", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)), request_body = SendGcode,
     responses((status = 200, body = LiveStatus)),
-    extensions(("x-errors" = json!(with_driver(&[E::InvalidField, E::PrinterNotConnected, E::PrinterNotReady])))))]
+    extensions(("x-errors" = json!(with_driver(&[E::InvalidField, E::PrinterNotConnected, E::InstanceUnavailable, E::PrinterNotReady])))))]
 pub async fn send_gcode(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -226,7 +242,7 @@ pub async fn send_gcode(
 #[utoipa::path(post, path = "/orgs/{org_id}/printers/{printer_id}/preheat", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)), request_body = Preheat,
     responses((status = 200, body = LiveStatus)),
-    extensions(("x-errors" = json!(with_driver(&[E::InvalidField, E::PrinterNotConnected, E::PrinterNotReady])))))]
+    extensions(("x-errors" = json!(with_driver(&[E::InvalidField, E::PrinterNotConnected, E::InstanceUnavailable, E::PrinterNotReady])))))]
 pub async fn preheat(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -247,7 +263,7 @@ pub async fn preheat(
 #[utoipa::path(put, path = "/orgs/{org_id}/printers/{printer_id}/maintenance", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)), request_body = SetMaintenance,
     responses((status = 200, body = LiveStatus)),
-    extensions(("x-errors" = json!(errors(&[E::PrinterNotConnected])))))]
+    extensions(("x-errors" = json!(errors(&[E::PrinterNotConnected, E::InstanceUnavailable])))))]
 pub async fn maintenance(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -268,7 +284,7 @@ pub async fn maintenance(
 #[utoipa::path(post, path = "/orgs/{org_id}/printers/{printer_id}/simulation/faults", tag = "printer control",
     params(("org_id" = OrgId, Path), ("printer_id" = PrinterId, Path)), request_body = SimulatedFault,
     responses((status = 200, body = LiveStatus)),
-    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::PrinterNotConnected, E::NotSimulated])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::PrinterNotConnected, E::InstanceUnavailable, E::NotSimulated])))))]
 pub async fn simulate_fault(
     State(state): State<WebState>,
     Org(actor): Org,

@@ -849,6 +849,8 @@ pub enum NotTakingCode {
     AutoStartOff,
     /// It is reserved for another member or workgroup now.
     Reserved,
+    /// Started now, the job would end outside the site's staffed hours (and grace period).
+    OutsideStaffedHours,
     /// It is free, and jobs ahead in line go first.
     BehindInQueue,
     /// The job no longer fits its owner's allowance (lowered since it was submitted) beside
@@ -871,6 +873,7 @@ impl From<app::NotTakingCode> for NotTakingCode {
             C::WrongNozzle => NotTakingCode::WrongNozzle,
             C::AutoStartOff => NotTakingCode::AutoStartOff,
             C::Reserved => NotTakingCode::Reserved,
+            C::OutsideStaffedHours => NotTakingCode::OutsideStaffedHours,
             C::BehindInQueue => NotTakingCode::BehindInQueue,
             C::QuotaExhausted => NotTakingCode::QuotaExhausted,
         }

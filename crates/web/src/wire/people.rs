@@ -138,6 +138,12 @@ pub struct Site {
     pub name: String,
     pub description: String,
     pub time_zone: Option<String>,
+    /// When someone is there to clear a finished print's plate, in the site's time zone (else
+    /// the organization's): the dispatcher starts a job only if it would end within these
+    /// hours. Empty: always staffed.
+    pub staffed_hours: Vec<StaffedPeriod>,
+    /// How long after a staffed period ends a job may still end, in minutes.
+    pub staffed_grace_minutes: u32,
     pub created_at: Timestamp,
 }
 
@@ -148,6 +154,8 @@ impl From<domain::Site> for Site {
             name,
             description,
             time_zone,
+            staffed_hours,
+            staffed_grace_minutes,
             created_at,
         } = site;
         Site {
@@ -155,7 +163,83 @@ impl From<domain::Site> for Site {
             name,
             description,
             time_zone,
+            staffed_hours: each(staffed_hours.periods().to_vec()),
+            staffed_grace_minutes,
             created_at: created_at.into(),
+        }
+    }
+}
+
+/// A day of the week.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+impl From<Weekday> for domain::Weekday {
+    fn from(day: Weekday) -> domain::Weekday {
+        match day {
+            Weekday::Mon => domain::Weekday::Mon,
+            Weekday::Tue => domain::Weekday::Tue,
+            Weekday::Wed => domain::Weekday::Wed,
+            Weekday::Thu => domain::Weekday::Thu,
+            Weekday::Fri => domain::Weekday::Fri,
+            Weekday::Sat => domain::Weekday::Sat,
+            Weekday::Sun => domain::Weekday::Sun,
+        }
+    }
+}
+
+impl From<domain::Weekday> for Weekday {
+    fn from(day: domain::Weekday) -> Weekday {
+        match day {
+            domain::Weekday::Mon => Weekday::Mon,
+            domain::Weekday::Tue => Weekday::Tue,
+            domain::Weekday::Wed => Weekday::Wed,
+            domain::Weekday::Thu => Weekday::Thu,
+            domain::Weekday::Fri => Weekday::Fri,
+            domain::Weekday::Sat => Weekday::Sat,
+            domain::Weekday::Sun => Weekday::Sun,
+        }
+    }
+}
+
+/// A staffed period on each of its days, from one local time to another (`HH:MM`, up to
+/// `24:00`); one whose end is not after its start runs past midnight.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffedPeriod {
+    #[schema(min_items = 1, max_items = 7)]
+    pub days: Vec<Weekday>,
+    #[schema(value_type = String, pattern = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$", example = "08:00")]
+    pub from: domain::TimeOfDay,
+    #[schema(value_type = String, pattern = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$", example = "18:00")]
+    pub to: domain::TimeOfDay,
+}
+
+impl From<domain::StaffedPeriod> for StaffedPeriod {
+    fn from(period: domain::StaffedPeriod) -> StaffedPeriod {
+        StaffedPeriod {
+            days: each(period.days),
+            from: period.from,
+            to: period.to,
+        }
+    }
+}
+
+impl From<StaffedPeriod> for domain::StaffedPeriod {
+    fn from(period: StaffedPeriod) -> domain::StaffedPeriod {
+        domain::StaffedPeriod {
+            days: each(period.days),
+            from: period.from,
+            to: period.to,
         }
     }
 }
@@ -171,6 +255,14 @@ pub struct CreateSite {
     /// The site's own time zone if it differs from the organization's.
     #[schema(value_type = Option<TimeZoneName>)]
     pub time_zone: Option<String>,
+    /// When someone is there to clear plates; absent or empty: always.
+    #[serde(default)]
+    #[schema(max_items = 28)]
+    pub staffed_hours: Vec<StaffedPeriod>,
+    /// How long after a staffed period a job may still end, in minutes (0 to 720).
+    #[serde(default)]
+    #[schema(maximum = 720)]
+    pub staffed_grace_minutes: u32,
 }
 
 impl From<CreateSite> for app::CreateSite {
@@ -179,11 +271,15 @@ impl From<CreateSite> for app::CreateSite {
             name,
             description,
             time_zone,
+            staffed_hours,
+            staffed_grace_minutes,
         } = create_site;
         app::CreateSite {
             name,
             description,
             time_zone,
+            staffed_hours: each(staffed_hours),
+            staffed_grace_minutes,
         }
     }
 }
@@ -199,6 +295,11 @@ pub struct UpdateSite {
     #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<TimeZoneName>)]
     pub time_zone: Option<Option<String>>,
+    /// Replaces the staffed hours; empty: always staffed.
+    #[schema(max_items = 28)]
+    pub staffed_hours: Option<Vec<StaffedPeriod>>,
+    #[schema(maximum = 720)]
+    pub staffed_grace_minutes: Option<u32>,
 }
 
 impl From<UpdateSite> for app::UpdateSite {
@@ -207,11 +308,15 @@ impl From<UpdateSite> for app::UpdateSite {
             name,
             description,
             time_zone,
+            staffed_hours,
+            staffed_grace_minutes,
         } = update_site;
         app::UpdateSite {
             name,
             description,
             time_zone,
+            staffed_hours: staffed_hours.map(each),
+            staffed_grace_minutes,
         }
     }
 }
