@@ -273,7 +273,8 @@ impl Console<'_> {
         uow.commit().await?;
         if let (Some(owner), Some(model)) = (library_owner, models.first()) {
             let files = self.demo_library(org, owner, workgroup, *model).await?;
-            self.demo_queue(org, &files, &members_by_rank).await?;
+            let jobs = self.demo_queue(org, &files, &members_by_rank).await?;
+            self.demo_money(org, &jobs, &members_by_rank).await?;
         }
         Ok(DemoInfo {
             org,
@@ -377,15 +378,16 @@ impl Console<'_> {
         org: OrgId,
         files: &[domain::FileId],
         members: &std::collections::HashMap<&str, MemberId>,
-    ) -> AppResult<()> {
+    ) -> AppResult<Vec<(domain::JobId, MemberId, domain::JobState)>> {
         use domain::{JobEvent, JobState as S, JobStep, JobTarget, QuestionKind};
         let (Some(member), Some(guest), Some(manager)) = (
             members.get("Member").copied(),
             members.get("Guest").copied(),
             members.get("Manager").copied(),
         ) else {
-            return Ok(());
+            return Ok(Vec::new());
         };
+        let mut made = Vec::new();
         let now = self.app.now();
         let chain = Chain::Org(org);
         let mut uow = self.app.begin_unattributed().await?;
@@ -464,6 +466,7 @@ impl Console<'_> {
                 idempotency: None,
             };
             let job = store::insert_job(uow.conn(), org, &new, now).await?.id;
+            made.push((job, owner, state));
             let answer = domain::AnswerValue::Text("ME101 Intro to Design".into());
             store::add_answers(uow.conn(), job, &[(course_id, answer)].into()).await?;
             let mut steps = vec![(
@@ -549,6 +552,201 @@ impl Console<'_> {
                 uow.audit_event(with_change(audit, None, Some(after)));
             }
         }
+        uow.commit().await?;
+        Ok(made)
+    }
+
+    /// Quotas and money: organization defaults (ten prints and ten printing hours a week, three
+    /// jobs at once), a tighter allowance for the Guest that the next submission runs into,
+    /// prices, what the demo jobs count and cost, the Member's balance with its history, and a
+    /// pending quota request quoting the refusal that prompted it.
+    async fn demo_money(
+        &self,
+        org: OrgId,
+        jobs: &[(domain::JobId, MemberId, domain::JobState)],
+        members: &std::collections::HashMap<&str, MemberId>,
+    ) -> AppResult<()> {
+        use domain::JobState as S;
+        use domain::money::{Cost, LedgerKind, Price};
+        use domain::quotas::{Allowance, QuotaKind, QuotaPeriod, Usage};
+        let (Some(member), Some(guest), Some(manager)) = (
+            members.get("Member").copied(),
+            members.get("Guest").copied(),
+            members.get("Manager").copied(),
+        ) else {
+            return Ok(());
+        };
+        let now = self.app.now();
+        let chain = Chain::Org(org);
+        let mut uow = self.app.begin_unattributed().await?;
+        let week = Some(QuotaPeriod::Week);
+        let defaults = [
+            Allowance {
+                kind: QuotaKind::Prints,
+                period: week,
+                limit: 10,
+            },
+            Allowance {
+                kind: QuotaKind::PrintingHours,
+                period: week,
+                limit: 10,
+            },
+            Allowance {
+                kind: QuotaKind::MaxActiveJobs,
+                period: None,
+                limit: 3,
+            },
+        ];
+        store::replace_allowances(
+            uow.conn(),
+            org,
+            store::AllowanceLevel::Organization,
+            &defaults,
+        )
+        .await?;
+        // The Guest's three demo jobs that count use it up.
+        let tight = [Allowance {
+            kind: QuotaKind::Prints,
+            period: week,
+            limit: 3,
+        }];
+        store::replace_allowances(
+            uow.conn(),
+            org,
+            store::AllowanceLevel::Member(guest),
+            &tight,
+        )
+        .await?;
+        let prices = [Price {
+            printer_model_id: None,
+            material: None,
+            per_gram_minor: 3,
+            per_hour_minor: 100,
+            flat_fee_minor: 50,
+        }];
+        store::replace_prices(uow.conn(), org, &prices).await?;
+        let event = console_event(chain, now, "quota.set", "organization", org.to_string());
+        uow.audit_event(with_change(
+            event,
+            None,
+            Some(json!({ "allowances": "demo defaults", "guest": "3 prints a week" })),
+        ));
+        let top_up = store::NewLedgerEntry {
+            member,
+            kind: LedgerKind::TopUp,
+            amount_minor: 2000,
+            hold_minor: 0,
+            job: None,
+            actor: Some(manager),
+            reason: "Semester printing credit",
+        };
+        store::append_ledger(uow.conn(), org, &top_up, now).await?;
+        // Each demo job: 18 g and 40 minutes, 2.71 all told.
+        let cost = Cost::of(prices.first(), Some("PLA"), 18, 2400);
+        let estimate = serde_json::to_string(&cost).map_err(crate::AppError::internal)?;
+        for (job, owner, state) in jobs.iter().copied() {
+            let released = matches!(state, S::Rejected | S::Cancelled);
+            let ended = matches!(state, S::Completed | S::Failed);
+            let held = if released || ended || owner != member {
+                0
+            } else {
+                cost.total_minor
+            };
+            let usage = store::JobUsage {
+                job_id: job,
+                member_id: owner,
+                counted_at: now,
+                print_seconds: 2400,
+                usage: if released {
+                    Usage::default()
+                } else {
+                    Usage {
+                        prints: 1,
+                        seconds: 2400,
+                        grams: 18,
+                        cost_minor: cost.total_minor,
+                    }
+                },
+                estimate: estimate.clone(),
+                final_cost: (released || ended).then(|| {
+                    if released {
+                        "{\"total_minor\":0,\"lines\":[]}".to_string()
+                    } else {
+                        estimate.clone()
+                    }
+                }),
+                held_minor: held,
+            };
+            store::insert_job_usage(uow.conn(), org, &usage).await?;
+            if owner != member {
+                continue;
+            }
+            let reason = format!("hold for job {job}");
+            let hold = store::NewLedgerEntry {
+                member,
+                kind: LedgerKind::Hold,
+                amount_minor: 0,
+                hold_minor: cost.total_minor,
+                job: Some(job),
+                actor: Some(member),
+                reason: &reason,
+            };
+            store::append_ledger(uow.conn(), org, &hold, now).await?;
+            if ended {
+                let reason = format!("job {job} {state}");
+                let charge = store::NewLedgerEntry {
+                    kind: LedgerKind::Charge,
+                    amount_minor: -cost.total_minor,
+                    hold_minor: 0,
+                    reason: &reason,
+                    actor: None,
+                    ..hold.clone()
+                };
+                store::append_ledger(uow.conn(), org, &charge, now).await?;
+            }
+            if released || ended {
+                let reason = format!("release for job {job}");
+                let release = store::NewLedgerEntry {
+                    kind: LedgerKind::Release,
+                    hold_minor: -cost.total_minor,
+                    reason: &reason,
+                    ..hold.clone()
+                };
+                store::append_ledger(uow.conn(), org, &release, now).await?;
+            }
+        }
+        let adjustment = store::NewLedgerEntry {
+            member,
+            kind: LedgerKind::Adjustment,
+            amount_minor: -150,
+            hold_minor: 0,
+            job: None,
+            actor: Some(manager),
+            reason: "Filament spool damaged by misuse",
+        };
+        store::append_ledger(uow.conn(), org, &adjustment, now).await?;
+        let request = store::NewQuotaRequest {
+            member: guest,
+            kind: QuotaKind::Prints,
+            period: week,
+            requested_limit: 6,
+            reason: "My bracket was refused: \"You have used 3 prints of your 3 prints this \
+                     week; this job needs 1 print; the week resets on Monday at 00:00\". I need \
+                     three more for the ME101 assignment.",
+        };
+        store::insert_quota_request(uow.conn(), org, &request, now).await?;
+        let event = console_event(
+            chain,
+            now,
+            "quota_request.create",
+            "member",
+            guest.to_string(),
+        );
+        uow.audit_event(with_change(
+            event,
+            None,
+            Some(json!({ "kind": "prints", "limit": 6 })),
+        ));
         uow.commit().await
     }
 }

@@ -179,6 +179,16 @@ impl App {
             let Some(index) = free.iter().position(|p| takes(p)) else {
                 continue;
             };
+            // Allowances may have been lowered since it was submitted: a job that no longer
+            // fits beside what has started waits (why-not-printing says `quota_exhausted`).
+            match crate::quotas::blocks_start(self, &policy, &job).await {
+                Ok(None) => {}
+                Ok(Some(_)) => continue,
+                Err(error) => {
+                    tracing::warn!(job = %job.id, %error, "quota check failed");
+                    continue;
+                }
+            }
             let printer = free.remove(index);
             let claimed = match self.claim(&job, &printer).await {
                 Ok(claimed) => claimed,
@@ -497,6 +507,7 @@ pub enum NotTakingCode {
     Reserved,
     OutsideStaffedHours,
     BehindInQueue,
+    QuotaExhausted,
 }
 
 impl NotTakingCode {
@@ -515,6 +526,7 @@ impl NotTakingCode {
             NotTakingCode::Reserved => "reserved",
             NotTakingCode::OutsideStaffedHours => "outside_staffed_hours",
             NotTakingCode::BehindInQueue => "behind_in_queue",
+            NotTakingCode::QuotaExhausted => "quota_exhausted",
         }
     }
 }
@@ -590,6 +602,11 @@ impl crate::jobs::Jobs<'_> {
         let reservations = store::active_reservations(&mut conn, org, app.now()).await?;
         let staffing = Staffing::load(&mut conn, org).await?;
         drop(conn);
+        let quota = if job.state == JobState::Queued {
+            crate::quotas::blocks_start(app, &policy, &job).await?
+        } else {
+            None
+        };
         let mut candidates = Vec::new();
         let mut hidden_candidates = 0;
         for printer in printers {
@@ -637,6 +654,12 @@ impl crate::jobs::Jobs<'_> {
                     staffing.refuses(&policy, &job, placed.site, facts.estimated_s(), app.now())
             {
                 reasons.push(reason);
+            }
+            if let Some(sentence) = &quota {
+                reasons.push(NotTaking::new(
+                    NotTakingCode::QuotaExhausted,
+                    format!("the job no longer fits its owner's allowance: {sentence}"),
+                ));
             }
             if reasons.is_empty() && !printer.auto_start {
                 reasons.push(NotTaking::new(

@@ -169,6 +169,12 @@ error_codes! {
         "The uploaded file is not G-code (`found` says what it is: `empty`, `stl_ascii`, `stl_binary`, `3mf_or_zip`, `obj`, `png`, `jpeg`, `text` or `binary`; `accepted` lists what is taken).";
     ProjectNotEmpty = "project_not_empty",
         "The library project still holds files; move or delete them first.";
+    QuotaExceeded = "quota_exceeded",
+        "The job does not fit an allowance of yours: the message names it, what you have used of it, its limit, what the job needs and when it resets.";
+    InsufficientBalance = "insufficient_balance",
+        "Your available balance (the balance less what is held for your other jobs) does not cover the job's estimate; the message gives the balance, the holds and the estimate.";
+    AlreadyDecided = "already_decided",
+        "The quota request was already approved or declined.";
     ProjectReadOnly = "project_read_only",
         "The library project is shared with you to view only: you cannot put files in it, or move or delete its files.";
 }

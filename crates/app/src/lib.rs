@@ -9,6 +9,7 @@
 mod access;
 mod actor;
 mod audit_log;
+mod billing;
 mod console;
 mod control;
 mod dispatch;
@@ -22,6 +23,8 @@ mod metrics;
 mod paging;
 mod people;
 mod policies;
+mod quotas;
+mod reports;
 #[cfg(test)]
 mod schema;
 mod supervision;
@@ -44,6 +47,10 @@ pub use access::{
 };
 pub use actor::{Credential, OrgActor, Principal, RequestMeta};
 pub use audit_log::{AUDIT_CSV_HEADER, AuditLog, AuditQuery, write_audit_csv};
+pub use billing::{
+    Balance, BalanceProvider, Billing, LedgerPage, LedgerProvider, MAX_LEDGER_REASON_CHARS,
+    Movement, UpdateBilling,
+};
 pub use console::{Console, CreatedOrg};
 pub use control::{
     Control, FAULT_MESSAGE_PATTERN, FILE_NAME_PATTERN, MAX_FAULT_DISCONNECT_S,
@@ -70,7 +77,7 @@ pub use identity::{
 };
 pub use instances::InstanceSettings;
 pub use jobs::{
-    ApprovalItem, BulkOutcome, CHOICE_PATTERN, Decision, JOB_CSV_HEADER, JobEdit, JobPage,
+    ApprovalItem, BulkOutcome, CHOICE_PATTERN, Decision, JOB_CSV_HEADER, JobCost, JobEdit, JobPage,
     JobQuery, JobView, Jobs, MAX_CHOICE_CHARS, MAX_CHOICES, QuestionInput, Reorder, SubmitJob,
     TimelineStep, write_job_csv,
 };
@@ -83,7 +90,15 @@ pub use people::{
 /// What the simulated printer can be made to do, and why a printer call failed (carried by
 /// [`AppError::Printer`]).
 pub use printers::{DriverError, simulated::Fault};
+pub use quotas::{
+    DecideQuotaRequest, MemberUsage, NewCustomPeriod, QuotaLevel, Quotas, RequestQuota, UsageLine,
+};
+pub use reports::{
+    MAX_REPORT_DAYS, REPORT_CSV_HEADER, Report, ReportGroup, ReportQuery, ReportRow,
+};
 pub use store::AuditPage;
+/// What the quota and billing use cases return as the store keeps it.
+pub use store::{BillingSettings, LedgerEntry, QuotaRequest};
 pub use supervision::{
     LiveJob, LivePrinter, LiveSettings, LiveStatus, LiveTemperatures, LiveUpdate, Supervisors,
 };

@@ -173,6 +173,18 @@ impl<A> UnitOfWork<A> {
         &mut self.tx
     }
 
+    /// Locks `member`'s account until this unit ends (see `store::lock_member_account`).
+    pub async fn lock_member_account(
+        &mut self,
+        org: domain::OrgId,
+        member: domain::MemberId,
+    ) -> AppResult<()> {
+        if !store::lock_member_account(&mut self.tx, org, member).await? {
+            return Err(AppError::not_found("member"));
+        }
+        Ok(())
+    }
+
     /// The transaction itself, for queries that depend on the database's dialect.
     pub(crate) fn tx(&mut self) -> &mut store::WriteTx {
         &mut self.tx

@@ -153,6 +153,20 @@ impl Policy {
         self.manageable(&actor, target)
     }
 
+    /// Whether `actor` may use `permission` on `target`'s account (their allowances, their
+    /// money): they hold it, and `target` is someone else, strictly junior and in their member
+    /// scope, as for managing the membership.
+    pub fn may_manage_member_with(
+        &self,
+        actor: impl Into<Acting>,
+        permission: Permission,
+        target: MemberId,
+    ) -> Result<(), Refusal> {
+        let actor = self.actor(actor)?;
+        self.require(&actor, permission)?;
+        self.manageable(&actor, target)
+    }
+
     /// The target is someone else, strictly junior to the actor, and within the actor's
     /// member scope as things stand (before the change being checked).
     fn manageable(&self, actor: &Actor<'_>, target: MemberId) -> Result<(), Refusal> {

@@ -105,6 +105,9 @@ id_type! {
     JobId => "job",
     QuestionId => "submission question",
     ReservationId => "printer reservation",
+    QuotaPeriodId => "quota period",
+    QuotaRequestId => "quota request",
+    LedgerEntryId => "ledger entry",
 }
 
 #[cfg(test)]

@@ -43,6 +43,7 @@
 pub mod access;
 pub mod audit;
 pub mod backend;
+pub mod billing;
 pub mod blobs;
 mod error;
 pub mod files;
@@ -51,6 +52,7 @@ pub mod identity;
 pub mod jobs;
 mod migrations;
 pub mod people;
+pub mod quotas;
 pub(crate) mod rows;
 mod url;
 
@@ -75,11 +77,13 @@ pub use url::DatabaseUrl;
 
 pub use access::*;
 pub use audit::*;
+pub use billing::*;
 pub use files::*;
 pub use fleet::*;
 pub use identity::*;
 pub use jobs::*;
 pub use people::*;
+pub use quotas::*;
 
 /// A connection for reads outside a transaction.
 pub type ReadConn = PoolConnection<Any>;

@@ -24,6 +24,7 @@ pub(crate) const SQLITE: &[(&str, &str)] = migrations!("sqlite":
     "0008_print_jobs.sql",
     "0009_dispatch.sql",
     "0010_instances_staffed_hours.sql",
+    "0011_quotas_billing.sql",
 );
 pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres":
     "0001_foundation.sql",
@@ -36,6 +37,7 @@ pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres":
     "0008_print_jobs.sql",
     "0009_dispatch.sql",
     "0010_instances_staffed_hours.sql",
+    "0011_quotas_billing.sql",
 );
 
 pub const MIGRATION_NAMES_SQLITE: fn() -> Vec<&'static str> =

@@ -68,6 +68,32 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A JSON body that is a list of `T` (`[…]`, the operations that replace a whole list), read
+/// as [`ApiJson`] reads an object.
+pub struct ApiJsonList<T>(pub Vec<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJsonList<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        refuse_oversized_json(&req)?;
+        let mut value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(value)) => value,
+            Err(rejection) => return Err(json_rejection(rejection)),
+        };
+        if !value.is_array() {
+            return Err(ApiError::new(
+                ErrorCode::InvalidBody,
+                "the body must be a JSON array",
+            ));
+        }
+        integral_numbers_as_integers(&mut value);
+        serde_path_to_error::deserialize(value)
+            .map(ApiJsonList)
+            .map_err(|e| ApiError::new(ErrorCode::InvalidBody, e.to_string()))
+    }
+}
+
 /// The body as `T`: a JSON object. A number without a fractional part is an integer, as JSON
 /// Schema (and so the API's document) counts it: `3.0` is accepted where an integer is
 /// expected.

@@ -20,6 +20,9 @@ pub(crate) struct FileFacts {
     /// How long it prints, by the analysis, in seconds.
     #[serde(default)]
     estimated_time_s: Option<f64>,
+    /// The material one copy uses, g.
+    #[serde(default)]
+    filament_weight_g: f64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -47,6 +50,21 @@ pub(crate) struct Unsuitable {
 }
 
 impl FileFacts {
+    /// One copy's estimated printing time, s.
+    pub fn time_s(&self) -> f64 {
+        self.estimated_s()
+    }
+
+    /// The material one copy uses, g.
+    pub fn weight_g(&self) -> f64 {
+        self.filament_weight_g
+    }
+
+    /// The (first extruder's) material the file is sliced for.
+    pub fn material(&self) -> Option<&str> {
+        self.metadata.filament_type.first().map(String::as_str)
+    }
+
     pub fn parse(analysis: &str) -> AppResult<FileFacts> {
         serde_json::from_str(analysis).map_err(AppError::internal)
     }

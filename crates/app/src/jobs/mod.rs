@@ -56,6 +56,45 @@ pub struct JobView {
     /// `None` when the reader may not see them (someone else's job without
     /// `submissions.view_all_answers`).
     pub answers: Option<BTreeMap<QuestionId, AnswerValue>>,
+    /// Its itemized cost estimate and, once it ended, its final cost (`None` for jobs from
+    /// before costs were kept).
+    pub cost: Option<JobCost>,
+}
+
+/// A job's itemized cost: the estimate held at submission, the final one once it ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobCost {
+    pub estimate: domain::money::Cost,
+    pub final_cost: Option<domain::money::Cost>,
+}
+
+impl JobCost {
+    pub(crate) fn of(row: &store::JobUsage) -> AppResult<JobCost> {
+        let estimate = serde_json::from_str(&row.estimate).map_err(AppError::internal)?;
+        let final_cost = row
+            .final_cost
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(AppError::internal)?;
+        Ok(JobCost {
+            estimate,
+            final_cost,
+        })
+    }
+}
+
+/// The costs of jobs, by job.
+pub(crate) async fn job_costs(
+    conn: &mut store::Conn,
+    org: domain::OrgId,
+    jobs: &[JobId],
+) -> AppResult<std::collections::HashMap<JobId, JobCost>> {
+    let mut costs = std::collections::HashMap::new();
+    for row in store::job_usages(conn, org, jobs).await? {
+        costs.insert(row.job_id, JobCost::of(&row)?);
+    }
+    Ok(costs)
 }
 
 /// One step of a job's timeline with the name of whoever took it.
@@ -186,6 +225,16 @@ impl Jobs<'_> {
                 "the job changed meanwhile; read it again",
             ));
         }
+        let by = Some(uow.actor().member_id());
+        crate::quotas::settle_after(uow, org, job.id, job.state, step.to, by).await?;
+        if job.state.is_finished() && !step.to.is_finished() && step.step != JobStep::NextCopy {
+            crate::quotas::hold_revived_job(uow, job).await?;
+        }
+        if matches!(job.state, JobState::PendingApproval | JobState::SentBack)
+            && step.to == JobState::Queued
+        {
+            crate::billing::hold_on_approval(uow, job).await?;
+        }
         let after = store::get_job(uow.conn(), org, job.id).await.found("job")?;
         self.record(
             uow,
@@ -235,7 +284,11 @@ impl Jobs<'_> {
         } else {
             None
         };
-        Ok(JobView { job, answers })
+        let cost = store::get_job_usage(conn, job.org_id, job.id)
+            .await?
+            .map(|row| JobCost::of(&row))
+            .transpose()?;
+        Ok(JobView { job, answers, cost })
     }
 
     /// One job.

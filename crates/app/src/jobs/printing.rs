@@ -54,6 +54,8 @@ pub(crate) async fn take_system_step<A>(
         detail: step.detail.clone(),
     };
     store::append_job_event(uow.conn(), org, &event).await?;
+    let by = step.by.map(OrgActor::member_id);
+    crate::quotas::settle_after(uow, org, step.job, step.from, step.to, by).await?;
     let action = format!("job.{}", step.step.key());
     let audit = match step.by {
         Some(actor) => actor.event(now, &action, "job", step.job),

@@ -154,12 +154,15 @@ impl Jobs<'_> {
             .map(|job| job.id)
             .collect();
         let mut answers = store::answers_of_jobs(&mut conn, &readable).await?;
+        let ids: Vec<JobId> = jobs.iter().map(|job| job.id).collect();
+        let mut costs = super::job_costs(&mut conn, actor.org(), &ids).await?;
         let views = jobs
             .into_iter()
             .map(|job| {
                 let readable = may_read_answers(actor, job.owner_member_id);
                 let answers = readable.then(|| answers.remove(&job.id).unwrap_or_default());
-                JobView { job, answers }
+                let cost = costs.remove(&job.id);
+                JobView { job, answers, cost }
             })
             .collect();
         Ok(JobPage {
@@ -210,6 +213,9 @@ impl Jobs<'_> {
         };
         store::update_job_fields(uow.conn(), org, job.id, &stored, now).await?;
         let after = store::get_job(uow.conn(), org, job.id).await.found("job")?;
+        if after.copies != job.copies || after.target != job.target {
+            crate::quotas::rehold_edited_job(&mut uow, &after).await?;
+        }
         let changed = json!({ "before": job_summary(&job), "after": job_summary(&after),
             "answers_changed": edit.answers.is_some() });
         self.record(
@@ -263,6 +269,9 @@ impl Jobs<'_> {
         };
         store::update_job_fields(uow.conn(), org, job.id, &fields, now).await?;
         let after = store::get_job(uow.conn(), org, job.id).await.found("job")?;
+        if after.target != job.target {
+            crate::quotas::rehold_edited_job(&mut uow, &after).await?;
+        }
         let (from_kind, from_id) = job.target.parts();
         let (to_kind, to_id) = target.parts();
         let detail = json!({ "from": { "kind": from_kind, "id": from_id },
@@ -412,8 +421,8 @@ impl Jobs<'_> {
         let (_, facts) = usable_file(&mut uow, input.file_id).await?;
         check_submission(&mut uow, input.target, &facts, &input.answers).await?;
         let state = entry_state(&mut uow).await?;
-        let job = self
-            .insert(&mut uow, &input, state, Some(&original), None)
+        let (job, _) = self
+            .insert(&mut uow, &input, &facts, state, Some(&original), None)
             .await?;
         uow.commit().await?;
         self.get_job(actor, job.id).await

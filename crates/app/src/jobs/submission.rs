@@ -90,8 +90,9 @@ fn check_idempotency_key(key: &str) -> AppResult<()> {
 
 /// The checks of a submission (or an edit, a move, a reprint) inside its unit of work: the
 /// actor may queue on a printer the target names, the file suits one of those printers'
-/// models, the answers answer the organization's questions. Quota and balance checks join here
-/// (same transaction as the insert, so concurrent submissions cannot pass a limit together).
+/// models, the answers answer the organization's questions. Quota and balance checks follow in
+/// [`Jobs::insert`] (same transaction as the insert, so concurrent submissions cannot pass a
+/// limit together).
 pub(crate) async fn check_submission(
     uow: &mut UnitOfWork,
     target: JobTarget,
@@ -221,10 +222,11 @@ impl Jobs<'_> {
         }
         check_submission(&mut uow, input.target, &facts, &input.answers).await?;
         let state = entry_state(&mut uow).await?;
-        let job = self
+        let (job, cost) = self
             .insert(
                 &mut uow,
                 &input,
+                &facts,
                 state,
                 None,
                 idempotency_key.map(|k| (k, digest.as_str())),
@@ -238,6 +240,7 @@ impl Jobs<'_> {
         Ok(JobView {
             job,
             answers: Some(input.answers),
+            cost: Some(cost),
         })
     }
 
@@ -264,10 +267,11 @@ impl Jobs<'_> {
         &self,
         uow: &mut UnitOfWork,
         input: &SubmitJob,
+        facts: &FileFacts,
         state: JobState,
         reprint_of: Option<&Job>,
         idempotency: Option<(&str, &str)>,
-    ) -> AppResult<Job> {
+    ) -> AppResult<(Job, super::JobCost)> {
         let (org, now) = (uow.actor().org(), uow.now());
         let new = store::NewJob {
             owner: uow.actor().member_id(),
@@ -294,6 +298,9 @@ impl Jobs<'_> {
                 }
             })?;
         let id = job.id;
+        // Quotas and balance: checked and held in this transaction, with the owner's account
+        // locked, so concurrent submissions cannot together pass a limit.
+        let needs = crate::quotas::hold_new_job(uow, &job, facts).await?;
         store::add_answers(uow.conn(), id, &input.answers).await?;
         let (step, detail) = match reprint_of {
             Some(original) => (
@@ -321,6 +328,10 @@ impl Jobs<'_> {
             "job.submit"
         };
         uow.audit(Audit::of(action, "job", id).after(job_summary(&job)));
-        Ok(job)
+        let cost = super::JobCost {
+            estimate: needs.estimate,
+            final_cost: None,
+        };
+        Ok((job, cost))
     }
 }

@@ -18,5 +18,6 @@ mod members;
 mod metrics;
 mod organizations;
 mod printing;
+mod quotas;
 mod security;
 mod tokens;

@@ -40,6 +40,25 @@ def _audit_range_is_not_inverted(case):
     return start is None or end is None or start <= end
 
 
+def _report_range(case):
+    """`ReportQuery.from` / `to`: `to` not before `from` and "at most 400 days after `from`";
+    `from` defaults to the start of the current month, `to` to its end."""
+    query = case.query or {}
+    now = datetime.now(timezone.utc)
+    start, end = _time(query.get("from")), _time(query.get("to"))
+    if (query.get("from") is not None and start is None) or (
+        query.get("to") is not None and end is None
+    ):
+        return True
+    # The month starts in the organization's zone: a day of margin either way.
+    month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    start = start or month - timedelta(days=1)
+    end = end or now + timedelta(days=32)
+    if query.get("from") is None and query.get("to") is not None and end < month + timedelta(days=1):
+        return False
+    return start <= end and end - start <= timedelta(days=399)
+
+
 def _bed_corners_in_order(case):
     """`MotionProfile.bed`: "each `max` at least its `min`"."""
     body = case.body if isinstance(case.body, dict) else {}
@@ -134,6 +153,8 @@ RULES = {
     ("POST", "/api/v1/orgs/{org_id}/printers/{printer_id}/reservations"): _reservation_window,
     ("POST", "/api/v1/orgs/{org_id}/submission-questions"): _choices_match_kind,
     ("PUT", "/api/v1/orgs/{org_id}/submission-questions/{question_id}"): _choices_match_kind,
+    ("GET", "/api/v1/orgs/{org_id}/reports/usage"): _report_range,
+    ("GET", "/api/v1/orgs/{org_id}/reports/usage.csv"): _report_range,
 }
 
 

@@ -11,6 +11,7 @@
 //! | write transactions | `BEGIN IMMEDIATE`: one writer at a time, taken at the start | `BEGIN`: rows are locked as they are touched |
 //! | [`lock_rights`](crate::lock_rights) | a plain read (the write lock already excludes every other writer) | `FOR SHARE` / `FOR NO KEY UPDATE` on the organization's row |
 //! | [claiming rows](crate::WriteTx::claiming) | the plain select (no other writer can run) | `FOR UPDATE SKIP LOCKED` |
+//! | [locking a member's account](crate::lock_member_account) | the plain select | `FOR NO KEY UPDATE` on the membership's row |
 //! | [notifications](crate::Store::notify) | in-process, delivered after commit (one process per database file) | `pg_notify` on commit, `LISTEN` on a dedicated connection |
 //! | migrations | `migrations/sqlite` | `migrations/postgres` |
 //! | online backup | `VACUUM INTO` | refused: use `pg_dump` |
@@ -68,6 +69,9 @@ pub(crate) struct Dialect {
     pub lock_audit_head: &'static str,
     /// Appended to a select whose rows the transaction claims.
     pub claim_clause: &'static str,
+    /// Appended to a select of one row the transaction locks against other lockers of it until
+    /// it ends (not against inserts referring to it).
+    pub row_lock_clause: &'static str,
 }
 
 /// How [`lock_rights`](crate::lock_rights) locks the organization's authorization version.

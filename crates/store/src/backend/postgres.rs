@@ -30,6 +30,7 @@ pub(crate) const DIALECT: Dialect = Dialect {
     audit_chain_queue: Some("SELECT 1 AS queued FROM pg_advisory_xact_lock($1)"),
     lock_audit_head: "SELECT seq, hash FROM audit_heads WHERE chain_key = $1 FOR UPDATE",
     claim_clause: " FOR UPDATE SKIP LOCKED",
+    row_lock_clause: " FOR NO KEY UPDATE",
 };
 
 /// Queues a notification in the transaction; the server delivers it on commit.

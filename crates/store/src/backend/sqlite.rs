@@ -28,6 +28,7 @@ pub(crate) const DIALECT: Dialect = Dialect {
     audit_chain_queue: None,
     lock_audit_head: "SELECT seq, hash FROM audit_heads WHERE chain_key = $1",
     claim_clause: "",
+    row_lock_clause: "",
 };
 
 pub(crate) async fn set_up_connection(

@@ -31,6 +31,8 @@ const SUBMISSION_ERRORS: &[E] = &[
     E::NozzleMismatch,
     E::InvalidAnswers,
     E::FileNotReady,
+    E::QuotaExceeded,
+    E::InsufficientBalance,
 ];
 
 fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<&str>> {
@@ -199,7 +201,7 @@ pub async fn assign_job(
     params(("org_id" = OrgId, Path), ("job_id" = JobId, Path)),
     request_body = EditJob,
     responses((status = 200, body = Job)),
-    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::InvalidTransition, E::NoPrinterForTarget, E::DoesNotFit, E::MaterialMismatch, E::NozzleMismatch, E::InvalidAnswers, E::FileNotReady])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::InvalidTransition, E::NoPrinterForTarget, E::DoesNotFit, E::MaterialMismatch, E::NozzleMismatch, E::InvalidAnswers, E::FileNotReady, E::QuotaExceeded, E::InsufficientBalance])))))]
 pub async fn edit_job(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -223,7 +225,7 @@ pub async fn edit_job(
     params(("org_id" = OrgId, Path), ("job_id" = JobId, Path)),
     request_body = MoveJob,
     responses((status = 200, body = Job)),
-    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::InvalidTransition, E::NoPrinterForTarget, E::DoesNotFit, E::MaterialMismatch, E::NozzleMismatch, E::InvalidAnswers, E::FileNotReady])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::InvalidTransition, E::NoPrinterForTarget, E::DoesNotFit, E::MaterialMismatch, E::NozzleMismatch, E::InvalidAnswers, E::FileNotReady, E::QuotaExceeded, E::InsufficientBalance])))))]
 pub async fn move_job(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -269,7 +271,7 @@ macro_rules! job_step {
         #[utoipa::path(post, path = $path, tag = "jobs",
             params(("org_id" = OrgId, Path), ("job_id" = JobId, Path)),
             responses((status = 200, body = Job)),
-            extensions(("x-errors" = json!(errors(&[E::InvalidTransition, E::InvalidField, E::NoPrinterForTarget, E::InvalidAnswers])))))]
+            extensions(("x-errors" = json!(errors(&[E::InvalidTransition, E::InvalidField, E::NoPrinterForTarget, E::InvalidAnswers, E::QuotaExceeded, E::InsufficientBalance])))))]
         pub async fn $name(
             State(state): State<WebState>,
             Org(actor): Org,
@@ -304,7 +306,7 @@ job_step!(
 #[utoipa::path(post, path = "/orgs/{org_id}/jobs/{job_id}/reprint", tag = "jobs",
     params(("org_id" = OrgId, Path), ("job_id" = JobId, Path)),
     responses((status = 201, body = Job)),
-    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::NoPrinterForTarget, E::DoesNotFit, E::MaterialMismatch, E::NozzleMismatch, E::InvalidAnswers, E::FileNotReady])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::NoPrinterForTarget, E::DoesNotFit, E::MaterialMismatch, E::NozzleMismatch, E::InvalidAnswers, E::FileNotReady, E::QuotaExceeded, E::InsufficientBalance])))))]
 pub async fn reprint_job(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -320,7 +322,7 @@ pub async fn reprint_job(
     params(("org_id" = OrgId, Path), ("job_id" = JobId, Path)),
     request_body(content = Option<Approve>, description = "Optional: the printer it goes to."),
     responses((status = 200, body = Job)),
-    extensions(("x-errors" = json!(errors(&[E::InvalidTransition, E::NotApprovable, E::InvalidField])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidTransition, E::NotApprovable, E::InvalidField, E::InsufficientBalance])))))]
 pub async fn approve_job(
     State(state): State<WebState>,
     Org(actor): Org,
@@ -554,7 +556,17 @@ pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
     // `approval.skip`; whether it may end outside its site's staffed hours, on
     // `queue.outside_staffed_hours`.
     let skip = &[P::ApprovalSkip, P::QueueOutsideStaffedHours];
-    api.permission_also(P::QueueSubmit, skip, routes!(submit))
+    // A submission is also checked against its owner's allowances and balance, unless an
+    // exemption lifts them.
+    let submit_also = &[
+        P::ApprovalSkip,
+        P::QueueOutsideStaffedHours,
+        P::QueueUnlimitedJobs,
+        P::QuotasExemptPrintingTime,
+        P::QuotasExemptMaxJobDuration,
+        P::BillingPrintOnInsufficientBalance,
+    ];
+    api.permission_also(P::QueueSubmit, submit_also, routes!(submit))
         .permission_also(P::QueueViewOwn, &[P::QueueViewAll], routes!(list_queue))
         .permission_also(
             P::QueueHistoryOwn,

@@ -5,6 +5,7 @@
 mod access;
 mod audit;
 mod auth;
+mod billing;
 pub mod errors;
 mod files;
 mod fleet;
@@ -12,6 +13,7 @@ mod jobs;
 mod members;
 mod orgs;
 mod printer_control;
+mod quotas;
 mod ranks;
 mod tokens;
 mod workgroups;
@@ -83,6 +85,8 @@ pub struct ErrorDetail {
         (name = "jobs", description = "Print jobs: submission, the queue, history and timelines; submission questions"),
         (name = "approval", description = "Approving, rejecting and sending back jobs"),
         (name = "files", description = "The file library: uploads, analysis, thumbnails and library projects"),
+        (name = "quotas", description = "Allowances of the organization, workgroups and members; usage; custom periods; quota requests"),
+        (name = "billing", description = "Balances and their ledger, prices, billing settings"),
     )
 )]
 struct ApiDoc;
@@ -230,6 +234,8 @@ pub fn routes() -> (Router<WebState>, OpenApi, Vec<Declaration>, Vec<String>) {
     let api = printer_control::routes(api);
     let api = jobs::routes(api);
     let api = files::routes(api);
+    let api = quotas::routes(api);
+    let api = billing::routes(api);
     api.finish()
 }
 

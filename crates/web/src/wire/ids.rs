@@ -62,6 +62,9 @@ wire_id! {
     JobId => "job",
     QuestionId => "submission question",
     ReservationId => "printer reservation",
+    QuotaPeriodId => "quota period",
+    QuotaRequestId => "quota request",
+    LedgerEntryId => "ledger entry",
 }
 
 /// A point in time with microsecond precision, stored as microseconds since the Unix epoch so

@@ -421,6 +421,11 @@ pub struct Job {
     /// them (someone else's job without `submissions.view_all_answers`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answers: Option<Answers>,
+    /// The itemized cost estimate held when it was submitted (priced at the dearest printer
+    /// model it may go to); absent for jobs from before costs were kept.
+    pub cost_estimate: Option<super::billing::Cost>,
+    /// What it cost, once it ended.
+    pub cost_final: Option<super::billing::Cost>,
 }
 
 impl From<domain::Job> for Job {
@@ -461,15 +466,27 @@ impl From<domain::Job> for Job {
             updated_at: updated_at.into(),
             finished_at: finished_at.map(Into::into),
             answers: None,
+            cost_estimate: None,
+            cost_final: None,
         }
     }
 }
 
 impl From<app::JobView> for Job {
     fn from(view: app::JobView) -> Job {
+        let app::JobView { job, answers, cost } = view;
+        let (cost_estimate, cost_final) = match cost {
+            Some(app::JobCost {
+                estimate,
+                final_cost,
+            }) => (Some(estimate.into()), final_cost.map(Into::into)),
+            None => (None, None),
+        };
         Job {
-            answers: view.answers.map(wire_answers),
-            ..Job::from(view.job)
+            answers: answers.map(wire_answers),
+            cost_estimate,
+            cost_final,
+            ..Job::from(job)
         }
     }
 }
@@ -836,6 +853,9 @@ pub enum NotTakingCode {
     OutsideStaffedHours,
     /// It is free, and jobs ahead in line go first.
     BehindInQueue,
+    /// The job no longer fits its owner's allowance (lowered since it was submitted) beside
+    /// what has started; it waits until the period resets or the allowance grows.
+    QuotaExhausted,
 }
 
 impl From<app::NotTakingCode> for NotTakingCode {
@@ -855,6 +875,7 @@ impl From<app::NotTakingCode> for NotTakingCode {
             C::Reserved => NotTakingCode::Reserved,
             C::OutsideStaffedHours => NotTakingCode::OutsideStaffedHours,
             C::BehindInQueue => NotTakingCode::BehindInQueue,
+            C::QuotaExhausted => NotTakingCode::QuotaExhausted,
         }
     }
 }

@@ -19,6 +19,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod billing;
 pub mod control;
 pub mod files;
 pub mod fleet;
@@ -26,6 +27,7 @@ pub mod identity;
 pub mod ids;
 pub mod jobs;
 pub mod people;
+pub mod quotas;
 pub(crate) mod schema;
 pub mod values;
 

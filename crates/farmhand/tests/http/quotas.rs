@@ -1,0 +1,859 @@
+//! Quotas and balances over HTTP: allowances at three levels, refusals that explain
+//! themselves, usage, quota requests, holds released on cancellation, the dispatcher's
+//! re-check, and limits that hold under 200 concurrent submissions.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::{Client, TestServer};
+
+const CUBE: &[u8] = include_bytes!("../../../app/fixtures/demo/calibration_cube.gcode");
+
+crate::on_both_backends!(
+    concurrent_submissions_never_pass_a_print_quota,
+    concurrent_submissions_never_spend_more_than_the_balance,
+    refusals_explain_themselves_and_requests_raise_the_allowance,
+    holds_are_released_and_costs_itemized,
+    a_lowered_quota_keeps_a_queued_job_waiting,
+    a_printed_job_is_charged_and_counts_what_it_printed,
+    a_quota_lowered_while_submissions_are_in_flight_is_never_overrun,
+    usage_reports_group_and_export_as_csv,
+    an_edit_for_more_copies_is_checked_and_held_anew,
+    an_organization_may_hold_at_approval,
+);
+
+/// An organization in Amsterdam with a printer (in maintenance: jobs stay queued), a member
+/// and the member's uploaded cube.
+struct Farm {
+    org: i64,
+    owner: Client,
+    member: Client,
+    member_id: i64,
+    model: i64,
+    file: i64,
+}
+
+impl Farm {
+    async fn open(server: &TestServer) -> Farm {
+        let (org, owner) = server.org_with_owner("Lab", "owner@lab.test").await;
+        let (status, body) = owner
+            .patch(
+                &format!("/api/v1/orgs/{org}"),
+                json!({ "time_zone": "Europe/Amsterdam" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, site) = owner
+            .post(
+                &format!("/api/v1/orgs/{org}/sites"),
+                json!({ "name": "Workshop" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{site}");
+        let (status, model) = owner
+            .post(
+                &format!("/api/v1/orgs/{org}/printer-models"),
+                json!({ "name": "Mini", "build_volume_mm": [180, 180, 180],
+                        "nozzle_diameter_mm": 0.4 }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{model}");
+        let (status, printer) = owner
+            .post(
+                &format!("/api/v1/orgs/{org}/printers"),
+                json!({ "name": "Mini 1", "site_id": site["id"], "model_id": model["id"] }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{printer}");
+        let (status, _) = owner
+            .put(
+                &format!("/api/v1/orgs/{org}/printers/{}/maintenance", printer["id"]),
+                json!({ "on": true }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let (member, member_id) = server
+            .member(&owner, org, "Member", "member@lab.test")
+            .await;
+        let response = member
+            .raw_post(
+                &format!("/api/v1/orgs/{org}/files?name=cube.gcode"),
+                CUBE.to_vec(),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let file: Value = response.json().await.unwrap();
+        Farm {
+            org,
+            owner,
+            member,
+            member_id,
+            model: model["id"].as_i64().unwrap(),
+            file: file["id"].as_i64().unwrap(),
+        }
+    }
+
+    fn path(&self, rest: &str) -> String {
+        format!("/api/v1/orgs/{}/{rest}", self.org)
+    }
+
+    fn job(&self) -> Value {
+        json!({ "file_id": self.file, "target": { "model_id": self.model } })
+    }
+
+    async fn set_org_quotas(&self, allowances: Value) {
+        let (status, body) = self.owner.put(&self.path("quotas"), allowances).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    /// Submits `n` jobs at once; returns the statuses and bodies.
+    async fn submit_concurrently(&self, n: usize) -> Vec<(StatusCode, Value)> {
+        let mut tasks = Vec::new();
+        for _ in 0..n {
+            let client = self.member.clone();
+            let (path, body) = (self.path("jobs"), self.job());
+            tasks.push(tokio::spawn(async move { client.post(&path, body).await }));
+        }
+        let mut results = Vec::new();
+        for task in tasks {
+            results.push(task.await.unwrap());
+        }
+        results
+    }
+
+    async fn balance(&self) -> Value {
+        let (status, balance) = self
+            .member
+            .get(&self.path(&format!("members/{}/balance", self.member_id)))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{balance}");
+        balance
+    }
+
+    /// Every entry of the member's ledger, following the cursor.
+    async fn ledger(&self) -> Vec<Value> {
+        let mut entries = Vec::new();
+        let mut cursor: Option<i64> = None;
+        loop {
+            let query = cursor.map_or(String::new(), |c| format!("&cursor={c}"));
+            let (status, page) = self
+                .member
+                .get(&self.path(&format!("members/{}/ledger?limit=3{query}", self.member_id)))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            entries.extend(page["entries"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_i64() {
+                Some(next) => cursor = Some(next),
+                None => return entries,
+            }
+        }
+    }
+}
+
+fn count(results: &[(StatusCode, Value)], status: StatusCode, code: Option<&str>) -> usize {
+    results
+        .iter()
+        .filter(|(s, body)| *s == status && code.is_none_or(|c| body["error"]["code"] == c))
+        .count()
+}
+
+async fn concurrent_submissions_never_pass_a_print_quota(server: &TestServer) {
+    let farm = Farm::open(server).await;
+    farm.set_org_quotas(json!([{ "kind": "prints", "period": "month", "limit": 10 }]))
+        .await;
+    let results = farm.submit_concurrently(200).await;
+    let accepted = count(&results, StatusCode::CREATED, None);
+    let refused = count(
+        &results,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("quota_exceeded"),
+    );
+    let others: Vec<_> = results
+        .iter()
+        .filter(|(s, _)| *s != StatusCode::CREATED && *s != StatusCode::UNPROCESSABLE_ENTITY)
+        .collect();
+    assert_eq!((accepted, refused), (10, 190), "{others:?}");
+    let (_, usage) = farm
+        .member
+        .get(&farm.path(&format!("members/{}/usage", farm.member_id)))
+        .await;
+    assert_eq!(usage["allowances"][0]["used"], 10.0, "{usage}");
+    assert_eq!(usage["allowances"][0]["source"], "organization");
+}
+
+async fn concurrent_submissions_never_spend_more_than_the_balance(server: &TestServer) {
+    let farm = Farm::open(server).await;
+    // A flat 1.00 per job: 7.00 covers seven.
+    let (status, body) = farm
+        .owner
+        .put(
+            &farm.path("prices"),
+            json!([{ "per_gram_minor": 0, "per_hour_minor": 0, "flat_fee_minor": 100 }]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, entry) = farm
+        .owner
+        .post(
+            &farm.path(&format!("members/{}/balance/top-ups", farm.member_id)),
+            json!({ "amount_minor": 700, "reason": "semester credit" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{entry}");
+    assert_eq!(entry["kind"], "top_up");
+
+    let results = farm.submit_concurrently(200).await;
+    let accepted = count(&results, StatusCode::CREATED, None);
+    let refused = count(
+        &results,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("insufficient_balance"),
+    );
+    assert_eq!((accepted, refused), (7, 193));
+    let refusal = results
+        .iter()
+        .find(|(s, _)| *s == StatusCode::UNPROCESSABLE_ENTITY)
+        .unwrap();
+    let message = refusal.1["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("Your balance is 7.00 EUR with 7.00 EUR held")
+            && message.contains("estimate is 1.00 EUR"),
+        "{message}"
+    );
+
+    let balance = farm.balance().await;
+    assert_eq!(
+        balance,
+        json!({ "balance_minor": 700, "held_minor": 700, "available_minor": 0, "currency": "EUR" })
+    );
+    let entries = farm.ledger().await;
+    let holds = entries.iter().filter(|e| e["kind"] == "hold").count();
+    assert_eq!(holds, 7);
+    let sum: i64 = entries
+        .iter()
+        .map(|e| e["amount_minor"].as_i64().unwrap())
+        .sum();
+    let held: i64 = entries
+        .iter()
+        .map(|e| e["hold_minor"].as_i64().unwrap())
+        .sum();
+    assert_eq!((sum, held), (700, 700));
+    assert_eq!(entries.len(), 8, "newest first, every page: {entries:?}");
+}
+
+async fn refusals_explain_themselves_and_requests_raise_the_allowance(server: &TestServer) {
+    let farm = Farm::open(server).await;
+    farm.set_org_quotas(json!([
+        { "kind": "printing_hours", "period": "week", "limit": 0 },
+        { "kind": "max_active_jobs", "limit": 3 },
+    ]))
+    .await;
+    let (status, refused) = farm.member.post(&farm.path("jobs"), farm.job()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["error"]["code"], "quota_exceeded");
+    let message = refused["error"]["message"].as_str().unwrap();
+    // The test clock stands at Sunday 22 November 2026, 10:00 in Amsterdam.
+    assert!(
+        message.starts_with("You have used 0 min of your 0 min this week; this job needs ")
+            && message
+                .ends_with("the week resets on Monday 23 November at 00:00 (Europe/Amsterdam)"),
+        "{message}"
+    );
+
+    // Bad lists are refused whole, with the field.
+    for bad in [
+        json!([{ "kind": "prints", "limit": 3 }]),
+        json!([{ "kind": "max_active_jobs", "period": "day", "limit": 3 }]),
+        json!([{ "kind": "prints", "period": "day", "limit": -1 }]),
+        json!([{ "kind": "prints", "period": 999, "limit": 1 }]),
+        json!([{ "kind": "prints", "period": "day", "limit": 1 },
+               { "kind": "prints", "period": "day", "limit": 2 }]),
+    ] {
+        let (status, body) = farm.owner.put(&farm.path("quotas"), bad.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_field", "{bad}: {body}");
+    }
+    // Members do not set their own allowances, nor see everyone's.
+    let (status, _) = farm
+        .member
+        .put(
+            &farm.path(&format!("members/{}/quotas", farm.member_id)),
+            json!([]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = farm.member.get(&farm.path("quotas")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // The member asks for 5 hours a week; the owner grants 2.
+    let (status, request) = farm
+        .member
+        .post(
+            &farm.path("quota-requests"),
+            json!({ "kind": "printing_hours", "period": "week", "limit": 5,
+                    "reason": "thesis prototypes" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{request}");
+    assert_eq!(request["state"], "pending");
+    let id = request["id"].as_i64().unwrap();
+    let (status, body) = farm
+        .owner
+        .post(
+            &farm.path(&format!("quota-requests/{id}/approve")),
+            json!({ "limit": 6 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, approved) = farm
+        .owner
+        .post(
+            &farm.path(&format!("quota-requests/{id}/approve")),
+            json!({ "limit": 2, "reason": "two for now" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{approved}");
+    assert_eq!(approved["state"], "approved");
+    assert_eq!(approved["granted_limit"], 2);
+    let (status, again) = farm
+        .owner
+        .post(
+            &farm.path(&format!("quota-requests/{id}/decline")),
+            json!({ "reason": "changed my mind" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    assert_eq!(again["error"]["code"], "already_decided");
+    let (_, seen) = farm
+        .member
+        .get(&farm.path(&format!("quota-requests/{id}")))
+        .await;
+    assert_eq!(seen["answer"], "two for now");
+
+    let (status, job) = farm.member.post(&farm.path("jobs"), farm.job()).await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let (_, usage) = farm
+        .member
+        .get(&farm.path(&format!("members/{}/usage", farm.member_id)))
+        .await;
+    let lines = usage["allowances"].as_array().unwrap();
+    let hours = lines
+        .iter()
+        .find(|l| l["kind"] == "printing_hours")
+        .unwrap();
+    assert_eq!(hours["source"], "member");
+    assert_eq!(hours["limit"], 2);
+    assert!(hours["used"].as_f64().unwrap() > 0.0, "{usage}");
+    assert_eq!(
+        hours["resets_at"], "2026-11-22T23:00:00Z",
+        "Monday 00:00 in Amsterdam"
+    );
+    let active = lines
+        .iter()
+        .find(|l| l["kind"] == "max_active_jobs")
+        .unwrap();
+    assert_eq!(
+        (active["used"].as_f64(), active["limit"].as_i64()),
+        (Some(1.0), Some(3))
+    );
+
+    // Every change is audited with before and after.
+    let (_, audit) = farm
+        .owner
+        .get(&farm.path("audit-events?action=quota.set"))
+        .await;
+    let events = audit["events"].as_array().unwrap();
+    assert!(events.len() >= 2, "{audit}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e.get("before").is_some() && e.get("after").is_some())
+    );
+}
+
+async fn holds_are_released_and_costs_itemized(server: &TestServer) {
+    let farm = Farm::open(server).await;
+    let (status, body) = farm
+        .owner
+        .put(
+            &farm.path("prices"),
+            json!([{ "printer_model_id": farm.model, "per_gram_minor": 2,
+                     "per_hour_minor": 120, "flat_fee_minor": 50 }]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = farm
+        .owner
+        .post(
+            &farm.path(&format!("members/{}/balance/top-ups", farm.member_id)),
+            json!({ "amount_minor": 5000, "reason": "credit" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, job) = farm.member.post(&farm.path("jobs"), farm.job()).await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let estimate = &job["cost_estimate"];
+    let lines = estimate["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 3, "{estimate}");
+    let sum: i64 = lines
+        .iter()
+        .map(|l| l["amount_minor"].as_i64().unwrap())
+        .sum();
+    assert_eq!(estimate["total_minor"].as_i64().unwrap(), sum);
+    assert_eq!(lines[2]["amount_minor"], 50);
+    assert!(job["cost_final"].is_null());
+    let held = farm.balance().await["held_minor"].as_i64().unwrap();
+    assert_eq!(held, sum);
+
+    let (status, cancelled) = farm
+        .member
+        .post_empty(&farm.path(&format!("jobs/{}/cancel", job["id"])))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    assert_eq!(cancelled["cost_final"]["total_minor"], 0);
+    let balance = farm.balance().await;
+    assert_eq!(
+        (
+            balance["balance_minor"].as_i64(),
+            balance["held_minor"].as_i64()
+        ),
+        (Some(5000), Some(0))
+    );
+    let kinds: Vec<Value> = farm
+        .ledger()
+        .await
+        .iter()
+        .map(|e| e["kind"].clone())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![json!("release"), json!("hold"), json!("top_up")]
+    );
+
+    // Only what was charged can be refunded; adjustments go either way, never by zero.
+    let (status, body) = farm
+        .owner
+        .post(
+            &farm.path(&format!("members/{}/balance/refunds", farm.member_id)),
+            json!({ "job_id": job["id"], "amount_minor": 1, "reason": "goodwill" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    for (amount, expected) in [
+        (0, StatusCode::UNPROCESSABLE_ENTITY),
+        (-700, StatusCode::CREATED),
+    ] {
+        let (status, body) = farm
+            .owner
+            .post(
+                &farm.path(&format!("members/{}/balance/adjustments", farm.member_id)),
+                json!({ "amount_minor": amount, "reason": "correction" }),
+            )
+            .await;
+        assert_eq!(status, expected, "{body}");
+    }
+    assert_eq!(farm.balance().await["balance_minor"], 4300);
+    // A member cannot top themselves up.
+    let (status, _) = farm
+        .member
+        .post(
+            &farm.path(&format!("members/{}/balance/top-ups", farm.member_id)),
+            json!({ "amount_minor": 100, "reason": "free money" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+async fn a_lowered_quota_keeps_a_queued_job_waiting(server: &TestServer) {
+    let farm = Farm::open(server).await;
+    farm.set_org_quotas(json!([{ "kind": "prints", "period": "day", "limit": 5 }]))
+        .await;
+    let (status, job) = farm.member.post(&farm.path("jobs"), farm.job()).await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    farm.set_org_quotas(json!([{ "kind": "prints", "period": "day", "limit": 0 }]))
+        .await;
+    let (status, why) = farm
+        .member
+        .get(&farm.path(&format!("jobs/{}/why-not-printing", job["id"])))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{why}");
+    let reasons = why["candidates"][0]["reasons"].as_array().unwrap();
+    let quota = reasons
+        .iter()
+        .find(|r| r["code"] == "quota_exhausted")
+        .unwrap_or_else(|| panic!("{why}"));
+    assert!(
+        quota["message"]
+            .as_str()
+            .unwrap()
+            .contains("of your 0 prints today"),
+        "{quota}"
+    );
+}
+
+/// A short print: about four seconds on the simulator at 60 times life.
+fn small_gcode() -> String {
+    let mut text = String::from("; quota test part\nG21\nG90\nM83\nG1 Z0.2 F600\n");
+    for i in 0..300 {
+        let y = 10 + i % 2 * 40;
+        text.push_str(&format!("G1 X{} Y{y} E1.5 F3000\n", 10 + i));
+    }
+    text
+}
+
+async fn a_printed_job_is_charged_and_counts_what_it_printed(server: &TestServer) {
+    let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
+    let path = |rest: &str| format!("/api/v1/orgs/{org}/{rest}");
+    let (_, site) = owner.post(&path("sites"), json!({ "name": "Lab" })).await;
+    let (status, printer) = owner
+        .post(
+            &path("printers"),
+            json!({ "name": "Sim", "site_id": site["id"], "settings": { "speed": 60.0 } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{printer}");
+    let printer = printer["id"].as_i64().unwrap();
+    let (member, member_id) = server
+        .member(&owner, org, "Member", "member@farm.test")
+        .await;
+    let response = member
+        .raw_post(&path("files?name=part.gcode"), small_gcode().into_bytes())
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let file: Value = response.json().await.unwrap();
+    let (status, body) = owner
+        .put(
+            &path("prices"),
+            json!([{ "per_gram_minor": 10, "per_hour_minor": 600, "flat_fee_minor": 25 }]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = owner
+        .put(
+            &path("quotas"),
+            json!([{ "kind": "prints", "period": "week", "limit": 5 }]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = owner
+        .post(
+            &path(&format!("members/{member_id}/balance/top-ups")),
+            json!({ "amount_minor": 10_000, "reason": "credit" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, job) = member
+        .post(
+            &path("jobs"),
+            json!({ "file_id": file["id"], "target": { "printer_id": printer } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let estimate = job["cost_estimate"]["total_minor"].as_i64().unwrap();
+    assert!(estimate >= 25, "{job}");
+    let id = job["id"].as_i64().unwrap();
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let done = loop {
+        let _ = server
+            .app()
+            .observe_printer_now(domain::PrinterId(printer))
+            .await;
+        server.app().dispatch_once().await.unwrap();
+        let (_, seen) = owner.get(&path(&format!("jobs/{id}"))).await;
+        if seen["state"] == "completed" {
+            break seen;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never completed: {seen}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let charged = done["cost_final"]["total_minor"].as_i64().unwrap();
+    assert!(charged >= 25, "{done}");
+    let (_, balance) = member
+        .get(&path(&format!("members/{member_id}/balance")))
+        .await;
+    assert_eq!(balance["held_minor"], 0, "{balance}");
+    assert_eq!(balance["balance_minor"].as_i64().unwrap(), 10_000 - charged);
+    let (_, ledger) = member
+        .get(&path(&format!("members/{member_id}/ledger")))
+        .await;
+    let kinds: Vec<&str> = ledger["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["release", "charge", "hold", "top_up"], "{ledger}");
+    let charge = &ledger["entries"][1];
+    assert_eq!(charge["job_id"], id);
+    assert!(charge["actor_member_id"].is_null(), "{charge}");
+    let (_, usage) = member
+        .get(&path(&format!("members/{member_id}/usage")))
+        .await;
+    assert_eq!(usage["allowances"][0]["used"], 1.0, "{usage}");
+}
+
+/// The audit sequence numbers of every event with `action`, through all pages.
+async fn audit_seqs(farm: &Farm, action: &str) -> Vec<i64> {
+    let mut seqs = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = farm
+            .owner
+            .get(&farm.path(&format!("audit-events?action={action}&limit=500{cursor}")))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        for event in page["events"].as_array().unwrap() {
+            seqs.push(event["seq"].as_i64().unwrap());
+        }
+        match page["next_cursor"].as_i64() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => return seqs,
+        }
+    }
+}
+
+async fn a_quota_lowered_while_submissions_are_in_flight_is_never_overrun(server: &TestServer) {
+    let farm = Farm::open(server).await;
+    farm.set_org_quotas(json!([{ "kind": "prints", "period": "month", "limit": 150 }]))
+        .await;
+    let owner = farm.owner.clone();
+    let quotas = farm.path("quotas");
+    let lowering = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        owner
+            .put(
+                &quotas,
+                json!([{ "kind": "prints", "period": "month", "limit": 20 }]),
+            )
+            .await
+    });
+    let results = farm.submit_concurrently(150).await;
+    let (status, body) = lowering.await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let accepted = count(&results, StatusCode::CREATED, None);
+    let refused = count(
+        &results,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("quota_exceeded"),
+    );
+    assert_eq!(accepted + refused, 150);
+    // The audit chain orders commits: every job accepted after the lowering fits the new limit
+    // beside those accepted before it.
+    let lowered = *audit_seqs(&farm, "quota.set").await.iter().max().unwrap();
+    let submitted = audit_seqs(&farm, "job.submit").await;
+    let before = submitted.iter().filter(|s| **s < lowered).count();
+    let after = submitted.len() - before;
+    assert_eq!(submitted.len(), accepted);
+    assert!(
+        after == 0 || before + after <= 20,
+        "{before} accepted before the lowering, {after} after it"
+    );
+}
+
+async fn usage_reports_group_and_export_as_csv(server: &TestServer) {
+    let farm = Farm::open(server).await;
+    let (status, body) = farm
+        .owner
+        .put(
+            &farm.path("prices"),
+            json!([{ "per_gram_minor": 0, "per_hour_minor": 0, "flat_fee_minor": 100 }]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = farm
+        .owner
+        .post(
+            &farm.path(&format!("members/{}/balance/top-ups", farm.member_id)),
+            json!({ "amount_minor": 1000, "reason": "credit" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    for _ in 0..3 {
+        let (status, job) = farm.member.post(&farm.path("jobs"), farm.job()).await;
+        assert_eq!(status, StatusCode::CREATED, "{job}");
+    }
+    let (status, report) = farm
+        .owner
+        .get(&farm.path("reports/usage?group_by=member&period=day"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{report}");
+    let row = &rows[0];
+    assert_eq!(row["id"], farm.member_id);
+    assert_eq!(
+        (row["jobs"].as_i64(), row["prints"].as_i64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(row["cost_minor"], 300);
+    // The day of 22 November in Amsterdam begins at 23:00 UTC the day before.
+    assert_eq!(row["period_start"], "2026-11-21T23:00:00Z");
+    assert_eq!(report["currency"], "EUR");
+
+    let (_, by_model) = farm
+        .owner
+        .get(&farm.path("reports/usage?group_by=printer_model"))
+        .await;
+    assert_eq!(
+        by_model["rows"][0]["id"],
+        Value::Null,
+        "not printed yet: {by_model}"
+    );
+
+    let response = farm
+        .owner
+        .raw_get(&farm.path("reports/usage.csv?group_by=member"))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let csv = response.text().await.unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("group,id,name,period_start,jobs,prints,printing_hours,material_grams,cost_minor")
+    );
+    let line = lines.next().unwrap();
+    assert!(
+        line.starts_with(&format!("member,{},member@lab.test,,3,3,", farm.member_id))
+            && line.ends_with(",300"),
+        "{line}"
+    );
+
+    let (status, _) = farm
+        .member
+        .get(&farm.path("reports/usage?group_by=member"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = farm
+        .owner
+        .get(&farm.path(
+            "reports/usage?group_by=member&from=2026-11-22T00:00:00Z&to=2026-11-01T00:00:00Z",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+}
+
+async fn an_edit_for_more_copies_is_checked_and_held_anew(server: &TestServer) {
+    let farm = Farm::open(server).await;
+    farm.set_org_quotas(json!([{ "kind": "prints", "period": "week", "limit": 3 }]))
+        .await;
+    let (status, body) = farm
+        .owner
+        .put(
+            &farm.path("prices"),
+            json!([{ "per_gram_minor": 0, "per_hour_minor": 0, "flat_fee_minor": 100 }]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = farm
+        .owner
+        .post(
+            &farm.path(&format!("members/{}/balance/top-ups", farm.member_id)),
+            json!({ "amount_minor": 100, "reason": "credit" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, job) = farm.member.post(&farm.path("jobs"), farm.job()).await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let job = format!("jobs/{}", job["id"]);
+    // Four copies would pass the allowance of three: refused, nothing changed.
+    let (status, refused) = farm
+        .member
+        .patch(&farm.path(&job), json!({ "copies": 4 }))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["error"]["code"], "quota_exceeded");
+    let (_, unchanged) = farm.member.get(&farm.path(&job)).await;
+    assert_eq!(unchanged["copies"], 1);
+    // Three fit; the flat fee is per job, so the hold stays what the balance covers.
+    let (status, edited) = farm
+        .member
+        .patch(&farm.path(&job), json!({ "copies": 3 }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    let (_, usage) = farm
+        .member
+        .get(&farm.path(&format!("members/{}/usage", farm.member_id)))
+        .await;
+    assert_eq!(usage["allowances"][0]["used"], 3.0, "{usage}");
+    let balance = farm.balance().await;
+    assert_eq!(
+        (
+            balance["held_minor"].as_i64(),
+            balance["available_minor"].as_i64()
+        ),
+        (Some(100), Some(0))
+    );
+    let kinds: Vec<Value> = farm
+        .ledger()
+        .await
+        .iter()
+        .map(|e| e["kind"].clone())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            json!("hold"),
+            json!("release"),
+            json!("hold"),
+            json!("top_up")
+        ]
+    );
+}
+
+async fn an_organization_may_hold_at_approval(server: &TestServer) {
+    let farm = Farm::open(server).await;
+    for (path, body) in [
+        ("settings/approval", json!({ "approval_required": true })),
+        (
+            "prices",
+            json!([{ "per_gram_minor": 0, "per_hour_minor": 0, "flat_fee_minor": 100 }]),
+        ),
+    ] {
+        let (status, answer) = farm.owner.put(&farm.path(path), body).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let (status, settings) = farm
+        .owner
+        .patch(
+            &farm.path("settings/billing"),
+            json!({ "hold_at": "approval" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{settings}");
+    assert_eq!(settings["hold_at"], "approval");
+    // Nothing in the balance: the submission waits for approval without a hold…
+    let (status, job) = farm.member.post(&farm.path("jobs"), farm.job()).await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    assert_eq!(job["state"], "pending_approval");
+    assert_eq!(farm.balance().await["held_minor"], 0);
+    // …and its approval is refused until the balance covers it.
+    let approve = farm.path(&format!("jobs/{}/approve", job["id"]));
+    let (status, refused) = farm.owner.post_empty(&approve).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["error"]["code"], "insufficient_balance");
+    let (status, _) = farm
+        .owner
+        .post(
+            &farm.path(&format!("members/{}/balance/top-ups", farm.member_id)),
+            json!({ "amount_minor": 100, "reason": "credit" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, approved) = farm.owner.post_empty(&approve).await;
+    assert_eq!(status, StatusCode::OK, "{approved}");
+    assert_eq!(approved["state"], "queued");
+    let balance = farm.balance().await;
+    assert_eq!(
+        (
+            balance["held_minor"].as_i64(),
+            balance["available_minor"].as_i64()
+        ),
+        (Some(100), Some(0))
+    );
+}
