@@ -1002,13 +1002,21 @@ pub(crate) async fn settle_after<A>(
         .await?;
         return Ok(());
     }
-    let final_cost = crate::billing::final_cost(uow.conn(), org, &job, &row, to, printed_s).await?;
+    // Only a job that ended on its printer ended with a copy under way: one cancelled while it
+    // waited between copies counts and costs the copies it completed, as if it had completed.
+    let under_way = matches!(
+        from,
+        JobState::Printing | JobState::Paused | JobState::Unknown
+    );
+    let ended = if under_way { to } else { JobState::Completed };
+    let final_cost =
+        crate::billing::final_cost(uow.conn(), org, &job, &row, ended, printed_s).await?;
     let (grams_per_copy, _) = match load_facts(uow.conn(), org, job.file_id).await? {
         Some(facts) => per_copy(&facts),
         None => (0, 0),
     };
     let done = i64::from(job.copies_done);
-    let attempted = if to == JobState::Completed {
+    let attempted = if ended == JobState::Completed {
         done
     } else {
         done + 1

@@ -1,21 +1,34 @@
 //! Quotas and money under any interleaving of what members and managers do: a property test
-//! over random sequences of submissions, approvals, rejections, cancellations, revivals,
-//! top-ups, adjustments, refunds and lowered allowances, on both databases. After every step
-//! the ledger sums to the balance, what is held is exactly the estimates of the jobs still
-//! waiting, no hold was placed that the available balance did not cover, and no job was
-//! accepted past its allowance.
+//! over random sequences of submissions, approvals, rejections, cancellations, revivals (of
+//! jobs that never printed), top-ups, adjustments, refunds, lowered allowances, changes of the
+//! failed-print policy, and jobs starting, completing, failing and being cancelled on a
+//! simulated printer, on both databases. After every step the ledger sums to the balance, what is held is exactly the
+//! estimates of the jobs still waiting or printing, every hold was released exactly once when
+//! its job ended (and charged at most once), no hold was placed that the available balance did
+//! not cover and nothing but an adjustment took the available balance below zero, no job was
+//! accepted past its allowance, and the prints counted are those waiting plus those that
+//! printed.
+//!
+//! The printer is driven a step at a time: its supervisor does not poll on its own (the test
+//! observes it), and a print begins paused (as by a filament runout) so that it ends only when
+//! the test resumes it (completion) or injects a printer error (failure).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
-use app::{Decision, ErrorCode, Movement, PrinterModelInput, QuotaLevel, SubmitJob, UploadFile};
+use app::{
+    Decision, ErrorCode, Fault, LiveStatus, Movement, PrinterModelInput, QuotaLevel, SubmitJob,
+    UpdateBilling, UploadFile,
+};
 use common::{Lab, Person};
-use domain::money::Price;
+use domain::money::{FailedPrintCharge, LedgerKind, Price};
 use domain::quotas::{Allowance, QuotaKind, QuotaPeriod};
-use domain::{FileId, JobId, JobState, JobTarget, PrinterModelId};
+use domain::{FileId, JobId, JobState, JobTarget, PrinterId, PrinterModelId, PrinterState};
+use printers::Driver;
 use proptest::prelude::*;
 use testkit::Backend;
 
@@ -25,7 +38,9 @@ const FEE: i64 = 100;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Submit { copies: i32 },
+    Submit {
+        copies: i32,
+    },
     Approve(usize),
     Reject(usize),
     Cancel(usize),
@@ -34,20 +49,58 @@ enum Op {
     Adjust(i64),
     Refund(usize, i64),
     SetPrintLimit(i64),
+    SetFailedPrintCharge(FailedPrintCharge),
+    /// The dispatcher starts the next job that fits on the printer, if it is free.
+    Start,
+    /// The print on the printer runs to its end.
+    Complete,
+    /// The printer reports an error mid-print.
+    Fail,
+    /// Someone cancels the print at the printer.
+    CancelPrint,
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (1..=2_i32).prop_map(|copies| Op::Submit { copies }),
-        2 => (0..8_usize).prop_map(Op::Approve),
+        3 => (0..8_usize).prop_map(Op::Approve),
         1 => (0..8_usize).prop_map(Op::Reject),
         2 => (0..8_usize).prop_map(Op::Cancel),
         1 => (0..8_usize).prop_map(Op::Revive),
-        1 => (1..400_i64).prop_map(Op::TopUp),
+        2 => (1..400_i64).prop_map(Op::TopUp),
         1 => (-150..150_i64).prop_map(Op::Adjust),
         1 => ((0..8_usize), (1..200_i64)).prop_map(|(i, a)| Op::Refund(i, a)),
         1 => (0..8_i64).prop_map(Op::SetPrintLimit),
+        1 => prop_oneof![
+            Just(FailedPrintCharge::Full),
+            Just(FailedPrintCharge::Progress),
+            Just(FailedPrintCharge::Nothing),
+        ]
+        .prop_map(Op::SetFailedPrintCharge),
+        3 => Just(Op::Start),
+        2 => Just(Op::Complete),
+        1 => Just(Op::Fail),
+        1 => Just(Op::CancelPrint),
     ]
+}
+
+/// Sequences of steps; half of them begin with credit for three jobs, so that jobs get as far
+/// as a printer more often.
+fn ops() -> impl Strategy<Value = Vec<Op>> {
+    (proptest::bool::ANY, proptest::collection::vec(op(), 1..40)).prop_map(|(funded, mut ops)| {
+        if funded {
+            ops.insert(0, Op::TopUp(3 * FEE));
+        }
+        ops
+    })
+}
+
+/// A job on a printer, a copy of it under way.
+fn on_printer(state: JobState) -> bool {
+    matches!(
+        state,
+        JobState::Printing | JobState::Paused | JobState::Unknown
+    )
 }
 
 struct World {
@@ -57,11 +110,20 @@ struct World {
     model: PrinterModelId,
     jobs: Vec<JobId>,
     limit: i64,
+    printer: PrinterId,
+    /// Jobs a print of which began (in any of their lives).
+    began: BTreeSet<JobId>,
+    /// Jobs whose last end was the cancellation of a copy under way.
+    cancelled_mid_print: BTreeSet<JobId>,
 }
 
 impl World {
     async fn open(backend: Backend) -> World {
-        let lab = Lab::open(backend).await;
+        // Supervision is driven by the test, one observation at a time.
+        let lab = Lab::open_with(backend, |settings| {
+            settings.live.poll_interval = Duration::from_secs(24 * 3600);
+        })
+        .await;
         let owner = lab.actor(&lab.owner).await;
         let model = lab
             .app
@@ -97,7 +159,12 @@ impl World {
             .await
             .unwrap()
             .id;
-        lab.app
+        // A print takes about half a second: the longest heat-up at the highest speed.
+        let mut settings = serde_json::Map::new();
+        settings.insert("speed".into(), serde_json::json!(10_000.0));
+        settings.insert("heat_up_s".into(), serde_json::json!(3_600.0));
+        let printer = lab
+            .app
             .fleet()
             .create_printer(
                 &owner,
@@ -108,12 +175,13 @@ impl World {
                     group_ids: Vec::new(),
                     driver: domain::DriverKind::Simulated,
                     url: String::new(),
-                    settings: serde_json::Map::new(),
+                    settings,
                     credential: None,
                 },
             )
             .await
-            .unwrap();
+            .unwrap()
+            .id;
         lab.app
             .jobs()
             .set_approval_required(&owner, true)
@@ -154,6 +222,9 @@ impl World {
             model,
             jobs: Vec::new(),
             limit: 0,
+            printer,
+            began: BTreeSet::new(),
+            cancelled_mid_print: BTreeSet::new(),
         };
         world.set_limit(4).await;
         world
@@ -210,6 +281,38 @@ impl World {
         )
     }
 
+    /// Per job: its holds, releases and charges in the ledger, and what it holds.
+    async fn ledger_by_job(&self) -> BTreeMap<JobId, (i64, i64, i64, i64)> {
+        let owner = self.lab.actor(&self.lab.owner).await;
+        let billing = self.lab.app.billing();
+        let mut by_job: BTreeMap<JobId, (i64, i64, i64, i64)> = BTreeMap::new();
+        let mut cursor = None;
+        loop {
+            let page = billing
+                .ledger(&owner, self.member.member, cursor, Some(50))
+                .await
+                .unwrap();
+            for entry in &page.entries {
+                let Some(job) = entry.job_id else { continue };
+                let counts = by_job.entry(job).or_default();
+                match entry.kind {
+                    LedgerKind::Hold => counts.0 += 1,
+                    LedgerKind::Release => counts.1 += 1,
+                    LedgerKind::Charge => {
+                        counts.2 += 1;
+                        assert_eq!(entry.amount_minor, -FEE, "a charge is the flat fee");
+                    }
+                    _ => {}
+                }
+                counts.3 += entry.hold_minor;
+            }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return by_job,
+            }
+        }
+    }
+
     /// Prints counted this week, from the usage the member sees.
     async fn prints_used(&self) -> i64 {
         let owner = self.lab.actor(&self.lab.owner).await;
@@ -227,18 +330,119 @@ impl World {
             .map_or(0, |l| l.used)
     }
 
-    /// What the jobs still waiting hold, and the copies they count, by reading each job.
+    /// What the jobs still waiting or printing hold, and the prints all jobs count, by reading
+    /// each job: a job waiting or printing counts its copies; once ended, the copies it
+    /// attempted (those completed, and the one under way when it failed or was cancelled at
+    /// the printer); rejected or cancelled before printing, nothing.
     async fn expected(&self) -> (i64, i64) {
         let owner = self.lab.actor(&self.lab.owner).await;
         let (mut held, mut copies) = (0, 0);
         for id in &self.jobs {
             let view = self.lab.app.jobs().get_job(&owner, *id).await.unwrap();
-            if !view.job.state.is_finished() {
-                held += view.cost.as_ref().unwrap().estimate.total_minor;
-                copies += i64::from(view.job.copies);
-            }
+            let (job, done) = (&view.job, i64::from(view.job.copies_done));
+            copies += match job.state {
+                _ if !job.state.is_finished() => {
+                    held += view.cost.as_ref().unwrap().estimate.total_minor;
+                    i64::from(job.copies)
+                }
+                JobState::Completed => done,
+                JobState::Failed => done + 1,
+                JobState::Cancelled if self.began.contains(id) => {
+                    done + i64::from(self.cancelled_mid_print.contains(id))
+                }
+                _ => 0,
+            };
         }
         (held, copies)
+    }
+
+    /// One observation of the printer by its supervisor.
+    async fn observe(&self) -> LiveStatus {
+        self.lab
+            .app
+            .observe_printer_now(self.printer)
+            .await
+            .unwrap()
+            .expect("the printer is supervised")
+    }
+
+    /// The job on the printer, if a copy of one is under way.
+    async fn printing(&self) -> Option<JobId> {
+        let owner = self.lab.actor(&self.lab.owner).await;
+        for id in &self.jobs {
+            let view = self.lab.app.jobs().get_job(&owner, *id).await.unwrap();
+            if on_printer(view.job.state) {
+                return Some(*id);
+            }
+        }
+        None
+    }
+
+    /// The printer made ready for the next job, as an operator would: reconnected after an
+    /// error, its plate confirmed clear after a print ended.
+    async fn ready_printer(&self) -> LiveStatus {
+        let app = &self.lab.app;
+        let mut live = self.observe().await;
+        if live.state == PrinterState::Error {
+            let printer = app.supervisors().get(self.printer).unwrap();
+            printer.driver().connect().await.unwrap();
+            live = self.observe().await;
+        }
+        if live.bed_clear_pending {
+            let owner = self.lab.actor(&self.lab.owner).await;
+            live = app
+                .control()
+                .confirm_bed_clear(&owner, self.printer)
+                .await
+                .unwrap();
+        }
+        live
+    }
+
+    /// The dispatcher starts what fits on the printer; the print begins paused (a filament
+    /// runout) so that it ends only when a step ends it. Farmhand's clock runs a minute.
+    async fn start(&mut self) {
+        let live = self.ready_printer().await;
+        if live.state != PrinterState::Idle {
+            return;
+        }
+        self.lab.app.dispatch_once().await.unwrap();
+        let printer = self.lab.app.supervisors().get(self.printer).unwrap();
+        printer
+            .driver()
+            .as_simulated()
+            .unwrap()
+            .inject(Fault::Pause);
+        self.lab.clock.advance_seconds(60);
+        self.observe().await;
+        if let Some(job) = self.printing().await {
+            self.began.insert(job);
+        }
+    }
+
+    /// The print under way runs to its end.
+    async fn complete(&self) {
+        let live = self.observe().await;
+        if live.state != PrinterState::Paused {
+            return;
+        }
+        let owner = self.lab.actor(&self.lab.owner).await;
+        self.lab
+            .app
+            .control()
+            .resume_print(&owner, self.printer)
+            .await
+            .unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let live = self.observe().await;
+            if live.state != PrinterState::Printing {
+                assert_eq!(live.state, PrinterState::AwaitingBedClear, "{live:?}");
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "never ended");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     async fn step(&mut self, op: &Op) {
@@ -251,6 +455,50 @@ impl World {
         let ((_, _, available), _) = self.money().await;
         let used = self.prints_used().await;
         let outcome = match op {
+            Op::SetFailedPrintCharge(policy) => {
+                let change = UpdateBilling {
+                    hold_at: None,
+                    failed_print_charge: Some(*policy),
+                    balance_floor_minor: None,
+                };
+                app.billing()
+                    .update_settings(&owner, change)
+                    .await
+                    .map(drop)
+            }
+            Op::Start => {
+                self.start().await;
+                Ok(())
+            }
+            Op::Complete => {
+                self.complete().await;
+                Ok(())
+            }
+            Op::Fail | Op::CancelPrint => {
+                let Some(job) = self.printing().await else {
+                    return;
+                };
+                let control = app.control();
+                let ended = match op {
+                    Op::Fail => {
+                        let fault = Fault::Fail {
+                            message: "nozzle clog".into(),
+                        };
+                        control.simulate_fault(&owner, self.printer, fault).await
+                    }
+                    _ => control.cancel_print(&owner, self.printer).await,
+                };
+                ended.unwrap();
+                let view = app.jobs().get_job(&owner, job).await.unwrap();
+                let to = if matches!(op, Op::Fail) {
+                    JobState::Failed
+                } else {
+                    self.cancelled_mid_print.insert(job);
+                    JobState::Cancelled
+                };
+                assert_eq!(view.job.state, to, "{op:?}");
+                Ok(())
+            }
             Op::Submit { copies } => {
                 let input = SubmitJob {
                     file_id: self.file,
@@ -284,13 +532,24 @@ impl World {
             }
             Op::Cancel(i) => {
                 let Some(job) = self.job(*i) else { return };
-                app.jobs().cancel(&member, job).await.map(drop)
+                let result = app.jobs().cancel(&member, job).await;
+                if result.is_ok() {
+                    self.cancelled_mid_print.remove(&job);
+                }
+                result.map(drop)
             }
             Op::Revive(i) => {
                 let Some(job) = self.job(*i) else { return };
+                if self.began.contains(&job) {
+                    // Left out: a revival counts a job anew from its revival, forgetting the
+                    // prints of its earlier life, so "not revived past the allowance" below
+                    // does not hold for a job that printed (an open question of the design).
+                    return;
+                }
                 let before = app.jobs().get_job(&owner, job).await.unwrap();
                 let result = app.jobs().revive(&member, job).await;
                 if result.is_ok() {
+                    self.cancelled_mid_print.remove(&job);
                     assert!(available >= FEE, "re-held {FEE} with {available} available");
                     let copies = i64::from(before.job.copies);
                     assert!(used + copies <= self.limit, "revived past the allowance");
@@ -324,6 +583,7 @@ impl World {
             }
             Op::SetPrintLimit(_) => Ok(()),
         };
+        let app = &self.lab.app;
         if let Err(error) = outcome {
             let expected = [
                 ErrorCode::QuotaExceeded,
@@ -337,7 +597,14 @@ impl World {
                 "{op:?} failed unexpectedly: {error}"
             );
         }
-        let ((balance, held, available), (sum, holds)) = self.money().await;
+        let ((balance, held, available_after), (sum, holds)) = self.money().await;
+        if !matches!(op, Op::Adjust(_)) {
+            assert!(
+                available_after >= available.min(0),
+                "{op:?} took the available balance from {available} to {available_after}"
+            );
+        }
+        let available = available_after;
         assert_eq!(
             (balance, held),
             (sum, holds),
@@ -347,21 +614,46 @@ impl World {
         let (expected_held, expected_copies) = self.expected().await;
         assert_eq!(held, expected_held, "held is what waiting jobs hold");
         assert_eq!(self.prints_used().await, expected_copies);
+        let by_job = self.ledger_by_job().await;
         for id in &self.jobs {
             let view = app.jobs().get_job(&owner, *id).await.unwrap();
-            if matches!(view.job.state, JobState::Cancelled | JobState::Rejected) {
-                let cost = view.cost.unwrap();
-                assert_eq!(cost.final_cost.map(|c| c.total_minor), Some(0));
+            let printed = self.began.contains(id);
+            if matches!(view.job.state, JobState::Cancelled | JobState::Rejected) && !printed {
+                let cost = view.cost.as_ref().unwrap();
+                assert_eq!(cost.final_cost.as_ref().map(|c| c.total_minor), Some(0));
+            }
+            let (holds, releases, charges, holding) = by_job.get(id).copied().unwrap_or_default();
+            if view.job.state.is_finished() {
+                assert_eq!(
+                    (holds, holding),
+                    (releases, 0),
+                    "job {id} ended: each of its holds released once"
+                );
+            } else {
+                let estimate = view.cost.as_ref().unwrap().estimate.total_minor;
+                assert_eq!(
+                    (holds, holding),
+                    (releases + 1, estimate),
+                    "job {id} waits or prints: it holds its estimate once"
+                );
+            }
+            assert!(
+                charges <= releases,
+                "job {id} charged more than once per hold"
+            );
+            if !printed {
+                assert_eq!(charges, 0, "job {id} never printed but was charged");
             }
         }
     }
 }
 
-async fn run(backend: Backend, ops: Vec<Op>) {
+async fn run(backend: Backend, ops: Vec<Op>) -> World {
     let mut world = World::open(backend).await;
     for op in &ops {
         world.step(op).await;
     }
+    world
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -377,15 +669,95 @@ proptest! {
 
     #[test]
     fn any_interleaving_keeps_ledger_and_quotas_consistent_on_sqlite(
-        ops in proptest::collection::vec(op(), 1..30)
+        ops in ops()
     ) {
         runtime().block_on(run(Backend::Sqlite, ops));
     }
 
     #[test]
     fn any_interleaving_keeps_ledger_and_quotas_consistent_on_postgres(
-        ops in proptest::collection::vec(op(), 1..30)
+        ops in ops()
     ) {
         runtime().block_on(run(Backend::Postgres, ops));
     }
+}
+
+/// A sequence through the printer (approved jobs starting, completing, failing, cancelled at
+/// the printer and between copies, under each failed-print policy), checked as above.
+fn through_the_printer() -> Vec<Op> {
+    use Op::*;
+    vec![
+        SetPrintLimit(7),
+        TopUp(399),
+        TopUp(399),
+        Submit { copies: 1 },
+        Approve(0),
+        Start,
+        Complete,
+        Submit { copies: 2 },
+        Approve(1),
+        Start,
+        Complete,
+        Start,
+        Fail,
+        // Cancelled while it waits for its second copy: it counts and costs the first only.
+        Submit { copies: 2 },
+        Approve(2),
+        Start,
+        Complete,
+        Cancel(2),
+        Submit { copies: 1 },
+        Approve(3),
+        Start,
+        CancelPrint,
+        SetFailedPrintCharge(FailedPrintCharge::Nothing),
+        Submit { copies: 1 },
+        Approve(4),
+        Start,
+        Fail,
+        SetFailedPrintCharge(FailedPrintCharge::Progress),
+        Submit { copies: 1 },
+        Approve(5),
+        Start,
+        Fail,
+    ]
+}
+
+/// Runs [`through_the_printer`] and checks where each job ended: state, copies completed and
+/// final cost.
+async fn run_through_the_printer(backend: Backend) {
+    let world = run(backend, through_the_printer()).await;
+    let owner = world.lab.actor(&world.lab.owner).await;
+    let mut ended = Vec::new();
+    for id in &world.jobs {
+        let view = world.lab.app.jobs().get_job(&owner, *id).await.unwrap();
+        let charged = view.cost.unwrap().final_cost.map(|c| c.total_minor);
+        ended.push((view.job.state, view.job.copies_done, charged));
+    }
+    use JobState::*;
+    assert_eq!(
+        ended,
+        [
+            (Completed, 1, Some(FEE)),
+            (Failed, 1, Some(FEE)),
+            (Cancelled, 1, Some(FEE)),
+            (Cancelled, 0, Some(FEE)),
+            (Failed, 0, Some(0)),
+            (Failed, 0, Some(FEE)),
+        ]
+    );
+    // 1 + 2 attempted + 1 completed + 1 cancelled mid-print + 2 failed.
+    assert_eq!(world.prints_used().await, 7);
+    let ((balance, held, _), _) = world.money().await;
+    assert_eq!((balance, held), (798 - 5 * FEE, 0));
+}
+
+#[test]
+fn a_sequence_through_the_printer_keeps_ledger_and_quotas_consistent_on_sqlite() {
+    runtime().block_on(run_through_the_printer(Backend::Sqlite));
+}
+
+#[test]
+fn a_sequence_through_the_printer_keeps_ledger_and_quotas_consistent_on_postgres() {
+    runtime().block_on(run_through_the_printer(Backend::Postgres));
 }

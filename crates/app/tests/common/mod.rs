@@ -32,10 +32,17 @@ pub struct Lab {
     db: TestDatabase,
     vault_key: [u8; 32],
     staging: tempfile::TempDir,
+    /// Changes to the default settings, applied at every (re)start.
+    configure: fn(&mut Settings),
 }
 
 impl Lab {
     pub async fn open(backend: Backend) -> Lab {
+        Lab::open_with(backend, |_| {}).await
+    }
+
+    /// Opens with `configure` applied to the test settings (supervision's polling, …).
+    pub async fn open_with(backend: Backend, configure: fn(&mut Settings)) -> Lab {
         let db = TestDatabase::new(backend).await;
         let store = Store::open(&db.url, &StoreOptions::default())
             .await
@@ -44,10 +51,11 @@ impl Lab {
         let clock = Arc::new(ManualClock::new(
             Timestamp::parse_rfc3339("2026-11-22T09:00:00Z").unwrap(),
         ));
-        let settings = Settings {
+        let mut settings = Settings {
             staging_dir: staging.path().to_path_buf(),
             ..Settings::default()
         };
+        configure(&mut settings);
         let hasher = PasswordHasher::fast_for_tests().unwrap();
         let hash = hasher.hash(PASSWORD).await.unwrap();
         {
@@ -89,6 +97,7 @@ impl Lab {
             db,
             vault_key,
             staging,
+            configure,
         }
     }
 
@@ -99,10 +108,11 @@ impl Lab {
         let store = Store::open(&self.db.url, &StoreOptions::default())
             .await
             .unwrap();
-        let settings = Settings {
+        let mut settings = Settings {
             staging_dir: self.staging.path().to_path_buf(),
             ..Settings::default()
         };
+        (self.configure)(&mut settings);
         self.app = App::new(
             store,
             self.clock.clone(),

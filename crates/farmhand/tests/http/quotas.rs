@@ -18,6 +18,9 @@ crate::on_both_backends!(
     holds_are_released_and_costs_itemized,
     a_lowered_quota_keeps_a_queued_job_waiting,
     a_printed_job_is_charged_and_counts_what_it_printed,
+    a_failed_print_is_charged_in_full_under_the_full_policy,
+    a_failed_print_is_charged_by_its_progress_under_the_progress_policy,
+    a_failed_print_costs_nothing_under_the_nothing_policy,
     a_quota_lowered_while_submissions_are_in_flight_is_never_overrun,
     usage_reports_group_and_export_as_csv,
     an_edit_for_more_copies_is_checked_and_held_anew,
@@ -596,6 +599,262 @@ async fn a_printed_job_is_charged_and_counts_what_it_printed(server: &TestServer
         .get(&path(&format!("members/{member_id}/usage")))
         .await;
     assert_eq!(usage["allowances"][0]["used"], 1.0, "{usage}");
+}
+
+/// What became of a print failed mid-way under a failed-print policy.
+struct FailedPrint {
+    /// The job as submitted, then once failed.
+    submitted: Value,
+    failed: Value,
+    /// The member's ledger (newest first) and balance afterwards.
+    ledger: Vec<Value>,
+    balance: Value,
+    /// One copy's estimated printing time as Farmhand rounds it (whole seconds, up), the
+    /// seconds Farmhand's clock ran while it printed, and one copy's material.
+    estimated_s: i64,
+    printed_s: i64,
+    weight_g: f64,
+}
+
+const FAILED_PRINT_CREDIT: i64 = 100_000;
+
+/// A member's job on a simulated printer (at life speed: it cannot end by itself during the
+/// test) fails with an injected printer error after Farmhand's clock ran 40 % of its estimated
+/// printing time, with the organization's failed-print policy set to `policy`. Prices: 1.00
+/// per gram and 360.00 per hour (0.10 a second), no flat fee, so every part of the cost scales
+/// with what printed.
+async fn fail_a_print_under(server: &TestServer, policy: &str) -> FailedPrint {
+    let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
+    let path = |rest: &str| format!("/api/v1/orgs/{org}/{rest}");
+    let (_, site) = owner.post(&path("sites"), json!({ "name": "Lab" })).await;
+    let (status, printer) = owner
+        .post(
+            &path("printers"),
+            json!({ "name": "Sim", "site_id": site["id"], "settings": { "speed": 1.0 } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{printer}");
+    let printer = printer["id"].as_i64().unwrap();
+    let (member, member_id) = server
+        .member(&owner, org, "Member", "member@farm.test")
+        .await;
+    let response = member
+        .raw_post(&path("files?name=part.gcode"), small_gcode().into_bytes())
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let file: Value = response.json().await.unwrap();
+    let (status, body) = owner
+        .put(
+            &path("prices"),
+            json!([{ "per_gram_minor": 100, "per_hour_minor": 36_000, "flat_fee_minor": 0 }]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, settings) = owner
+        .patch(
+            &path("settings/billing"),
+            json!({ "failed_print_charge": policy }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{settings}");
+    assert_eq!(settings["failed_print_charge"], policy);
+    let (status, _) = owner
+        .post(
+            &path(&format!("members/{member_id}/balance/top-ups")),
+            json!({ "amount_minor": FAILED_PRINT_CREDIT, "reason": "credit" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, submitted) = member
+        .post(
+            &path("jobs"),
+            json!({ "file_id": file["id"], "target": { "printer_id": printer } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{submitted}");
+    let id = submitted["id"].as_i64().unwrap();
+    let (status, file) = member.get(&path(&format!("files/{}", file["id"]))).await;
+    assert_eq!(status, StatusCode::OK, "{file}");
+    let estimated_s = file["analysis"]["estimated_time_s"]
+        .as_f64()
+        .unwrap()
+        .ceil() as i64;
+    let weight_g = file["analysis"]["filament_weight_g"].as_f64().unwrap();
+    assert!(estimated_s > 100 && weight_g > 0.5, "{file}");
+
+    let wait_for = |state: &'static str| {
+        let (owner, job) = (owner.clone(), path(&format!("jobs/{id}")));
+        async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+            loop {
+                let _ = server
+                    .app()
+                    .observe_printer_now(domain::PrinterId(printer))
+                    .await;
+                server.app().dispatch_once().await.unwrap();
+                let (_, seen) = owner.get(&job).await;
+                if seen["state"] == state {
+                    return seen;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "never {state}: {seen}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    wait_for("printing").await;
+    // Farmhand's clock is the test's: 40 % of the estimated time passes, then the printer
+    // reports an error.
+    let printed_s = estimated_s * 2 / 5;
+    server.clock.advance_seconds(printed_s);
+    let (status, body) = owner
+        .post(
+            &path(&format!("printers/{printer}/simulation/faults")),
+            json!({ "fault": "fail", "message": "nozzle clog" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let failed = wait_for("failed").await;
+    let (_, prints) = owner
+        .get(&path(&format!("printers/{printer}/prints")))
+        .await;
+    assert_eq!(prints[0]["state"], "failed", "{prints}");
+
+    let (status, balance) = member
+        .get(&path(&format!("members/{member_id}/balance")))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{balance}");
+    let (status, ledger) = member
+        .get(&path(&format!("members/{member_id}/ledger")))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ledger}");
+    let ledger = ledger["entries"].as_array().unwrap().clone();
+    let sum: i64 = ledger
+        .iter()
+        .map(|e| e["amount_minor"].as_i64().unwrap())
+        .sum();
+    let held: i64 = ledger
+        .iter()
+        .map(|e| e["hold_minor"].as_i64().unwrap())
+        .sum();
+    assert_eq!(
+        (
+            balance["balance_minor"].as_i64(),
+            balance["held_minor"].as_i64()
+        ),
+        (Some(sum), Some(held)),
+        "the ledger sums to the balance: {ledger:?}"
+    );
+    assert_eq!(held, 0, "the hold is released: {ledger:?}");
+    FailedPrint {
+        submitted,
+        failed,
+        ledger,
+        balance,
+        estimated_s,
+        printed_s,
+        weight_g,
+    }
+}
+
+impl FailedPrint {
+    /// The ledger's kinds, newest first.
+    fn kinds(&self) -> Vec<&str> {
+        self.ledger
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap())
+            .collect()
+    }
+
+    /// The charge posted for the job (there is one: `kinds` says so first).
+    fn charged(&self) -> i64 {
+        let charge = self
+            .ledger
+            .iter()
+            .find(|e| e["kind"] == "charge")
+            .unwrap_or_else(|| panic!("no charge: {:?}", self.ledger));
+        assert_eq!(charge["job_id"], self.failed["id"], "{charge}");
+        -charge["amount_minor"].as_i64().unwrap()
+    }
+
+    fn final_total(&self) -> i64 {
+        self.failed["cost_final"]["total_minor"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no final cost: {}", self.failed))
+    }
+
+    fn final_line(&self, label: &str) -> &Value {
+        self.failed["cost_final"]["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["label"].as_str().unwrap().starts_with(label))
+            .unwrap_or_else(|| panic!("no {label} line: {}", self.failed))
+    }
+}
+
+async fn a_failed_print_is_charged_in_full_under_the_full_policy(server: &TestServer) {
+    let run = fail_a_print_under(server, "full").await;
+    assert_eq!(run.kinds(), ["release", "charge", "hold", "top_up"]);
+    let estimate = run.submitted["cost_estimate"]["total_minor"]
+        .as_i64()
+        .unwrap();
+    // Well above what 40 % of the print would cost: the policy decides.
+    assert!(estimate > 1000, "{}", run.submitted);
+    assert_eq!(run.charged(), estimate);
+    assert_eq!(run.final_total(), estimate);
+    assert_eq!(run.failed["cost_final"], run.submitted["cost_estimate"]);
+    assert_eq!(
+        run.balance["balance_minor"].as_i64(),
+        Some(FAILED_PRINT_CREDIT - estimate)
+    );
+}
+
+async fn a_failed_print_is_charged_by_its_progress_under_the_progress_policy(server: &TestServer) {
+    let run = fail_a_print_under(server, "progress").await;
+    assert_eq!(run.kinds(), ["release", "charge", "hold", "top_up"]);
+    // Progress is the time printed over the time estimated, exactly 40 % on Farmhand's
+    // clock: the material of 0.4 copies (rounded up to the gram) at 1.00 a gram, and the
+    // 40 % of the time at 0.10 a second.
+    let progress = run.printed_s as f64 / run.estimated_s as f64;
+    let grams = (run.weight_g * progress).ceil() as i64;
+    let machine = (run.printed_s * 36_000 + 3599) / 3600;
+    assert_eq!(run.final_line("Material")["amount_minor"], grams * 100);
+    assert_eq!(run.final_line("Machine time")["amount_minor"], machine);
+    let expected = grams * 100 + machine;
+    assert_eq!(run.final_total(), expected, "{}", run.failed);
+    assert_eq!(run.charged(), expected);
+    let estimate = run.submitted["cost_estimate"]["total_minor"]
+        .as_i64()
+        .unwrap();
+    assert!(
+        expected * 2 < estimate,
+        "40 % of the print costs well under the whole: {expected} of {estimate}"
+    );
+    assert_eq!(
+        run.balance["balance_minor"].as_i64(),
+        Some(FAILED_PRINT_CREDIT - expected)
+    );
+}
+
+async fn a_failed_print_costs_nothing_under_the_nothing_policy(server: &TestServer) {
+    let run = fail_a_print_under(server, "nothing").await;
+    assert_eq!(run.kinds(), ["release", "hold", "top_up"], "no charge");
+    assert_eq!(run.final_total(), 0);
+    let hold = &run.ledger[1];
+    assert_eq!(
+        run.ledger[0]["hold_minor"].as_i64(),
+        hold["hold_minor"].as_i64().map(|h| -h),
+        "the release gives back the whole hold"
+    );
+    assert_eq!(run.ledger[0]["job_id"], run.failed["id"]);
+    assert_eq!(
+        run.balance,
+        json!({ "balance_minor": FAILED_PRINT_CREDIT, "held_minor": 0,
+                "available_minor": FAILED_PRINT_CREDIT, "currency": "EUR" })
+    );
 }
 
 /// The audit sequence numbers of every event with `action`, through all pages.
