@@ -36,6 +36,9 @@ impl std::fmt::Debug for Vault {
     }
 }
 
+/// Bound into what instances seal for each other, so it never opens as a credential.
+const INSTANCES_DATA: &[u8] = b"farmhand request handed on between instances";
+
 fn associated_data(org: OrgId) -> Vec<u8> {
     format!("farmhand printer credential, organization {}", org.get()).into_bytes()
 }
@@ -70,9 +73,26 @@ impl Vault {
     }
 
     pub fn seal(&self, org: OrgId, secret: &str) -> String {
+        self.seal_with(&associated_data(org), secret)
+    }
+
+    pub fn open(&self, org: OrgId, sealed: &str) -> Result<String, VaultError> {
+        self.open_with(&associated_data(org), sealed)
+    }
+
+    /// Seals what one instance tells another about a request it hands on (instances sharing a
+    /// database share the key): only an instance can say it, and it opens nowhere else.
+    pub fn seal_between_instances(&self, message: &str) -> String {
+        self.seal_with(INSTANCES_DATA, message)
+    }
+
+    pub fn open_between_instances(&self, sealed: &str) -> Result<String, VaultError> {
+        self.open_with(INSTANCES_DATA, sealed)
+    }
+
+    fn seal_with(&self, aad: &[u8], secret: &str) -> String {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rng().fill_bytes(&mut nonce);
-        let aad = associated_data(org);
         // Encryption with a valid key and nonce cannot fail; an empty result would not open.
         let sealed = self
             .cipher
@@ -80,7 +100,7 @@ impl Vault {
                 XNonce::from_slice(&nonce),
                 Payload {
                     msg: secret.as_bytes(),
-                    aad: &aad,
+                    aad,
                 },
             )
             .unwrap_or_default();
@@ -89,21 +109,20 @@ impl Vault {
         format!("{PREFIX}{}", STANDARD_NO_PAD.encode(bytes))
     }
 
-    pub fn open(&self, org: OrgId, sealed: &str) -> Result<String, VaultError> {
+    fn open_with(&self, aad: &[u8], sealed: &str) -> Result<String, VaultError> {
         let bytes = sealed
             .strip_prefix(PREFIX)
             .and_then(|b64| STANDARD_NO_PAD.decode(b64).ok())
             .filter(|b| b.len() > NONCE_LEN)
             .ok_or(VaultError::CannotOpen)?;
         let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
-        let aad = associated_data(org);
         let plain = self
             .cipher
             .decrypt(
                 XNonce::from_slice(nonce),
                 Payload {
                     msg: ciphertext,
-                    aad: &aad,
+                    aad,
                 },
             )
             .map_err(|_| VaultError::CannotOpen)?;
@@ -128,6 +147,17 @@ mod tests {
         // Random nonces: the same secret never seals the same way twice.
         assert_ne!(sealed, vault.seal(OrgId(1), "0123456789ABCDEF"));
         assert_eq!(vault.open(OrgId(2), &sealed), Err(VaultError::CannotOpen));
+        // What instances seal for each other is not a credential, and the reverse.
+        assert_eq!(
+            vault.open_between_instances(&sealed),
+            Err(VaultError::CannotOpen)
+        );
+        let between = vault.seal_between_instances("1796556360 192.0.2.7");
+        assert_eq!(
+            vault.open_between_instances(&between).as_deref(),
+            Ok("1796556360 192.0.2.7")
+        );
+        assert_eq!(vault.open(OrgId(1), &between), Err(VaultError::CannotOpen));
         let other = Vault::new(&Vault::generate_key());
         assert_eq!(other.open(OrgId(1), &sealed), Err(VaultError::CannotOpen));
         let mut tampered = sealed.clone();

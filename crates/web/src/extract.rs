@@ -200,23 +200,9 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let web = WebState::from_ref(state);
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
-        let forwarded = web
-            .trust_forwarded_for
-            .then(|| {
-                parts
-                    .headers
-                    .get("x-forwarded-for")?
-                    .to_str()
-                    .ok()?
-                    .split(',')
-                    .next()
-                    .map(|s| s.trim().to_string())
-            })
-            .flatten();
+        // A request another instance handed on is the client's, as that instance saw it.
+        let handed_on = crate::forward::client_of_handed_on(&parts.headers, &web);
+        let client_ip = handed_on.or_else(|| client_ip(parts, &web));
         let text = |name: header::HeaderName| {
             parts
                 .headers
@@ -225,11 +211,33 @@ where
                 .map(|s| s.chars().take(512).collect())
         };
         Ok(Meta(RequestMeta {
-            client_ip: forwarded.or(peer),
+            client_ip,
             user_agent: text(header::USER_AGENT),
             request_id: crate::request_id(&parts.headers),
         }))
     }
+}
+
+/// The client's address: what a trusted proxy says, else the connection's peer.
+pub(crate) fn client_ip(parts: &Parts, web: &WebState) -> Option<String> {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    let forwarded = web
+        .trust_forwarded_for
+        .then(|| {
+            parts
+                .headers
+                .get("x-forwarded-for")?
+                .to_str()
+                .ok()?
+                .split(',')
+                .next()
+                .map(|s| s.trim().to_string())
+        })
+        .flatten();
+    forwarded.or(peer)
 }
 
 fn session_secret(parts: &Parts) -> Option<String> {

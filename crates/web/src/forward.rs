@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -20,6 +20,14 @@ use crate::error::{ApiError, ErrorCode};
 
 /// Marks a request one instance handed to another.
 const FORWARDED: HeaderName = HeaderName::from_static("x-farmhand-forwarded");
+
+/// The client's address as the handing instance saw it, sealed with the instances' shared key
+/// together with the time (`<unix seconds> <address>`), so that the audit log names the
+/// client, not the instance; nobody else can make one, and an old one is not taken.
+const CLIENT: HeaderName = HeaderName::from_static("x-farmhand-client");
+
+/// How long a sealed client address stays good, seconds.
+const CLIENT_MAX_AGE_S: i64 = 60;
 
 /// Bodies up to this size are kept so the request can be handed on.
 const MAX_FORWARDED_BODY: usize = 64 * 1024;
@@ -76,6 +84,12 @@ pub async fn to_supervising_instance(
         .path_and_query()
         .map_or_else(|| parts.uri.path().to_string(), |p| p.as_str().to_string());
     let headers = parts.headers.clone();
+    let client = crate::extract::client_ip(&parts, &web).map(|ip| {
+        let now = web.app.now().micros() / 1_000_000;
+        web.app
+            .vault()
+            .seal_between_instances(&format!("{now} {ip}"))
+    });
     let response = next
         .run(Request::from_parts(parts, Body::from(body.clone())))
         .await;
@@ -92,9 +106,12 @@ pub async fn to_supervising_instance(
         .header(FORWARDED, HeaderValue::from_static("1"))
         .body(body);
     for (name, value) in &headers {
-        if !NOT_FORWARDED.contains(name) {
+        if !NOT_FORWARDED.contains(name) && *name != CLIENT {
             forwarded = forwarded.header(name, value);
         }
+    }
+    if let Some(client) = client {
+        forwarded = forwarded.header(CLIENT, client);
     }
     match relay(forwarded).await {
         Ok(relayed) => relayed,
@@ -117,4 +134,16 @@ async fn relay(request: reqwest::RequestBuilder) -> Result<Response, reqwest::Er
         }
     }
     Ok(response)
+}
+
+/// The client's address of a request another instance handed on, if it carries one sealed
+/// with the instances' key within the last minute.
+pub(crate) fn client_of_handed_on(headers: &HeaderMap, web: &WebState) -> Option<String> {
+    let sealed = headers.get(&CLIENT)?.to_str().ok()?;
+    let opened = web.app.vault().open_between_instances(sealed).ok()?;
+    let (sealed_at, ip) = opened.split_once(' ')?;
+    let age = web.app.now().micros() / 1_000_000 - sealed_at.parse::<i64>().ok()?;
+    (-5..=CLIENT_MAX_AGE_S)
+        .contains(&age)
+        .then(|| ip.to_string())
 }

@@ -9,6 +9,7 @@ crate::on_both_backends!(
     audit_listing_filters_and_paginates,
     csv_export_streams_everything_and_is_itself_audited,
     audit_chains_verify_after_real_use,
+    a_request_handed_on_by_an_instance_is_audited_with_the_clients_address,
 );
 
 async fn every_change_is_audited_with_who_where_and_what(server: &TestServer) {
@@ -261,5 +262,47 @@ async fn audit_chains_verify_after_real_use(server: &TestServer) {
     assert_eq!(reports.len(), 2, "instance chain and the organization's");
     for report in reports {
         assert!(report.result.as_ref().is_ok_and(|n| *n > 0), "{report:?}");
+    }
+}
+
+/// A request another instance handed on carries the client's address sealed with the
+/// instances' shared key: the audit log names the client. A header that is not sealed with the
+/// key, or sealed too long ago, is ignored (the connection's address counts).
+async fn a_request_handed_on_by_an_instance_is_audited_with_the_clients_address(
+    server: &TestServer,
+) {
+    let (org, owner) = server.org_with_owner("Lab", "owner@lab.test").await;
+    let now = server.app().now().micros() / 1_000_000;
+    let vault = server.app().vault();
+    let cases = [
+        (
+            vault.seal_between_instances(&format!("{now} 203.0.113.9")),
+            "203.0.113.9",
+        ),
+        (format!("{now} 198.51.100.1"), "127.0.0.1"),
+        (
+            vault.seal(domain::OrgId(org), &format!("{now} 198.51.100.2")),
+            "127.0.0.1",
+        ),
+        (
+            vault.seal_between_instances(&format!("{} 198.51.100.3", now - 3600)),
+            "127.0.0.1",
+        ),
+    ];
+    for (i, (header, expected)) in cases.iter().enumerate() {
+        let (status, site) = owner
+            .post_with_header(
+                &format!("/api/v1/orgs/{org}/sites"),
+                json!({ "name": format!("Site {i}") }),
+                ("x-farmhand-client", header),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{site}");
+        let (_, page) = owner
+            .get(&format!("/api/v1/orgs/{org}/audit-events?limit=1"))
+            .await;
+        let event = &page["events"][0];
+        assert_eq!(event["action"], "site.create");
+        assert_eq!(event["client_ip"], *expected, "case {i}: {event}");
     }
 }
