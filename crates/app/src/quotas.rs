@@ -808,24 +808,37 @@ pub(crate) async fn hold_new_job(
     Ok(needs)
 }
 
-/// Re-holds a job that comes back from a finished state (revived): counted again from now,
-/// checked again against the owner's allowances and balance.
-pub(crate) async fn hold_revived_job(uow: &mut UnitOfWork, job: &Job) -> AppResult<()> {
+/// What a held job needs now, checked again: shared by a revival and an edit.
+struct Recheck {
+    actor: OrgActor,
+    row: JobUsage,
+    settings: Organization,
+    needs: JobNeeds,
+}
+
+/// Locks the owner's account and checks the job's needs, as it is now, against their
+/// allowances beside their other jobs, counted at `at` (the row's own time when `None`).
+/// `None`: the job holds nothing (no usage row, or no file facts).
+async fn check_again(
+    uow: &mut UnitOfWork,
+    job: &Job,
+    at: Option<Timestamp>,
+) -> AppResult<Option<Recheck>> {
     let actor = uow.actor().clone();
-    let (org, member, now) = (actor.org(), job.owner_member_id, uow.now());
-    let Some(mut row) = store::get_job_usage(uow.conn(), org, job.id).await? else {
-        return Ok(());
+    let (org, member) = (actor.org(), job.owner_member_id);
+    let Some(row) = store::get_job_usage(uow.conn(), org, job.id).await? else {
+        return Ok(None);
     };
     let Some(facts) = load_facts(uow.conn(), org, job.file_id).await? else {
-        return Ok(());
+        return Ok(None);
     };
     uow.lock_member_account(org, member).await?;
     let settings = store::get_org(uow.conn(), org)
         .await
         .found("organization")?;
     let prices = store::list_prices(uow.conn(), org).await?;
-    let policy = actor.policy.clone();
-    let models: Vec<Option<PrinterModelId>> = policy
+    let models: Vec<Option<PrinterModelId>> = actor
+        .policy
         .org()
         .printers
         .iter()
@@ -836,18 +849,40 @@ pub(crate) async fn hold_revived_job(uow: &mut UnitOfWork, job: &Job) -> AppResu
     if let Some(message) = first_exceeded(
         uow.conn(),
         &settings,
-        &policy,
+        &actor.policy,
         member,
         &needs,
         Counting::All,
         Some(job.id),
-        now,
+        at.unwrap_or(row.counted_at),
     )
     .await?
     {
         return Err(AppError::conflict(ErrorCode::QuotaExceeded, message));
     }
-    crate::billing::check_and_hold(uow, &settings, &policy, job, &needs).await?;
+    Ok(Some(Recheck {
+        actor,
+        row,
+        settings,
+        needs,
+    }))
+}
+
+/// Re-holds a job that comes back from a finished state (revived): counted again from now,
+/// checked again against the owner's allowances and balance.
+pub(crate) async fn hold_revived_job(uow: &mut UnitOfWork, job: &Job) -> AppResult<()> {
+    let now = uow.now();
+    let Some(Recheck {
+        actor,
+        mut row,
+        settings,
+        needs,
+    }) = check_again(uow, job, Some(now)).await?
+    else {
+        return Ok(());
+    };
+    let org = actor.org();
+    crate::billing::check_and_hold(uow, &settings, &actor.policy, job, &needs).await?;
     row.counted_at = now;
     row.usage = needs.usage;
     row.print_seconds = needs.print_seconds;
@@ -865,45 +900,19 @@ pub(crate) async fn hold_revived_job(uow: &mut UnitOfWork, job: &Job) -> AppResu
 /// their other jobs) and available balance (with its own hold given back first), as a
 /// submission would be.
 pub(crate) async fn rehold_edited_job(uow: &mut UnitOfWork, job: &Job) -> AppResult<()> {
-    let actor = uow.actor().clone();
-    let (org, member) = (actor.org(), job.owner_member_id);
-    let Some(mut row) = store::get_job_usage(uow.conn(), org, job.id).await? else {
+    let Some(Recheck {
+        actor,
+        mut row,
+        settings,
+        needs,
+    }) = check_again(uow, job, None).await?
+    else {
         return Ok(());
     };
-    let Some(facts) = load_facts(uow.conn(), org, job.file_id).await? else {
-        return Ok(());
-    };
-    uow.lock_member_account(org, member).await?;
-    let settings = store::get_org(uow.conn(), org)
-        .await
-        .found("organization")?;
-    let prices = store::list_prices(uow.conn(), org).await?;
-    let policy = actor.policy.clone();
-    let models: Vec<Option<PrinterModelId>> = policy
-        .org()
-        .printers
-        .iter()
-        .filter(|p| job.target.matches(p))
-        .map(|p| p.model)
-        .collect();
-    let needs = job_needs(&facts, job.copies, &prices, &models);
-    if let Some(message) = first_exceeded(
-        uow.conn(),
-        &settings,
-        &policy,
-        member,
-        &needs,
-        Counting::All,
-        Some(job.id),
-        row.counted_at,
-    )
-    .await?
-    {
-        return Err(AppError::conflict(ErrorCode::QuotaExceeded, message));
-    }
+    let org = actor.org();
     let by = Some(actor.member_id());
     crate::billing::release(uow, org, job, row.held_minor, by, "the job was edited").await?;
-    crate::billing::check_and_hold(uow, &settings, &policy, job, &needs).await?;
+    crate::billing::check_and_hold(uow, &settings, &actor.policy, job, &needs).await?;
     row.usage = needs.usage;
     row.print_seconds = needs.print_seconds;
     row.estimate = serde_json::to_string(&needs.estimate).map_err(AppError::internal)?;
