@@ -28,6 +28,8 @@ enum Starter<'a> {
         job: &'a domain::Job,
         by: Option<&'a OrgActor>,
     },
+    /// Another copy of a job already printing elsewhere, claimed by the dispatcher.
+    Copy(&'a domain::Job),
 }
 
 impl<'a> Starter<'a> {
@@ -35,14 +37,14 @@ impl<'a> Starter<'a> {
     fn member(self) -> domain::MemberId {
         match self {
             Starter::Member(actor) => actor.member_id(),
-            Starter::Job { job, .. } => job.owner_member_id,
+            Starter::Job { job, .. } | Starter::Copy(job) => job.owner_member_id,
         }
     }
 
     fn job(self) -> Option<&'a domain::Job> {
         match self {
             Starter::Member(_) => None,
-            Starter::Job { job, .. } => Some(job),
+            Starter::Job { job, .. } | Starter::Copy(job) => Some(job),
         }
     }
 }
@@ -361,6 +363,26 @@ impl Control<'_> {
         job: &domain::Job,
         by: Option<&OrgActor>,
     ) -> AppResult<Print> {
+        self.start_for_job(printer, job, Starter::Job { job, by })
+            .await
+    }
+
+    /// Starts another copy of a printing job on a second printer (the copy claimed already).
+    pub(crate) async fn start_copy_print(
+        &self,
+        printer: &LivePrinter,
+        job: &domain::Job,
+    ) -> AppResult<Print> {
+        self.start_for_job(printer, job, Starter::Copy(job)).await
+    }
+
+    /// Fetches the job's file from the library and starts it on the printer.
+    async fn start_for_job(
+        &self,
+        printer: &LivePrinter,
+        job: &domain::Job,
+        starter: Starter<'_>,
+    ) -> AppResult<Print> {
         let file = store::get_job_file_entry(
             &mut *self.app.store().read().await?,
             job.org_id,
@@ -377,7 +399,7 @@ impl Control<'_> {
         let limit = self.app.settings().max_print_file_bytes;
         let staged = self.app.stage_upload(blob.stream, limit).await?;
         let name = printer_file_name(job, &file.name);
-        self.dispatch_print(Starter::Job { job, by }, printer, &name, staged.file())
+        self.dispatch_print(starter, printer, &name, staged.file())
             .await
     }
 
@@ -499,14 +521,24 @@ impl Control<'_> {
                 uow.commit().await?;
                 Ok(print_id)
             }
-            Starter::Job { job, by } => {
+            Starter::Job { job, .. } | Starter::Copy(job) => {
+                let (step, from, by) = match starter {
+                    Starter::Job { by, .. } => {
+                        (domain::JobStep::Started, domain::JobState::Assigned, by)
+                    }
+                    _ => (
+                        domain::JobStep::CopyStarted,
+                        domain::JobState::Printing,
+                        None,
+                    ),
+                };
                 let mut uow = self.app.begin_unattributed().await?;
                 self.app.fence(&mut uow, printer.id).await?;
                 let print_id = store::insert_print(uow.conn(), printer.org, new).await?;
                 let step = crate::jobs::SystemStep {
                     job: job.id,
-                    step: domain::JobStep::Started,
-                    from: domain::JobState::Assigned,
+                    step,
+                    from,
                     to: domain::JobState::Printing,
                     reason: None,
                     printer: Some(printer.id),

@@ -8,7 +8,9 @@
 //! `assigned`, a compare-and-set, so no other pass takes it too), its file goes to the printer
 //! through the printer's driver and starts, and the job is `printing`; from there it follows
 //! its print ([`crate::jobs::follow_print_end`]). A printer that refuses the file sends the job
-//! back in line with the printer's message.
+//! back in line with the printer's message. A printing job with copies left takes further free
+//! printers in its place in line: each copy is claimed in one statement
+//! ([`store::claim_copy`]) before its file goes out, so no copy prints twice.
 //!
 //! The server loops the pass ([`App::run_dispatcher`]); tests drive it one pass at a time.
 
@@ -115,6 +117,17 @@ impl App {
             let mut conn = self.store().read().await?;
             let assigned = store::assigned_jobs(&mut conn, org).await?;
             let mut queued = store::queued_jobs(&mut conn, org, JOBS_PER_PASS).await?;
+            // Printing jobs with copies left take free printers in their place in line too.
+            let copies_left = store::jobs_with_copies_left(&mut conn, org).await?;
+            if !copies_left.is_empty() {
+                queued.extend(copies_left.into_iter().map(|job| Job {
+                    printer_id: None,
+                    ..job
+                }));
+                queued.sort_by_key(|job| {
+                    (std::cmp::Reverse(job.priority), job.queue_position, job.id)
+                });
+            }
             let settings = store::get_org(&mut conn, org).await?;
             if let Some(settings) = settings.filter(|o| o.fair_share) {
                 let now = self.now();
@@ -160,7 +173,12 @@ impl App {
             let Some(Some(file)) = facts.get(&job.file_id) else {
                 continue;
             };
+            let another_copy = job.state == JobState::Printing;
             let takes = |printer: &LivePrinter| {
+                // Another copy goes only where it starts by itself.
+                if another_copy && by_hand.contains(&printer.id) {
+                    return false;
+                }
                 let held_for_others = reserved
                     .get(&printer.id)
                     .is_some_and(|r| !reserved_for(&policy, r, job.owner_member_id));
@@ -179,6 +197,11 @@ impl App {
             let Some(index) = free.iter().position(|p| takes(p)) else {
                 continue;
             };
+            if another_copy {
+                let printer = free.remove(index);
+                self.start_another_copy(&job, &printer, outcome).await;
+                continue;
+            }
             // Allowances may have been lowered since it was submitted: a job that no longer
             // fits beside what has started waits (why-not-printing says `quota_exhausted`).
             match crate::quotas::blocks_start(self, &policy, &job).await {
@@ -232,6 +255,43 @@ impl App {
         }))
     }
 
+    /// Claims another copy of a printing job and starts it on a second printer; a copy that
+    /// does not start is given back for the next pass.
+    async fn start_another_copy(&self, job: &Job, printer: &LivePrinter, outcome: &mut Outcome) {
+        let org = job.org_id;
+        let claimed = async {
+            let mut uow = self.begin_unattributed().await?;
+            let claimed = store::claim_copy(uow.conn(), org, job.id).await?;
+            uow.commit().await?;
+            AppResult::Ok(claimed)
+        };
+        match claimed.await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => {
+                tracing::warn!(job = %job.id, %error, "claiming a copy failed");
+                return;
+            }
+        }
+        let Err(error) = self.control().start_copy_print(printer, job).await else {
+            outcome.started.push((job.id, printer.id));
+            self.inner.dispatch_wake.notify_one();
+            return;
+        };
+        tracing::info!(job = %job.id, printer = %printer.id, %error, "another copy did not start");
+        let released = async {
+            let mut uow = self.begin_unattributed().await?;
+            store::release_copy(uow.conn(), org, job.id).await?;
+            uow.commit().await
+        };
+        if let Err(error) = released.await {
+            tracing::warn!(job = %job.id, %error, "giving a copy back failed");
+        }
+        outcome
+            .refused
+            .push((job.id, printer.id, error.to_string()));
+    }
+
     /// Starts an assigned job on its printer and notes the outcome; a failure is logged and
     /// the next pass tries again.
     async fn start_assigned(&self, job: &Job, printer: &LivePrinter, outcome: &mut Outcome) {
@@ -241,6 +301,10 @@ impl App {
                 let waited_s = (self.now().micros() - job.updated_at.micros()) as f64 / 1e6;
                 self.metrics().observe_dispatch_latency(waited_s);
                 outcome.started.push((job.id, printer.id));
+                if job.copies > 1 {
+                    // Its other copies may go to other free printers at once.
+                    self.inner.dispatch_wake.notify_one();
+                }
             }
             Ok(Err(message)) => outcome.refused.push((job.id, printer.id, message)),
             Err(error) => {

@@ -365,13 +365,20 @@ pub enum JobStep {
     Completed,
     /// One copy of several completed: back in line for the next.
     NextCopy,
+    /// Another copy of a printing job started on a second printer at the same time.
+    CopyStarted,
+    /// One copy completed while others still print.
+    CopyCompleted,
+    /// One copy failed or was cancelled while others still print: no further copy starts, and
+    /// the job ends failed once those in flight end.
+    CopyFailed,
     Failed,
     BedCleared,
     Charged,
 }
 
 impl JobStep {
-    pub const ALL: [JobStep; 24] = [
+    pub const ALL: [JobStep; 27] = [
         JobStep::Submitted,
         JobStep::Answered,
         JobStep::Approved,
@@ -393,6 +400,9 @@ impl JobStep {
         JobStep::Reconciled,
         JobStep::Completed,
         JobStep::NextCopy,
+        JobStep::CopyStarted,
+        JobStep::CopyCompleted,
+        JobStep::CopyFailed,
         JobStep::Failed,
         JobStep::BedCleared,
         JobStep::Charged,
@@ -419,6 +429,9 @@ impl JobStep {
             JobStep::ContactLost => "contact_lost",
             JobStep::Reconciled => "reconciled",
             JobStep::NextCopy => "next_copy",
+            JobStep::CopyStarted => "copy_started",
+            JobStep::CopyCompleted => "copy_completed",
+            JobStep::CopyFailed => "copy_failed",
             JobStep::Resumed => "resumed",
             JobStep::Completed => "completed",
             JobStep::Failed => "failed",
@@ -449,6 +462,10 @@ impl JobStep {
             JobStep::ContactLost => matches!(state, Printing | Paused),
             JobStep::Reconciled => state == Unknown,
             JobStep::NextCopy => state == Completed,
+            JobStep::CopyStarted => state == Printing,
+            JobStep::CopyCompleted | JobStep::CopyFailed => {
+                matches!(state, Printing | Paused | Unknown)
+            }
             JobStep::Completed | JobStep::Failed => matches!(state, Printing | Paused | Unknown),
             _ => true,
         }

@@ -225,6 +225,7 @@ impl Jobs<'_> {
                 "the job changed meanwhile; read it again",
             ));
         }
+        printing::count_copies_after(uow.conn(), org, job.id, step.to).await?;
         let by = Some(uow.actor().member_id());
         crate::quotas::settle_after(uow, org, job.id, job.state, step.to, by).await?;
         if job.state.is_finished() && !step.to.is_finished() && step.step != JobStep::NextCopy {

@@ -54,6 +54,7 @@ pub(crate) async fn take_system_step<A>(
         detail: step.detail.clone(),
     };
     store::append_job_event(uow.conn(), org, &event).await?;
+    count_copies_after(uow.conn(), org, step.job, step.to).await?;
     let by = step.by.map(OrgActor::member_id);
     crate::quotas::settle_after(uow, org, step.job, step.from, step.to, by).await?;
     let action = format!("job.{}", step.step.key());
@@ -94,8 +95,10 @@ impl App {
 
 /// After a print ended (inside the unit of work that records its end): the job it printed a
 /// copy of follows. A completed copy counts; the job is `completed` once every copy is, and
-/// goes back in line for the next one otherwise. A failed or cancelled print fails or cancels
-/// the job, with the printer's message. A job no longer printing (cancelled meanwhile) stays.
+/// goes back in line for the next one when none of its copies still prints. A failed or
+/// cancelled print fails or cancels the job, with the printer's message; while other copies
+/// still print on other printers, they finish first (no further copy starts) and the job ends
+/// with the last of them. A job no longer printing (cancelled meanwhile) stays.
 pub(crate) async fn follow_print_end<A>(
     uow: &mut UnitOfWork<A>,
     org: OrgId,
@@ -113,25 +116,37 @@ pub(crate) async fn follow_print_end<A>(
     ) {
         return Ok(());
     }
-    let printed = json!({ "print_id": print, "printer_id": job.printer_id });
+    let printer = store::get_print(uow.conn(), org, print)
+        .await?
+        .map(|p| p.printer_id);
+    let others = store::copies_in_flight(uow.conn(), org, job.id, print).await?;
+    let mut detail_json = json!({ "print_id": print, "printer_id": printer });
     let (step, to, reason) = match ended {
         PrintState::Completed => {
             store::add_copy_done(uow.conn(), org, job.id).await?;
-            (JobStep::Completed, JobState::Completed, None)
+            detail_json["copy"] = json!(job.copies_done + 1);
+            detail_json["copies"] = json!(job.copies);
+            let all_done = job.copies_done + 1 >= job.copies;
+            let stopped = store::copy_progress(uow.conn(), org, job.id).await?.stopped;
+            match (all_done, others, stopped) {
+                (true, _, _) | (false, 0, None) => (JobStep::Completed, JobState::Completed, None),
+                (false, 0, Some(how)) => stopped_job(&how),
+                (false, _, _) => (JobStep::CopyCompleted, job.state, None),
+            }
+        }
+        PrintState::Failed | PrintState::Cancelled if others > 0 => {
+            store::stop_copies(uow.conn(), org, job.id, ended.as_str()).await?;
+            let reason = match ended {
+                PrintState::Failed => detail,
+                _ => CANCELLED_AT_PRINTER,
+            };
+            (JobStep::CopyFailed, job.state, Some(reason))
         }
         PrintState::Failed => (JobStep::Failed, JobState::Failed, Some(detail)),
-        PrintState::Cancelled => (
-            JobStep::Cancelled,
-            JobState::Cancelled,
-            Some("the print was cancelled at the printer"),
-        ),
+        PrintState::Cancelled => stopped_job(PrintState::Cancelled.as_str()),
         PrintState::Printing | PrintState::Paused | PrintState::Unknown => return Ok(()),
     };
-    let mut detail = printed;
-    if ended == PrintState::Completed {
-        detail["copy"] = json!(job.copies_done + 1);
-        detail["copies"] = json!(job.copies);
-    }
+    // A job ending after a copy stopped it keeps that copy's message, already recorded.
     let step = SystemStep {
         job: job.id,
         step,
@@ -139,10 +154,10 @@ pub(crate) async fn follow_print_end<A>(
         to,
         reason: reason.filter(|r| !r.is_empty()),
         printer: None,
-        detail,
+        detail: detail_json,
         by: None,
     };
-    let copies_left = ended == PrintState::Completed && job.copies_done + 1 < job.copies;
+    let copies_left = step.step == JobStep::Completed && job.copies_done + 1 < job.copies;
     if take_system_step(uow, org, &step).await? && copies_left {
         let next = SystemStep {
             job: job.id,
@@ -156,6 +171,37 @@ pub(crate) async fn follow_print_end<A>(
         };
         take_system_step(uow, org, &next).await?;
         back_in_line(uow.conn(), org, job.id).await?;
+    }
+    Ok(())
+}
+
+const CANCELLED_AT_PRINTER: &str = "the print was cancelled at the printer";
+
+/// How a job ends whose copy failed (`failed`) or was cancelled (`cancelled`) at its printer.
+fn stopped_job(how: &str) -> (JobStep, JobState, Option<&'static str>) {
+    if how == PrintState::Cancelled.as_str() {
+        (
+            JobStep::Cancelled,
+            JobState::Cancelled,
+            Some(CANCELLED_AT_PRINTER),
+        )
+    } else {
+        (JobStep::Failed, JobState::Failed, None)
+    }
+}
+
+/// Keeps a job's count of started copies true after it moves: back in line, nothing of it is
+/// on its way to a printer; matched to a printer, one copy is.
+pub(crate) async fn count_copies_after(
+    conn: &mut store::Conn,
+    org: OrgId,
+    job: JobId,
+    to: JobState,
+) -> AppResult<()> {
+    match to {
+        JobState::Queued => store::recount_copies(conn, org, job, 0).await?,
+        JobState::Assigned => store::recount_copies(conn, org, job, 1).await?,
+        _ => {}
     }
     Ok(())
 }

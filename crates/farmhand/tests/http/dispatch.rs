@@ -17,6 +17,8 @@ crate::on_both_backends!(
     a_printer_in_maintenance_takes_nothing,
     jobs_wait_on_a_printer_started_by_hand_until_someone_starts_them,
     a_job_whose_printer_drops_off_is_unknown_then_settled,
+    copies_print_on_several_printers_at_once,
+    a_copy_that_fails_beside_others_fails_the_job_once_they_end,
     fair_share_serves_whoever_printed_least_first,
     a_reserved_printer_takes_only_its_holders_jobs,
     jobs_that_would_end_outside_staffed_hours_wait,
@@ -108,13 +110,64 @@ impl Farm {
         what: &str,
         check: impl Fn(&Value) -> bool,
     ) -> Value {
+        self.wait_for_job_on(server, &[self.printer], job, what, check)
+            .await
+    }
+
+    /// Adds a second simulated printer at the first one's site.
+    async fn add_printer(&self, name: &str) -> i64 {
+        let (_, first) = self
+            .owner
+            .get(&self.path(&format!("printers/{}", self.printer)))
+            .await;
+        let body = json!({
+            "name": name, "site_id": first["site_id"], "settings": { "speed": 60.0 },
+        });
+        let (status, printer) = self.owner.post(&self.path("printers"), body).await;
+        assert_eq!(status, StatusCode::CREATED, "{printer}");
+        printer["id"].as_i64().unwrap()
+    }
+
+    /// Drives these printers and the dispatcher until the job's timeline has `step`.
+    async fn wait_for_step(&self, server: &TestServer, printers: &[i64], job: i64, step: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while tokio::time::Instant::now() < deadline {
+            for printer in printers {
+                let _ = server
+                    .app()
+                    .observe_printer_now(domain::PrinterId(*printer))
+                    .await;
+            }
+            server.app().dispatch_once().await.unwrap();
+            if self.steps(job).await.iter().any(|s| s == step) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "job {job}: never {step}; steps: {:?}",
+            self.steps(job).await
+        );
+    }
+
+    /// Drives these printers and the dispatcher until the job passes `check`.
+    async fn wait_for_job_on(
+        &self,
+        server: &TestServer,
+        printers: &[i64],
+        job: i64,
+        what: &str,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         let mut last = Value::Null;
         while tokio::time::Instant::now() < deadline {
-            let _ = server
-                .app()
-                .observe_printer_now(domain::PrinterId(self.printer))
-                .await;
+            for printer in printers {
+                let _ = server
+                    .app()
+                    .observe_printer_now(domain::PrinterId(*printer))
+                    .await;
+            }
             server.app().dispatch_once().await.unwrap();
             let (_, seen) = self.owner.get(&self.path(&format!("jobs/{job}"))).await;
             if check(&seen) {
@@ -234,6 +287,131 @@ async fn queued_jobs_print_by_themselves_one_plate_at_a_time(server: &TestServer
     let events = events["events"].as_array().unwrap();
     assert_eq!(events.len(), 3, "{events:?}");
     assert_eq!(events[0]["actor_label"], "dispatcher");
+}
+
+/// A farm of two printers, and a job of three copies printing on both.
+async fn three_copies_printing_on_two_printers(server: &TestServer) -> (Farm, [i64; 2], i64) {
+    let farm = Farm::open(server).await;
+    let second = farm.add_printer("Sim 2").await;
+    let printers = [farm.printer, second];
+    for printer in printers {
+        let path = farm.path(&format!("printers/{printer}"));
+        server
+            .wait_for(&farm.owner, &path, "idle", |l| l["state"] == "idle")
+            .await;
+    }
+    let job = farm
+        .submit(json!({ "file_id": farm.file, "target": { "any": true }, "copies": 3 }))
+        .await;
+    farm.wait_for_step(server, &printers, job, "copy_started")
+        .await;
+    (farm, printers, job)
+}
+
+/// Which printers printed the job, in the order its prints started.
+async fn printers_of(farm: &Farm, printers: [i64; 2], job: i64) -> Vec<(i64, String)> {
+    let mut seen = Vec::new();
+    for printer in printers {
+        let path = farm.path(&format!("printers/{printer}/prints"));
+        let (_, prints) = farm.owner.get(&path).await;
+        for print in prints.as_array().unwrap() {
+            let name = print["file_name"].as_str().unwrap();
+            if name.starts_with(&format!("job{job}-")) {
+                let state = print["state"].as_str().unwrap().to_string();
+                seen.push((print["id"].as_i64().unwrap(), printer, state));
+            }
+        }
+    }
+    seen.sort();
+    seen.into_iter().map(|(_, p, s)| (p, s)).collect()
+}
+
+async fn copies_print_on_several_printers_at_once(server: &TestServer) {
+    // The second copy starts on the other printer while the first prints.
+    let (farm, printers, job) = three_copies_printing_on_two_printers(server).await;
+    let second = printers[1];
+    let steps = farm.steps(job).await;
+    assert_eq!(
+        steps[..4],
+        ["submitted", "assigned", "started", "copy_started"]
+    );
+    // Both end; the third copy waits for a plate to be confirmed clear.
+    let done = farm
+        .wait_for_job_on(server, &printers, job, "printed two copies", |seen| {
+            seen["copies_done"] == 2
+        })
+        .await;
+    assert_eq!(done["state"], "queued", "{done}");
+    let (status, _) = farm
+        .owner
+        .post_empty(&farm.path(&format!("printers/{second}/bed-clear")))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let done = farm
+        .wait_for_job_on(server, &printers, job, "completed", |seen| {
+            seen["state"] == "completed"
+        })
+        .await;
+    assert_eq!(done["copies_done"], 3, "{done}");
+    assert_eq!(
+        farm.steps(job).await,
+        [
+            "submitted",
+            "assigned",
+            "started",
+            "copy_started",
+            "copy_completed",
+            "completed",
+            "next_copy",
+            "assigned",
+            "started",
+            "completed",
+        ]
+    );
+    let prints = printers_of(&farm, printers, job).await;
+    let on: Vec<i64> = prints.iter().map(|(p, _)| *p).collect();
+    assert_eq!(on, [farm.printer, second, second], "{prints:?}");
+    assert!(prints.iter().all(|(_, s)| s == "completed"), "{prints:?}");
+}
+
+async fn a_copy_that_fails_beside_others_fails_the_job_once_they_end(server: &TestServer) {
+    let (farm, printers, job) = three_copies_printing_on_two_printers(server).await;
+    let second = printers[1];
+    // The second copy fails at its printer: the first goes on, no third copy starts.
+    let (status, _) = farm
+        .owner
+        .post(
+            &farm.path(&format!("printers/{second}/simulation/faults")),
+            json!({ "fault": "fail", "message": "nozzle clogged" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    farm.wait_for_step(server, &printers, job, "copy_failed")
+        .await;
+    let (_, printing) = farm.member.get(&farm.path(&format!("jobs/{job}"))).await;
+    assert_eq!(printing["state"], "printing", "{printing}");
+    let failed = farm
+        .wait_for_job_on(server, &printers, job, "failed", |seen| {
+            seen["state"] == "failed"
+        })
+        .await;
+    assert_eq!(failed["copies_done"], 1, "{failed}");
+    assert_eq!(failed["reason"], "nozzle clogged", "{failed}");
+    let steps = farm.steps(job).await;
+    assert_eq!(
+        steps,
+        [
+            "submitted",
+            "assigned",
+            "started",
+            "copy_started",
+            "copy_failed",
+            "failed"
+        ]
+    );
+    let prints = printers_of(&farm, printers, job).await;
+    let states: Vec<&str> = prints.iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(states, ["completed", "failed"], "{prints:?}");
 }
 
 async fn a_printer_in_maintenance_takes_nothing(server: &TestServer) {

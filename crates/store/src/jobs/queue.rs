@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use crate::rows::{int, opt_int, opt_text, opt_ts, text, ts};
 use crate::{Conn, StoreError};
 
-const JOB_COLUMNS: &str = "id, org_id, owner_member_id, file_id, target_kind, target_id, \
+pub(super) const JOB_COLUMNS: &str = "id, org_id, owner_member_id, file_id, target_kind, target_id, \
      printer_id, state, priority, copies, copies_done, note, reason, queue_position, reprint_of, created_at, \
      updated_at, finished_at";
 
@@ -18,7 +18,7 @@ fn small(row: &AnyRow, col: &str) -> Result<i32, StoreError> {
     i32::try_from(int(row, col)?).map_err(|_| StoreError::Corrupt(format!("{col} out of range")))
 }
 
-fn job_from_row(row: &AnyRow) -> Result<Job, StoreError> {
+pub(super) fn job_from_row(row: &AnyRow) -> Result<Job, StoreError> {
     let state = text(row, "state")?;
     let target_kind = text(row, "target_kind")?;
     let target_id = opt_int(row, "target_id")?;
