@@ -21,12 +21,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::{App, PasswordHasher};
-use domain::{JobState, JobTarget, OrgId, PrinterId, PrinterState, SystemClock, Timestamp};
-use farmhand::{Config, Server, ServerOptions};
+use app::App;
+use domain::{JobState, JobTarget, OrgId, PrinterId, PrinterState, Timestamp};
+use farmhand::Server;
 use serde_json::{Value, json};
 use store::{Backend, Store};
 use testkit::TestDatabase;
+
+mod common;
 
 const OWNER: &str = "owner@bench.test";
 const PASSWORD: &str = "bench password 123";
@@ -71,38 +73,7 @@ fn long_gcode() -> String {
 }
 
 async fn seed_printers(store: &Store, org: OrgId, n: usize, now: Timestamp) -> Vec<PrinterId> {
-    let settings = json!({ "speed": SPEED });
-    let mut ids = Vec::with_capacity(n);
-    let mut tx = store.write().await.expect("a write transaction");
-    let site = store::insert_site(&mut tx, org, "Bench hall", "", None, now)
-        .await
-        .expect("insert the site");
-    tx.commit().await.expect("commit the site");
-    while ids.len() < n {
-        let mut tx = store.write().await.expect("a write transaction");
-        for _ in 0..PER_TX.min(n - ids.len()) {
-            let name = format!("Printer {:05}", ids.len() + 1);
-            let printer = store::NewPrinter {
-                name: &name,
-                site,
-                model: None,
-                groups: &[],
-                driver: domain::DriverKind::Simulated,
-                url: "",
-                settings: &settings,
-            };
-            let id = store::insert_printer(&mut tx, org, &printer, now)
-                .await
-                .expect("insert a printer");
-            ids.push(id);
-        }
-        // The organization's policy must learn of the printers.
-        store::bump_authz_version(&mut tx, org)
-            .await
-            .expect("bump the authorization version");
-        tx.commit().await.expect("commit the printers");
-    }
-    ids
+    common::seed_printers(store, org, n, now, &json!({ "speed": SPEED }), PER_TX).await
 }
 
 /// Queued jobs of the owner for `file`, straight into the table (the submissions' own cost is
@@ -226,44 +197,17 @@ async fn farm(printers: usize) -> Farm {
 async fn farm_on(backend: Backend, printers: usize, instances: usize) -> Farm {
     let db = TestDatabase::new(backend).await;
     let dir = tempfile::tempdir().expect("a temporary data directory");
-    let url = match &db.url {
-        store::DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-        store::DatabaseUrl::Postgres(url) => url.clone(),
-    };
-    let config = Config {
-        listen: "127.0.0.1:0".parse().expect("a socket address"),
-        data_dir: dir.path().to_path_buf(),
-        database_url: url,
-        log: "warn".into(),
-        ..Config::default()
-    };
-    let store = farmhand::open_store(&config)
-        .await
-        .expect("open the database");
-    let options = ServerOptions {
-        clock: Arc::new(SystemClock),
-        hasher: PasswordHasher::standard().expect("the password hasher"),
-    };
-    let app = farmhand::build_app(store, &config, options).expect("build the app");
-    let created = app
-        .console()
-        .create_org("Bench", OWNER, Some("Owner"), authz::Preset::Farmhand)
-        .await
-        .expect("create the organization");
-    let org = created.org.id;
-    let one_time = created.one_time_password.expect("a one-time password");
+    let common::InProcess {
+        config,
+        app,
+        org,
+        one_time,
+    } = common::InProcess::open(&db.url, dir.path(), OWNER).await;
     let ids = seed_printers(app.store(), org, printers, app.now()).await;
     let server = Server::start(&config, app).await.expect("start the server");
     let mut others = Vec::new();
     for _ in 1..instances {
-        let store = farmhand::open_store(&config)
-            .await
-            .expect("open the database");
-        let options = ServerOptions {
-            clock: Arc::new(SystemClock),
-            hasher: PasswordHasher::standard().expect("the password hasher"),
-        };
-        let app = farmhand::build_app(store, &config, options).expect("build the app");
+        let app = common::app_on(&config).await;
         others.push(
             Server::start(&config, app)
                 .await

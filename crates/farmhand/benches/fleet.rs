@@ -33,16 +33,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use app::{App, PasswordHasher};
-use domain::{OrgId, PrinterId, PrinterState, SystemClock, Timestamp};
-use farmhand::{Config, Server, ServerOptions};
+use app::App;
+use domain::{OrgId, PrinterId, PrinterState, Timestamp};
+use farmhand::Server;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use store::{Backend, DatabaseUrl, Store};
+use store::{Backend, Store};
 use testkit::TestDatabase;
 use tokio::sync::broadcast::error::RecvError;
 use tracing_subscriber::layer::SubscriberExt;
+
+mod common;
 
 const OWNER: &str = "owner@bench.test";
 const PASSWORD: &str = "bench password 123";
@@ -382,14 +384,6 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for WarningCounter {
     }
 }
 
-fn url_arg(url: &DatabaseUrl) -> String {
-    match url {
-        DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-        DatabaseUrl::Postgres(url) => url.clone(),
-    }
-}
-
-/// A G-code file of about three simulated hours (slow moves at 1 mm/s), a few kB.
 fn long_gcode() -> String {
     let mut text = String::from("; bench part\nG21\nG90\nM83\nM104 S210\nM140 S60\nG1 Z0.2 F600\n");
     for i in 0..54 {
@@ -400,44 +394,7 @@ fn long_gcode() -> String {
 }
 
 async fn seed_printers(store: &Store, org: OrgId, n: usize, now: Timestamp) -> Vec<PrinterId> {
-    let settings = json!({ "speed": SPEED });
-    let mut ids = Vec::with_capacity(n);
-    let mut site = None;
-    while ids.len() < n || site.is_none() {
-        let mut tx = store.write().await.expect("a write transaction");
-        let site = match site {
-            Some(site) => site,
-            None => *site.insert(
-                store::insert_site(&mut tx, org, "Bench hall", "", None, now)
-                    .await
-                    .expect("insert the site"),
-            ),
-        };
-        let batch = PER_TX.min(n - ids.len());
-        for _ in 0..batch {
-            let name = format!("Printer {:05}", ids.len() + 1);
-            let printer = store::NewPrinter {
-                name: &name,
-                site,
-                model: None,
-                groups: &[],
-                driver: domain::DriverKind::Simulated,
-                url: "",
-                settings: &settings,
-            };
-            ids.push(
-                store::insert_printer(&mut tx, org, &printer, now)
-                    .await
-                    .expect("insert a printer"),
-            );
-        }
-        // The organization's policy must learn of the printers.
-        store::bump_authz_version(&mut tx, org)
-            .await
-            .expect("bump the authorization version");
-        tx.commit().await.expect("commit the printers");
-    }
-    ids
+    common::seed_printers(store, org, n, now, &json!({ "speed": SPEED }), PER_TX).await
 }
 
 /// Waits until `done` holds for every printer, or fails after `limit` saying how far it got.
@@ -646,30 +603,12 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 async fn run_case(backend: Backend, n: usize, warnings: Arc<AtomicU64>) -> Figures {
     let db = TestDatabase::new(backend).await;
     let data_dir = tempfile::tempdir().expect("a temporary data directory");
-    let config = Config {
-        listen: "127.0.0.1:0".parse().expect("a socket address"),
-        data_dir: data_dir.path().to_path_buf(),
-        database_url: url_arg(&db.url),
-        log: "warn".into(),
-        ..Config::default()
-    };
-    let store = farmhand::open_store(&config)
-        .await
-        .expect("open the database");
-    let options = ServerOptions {
-        clock: Arc::new(SystemClock),
-        hasher: PasswordHasher::standard().expect("the password hasher"),
-    };
-    let app = farmhand::build_app(store, &config, options).expect("build the app");
-    let created = app
-        .console()
-        .create_org("Bench", OWNER, Some("Owner"), authz::Preset::Farmhand)
-        .await
-        .expect("create the organization");
-    let org = created.org.id;
-    let one_time = created
-        .one_time_password
-        .expect("a new owner gets a one-time password");
+    let common::InProcess {
+        config,
+        app,
+        org,
+        one_time,
+    } = common::InProcess::open(&db.url, data_dir.path(), OWNER).await;
 
     let seeding = Instant::now();
     let ids = seed_printers(app.store(), org, n, app.now()).await;

@@ -11,7 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Read;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use domain::audit::{ActorKind, Chain, NewAuditEvent};
@@ -20,7 +20,9 @@ use serde_json::json;
 use store::{Backend, DatabaseUrl, Store, StoreOptions};
 use testkit::TestDatabase;
 
-const BIN: &str = env!("CARGO_BIN_EXE_farmhand");
+mod common;
+
+use common::{BIN, ServerProcess, url_arg};
 
 struct Args {
     events: usize,
@@ -47,94 +49,6 @@ fn args() -> Args {
         }
     }
     args
-}
-
-fn url_arg(url: &DatabaseUrl) -> String {
-    match url {
-        DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-        DatabaseUrl::Postgres(url) => url.clone(),
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A `farmhand serve` process.
-struct ServerProcess {
-    child: Child,
-    base: String,
-    started_in: Duration,
-}
-
-impl ServerProcess {
-    fn start(url: &DatabaseUrl, dir: &std::path::Path) -> ServerProcess {
-        let port = free_port();
-        let started = Instant::now();
-        let child = Command::new(BIN)
-            .args([
-                "--database-url",
-                &url_arg(url),
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .current_dir(dir)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
-        loop {
-            if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-                use std::io::Write;
-                stream
-                    .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                    .unwrap();
-                let mut reply = String::new();
-                let _ = stream.read_to_string(&mut reply);
-                if reply.starts_with("HTTP/1.1 200") {
-                    break;
-                }
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        ServerProcess {
-            child,
-            base,
-            started_in: started.elapsed(),
-        }
-    }
-
-    fn status_kib(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
-            .find(|l| l.starts_with(field))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap()
-    }
-
-    /// Resets the peak-RSS counter (VmHWM) so it measures from now on.
-    fn reset_peak(&self) {
-        std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5").unwrap();
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn median(mut values: Vec<Duration>) -> Duration {
@@ -263,12 +177,12 @@ async fn measure(backend: Backend, events: usize) {
 
     // Cold start: a new database (migrations run), then restarts of the same one.
     let db = TestDatabase::new(backend).await;
-    let first = ServerProcess::start(&db.url, dir.path());
+    let first = ServerProcess::start(Some(&db.url), dir.path(), &[]);
     let first_start = first.started_in;
     drop(first);
     let restarts = median(
         (0..5)
-            .map(|_| ServerProcess::start(&db.url, dir.path()).started_in)
+            .map(|_| ServerProcess::start(Some(&db.url), dir.path(), &[]).started_in)
             .collect(),
     );
     println!("cold start, new database:      {first_start:>10.1?}");
@@ -301,7 +215,7 @@ async fn measure(backend: Backend, events: usize) {
     let seeding = seed(&db.url, org, events).await;
     println!("seeded {events} audit events in {seeding:.1?}");
 
-    let server = ServerProcess::start(&db.url, dir.path());
+    let server = ServerProcess::start(Some(&db.url), dir.path(), &[]);
     std::thread::sleep(Duration::from_secs(2));
     let idle = server.status_kib("VmRSS:");
     println!("idle memory (RSS):             {:>8.1} MiB", mib(idle));

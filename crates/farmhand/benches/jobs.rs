@@ -19,9 +19,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::future::Future;
-use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -33,7 +32,9 @@ use sqlx::Row;
 use store::{Backend, DatabaseUrl, Store, StoreOptions};
 use testkit::TestDatabase;
 
-const BIN: &str = env!("CARGO_BIN_EXE_farmhand");
+mod common;
+
+use common::{BIN, ServerProcess, url_arg};
 const CUBE: &[u8] = include_bytes!("../../app/fixtures/demo/calibration_cube.gcode");
 const OWNER: &str = "owner@bench.test";
 const PASSWORD: &str = "bench password 123";
@@ -93,77 +94,7 @@ fn args() -> Args {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The server as a process, and the organization it serves.
-
-fn url_arg(url: &DatabaseUrl) -> String {
-    match url {
-        DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-        DatabaseUrl::Postgres(url) => url.clone(),
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A `farmhand serve` process, data directory `dir`.
-struct ServerProcess {
-    child: Child,
-    base: String,
-}
-
-impl ServerProcess {
-    fn start(url: &DatabaseUrl, dir: &Path) -> ServerProcess {
-        let port = free_port();
-        let child = Command::new(BIN)
-            .args([
-                "--database-url",
-                &url_arg(url),
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .current_dir(dir)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("spawn farmhand serve");
-        let started = Instant::now();
-        loop {
-            if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-                stream
-                    .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                    .unwrap();
-                let mut reply = String::new();
-                let _ = stream.read_to_string(&mut reply);
-                if reply.starts_with("HTTP/1.1 200") {
-                    break;
-                }
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        ServerProcess {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        }
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        // SQLite and PostgreSQL both recover from a killed writer; nothing is writing by now.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+// The organization the server serves.
 
 /// Creates the organization from the console (before the server starts, which is how an
 /// install begins): returns the owner's one-time password.
@@ -396,7 +327,7 @@ async fn measure_submissions(backend: Backend, jobs: usize, concurrency: usize) 
     let dir = tempfile::tempdir().unwrap();
     let db = TestDatabase::new(backend).await;
     let one_time = create_org(&db.url, dir.path());
-    let server = ServerProcess::start(&db.url, dir.path());
+    let server = ServerProcess::start(Some(&db.url), dir.path(), &[]);
     let lab = open_lab(&server.base, &one_time, 1, 1).await;
     let (file, model) = (lab.files[0], lab.model);
     let api = token_client(&lab.token);
@@ -622,7 +553,7 @@ async fn measure_queue(history: usize) -> Vec<Figure> {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDatabase::new(Backend::Sqlite).await;
     let one_time = create_org(&db.url, dir.path());
-    let server = ServerProcess::start(&db.url, dir.path());
+    let server = ServerProcess::start(Some(&db.url), dir.path(), &[]);
     let lab = open_lab(&server.base, &one_time, 3, 3).await;
     let api = token_client(&lab.token);
     // A real submission first: it proves the set-up and names the owner's membership.
@@ -643,7 +574,7 @@ async fn measure_queue(history: usize) -> Vec<Figure> {
     );
 
     // The API: the first page as a client asks for it, one request after another.
-    let server = ServerProcess::start(&db.url, dir.path());
+    let server = ServerProcess::start(Some(&db.url), dir.path(), &[]);
     let url = format!("{}/api/v1/orgs/{ORG}/jobs", server.base);
     let page = send(api.get(&url), "list the queue").await;
     let listed = page["jobs"].as_array().map_or(0, Vec::len);

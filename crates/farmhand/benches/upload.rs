@@ -9,12 +9,14 @@
 
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_farmhand");
+mod common;
+
+use common::{BIN, ServerProcess};
 const RUNS: usize = 3;
 
 fn megabytes() -> usize {
@@ -25,75 +27,6 @@ fn megabytes() -> usize {
         }
     }
     200
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A `farmhand serve` process on SQLite in `dir`.
-struct ServerProcess {
-    child: Child,
-    port: u16,
-}
-
-impl ServerProcess {
-    fn start(dir: &Path) -> ServerProcess {
-        let port = free_port();
-        let child = Command::new(BIN)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .current_dir(dir)
-            .env("RUST_LOG", "warn")
-            .env("FARMHAND_FILES__MAX_FILE_MB", "4096")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        loop {
-            if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-                stream
-                    .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                    .unwrap();
-                let mut reply = String::new();
-                let _ = stream.read_to_string(&mut reply);
-                if reply.starts_with("HTTP/1.1 200") {
-                    break;
-                }
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        ServerProcess { child, port }
-    }
-
-    fn status_kib(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
-            .find(|l| l.starts_with(field))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap()
-    }
-
-    /// Resets the peak-RSS counter (VmHWM) so that it measures from now on.
-    fn reset_peak(&self) {
-        std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5").unwrap();
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Writes about `mb` megabytes of sliced-looking G-code.
@@ -257,7 +190,7 @@ async fn main() {
         .collect();
     let cp = median(copies);
 
-    let server = ServerProcess::start(dir.path());
+    let server = ServerProcess::start(None, dir.path(), &[("FARMHAND_FILES__MAX_FILE_MB", "4096")]);
     let (org, token) = token(dir.path(), server.port).await;
     let idle = server.status_kib("VmRSS:");
     let (small_time, small_peak) = measure_uploads(&server, org, &token, &small);
