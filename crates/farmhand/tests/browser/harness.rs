@@ -148,21 +148,29 @@ impl Browser {
     pub async fn sign_in(&self, email: &str) {
         self.fill("#email", email).await;
         self.fill("#password", app::demo::DEMO_PASSWORD).await;
-        self.click("form[action=\"/sign-in\"] button").await;
-        self.wait_for("signing in", |b| async move {
-            !b.path().await.starts_with("/sign-in")
-        })
-        .await;
+        self.follow("form[action=\"/sign-in\"] button").await;
+        assert!(
+            !self.path().await.starts_with("/sign-in"),
+            "{email} could not sign in"
+        );
     }
 
     /// Waits for the element.
     pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
-        self.client
+        match self
+            .client
             .wait()
             .at_most(PATIENCE)
             .for_element(Locator::Css(css))
             .await
-            .unwrap_or_else(|e| panic!("no {css} on {:?}: {e}", self.client.current_url().await))
+        {
+            Ok(element) => element,
+            Err(error) => panic!(
+                "no {css} on {:?}: {error}\n{}",
+                self.client.current_url().await,
+                self.client.source().await.unwrap_or_default()
+            ),
+        }
     }
 
     pub async fn text(&self, css: &str) -> String {
@@ -188,8 +196,39 @@ impl Browser {
         element.attr(name).await.ok().flatten()
     }
 
+    /// A form field's current value.
+    pub async fn value(&self, css: &str) -> String {
+        self.find(css)
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    }
+
     pub async fn click(&self, css: &str) {
         self.find(css).await.click().await.unwrap();
+    }
+
+    /// Clicks something that loads another page (a link, a form's button) and waits until the
+    /// new page has loaded.
+    pub async fn follow(&self, css: &str) {
+        self.client
+            .execute("window.farmhandLeaving = true; return null;", vec![])
+            .await
+            .unwrap();
+        self.click(css).await;
+        self.wait_for("the next page", |b| async move {
+            let state = b
+                .client
+                .execute(
+                    "return window.farmhandLeaving === undefined && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await;
+            matches!(state, Ok(serde_json::Value::Bool(true)))
+        })
+        .await;
     }
 
     pub async fn fill(&self, css: &str, text: &str) {

@@ -30,13 +30,27 @@ async fn the_dashboard_shows_printers_and_follows_a_print_live() {
     browser.sign_in("owner@demo.farmhand.test").await;
     assert_eq!(browser.path().await, format!("/orgs/{}", demo.org));
     let page = browser.text("main").await;
-    for shown in ["North Campus Lab", "Downtown Makerspace", "MK4 North 1", "Voron Downtown"] {
-        assert!(page.contains(shown), "{shown} is not on the dashboard:\n{page}");
+    for shown in [
+        "North Campus Lab",
+        "Downtown Makerspace",
+        "MK4 North 1",
+        "Voron Downtown",
+    ] {
+        assert!(
+            page.contains(shown),
+            "{shown} is not on the dashboard:\n{page}"
+        );
     }
     // Live updates are connected before the print starts.
     browser
         .wait_for("the live updates to connect", |b| async move {
             b.attribute(".fleet", "data-live").await.as_deref() == Some("connected")
+        })
+        .await;
+    // The printers connect as the server starts: the page follows them to idle.
+    browser
+        .wait_for("an idle printer", |b| async move {
+            b.exists(".printer[data-state=\"idle\"]").await
         })
         .await;
     let printer = browser
@@ -70,12 +84,16 @@ async fn the_dashboard_shows_printers_and_follows_a_print_live() {
             async move {
                 b.attribute(&card, "data-state").await.as_deref() == Some("printing")
                     && b.text(&format!("{card} [data-field=\"file\"]")).await == "lid.gcode"
-                    && b.text(&format!("{card} [data-field=\"remaining\"]")).await.ends_with("left")
+                    && b.text(&format!("{card} [data-field=\"remaining\"]"))
+                        .await
+                        .ends_with("left")
             }
         })
         .await;
     assert_eq!(
-        browser.text(&format!("{card} [data-field=\"state\"]")).await,
+        browser
+            .text(&format!("{card} [data-field=\"state\"]"))
+            .await,
         "Printing"
     );
     browser
@@ -103,7 +121,7 @@ async fn the_dashboard_shows_printers_and_follows_a_print_live() {
 
     // The owner may pause it: the form shows now that it prints.
     browser
-        .click(&format!("{card} form[action$=\"/pause\"] button"))
+        .follow(&format!("{card} form[action$=\"/pause\"] button"))
         .await;
     assert!(browser.text(".notice").await.contains("Paused."));
     browser
@@ -133,30 +151,28 @@ async fn a_member_submits_a_job_and_a_manager_approves_it() {
 
     browser.open(&server, "/sign-in").await;
     browser.sign_in("member@demo.farmhand.test").await;
-    browser.click("nav a[href$=\"/jobs/new\"]").await;
+    browser.follow("nav a[href$=\"/jobs/new\"]").await;
     browser.find("form[enctype]").await;
     assert_eq!(browser.path().await, format!("/orgs/{}/jobs/new", demo.org));
 
-    // Without a file the form says what is missing, next to the form.
-    browser.click("form[enctype] button[type=\"submit\"]").await;
-    let problem = browser.text(".problem").await;
-    assert!(problem.contains("file"), "{problem}");
-
-    browser.select_index("#file", 1).await;
-    browser.select_value("#target", "any").await;
     let course = browser
         .attribute("select[name^=\"q\"] option:nth-child(2)", "value")
         .await
         .expect("the demo's course question");
-    browser
-        .select_value("select[name^=\"q\"]", &course)
-        .await;
+    browser.select_value("select[name^=\"q\"]", &course).await;
     browser.fill("#note", "Please print in blue").await;
-    browser.click("form[enctype] button[type=\"submit\"]").await;
+    // Without a file the form says what is missing, next to the form, and keeps the rest.
     browser
-        .wait_for("the job's page", |b| async move {
-            b.path().await.contains("/jobs/") && !b.path().await.ends_with("/new")
-        })
+        .follow("form[enctype] button[type=\"submit\"]")
+        .await;
+    let problem = browser.text(".problem").await;
+    assert!(problem.contains("file"), "{problem}");
+    assert_eq!(browser.value("#note").await, "Please print in blue");
+
+    browser.select_index("#file", 1).await;
+    browser.select_value("#target", "any").await;
+    browser
+        .follow("form[enctype] button[type=\"submit\"]")
         .await;
     let path = browser.path().await;
     let job: i64 = path
@@ -177,15 +193,15 @@ async fn a_member_submits_a_job_and_a_manager_approves_it() {
     assert!(refusal.contains("Who can grant it"), "{refusal}");
     browser.screenshot("permission-denied").await;
 
-    browser.click("form[action=\"/sign-out\"] button").await;
+    browser.follow("form[action=\"/sign-out\"] button").await;
     browser.find("form[action=\"/sign-in\"]").await;
     browser.sign_in("manager@demo.farmhand.test").await;
-    browser.click("nav a[href$=\"/approvals\"]").await;
+    browser.follow("nav a[href$=\"/approvals\"]").await;
     let item = format!("#job-{job}");
     assert!(browser.text(&item).await.contains("Demo Member"));
     browser.screenshot("approvals").await;
     browser
-        .click(&format!("{item} form[action$=\"/approve\"] button"))
+        .follow(&format!("{item} form[action$=\"/approve\"] button"))
         .await;
     assert!(browser.text(".notice").await.contains("approved"));
     assert!(!browser.exists(&item).await, "job {job} is still waiting");
@@ -224,7 +240,11 @@ async fn inline_scripts_do_not_run_and_forms_without_their_token_are_refused() {
         .execute("return window.injected === undefined;", vec![])
         .await
         .unwrap();
-    assert_eq!(injected, json!(true), "an inline script ran despite the CSP");
+    assert_eq!(
+        injected,
+        json!(true),
+        "an inline script ran despite the CSP"
+    );
 
     // The sign-out form, stripped of its token.
     browser
@@ -235,7 +255,7 @@ async fn inline_scripts_do_not_run_and_forms_without_their_token_are_refused() {
         )
         .await
         .unwrap();
-    browser.click("form[action=\"/sign-out\"] button").await;
+    browser.follow("form[action=\"/sign-out\"] button").await;
     assert!(browser.text("h1").await.contains("This form has expired"));
     // Still signed in.
     browser.open(&server, &format!("/orgs/{}", demo.org)).await;
@@ -253,7 +273,10 @@ async fn inline_scripts_do_not_run_and_forms_without_their_token_are_refused() {
         )
         .await
         .unwrap();
-    assert!(overflow.as_i64().unwrap_or(1) <= 0, "scrolls sideways by {overflow}");
+    assert!(
+        overflow.as_i64().unwrap_or(1) <= 0,
+        "scrolls sideways by {overflow}"
+    );
     browser.screenshot("dashboard-phone").await;
 
     browser.close().await;

@@ -7,6 +7,7 @@ use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
+use super::session::InOrg;
 use super::views::Layout;
 
 #[derive(Debug)]
@@ -24,6 +25,8 @@ pub(crate) enum UiError {
         ask: Vec<String>,
         /// The access level the permission needs on the printer, when that is what is missing.
         need_access: Option<String>,
+        /// The page's frame (who is signed in, the organization's navigation), when known.
+        frame: Option<Box<Layout>>,
     },
     /// A state-changing form without this session's token.
     Csrf,
@@ -33,6 +36,7 @@ pub(crate) enum UiError {
     Refused {
         status: StatusCode,
         message: String,
+        frame: Option<Box<Layout>>,
     },
     Internal(String),
 }
@@ -52,6 +56,7 @@ impl From<AppError> for UiError {
                 key: permission.key(),
                 ask,
                 need_access: need_access.map(|level| level.to_string()),
+                frame: None,
             },
             AppError::Internal(source) => {
                 tracing::error!(error = %source, chain = ?source, "internal error");
@@ -62,6 +67,7 @@ impl From<AppError> for UiError {
                 UiError::Refused {
                     status,
                     message: other.to_string(),
+                    frame: None,
                 }
             }
         }
@@ -78,6 +84,17 @@ struct ErrorPage {
     permission_key: String,
     ask: Vec<String>,
     need_access: String,
+}
+
+impl UiError {
+    /// The error shown inside the member's page frame (their name, the organization's
+    /// navigation, sign-out), so a refusal is never a dead end.
+    pub(crate) fn framed(mut self, member: &InOrg) -> UiError {
+        if let UiError::Denied { frame, .. } | UiError::Refused { frame, .. } = &mut self {
+            *frame = Some(Box::new(Layout::in_org(member, "You can't do this", "")));
+        }
+        self
+    }
 }
 
 impl ErrorPage {
@@ -138,11 +155,15 @@ impl IntoResponse for UiError {
                 key,
                 ask,
                 need_access,
+                frame,
             } => {
                 let mut page = ErrorPage::new(
                     "You can't do this",
                     "Your rank in this organization does not allow it.",
                 );
+                if let Some(frame) = frame {
+                    page.layout = *frame;
+                }
                 page.permission_title = title.to_string();
                 page.permission_key = key.to_string();
                 page.ask = ask;
@@ -163,8 +184,17 @@ impl IntoResponse for UiError {
                     &format!("Nothing was changed: {detail}."),
                 ),
             ),
-            UiError::Refused { status, message } => {
-                (status, ErrorPage::new("That did not work", &message))
+            UiError::Refused {
+                status,
+                message,
+                frame,
+            } => {
+                let mut page = ErrorPage::new("That did not work", &message);
+                if let Some(mut frame) = frame {
+                    frame.title = "That did not work".into();
+                    page.layout = *frame;
+                }
+                (status, page)
             }
             UiError::Internal(what) => {
                 tracing::error!(what, "a page failed");

@@ -682,11 +682,14 @@ pub(crate) async fn approve(
                 .map_err(|_| UiError::BadForm("the printer is not one of the list".into()))?,
         ),
     };
-    state
+    let decided = state
         .app
         .jobs()
         .decide(&member.actor, id, app::Decision::Approve { printer })
-        .await?;
+        .await;
+    if let Err(error) = decided {
+        return Err(UiError::from(error).framed(&member));
+    }
     Ok(Redirect::to(&format!(
         "/orgs/{}/approvals?done=approved",
         member.actor.org()
@@ -708,7 +711,7 @@ pub(crate) async fn reject(
 ) -> Page {
     let form: RejectForm = checked_form(&member.viewer, request).await?;
     let id = job_in_path(&path)?;
-    state
+    let decided = state
         .app
         .jobs()
         .decide(
@@ -718,7 +721,10 @@ pub(crate) async fn reject(
                 reason: form.reason,
             },
         )
-        .await?;
+        .await;
+    if let Err(error) = decided {
+        return Err(UiError::from(error).framed(&member));
+    }
     Ok(Redirect::to(&format!(
         "/orgs/{}/approvals?done=rejected",
         member.actor.org()

@@ -501,7 +501,9 @@ macro_rules! printer_action {
         ) -> Page {
             let NoFields {} = checked_form(&member.viewer, request).await?;
             let printer = printer_in_path(&path)?;
-            state.app.control().$call(&member.actor, printer).await?;
+            if let Err(error) = state.app.control().$call(&member.actor, printer).await {
+                return Err(UiError::from(error).framed(&member));
+            }
             Ok(Redirect::to(&format!(
                 "/orgs/{}?done={}#printer-{}",
                 member.actor.org(),

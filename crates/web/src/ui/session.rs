@@ -149,14 +149,6 @@ where
             .app
             .org_actor(viewer.principal.clone(), org, viewer.meta.clone())
             .await?;
-        match parts.extensions.get::<Requires>() {
-            Some(Requires::Permission(permission)) => actor.require(*permission)?,
-            other => {
-                return Err(UiError::Internal(format!(
-                    "organization page without a declared permission: {other:?}"
-                )));
-            }
-        }
         let me = web.app.identity().me(&viewer.principal).await?;
         let org_name = me
             .memberships
@@ -164,12 +156,25 @@ where
             .find(|m| m.org_id == org)
             .map(|m| m.org_name.clone())
             .unwrap_or_default();
-        Ok(InOrg {
+        let member = InOrg {
             viewer,
             actor,
             org_name,
             org_count: me.memberships.len(),
-        })
+        };
+        match parts.extensions.get::<Requires>() {
+            Some(Requires::Permission(permission)) => {
+                if let Err(error) = member.actor.require(*permission) {
+                    return Err(UiError::from(error).framed(&member));
+                }
+            }
+            other => {
+                return Err(UiError::Internal(format!(
+                    "organization page without a declared permission: {other:?}"
+                )));
+            }
+        }
+        Ok(member)
     }
 }
 

@@ -7,6 +7,7 @@ use super::assets::VERSION;
 use super::session::{InOrg, Viewer};
 
 /// The frame of a page: title, who is signed in, the organization and its navigation.
+#[derive(Debug)]
 pub(crate) struct Layout {
     pub title: String,
     pub asset_version: &'static str,
@@ -21,6 +22,7 @@ pub(crate) struct Layout {
 }
 
 /// The organization's navigation: only the entries the member may open.
+#[derive(Debug)]
 pub(crate) struct OrgNav {
     pub id: i64,
     pub name: String,
