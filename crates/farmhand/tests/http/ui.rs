@@ -4,6 +4,7 @@
 
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use serde_json::json;
 
 use crate::common::{PASSWORD, TestServer};
 
@@ -12,7 +13,10 @@ crate::on_both_backends!(
     signing_in_through_the_form_needs_its_token,
     forms_without_the_session_token_change_nothing,
     refusals_name_the_permission_and_what_is_not_yours_is_not_found,
+    a_print_submitted_through_the_form_is_checked_like_the_api,
 );
+
+const CUBE: &[u8] = include_bytes!("../../../app/fixtures/demo/calibration_cube.gcode");
 
 /// A browser-like client: a cookie jar, redirects not followed (the tests look at them).
 fn browser() -> reqwest::Client {
@@ -434,4 +438,131 @@ async fn refusals_name_the_permission_and_what_is_not_yours_is_not_found(server:
             "{path}"
         );
     }
+}
+
+async fn a_print_submitted_through_the_form_is_checked_like_the_api(server: &TestServer) {
+    let (org, owner) = server.org_with_owner("Form Farm", "owner@farm.test").await;
+    let (status, site) = owner
+        .post(
+            &format!("/api/v1/orgs/{org}/sites"),
+            json!({ "name": "Workshop" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{site}");
+    let (status, printer) = owner
+        .post(
+            &format!("/api/v1/orgs/{org}/printers"),
+            json!({ "name": "Mini 1", "site_id": site["id"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{printer}");
+    // In maintenance: the job stays in the queue, and says why.
+    let (status, _) = owner
+        .put(
+            &format!("/api/v1/orgs/{org}/printers/{}/maintenance", printer["id"]),
+            json!({ "on": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = owner
+        .put(
+            &format!("/api/v1/orgs/{org}/quotas"),
+            json!([{ "kind": "max_active_jobs", "limit": 1 }]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    server
+        .member(&owner, org, "Member", "member@farm.test")
+        .await;
+    let member = browser();
+    sign_in(server, &member, "member@farm.test", PASSWORD).await;
+
+    let form_page = member
+        .get(format!("{}/orgs/{org}/jobs/new", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form_page.status(), StatusCode::OK);
+    let html = form_page.text().await.unwrap();
+    assert!(
+        html.contains(&format!("value=\"printer:{}\"", printer["id"])),
+        "{html}"
+    );
+    let token = csrf_of(&html);
+    let submit = |upload: bool| {
+        let mut form = reqwest::multipart::Form::new()
+            .text("csrf", token.clone())
+            .text("target", "any")
+            .text("copies", "1")
+            .text("note", "<b>for the lid</b>");
+        if upload {
+            form = form.part(
+                "upload",
+                reqwest::multipart::Part::bytes(CUBE.to_vec()).file_name("cube.gcode"),
+            );
+        }
+        member
+            .post(format!("{}/orgs/{org}/jobs", server.base))
+            .multipart(form)
+            .send()
+    };
+
+    let first = submit(true).await.unwrap();
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    let to = location(&first);
+    assert!(to.starts_with(&format!("/orgs/{org}/jobs/")), "{to}");
+    let job_page = member
+        .get(format!("{}{to}", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(job_page.status(), StatusCode::OK);
+    let html = job_page.text().await.unwrap();
+    assert!(html.contains("Your job was submitted."), "{html}");
+    assert!(html.contains("cube.gcode"), "{html}");
+    assert!(html.contains("Why is this not printing?"), "{html}");
+    assert!(html.contains("Mini 1"), "{html}");
+    // The note is the member's text, escaped.
+    assert!(
+        html.contains("&#60;b&#62;for the lid&#60;/b&#62;")
+            || html.contains("&lt;b&gt;for the lid&lt;/b&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("<b>for the lid"), "{html}");
+
+    // A second one is over the quota: the form again, saying so, the file kept.
+    let second = submit(true).await.unwrap();
+    assert_eq!(second.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_page(&second);
+    let html = second.text().await.unwrap();
+    let problem = html
+        .split("class=\"problem\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no refusal on the form: {html}"));
+    assert!(
+        problem.contains("You have 1 job waiting or printing"),
+        "{problem}"
+    );
+    assert!(
+        html.contains("<form method=\"post\" action=\"/orgs/"),
+        "{html}"
+    );
+    assert!(html.contains(" selected>cube.gcode</option>"), "{html}");
+
+    // Without a file, the form says what is missing.
+    let third = submit(false).await.unwrap();
+    assert_eq!(third.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = third.text().await.unwrap();
+    assert!(html.contains("choose a file from your library"), "{html}");
+
+    // The queue lists the job, with the question the job page answers.
+    let queue = member
+        .get(format!("{}/orgs/{org}/jobs", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(queue.contains("why is this not printing?"), "{queue}");
 }

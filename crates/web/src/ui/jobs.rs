@@ -53,6 +53,17 @@ fn member_name(actor: &OrgActor, member: domain::MemberId) -> String {
         .unwrap_or_else(|| format!("member {member}"))
 }
 
+/// Where a job may print, in words.
+fn target_words(target: JobTarget) -> String {
+    match target {
+        JobTarget::Any => "Any printer".to_string(),
+        JobTarget::Printer(id) => format!("Printer {id}"),
+        JobTarget::Site(id) => format!("Any printer at site {id}"),
+        JobTarget::Model(id) => format!("Any printer of model {id}"),
+        JobTarget::Group(id) => format!("Any printer in group {id}"),
+    }
+}
+
 /// The lines of a job list.
 pub(crate) async fn job_lines(
     state: &WebState,
@@ -71,7 +82,7 @@ pub(crate) async fn job_lines(
                 state: views::job_state_label(job.state),
                 waiting: waiting(job.state),
                 owner: member_name(actor, job.owner_member_id),
-                target: job.target.to_string(),
+                target: target_words(job.target),
                 copies: job.copies,
                 created: views::when(job.created_at),
             }
@@ -175,7 +186,7 @@ pub(crate) async fn job_page(
     let why = if waiting(job.state) {
         match jobs.why_not_printing(actor, id).await {
             Ok(why) => Some(WhyView {
-                summary: why.summary,
+                summary: super::pages::capitalized(&why.summary),
                 hidden: why.hidden_candidates,
                 candidates: why
                     .candidates
@@ -412,6 +423,16 @@ pub(crate) async fn new_job(State(state): State<WebState>, member: InOrg) -> Pag
     Ok(render(StatusCode::OK, &page))
 }
 
+/// A message as a sentence: a capital first, a full stop last.
+fn sentence(text: &str) -> String {
+    let text = super::pages::capitalized(text.trim());
+    if text.ends_with(['.', '!', '?']) {
+        text
+    } else {
+        format!("{text}.")
+    }
+}
+
 /// A refusal in words, and the field it concerns (empty: the whole form).
 fn refusal(error: AppError) -> Result<(String, String), UiError> {
     Ok(match error {
@@ -434,13 +455,16 @@ fn refusal(error: AppError) -> Result<(String, String), UiError> {
         }
         AppError::Invalid(invalid) => {
             let field = invalid.field.to_string();
-            (format!("{}: {}.", invalid.field, invalid.message), field)
+            (
+                sentence(&format!("{}: {}", invalid.field, invalid.message)),
+                field,
+            )
         }
         AppError::Internal(source) => {
             tracing::error!(error = %source, chain = ?source, "internal error");
             return Err(UiError::Internal("job submission".into()));
         }
-        other => (format!("{other}."), String::new()),
+        other => (sentence(&other.to_string()), String::new()),
     })
 }
 
