@@ -14,6 +14,7 @@ crate::on_both_backends!(
     forms_without_the_session_token_change_nothing,
     refusals_name_the_permission_and_what_is_not_yours_is_not_found,
     a_print_submitted_through_the_form_is_checked_like_the_api,
+    members_and_the_audit_log,
 );
 
 const CUBE: &[u8] = include_bytes!("../../../app/fixtures/demo/calibration_cube.gcode");
@@ -565,4 +566,60 @@ async fn a_print_submitted_through_the_form_is_checked_like_the_api(server: &Tes
         .await
         .unwrap();
     assert!(queue.contains("why is this not printing?"), "{queue}");
+}
+
+async fn members_and_the_audit_log(server: &TestServer) {
+    let (org, owner) = server.org_with_owner("Log Lab", "owner@log.test").await;
+    server
+        .member(&owner, org, "Member", "member@log.test")
+        .await;
+    let client = browser();
+    sign_in(server, &client, "owner@log.test", PASSWORD).await;
+    let get = |path: String| {
+        let client = client.clone();
+        let url = format!("{}{path}", server.base);
+        async move { client.get(url).send().await.unwrap() }
+    };
+
+    let members = get(format!("/orgs/{org}/members")).await;
+    assert_eq!(members.status(), StatusCode::OK);
+    assert_page(&members);
+    let html = members.text().await.unwrap();
+    assert!(
+        html.contains("member@log.test") && html.contains("owner@log.test"),
+        "{html}"
+    );
+
+    let audit = get(format!("/orgs/{org}/audit")).await;
+    assert_eq!(audit.status(), StatusCode::OK);
+    let html = audit.text().await.unwrap();
+    assert!(html.contains("<code>invitation.accept</code>"), "{html}");
+    assert!(html.contains("<code>invitation.create</code>"), "{html}");
+    assert!(html.contains("audit-events/export.csv"), "{html}");
+
+    let filtered = get(format!(
+        "/orgs/{org}/audit?action=invitation.create&target_type="
+    ))
+    .await;
+    let html = filtered.text().await.unwrap();
+    assert!(html.contains("<code>invitation.create</code>"), "{html}");
+    assert!(!html.contains("<code>invitation.accept</code>"), "{html}");
+    let bad = get(format!("/orgs/{org}/audit?cursor=x")).await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_page(&bad);
+
+    // The member may see neither; the navigation does not offer them.
+    let member = browser();
+    sign_in(server, &member, "member@log.test", PASSWORD).await;
+    let audit = member
+        .get(format!("{}/orgs/{org}/audit", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(audit.status(), StatusCode::FORBIDDEN);
+    let html = audit.text().await.unwrap();
+    assert!(html.contains("audit.view"), "{html}");
+    // The refusal keeps the member's frame: their name and a way to sign out.
+    assert!(html.contains("action=\"/sign-out\""), "{html}");
+    assert!(!html.contains(&format!("/orgs/{org}/audit\"")), "{html}");
 }

@@ -10,6 +10,7 @@ mod assets;
 mod error;
 mod jobs;
 mod pages;
+mod people;
 mod session;
 mod views;
 
@@ -94,6 +95,12 @@ pub(crate) fn routes() -> PlainRoutes {
             "/orgs/{org_id}/jobs/{job_id}/reject",
             jobs::reject,
         )
+        .get(
+            org(P::MembersView),
+            "/orgs/{org_id}/members",
+            people::members,
+        )
+        .get(org(P::AuditView), "/orgs/{org_id}/audit", people::audit)
 }
 
 /// Middleware on every page: the Content-Security-Policy and the other headers that keep a

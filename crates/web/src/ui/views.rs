@@ -30,6 +30,8 @@ pub(crate) struct OrgNav {
     pub can_queue: bool,
     pub can_submit: bool,
     pub can_approve: bool,
+    pub can_see_members: bool,
+    pub can_see_audit: bool,
 }
 
 impl Layout {
@@ -64,6 +66,8 @@ impl Layout {
                 can_queue: actor.holds(P::QueueViewOwn) || actor.holds(P::QueueViewAll),
                 can_submit: actor.holds(P::QueueSubmit),
                 can_approve: actor.holds(P::ApprovalReview),
+                can_see_members: actor.holds(P::MembersView),
+                can_see_audit: actor.holds(P::AuditView),
             }),
             current,
             ..Layout::signed_in(&member.viewer, title, member.org_count)
