@@ -15,6 +15,7 @@ crate::on_both_backends!(
     refusals_name_the_permission_and_what_is_not_yours_is_not_found,
     a_print_submitted_through_the_form_is_checked_like_the_api,
     members_and_the_audit_log,
+    a_one_time_password_is_changed_before_anything_else,
 );
 
 const CUBE: &[u8] = include_bytes!("../../../app/fixtures/demo/calibration_cube.gcode");
@@ -622,4 +623,87 @@ async fn members_and_the_audit_log(server: &TestServer) {
     // The refusal keeps the member's frame: their name and a way to sign out.
     assert!(html.contains("action=\"/sign-out\""), "{html}");
     assert!(!html.contains(&format!("/orgs/{org}/audit\"")), "{html}");
+}
+
+async fn a_one_time_password_is_changed_before_anything_else(server: &TestServer) {
+    let created = server
+        .app()
+        .console()
+        .create_org(
+            "Fresh Lab",
+            "owner@fresh.test",
+            Some("Owner"),
+            authz::Preset::Farmhand,
+        )
+        .await
+        .unwrap();
+    let org = created.org.id.get();
+    let one_time = created.one_time_password.unwrap();
+    let client = browser();
+    let page = client
+        .get(format!("{}/sign-in", server.base))
+        .send()
+        .await
+        .unwrap();
+    let token = csrf_of(&page.text().await.unwrap());
+    let signed_in = client
+        .post(format!("{}/sign-in", server.base))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("email", "owner@fresh.test"),
+            ("password", one_time.as_str()),
+            ("next", &format!("/orgs/{org}")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&signed_in), "/password");
+    for path in ["/".to_string(), format!("/orgs/{org}"), "/orgs".to_string()] {
+        let response = client
+            .get(format!("{}{path}", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(location(&response), "/password", "{path}");
+    }
+    let page = client
+        .get(format!("{}/password", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("one-time password"), "{html}");
+    let token = csrf_of(&html);
+    let change = |new: &'static str, again: &'static str| {
+        let client = client.clone();
+        let url = format!("{}/password", server.base);
+        let fields = [
+            ("csrf", token.clone()),
+            ("current_password", one_time.clone()),
+            ("new_password", new.to_string()),
+            ("repeat_password", again.to_string()),
+        ];
+        async move { client.post(url).form(&fields).send().await.unwrap() }
+    };
+    let differ = change("a long new password", "another long password").await;
+    assert_eq!(differ.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        differ
+            .text()
+            .await
+            .unwrap()
+            .contains("The two new passwords differ")
+    );
+    let changed = change(PASSWORD, PASSWORD).await;
+    assert_eq!(
+        (changed.status(), location(&changed)),
+        (StatusCode::SEE_OTHER, "/".to_string())
+    );
+    let dashboard = client
+        .get(format!("{}/orgs/{org}", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dashboard.status(), StatusCode::OK);
 }
