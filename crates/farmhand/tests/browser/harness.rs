@@ -35,6 +35,27 @@ impl Demo {
             owner,
         }
     }
+
+    /// Waits until the dispatcher has sent the demo's queued job to a printer, so it takes
+    /// no printer a test is about to use.
+    pub async fn wait_until_dispatched(&self) {
+        let started = Instant::now();
+        loop {
+            let (status, page) = self
+                .owner
+                .get(&format!("/api/v1/orgs/{}/jobs?state=queued", self.org))
+                .await;
+            assert_eq!(status, reqwest::StatusCode::OK, "{page}");
+            if page["jobs"].as_array().is_some_and(Vec::is_empty) {
+                return;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "the demo's queued job was never dispatched: {page}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }
 
 /// chromedriver, ended when the last handle to it goes.

@@ -48,6 +48,7 @@ async fn the_dashboard_shows_printers_and_follows_a_print_live() {
         })
         .await;
     // The printers connect as the server starts: the page follows them to idle.
+    demo.wait_until_dispatched().await;
     browser
         .wait_for("an idle printer", |b| async move {
             b.exists(".printer[data-state=\"idle\"]").await
