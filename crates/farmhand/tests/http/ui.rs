@@ -16,6 +16,7 @@ crate::on_both_backends!(
     a_print_submitted_through_the_form_is_checked_like_the_api,
     members_and_the_audit_log,
     a_one_time_password_is_changed_before_anything_else,
+    someone_in_several_organizations_switches_between_them,
 );
 
 const CUBE: &[u8] = include_bytes!("../../../app/fixtures/demo/calibration_cube.gcode");
@@ -706,4 +707,69 @@ async fn a_one_time_password_is_changed_before_anything_else(server: &TestServer
         .await
         .unwrap();
     assert_eq!(dashboard.status(), StatusCode::OK);
+}
+
+async fn someone_in_several_organizations_switches_between_them(server: &TestServer) {
+    let (farm, farm_owner) = server.org_with_owner("Farm", "owner@farm.test").await;
+    let (lab, lab_owner) = server.org_with_owner("Lab", "owner@lab.test").await;
+    let client = browser();
+    sign_in(server, &client, "owner@farm.test", PASSWORD).await;
+    let alone = client
+        .get(format!("{}/orgs/{farm}", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!alone.contains("Switch organization"), "{alone}");
+
+    let guest = server.rank_id(&lab_owner, lab, "Guest").await;
+    let (status, added) = lab_owner
+        .post(
+            &format!("/api/v1/orgs/{lab}/members"),
+            json!({ "email": "owner@farm.test", "rank_id": guest }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{added}");
+    let invitation = added["invitation"]["id"].as_i64().unwrap();
+    let (status, member) = farm_owner
+        .post_empty(&format!("/api/v1/me/invitations/{invitation}/accept"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{member}");
+
+    let dashboard = client
+        .get(format!("{}/orgs/{farm}", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        dashboard.contains("title=\"Switch organization\""),
+        "{dashboard}"
+    );
+    let choices = client
+        .get(format!("{}/orgs", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for link in [
+        format!("href=\"/orgs/{farm}\""),
+        format!("href=\"/orgs/{lab}\""),
+    ] {
+        assert!(choices.contains(&link), "{link}: {choices}");
+    }
+    let other = client
+        .get(format!("{}/orgs/{lab}", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::OK);
+    let html = other.text().await.unwrap();
+    assert!(html.contains("Guest at"), "{html}");
 }
