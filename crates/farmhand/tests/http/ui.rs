@@ -568,6 +568,46 @@ async fn a_print_submitted_through_the_form_is_checked_like_the_api(server: &Tes
         .await
         .unwrap();
     assert!(queue.contains("why is this not printing?"), "{queue}");
+
+    // The member cancels the first job from its page (with the form's token only).
+    let job_page = member
+        .get(format!("{}{to}", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let cancel_action = format!("{}/cancel", to.split('?').next().unwrap());
+    assert!(job_page.contains(&cancel_action), "{job_page}");
+    let without_token = member
+        .post(format!("{}{cancel_action}", server.base))
+        .form(&[("x", "y")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(without_token.status(), StatusCode::FORBIDDEN);
+    let cancelled = member
+        .post(format!("{}{cancel_action}", server.base))
+        .form(&[("csrf", csrf_of(&job_page))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status(), StatusCode::SEE_OTHER);
+    let html = member
+        .get(format!("{}{}", server.base, location(&cancelled)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("The job was cancelled."), "{html}");
+    assert!(
+        html.contains("<dd class=\"job-state\">Cancelled</dd>"),
+        "{html}"
+    );
+    assert!(!html.contains(&cancel_action), "{html}");
 }
 
 async fn members_and_the_audit_log(server: &TestServer) {

@@ -13,7 +13,7 @@ use domain::{AnswerValue, FileId, JobId, JobTarget, PrinterId, Question, Questio
 use serde::Deserialize;
 
 use super::error::{UiError, render};
-use super::pages::{JobLine, NoticeQuery, notice, waiting};
+use super::pages::{JobLine, NoFields, NoticeQuery, notice, waiting};
 use super::session::{InOrg, checked_form};
 use super::views::{self, Layout};
 use crate::WebState;
@@ -145,6 +145,8 @@ struct JobPage {
     why: Option<WhyView>,
     timeline: Vec<StepView>,
     notice: String,
+    /// Whether the viewer may cancel it now (it has not started; theirs, or anyone's).
+    cancellable: bool,
 }
 
 struct WhyView {
@@ -231,8 +233,31 @@ pub(crate) async fn job_page(
         why,
         timeline,
         notice: notice(query.done.as_deref()),
+        cancellable: !job.state.has_started()
+            && !job.state.is_finished()
+            && (actor.holds(P::QueueCancelAll)
+                || (job.owner_member_id == actor.member_id() && actor.holds(P::QueueCancelOwn))),
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+/// Cancels a job that has not started: the owner's own, or anyone's with the permission.
+pub(crate) async fn cancel(
+    State(state): State<WebState>,
+    member: InOrg,
+    Path(path): Path<(String, String)>,
+    request: Request,
+) -> Page {
+    let NoFields {} = checked_form(&member.viewer, request).await?;
+    let id = job_in_path(&path)?;
+    if let Err(error) = state.app.jobs().cancel(&member.actor, id).await {
+        return Err(UiError::from(error).framed(&member));
+    }
+    Ok(Redirect::to(&format!(
+        "/orgs/{}/jobs/{id}?done=job-cancelled",
+        member.actor.org()
+    ))
+    .into_response())
 }
 
 #[derive(Template)]

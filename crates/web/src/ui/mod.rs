@@ -80,6 +80,12 @@ pub(crate) fn routes() -> PlainRoutes {
             "/orgs/{org_id}/jobs/{job_id}",
             jobs::job_page,
         )
+        .post_also(
+            org(P::QueueCancelOwn),
+            &[P::QueueCancelAll],
+            "/orgs/{org_id}/jobs/{job_id}/cancel",
+            jobs::cancel,
+        )
         .get(
             org(P::ApprovalReview),
             "/orgs/{org_id}/approvals",

@@ -371,6 +371,7 @@ pub(crate) fn notice(done: Option<&str>) -> String {
         Some("submitted") => "Your job was submitted.",
         Some("approved") => "The job was approved.",
         Some("rejected") => "The job was rejected.",
+        Some("job-cancelled") => "The job was cancelled.",
         _ => "",
     }
     .to_string()
