@@ -240,7 +240,7 @@ pub(crate) fn client_ip(parts: &Parts, web: &WebState) -> Option<String> {
     forwarded.or(peer)
 }
 
-fn session_secret(parts: &Parts) -> Option<String> {
+pub(crate) fn session_secret(parts: &Parts) -> Option<String> {
     parts
         .headers
         .get_all(header::COOKIE)

@@ -6,6 +6,7 @@ mod extract;
 mod forward;
 mod origin;
 pub mod routes;
+mod ui;
 pub mod wire;
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use crate::routes::PlainRoutes;
 pub use api::errors::ERRORS_EXTENSION;
 pub use error::{ApiError, ErrorCode};
 pub use routes::{Declaration, Requires};
+pub use ui::CONTENT_SECURITY_POLICY;
 
 pub const SESSION_COOKIE: &str = "farmhand_session";
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -68,6 +70,7 @@ pub fn openapi() -> OpenApi {
 pub fn declarations() -> Vec<Declaration> {
     let (_, _, mut declarations, _) = api::routes();
     declarations.extend(plain_routes().into_parts().1);
+    declarations.extend(ui::routes().into_parts().1);
     declarations
 }
 
@@ -98,8 +101,11 @@ pub fn router(app: App, settings: WebSettings) -> Result<Router, String> {
         forwarder: forward::client(),
     };
     let (plain_router, _) = plain_routes().into_parts();
+    let (ui_router, _) = ui::routes().into_parts();
+    let ui_router = ui_router.layer(axum::middleware::from_fn(ui::security_headers));
     let router = Router::new()
         .merge(plain_router)
+        .merge(ui_router)
         .merge(api_router)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -192,11 +198,18 @@ async fn readyz(State(state): State<WebState>) -> Response {
     }
 }
 
-async fn not_found() -> ApiError {
-    ApiError::new(
-        ErrorCode::RouteNotFound,
-        "no such route; the API is described at /api/v1/openapi.json",
-    )
+/// No such route: the API's JSON error under `/api/`, the web interface's "not found" page
+/// elsewhere.
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        ApiError::new(
+            ErrorCode::RouteNotFound,
+            "no such route; the API is described at /api/v1/openapi.json",
+        )
+        .into_response()
+    } else {
+        ui::html_not_found()
+    }
 }
 
 async fn method_not_allowed() -> ApiError {

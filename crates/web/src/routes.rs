@@ -85,22 +85,103 @@ impl PlainRoutes {
         H: Handler<T, WebState>,
         T: 'static,
     {
-        self.add(Method::GET, requires, path, axum::routing::get(handler))
+        self.add(
+            Method::GET,
+            requires,
+            &[],
+            path,
+            axum::routing::get(handler),
+        )
+    }
+
+    pub(crate) fn post<H, T>(self, requires: Requires, path: &str, handler: H) -> PlainRoutes
+    where
+        H: Handler<T, WebState>,
+        T: 'static,
+    {
+        self.add(
+            Method::POST,
+            requires,
+            &[],
+            path,
+            axum::routing::post(handler),
+        )
+    }
+
+    /// A POST route whose body streams (an upload): the router's default body limit does not
+    /// apply; the handler enforces its own.
+    pub(crate) fn post_streaming<H, T>(
+        self,
+        requires: Requires,
+        path: &str,
+        handler: H,
+    ) -> PlainRoutes
+    where
+        H: Handler<T, WebState>,
+        T: 'static,
+    {
+        let method_router =
+            axum::routing::post(handler).layer(axum::extract::DefaultBodyLimit::disable());
+        self.add(Method::POST, requires, &[], path, method_router)
+    }
+
+    /// A POST route that requires `requires` and checks `also` on the resource it touches.
+    pub(crate) fn post_also<H, T>(
+        self,
+        requires: Requires,
+        also: &[Permission],
+        path: &str,
+        handler: H,
+    ) -> PlainRoutes
+    where
+        H: Handler<T, WebState>,
+        T: 'static,
+    {
+        self.add(
+            Method::POST,
+            requires,
+            also,
+            path,
+            axum::routing::post(handler),
+        )
+    }
+
+    /// A GET route that requires `requires` and checks `also` on what it shows.
+    pub(crate) fn get_also<H, T>(
+        self,
+        requires: Requires,
+        also: &[Permission],
+        path: &str,
+        handler: H,
+    ) -> PlainRoutes
+    where
+        H: Handler<T, WebState>,
+        T: 'static,
+    {
+        self.add(
+            Method::GET,
+            requires,
+            also,
+            path,
+            axum::routing::get(handler),
+        )
     }
 
     fn add(
         mut self,
         method: Method,
         requires: Requires,
+        also: &[Permission],
         path: &str,
         method_router: MethodRouter<WebState>,
     ) -> PlainRoutes {
+        // Several methods on one path are one route with several method routers.
         self.router = self.router.route(path, carrying(method_router, requires));
         self.declarations.push(Declaration {
             method,
             path: path.to_string(),
             requires,
-            also: Vec::new(),
+            also: also.to_vec(),
         });
         self
     }

@@ -51,7 +51,15 @@ fn every_operation_declares_its_access_and_every_permission_is_enforced_somewher
         }
         declared.extend(declaration.also.iter().map(|p| p.key()));
     }
-    for plain in ["/healthz", "/readyz", "/api/v1/openapi.json"] {
+    // The web interface's pages are declared the same way (tests/http/ui.rs requests each).
+    for plain in [
+        "/healthz",
+        "/readyz",
+        "/api/v1/openapi.json",
+        "/",
+        "/sign-in",
+        "/assets/{name}",
+    ] {
         assert!(
             declarations
                 .iter()

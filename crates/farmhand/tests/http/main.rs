@@ -21,3 +21,4 @@ mod printing;
 mod quotas;
 mod security;
 mod tokens;
+mod ui;

@@ -4,7 +4,7 @@
 
 mod access;
 mod audit;
-mod auth;
+pub(crate) mod auth;
 mod billing;
 pub mod errors;
 mod files;

@@ -1,0 +1,551 @@
+//! Signing in and out, the password, the organization chooser and the dashboard with its
+//! printer actions.
+
+use std::collections::BTreeMap;
+
+use app::AppError;
+use askama::Template;
+use authz::Permission as P;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::{JobState, PrinterId, PrinterState};
+use serde::Deserialize;
+
+use super::error::{UiError, render};
+use super::session::{
+    InOrg, SIGN_IN_CSRF_COOKIE, Viewer, checked_form, cookie, random_token, same_token,
+};
+use super::views::{self, Layout};
+use crate::WebState;
+use crate::api::auth::session_cookie;
+use crate::extract::Meta;
+
+type Page = Result<Response, UiError>;
+
+/// Only a path of this server is a place to go back to after signing in.
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(next)
+            if next.starts_with('/')
+                && !next.starts_with("//")
+                && !next.contains('\\')
+                && !next.starts_with("/sign-in") =>
+        {
+            next
+        }
+        _ => "/",
+    }
+}
+
+/// `/`: the dashboard of the person's first organization when signed in, the sign-in page
+/// otherwise.
+pub(crate) async fn home(State(state): State<WebState>, mut parts: Parts) -> Page {
+    let viewer = match Viewer::from_request_parts(&mut parts, &state).await {
+        Ok(viewer) => viewer,
+        Err(UiError::SignIn { .. }) => return Ok(Redirect::to("/sign-in").into_response()),
+        Err(other) => return Err(other),
+    };
+    if viewer.principal.user.must_change_password {
+        return Ok(Redirect::to("/password").into_response());
+    }
+    let me = state.app.identity().me(&viewer.principal).await?;
+    Ok(match me.memberships.first() {
+        Some(first) => Redirect::to(&format!("/orgs/{}", first.org_id)).into_response(),
+        None => Redirect::to("/orgs").into_response(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    layout: Layout,
+    csrf: String,
+    next: String,
+    email: String,
+    problem: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct NextQuery {
+    next: Option<String>,
+}
+
+fn sign_in_form(csrf: String, next: &str, email: String, problem: String) -> SignInPage {
+    SignInPage {
+        layout: Layout::public("Sign in"),
+        csrf,
+        next: next.to_string(),
+        email,
+        problem,
+    }
+}
+
+/// The cookie that carries the sign-in form's token until there is a session.
+fn sign_in_csrf_cookie(secure: bool, value: &str, max_age: u32) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SIGN_IN_CSRF_COOKIE}={value}; Path=/sign-in; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("farmhand_sign_in_csrf=; Max-Age=0"))
+}
+
+pub(crate) async fn sign_in_page(
+    State(state): State<WebState>,
+    Query(query): Query<NextQuery>,
+    mut parts: Parts,
+) -> Page {
+    let next = safe_next(query.next.as_deref()).to_string();
+    if Viewer::from_request_parts(&mut parts, &state).await.is_ok() {
+        return Ok(Redirect::to(&next).into_response());
+    }
+    let token = cookie(&parts.headers, SIGN_IN_CSRF_COOKIE)
+        .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        .unwrap_or_else(random_token);
+    let mut response = render(
+        StatusCode::OK,
+        &sign_in_form(token.clone(), &next, String::new(), String::new()),
+    );
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        sign_in_csrf_cookie(state.secure_cookies, &token, 3600),
+    );
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SignInForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+pub(crate) async fn sign_in(
+    State(state): State<WebState>,
+    Meta(meta): Meta,
+    request: Request,
+) -> Page {
+    let expected = cookie(request.headers(), SIGN_IN_CSRF_COOKIE).unwrap_or_default();
+    let bytes = axum::body::Bytes::from_request(request, &())
+        .await
+        .map_err(|_| UiError::BadForm("the form could not be read".into()))?;
+    let form: SignInForm =
+        serde_urlencoded::from_bytes(&bytes).map_err(|e| UiError::BadForm(e.to_string()))?;
+    if !same_token(&expected, &form.csrf) {
+        return Err(UiError::Csrf);
+    }
+    let next = safe_next(form.next.as_deref()).to_string();
+    let input = app::SignIn {
+        email: form.email.clone(),
+        password: form.password,
+    };
+    match state.app.identity().sign_in(input, &meta).await {
+        Ok(signed_in) => {
+            let max_age = signed_in
+                .expires_at
+                .micros()
+                .saturating_sub(state.app.now().micros())
+                / 1_000_000;
+            let to = if signed_in.user.must_change_password {
+                "/password"
+            } else {
+                next.as_str()
+            };
+            let mut response = Redirect::to(to).into_response();
+            let headers = response.headers_mut();
+            headers.append(
+                header::SET_COOKIE,
+                session_cookie(state.secure_cookies, &signed_in.session_secret, max_age),
+            );
+            headers.append(
+                header::SET_COOKIE,
+                sign_in_csrf_cookie(state.secure_cookies, "", 0),
+            );
+            Ok(response)
+        }
+        Err(error @ (AppError::InvalidCredentials | AppError::Throttled { .. })) => {
+            let status = crate::error::status(error.code());
+            let problem = match error {
+                AppError::InvalidCredentials => "Wrong email or password.".to_string(),
+                other => format!("{}.", capitalized(&other.to_string())),
+            };
+            Ok(render(
+                status,
+                &sign_in_form(expected, &next, form.email, problem),
+            ))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub(crate) fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct NoFields {}
+
+pub(crate) async fn sign_out(
+    State(state): State<WebState>,
+    viewer: Viewer,
+    request: Request,
+) -> Page {
+    let NoFields {} = checked_form(&viewer, request).await?;
+    state
+        .app
+        .identity()
+        .sign_out(&viewer.principal, &viewer.meta)
+        .await?;
+    let mut response = Redirect::to("/sign-in").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie(state.secure_cookies, "", 0),
+    );
+    Ok(response)
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    layout: Layout,
+    forced: bool,
+    problem: String,
+}
+
+pub(crate) async fn password_page(viewer: Viewer) -> Page {
+    let page = PasswordPage {
+        forced: viewer.principal.user.must_change_password,
+        layout: Layout::signed_in(&viewer, "Change your password", 0),
+        problem: String::new(),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    repeat_password: String,
+}
+
+pub(crate) async fn change_password(
+    State(state): State<WebState>,
+    viewer: Viewer,
+    request: Request,
+) -> Page {
+    let form: PasswordForm = checked_form(&viewer, request).await?;
+    let problem = if form.new_password != form.repeat_password {
+        "The two new passwords differ; type the same one twice.".to_string()
+    } else {
+        let input = app::ChangePassword {
+            current_password: form.current_password,
+            new_password: form.new_password,
+        };
+        match state
+            .app
+            .identity()
+            .change_password(&viewer.principal, input, &viewer.meta)
+            .await
+        {
+            Ok(()) => return Ok(Redirect::to("/").into_response()),
+            Err(AppError::WrongCurrentPassword) => "The current password is wrong.".to_string(),
+            Err(AppError::Invalid(invalid)) => format!("The new password {}.", invalid.message),
+            Err(other) => return Err(other.into()),
+        }
+    };
+    let page = PasswordPage {
+        forced: viewer.principal.user.must_change_password,
+        layout: Layout::signed_in(&viewer, "Change your password", 0),
+        problem,
+    };
+    Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+#[derive(Template)]
+#[template(path = "orgs.html")]
+struct OrgsPage {
+    layout: Layout,
+    orgs: Vec<OrgChoice>,
+}
+
+struct OrgChoice {
+    id: i64,
+    name: String,
+    rank: String,
+}
+
+/// The organizations the person belongs to: where to switch to.
+pub(crate) async fn organizations(State(state): State<WebState>, viewer: Viewer) -> Page {
+    if viewer.principal.user.must_change_password {
+        return Err(UiError::PasswordChange);
+    }
+    let me = state.app.identity().me(&viewer.principal).await?;
+    let orgs: Vec<OrgChoice> = me
+        .memberships
+        .iter()
+        .map(|m| OrgChoice {
+            id: m.org_id.get(),
+            name: m.org_name.clone(),
+            rank: m.rank_name.clone(),
+        })
+        .collect();
+    let page = OrgsPage {
+        layout: Layout::signed_in(&viewer, "Your organizations", orgs.len()),
+        orgs,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    layout: Layout,
+    org_id: i64,
+    sites: Vec<SiteView>,
+    my_jobs: Vec<JobLine>,
+    shows_jobs: bool,
+    notice: String,
+}
+
+struct SiteView {
+    name: String,
+    printers: Vec<PrinterCard>,
+}
+
+struct PrinterCard {
+    id: i64,
+    name: String,
+    state_key: &'static str,
+    state_label: &'static str,
+    detail: String,
+    has_job: bool,
+    file_name: String,
+    progress_pct: u32,
+    remaining: String,
+    can_pause: bool,
+    can_cancel: bool,
+    can_clear: bool,
+    /// Which of the permitted actions apply to the state now (the script updates them).
+    pause_now: bool,
+    resume_now: bool,
+    cancel_now: bool,
+    clear_now: bool,
+}
+
+pub(crate) struct JobLine {
+    pub id: i64,
+    pub file: String,
+    pub state: &'static str,
+    pub waiting: bool,
+    pub owner: String,
+    pub target: String,
+    pub copies: i32,
+    pub created: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct NoticeQuery {
+    pub(crate) done: Option<String>,
+}
+
+/// A fixed sentence for each `?done=` an action redirects with (the query never carries text
+/// that is shown as is).
+pub(crate) fn notice(done: Option<&str>) -> String {
+    match done {
+        Some("pause") => "Paused.",
+        Some("resume") => "Resumed.",
+        Some("cancel") => "The print was cancelled.",
+        Some("bed-clear") => "The plate is marked clear; the printer takes the next job.",
+        Some("submitted") => "Your job was submitted.",
+        Some("approved") => "The job was approved.",
+        Some("rejected") => "The job was rejected.",
+        Some("job-cancelled") => "The job was cancelled.",
+        _ => "",
+    }
+    .to_string()
+}
+
+/// The printers of the organization the member can see, grouped by site, with their live
+/// state and the actions the member may take; and the member's own jobs.
+pub(crate) async fn dashboard(
+    State(state): State<WebState>,
+    member: InOrg,
+    Query(query): Query<NoticeQuery>,
+) -> Page {
+    let actor = &member.actor;
+    let app = &state.app;
+    let printers = app.fleet().all_visible_printers(actor).await?;
+    let site_names: BTreeMap<domain::SiteId, String> = match app.people().list_sites(actor).await {
+        Ok(sites) => sites.into_iter().map(|s| (s.id, s.name)).collect(),
+        // Without "see sites" the printers are still grouped, by number.
+        Err(AppError::PermissionDenied { .. }) => BTreeMap::new(),
+        Err(other) => return Err(other.into()),
+    };
+    let mut by_site: BTreeMap<(String, domain::SiteId), Vec<PrinterCard>> = BTreeMap::new();
+    for printer in printers {
+        let (state_now, detail, job, bed_clear) = match &printer.live {
+            Some(live) => (
+                live.state,
+                live.detail.clone(),
+                live.job.clone(),
+                live.bed_clear_pending,
+            ),
+            None => (
+                printer.state,
+                printer.state_detail.clone(),
+                None,
+                printer.bed_clear_pending,
+            ),
+        };
+        let id = printer.id;
+        let can_pause = actor.may_on_printer(P::PrinterControlPauseResume, id);
+        let can_cancel = actor.may_on_printer(P::PrinterControlCancelAll, id)
+            || actor.may_on_printer(P::PrinterControlCancelOwn, id);
+        let can_clear = actor.may_on_printer(P::PrinterControlConfirmBedClear, id);
+        let printing = state_now == PrinterState::Printing;
+        let paused = state_now == PrinterState::Paused;
+        let card = PrinterCard {
+            id: id.get(),
+            name: printer.name.clone(),
+            state_key: state_now.as_str(),
+            state_label: views::printer_state_label(state_now),
+            detail,
+            has_job: job.is_some(),
+            file_name: job
+                .as_ref()
+                .map(|j| j.file_name.clone())
+                .unwrap_or_default(),
+            progress_pct: job.as_ref().map_or(0, |j| percent(j.progress)),
+            remaining: job
+                .as_ref()
+                .and_then(|j| j.remaining_s)
+                .map(|s| format!("{} left", views::duration(s)))
+                .unwrap_or_default(),
+            can_pause,
+            can_cancel,
+            can_clear,
+            pause_now: printing,
+            resume_now: paused,
+            cancel_now: printing || paused,
+            clear_now: bed_clear || state_now == PrinterState::AwaitingBedClear,
+        };
+        let site_name = site_names
+            .get(&printer.site_id)
+            .cloned()
+            .unwrap_or_else(|| format!("Site {}", printer.site_id));
+        by_site
+            .entry((site_name, printer.site_id))
+            .or_default()
+            .push(card);
+    }
+    let sites = by_site
+        .into_iter()
+        .map(|((name, _), printers)| SiteView { name, printers })
+        .collect();
+    let shows_jobs = actor.holds(P::QueueViewOwn) || actor.holds(P::QueueViewAll);
+    let my_jobs = if shows_jobs {
+        let query = app::JobQuery {
+            owner: Some(actor.member_id()),
+            limit: Some(20),
+            ..Default::default()
+        };
+        let page = app.jobs().list(actor, query, false).await?;
+        super::jobs::job_lines(&state, actor, page.jobs).await?
+    } else {
+        Vec::new()
+    };
+    let page = DashboardPage {
+        layout: Layout::in_org(&member, "Dashboard", "dashboard"),
+        org_id: actor.org().get(),
+        sites,
+        my_jobs,
+        shows_jobs,
+        notice: notice(query.done.as_deref()),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// 0.0 ..= 1.0 as a whole percentage, whatever the printer reported.
+fn percent(progress: f64) -> u32 {
+    if progress.is_finite() {
+        // Clamped to 0..=100 first, so the conversion is exact.
+        (progress.clamp(0.0, 1.0) * 100.0).round() as u32
+    } else {
+        0
+    }
+}
+
+/// The printer a control form names; a malformed one is "not found".
+fn printer_in_path(path: &(String, String)) -> Result<PrinterId, UiError> {
+    path.1.parse::<PrinterId>().map_err(|_| UiError::NotFound)
+}
+
+macro_rules! printer_action {
+    ($name:ident, $call:ident, $done:literal) => {
+        pub(crate) async fn $name(
+            State(state): State<WebState>,
+            member: InOrg,
+            Path(path): Path<(String, String)>,
+            request: Request,
+        ) -> Page {
+            let NoFields {} = checked_form(&member.viewer, request).await?;
+            let printer = printer_in_path(&path)?;
+            if let Err(error) = state.app.control().$call(&member.actor, printer).await {
+                return Err(UiError::from(error).framed(&member));
+            }
+            Ok(Redirect::to(&format!(
+                "/orgs/{}?done={}#printer-{}",
+                member.actor.org(),
+                $done,
+                printer
+            ))
+            .into_response())
+        }
+    };
+}
+
+printer_action!(pause, pause_print, "pause");
+printer_action!(resume, resume_print, "resume");
+printer_action!(cancel, cancel_print, "cancel");
+printer_action!(bed_clear, confirm_bed_clear, "bed-clear");
+
+/// Whether a job is waiting for a printer (queued or assigned): the state "why is this not
+/// printing?" answers for.
+pub(crate) fn waiting(state: JobState) -> bool {
+    matches!(state, JobState::Queued | JobState::Assigned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_own_paths_are_places_to_return_to() {
+        assert_eq!(safe_next(Some("/orgs/1/jobs")), "/orgs/1/jobs");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(Some("/sign-in")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn progress_is_a_bounded_percentage() {
+        assert_eq!(percent(0.426), 43);
+        assert_eq!(percent(7.0), 100);
+        assert_eq!(percent(-1.0), 0);
+        assert_eq!(percent(f64::NAN), 0);
+    }
+}
