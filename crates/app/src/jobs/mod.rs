@@ -228,6 +228,9 @@ impl Jobs<'_> {
         let by = Some(uow.actor().member_id());
         crate::quotas::settle_after(uow, org, job.id, job.state, step.to, by).await?;
         if job.state.is_finished() && !step.to.is_finished() && step.step != JobStep::NextCopy {
+            // Revived: it prints its copies anew, in a run of its own (what its earlier run
+            // printed stays counted and charged).
+            store::reset_copies_done(uow.conn(), org, job.id).await?;
             crate::quotas::hold_revived_job(uow, job).await?;
         }
         if matches!(job.state, JobState::PendingApproval | JobState::SentBack)
