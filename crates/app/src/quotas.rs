@@ -1029,9 +1029,15 @@ pub(crate) async fn settle_after<A>(
         return Ok(());
     }
     uow.lock_member_account(org, job.owner_member_id).await?;
-    // What this run printed: a revived job's earlier runs were settled when they ended.
-    let printed_s =
-        store::job_printed_seconds(uow.conn(), org, job_id, row.counted_at, now).await?;
+    // What this run printed: a revived job's earlier runs were settled when they ended, so a
+    // later run counts the prints that started since its revival (the first run, all of them:
+    // no instance's clock can place one of its prints before its submission).
+    let since = if row.run > 1 {
+        row.counted_at
+    } else {
+        Timestamp::from_micros(i64::MIN)
+    };
+    let printed_s = store::job_printed_seconds(uow.conn(), org, job_id, since, now).await?;
     let printed = printed_s > 0 || job.copies_done > 0;
     let held = row.held_minor;
     if matches!(to, JobState::Cancelled | JobState::Rejected) && !printed {

@@ -137,7 +137,11 @@ impl PriceList {
     /// What applies to a job printed on a printer of `model` in `material`: the most specific
     /// price ([`price_for`]), whose machine time, when it sets none (zero), is charged at the
     /// printer model's hourly rate; with no price that applies, the model's hourly rate alone.
-    pub fn price_for(&self, model: Option<PrinterModelId>, material: Option<&str>) -> Option<Price> {
+    pub fn price_for(
+        &self,
+        model: Option<PrinterModelId>,
+        material: Option<&str>,
+    ) -> Option<Price> {
         let rate = model
             .and_then(|m| self.model_rates.iter().find(|(id, _)| *id == m))
             .map_or(0, |(_, rate)| *rate);
@@ -394,7 +398,11 @@ mod tests {
         // The price sets no hourly rate: the model's applies, the rest of the price stays.
         let on_mini = list.price_for(Some(mini), Some("PLA")).unwrap();
         assert_eq!(
-            (on_mini.per_gram_minor, on_mini.per_hour_minor, on_mini.flat_fee_minor),
+            (
+                on_mini.per_gram_minor,
+                on_mini.per_hour_minor,
+                on_mini.flat_fee_minor
+            ),
             (5, 120, 50)
         );
         let cost = Cost::of(Some(&on_mini), Some("PLA"), 10, 1800);
@@ -405,7 +413,12 @@ mod tests {
         assert_eq!(list.price_for(Some(big), None).unwrap().per_hour_minor, 300);
         // No model, or a model without a rate: the price as it is.
         assert_eq!(list.price_for(None, None).unwrap().per_hour_minor, 0);
-        assert_eq!(list.price_for(Some(PrinterModelId(3)), None).unwrap().per_hour_minor, 0);
+        assert_eq!(
+            list.price_for(Some(PrinterModelId(3)), None)
+                .unwrap()
+                .per_hour_minor,
+            0
+        );
         // No price applies: the model's hourly rate alone.
         let rates_only = PriceList {
             prices: Vec::new(),

@@ -894,7 +894,8 @@ async fn a_failed_print_costs_nothing_under_the_nothing_policy(server: &TestServ
 /// far it got, and its flat fee whole: the fee is per job, for a job that started (the printer
 /// was prepared and taken), not per share of the print (docs/quotas-and-money.md).
 async fn a_failed_print_pays_the_whole_flat_fee_under_the_progress_policy(server: &TestServer) {
-    let prices = json!([{ "per_gram_minor": 100, "per_hour_minor": 36_000, "flat_fee_minor": 500 }]);
+    let prices =
+        json!([{ "per_gram_minor": 100, "per_hour_minor": 36_000, "flat_fee_minor": 500 }]);
     let run = fail_a_print_priced(server, "progress", prices, None).await;
     assert_eq!(run.kinds(), ["release", "charge", "hold", "top_up"]);
     let progress = run.printed_s as f64 / run.estimated_s as f64;
@@ -965,7 +966,7 @@ async fn a_revived_job_keeps_what_it_printed_and_holds_anew(server: &TestServer)
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let used = |usage: &Value| usage["allowances"][0]["used"].as_f64().unwrap();
+    let used = |usage: &Value| usage["allowances"][0]["used"].clone();
     let (_, usage) = owner
         .get(&path(&format!("members/{member_id}/usage")))
         .await;
@@ -980,7 +981,12 @@ async fn a_revived_job_keeps_what_it_printed_and_holds_anew(server: &TestServer)
     assert_eq!(revived["copies_done"], 0, "it prints its copies anew");
     assert!(revived["cost_final"].is_null(), "{revived}");
     let estimate = revived["cost_estimate"]["total_minor"].as_i64().unwrap();
-    assert_eq!(estimate, run.submitted["cost_estimate"]["total_minor"].as_i64().unwrap());
+    assert_eq!(
+        estimate,
+        run.submitted["cost_estimate"]["total_minor"]
+            .as_i64()
+            .unwrap()
+    );
     let (_, usage) = owner
         .get(&path(&format!("members/{member_id}/usage")))
         .await;
