@@ -65,10 +65,38 @@ pub trait BalanceProvider: Send + Sync {
         entry: NewLedgerEntry<'a>,
         now: domain::Timestamp,
     ) -> BoxFuture<'a, AppResult<LedgerEntry>>;
+
+    /// Records a hold if the member's available balance after it (balance less held, the
+    /// hold included) stays at or above `minimum` (`None`: whatever it leaves); `None`: it
+    /// would not, and nothing was recorded. By default [`BalanceProvider::balance`], then
+    /// [`BalanceProvider::post`]; a provider may do both at once.
+    fn hold<'a>(
+        &'a self,
+        conn: &'a mut store::Conn,
+        org: OrgId,
+        entry: NewLedgerEntry<'a>,
+        minimum: Option<i64>,
+        now: domain::Timestamp,
+    ) -> BoxFuture<'a, AppResult<Option<LedgerEntry>>> {
+        Box::pin(async move {
+            let (balance, held) = self.balance(conn, org, entry.member).await?;
+            let after = balance
+                .saturating_add(entry.amount_minor)
+                .saturating_sub(held)
+                .saturating_sub(entry.hold_minor);
+            if minimum.is_some_and(|minimum| after < minimum) {
+                return Ok(None);
+            }
+            Ok(Some(self.post(conn, org, entry, now).await?))
+        })
+    }
 }
 
 /// The internal ledger: the `ledger_entries` table, append-only (the database refuses updates
-/// and deletes).
+/// and deletes). The balance and held amount are read from the running amounts on the
+/// member's account row, which the ledger's trigger moves with each entry in the entry's
+/// transaction (so they are always its sums; a store contract test holds it to that); a hold
+/// is checked and recorded in one statement.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LedgerProvider;
 
@@ -94,6 +122,17 @@ impl BalanceProvider for LedgerProvider {
         now: domain::Timestamp,
     ) -> BoxFuture<'a, AppResult<LedgerEntry>> {
         Box::pin(async move { Ok(store::append_ledger(conn, org, &entry, now).await?) })
+    }
+
+    fn hold<'a>(
+        &'a self,
+        conn: &'a mut store::Conn,
+        org: OrgId,
+        entry: NewLedgerEntry<'a>,
+        minimum: Option<i64>,
+        now: domain::Timestamp,
+    ) -> BoxFuture<'a, AppResult<Option<LedgerEntry>>> {
+        Box::pin(async move { Ok(store::append_hold(conn, org, &entry, minimum, now).await?) })
     }
 }
 
@@ -484,59 +523,41 @@ async fn job_money(conn: &mut store::Conn, org: OrgId, job: JobId) -> AppResult<
 }
 
 /// Checks the owner's available balance covers the job's estimate (see the module docs) and
-/// holds it. The owner's account is locked by the caller.
+/// holds it, in one step of the provider ([`BalanceProvider::hold`]); the balance is read
+/// again only to explain a refusal. The owner's account is locked by the caller. `billing`:
+/// the organization's billing settings when the caller has them (read here when needed).
 pub(crate) async fn check_and_hold(
     uow: &mut UnitOfWork,
     settings: &Organization,
     policy: &Policy,
     job: &Job,
     needs: &JobNeeds,
+    billing: Option<BillingSettings>,
 ) -> AppResult<()> {
     let estimate = needs.estimate.total_minor;
     if estimate <= 0 {
         return Ok(());
     }
     let (org, member, now) = (settings.id, job.owner_member_id, uow.now());
-    let balance = Balance::of(provider().balance(uow.conn(), org, member).await?);
-    let after = balance.available_minor.saturating_sub(estimate);
-    if after < 0 {
-        let money = |minor| format_money(minor, &settings.currency);
-        let said = format!(
-            "Your balance is {} with {} held for your other jobs ({} available); this job's \
-             estimate is {}",
-            money(balance.balance_minor),
-            money(balance.held_minor),
-            money(balance.available_minor),
-            money(estimate)
-        );
-        let may_go_negative = policy.member_ix(member).is_some_and(|ix| {
-            policy
-                .rights(ix)
-                .permissions
-                .contains(Permission::BillingPrintOnInsufficientBalance)
-        });
-        if !may_go_negative {
-            return Err(AppError::conflict(
-                ErrorCode::InsufficientBalance,
-                format!("{said}; top up your balance or ask for it to be topped up"),
-            ));
-        }
-        let billing = store::billing_settings(uow.conn(), org)
-            .await
-            .found("organization")?;
-        if let Some(floor) = billing.balance_floor_minor
-            && after < floor
-        {
-            return Err(AppError::conflict(
-                ErrorCode::InsufficientBalance,
-                format!(
-                    "{said}; your balance may go below zero, but not below the organization's \
-                     floor of {}",
-                    money(floor)
-                ),
-            ));
-        }
-    }
+    let may_go_negative = policy.member_ix(member).is_some_and(|ix| {
+        policy
+            .rights(ix)
+            .permissions
+            .contains(Permission::BillingPrintOnInsufficientBalance)
+    });
+    // The lowest the available balance may go: zero, or for a member who may go below it,
+    // the organization's floor if it has one.
+    let minimum = if may_go_negative {
+        let billing = match billing {
+            Some(billing) => billing,
+            None => store::billing_settings(uow.conn(), org)
+                .await
+                .found("organization")?,
+        };
+        billing.balance_floor_minor
+    } else {
+        Some(0)
+    };
     let reason = format!("hold for job {}", job.id);
     let entry = NewLedgerEntry {
         member,
@@ -547,8 +568,32 @@ pub(crate) async fn check_and_hold(
         actor: Some(uow.actor().member_id()),
         reason: &reason,
     };
-    provider().post(uow.conn(), org, entry, now).await?;
-    Ok(())
+    if provider()
+        .hold(uow.conn(), org, entry, minimum, now)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let balance = Balance::of(provider().balance(uow.conn(), org, member).await?);
+    let money = |minor| format_money(minor, &settings.currency);
+    let said = format!(
+        "Your balance is {} with {} held for your other jobs ({} available); this job's \
+         estimate is {}",
+        money(balance.balance_minor),
+        money(balance.held_minor),
+        money(balance.available_minor),
+        money(estimate)
+    );
+    let message = match minimum {
+        Some(floor) if may_go_negative => format!(
+            "{said}; your balance may go below zero, but not below the organization's floor of \
+             {}",
+            money(floor)
+        ),
+        _ => format!("{said}; top up your balance or ask for it to be topped up"),
+    };
+    Err(AppError::conflict(ErrorCode::InsufficientBalance, message))
 }
 
 /// Holds a job's estimate when it is approved, for an organization that holds at approval
@@ -578,7 +623,7 @@ pub(crate) async fn hold_on_approval(uow: &mut UnitOfWork, job: &Job) -> AppResu
         print_seconds: row.print_seconds,
         estimate: estimate.clone(),
     };
-    check_and_hold(uow, &settings, &policy, job, &needs).await?;
+    check_and_hold(uow, &settings, &policy, job, &needs, Some(billing)).await?;
     row.held_minor = estimate.total_minor;
     store::update_job_usage(uow.conn(), org, &row).await?;
     Ok(())
@@ -654,7 +699,7 @@ pub(crate) async fn final_cost(
     ended: JobState,
     printed_s: i64,
 ) -> AppResult<FinalCost> {
-    let prices = store::list_prices(conn, org).await?;
+    let prices = store::price_list(conn, org).await?;
     let facts = crate::quotas::load_facts(conn, org, job.file_id).await?;
     let model = match job.printer_id {
         Some(printer) => store::get_printer(conn, org, printer)
@@ -707,9 +752,9 @@ pub(crate) async fn final_cost(
         });
     }
     let grams = (grams_per_copy * copies).ceil().min(1e12) as i64;
-    let price = domain::money::price_for(&prices, model, material.as_deref());
+    let price = prices.price_for(model, material.as_deref());
     Ok(FinalCost {
-        cost: Cost::of(price, material.as_deref(), grams, seconds),
+        cost: Cost::of(price.as_ref(), material.as_deref(), grams, seconds),
         copies_equivalent_hundredths: (copies * 100.0).round() as i64,
     })
 }

@@ -654,6 +654,7 @@ impl Console<'_> {
             };
             let usage = store::JobUsage {
                 job_id: job,
+                run: 1,
                 member_id: owner,
                 counted_at: now,
                 print_seconds: 2400,

@@ -14,7 +14,7 @@
 //! beside what has started waits (`quota_exhausted`).
 
 use authz::{Permission, Policy};
-use domain::money::{Cost, Price};
+use domain::money::{Cost, PriceList};
 use domain::quotas::{
     Allowance, AllowanceSource, Calendar, CustomPeriod, MAX_PERIOD_NAME_CHARS, MAX_REASON_CHARS,
     QuotaKind, QuotaPeriod, Usage, Window, check_allowances, exceeded_sentence, format_amount,
@@ -25,7 +25,7 @@ use domain::{
     Timestamp, WorkgroupId,
 };
 use serde_json::json;
-use store::{AllowanceLevel, Counting, JobUsage, QuotaRequest};
+use store::{AllowanceLevel, Counting, ExceptRun, JobUsage, QuotaRequest};
 
 use crate::App;
 use crate::actor::OrgActor;
@@ -601,7 +601,7 @@ fn per_copy(facts: &FileFacts) -> (i64, i64) {
 pub(crate) fn job_needs(
     facts: &FileFacts,
     copies: i32,
-    prices: &[Price],
+    prices: &PriceList,
     models: &[Option<PrinterModelId>],
 ) -> JobNeeds {
     let (grams, seconds) = per_copy(facts);
@@ -609,13 +609,25 @@ pub(crate) fn job_needs(
     let material = facts.material();
     let (grams, total_seconds) = (grams.saturating_mul(copies), seconds.saturating_mul(copies));
     let mut estimate = Cost::default();
+    if prices.is_empty() {
+        return JobNeeds {
+            usage: Usage {
+                prints: copies,
+                seconds: total_seconds,
+                grams,
+                cost_minor: 0,
+            },
+            print_seconds: seconds,
+            estimate,
+        };
+    }
     let mut candidates: Vec<Option<PrinterModelId>> = models.to_vec();
     if candidates.is_empty() {
         candidates.push(None);
     }
     for model in candidates {
-        let price = domain::money::price_for(prices, model, material);
-        let cost = Cost::of(price, material, grams, total_seconds);
+        let price = prices.price_for(model, material);
+        let cost = Cost::of(price.as_ref(), material, grams, total_seconds);
         if cost.total_minor > estimate.total_minor {
             estimate = cost;
         }
@@ -642,7 +654,7 @@ pub(crate) async fn first_exceeded(
     member: MemberId,
     needs: &JobNeeds,
     counting: Counting,
-    except: Option<JobId>,
+    except: ExceptRun,
     now: Timestamp,
 ) -> AppResult<Option<String>> {
     let org = settings.id;
@@ -660,28 +672,38 @@ pub(crate) async fn first_exceeded(
     } else {
         Vec::new()
     };
-    // Every period's sums in one query.
+    // Each allowance's current window, worked out once; every period's sums, and the
+    // active-job count, in one query.
+    let mut window_of: Vec<Option<Window>> = Vec::with_capacity(applied.len());
     let mut windows: Vec<Window> = Vec::new();
     for (allowance, _) in &applied {
-        if allowance.kind.periodic()
-            && !exempt(policy, member, allowance.kind)
-            && let Some(window) = current_window(&calendar, allowance, now, &periods)?
+        let window = if allowance.kind.periodic() && !exempt(policy, member, allowance.kind) {
+            current_window(&calendar, allowance, now, &periods)?
+        } else {
+            None
+        };
+        if let Some(window) = window
             && !windows.contains(&window)
         {
             windows.push(window);
         }
+        window_of.push(window);
     }
     let spans: Vec<(Timestamp, Timestamp)> = windows.iter().map(|w| (w.start, w.end)).collect();
-    let usages = store::member_usage_in(conn, org, member, &spans, counting, except).await?;
+    let count_active = applied.iter().any(|(a, _)| {
+        a.kind == QuotaKind::MaxActiveJobs && !exempt(policy, member, QuotaKind::MaxActiveJobs)
+    });
+    let (usages, active) =
+        store::member_usage_in(conn, org, member, &spans, counting, except, count_active).await?;
     let sums: Vec<(Window, Usage)> = windows.into_iter().zip(usages).collect();
-    for (allowance, _) in applied {
+    for ((allowance, _), window) in applied.into_iter().zip(window_of) {
         if exempt(policy, member, allowance.kind) {
             continue;
         }
         let limit = allowance.limit_in_units();
         match allowance.kind {
             QuotaKind::MaxActiveJobs => {
-                let active = store::count_active_jobs(conn, org, member, counting, except).await?;
+                let active = active.unwrap_or(0);
                 if active.saturating_add(1) > limit {
                     return Ok(Some(format!(
                         "You have {} waiting or printing, the most you may have at once; this job \
@@ -704,7 +726,7 @@ pub(crate) async fn first_exceeded(
                 if need == 0 && limit > 0 {
                     continue;
                 }
-                let Some(window) = current_window(&calendar, &allowance, now, &periods)? else {
+                let Some(window) = window else {
                     continue;
                 };
                 let used = sums
@@ -765,7 +787,7 @@ pub(crate) async fn hold_new_job(
     let settings = store::get_org(uow.conn(), org)
         .await
         .found("organization")?;
-    let prices = store::list_prices(uow.conn(), org).await?;
+    let prices = store::price_list(uow.conn(), org).await?;
     let models = candidate_models(&actor, job.target);
     let needs = job_needs(facts, job.copies, &prices, &models);
     if let Some(message) = first_exceeded(
@@ -775,7 +797,7 @@ pub(crate) async fn hold_new_job(
         member,
         &needs,
         Counting::All,
-        Some(job.id),
+        Some((job.id, 1)),
         now,
     )
     .await?
@@ -791,11 +813,13 @@ pub(crate) async fn hold_new_job(
     {
         0
     } else {
-        crate::billing::check_and_hold(uow, &settings, &actor.policy, job, &needs).await?;
+        crate::billing::check_and_hold(uow, &settings, &actor.policy, job, &needs, Some(billing))
+            .await?;
         needs.estimate.total_minor
     };
     let usage = JobUsage {
         job_id: job.id,
+        run: 1,
         member_id: member,
         counted_at: now,
         print_seconds: needs.print_seconds,
@@ -817,12 +841,14 @@ struct Recheck {
 }
 
 /// Locks the owner's account and checks the job's needs, as it is now, against their
-/// allowances beside their other jobs, counted at `at` (the row's own time when `None`).
-/// `None`: the job holds nothing (no usage row, or no file facts).
+/// allowances beside their other jobs (and the job's own other runs), counted at `at`, leaving
+/// out the job's run `except_run`. `None`: the job holds nothing (no usage row, or no file
+/// facts).
 async fn check_again(
     uow: &mut UnitOfWork,
     job: &Job,
     at: Option<Timestamp>,
+    except_run: Option<i64>,
 ) -> AppResult<Option<Recheck>> {
     let actor = uow.actor().clone();
     let (org, member) = (actor.org(), job.owner_member_id);
@@ -836,7 +862,7 @@ async fn check_again(
     let settings = store::get_org(uow.conn(), org)
         .await
         .found("organization")?;
-    let prices = store::list_prices(uow.conn(), org).await?;
+    let prices = store::price_list(uow.conn(), org).await?;
     let models: Vec<Option<PrinterModelId>> = actor
         .policy
         .org()
@@ -853,7 +879,7 @@ async fn check_again(
         member,
         &needs,
         Counting::All,
-        Some(job.id),
+        Some((job.id, except_run.unwrap_or(row.run))),
         at.unwrap_or(row.counted_at),
     )
     .await?
@@ -868,30 +894,41 @@ async fn check_again(
     }))
 }
 
-/// Re-holds a job that comes back from a finished state (revived): counted again from now,
-/// checked again against the owner's allowances and balance.
+/// Holds a job that comes back from a finished state (revived) for its next run: counted from
+/// now, checked again against the owner's allowances and balance. What its earlier runs
+/// printed stays counted where it was (in its period, with its final cost); the next run is a
+/// row of its own.
 pub(crate) async fn hold_revived_job(uow: &mut UnitOfWork, job: &Job) -> AppResult<()> {
-    let now = uow.now();
-    let Some(Recheck {
-        actor,
-        mut row,
-        settings,
-        needs,
-    }) = check_again(uow, job, Some(now)).await?
+    let (org, now) = (uow.actor().org(), uow.now());
+    let Some(last_run) = store::get_job_usage(uow.conn(), org, job.id)
+        .await?
+        .map(|row| row.run)
     else {
         return Ok(());
     };
-    let org = actor.org();
-    crate::billing::check_and_hold(uow, &settings, &actor.policy, job, &needs).await?;
-    row.counted_at = now;
-    row.usage = needs.usage;
-    row.print_seconds = needs.print_seconds;
-    row.estimate = serde_json::to_string(&needs.estimate).map_err(AppError::internal)?;
-    row.final_cost = None;
-    row.held_minor = needs.estimate.total_minor;
-    // A revived job is counted from its revival: its row moves to now.
-    store::delete_job_usage(uow.conn(), org, job.id).await?;
-    store::insert_job_usage(uow.conn(), org, &row).await?;
+    let next_run = last_run.saturating_add(1);
+    let Some(Recheck {
+        actor,
+        row,
+        settings,
+        needs,
+    }) = check_again(uow, job, Some(now), Some(next_run)).await?
+    else {
+        return Ok(());
+    };
+    crate::billing::check_and_hold(uow, &settings, &actor.policy, job, &needs, None).await?;
+    let next = JobUsage {
+        job_id: job.id,
+        run: next_run,
+        member_id: row.member_id,
+        counted_at: now,
+        print_seconds: needs.print_seconds,
+        usage: needs.usage,
+        estimate: serde_json::to_string(&needs.estimate).map_err(AppError::internal)?,
+        final_cost: None,
+        held_minor: needs.estimate.total_minor,
+    };
+    store::insert_job_usage(uow.conn(), org, &next).await?;
     Ok(())
 }
 
@@ -905,14 +942,14 @@ pub(crate) async fn rehold_edited_job(uow: &mut UnitOfWork, job: &Job) -> AppRes
         mut row,
         settings,
         needs,
-    }) = check_again(uow, job, None).await?
+    }) = check_again(uow, job, None, None).await?
     else {
         return Ok(());
     };
     let org = actor.org();
     let by = Some(actor.member_id());
     crate::billing::release(uow, org, job, row.held_minor, by, "the job was edited").await?;
-    crate::billing::check_and_hold(uow, &settings, &actor.policy, job, &needs).await?;
+    crate::billing::check_and_hold(uow, &settings, &actor.policy, job, &needs, None).await?;
     row.usage = needs.usage;
     row.print_seconds = needs.print_seconds;
     row.estimate = serde_json::to_string(&needs.estimate).map_err(AppError::internal)?;
@@ -958,7 +995,7 @@ pub(crate) async fn blocks_start(
         job.owner_member_id,
         &needs,
         Counting::Started,
-        Some(job.id),
+        Some((job.id, row.run)),
         row.counted_at,
     )
     .await
@@ -992,7 +1029,15 @@ pub(crate) async fn settle_after<A>(
         return Ok(());
     }
     uow.lock_member_account(org, job.owner_member_id).await?;
-    let printed_s = store::job_printed_seconds(uow.conn(), org, job_id, now).await?;
+    // What this run printed: a revived job's earlier runs were settled when they ended, so a
+    // later run counts the prints that started since its revival (the first run, all of them:
+    // no instance's clock can place one of its prints before its submission).
+    let since = if row.run > 1 {
+        row.counted_at
+    } else {
+        Timestamp::from_micros(i64::MIN)
+    };
+    let printed_s = store::job_printed_seconds(uow.conn(), org, job_id, since, now).await?;
     let printed = printed_s > 0 || job.copies_done > 0;
     let held = row.held_minor;
     if matches!(to, JobState::Cancelled | JobState::Rejected) && !printed {

@@ -541,9 +541,10 @@ impl World {
             Op::Revive(i) => {
                 let Some(job) = self.job(*i) else { return };
                 if self.began.contains(&job) {
-                    // Left out: a revival counts a job anew from its revival, forgetting the
-                    // prints of its earlier life, so "not revived past the allowance" below
-                    // does not hold for a job that printed (an open question of the design).
+                    // Left out: this model counts one life per job (`expected`, one hold and
+                    // one charge per job), while a job revived after it printed keeps its
+                    // earlier run counted and charged beside the new one; that case is the
+                    // HTTP test `a_revived_job_keeps_what_it_printed_and_holds_anew`.
                     return;
                 }
                 let before = app.jobs().get_job(&owner, job).await.unwrap();

@@ -120,6 +120,49 @@ pub fn price_for<'a>(
         .map(|(_, p)| p)
 }
 
+/// An organization's price list and its printer models' hourly rates (`hourly_rate_minor`,
+/// those above zero): what a job's cost is worked out from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PriceList {
+    pub prices: Vec<Price>,
+    pub model_rates: Vec<(PrinterModelId, i64)>,
+}
+
+impl PriceList {
+    /// Nothing costs anything.
+    pub fn is_empty(&self) -> bool {
+        self.prices.is_empty() && self.model_rates.is_empty()
+    }
+
+    /// What applies to a job printed on a printer of `model` in `material`: the most specific
+    /// price ([`price_for`]), whose machine time, when it sets none (zero), is charged at the
+    /// printer model's hourly rate; with no price that applies, the model's hourly rate alone.
+    pub fn price_for(
+        &self,
+        model: Option<PrinterModelId>,
+        material: Option<&str>,
+    ) -> Option<Price> {
+        let rate = model
+            .and_then(|m| self.model_rates.iter().find(|(id, _)| *id == m))
+            .map_or(0, |(_, rate)| *rate);
+        match price_for(&self.prices, model, material) {
+            Some(price) if price.per_hour_minor == 0 && rate > 0 => Some(Price {
+                per_hour_minor: rate,
+                ..price.clone()
+            }),
+            Some(price) => Some(price.clone()),
+            None if rate > 0 => Some(Price {
+                printer_model_id: model,
+                material: None,
+                per_gram_minor: 0,
+                per_hour_minor: rate,
+                flat_fee_minor: 0,
+            }),
+            None => None,
+        }
+    }
+}
+
 /// One line of a cost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CostLine {
@@ -328,6 +371,63 @@ mod tests {
         assert_eq!(per_gram(Some(PrinterModelId(1)), Some("PLA")), 2);
         assert_eq!(per_gram(Some(PrinterModelId(2)), Some("PETG")), 3);
         assert_eq!(per_gram(None, None), 1);
+    }
+
+    #[test]
+    fn a_printer_models_hourly_rate_prices_machine_time_a_price_leaves_unset() {
+        let (mini, big) = (PrinterModelId(1), PrinterModelId(2));
+        let list = PriceList {
+            prices: vec![
+                Price {
+                    printer_model_id: None,
+                    material: None,
+                    per_gram_minor: 5,
+                    per_hour_minor: 0,
+                    flat_fee_minor: 50,
+                },
+                Price {
+                    printer_model_id: Some(big),
+                    material: None,
+                    per_gram_minor: 7,
+                    per_hour_minor: 300,
+                    flat_fee_minor: 0,
+                },
+            ],
+            model_rates: vec![(mini, 120), (big, 900)],
+        };
+        // The price sets no hourly rate: the model's applies, the rest of the price stays.
+        let on_mini = list.price_for(Some(mini), Some("PLA")).unwrap();
+        assert_eq!(
+            (
+                on_mini.per_gram_minor,
+                on_mini.per_hour_minor,
+                on_mini.flat_fee_minor
+            ),
+            (5, 120, 50)
+        );
+        let cost = Cost::of(Some(&on_mini), Some("PLA"), 10, 1800);
+        assert_eq!(cost.lines[1].label, "Machine time, hours");
+        assert_eq!(cost.lines[1].amount_minor, 60);
+        assert_eq!(cost.total_minor, 50 + 60 + 50);
+        // The price's own hourly rate wins over the model's.
+        assert_eq!(list.price_for(Some(big), None).unwrap().per_hour_minor, 300);
+        // No model, or a model without a rate: the price as it is.
+        assert_eq!(list.price_for(None, None).unwrap().per_hour_minor, 0);
+        assert_eq!(
+            list.price_for(Some(PrinterModelId(3)), None)
+                .unwrap()
+                .per_hour_minor,
+            0
+        );
+        // No price applies: the model's hourly rate alone.
+        let rates_only = PriceList {
+            prices: Vec::new(),
+            model_rates: vec![(mini, 120)],
+        };
+        let alone = rates_only.price_for(Some(mini), None).unwrap();
+        assert_eq!(Cost::of(Some(&alone), None, 10, 3600).total_minor, 120);
+        assert_eq!(rates_only.price_for(None, None), None);
+        assert!(!rates_only.is_empty() && PriceList::default().is_empty());
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Money: the organization's billing settings, its prices, and each member's append-only
-//! ledger (the balance is the sum of `amount_minor`, the held amount the sum of `hold_minor`).
+//! ledger (the balance is the sum of `amount_minor`, the held amount the sum of `hold_minor`;
+//! both are also kept as running amounts on the member's account row, moved by a trigger in
+//! the transaction of each entry, so reading them costs one row, not the whole ledger).
 
-use domain::money::{FailedPrintCharge, HoldAt, LedgerKind, Price};
+use domain::money::{FailedPrintCharge, HoldAt, LedgerKind, Price, PriceList};
 use domain::{JobId, LedgerEntryId, MemberId, OrgId, PrinterModelId, Timestamp};
 use sqlx::any::AnyRow;
 
@@ -81,6 +83,40 @@ pub async fn list_prices(conn: &mut Conn, org: OrgId) -> Result<Vec<Price>, Stor
             })
         })
         .collect()
+}
+
+/// The organization's prices and its printer models' hourly rates (those above zero), in one
+/// statement.
+pub async fn price_list(conn: &mut Conn, org: OrgId) -> Result<PriceList, StoreError> {
+    let rows = sqlx::query(
+        "SELECT CAST(0 AS BIGINT) AS source, id, printer_model_id, material, per_gram_minor, per_hour_minor, \
+         flat_fee_minor FROM prices WHERE org_id = $1 \
+         UNION ALL SELECT CAST(1 AS BIGINT) AS source, id, id AS printer_model_id, NULL AS material, \
+         0 AS per_gram_minor, hourly_rate_minor AS per_hour_minor, 0 AS flat_fee_minor \
+         FROM printer_models WHERE org_id = $1 AND hourly_rate_minor > 0 \
+         ORDER BY 1, 2",
+    )
+    .bind(org.get())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut list = PriceList::default();
+    for row in &rows {
+        if int(row, "source")? == 0 {
+            list.prices.push(Price {
+                printer_model_id: opt_int(row, "printer_model_id")?.map(PrinterModelId),
+                material: opt_text(row, "material")?,
+                per_gram_minor: int(row, "per_gram_minor")?,
+                per_hour_minor: int(row, "per_hour_minor")?,
+                flat_fee_minor: int(row, "flat_fee_minor")?,
+            });
+        } else {
+            list.model_rates.push((
+                PrinterModelId(int(row, "printer_model_id")?),
+                int(row, "per_hour_minor")?,
+            ));
+        }
+    }
+    Ok(list)
 }
 
 pub async fn replace_prices(
@@ -184,8 +220,64 @@ pub async fn append_ledger(
     entry_from_row(&row)
 }
 
-/// A member's balance and held amount: the sums of their ledger.
+/// Appends a hold when the member's available balance (balance less held) after it stays at
+/// or above `minimum` (`None`: whatever it leaves), checked and posted in one statement
+/// against the running amounts on the member's account row; `None`: it would not, nothing
+/// was posted. The caller holds the member's account lock.
+pub async fn append_hold(
+    conn: &mut Conn,
+    org: OrgId,
+    entry: &NewLedgerEntry<'_>,
+    minimum: Option<i64>,
+    now: Timestamp,
+) -> Result<Option<LedgerEntry>, StoreError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO ledger_entries (org_id, member_id, kind, amount_minor, hold_minor, job_id, \
+         actor_member_id, reason, created_at) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM memberships \
+         WHERE org_id = $1 AND id = $2 \
+         AND ($10 IS NULL OR balance_minor + $4 - held_minor - $5 >= $10) \
+         RETURNING {LEDGER_COLUMNS}"
+    )))
+    .bind(org.get())
+    .bind(entry.member.get())
+    .bind(entry.kind.key())
+    .bind(entry.amount_minor)
+    .bind(entry.hold_minor)
+    .bind(entry.job.map(JobId::get))
+    .bind(entry.actor.map(MemberId::get))
+    .bind(entry.reason.to_string())
+    .bind(now.micros())
+    .bind(minimum)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(entry_from_row).transpose()
+}
+
+/// A member's balance and held amount, as kept on their account row beside the ledger (always
+/// the sums of their ledger, [`ledger_sums`]: the ledger's trigger moves them with each
+/// entry).
 pub async fn member_balance(
+    conn: &mut Conn,
+    org: OrgId,
+    member: MemberId,
+) -> Result<(i64, i64), StoreError> {
+    let row = sqlx::query(
+        "SELECT balance_minor, held_minor FROM memberships WHERE org_id = $1 AND id = $2",
+    )
+    .bind(org.get())
+    .bind(member.get())
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some(row) => Ok((int(&row, "balance_minor")?, int(&row, "held_minor")?)),
+        None => Ok((0, 0)),
+    }
+}
+
+/// The sums of a member's ledger: the balance (`amount_minor`) and the held amount
+/// (`hold_minor`), over every entry.
+pub async fn ledger_sums(
     conn: &mut Conn,
     org: OrgId,
     member: MemberId,

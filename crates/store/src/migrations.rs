@@ -26,6 +26,7 @@ pub(crate) const SQLITE: &[(&str, &str)] = migrations!("sqlite":
     "0010_instances_staffed_hours.sql",
     "0011_quotas_billing.sql",
     "0012_parallel_copies.sql",
+    "0013_running_balances_job_runs.sql",
 );
 pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres":
     "0001_foundation.sql",
@@ -40,6 +41,7 @@ pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres":
     "0010_instances_staffed_hours.sql",
     "0011_quotas_billing.sql",
     "0012_parallel_copies.sql",
+    "0013_running_balances_job_runs.sql",
 );
 
 pub const MIGRATION_NAMES_SQLITE: fn() -> Vec<&'static str> =

@@ -346,10 +346,12 @@ pub async fn decide_quota_request(
 
 // ---- what jobs count ----
 
-/// What a job counts against its owner's allowances, and its cost.
+/// What a job counts against its owner's allowances, and its cost, in one of its runs (the
+/// submission is run 1; each revival starts the next, and earlier runs keep what they count).
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobUsage {
     pub job_id: JobId,
+    pub run: i64,
     pub member_id: MemberId,
     /// The moment that places it in a period (its submission).
     pub counted_at: Timestamp,
@@ -364,12 +366,13 @@ pub struct JobUsage {
     pub held_minor: i64,
 }
 
-const USAGE_COLUMNS: &str = "job_id, member_id, counted_at, print_seconds, prints, seconds, \
+const USAGE_COLUMNS: &str = "job_id, run, member_id, counted_at, print_seconds, prints, seconds, \
      grams, cost_minor, estimate, final, held_minor";
 
 fn usage_from_row(row: &AnyRow) -> Result<JobUsage, StoreError> {
     Ok(JobUsage {
         job_id: JobId(int(row, "job_id")?),
+        run: int(row, "run")?,
         member_id: MemberId(int(row, "member_id")?),
         counted_at: ts(row, "counted_at")?,
         print_seconds: int(row, "print_seconds")?,
@@ -392,8 +395,8 @@ pub async fn insert_job_usage(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO job_usage (job_id, org_id, member_id, counted_at, print_seconds, prints, \
-         seconds, grams, cost_minor, estimate, final, held_minor) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         seconds, grams, cost_minor, estimate, final, held_minor, run) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(usage.job_id.get())
     .bind(org.get())
@@ -407,18 +410,21 @@ pub async fn insert_job_usage(
     .bind(usage.estimate.clone())
     .bind(usage.final_cost.clone())
     .bind(usage.held_minor)
+    .bind(usage.run)
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
+/// What a job counts in its current (latest) run.
 pub async fn get_job_usage(
     conn: &mut Conn,
     org: OrgId,
     job: JobId,
 ) -> Result<Option<JobUsage>, StoreError> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {USAGE_COLUMNS} FROM job_usage WHERE org_id = $1 AND job_id = $2"
+        "SELECT {USAGE_COLUMNS} FROM job_usage WHERE org_id = $1 AND job_id = $2 \
+         ORDER BY run DESC LIMIT 1"
     )))
     .bind(org.get())
     .bind(job.get())
@@ -427,7 +433,7 @@ pub async fn get_job_usage(
     row.as_ref().map(usage_from_row).transpose()
 }
 
-/// The usage rows of several jobs (a page of the queue).
+/// The usage rows of several jobs' current runs (a page of the queue).
 pub async fn job_usages(
     conn: &mut Conn,
     org: OrgId,
@@ -438,7 +444,8 @@ pub async fn job_usages(
     }
     let placeholders: Vec<String> = (0..jobs.len()).map(|i| format!("${}", i + 2)).collect();
     let sql = format!(
-        "SELECT {USAGE_COLUMNS} FROM job_usage WHERE org_id = $1 AND job_id IN ({})",
+        "SELECT {USAGE_COLUMNS} FROM job_usage u WHERE org_id = $1 AND job_id IN ({}) \
+         AND run = (SELECT MAX(r.run) FROM job_usage r WHERE r.job_id = u.job_id)",
         placeholders.join(", ")
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.get());
@@ -449,7 +456,8 @@ pub async fn job_usages(
     rows.iter().map(usage_from_row).collect()
 }
 
-/// Replaces what a job counts (and its final cost, once it ended) and the hold outstanding.
+/// Replaces what a job's run counts (and its final cost, once it ended) and the hold
+/// outstanding.
 pub async fn update_job_usage(
     conn: &mut Conn,
     org: OrgId,
@@ -458,7 +466,7 @@ pub async fn update_job_usage(
     sqlx::query(
         "UPDATE job_usage SET prints = $1, seconds = $2, grams = $3, cost_minor = $4, \
          final = $5, held_minor = $6, estimate = $7, print_seconds = $8 \
-         WHERE org_id = $9 AND job_id = $10",
+         WHERE org_id = $9 AND job_id = $10 AND run = $11",
     )
     .bind(usage.usage.prints)
     .bind(usage.usage.seconds)
@@ -470,17 +478,9 @@ pub async fn update_job_usage(
     .bind(usage.print_seconds)
     .bind(org.get())
     .bind(usage.job_id.get())
+    .bind(usage.run)
     .execute(&mut *conn)
     .await?;
-    Ok(())
-}
-
-pub async fn delete_job_usage(conn: &mut Conn, org: OrgId, job: JobId) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM job_usage WHERE org_id = $1 AND job_id = $2")
-        .bind(org.get())
-        .bind(job.get())
-        .execute(&mut *conn)
-        .await?;
     Ok(())
 }
 
@@ -494,6 +494,23 @@ pub enum Counting {
     Started,
 }
 
+/// A job's run a sum leaves out: the job itself (for the active count) and that run of it (for
+/// the usage sums; its other runs count).
+pub type ExceptRun = Option<(JobId, i64)>;
+
+const STARTED_ONLY: &str = " AND job_id IN (SELECT id FROM jobs WHERE org_id = $1 \
+     AND owner_member_id = $2 AND state IN ('printing', 'paused', 'unknown', 'completed', \
+     'failed', 'cancelled'))";
+
+fn active_states(counting: Counting) -> &'static str {
+    match counting {
+        Counting::All => {
+            "'pending_approval', 'sent_back', 'queued', 'assigned', 'printing', 'paused', 'unknown'"
+        }
+        Counting::Started => "'printing', 'paused', 'unknown'",
+    }
+}
+
 /// What a member's jobs counted in `[start, end)` add up to, leaving out `except`.
 pub async fn member_usage(
     conn: &mut Conn,
@@ -502,64 +519,54 @@ pub async fn member_usage(
     start: Timestamp,
     end: Timestamp,
     counting: Counting,
-    except: Option<JobId>,
+    except: ExceptRun,
 ) -> Result<Usage, StoreError> {
-    let states = match counting {
-        Counting::All => "",
-        Counting::Started => {
-            " AND job_id IN (SELECT id FROM jobs WHERE org_id = $1 AND owner_member_id = $2 \
-             AND state IN ('printing', 'paused', 'unknown', 'completed', 'failed', 'cancelled'))"
-        }
-    };
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT CAST(COALESCE(SUM(prints), 0) AS BIGINT) AS prints, \
-         CAST(COALESCE(SUM(seconds), 0) AS BIGINT) AS seconds, \
-         CAST(COALESCE(SUM(grams), 0) AS BIGINT) AS grams, \
-         CAST(COALESCE(SUM(cost_minor), 0) AS BIGINT) AS cost_minor \
-         FROM job_usage WHERE org_id = $1 AND member_id = $2 AND counted_at >= $3 \
-         AND counted_at < $4 AND job_id <> $5{states}"
-    )))
-    .bind(org.get())
-    .bind(member.get())
-    .bind(start.micros())
-    .bind(end.micros())
-    .bind(except.map_or(0, JobId::get))
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(Usage {
-        prints: int(&row, "prints")?,
-        seconds: int(&row, "seconds")?,
-        grams: int(&row, "grams")?,
-        cost_minor: int(&row, "cost_minor")?,
-    })
+    let (usages, _) =
+        member_usage_in(conn, org, member, &[(start, end)], counting, except, false).await?;
+    Ok(usages.into_iter().next().unwrap_or_default())
 }
 
 /// What a member's jobs counted in each of `windows` (`[start, end)`) add up to, leaving out
-/// `except`, in one pass over the member's jobs of the stretch they cover together.
+/// `except`, in one pass over the member's jobs of the stretch they cover together; and, when
+/// `active` is asked for, in the same statement, how many of their jobs count against
+/// `max_active_jobs` (see [`count_active_jobs`]).
 pub async fn member_usage_in(
     conn: &mut Conn,
     org: OrgId,
     member: MemberId,
     windows: &[(Timestamp, Timestamp)],
     counting: Counting,
-    except: Option<JobId>,
-) -> Result<Vec<Usage>, StoreError> {
+    except: ExceptRun,
+    active: bool,
+) -> Result<(Vec<Usage>, Option<i64>), StoreError> {
+    let (except_job, except_run) = except.map_or((0, 0), |(job, run)| (job.get(), run));
+    let active_count = format!(
+        "(SELECT COUNT(*) FROM jobs WHERE org_id = $1 AND owner_member_id = $2 AND id <> $3 \
+         AND state IN ({})) AS active",
+        active_states(counting)
+    );
     let (Some(first), Some(last)) = (
         windows.iter().map(|w| w.0).min(),
         windows.iter().map(|w| w.1).max(),
     ) else {
-        return Ok(Vec::new());
+        if !active {
+            return Ok((Vec::new(), None));
+        }
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {active_count}")))
+            .bind(org.get())
+            .bind(member.get())
+            .bind(except_job)
+            .fetch_one(&mut *conn)
+            .await?;
+        return Ok((Vec::new(), Some(int(&row, "active")?)));
     };
     let states = match counting {
         Counting::All => "",
-        Counting::Started => {
-            " AND job_id IN (SELECT id FROM jobs WHERE org_id = $1 AND owner_member_id = $2 \
-             AND state IN ('printing', 'paused', 'unknown', 'completed', 'failed', 'cancelled'))"
-        }
+        Counting::Started => STARTED_ONLY,
     };
     let mut columns = Vec::new();
     for (i, _) in windows.iter().enumerate() {
-        let (start, end) = (6 + 2 * i, 7 + 2 * i);
+        let (start, end) = (7 + 2 * i, 8 + 2 * i);
         for column in ["prints", "seconds", "grams", "cost_minor"] {
             columns.push(format!(
                 "CAST(COALESCE(SUM(CASE WHEN counted_at >= ${start} AND counted_at < ${end} \
@@ -567,22 +574,26 @@ pub async fn member_usage_in(
             ));
         }
     }
+    if active {
+        columns.push(active_count);
+    }
     let sql = format!(
-        "SELECT {} FROM job_usage WHERE org_id = $1 AND member_id = $2 AND counted_at >= $3 \
-         AND counted_at < $4 AND job_id <> $5{states}",
+        "SELECT {} FROM job_usage WHERE org_id = $1 AND member_id = $2 AND counted_at >= $5 \
+         AND counted_at < $6 AND NOT (job_id = $3 AND run = $4){states}",
         columns.join(", ")
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(org.get())
         .bind(member.get())
+        .bind(except_job)
+        .bind(except_run)
         .bind(first.micros())
-        .bind(last.micros())
-        .bind(except.map_or(0, JobId::get));
+        .bind(last.micros());
     for (start, end) in windows {
         query = query.bind(start.micros()).bind(end.micros());
     }
     let row = query.fetch_one(&mut *conn).await?;
-    (0..windows.len())
+    let usages = (0..windows.len())
         .map(|i| {
             Ok(Usage {
                 prints: int(&row, &format!("prints_{i}"))?,
@@ -591,7 +602,13 @@ pub async fn member_usage_in(
                 cost_minor: int(&row, &format!("cost_minor_{i}"))?,
             })
         })
-        .collect()
+        .collect::<Result<Vec<Usage>, StoreError>>()?;
+    let active = if active {
+        Some(int(&row, "active")?)
+    } else {
+        None
+    };
+    Ok((usages, active))
 }
 
 /// A member's jobs that count against `max_active_jobs`, leaving out `except`.
@@ -602,38 +619,28 @@ pub async fn count_active_jobs(
     counting: Counting,
     except: Option<JobId>,
 ) -> Result<i64, StoreError> {
-    let states = match counting {
-        Counting::All => {
-            "'pending_approval', 'sent_back', 'queued', 'assigned', 'printing', 'paused', 'unknown'"
-        }
-        Counting::Started => "'printing', 'paused', 'unknown'",
-    };
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) AS n FROM jobs WHERE org_id = $1 AND owner_member_id = $2 \
-         AND id <> $3 AND state IN ({states})"
-    )))
-    .bind(org.get())
-    .bind(member.get())
-    .bind(except.map_or(0, JobId::get))
-    .fetch_one(&mut *conn)
-    .await?;
-    int(&row, "n")
+    let except = except.map(|job| (job, 0));
+    let (_, active) = member_usage_in(conn, org, member, &[], counting, except, true).await?;
+    Ok(active.unwrap_or(0))
 }
 
-/// Seconds the prints of a job ran (those that ended, and those still running up to `now`).
+/// Seconds the prints of a job that started at or after `since` ran (those that ended, and
+/// those still running up to `now`): what one run of it printed.
 pub async fn job_printed_seconds(
     conn: &mut Conn,
     org: OrgId,
     job: JobId,
+    since: Timestamp,
     now: Timestamp,
 ) -> Result<i64, StoreError> {
     let row = sqlx::query(
         "SELECT CAST(COALESCE(SUM(COALESCE(ended_at, $3) - started_at), 0) AS BIGINT) AS micros \
-         FROM prints WHERE org_id = $1 AND job_id = $2",
+         FROM prints WHERE org_id = $1 AND job_id = $2 AND started_at >= $4",
     )
     .bind(org.get())
     .bind(job.get())
     .bind(now.micros())
+    .bind(since.micros())
     .fetch_one(&mut *conn)
     .await?;
     Ok(int(&row, "micros")?.max(0) / 1_000_000)
@@ -681,7 +688,7 @@ pub async fn usage_facts(
         "SELECT u.job_id, u.member_id, j.printer_id, u.counted_at, u.prints, u.seconds, \
          u.grams, u.cost_minor FROM job_usage u JOIN jobs j ON j.id = u.job_id \
          WHERE u.org_id = $1 AND u.counted_at >= $2 AND u.counted_at < $3 AND u.prints > 0 \
-         ORDER BY u.counted_at, u.job_id",
+         ORDER BY u.counted_at, u.job_id, u.run",
     )
     .bind(org.get())
     .bind(from.micros())

@@ -29,6 +29,7 @@ testkit::on_both_backends!(
     claims_take_disjoint_rows,
     notifications_arrive_on_commit_only,
     notification_channels_and_payloads_are_checked,
+    running_balances_always_equal_the_ledger_sums,
 );
 
 async fn run<F, Fut>(backend: Backend, test: F)
@@ -1161,4 +1162,114 @@ async fn notification_channels_and_payloads_are_checked(store: Store, _: Backend
     ));
     tx.commit().await.unwrap();
     assert_eq!(next(&mut sub).await, pair("x_1", &longest));
+}
+
+/// The balance and held amount kept on each member's account row are the sums of their ledger
+/// after every entry of any kind (top-ups, holds, charges, releases, refunds, adjustments, for
+/// two members of two organizations interleaved), after a transaction that rolled back, and
+/// across a checked hold that is refused (nothing posted, nothing moved).
+async fn running_balances_always_equal_the_ledger_sums(store: Store, _: Backend) {
+    use domain::money::LedgerKind;
+    let (org_a, a) = org_with_owner(&store, "Ledger A").await;
+    let (org_b, b) = org_with_owner(&store, "Ledger B").await;
+    let members = [(org_a, a), (org_b, b)];
+    let check = |what: String| {
+        let store = store.clone();
+        async move {
+            let mut conn = store.read().await.unwrap();
+            for (org, member) in members {
+                let kept = store::member_balance(&mut conn, org, member).await.unwrap();
+                let summed = store::ledger_sums(&mut conn, org, member).await.unwrap();
+                assert_eq!(kept, summed, "member {member} after {what}");
+            }
+        }
+    };
+    let entry = |member, kind, amount_minor, hold_minor| store::NewLedgerEntry {
+        member,
+        kind,
+        amount_minor,
+        hold_minor,
+        job: None,
+        actor: None,
+        reason: "contract",
+    };
+    check("nothing".into()).await;
+    // A small linear congruential sequence: every kind, either member, varied amounts.
+    let mut seed: i64 = 12_345;
+    for step in 0..60 {
+        seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+        let (org, member) = members[(seed % 2) as usize];
+        let amount = 1 + seed % 5_000;
+        let kind = LedgerKind::ALL[(seed / 7 % 6) as usize];
+        let (moves, holds) = match kind {
+            LedgerKind::TopUp | LedgerKind::Refund => (amount, 0),
+            LedgerKind::Hold => (0, amount),
+            LedgerKind::Release => (0, -amount),
+            LedgerKind::Charge => (-amount, 0),
+            LedgerKind::Adjustment => (amount - 2_500, 0),
+        };
+        let mut tx = store.write().await.unwrap();
+        if kind == LedgerKind::Hold {
+            // A checked hold: posted only if the available balance stays at or above zero.
+            let (balance, held) = store::member_balance(&mut tx, org, member).await.unwrap();
+            let posted =
+                store::append_hold(&mut tx, org, &entry(member, kind, 0, holds), Some(0), T0)
+                    .await
+                    .unwrap();
+            assert_eq!(
+                posted.is_some(),
+                balance - held - holds >= 0,
+                "step {step}: {balance} - {held} - {holds}"
+            );
+            if let Some(posted) = posted {
+                assert_eq!((posted.kind, posted.hold_minor), (kind, holds));
+            }
+        } else {
+            store::append_ledger(&mut tx, org, &entry(member, kind, moves, holds), T0)
+                .await
+                .unwrap();
+        }
+        if step % 10 == 9 {
+            // Rolled back: neither the entry nor its move happened.
+            drop(tx);
+        } else {
+            tx.commit().await.unwrap();
+        }
+        check(format!("step {step} ({kind:?} {moves} {holds})")).await;
+    }
+    // An unchecked hold goes below zero; a floor stops one that would pass it.
+    let mut tx = store.write().await.unwrap();
+    let (balance, held) = store::member_balance(&mut tx, org_a, a).await.unwrap();
+    let available = balance - held;
+    let too_much = entry(a, LedgerKind::Hold, 0, available + 1_000);
+    assert!(
+        store::append_hold(&mut tx, org_a, &too_much, Some(-999), T0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store::append_hold(&mut tx, org_a, &too_much, Some(-1_000), T0)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store::append_hold(&mut tx, org_a, &too_much, None, T0)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Another organization's member: no account row there, nothing posted.
+    assert!(
+        store::append_hold(&mut tx, org_b, &entry(a, LedgerKind::Hold, 0, 1), None, T0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    tx.commit().await.unwrap();
+    check("holds past zero".into()).await;
+    let mut conn = store.read().await.unwrap();
+    let (_, held_after) = store::member_balance(&mut conn, org_a, a).await.unwrap();
+    assert_eq!(held_after, held + 2 * (available + 1_000));
 }

@@ -225,12 +225,15 @@ impl Jobs<'_> {
                 "the job changed meanwhile; read it again",
             ));
         }
-        printing::count_copies_after(uow.conn(), org, job.id, step.to).await?;
         let by = Some(uow.actor().member_id());
         crate::quotas::settle_after(uow, org, job.id, job.state, step.to, by).await?;
         if job.state.is_finished() && !step.to.is_finished() && step.step != JobStep::NextCopy {
+            // Revived: it prints its copies anew, in a run of its own (what its earlier run
+            // printed stays counted and charged).
+            store::reset_copies_done(uow.conn(), org, job.id).await?;
             crate::quotas::hold_revived_job(uow, job).await?;
         }
+        printing::count_copies_after(uow.conn(), org, job.id, step.to).await?;
         if matches!(job.state, JobState::PendingApproval | JobState::SentBack)
             && step.to == JobState::Queued
         {

@@ -21,6 +21,9 @@ crate::on_both_backends!(
     a_failed_print_is_charged_in_full_under_the_full_policy,
     a_failed_print_is_charged_by_its_progress_under_the_progress_policy,
     a_failed_print_costs_nothing_under_the_nothing_policy,
+    a_failed_print_pays_the_whole_flat_fee_under_the_progress_policy,
+    a_printer_models_hourly_rate_prices_machine_time,
+    a_revived_job_keeps_what_it_printed_and_holds_anew,
     a_quota_lowered_while_submissions_are_in_flight_is_never_overrun,
     usage_reports_group_and_export_as_csv,
     an_edit_for_more_copies_is_checked_and_held_anew,
@@ -614,6 +617,11 @@ struct FailedPrint {
     estimated_s: i64,
     printed_s: i64,
     weight_g: f64,
+    /// The organization, its owner, and the member whose job it was.
+    org: i64,
+    owner: Client,
+    member: Client,
+    member_id: i64,
 }
 
 const FAILED_PRINT_CREDIT: i64 = 100_000;
@@ -624,13 +632,39 @@ const FAILED_PRINT_CREDIT: i64 = 100_000;
 /// per gram and 360.00 per hour (0.10 a second), no flat fee, so every part of the cost scales
 /// with what printed.
 async fn fail_a_print_under(server: &TestServer, policy: &str) -> FailedPrint {
+    let prices = json!([{ "per_gram_minor": 100, "per_hour_minor": 36_000, "flat_fee_minor": 0 }]);
+    fail_a_print_priced(server, policy, prices, None).await
+}
+
+/// [`fail_a_print_under`] with other prices, and the printer of a model with an hourly rate
+/// (`model_rate`, minor units an hour) when one is given.
+async fn fail_a_print_priced(
+    server: &TestServer,
+    policy: &str,
+    prices: Value,
+    model_rate: Option<i64>,
+) -> FailedPrint {
     let (org, owner) = server.org_with_owner("Farm", "owner@farm.test").await;
     let path = |rest: &str| format!("/api/v1/orgs/{org}/{rest}");
     let (_, site) = owner.post(&path("sites"), json!({ "name": "Lab" })).await;
+    let model = match model_rate {
+        Some(rate) => {
+            let (status, model) = owner
+                .post(
+                    &path("printer-models"),
+                    json!({ "name": "Rated", "hourly_rate_minor": rate }),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{model}");
+            model["id"].clone()
+        }
+        None => Value::Null,
+    };
     let (status, printer) = owner
         .post(
             &path("printers"),
-            json!({ "name": "Sim", "site_id": site["id"], "settings": { "speed": 1.0 } }),
+            json!({ "name": "Sim", "site_id": site["id"], "model_id": model,
+                    "settings": { "speed": 1.0 } }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{printer}");
@@ -643,12 +677,7 @@ async fn fail_a_print_under(server: &TestServer, policy: &str) -> FailedPrint {
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let file: Value = response.json().await.unwrap();
-    let (status, body) = owner
-        .put(
-            &path("prices"),
-            json!([{ "per_gram_minor": 100, "per_hour_minor": 36_000, "flat_fee_minor": 0 }]),
-        )
-        .await;
+    let (status, body) = owner.put(&path("prices"), prices).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, settings) = owner
         .patch(
@@ -756,6 +785,10 @@ async fn fail_a_print_under(server: &TestServer, policy: &str) -> FailedPrint {
         estimated_s,
         printed_s,
         weight_g,
+        org,
+        owner,
+        member,
+        member_id,
     }
 }
 
@@ -855,6 +888,149 @@ async fn a_failed_print_costs_nothing_under_the_nothing_policy(server: &TestServ
         json!({ "balance_minor": FAILED_PRINT_CREDIT, "held_minor": 0,
                 "available_minor": FAILED_PRINT_CREDIT, "currency": "EUR" })
     );
+}
+
+/// Under the `progress` policy a failed print's material and machine time are charged by how
+/// far it got, and its flat fee whole: the fee is per job, for a job that started (the printer
+/// was prepared and taken), not per share of the print (docs/quotas-and-money.md).
+async fn a_failed_print_pays_the_whole_flat_fee_under_the_progress_policy(server: &TestServer) {
+    let prices =
+        json!([{ "per_gram_minor": 100, "per_hour_minor": 36_000, "flat_fee_minor": 500 }]);
+    let run = fail_a_print_priced(server, "progress", prices, None).await;
+    assert_eq!(run.kinds(), ["release", "charge", "hold", "top_up"]);
+    let progress = run.printed_s as f64 / run.estimated_s as f64;
+    let grams = (run.weight_g * progress).ceil() as i64;
+    let machine = (run.printed_s * 36_000 + 3599) / 3600;
+    assert_eq!(run.final_line("Material")["amount_minor"], grams * 100);
+    assert_eq!(run.final_line("Machine time")["amount_minor"], machine);
+    let fee = run.final_line("Flat fee");
+    assert_eq!(
+        (fee["quantity"].as_f64(), fee["amount_minor"].as_i64()),
+        (Some(1.0), Some(500)),
+        "{}",
+        run.failed
+    );
+    assert_eq!(run.final_total(), grams * 100 + machine + 500);
+    assert_eq!(run.charged(), grams * 100 + machine + 500);
+}
+
+/// A printer model's hourly rate prices machine time when the price that applies sets none: in
+/// the estimate from the file's estimated time, in the final cost from the time it printed.
+async fn a_printer_models_hourly_rate_prices_machine_time(server: &TestServer) {
+    // 360.00 an hour on the model (0.10 a second); the price charges material only.
+    let prices = json!([{ "per_gram_minor": 100, "per_hour_minor": 0, "flat_fee_minor": 0 }]);
+    let run = fail_a_print_priced(server, "progress", prices, Some(36_000)).await;
+    let line = |cost: &Value| {
+        cost["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["label"] == "Machine time, hours")
+            .cloned()
+            .unwrap_or_else(|| panic!("no machine time line: {cost}"))
+    };
+    let estimated = line(&run.submitted["cost_estimate"]);
+    assert_eq!(estimated["unit_price_minor"], 36_000);
+    assert_eq!(
+        estimated["amount_minor"].as_i64(),
+        Some((run.estimated_s * 36_000 + 3599) / 3600),
+        "{estimated}"
+    );
+    let charged = line(&run.failed["cost_final"]);
+    assert_eq!(charged["unit_price_minor"], 36_000);
+    assert_eq!(
+        charged["amount_minor"].as_i64(),
+        Some((run.printed_s * 36_000 + 3599) / 3600),
+        "{charged}"
+    );
+    let grams = (run.weight_g * run.printed_s as f64 / run.estimated_s as f64).ceil() as i64;
+    assert_eq!(
+        run.final_total(),
+        grams * 100 + (run.printed_s * 36_000 + 3599) / 3600
+    );
+}
+
+/// A job revived after it printed keeps what it printed counted (in its period, with its
+/// charge) and holds anew for its next print: the allowance counts both, the balance holds the
+/// new estimate beside the earlier charge, and the job prints all its copies again.
+async fn a_revived_job_keeps_what_it_printed_and_holds_anew(server: &TestServer) {
+    let prices = json!([{ "per_gram_minor": 100, "per_hour_minor": 36_000, "flat_fee_minor": 0 }]);
+    let run = fail_a_print_priced(server, "full", prices, None).await;
+    let (org, owner, member, member_id) = (run.org, &run.owner, &run.member, run.member_id);
+    let id = run.failed["id"].as_i64().unwrap();
+    let path = |rest: &str| format!("/api/v1/orgs/{org}/{rest}");
+    let (status, body) = owner
+        .put(
+            &path("quotas"),
+            json!([{ "kind": "prints", "period": "week", "limit": 2 }]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let used = |usage: &Value| usage["allowances"][0]["used"].clone();
+    let (_, usage) = owner
+        .get(&path(&format!("members/{member_id}/usage")))
+        .await;
+    assert_eq!(used(&usage), 1.0, "the failed print counts: {usage}");
+    let charged = run.charged();
+
+    let (status, revived) = member
+        .post(&path(&format!("jobs/{id}/revive")), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{revived}");
+    assert_eq!(revived["state"], "queued");
+    assert_eq!(revived["copies_done"], 0, "it prints its copies anew");
+    assert!(revived["cost_final"].is_null(), "{revived}");
+    let estimate = revived["cost_estimate"]["total_minor"].as_i64().unwrap();
+    assert_eq!(
+        estimate,
+        run.submitted["cost_estimate"]["total_minor"]
+            .as_i64()
+            .unwrap()
+    );
+    let (_, usage) = owner
+        .get(&path(&format!("members/{member_id}/usage")))
+        .await;
+    assert_eq!(
+        used(&usage),
+        2.0,
+        "what printed stays counted beside the new hold: {usage}"
+    );
+    let (_, balance) = owner
+        .get(&path(&format!("members/{member_id}/balance")))
+        .await;
+    assert_eq!(
+        balance,
+        json!({ "balance_minor": FAILED_PRINT_CREDIT - charged, "held_minor": estimate,
+                "available_minor": FAILED_PRINT_CREDIT - charged - estimate,
+                "currency": "EUR" }),
+        "the earlier charge stays, the new estimate is held"
+    );
+    // Both runs count against the allowance: a third print does not fit.
+    let (status, body) = member
+        .post(
+            &path("jobs"),
+            json!({ "file_id": run.submitted["file_id"],
+                    "target": { "printer_id": run.failed["printer_id"] } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "quota_exceeded", "{body}");
+
+    // Cancelled before it printed again: its new hold is released, the earlier run still
+    // counts and stays charged.
+    let (status, cancelled) = member
+        .post(&path(&format!("jobs/{id}/cancel")), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    let (_, usage) = owner
+        .get(&path(&format!("members/{member_id}/usage")))
+        .await;
+    assert_eq!(used(&usage), 1.0, "{usage}");
+    let (_, balance) = owner
+        .get(&path(&format!("members/{member_id}/balance")))
+        .await;
+    assert_eq!(balance["balance_minor"], FAILED_PRINT_CREDIT - charged);
+    assert_eq!(balance["held_minor"], 0);
 }
 
 /// The audit sequence numbers of every event with `action`, through all pages.

@@ -448,6 +448,16 @@ pub async fn add_copy_done(conn: &mut Conn, org: OrgId, id: JobId) -> Result<(),
     Ok(())
 }
 
+/// Starts a job's copies over (a revived job prints all of them anew).
+pub async fn reset_copies_done(conn: &mut Conn, org: OrgId, id: JobId) -> Result<(), StoreError> {
+    sqlx::query("UPDATE jobs SET copies_done = 0 WHERE org_id = $1 AND id = $2")
+        .bind(org.get())
+        .bind(id.get())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// How many queued jobs of the organization the dispatcher takes before one at `priority` and
 /// `position` in line.
 pub async fn count_queued_ahead(
