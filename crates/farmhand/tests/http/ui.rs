@@ -15,6 +15,7 @@ crate::on_both_backends!(
     refusals_name_the_permission_and_what_is_not_yours_is_not_found,
     a_print_submitted_through_the_form_is_checked_like_the_api,
     members_and_the_audit_log,
+    a_member_sees_their_allowances_and_balance,
     a_one_time_password_is_changed_before_anything_else,
     someone_in_several_organizations_switches_between_them,
 );
@@ -664,6 +665,60 @@ async fn members_and_the_audit_log(server: &TestServer) {
     // The refusal keeps the member's frame: their name and a way to sign out.
     assert!(html.contains("action=\"/sign-out\""), "{html}");
     assert!(!html.contains(&format!("/orgs/{org}/audit\"")), "{html}");
+}
+
+async fn a_member_sees_their_allowances_and_balance(server: &TestServer) {
+    let (org, owner) = server.org_with_owner("Money Lab", "owner@money.test").await;
+    let (_, member_id) = server
+        .member(&owner, org, "Member", "member@money.test")
+        .await;
+    let (status, set) = owner
+        .put(
+            &format!("/api/v1/orgs/{org}/quotas"),
+            json!([{ "kind": "prints", "period": "week", "limit": 10 }]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    let (status, topped) = owner
+        .post(
+            &format!("/api/v1/orgs/{org}/members/{member_id}/balance/top-ups"),
+            json!({ "amount_minor": 2500, "reason": "Semester <credit>" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{topped}");
+
+    let client = browser();
+    sign_in(server, &client, "member@money.test", PASSWORD).await;
+    let account = client
+        .get(format!("{}/orgs/{org}/account", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(account.status(), StatusCode::OK);
+    assert_page(&account);
+    let html = account.text().await.unwrap();
+    assert!(html.contains("Prints per week"), "{html}");
+    assert!(html.contains("0 prints of 10 prints"), "{html}");
+    assert!(html.contains("the organization&#39;s default"), "{html}");
+    assert!(html.contains(">25.00 EUR<"), "{html}");
+    assert!(html.contains("Top-up"), "{html}");
+    // What people typed is escaped.
+    assert!(html.contains("Semester &#60;credit&#62;"), "{html}");
+    assert!(
+        html.contains(&format!("/orgs/{org}/account\" aria-current")),
+        "{html}"
+    );
+    // The dashboard says the same at a glance.
+    let dashboard = client
+        .get(format!("{}/orgs/{org}", server.base))
+        .send()
+        .await
+        .unwrap();
+    let html = dashboard.text().await.unwrap();
+    assert!(
+        html.contains("25.00 EUR</span> · Prints per week: 0 prints of 10 prints"),
+        "{html}"
+    );
 }
 
 async fn a_one_time_password_is_changed_before_anything_else(server: &TestServer) {

@@ -6,6 +6,7 @@
 //! API operation (public, authenticated, or a permission), every state-changing form carries
 //! a CSRF token tied to the session, and every response carries a strict Content-Security-Policy.
 
+mod account;
 mod assets;
 mod error;
 mod jobs;
@@ -107,6 +108,11 @@ pub(crate) fn routes() -> PlainRoutes {
             people::members,
         )
         .get(org(P::AuditView), "/orgs/{org_id}/audit", people::audit)
+        .get(
+            org(P::QueueSubmit),
+            "/orgs/{org_id}/account",
+            account::account,
+        )
 }
 
 /// Middleware on every page: the Content-Security-Policy and the other headers that keep a

@@ -316,6 +316,7 @@ struct DashboardPage {
     sites: Vec<SiteView>,
     my_jobs: Vec<JobLine>,
     shows_jobs: bool,
+    glance: Option<super::account::Glance>,
     notice: String,
 }
 
@@ -472,6 +473,7 @@ pub(crate) async fn dashboard(
         sites,
         my_jobs,
         shows_jobs,
+        glance: super::account::glance(&state, actor).await?,
         notice: notice(query.done.as_deref()),
     };
     Ok(render(StatusCode::OK, &page))
