@@ -719,6 +719,87 @@ async fn a_member_sees_their_allowances_and_balance(server: &TestServer) {
         html.contains("25.00 EUR</span> · Prints per week: 0 prints of 10 prints"),
         "{html}"
     );
+
+    // The member asks for more; the owner grants less than asked; the member reads it.
+    let csrf = csrf_of(&html);
+    let post = |client: &reqwest::Client, path: String, form: Vec<(&str, String)>| {
+        let request = client.post(format!("{}{path}", server.base)).form(&form);
+        async move { request.send().await.unwrap() }
+    };
+    let bad = post(
+        &client,
+        format!("/orgs/{org}/quota-requests"),
+        vec![
+            ("csrf", csrf.clone()),
+            ("allowance", "prints:fortnight".into()),
+            ("limit", "20".into()),
+            ("reason", "a bigger project".into()),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let asked = post(
+        &client,
+        format!("/orgs/{org}/quota-requests"),
+        vec![
+            ("csrf", csrf.clone()),
+            ("allowance", "prints:week".into()),
+            ("limit", "20".into()),
+            ("reason", "my capstone prototype".into()),
+        ],
+    )
+    .await;
+    assert_eq!(asked.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&asked), format!("/orgs/{org}/account?done=asked"));
+    // Members do not answer requests.
+    let refused = client
+        .get(format!("{}/orgs/{org}/quota-requests", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    let approver = browser();
+    sign_in(server, &approver, "owner@money.test", PASSWORD).await;
+    let inbox = approver
+        .get(format!("{}/orgs/{org}/quota-requests", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(inbox.status(), StatusCode::OK);
+    let html = inbox.text().await.unwrap();
+    assert!(
+        html.contains("member@money.test: Prints per week, 20 prints"),
+        "{html}"
+    );
+    assert!(html.contains("my capstone prototype"), "{html}");
+    let (_, listed) = owner
+        .get(&format!("/api/v1/orgs/{org}/quota-requests"))
+        .await;
+    let id = listed[0]["id"].as_i64().unwrap();
+    let decided = post(
+        &approver,
+        format!("/orgs/{org}/quota-requests/{id}/decide"),
+        vec![
+            ("csrf", csrf_of(&html)),
+            ("decision", "approve".into()),
+            ("limit", "15".into()),
+            ("reason", "15 is what the lab can spare".into()),
+        ],
+    )
+    .await;
+    assert_eq!(decided.status(), StatusCode::SEE_OTHER);
+    let account = client
+        .get(format!("{}/orgs/{org}/account", server.base))
+        .send()
+        .await
+        .unwrap();
+    let html = account.text().await.unwrap();
+    assert!(
+        html.contains("<strong>Approved</strong>: 15 prints granted: 15 is what the lab can spare"),
+        "{html}"
+    );
+    assert!(html.contains("0 prints of 15 prints"), "{html}");
 }
 
 async fn a_one_time_password_is_changed_before_anything_else(server: &TestServer) {

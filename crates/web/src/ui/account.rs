@@ -2,16 +2,17 @@
 //! balance, and the latest movements of it.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use domain::money::LedgerKind;
 use domain::quotas::{
     AllowanceSource, Calendar, QuotaKind, QuotaPeriod, format_amount, format_money,
 };
+use serde::Deserialize;
 
 use super::error::{UiError, render};
-use super::session::InOrg;
+use super::session::{InOrg, checked_form};
 use super::views::{self, Layout};
 use crate::WebState;
 
@@ -29,9 +30,27 @@ struct AccountPage {
     time_zone: String,
     allowances: Vec<AllowanceLine>,
     ledger: Vec<LedgerLine>,
+    requests: Vec<RequestLine>,
+    notice: &'static str,
+}
+
+/// A request for more, as its member and its approvers read it.
+struct RequestLine {
+    id: i64,
+    who: String,
+    what: String,
+    asked: String,
+    reason: String,
+    state: &'static str,
+    answer: String,
+    at: String,
 }
 
 struct AllowanceLine {
+    /// The form's value for asking more of it: `kind:period[:range]`.
+    key: String,
+    /// The unit a new limit is given in.
+    unit: &'static str,
     what: String,
     used: String,
     limit: String,
@@ -51,8 +70,17 @@ struct LedgerLine {
     job_id: Option<i64>,
 }
 
-/// The signed-in member's allowances, balance and latest ledger entries.
-pub(crate) async fn account(State(state): State<WebState>, member: InOrg) -> Page {
+#[derive(Deserialize)]
+pub(crate) struct Done {
+    done: Option<String>,
+}
+
+/// The signed-in member's allowances, balance, latest ledger entries and requests for more.
+pub(crate) async fn account(
+    State(state): State<WebState>,
+    member: InOrg,
+    Query(done): Query<Done>,
+) -> Page {
     let me = member.actor.member_id();
     let usage = state.app.quotas().usage(&member.actor, me).await;
     let usage = usage.map_err(|e| UiError::from(e).framed(&member))?;
@@ -64,6 +92,10 @@ pub(crate) async fn account(State(state): State<WebState>, member: InOrg) -> Pag
         .ledger(&member.actor, me, None, Some(LEDGER_LINES))
         .await
         .map_err(|e| UiError::from(e).framed(&member))?;
+    let requests = state.app.quotas().requests(&member.actor).await;
+    let requests = requests.map_err(|e| UiError::from(e).framed(&member))?;
+    let me_only = requests.into_iter().filter(|r| r.member_id == me);
+    let requests = request_lines(&state, &member, me_only.collect()).await?;
     let calendar = Calendar::or_utc(&usage.time_zone);
     let money = |minor| format_money(minor, &currency);
     let page = AccountPage {
@@ -79,6 +111,8 @@ pub(crate) async fn account(State(state): State<WebState>, member: InOrg) -> Pag
             .map(|line| {
                 let amount = |n| format_amount(line.allowance.kind, n, &usage.currency);
                 AllowanceLine {
+                    key: allowance_key(line.allowance.kind, line.allowance.period),
+                    unit: unit_label(line.allowance.kind),
                     what: allowance_label(line.allowance.kind, line.allowance.period),
                     used: amount(line.used),
                     limit: amount(line.limit),
@@ -104,8 +138,200 @@ pub(crate) async fn account(State(state): State<WebState>, member: InOrg) -> Pag
                 job_id: entry.job_id.map(|id| id.get()),
             })
             .collect(),
+        requests,
+        notice: match done.done.as_deref() {
+            Some("asked") => "Your request was sent; you will read the answer here.",
+            _ => "",
+        },
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AskForm {
+    allowance: String,
+    limit: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// A member asks for a higher limit of one of their allowances, with a reason.
+pub(crate) async fn ask(State(state): State<WebState>, member: InOrg, request: Request) -> Page {
+    let form: AskForm = checked_form(&member.viewer, request).await?;
+    let (kind, period) = parse_allowance_key(&form.allowance)
+        .ok_or_else(|| UiError::BadForm("choose one of your allowances".into()).framed(&member))?;
+    let limit = form.limit.trim().parse::<i64>().map_err(|_| {
+        UiError::BadForm("the new limit must be a whole number".into()).framed(&member)
+    })?;
+    let input = app::RequestQuota {
+        kind,
+        period,
+        limit,
+        reason: form.reason,
+    };
+    let asked = state.app.quotas().request(&member.actor, input).await;
+    asked.map_err(|e| UiError::from(e).framed(&member))?;
+    let to = format!("/orgs/{}/account?done=asked", member.actor.org());
+    Ok(Redirect::to(&to).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "quota_requests.html")]
+struct RequestsPage {
+    layout: Layout,
+    org_id: i64,
+    pending: Vec<RequestLine>,
+    decided: Vec<RequestLine>,
+    notice: &'static str,
+}
+
+/// Requests for more from the members, pending first, for those who answer them.
+pub(crate) async fn requests(
+    State(state): State<WebState>,
+    member: InOrg,
+    Query(done): Query<Done>,
+) -> Page {
+    let all = state.app.quotas().requests(&member.actor).await;
+    let all = all.map_err(|e| UiError::from(e).framed(&member))?;
+    let (pending, decided): (Vec<_>, Vec<_>) = all.into_iter().partition(|r| r.state == "pending");
+    let page = RequestsPage {
+        layout: Layout::in_org(&member, "Quota requests", "quota-requests"),
+        org_id: member.actor.org().get(),
+        pending: request_lines(&state, &member, pending).await?,
+        decided: request_lines(&state, &member, decided).await?,
+        notice: match done.done.as_deref() {
+            Some("approved") => "The request was approved; the member's new limit applies now.",
+            Some("declined") => "The request was declined; the member reads your reason.",
+            _ => "",
+        },
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DecideForm {
+    decision: String,
+    #[serde(default)]
+    limit: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Approves a request (for what was asked, or less) or declines it with a reason.
+pub(crate) async fn decide(
+    State(state): State<WebState>,
+    member: InOrg,
+    Path((_, id)): Path<(String, String)>,
+    request: Request,
+) -> Page {
+    let form: DecideForm = checked_form(&member.viewer, request).await?;
+    let not_found = || UiError::NotFound;
+    let id = id.parse::<i64>().map_err(|_| not_found())?;
+    let approve = match form.decision.as_str() {
+        "approve" => true,
+        "decline" => false,
+        _ => return Err(UiError::BadForm("approve or decline".into()).framed(&member)),
+    };
+    let limit = match form.limit.trim() {
+        "" => None,
+        text => Some(text.parse::<i64>().map_err(|_| {
+            UiError::BadForm("the granted limit must be a whole number".into()).framed(&member)
+        })?),
+    };
+    let decision = app::DecideQuotaRequest {
+        approve,
+        limit,
+        reason: form.reason,
+    };
+    let decided = state
+        .app
+        .quotas()
+        .decide(&member.actor, domain::QuotaRequestId(id), decision)
+        .await;
+    decided.map_err(|e| UiError::from(e).framed(&member))?;
+    let done = if approve { "approved" } else { "declined" };
+    let to = format!("/orgs/{}/quota-requests?done={done}", member.actor.org());
+    Ok(Redirect::to(&to).into_response())
+}
+
+async fn request_lines(
+    state: &WebState,
+    member: &InOrg,
+    requests: Vec<app::QuotaRequest>,
+) -> Result<Vec<RequestLine>, UiError> {
+    let names: std::collections::HashMap<i64, String> = if requests
+        .iter()
+        .any(|r| r.member_id != member.actor.member_id())
+    {
+        let members = state.app.people().list_members(&member.actor).await;
+        let members = members.map_err(|e| UiError::from(e).framed(member))?;
+        members.into_iter().map(|m| (m.id.get(), m.name)).collect()
+    } else {
+        Default::default()
+    };
+    Ok(requests
+        .into_iter()
+        .map(|r| {
+            let unit = unit_label(r.kind);
+            RequestLine {
+                id: r.id.get(),
+                who: names
+                    .get(&r.member_id.get())
+                    .cloned()
+                    .unwrap_or_else(|| "You".into()),
+                what: allowance_label(r.kind, r.period),
+                asked: format!("{} {unit}", r.requested_limit),
+                reason: r.reason,
+                state: match r.state.as_str() {
+                    "approved" => "Approved",
+                    "declined" => "Declined",
+                    _ => "Waiting for an answer",
+                },
+                answer: match (r.granted_limit, r.answer) {
+                    (Some(granted), Some(answer)) if !answer.is_empty() => {
+                        format!("{granted} {unit} granted: {answer}")
+                    }
+                    (Some(granted), _) => format!("{granted} {unit} granted"),
+                    (None, Some(answer)) => answer,
+                    (None, None) => String::new(),
+                },
+                at: views::when(r.created_at),
+            }
+        })
+        .collect())
+}
+
+/// `kind:period` (`prints:week`, `printing_hours:range:3`, `max_active_jobs:none`).
+fn allowance_key(kind: QuotaKind, period: Option<QuotaPeriod>) -> String {
+    match period {
+        Some(QuotaPeriod::Range(id)) => format!("{}:range:{}", kind.key(), id.get()),
+        Some(period) => format!("{}:{}", kind.key(), period.key()),
+        None => format!("{}:none", kind.key()),
+    }
+}
+
+fn parse_allowance_key(key: &str) -> Option<(QuotaKind, Option<QuotaPeriod>)> {
+    let mut parts = key.splitn(3, ':');
+    let kind = QuotaKind::parse(parts.next()?)?;
+    let period_key = parts.next()?;
+    let range = match parts.next() {
+        Some(id) => Some(id.parse::<i64>().ok()?),
+        None => None,
+    };
+    let period = QuotaPeriod::from_parts(period_key, range)?;
+    Some((kind, period))
+}
+
+/// The unit a limit of this kind is given in.
+fn unit_label(kind: QuotaKind) -> &'static str {
+    match kind {
+        QuotaKind::Prints => "prints",
+        QuotaKind::PrintingHours => "hours",
+        QuotaKind::MaterialGrams => "grams",
+        QuotaKind::CostMinor => "in cents (minor units)",
+        QuotaKind::MaxJobDurationS => "seconds",
+        QuotaKind::MaxActiveJobs => "jobs",
+    }
 }
 
 type Page = Result<Response, UiError>;
@@ -195,6 +421,26 @@ fn ledger_label(kind: LedgerKind) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn allowance_keys_round_trip() {
+        let periods = [
+            None,
+            Some(QuotaPeriod::Day),
+            Some(QuotaPeriod::Week),
+            Some(QuotaPeriod::Month),
+            Some(QuotaPeriod::Range(domain::QuotaPeriodId(7))),
+        ];
+        for kind in QuotaKind::ALL {
+            for period in periods {
+                let key = allowance_key(kind, period);
+                assert_eq!(parse_allowance_key(&key), Some((kind, period)), "{key}");
+            }
+        }
+        assert_eq!(parse_allowance_key("prints:fortnight"), None);
+        assert_eq!(parse_allowance_key("prints:range:x"), None);
+        assert_eq!(parse_allowance_key(""), None);
+    }
 
     #[test]
     fn the_bar_stays_within_its_track() {

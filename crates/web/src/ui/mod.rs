@@ -113,6 +113,21 @@ pub(crate) fn routes() -> PlainRoutes {
             "/orgs/{org_id}/account",
             account::account,
         )
+        .post(
+            org(P::QueueSubmit),
+            "/orgs/{org_id}/quota-requests",
+            account::ask,
+        )
+        .get(
+            org(P::QuotasApproveRequests),
+            "/orgs/{org_id}/quota-requests",
+            account::requests,
+        )
+        .post(
+            org(P::QuotasApproveRequests),
+            "/orgs/{org_id}/quota-requests/{request_id}/decide",
+            account::decide,
+        )
 }
 
 /// Middleware on every page: the Content-Security-Policy and the other headers that keep a

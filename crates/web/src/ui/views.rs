@@ -32,6 +32,7 @@ pub(crate) struct OrgNav {
     pub can_approve: bool,
     pub can_see_members: bool,
     pub can_see_audit: bool,
+    pub can_answer_requests: bool,
 }
 
 impl Layout {
@@ -68,6 +69,7 @@ impl Layout {
                 can_approve: actor.holds(P::ApprovalReview),
                 can_see_members: actor.holds(P::MembersView),
                 can_see_audit: actor.holds(P::AuditView),
+                can_answer_requests: actor.holds(P::QuotasApproveRequests),
             }),
             current,
             ..Layout::signed_in(&member.viewer, title, member.org_count)
