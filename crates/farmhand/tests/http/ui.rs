@@ -800,6 +800,59 @@ async fn a_member_sees_their_allowances_and_balance(server: &TestServer) {
         "{html}"
     );
     assert!(html.contains("0 prints of 15 prints"), "{html}");
+
+    // The owner keeps the books: the member's account from the members page, and a top-up.
+    let members = approver
+        .get(format!("{}/orgs/{org}/members", server.base))
+        .send()
+        .await
+        .unwrap();
+    let theirs = format!("/orgs/{org}/members/{member_id}/account");
+    let html = members.text().await.unwrap();
+    assert!(html.contains(&format!("href=\"{theirs}\"")), "{html}");
+    let page = approver
+        .get(format!("{}{theirs}", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("member@money.test's account"), "{html}");
+    let bad = post(
+        &approver,
+        format!("/orgs/{org}/members/{member_id}/money"),
+        vec![
+            ("csrf", csrf_of(&html)),
+            ("kind", "top_up".into()),
+            ("amount", "7.505".into()),
+            ("reason", "lab work".into()),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let moved = post(
+        &approver,
+        format!("/orgs/{org}/members/{member_id}/money"),
+        vec![
+            ("csrf", csrf_of(&html)),
+            ("kind", "top_up".into()),
+            ("amount", "7.50".into()),
+            ("reason", "lab work".into()),
+        ],
+    )
+    .await;
+    assert_eq!(moved.status(), StatusCode::SEE_OTHER);
+    let (_, balance) = owner
+        .get(&format!("/api/v1/orgs/{org}/members/{member_id}/balance"))
+        .await;
+    assert_eq!(balance["balance_minor"], 3250, "{balance}");
+    // A member may not open someone else's account, nor move money.
+    let theirs_for_member = client
+        .get(format!("{}{theirs}", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(theirs_for_member.status(), StatusCode::FORBIDDEN);
 }
 
 async fn a_one_time_password_is_changed_before_anything_else(server: &TestServer) {

@@ -24,6 +24,11 @@ const LEDGER_LINES: u32 = 20;
 struct AccountPage {
     layout: Layout,
     org_id: i64,
+    /// Someone else's account (for those who keep the books): their name; empty for your own.
+    whose: String,
+    /// Where the top-up and adjustment forms post, for those who may move money; else empty.
+    money_path: String,
+    currency: String,
     balance: String,
     held: String,
     available: String,
@@ -82,25 +87,74 @@ pub(crate) async fn account(
     Query(done): Query<Done>,
 ) -> Page {
     let me = member.actor.member_id();
+    account_page(&state, &member, me, done).await
+}
+
+/// A member's account as those who keep the books see it (`billing.view.all`), with the
+/// top-up and adjustment forms for those who may move money (`billing.manage`).
+pub(crate) async fn member_account(
+    State(state): State<WebState>,
+    member: InOrg,
+    Path((_, id)): Path<(String, String)>,
+    Query(done): Query<Done>,
+) -> Page {
+    let id = id.parse::<i64>().map_err(|_| UiError::NotFound)?;
+    account_page(&state, &member, domain::MemberId(id), done).await
+}
+
+async fn account_page(
+    state: &WebState,
+    member: &InOrg,
+    whose: domain::MemberId,
+    done: Done,
+) -> Page {
+    let me = whose;
+    let own = whose == member.actor.member_id();
     let usage = state.app.quotas().usage(&member.actor, me).await;
-    let usage = usage.map_err(|e| UiError::from(e).framed(&member))?;
+    let usage = usage.map_err(|e| UiError::from(e).framed(member))?;
     let balance = state.app.billing().balance(&member.actor, me).await;
-    let (balance, currency) = balance.map_err(|e| UiError::from(e).framed(&member))?;
+    let (balance, currency) = balance.map_err(|e| UiError::from(e).framed(member))?;
     let ledger = state
         .app
         .billing()
         .ledger(&member.actor, me, None, Some(LEDGER_LINES))
         .await
-        .map_err(|e| UiError::from(e).framed(&member))?;
-    let requests = state.app.quotas().requests(&member.actor).await;
-    let requests = requests.map_err(|e| UiError::from(e).framed(&member))?;
-    let me_only = requests.into_iter().filter(|r| r.member_id == me);
-    let requests = request_lines(&state, &member, me_only.collect()).await?;
+        .map_err(|e| UiError::from(e).framed(member))?;
+    let requests = if own {
+        let requests = state.app.quotas().requests(&member.actor).await;
+        let requests = requests.map_err(|e| UiError::from(e).framed(member))?;
+        let mine = requests.into_iter().filter(|r| r.member_id == me);
+        request_lines(state, member, mine.collect()).await?
+    } else {
+        Vec::new()
+    };
+    let whose_name = if own {
+        String::new()
+    } else {
+        let found = state.app.people().get_member(&member.actor, whose).await;
+        found.map_err(|e| UiError::from(e).framed(member))?.name
+    };
+    let money_path = if member.actor.holds(authz::Permission::BillingManage) {
+        format!("/orgs/{}/members/{}", member.actor.org(), whose.get())
+    } else {
+        String::new()
+    };
     let calendar = Calendar::or_utc(&usage.time_zone);
     let money = |minor| format_money(minor, &currency);
     let page = AccountPage {
-        layout: Layout::in_org(&member, "Your account", "account"),
+        layout: Layout::in_org(
+            member,
+            if own {
+                "Your account"
+            } else {
+                "A member's account"
+            },
+            if own { "account" } else { "members" },
+        ),
         org_id: member.actor.org().get(),
+        whose: whose_name,
+        money_path,
+        currency: currency.clone(),
         balance: money(balance.balance_minor),
         held: money(balance.held_minor),
         available: money(balance.available_minor),
@@ -141,10 +195,93 @@ pub(crate) async fn account(
         requests,
         notice: match done.done.as_deref() {
             Some("asked") => "Your request was sent; you will read the answer here.",
+            Some("moved") => "The balance was changed; the movement is in the ledger.",
             _ => "",
         },
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct MoneyForm {
+    /// `top_up` or `adjustment`.
+    kind: String,
+    amount: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Tops up or adjusts a member's balance (`billing.manage`), in the organization's currency.
+pub(crate) async fn move_money(
+    State(state): State<WebState>,
+    member: InOrg,
+    Path((_, id)): Path<(String, String)>,
+    request: Request,
+) -> Page {
+    let form: MoneyForm = checked_form(&member.viewer, request).await?;
+    let whose = domain::MemberId(id.parse::<i64>().map_err(|_| UiError::NotFound)?);
+    let (_, currency) = state
+        .app
+        .billing()
+        .balance(&member.actor, whose)
+        .await
+        .map_err(|e| UiError::from(e).framed(&member))?;
+    let digits = domain::money::minor_digits(&currency);
+    let amount_minor = parse_money(&form.amount, digits).ok_or_else(|| {
+        UiError::BadForm(format!(
+            "the amount must be a number of {currency} with at most {digits} decimals, such as 12.50"
+        ))
+        .framed(&member)
+    })?;
+    let movement = app::Movement {
+        amount_minor,
+        reason: form.reason,
+        job_id: None,
+    };
+    let billing = state.app.billing();
+    let moved = match form.kind.as_str() {
+        "top_up" => billing.top_up(&member.actor, whose, movement).await,
+        "adjustment" => billing.adjust(&member.actor, whose, movement).await,
+        _ => return Err(UiError::BadForm("top up or adjust".into()).framed(&member)),
+    };
+    moved.map_err(|e| UiError::from(e).framed(&member))?;
+    let to = format!(
+        "/orgs/{}/members/{}/account?done=moved",
+        member.actor.org(),
+        whose.get()
+    );
+    Ok(Redirect::to(&to).into_response())
+}
+
+/// `12.50` (or `-3`, `0.5`) as minor units of a currency with `digits` decimals.
+fn parse_money(text: &str, digits: u32) -> Option<i64> {
+    let text = text.trim();
+    let (negative, text) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty()
+        || !all_digits(whole)
+        || !all_digits(fraction)
+        || fraction.len() > digits as usize
+    {
+        return None;
+    }
+    let scale = 10_i64.checked_pow(digits)?;
+    let fraction_scale = 10_i64.checked_pow(digits - fraction.len() as u32)?;
+    let fraction: i64 = if fraction.is_empty() {
+        0
+    } else {
+        fraction.parse().ok()?
+    };
+    let minor = whole
+        .parse::<i64>()
+        .ok()?
+        .checked_mul(scale)?
+        .checked_add(fraction.checked_mul(fraction_scale)?)?;
+    Some(if negative { -minor } else { minor })
 }
 
 #[derive(Deserialize)]
@@ -440,6 +577,21 @@ mod tests {
         assert_eq!(parse_allowance_key("prints:fortnight"), None);
         assert_eq!(parse_allowance_key("prints:range:x"), None);
         assert_eq!(parse_allowance_key(""), None);
+    }
+
+    #[test]
+    fn money_is_read_in_the_currencys_minor_units() {
+        assert_eq!(parse_money("12.50", 2), Some(1250));
+        assert_eq!(parse_money(" 12.5 ", 2), Some(1250));
+        assert_eq!(parse_money("12", 2), Some(1200));
+        assert_eq!(parse_money("-3.05", 2), Some(-305));
+        assert_eq!(parse_money("1500", 0), Some(1500));
+        assert_eq!(parse_money("1.5", 0), None);
+        assert_eq!(parse_money("12.505", 2), None);
+        assert_eq!(parse_money("", 2), None);
+        assert_eq!(parse_money(".5", 2), None);
+        assert_eq!(parse_money("1e3", 2), None);
+        assert_eq!(parse_money("99999999999999999999", 2), None);
     }
 
     #[test]

@@ -118,6 +118,17 @@ pub(crate) fn routes() -> PlainRoutes {
             "/orgs/{org_id}/quota-requests",
             account::ask,
         )
+        .get_also(
+            org(P::BillingViewAll),
+            &[P::QuotasViewAll],
+            "/orgs/{org_id}/members/{member_id}/account",
+            account::member_account,
+        )
+        .post(
+            org(P::BillingManage),
+            "/orgs/{org_id}/members/{member_id}/money",
+            account::move_money,
+        )
         .get(
             org(P::QuotasApproveRequests),
             "/orgs/{org_id}/quota-requests",

@@ -21,6 +21,8 @@ struct MembersPage {
 }
 
 struct MemberLine {
+    /// Their account page, for those who keep the books; else empty.
+    account: String,
     name: String,
     email: String,
     rank: String,
@@ -34,11 +36,19 @@ pub(crate) async fn members(State(state): State<WebState>, member: InOrg) -> Pag
     members.sort_by(|a, b| {
         (!a.active, a.name.to_lowercase()).cmp(&(!b.active, b.name.to_lowercase()))
     });
+    let books = member.actor.holds(authz::Permission::BillingViewAll)
+        && member.actor.holds(authz::Permission::QuotasViewAll);
+    let org = member.actor.org();
     let page = MembersPage {
         layout: Layout::in_org(&member, "Members", "members"),
         members: members
             .into_iter()
             .map(|m| MemberLine {
+                account: if books {
+                    format!("/orgs/{org}/members/{}/account", m.id)
+                } else {
+                    String::new()
+                },
                 since: views::when(m.deactivated_at.unwrap_or(m.created_at)),
                 name: m.name,
                 email: m.email,
