@@ -354,6 +354,8 @@ impl Console<'_> {
                 owner,
                 project: Some(project),
                 analysis: Some(&analysed.analysis),
+                model: None,
+                sliced_from: None,
             };
             let file = store::insert_file(uow.conn(), org, &new, now).await?;
             file_ids.push(file);

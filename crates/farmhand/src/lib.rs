@@ -93,6 +93,10 @@ impl Server {
         let dispatch_app = app.clone();
         let dispatch_stop = shutdown.subscribe();
         tokio::spawn(async move { dispatch_app.run_dispatcher(dispatch_stop).await });
+        // The slicing pool slices queued models until the server stops.
+        let slicer_app = app.clone();
+        let slicer_stop = shutdown.subscribe();
+        tokio::spawn(async move { slicer_app.run_slicer(slicer_stop).await });
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
         let task = tokio::spawn(async move {
             axum::serve(listener, service)

@@ -25,6 +25,7 @@ pub(crate) const SQLITE: &[(&str, &str)] = migrations!("sqlite":
     "0009_dispatch.sql",
     "0010_instances_staffed_hours.sql",
     "0011_quotas_billing.sql",
+    "0014_slicing.sql",
 );
 pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres":
     "0001_foundation.sql",
@@ -38,6 +39,7 @@ pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres":
     "0009_dispatch.sql",
     "0010_instances_staffed_hours.sql",
     "0011_quotas_billing.sql",
+    "0014_slicing.sql",
 );
 
 pub const MIGRATION_NAMES_SQLITE: fn() -> Vec<&'static str> =
