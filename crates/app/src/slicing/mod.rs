@@ -321,13 +321,18 @@ async fn chosen_profile(
     Ok(Some(profile))
 }
 
-/// What Farmhand sets itself from the printer model (bed, height, nozzle: the same the job
-/// checks and the estimator use), then the profile's settings.
+/// The table's defaults, what Farmhand sets itself from the printer model (bed, height,
+/// nozzle: the same the job checks and the estimator use), then the profile's settings.
 fn base_settings(
     model: &PrinterModel,
     profile: Option<&SlicerProfile>,
 ) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
+    // Every setting of the table at its default, so that a slice's record names each value
+    // that made it, whatever PrusaSlicer version runs it.
+    let mut out: BTreeMap<String, String> = SETTINGS
+        .iter()
+        .map(|s| (s.key.to_string(), s.default.to_string()))
+        .collect();
     let [x, y, z] = model.build_volume_mm;
     if x > 0.0 && y > 0.0 {
         out.insert(

@@ -69,6 +69,11 @@ impl App {
         &self.inner.slicer
     }
 
+    /// How many PrusaSlicer processes this instance runs now (never more than the pool's size).
+    pub fn slices_running(&self) -> usize {
+        self.inner.slicer.running()
+    }
+
     /// Wakes idle workers of the pool: a slice was queued.
     pub(crate) fn wake_slicer(&self) {
         self.inner.slicer.wake.notify_waiters();

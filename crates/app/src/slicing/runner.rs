@@ -297,16 +297,15 @@ fn detail(stderr: &[u8]) -> String {
 fn failure(status: std::process::ExitStatus, stderr: &[u8], settings: &SlicerSettings) -> String {
     use std::os::unix::process::ExitStatusExt;
     let said = detail(stderr);
+    let memory = said.contains("bad_alloc") || said.contains("cannot allocate memory");
+    if memory {
+        return format!(
+            "the slicer ran out of its {} MiB memory limit{said}",
+            settings.memory_limit_bytes >> 20
+        );
+    }
     if let Some(signal) = status.signal() {
-        let hint = if signal == 6 || said.contains("bad_alloc") {
-            format!(
-                " (it may have needed more than its {} MiB memory limit)",
-                settings.memory_limit_bytes >> 20
-            )
-        } else {
-            String::new()
-        };
-        return format!("the slicer crashed (signal {signal}){hint}{said}");
+        return format!("the slicer crashed (signal {signal}){said}");
     }
     let code = status.code().unwrap_or(-1);
     format!("the slicer failed (exit status {code}){said}")

@@ -20,4 +20,5 @@ mod organizations;
 mod printing;
 mod quotas;
 mod security;
+mod slicing;
 mod tokens;
