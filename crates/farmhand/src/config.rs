@@ -567,6 +567,20 @@ max_file_mb = 512
 # secret_access_key = "..."
 # prefix = ""                           # prepended to every key
 # allow_http = false                    # allow a plain http:// endpoint
+
+# Slicing on the server: PrusaSlicer's command line in a pool of subprocesses.
+[slicer]
+# PrusaSlicer's program: a name on PATH or a path (for example an extracted AppImage's
+# prusa-slicer). Debian's prusa-slicer package by default.
+command = "prusa-slicer"
+# PrusaSlicer processes running at once (up to 256); 0: one per CPU core.
+workers = 0
+# A slice running longer is killed and fails (1 to 86400 seconds).
+time_limit_secs = 600
+# Address space one PrusaSlicer process may use, MiB (64 to 1048576).
+memory_limit_mb = 4096
+# Run PrusaSlicer without network (unshare -n); when the system cannot, slices fail.
+isolate_network = true
 "#;
 
 #[cfg(test)]
