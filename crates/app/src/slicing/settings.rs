@@ -177,7 +177,8 @@ pub type Refusal = String;
 
 impl Setting {
     /// The value as PrusaSlicer reads it, from the request's JSON (a number, a boolean, or a
-    /// word; numbers may come as text too, and percentages with or without `%`).
+    /// word; numbers and booleans may come as text too — `"0.2"`, `"1"`, `"true"` — and
+    /// percentages with or without `%`).
     pub fn normalize(&self, value: &Value) -> Result<String, Refusal> {
         match self.kind {
             Kind::Float { min, max, unit } => {
@@ -209,6 +210,8 @@ impl Setting {
                 Value::Bool(b) => Ok(if *b { "1" } else { "0" }.into()),
                 Value::Number(n) if n.as_i64() == Some(0) => Ok("0".into()),
                 Value::Number(n) if n.as_i64() == Some(1) => Ok("1".into()),
+                Value::String(s) if s == "0" || s == "false" => Ok("0".into()),
+                Value::String(s) if s == "1" || s == "true" => Ok("1".into()),
                 _ => Err("must be true or false".into()),
             },
             Kind::Choice(words) => match value {
