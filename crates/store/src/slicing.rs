@@ -200,6 +200,20 @@ pub async fn finish_slice(
     Ok(changed > 0)
 }
 
+/// Puts a slice that is `slicing` back in the queue (its server is stopping). Returns whether
+/// it was `slicing`.
+pub async fn requeue_slice(conn: &mut Conn, id: SliceId) -> Result<bool, StoreError> {
+    let changed = sqlx::query(
+        "UPDATE slices SET state = 'queued', progress = 0, started_at = NULL, heartbeat_at = NULL \
+         WHERE id = $1 AND state = 'slicing'",
+    )
+    .bind(id.get())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(changed > 0)
+}
+
 /// Slices `slicing` whose heartbeat is older than `before`: their server stopped or crashed
 /// while PrusaSlicer ran.
 pub async fn stalled_slices(

@@ -5,8 +5,10 @@
 //!
 //! While PrusaSlicer runs, the slice's progress and heartbeat are written every second and its
 //! state read back: a cancel made on any instance kills the process within a second (at once
-//! on the instance running it). A slice whose heartbeat stopped for [`STALLED_AFTER_S`] (its
-//! server stopped or crashed mid-slice) is failed with a message saying so.
+//! on the instance running it). When the server stops, PrusaSlicer is killed and the slice
+//! goes back to the queue (the next start, or another instance, slices it again); a slice whose
+//! heartbeat stopped for [`STALLED_AFTER_S`] (its server crashed mid-slice) is failed with a
+//! message saying so.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -100,7 +102,7 @@ impl App {
             let woken = self.inner.slicer.wake.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
-            match self.slice_once().await {
+            match self.slice_next(Some(stop.clone())).await {
                 Ok(true) => continue,
                 Ok(false) => {}
                 Err(e) => tracing::error!(error = %e, chain = ?e, "slicing pool step failed"),
@@ -116,6 +118,12 @@ impl App {
     /// One step of a worker: fails abandoned slices, then takes the oldest queued slice and
     /// slices it. Returns whether it sliced one.
     pub async fn slice_once(&self) -> AppResult<bool> {
+        self.slice_next(None).await
+    }
+
+    /// [`App::slice_once`], giving the slice back to the queue (PrusaSlicer killed) when
+    /// `stop` turns true meanwhile.
+    async fn slice_next(&self, stop: Option<watch::Receiver<bool>>) -> AppResult<bool> {
         self.fail_stalled_slices().await?;
         let mut uow = self.begin_unattributed().await?;
         let now = uow.now();
@@ -131,7 +139,7 @@ impl App {
         if let Ok(mut running) = self.inner.slicer.running.lock() {
             running.insert(slice.id, switch);
         }
-        let outcome = self.slice(&slice, cancelled).await;
+        let outcome = self.slice(&slice, cancelled, stop).await;
         if let Ok(mut running) = self.inner.slicer.running.lock() {
             running.remove(&slice.id);
         }
@@ -147,6 +155,20 @@ impl App {
         match outcome {
             Ended::Sliced => Ok(true),
             Ended::Cancelled => Ok(true),
+            Ended::Stopped => {
+                let mut uow = self.begin_unattributed().await?;
+                let now = uow.now();
+                if store::requeue_slice(uow.conn(), slice.id).await? {
+                    let mut event = pool_event(slice.org_id, now, "slice.requeue", slice.id);
+                    event.after = Some(json!({
+                        "state": "queued",
+                        "reason": "the server stopped while slicing it",
+                    }));
+                    uow.audit_event(event);
+                }
+                uow.commit().await?;
+                Ok(false)
+            }
             Ended::Failed(message) => {
                 self.end_slice(&slice, SliceState::Failed, &message).await?;
                 Ok(true)
@@ -209,7 +231,12 @@ impl App {
 
     /// Runs PrusaSlicer on a claimed slice and, when it sliced, puts the G-code in the
     /// owner's library.
-    async fn slice(&self, slice: &Slice, cancelled: watch::Receiver<bool>) -> AppResult<Ended> {
+    async fn slice(
+        &self,
+        slice: &Slice,
+        cancelled: watch::Receiver<bool>,
+        stop: Option<watch::Receiver<bool>>,
+    ) -> AppResult<Ended> {
         let settings = &self.settings().slicer;
         let staging = self.settings().staging_dir.clone();
         let dir_name = format!("slice-{}-{:016x}", slice.id, rand::random::<u64>());
@@ -256,6 +283,9 @@ impl App {
         tokio::pin!(running);
         let mut progress = 0u8;
         let mut cancelled = cancelled;
+        let (_no_stop, unstoppable) = watch::channel(false);
+        let mut stop = stop.unwrap_or(unstoppable);
+        let mut stopping = false;
         let mut ticker = tokio::time::interval(HEARTBEAT);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let ended = loop {
@@ -264,6 +294,12 @@ impl App {
                 Some(p) = progress_rx.recv() => progress = progress.max(p),
                 _ = cancelled.changed() => {
                     if *cancelled.borrow() {
+                        let _ = kill.send(true);
+                    }
+                }
+                Ok(()) = stop.changed(), if !stopping => {
+                    if *stop.borrow() {
+                        stopping = true;
                         let _ = kill.send(true);
                     }
                 }
@@ -278,6 +314,7 @@ impl App {
             }
         };
         match ended {
+            Ended::Cancelled if stopping => Ok(Ended::Stopped),
             Ended::Sliced => self.keep_gcode(slice, &run.output).await,
             other => Ok(other),
         }

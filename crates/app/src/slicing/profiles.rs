@@ -13,8 +13,6 @@ use crate::actor::OrgActor;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::unit_of_work::{Audit, Changes, Found};
 
-/// Longest profile name, characters.
-pub const MAX_PROFILE_NAME_CHARS: usize = 100;
 /// Longest material name, characters.
 pub const MAX_MATERIAL_CHARS: usize = 40;
 
@@ -37,16 +35,8 @@ struct Checked {
 }
 
 fn check(input: &ProfileInput) -> AppResult<Checked> {
-    let name = input.name.trim();
-    if name.is_empty()
-        || input.name.chars().count() > MAX_PROFILE_NAME_CHARS
-        || name.chars().any(char::is_control)
-    {
-        return Err(AppError::Invalid(Invalid::new(
-            "name",
-            "at most 100 characters, not blank, no control characters",
-        )));
-    }
+    let name = domain::Name::parse("name", &input.name)?;
+    let name = name.as_str();
     let material = input.material.trim();
     if material.chars().count() > MAX_MATERIAL_CHARS
         || !material

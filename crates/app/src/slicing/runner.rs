@@ -59,6 +59,8 @@ pub enum Ended {
     Failed(String),
     /// Its slice was cancelled; it was killed.
     Cancelled,
+    /// The server is stopping; it was killed (the slice goes back to the queue).
+    Stopped,
 }
 
 /// How the network is taken away, found once by trying.

@@ -176,9 +176,9 @@ pub fn find(key: &str) -> Option<&'static Setting> {
 pub type Refusal = String;
 
 impl Setting {
-    /// The value as PrusaSlicer reads it, from the request's JSON (a number, a boolean, or a
-    /// word; numbers and booleans may come as text too — `"0.2"`, `"1"`, `"true"` — and
-    /// percentages with or without `%`).
+    /// The value as PrusaSlicer reads it, from the request's JSON: a number (percentages
+    /// without `%`), a boolean, or one of the words of a choice — exactly the types the API
+    /// document gives each setting.
     pub fn normalize(&self, value: &Value) -> Result<String, Refusal> {
         match self.kind {
             Kind::Float { min, max, unit } => {
@@ -198,20 +198,12 @@ impl Setting {
                 Ok(format_number(v))
             }
             Kind::Percent { min, max } => {
-                let v = match value {
-                    Value::String(s) => s.trim().trim_end_matches('%').trim().parse::<f64>().ok(),
-                    other => number(other),
-                }
-                .ok_or("must be a percentage (a number)")?;
+                let v = number(value).ok_or("must be a percentage (a number)")?;
                 in_range(v, min, max).ok_or_else(|| format!("must be from {min} to {max} %"))?;
                 Ok(format!("{}%", format_number(v)))
             }
             Kind::Bool => match value {
                 Value::Bool(b) => Ok(if *b { "1" } else { "0" }.into()),
-                Value::Number(n) if n.as_i64() == Some(0) => Ok("0".into()),
-                Value::Number(n) if n.as_i64() == Some(1) => Ok("1".into()),
-                Value::String(s) if s == "0" || s == "false" => Ok("0".into()),
-                Value::String(s) if s == "1" || s == "true" => Ok("1".into()),
                 _ => Err("must be true or false".into()),
             },
             Kind::Choice(words) => match value {
@@ -225,7 +217,6 @@ impl Setting {
 fn number(value: &Value) -> Option<f64> {
     let v = match value {
         Value::Number(n) => n.as_f64()?,
-        Value::String(s) => s.trim().parse().ok()?,
         _ => return None,
     };
     v.is_finite().then_some(v)
@@ -258,8 +249,13 @@ mod tests {
             assert!(seen.insert(s.key), "{} twice", s.key);
             let default = match s.kind {
                 Kind::Choice(_) => json!(s.default),
-                Kind::Percent { .. } => json!(s.default),
-                _ => json!(s.default),
+                Kind::Bool => json!(s.default == "1"),
+                Kind::Percent { .. } => {
+                    json!(s.default.trim_end_matches('%').parse::<f64>().unwrap())
+                }
+                Kind::Float { .. } | Kind::Int { .. } => {
+                    json!(s.default.parse::<f64>().unwrap())
+                }
             };
             assert_eq!(s.normalize(&default).as_deref(), Ok(s.default), "{}", s.key);
         }
@@ -273,11 +269,13 @@ mod tests {
         assert!(layer.normalize(&json!("0.2\nstart_gcode = M112")).is_err());
         let density = find("fill_density").unwrap();
         assert_eq!(density.normalize(&json!(15)).unwrap(), "15%");
-        assert_eq!(density.normalize(&json!("40%")).unwrap(), "40%");
+        assert!(density.normalize(&json!("40%")).is_err());
+        assert!(layer.normalize(&json!("0.2")).is_err());
         assert!(density.normalize(&json!(101)).is_err());
         let supports = find("support_material").unwrap();
         assert_eq!(supports.normalize(&json!(true)).unwrap(), "1");
         assert!(supports.normalize(&json!("yes")).is_err());
+        assert!(supports.normalize(&json!(1)).is_err());
         let pattern = find("fill_pattern").unwrap();
         assert_eq!(pattern.normalize(&json!("gyroid")).unwrap(), "gyroid");
         assert!(pattern.normalize(&json!("gyroid; rm")).is_err());

@@ -46,6 +46,24 @@ crate::on_both_backends!(
     twenty_slices_at_once_queue_in_the_pool,
 );
 
+mod restart {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::a_slice_under_way_goes_back_to_the_queue_when_the_server_stops(
+            store::Backend::Sqlite,
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::a_slice_under_way_goes_back_to_the_queue_when_the_server_stops(
+            store::Backend::Postgres,
+        )
+        .await;
+    }
+}
+
 /// An organization with a 200 mm printer model and a printer of it (in maintenance), a
 /// Member (basic settings only) and the owner (every permission).
 struct Lab {
@@ -751,4 +769,57 @@ async fn twenty_slices_at_once_queue_in_the_pool(server: &TestServer) {
         .filter(|f| f["kind"] == "gcode")
         .count();
     assert_eq!(gcode, 20);
+}
+
+async fn a_slice_under_way_goes_back_to_the_queue_when_the_server_stops(backend: store::Backend) {
+    let mut server = TestServer::start_with(backend, pool_of_two).await;
+    let lab = Lab::open(&server).await;
+    let (org, model) = (lab.org, lab.model);
+    let sphere = lab.model_file(&lab.owner, "sphere.stl", SPHERE).await;
+    let id = lab.start(&lab.owner, sphere, slow(model)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, slice) = lab.owner.get(&lab.slice_url(sphere, id)).await;
+        if slice["state"] == "slicing" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{slice}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.restart().await;
+    let owner = server.client();
+    owner
+        .sign_in("owner@lab.test", crate::common::PASSWORD)
+        .await;
+    let lab = Lab {
+        org,
+        owner,
+        member: server.client(),
+        model,
+    };
+    // Sliced again after the restart (and stopped again, at the time limit, like the first
+    // time would have been): not failed because the server stopped.
+    let slice = lab.finished(&lab.owner, sphere, id).await;
+    assert_eq!(slice["state"], "failed", "{slice}");
+    assert_eq!(
+        slice["message"],
+        "the slicer took longer than its limit of 3 s and was stopped"
+    );
+    let (_, audit) = lab
+        .owner
+        .get(&format!("/api/v1/orgs/{org}/audit-events?limit=200"))
+        .await;
+    let actions: Vec<&str> = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(actions.contains(&"slice.requeue"), "{actions:?}");
+    assert_eq!(
+        actions.iter().filter(|a| **a == "slice.slicing").count(),
+        2,
+        "{actions:?}"
+    );
+    server.stop().await;
 }

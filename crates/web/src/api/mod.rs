@@ -58,8 +58,8 @@ pub struct ErrorDetail {
     pub field: Option<String>,
     /// With `too_many_attempts`: as the `Retry-After` header.
     pub retry_after_seconds: Option<u64>,
-    /// With `unsupported_file_type`: what the file is (`empty`, `stl_ascii`, `stl_binary`,
-    /// `3mf_or_zip`, `obj`, `png`, `jpeg`, `text`, `binary`).
+    /// With `unsupported_file_type`: what the file is (`empty`, `png`, `jpeg`, `text`,
+    /// `binary`).
     pub found: Option<String>,
     /// With `unsupported_file_type`: the kinds of file accepted.
     pub accepted: Option<Vec<String>>,

@@ -23,7 +23,7 @@ pub struct StartSlice {
     /// `slicer.expert_tab`), and `slicer.override_locks` when the profile locks it. An unknown
     /// key is 422; a value equal to the current one is no change.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(schema_with = settings_schema)]
     pub settings: BTreeMap<String, serde_json::Value>,
     /// Copies arranged on the plate (1 to 50; more than 1 needs `slicer.arrange`).
     #[schema(minimum = 1, maximum = 50)]
@@ -292,21 +292,22 @@ pub struct ProfileQuery {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileInput {
-    /// At most 100 characters, not blank, unique in the organization.
-    #[schema(min_length = 1, max_length = 100)]
+    /// Unique in the organization.
+    #[schema(value_type = super::values::Name)]
     pub name: String,
     pub printer_model_id: PrinterModelId,
     /// The material it is for (`PLA`, `PETG`, …): at most 40 letters, digits, spaces and
     /// `+ - _ .`; empty or absent: any.
     #[serde(default)]
-    #[schema(max_length = 40)]
+    #[schema(max_length = 40, pattern = "^[A-Za-z0-9 +_.-]*$")]
     pub material: String,
     /// PrusaSlicer option key → value, among the settings of `GET …/slicer/settings`.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(schema_with = settings_schema)]
     pub settings: BTreeMap<String, serde_json::Value>,
     /// Settings locked at the profile's value for everyone without `slicer.override_locks`.
     #[serde(default)]
+    #[schema(schema_with = setting_keys_schema)]
     pub locked: Vec<String>,
 }
 
@@ -367,4 +368,50 @@ impl From<domain::SlicerProfile> for SlicerProfile {
             updated_at: updated_at.into(),
         }
     }
+}
+
+/// The settings members may change, each with its type and bounds: the server's own table
+/// (`app::slicing::SETTINGS`), so the document and the checks cannot disagree.
+fn settings_schema() -> utoipa::openapi::schema::ObjectBuilder {
+    use app::slicing::SettingKind as K;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let mut object = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(
+            utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+        ));
+    for setting in app::slicing::SETTINGS {
+        #[allow(clippy::cast_precision_loss)]
+        let schema = match setting.kind {
+            K::Float { min, max, .. } | K::Percent { min, max } => super::schema::number(min, max),
+            K::Int { min, max } => ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(min as f64))
+                .maximum(Some(max as f64)),
+            K::Bool => ObjectBuilder::new().schema_type(Type::Boolean),
+            K::Choice(words) => ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(words.iter().copied())),
+        };
+        let described = schema.description(Some(format!(
+            "{} ({} tier; default {})",
+            setting.title,
+            setting.tier.key(),
+            setting.default
+        )));
+        object = object.property(setting.key, described);
+    }
+    object
+}
+
+/// Keys of the settings members may change.
+fn setting_keys_schema() -> utoipa::openapi::schema::ArrayBuilder {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    super::schema::array(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(app::slicing::SETTINGS.iter().map(|s| s.key))),
+        None,
+        Some(app::slicing::SETTINGS.len()),
+    )
 }
