@@ -310,10 +310,8 @@ async fn chosen_profile(
         .await
         .found("slicing profile")?;
     if profile.printer_model_id != model.id {
-        return Err(AppError::Invalid(Invalid::new(
-            "profile_id",
-            "is a profile for another printer model",
-        )));
+        // Not one of this printer model's profiles: as if it did not exist.
+        return Err(AppError::not_found("slicing profile of that printer model"));
     }
     if default.as_ref().map(|d| d.id) != Some(profile.id) {
         actor.require(Permission::SlicerChangeProfile)?;

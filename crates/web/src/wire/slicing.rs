@@ -13,9 +13,9 @@ use super::ids::{FileId, MemberId, PrinterModelId, SliceId, SlicerProfileId, Tim
 pub struct StartSlice {
     /// The printer model to slice for: its bed, height and nozzle.
     pub printer_model_id: PrinterModelId,
-    /// One of the organization's profiles for that printer model; absent: its default profile
-    /// (the first created for it), if it has one. Another than the default needs
-    /// `slicer.change_profile`.
+    /// One of the organization's profiles for that printer model (another model's answers
+    /// 404); absent: its default profile (the first created for it), if it has one. Another
+    /// than the default needs `slicer.change_profile`.
     pub profile_id: Option<SlicerProfileId>,
     /// PrusaSlicer option key → value (`{"layer_height": 0.2, "fill_density": 15,
     /// "support_material": true}`). Only settings of `GET …/slicer/settings`; each one changed
@@ -145,7 +145,8 @@ impl From<domain::Slice> for Slice {
 pub struct SettingsQuery {
     /// The printer model to slice for.
     pub printer_model_id: PrinterModelId,
-    /// The profile whose values to show; absent: the printer model's default profile.
+    /// The profile whose values to show (one of that printer model's; another model's answers
+    /// 404); absent: the printer model's default profile.
     pub profile_id: Option<SlicerProfileId>,
 }
 
