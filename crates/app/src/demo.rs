@@ -77,7 +77,11 @@ const DEMO_MODEL_FILES: [(&str, FileKind, &[u8]); 4] = [
 ];
 
 /// A demo slicing profile: name suffix, material, PrusaSlicer settings.
-type DemoProfile = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+type DemoProfile = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
 
 /// Slicing profiles of each demo printer model. The first is the model's default.
 const DEMO_PROFILES: [DemoProfile; 3] = [

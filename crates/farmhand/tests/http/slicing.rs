@@ -278,6 +278,39 @@ async fn a_member_uploads_models_and_slices_one_with_basic_settings(server: &Tes
         "{accepted}"
     );
     let id = accepted["id"].as_i64().unwrap();
+    // Its progress as server-sent events: the stream ends with the event saying `done`.
+    let events = tokio::time::timeout(
+        Duration::from_secs(90),
+        lab.member
+            .http
+            .get(format!(
+                "{}{}/events",
+                lab.member.base,
+                lab.slice_url(cube, id)
+            ))
+            .send(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
+    let text = tokio::time::timeout(Duration::from_secs(90), events.text())
+        .await
+        .unwrap()
+        .unwrap();
+    let slices: Vec<Value> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .map(|data| serde_json::from_str(data).unwrap())
+        .collect();
+    assert!(text.contains("event: slice"), "{text}");
+    let last = slices.last().unwrap();
+    assert_eq!(last["state"], "done", "{text}");
+    let progress: Vec<i64> = slices
+        .iter()
+        .map(|s| s["progress"].as_i64().unwrap())
+        .collect();
+    assert!(progress.windows(2).all(|w| w[0] <= w[1]), "{progress:?}");
     let slice = lab.finished(&lab.member, cube, id).await;
     assert_eq!(slice["state"], "done", "{slice}");
     assert_eq!(slice["progress"], 100);

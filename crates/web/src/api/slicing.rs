@@ -5,7 +5,11 @@ use authz::Permission as P;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use futures::Stream;
+use std::convert::Infallible;
+use std::time::Duration;
 use utoipa_axum::routes;
 
 use super::{ApiRoutes, created};
@@ -93,6 +97,65 @@ pub async fn get_slice(
         .get(&actor, file.into(), id.into())
         .await?;
     Ok(Json(slice.into()))
+}
+
+/// How long one slice event stream lasts at most; a client reconnects for more.
+const STREAM_LIFETIME: Duration = Duration::from_secs(300);
+/// How often the slice is looked at for a change.
+const STREAM_POLL: Duration = Duration::from_millis(250);
+
+/// Server-sent events of a slice: a `slice` event (its data a Slice) now, then one at each
+/// change of its state or progress; the stream ends after the one that says `done`, `failed`
+/// or `cancelled` (or after five minutes: reconnect for more).
+#[utoipa::path(get, path = "/orgs/{org_id}/files/{file_id}/slices/{slice_id}/events", tag = "slicing",
+    params(("org_id" = OrgId, Path), ("file_id" = FileId, Path), ("slice_id" = SliceId, Path)),
+    responses((status = 200, content_type = "text/event-stream", description = "`slice` events whose data is a Slice")))]
+pub async fn slice_events(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, FileId, SliceId)>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let (_, file, id) = ids;
+    let (file, id): (domain::FileId, domain::SliceId) = (file.into(), id.into());
+    let app = state.app.clone();
+    let first = app.slicing().get(&actor, file, id).await?;
+    let stream = async_stream::stream! {
+        let deadline = tokio::time::sleep(STREAM_LIFETIME);
+        tokio::pin!(deadline);
+        let mut last = (first.state, first.progress);
+        let finished = first.state.is_final();
+        yield Ok(slice_event(first));
+        if !finished {
+            let mut poll = tokio::time::interval(STREAM_POLL);
+            loop {
+                tokio::select! {
+                    () = &mut deadline => break,
+                    _ = poll.tick() => {
+                        // Read with the rights the stream started with; a slice that can no
+                        // longer be read ends the stream.
+                        let Ok(slice) = app.slicing().get(&actor, file, id).await else {
+                            break;
+                        };
+                        if (slice.state, slice.progress) == last {
+                            continue;
+                        }
+                        last = (slice.state, slice.progress);
+                        let finished = slice.state.is_final();
+                        yield Ok(slice_event(slice));
+                        if finished {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+fn slice_event(slice: domain::Slice) -> Event {
+    let body = serde_json::to_string(&Slice::from(slice)).unwrap_or_else(|_| "{}".into());
+    Event::default().event("slice").data(body)
 }
 
 /// Cancel a slice that is queued or slicing (PrusaSlicer is stopped): your own, or any with
@@ -258,6 +321,11 @@ pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
             P::SlicerUse,
             &[P::FilesViewAll, P::FilesManageAll],
             routes!(cancel_slice),
+        )
+        .permission_also(
+            P::SlicerUse,
+            &[P::FilesViewAll, P::FilesManageAll],
+            routes!(slice_events),
         )
         .permission_also(P::SlicerUse, tiers, routes!(slicer_settings))
         .permission(P::SlicerUse, routes!(list_profiles))
