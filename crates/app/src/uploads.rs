@@ -105,10 +105,11 @@ pub fn prepare_staging_dir(dir: &Path) -> std::io::Result<()> {
             .ok()
             .and_then(|modified| now.duration_since(modified).ok())
             .is_some_and(|age| age > 2 * STALE_AFTER);
-        if slicing && abandoned {
-            if let Err(e) = std::fs::remove_dir_all(entry.path()) {
-                tracing::warn!(path = %entry.path().display(), error = %e, "cannot remove an abandoned slicing directory");
-            }
+        if slicing
+            && abandoned
+            && let Err(e) = std::fs::remove_dir_all(entry.path())
+        {
+            tracing::warn!(path = %entry.path().display(), error = %e, "cannot remove an abandoned slicing directory");
         }
     }
     Ok(())
