@@ -1,6 +1,7 @@
 //! Demo data for `farmhand serve --demo`: one organization with two sites, two printer models,
 //! five simulated printers, a workgroup, one person per default rank and a library project of
-//! small sliced files with thumbnails, created once, so a newcomer can sign in and look around.
+//! small sliced files with thumbnails and models to slice (with slicing profiles for each
+//! printer model), created once, so a newcomer can sign in and look around.
 
 use authz::Preset;
 use bytes::Bytes;
@@ -47,6 +48,79 @@ const DEMO_FILES: [(&str, &[u8]); 3] = [
     (
         "tiny_cone.gcode",
         include_bytes!("../fixtures/demo/tiny_cone.gcode"),
+    ),
+];
+
+/// Models to slice (crates/app/fixtures/models, written by make.py there): (file name, kind,
+/// content).
+const DEMO_MODEL_FILES: [(&str, FileKind, &[u8]); 4] = [
+    (
+        "calibration_cube.stl",
+        FileKind::Stl,
+        include_bytes!("../fixtures/models/calibration_cube.stl"),
+    ),
+    (
+        "pyramid.stl",
+        FileKind::Stl,
+        include_bytes!("../fixtures/models/pyramid.stl"),
+    ),
+    (
+        "hex_prism.obj",
+        FileKind::Obj,
+        include_bytes!("../fixtures/models/hex_prism.obj"),
+    ),
+    (
+        "two_parts.3mf",
+        FileKind::ThreeMf,
+        include_bytes!("../fixtures/models/two_parts.3mf"),
+    ),
+];
+
+/// A demo slicing profile: name suffix, material, PrusaSlicer settings.
+type DemoProfile = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+/// Slicing profiles of each demo printer model. The first is the model's default.
+const DEMO_PROFILES: [DemoProfile; 3] = [
+    (
+        "PLA standard",
+        "PLA",
+        &[
+            ("layer_height", "0.2"),
+            ("first_layer_height", "0.2"),
+            ("fill_density", "15%"),
+            ("temperature", "215"),
+            ("first_layer_temperature", "215"),
+            ("bed_temperature", "60"),
+            ("first_layer_bed_temperature", "60"),
+        ],
+    ),
+    (
+        "PLA draft",
+        "PLA",
+        &[
+            ("layer_height", "0.3"),
+            ("first_layer_height", "0.3"),
+            ("fill_density", "10%"),
+            ("perimeters", "2"),
+            ("temperature", "215"),
+            ("bed_temperature", "60"),
+        ],
+    ),
+    (
+        "PETG standard",
+        "PETG",
+        &[
+            ("layer_height", "0.2"),
+            ("fill_density", "20%"),
+            ("temperature", "240"),
+            ("first_layer_temperature", "240"),
+            ("bed_temperature", "80"),
+            ("first_layer_bed_temperature", "80"),
+        ],
     ),
 ];
 
@@ -177,6 +251,35 @@ impl Console<'_> {
                 Some(json!({ "name": model.name })),
             ));
             models.push(id);
+            // Temperatures are locked in the demo's profiles: only ranks with
+            // `slicer.override_locks` change them.
+            let locked = vec!["temperature".to_string(), "bed_temperature".to_string()];
+            for (suffix, material, values) in DEMO_PROFILES {
+                let name = format!("{} {suffix}", model.name);
+                let settings = values
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                let new = store::NewSlicerProfile {
+                    name: &name,
+                    printer_model_id: id,
+                    material,
+                    settings: &settings,
+                    locked: &locked,
+                };
+                if let Some(profile) =
+                    store::insert_slicer_profile(uow.conn(), org, &new, now).await?
+                {
+                    let event = console_event(
+                        chain,
+                        now,
+                        "slicer_profile.create",
+                        "slicer_profile",
+                        profile.to_string(),
+                    );
+                    uow.audit_event(with_change(event, None, Some(json!({ "name": name }))));
+                }
+            }
         }
         let settings = json!({ "speed": 60.0 });
         for (name, site, model) in DEMO_PRINTERS {
@@ -354,9 +457,59 @@ impl Console<'_> {
                 owner,
                 project: Some(project),
                 analysis: Some(&analysed.analysis),
+                model: None,
+                sliced_from: None,
             };
             let file = store::insert_file(uow.conn(), org, &new, now).await?;
             file_ids.push(file);
+            let event = console_event(chain, now, "file.upload", "file", file.to_string());
+            uow.audit_event(with_change(
+                event,
+                None,
+                Some(json!({ "name": name, "sha256": hash, "size": size, "project_id": project })),
+            ));
+        }
+        for (name, kind, bytes) in DEMO_MODEL_FILES {
+            let size = bytes.len() as u64;
+            let format = match kind {
+                FileKind::ThreeMf => mesh::Format::ThreeMf,
+                FileKind::Obj => mesh::Format::Obj,
+                _ => mesh::Format::StlBinary,
+            };
+            let info = match format {
+                mesh::Format::StlBinary => mesh::read_stl(std::io::Cursor::new(bytes), size),
+                other => mesh::read(other, std::io::Cursor::new(bytes), size),
+            }
+            .map_err(|e| crate::AppError::internal(std::io::Error::other(e.to_string())))?;
+            let facts = domain::ModelFacts {
+                format: info.format.key().to_string(),
+                facets: info.facets,
+                objects: info.objects,
+                bounds: domain::FileBounds {
+                    min: info.bounds.min,
+                    max: info.bounds.max,
+                },
+                size_mm: info.size,
+            };
+            let hash = ContentHash::from_digest(Sha256::digest(bytes).into());
+            self.app
+                .settings()
+                .blobs
+                .put_bytes(org, &hash, Bytes::from_static(bytes))
+                .await?;
+            store::insert_blob(uow.conn(), org, &hash, size, &[], now).await?;
+            let new = store::NewFile {
+                name,
+                sha256: &hash,
+                size,
+                kind,
+                owner,
+                project: Some(project),
+                analysis: None,
+                model: Some(&facts),
+                sliced_from: None,
+            };
+            let file = store::insert_file(uow.conn(), org, &new, now).await?;
             let event = console_event(chain, now, "file.upload", "file", file.to_string());
             uow.audit_event(with_change(
                 event,

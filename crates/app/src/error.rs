@@ -166,7 +166,13 @@ error_codes! {
     NotApprovable = "not_approvable",
         "You cannot decide this job: it is your own (without `approval.skip`), or none of its printers is one you have access to, or you cannot see its file.";
     UnsupportedFileType = "unsupported_file_type",
-        "The uploaded file is not G-code (`found` says what it is: `empty`, `stl_ascii`, `stl_binary`, `3mf_or_zip`, `obj`, `png`, `jpeg`, `text` or `binary`; `accepted` lists what is taken).";
+        "The uploaded file is neither G-code nor a model to slice (`found` says what it is: `empty`, `png`, `jpeg`, `text` or `binary`; `accepted` lists what is taken).";
+    InvalidModel = "invalid_model",
+        "The uploaded model (STL, 3MF or OBJ) cannot be sliced: a 3MF that is not a ZIP archive, an STL or OBJ with no facets, a malformed or oversized mesh (the message says which), or a model larger than every printer you may use (`does_not_fit`).";
+    NotSliced = "not_sliced",
+        "The file is a model (STL, 3MF or OBJ), not G-code: slice it first (`POST /api/v1/orgs/{org_id}/files/{file_id}/slices`) and submit the G-code the slice makes.";
+    SliceFinished = "slice_finished",
+        "The slice is done, failed or cancelled already (or changed state meanwhile): only a queued or slicing slice can be cancelled.";
     ProjectNotEmpty = "project_not_empty",
         "The library project still holds files; move or delete them first.";
     QuotaExceeded = "quota_exceeded",
@@ -222,10 +228,24 @@ pub enum AppError {
     FileTooLarge { limit: u64 },
     /// An upload is not a kind of file the library takes.
     #[error(
-        "this is {}, not G-code; upload G-code (.gcode) from PrusaSlicer, SuperSlicer, OrcaSlicer, Bambu Studio, Cura or Simplify3D",
+        "this is {}, not G-code or a model; upload G-code (.gcode) from PrusaSlicer, SuperSlicer, OrcaSlicer, Bambu Studio, Cura or Simplify3D, or a model to slice (.stl, .3mf, .obj)",
         .0.describe()
     )]
     UnsupportedFile(crate::files::FoundKind),
+    /// An uploaded model cannot be sliced (malformed, empty, or too large for every printer).
+    #[error("{0}")]
+    InvalidModel(String),
+    /// The request changes a slicer setting the actor may not change.
+    #[error(
+        "changing the slicer setting {setting:?} needs the permission {:?} ({})",
+        permission.key(),
+        permission.title()
+    )]
+    SettingDenied {
+        setting: String,
+        permission: Permission,
+        ask: Vec<String>,
+    },
     /// The request body broke off or could not be decoded.
     #[error("the request body could not be read: {0}")]
     UnreadableBody(String),
@@ -298,6 +318,8 @@ impl AppError {
             AppError::FileTooLarge { .. } => ErrorCode::FileTooLarge,
             AppError::UnreadableBody(_) => ErrorCode::UnreadableBody,
             AppError::UnsupportedFile(_) => ErrorCode::UnsupportedFileType,
+            AppError::InvalidModel(_) => ErrorCode::InvalidModel,
+            AppError::SettingDenied { .. } => ErrorCode::PermissionDenied,
             AppError::Printer(e) => match e {
                 DriverError::Unreachable(_) | DriverError::Timeout(_) => {
                     ErrorCode::PrinterUnreachable

@@ -27,6 +27,7 @@ mod quotas;
 mod reports;
 #[cfg(test)]
 mod schema;
+pub mod slicing;
 mod supervision;
 mod unit_of_work;
 mod uploads;
@@ -96,6 +97,7 @@ pub use quotas::{
 pub use reports::{
     MAX_REPORT_DAYS, REPORT_CSV_HEADER, Report, ReportGroup, ReportQuery, ReportRow,
 };
+pub use slicing::{ProfileInput, SettingView, SettingsView, SlicerSettings, Slicing, StartSlice};
 pub use store::AuditPage;
 /// What the quota and billing use cases return as the store keeps it.
 pub use store::{BillingSettings, LedgerEntry, QuotaRequest};
@@ -123,6 +125,8 @@ pub struct Settings {
     /// Where file contents are kept. The default keeps them in memory, for tests; the server
     /// configures a directory or S3-compatible storage.
     pub blobs: store::BlobStore,
+    /// How PrusaSlicer runs in the slicing pool.
+    pub slicer: SlicerSettings,
 }
 
 impl Default for Settings {
@@ -138,6 +142,7 @@ impl Default for Settings {
             max_print_file_bytes: MAX_PRINT_FILE_BYTES,
             max_library_file_bytes: MAX_LIBRARY_FILE_BYTES,
             blobs: store::BlobStore::memory(),
+            slicer: SlicerSettings::default(),
         }
     }
 }
@@ -164,6 +169,8 @@ struct Inner {
     /// Held by the dispatcher's pass under way.
     dispatch_pass: tokio::sync::Mutex<()>,
     metrics: metrics::Metrics,
+    /// The slicing pool's state in this instance.
+    slicer: slicing::Pool,
 }
 
 impl std::fmt::Debug for App {
@@ -199,6 +206,7 @@ impl App {
                 dispatch_wake: tokio::sync::Notify::new(),
                 dispatch_pass: tokio::sync::Mutex::new(()),
                 metrics: metrics::Metrics::default(),
+                slicer: slicing::Pool::default(),
             }),
         }
     }

@@ -75,7 +75,8 @@ impl std::fmt::Debug for StagedFile {
     }
 }
 
-/// Creates the staging directory and removes what a crash left there long ago.
+/// Creates the staging directory and removes what a crash left there long ago (uploads, and
+/// slicing work directories).
 pub fn prepare_staging_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let now = SystemTime::now();
@@ -93,6 +94,22 @@ pub fn prepare_staging_dir(dir: &Path) -> std::io::Result<()> {
             .is_some_and(|age| age > STALE_AFTER);
         if ours && stale {
             drop(TempPath(entry.path()));
+        }
+        // A slicing work directory (`slice-<id>-<random>`) a crash left behind: slices run at
+        // most a day, so one untouched for two days is nobody's.
+        let slicing = name.to_str().is_some_and(|n| n.starts_with("slice-"))
+            && entry.file_type().is_ok_and(|t| t.is_dir());
+        let abandoned = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|modified| now.duration_since(modified).ok())
+            .is_some_and(|age| age > 2 * STALE_AFTER);
+        if slicing
+            && abandoned
+            && let Err(e) = std::fs::remove_dir_all(entry.path())
+        {
+            tracing::warn!(path = %entry.path().display(), error = %e, "cannot remove an abandoned slicing directory");
         }
     }
     Ok(())

@@ -108,6 +108,8 @@ id_type! {
     QuotaPeriodId => "quota period",
     QuotaRequestId => "quota request",
     LedgerEntryId => "ledger entry",
+    SliceId => "slice",
+    SlicerProfileId => "slicing profile",
 }
 
 #[cfg(test)]

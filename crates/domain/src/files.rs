@@ -44,27 +44,69 @@ impl fmt::Display for ContentHash {
     }
 }
 
-/// What a file is. Only G-code is accepted today; models to slice (STL, 3MF, OBJ) come with
-/// the slicer.
+/// What a file is: G-code to print, or a model to slice (STL, 3MF, OBJ).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FileKind {
     Gcode,
+    Stl,
+    #[serde(rename = "3mf")]
+    ThreeMf,
+    Obj,
 }
 
 impl FileKind {
     pub fn key(self) -> &'static str {
         match self {
             FileKind::Gcode => "gcode",
+            FileKind::Stl => "stl",
+            FileKind::ThreeMf => "3mf",
+            FileKind::Obj => "obj",
         }
     }
 
     pub fn parse(key: &str) -> Option<FileKind> {
         match key {
             "gcode" => Some(FileKind::Gcode),
+            "stl" => Some(FileKind::Stl),
+            "3mf" => Some(FileKind::ThreeMf),
+            "obj" => Some(FileKind::Obj),
             _ => None,
         }
     }
+
+    /// A model to slice, not G-code to print.
+    pub fn is_model(self) -> bool {
+        self != FileKind::Gcode
+    }
+}
+
+/// What the model checks found in a model file (STL, 3MF, OBJ).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelFacts {
+    /// `stl_binary`, `stl_ascii`, `obj` or `3mf`.
+    pub format: String,
+    /// Triangles over every object.
+    pub facets: u64,
+    /// Objects with a mesh.
+    pub objects: u32,
+    /// The box around every vertex, in the file's coordinates, mm.
+    pub bounds: FileBounds,
+    /// The largest object's width, depth and height, mm: what must fit a build volume.
+    pub size_mm: [f64; 3],
+}
+
+/// Which model and settings made a G-code file that Farmhand sliced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlicedFrom {
+    pub slice_id: crate::SliceId,
+    pub model_file_id: FileId,
+    pub model_name: String,
+    pub model_sha256: String,
+    pub printer_model_id: crate::PrinterModelId,
+    pub profile_id: Option<crate::SlicerProfileId>,
+    /// Every PrusaSlicer option Farmhand set (the profile's, the printer model's, the member's).
+    pub settings: std::collections::BTreeMap<String, String>,
 }
 
 /// Filament one extruder uses.
@@ -147,8 +189,12 @@ pub struct LibraryFile {
     pub owner_member_id: MemberId,
     /// The project it is in; `None`: its owner's personal space.
     pub project_id: Option<ProjectId>,
-    /// `None` until the analysis is ready.
+    /// `None` until the analysis is ready (and for models, which have `model` instead).
     pub analysis: Option<FileAnalysis>,
+    /// For a model: what the model checks found.
+    pub model: Option<ModelFacts>,
+    /// For G-code Farmhand sliced: the model and settings that made it.
+    pub sliced_from: Option<SlicedFrom>,
     pub created_at: Timestamp,
 }
 

@@ -9,6 +9,7 @@ pub mod money;
 pub mod printer_state;
 pub mod quotas;
 pub mod schema;
+pub mod slicing;
 pub mod staffed_hours;
 pub mod values;
 
@@ -18,5 +19,6 @@ pub use entities::*;
 pub use files::*;
 pub use jobs::{AnswerValue, Job, JobEvent, JobState, JobStep, JobTarget, Question, QuestionKind};
 pub use printer_state::{PrintState, PrinterState};
+pub use slicing::{Placement, Slice, SliceState, SlicerProfile};
 pub use staffed_hours::{LocalTime, StaffedHours, StaffedPeriod, TimeOfDay, Weekday};
 pub use values::*;

@@ -49,6 +49,56 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub sign_in_throttle: ThrottleConfig,
     pub files: FilesConfig,
+    pub slicer: SlicerConfig,
+}
+
+/// Slicing on the server: PrusaSlicer's command line in a pool of subprocesses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlicerConfig {
+    /// PrusaSlicer's command line program: a name on `PATH` or a path (for example an
+    /// extracted AppImage's `prusa-slicer`). Debian's `prusa-slicer` package by default.
+    pub command: PathBuf,
+    /// PrusaSlicer processes running at once (1 to 256); 0: one per CPU core.
+    pub workers: usize,
+    /// A slice running longer is killed and fails (1 to 86400 seconds).
+    pub time_limit_secs: u64,
+    /// Address space one PrusaSlicer process may use, MiB (64 to 1048576); a slice needing
+    /// more fails.
+    pub memory_limit_mb: u64,
+    /// Run PrusaSlicer without network (`unshare -n`); when the system cannot, slices fail
+    /// rather than run with network. Turn off only where the host has no network anyway.
+    pub isolate_network: bool,
+}
+
+impl Default for SlicerConfig {
+    fn default() -> Self {
+        SlicerConfig {
+            command: PathBuf::from("prusa-slicer"),
+            workers: 0,
+            time_limit_secs: 600,
+            memory_limit_mb: 4096,
+            isolate_network: true,
+        }
+    }
+}
+
+impl SlicerConfig {
+    pub fn settings(&self) -> app::SlicerSettings {
+        let defaults = app::SlicerSettings::default();
+        app::SlicerSettings {
+            command: self.command.clone(),
+            workers: if self.workers == 0 {
+                defaults.workers
+            } else {
+                self.workers
+            },
+            time_limit: std::time::Duration::from_secs(self.time_limit_secs),
+            // Checked by `validate` to be at most 1 TiB: no overflow.
+            memory_limit_bytes: self.memory_limit_mb.saturating_mul(1 << 20),
+            isolate_network: self.isolate_network,
+        }
+    }
 }
 
 /// The file library: how large an upload may be and where contents are kept.
@@ -165,6 +215,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             sign_in_throttle: ThrottleConfig::default(),
             files: FilesConfig::default(),
+            slicer: SlicerConfig::default(),
         }
     }
 }
@@ -219,6 +270,7 @@ impl std::fmt::Debug for Config {
             .field("database", &self.database)
             .field("sign_in_throttle", &self.sign_in_throttle)
             .field("files", &self.files)
+            .field("slicer", &self.slicer)
             .finish()
     }
 }
@@ -278,6 +330,18 @@ impl Config {
             && s3.bucket.trim().is_empty()
         {
             bail!("files.s3.bucket must name a bucket");
+        }
+        if self.slicer.workers > 256 {
+            bail!("slicer.workers must be from 0 (one per core) to 256");
+        }
+        if !(1..=86_400).contains(&self.slicer.time_limit_secs) {
+            bail!("slicer.time_limit_secs must be from 1 to 86400");
+        }
+        if !(64..=1 << 20).contains(&self.slicer.memory_limit_mb) {
+            bail!("slicer.memory_limit_mb must be from 64 to 1048576");
+        }
+        if self.slicer.command.as_os_str().is_empty() {
+            bail!("slicer.command must name PrusaSlicer's program");
         }
         if self.database.max_connections < 1 {
             bail!("database.max_connections must be at least 1");
@@ -347,6 +411,7 @@ impl Config {
                 lease_ttl: std::time::Duration::from_secs(self.lease_ttl_secs),
                 lease_renewal: std::time::Duration::from_secs(self.lease_ttl_secs) / 4,
             },
+            slicer: self.slicer.settings(),
             ..app::Settings::default()
         })
     }
@@ -502,6 +567,20 @@ max_file_mb = 512
 # secret_access_key = "..."
 # prefix = ""                           # prepended to every key
 # allow_http = false                    # allow a plain http:// endpoint
+
+# Slicing on the server: PrusaSlicer's command line in a pool of subprocesses.
+[slicer]
+# PrusaSlicer's program: a name on PATH or a path (for example an extracted AppImage's
+# prusa-slicer). Debian's prusa-slicer package by default.
+command = "prusa-slicer"
+# PrusaSlicer processes running at once (up to 256); 0: one per CPU core.
+workers = 0
+# A slice running longer is killed and fails (1 to 86400 seconds).
+time_limit_secs = 600
+# Address space one PrusaSlicer process may use, MiB (64 to 1048576).
+memory_limit_mb = 4096
+# Run PrusaSlicer without network (unshare -n); when the system cannot, slices fail.
+isolate_network = true
 "#;
 
 #[cfg(test)]

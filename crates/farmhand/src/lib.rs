@@ -61,6 +61,8 @@ pub struct Server {
     task: JoinHandle<std::io::Result<()>>,
     /// This instance's part of the fleet; it gives its printers up when it ends.
     instance: JoinHandle<()>,
+    /// The slicing pool; slices it was running go back to the queue when it ends.
+    slicer: JoinHandle<()>,
 }
 
 impl Server {
@@ -93,6 +95,10 @@ impl Server {
         let dispatch_app = app.clone();
         let dispatch_stop = shutdown.subscribe();
         tokio::spawn(async move { dispatch_app.run_dispatcher(dispatch_stop).await });
+        // The slicing pool slices queued models until the server stops.
+        let slicer_app = app.clone();
+        let slicer_stop = shutdown.subscribe();
+        let slicer = tokio::spawn(async move { slicer_app.run_slicer(slicer_stop).await });
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
         let task = tokio::spawn(async move {
             axum::serve(listener, service)
@@ -107,6 +113,7 @@ impl Server {
             shutdown,
             task,
             instance,
+            slicer,
         })
     }
 
@@ -124,6 +131,8 @@ impl Server {
         self.task.await??;
         // Its printers' leases are given up, for other instances to take at once.
         let _ = self.instance.await;
+        // Slices being sliced go back to the queue.
+        let _ = self.slicer.await;
         self.app.store().close().await;
         Ok(())
     }
@@ -132,6 +141,7 @@ impl Server {
     pub async fn wait(self) -> anyhow::Result<()> {
         self.task.await??;
         let _ = self.instance.await;
+        let _ = self.slicer.await;
         Ok(())
     }
 

@@ -54,6 +54,7 @@ mod migrations;
 pub mod people;
 pub mod quotas;
 pub(crate) mod rows;
+pub mod slicing;
 mod url;
 
 use std::time::Duration;
@@ -84,6 +85,7 @@ pub use identity::*;
 pub use jobs::*;
 pub use people::*;
 pub use quotas::*;
+pub use slicing::*;
 
 /// A connection for reads outside a transaction.
 pub type ReadConn = PoolConnection<Any>;

@@ -27,6 +27,7 @@ pub(crate) const SQLITE: &[(&str, &str)] = migrations!("sqlite":
     "0011_quotas_billing.sql",
     "0012_parallel_copies.sql",
     "0013_running_balances_job_runs.sql",
+    "0014_slicing.sql",
 );
 pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres":
     "0001_foundation.sql",
@@ -42,6 +43,7 @@ pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres":
     "0011_quotas_billing.sql",
     "0012_parallel_copies.sql",
     "0013_running_balances_job_runs.sql",
+    "0014_slicing.sql",
 );
 
 pub const MIGRATION_NAMES_SQLITE: fn() -> Vec<&'static str> =

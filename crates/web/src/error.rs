@@ -52,6 +52,9 @@ pub fn status(code: ErrorCode) -> StatusCode {
         ErrorCode::InvitationEmailMismatch => StatusCode::CONFLICT,
         ErrorCode::SignInRequired => StatusCode::CONFLICT,
         ErrorCode::UnsupportedFileType => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::InvalidModel => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::NotSliced => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::SliceFinished => StatusCode::CONFLICT,
         ErrorCode::ProjectNotEmpty => StatusCode::CONFLICT,
         ErrorCode::ProjectReadOnly => StatusCode::FORBIDDEN,
         ErrorCode::QuotaExceeded => StatusCode::UNPROCESSABLE_ENTITY,
@@ -165,7 +168,18 @@ impl From<AppError> for ApiError {
             AppError::UnsupportedFile(found) => {
                 api = api
                     .with("found", json!(found.key()))
-                    .with("accepted", json!(["gcode"]));
+                    .with("accepted", json!(["gcode", "stl", "3mf", "obj"]));
+            }
+            AppError::SettingDenied {
+                setting,
+                permission,
+                ask,
+            } => {
+                api = api
+                    .with("setting", json!(setting))
+                    .with("permission", json!(permission.key()))
+                    .with("title", json!(permission.title()))
+                    .with("ask", json!(ask));
             }
             AppError::Throttled { retry_after_secs } => {
                 api.retry_after = Some(retry_after_secs);
@@ -263,7 +277,13 @@ mod tests {
             AppError::Elsewhere {
                 address: "http://127.0.0.1:1".into(),
             },
-            AppError::UnsupportedFile(app::FoundKind::StlBinary),
+            AppError::UnsupportedFile(app::FoundKind::Png),
+            AppError::InvalidModel("the STL has no facets".into()),
+            AppError::SettingDenied {
+                setting: "fill_pattern".into(),
+                permission: Permission::SlicerAdvancedTab,
+                ask: Vec::new(),
+            },
         ];
         for code in ErrorCode::ALL {
             all.push(AppError::conflict(*code, "x"));

@@ -177,7 +177,7 @@ impl Viewer {
 }
 
 /// Loads a file and what the actor may do with it; one they cannot see is "not found".
-async fn reachable_file(
+pub(crate) async fn reachable_file(
     conn: &mut store::Conn,
     viewer: &Viewer,
     org: domain::OrgId,
@@ -262,9 +262,12 @@ impl Files<'_> {
     {
         actor.require(Permission::FilesUpload)?;
         let name = crate::control::check_file_name(&input.name)?;
+        let named_model = model_extension(&name);
         let profile = {
             let mut conn = self.app.store().read().await?;
-            require_gcode_upload(&mut conn, actor).await?;
+            if named_model.is_none() {
+                require_gcode_upload(&mut conn, actor).await?;
+            }
             let viewer = Viewer::of(&mut conn, actor).await?;
             require_destination(&mut conn, &viewer, actor.org(), input.project_id).await?;
             self.profile(&mut conn, actor, input.printer_model_id)
@@ -281,11 +284,28 @@ impl Files<'_> {
                 .map_err(AppError::internal)?
                 .map_err(AppError::internal)?
         };
-        if found != FoundKind::Gcode {
-            return Err(AppError::UnsupportedFile(found));
-        }
-        let analysed =
-            analysis::analyse_file(path.clone(), profile, input.printer_model_id).await?;
+        let kind = match (named_model, found) {
+            (Some(kind), _) => kind,
+            (None, FoundKind::StlAscii | FoundKind::StlBinary) => FileKind::Stl,
+            (None, FoundKind::ThreeMfOrZip) => FileKind::ThreeMf,
+            (None, FoundKind::Obj) => FileKind::Obj,
+            (None, FoundKind::Gcode) => FileKind::Gcode,
+            (None, other) => return Err(AppError::UnsupportedFile(other)),
+        };
+        let (analysed, model) = if kind.is_model() {
+            let facts = check_model(path.clone(), kind, size).await?;
+            let models = {
+                let mut conn = self.app.store().read().await?;
+                store::list_printer_models(&mut conn, actor.org()).await?
+            };
+            crate::slicing::fits_some_printer(actor, &models, &facts.size_mm)
+                .map_err(|why| AppError::conflict(crate::error::ErrorCode::DoesNotFit, why))?;
+            (None, Some(facts))
+        } else {
+            let analysed =
+                analysis::analyse_file(path.clone(), profile, input.printer_model_id).await?;
+            (Some(analysed), None)
+        };
         let hash = ContentHash::from_digest(*staged.file().sha256());
         let blobs = &self.app.settings().blobs;
         if !blobs.contains(actor.org(), &hash).await? {
@@ -295,14 +315,14 @@ impl Files<'_> {
         // Rights and places may have moved while the file arrived.
         let now_actor = uow.actor().clone();
         now_actor.require(Permission::FilesUpload)?;
-        require_gcode_upload(uow.conn(), &now_actor).await?;
+        if !kind.is_model() {
+            require_gcode_upload(uow.conn(), &now_actor).await?;
+        }
         let viewer = Viewer::of(uow.conn(), &now_actor).await?;
         require_destination(uow.conn(), &viewer, actor.org(), input.project_id).await?;
         let thumbnails: Vec<store::NewThumbnail<'_>> = analysed
-            .analysis
-            .thumbnails
             .iter()
-            .zip(&analysed.images)
+            .flat_map(|a| a.analysis.thumbnails.iter().zip(&a.images))
             .map(|(info, data)| store::NewThumbnail {
                 format: &info.format,
                 width: info.width,
@@ -316,10 +336,12 @@ impl Files<'_> {
             name: &name,
             sha256: &hash,
             size,
-            kind: FileKind::Gcode,
+            kind,
             owner: actor.member_id(),
             project: input.project_id,
-            analysis: Some(&analysed.analysis),
+            analysis: analysed.as_ref().map(|a| &a.analysis),
+            model: model.as_ref(),
+            sliced_from: None,
         };
         let id = store::insert_file(uow.conn(), actor.org(), &new, now).await?;
         let file = store::get_file(uow.conn(), actor.org(), id)
@@ -566,6 +588,8 @@ async fn copy_into(
         owner,
         project: to.project_id,
         analysis: source.analysis.as_ref(),
+        model: source.model.as_ref(),
+        sliced_from: source.sliced_from.as_ref(),
     };
     let copy_id = store::insert_file(uow.conn(), org, &new, now).await?;
     let copy = store::get_file(uow.conn(), org, copy_id)
@@ -575,6 +599,53 @@ async fn copy_into(
     after["file"] = file_summary(&copy);
     uow.audit(Audit::of("file.copy", "file", copy_id).after(after));
     Ok(copy)
+}
+
+/// The model kind a file name says (`.stl`, `.3mf`, `.obj`, any case).
+fn model_extension(name: &str) -> Option<FileKind> {
+    let (_, extension) = name.rsplit_once('.')?;
+    match extension.to_ascii_lowercase().as_str() {
+        "stl" => Some(FileKind::Stl),
+        "3mf" => Some(FileKind::ThreeMf),
+        "obj" => Some(FileKind::Obj),
+        _ => None,
+    }
+}
+
+/// Reads a model with the model checks, off the runtime: its facets, objects and size, or a
+/// refusal saying what is wrong with it.
+async fn check_model(
+    path: std::path::PathBuf,
+    kind: FileKind,
+    size: u64,
+) -> AppResult<domain::ModelFacts> {
+    let read = tokio::task::spawn_blocking(move || {
+        let file = std::io::BufReader::new(std::fs::File::open(path)?);
+        let read = match kind {
+            FileKind::ThreeMf => mesh::read_3mf(file),
+            FileKind::Obj => mesh::read_obj(file),
+            _ => mesh::read_stl(file, size),
+        };
+        Ok::<_, std::io::Error>(read)
+    })
+    .await
+    .map_err(AppError::internal)?
+    .map_err(AppError::internal)?;
+    let info = match read {
+        Ok(info) => info,
+        Err(mesh::Error::Io(e)) => return Err(AppError::internal(std::io::Error::other(e))),
+        Err(e) => return Err(AppError::InvalidModel(e.to_string())),
+    };
+    Ok(domain::ModelFacts {
+        format: info.format.key().to_string(),
+        facets: info.facets,
+        objects: info.objects,
+        bounds: domain::FileBounds {
+            min: info.bounds.min,
+            max: info.bounds.max,
+        },
+        size_mm: info.size,
+    })
 }
 
 /// With the organization's G-code restriction on, only members holding `files.upload_gcode`

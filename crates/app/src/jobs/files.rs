@@ -165,6 +165,15 @@ pub(crate) async fn usable_file(
     if unusable_because(uow.conn(), &actor, &file).await?.is_some() {
         return Err(AppError::not_found("file"));
     }
+    if file.kind != domain::FileKind::Gcode.key() {
+        return Err(AppError::conflict(
+            ErrorCode::NotSliced,
+            format!(
+                "the file {:?} is a model, not G-code: slice it first and submit the G-code the slice makes",
+                file.name
+            ),
+        ));
+    }
     let facts = match &file.analysis {
         Some(analysis) => FileFacts::parse(analysis)?,
         None => {

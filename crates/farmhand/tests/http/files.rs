@@ -92,24 +92,32 @@ async fn an_uploaded_file_carries_its_analysis_and_serves_its_thumbnail(server: 
 
 async fn what_is_not_gcode_is_refused_with_what_was_found(server: &TestServer) {
     let (org, owner) = server.org_with_owner("Lab", "owner@lab.test").await;
-    let mut stl = vec![0u8; 80];
-    stl.extend_from_slice(&1u32.to_le_bytes());
-    stl.extend_from_slice(&[3u8; 50]);
     let cases: Vec<(Vec<u8>, &str)> = vec![
         (Vec::new(), "empty"),
-        (b"solid x\nfacet normal 0 0 1\n".to_vec(), "stl_ascii"),
-        (stl, "stl_binary"),
-        (b"PK\x03\x04\x14\x00rest of a 3mf".to_vec(), "3mf_or_zip"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR".to_vec(), "png"),
         (vec![0, 159, 146, 150, 0, 1, 2], "binary"),
+        (b"a shopping list\n".to_vec(), "text"),
     ];
     for (bytes, found) in cases {
         let (status, body) = upload(&owner, org, "name=part.gcode", &bytes).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{found}: {body}");
         assert_eq!(body["error"]["code"], "unsupported_file_type", "{body}");
         assert_eq!(body["error"]["found"], found, "{body}");
-        assert_eq!(body["error"]["accepted"], json!(["gcode"]));
+        assert_eq!(
+            body["error"]["accepted"],
+            json!(["gcode", "stl", "3mf", "obj"])
+        );
     }
+    // Models are taken (tests/http/slicing.rs), but not broken ones.
+    let (status, body) = upload(
+        &owner,
+        org,
+        "name=part.gcode",
+        b"PK\x03\x04\x14\x00rest of a 3mf",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_model", "{body}");
     let (_, page) = owner.get(&format!("/api/v1/orgs/{org}/files")).await;
     assert_eq!(page["files"], json!([]));
     assert!(server.staged_files().is_empty());

@@ -20,5 +20,6 @@ mod organizations;
 mod printing;
 mod quotas;
 mod security;
+mod slicing;
 mod tokens;
 mod ui;

@@ -2,7 +2,8 @@
 //! personal space) and its analysis.
 
 use domain::{
-    ContentHash, FileAnalysis, FileId, FileKind, LibraryFile, MemberId, OrgId, ProjectId, Timestamp,
+    ContentHash, FileAnalysis, FileId, FileKind, LibraryFile, MemberId, ModelFacts, OrgId,
+    ProjectId, SlicedFrom, Timestamp,
 };
 use sqlx::any::AnyRow;
 
@@ -20,6 +21,8 @@ pub struct NewFile<'a> {
     pub owner: MemberId,
     pub project: Option<ProjectId>,
     pub analysis: Option<&'a FileAnalysis>,
+    pub model: Option<&'a ModelFacts>,
+    pub sliced_from: Option<&'a SlicedFrom>,
 }
 
 /// Where files are listed from.
@@ -42,7 +45,7 @@ pub struct FileQuery {
     pub limit: u32,
 }
 
-const FILE_COLUMNS: &str = "f.id, f.name, f.sha256, f.size, f.kind, f.owner_member_id, f.project_id, f.analysis, f.created_at";
+const FILE_COLUMNS: &str = "f.id, f.name, f.sha256, f.size, f.kind, f.owner_member_id, f.project_id, f.analysis, f.model, f.sliced_from, f.created_at";
 
 fn file_from_row(row: &AnyRow) -> Result<LibraryFile, StoreError> {
     let sha256 = ContentHash::parse("sha256", &text(row, "sha256")?)
@@ -52,6 +55,18 @@ fn file_from_row(row: &AnyRow) -> Result<LibraryFile, StoreError> {
         .map(|json| {
             serde_json::from_str::<FileAnalysis>(&json)
                 .map_err(|e| StoreError::Corrupt(format!("invalid file analysis: {e}")))
+        })
+        .transpose()?;
+    let model = opt_text(row, "model")?
+        .map(|json| {
+            serde_json::from_str::<ModelFacts>(&json)
+                .map_err(|e| StoreError::Corrupt(format!("invalid model facts: {e}")))
+        })
+        .transpose()?;
+    let sliced_from = opt_text(row, "sliced_from")?
+        .map(|json| {
+            serde_json::from_str::<SlicedFrom>(&json)
+                .map_err(|e| StoreError::Corrupt(format!("invalid slice origin: {e}")))
         })
         .transpose()?;
     Ok(LibraryFile {
@@ -65,6 +80,8 @@ fn file_from_row(row: &AnyRow) -> Result<LibraryFile, StoreError> {
         owner_member_id: MemberId(int(row, "owner_member_id")?),
         project_id: opt_int(row, "project_id")?.map(ProjectId),
         analysis,
+        model,
+        sliced_from,
         created_at: ts(row, "created_at")?,
     })
 }
@@ -76,9 +93,11 @@ pub async fn insert_file(
     now: Timestamp,
 ) -> Result<FileId, StoreError> {
     let analysis = file.analysis.map(json_text).transpose()?;
+    let model = file.model.map(json_text).transpose()?;
+    let sliced_from = file.sliced_from.map(json_text).transpose()?;
     let row = sqlx::query(
-        "INSERT INTO files (org_id, name, sha256, size, kind, owner_member_id, project_id, analysis, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        "INSERT INTO files (org_id, name, sha256, size, kind, owner_member_id, project_id, analysis, model, sliced_from, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
     .bind(org.get())
     .bind(file.name.to_string())
@@ -88,6 +107,8 @@ pub async fn insert_file(
     .bind(file.owner.get())
     .bind(file.project.map(ProjectId::get))
     .bind(analysis)
+    .bind(model)
+    .bind(sliced_from)
     .bind(now.micros())
     .fetch_one(&mut *conn)
     .await?;

@@ -18,6 +18,8 @@ pub struct JobFile {
     pub analysis: Option<String>,
     /// Removed from the library: the jobs that use it keep it, new submissions cannot.
     pub removed: bool,
+    /// `gcode`, or a model's kind (`stl`, `3mf`, `obj`).
+    pub kind: String,
 }
 
 pub async fn job_file(
@@ -26,7 +28,7 @@ pub async fn job_file(
     id: FileId,
 ) -> Result<Option<JobFile>, StoreError> {
     let row = sqlx::query(
-        "SELECT id, name, owner_member_id, project_id, analysis, removed_at FROM files \
+        "SELECT id, name, owner_member_id, project_id, analysis, removed_at, kind FROM files \
          WHERE org_id = $1 AND id = $2",
     )
     .bind(org.get())
@@ -41,6 +43,7 @@ pub async fn job_file(
             project_id: opt_int(&row, "project_id")?,
             analysis: opt_text(&row, "analysis")?,
             removed: opt_int(&row, "removed_at")?.is_some(),
+            kind: text(&row, "kind")?,
         })
     })
     .transpose()

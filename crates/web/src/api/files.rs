@@ -22,17 +22,21 @@ use crate::wire::files::{
 };
 use crate::wire::ids::{FileId, JobId, MemberId, OrgId, ProjectId, WorkgroupId};
 
-/// Upload a G-code file (the raw request body) into the library. It streams to disk as it
-/// arrives, is analysed (time, filament, layers, bounds, slicer metadata, thumbnails) and is
-/// stored once per organization by its SHA-256. One larger than the limit is refused with 413
-/// `file_too_large` — at once when `Content-Length` says so; one that is not G-code with 422
-/// `unsupported_file_type` naming what it is (`found`) and what is accepted (`accepted`). With
-/// the organization's G-code restriction on, members without `files.upload_gcode` get 403.
+/// Upload a G-code file or a model to slice (STL, 3MF, OBJ; the raw request body) into the
+/// library. It streams to disk as it arrives; G-code is analysed (time, filament, layers,
+/// bounds, slicer metadata, thumbnails), a model checked (format, facets, objects, size: its
+/// `model`); both are stored once per organization by their SHA-256. One larger than the limit
+/// is refused with 413 `file_too_large` — at once when `Content-Length` says so; one that is
+/// neither with 422 `unsupported_file_type` naming what it is (`found`) and what is accepted
+/// (`accepted`); a model that cannot be sliced with 422 `invalid_model` saying why, or
+/// `does_not_fit` when it is larger than every printer you may queue on. A name ending in
+/// `.stl`, `.3mf` or `.obj` is read as that model. With the organization's G-code restriction
+/// on, members without `files.upload_gcode` get 403 for G-code (models are always taken).
 #[utoipa::path(post, path = "/orgs/{org_id}/files", tag = "files",
     params(("org_id" = OrgId, Path), UploadQuery),
-    request_body(content = RawFile, content_type = "application/octet-stream", description = "The G-code file."),
+    request_body(content = RawFile, content_type = "application/octet-stream", description = "The G-code file or model."),
     responses((status = 201, body = File)),
-    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::FileTooLarge, E::UnreadableBody, E::UnsupportedFileType, E::ProjectReadOnly])))))]
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::FileTooLarge, E::UnreadableBody, E::UnsupportedFileType, E::InvalidModel, E::DoesNotFit, E::ProjectReadOnly])))))]
 pub async fn upload(
     State(state): State<WebState>,
     Org(actor): Org,

@@ -31,6 +31,7 @@ const SUBMISSION_ERRORS: &[E] = &[
     E::NozzleMismatch,
     E::InvalidAnswers,
     E::FileNotReady,
+    E::NotSliced,
     E::QuotaExceeded,
     E::InsufficientBalance,
 ];

@@ -15,6 +15,7 @@ mod orgs;
 mod printer_control;
 mod quotas;
 mod ranks;
+mod slicing;
 mod tokens;
 mod workgroups;
 
@@ -57,11 +58,13 @@ pub struct ErrorDetail {
     pub field: Option<String>,
     /// With `too_many_attempts`: as the `Retry-After` header.
     pub retry_after_seconds: Option<u64>,
-    /// With `unsupported_file_type`: what the file is (`empty`, `stl_ascii`, `stl_binary`,
-    /// `3mf_or_zip`, `obj`, `png`, `jpeg`, `text`, `binary`).
+    /// With `unsupported_file_type`: what the file is (`empty`, `png`, `jpeg`, `text`,
+    /// `binary`).
     pub found: Option<String>,
     /// With `unsupported_file_type`: the kinds of file accepted.
     pub accepted: Option<Vec<String>>,
+    /// With `permission_denied` for a slicer setting: the setting's PrusaSlicer key.
+    pub setting: Option<String>,
 }
 
 #[derive(utoipa::OpenApi)]
@@ -87,6 +90,7 @@ pub struct ErrorDetail {
         (name = "files", description = "The file library: uploads, analysis, thumbnails and library projects"),
         (name = "quotas", description = "Allowances of the organization, workgroups and members; usage; custom periods; quota requests"),
         (name = "billing", description = "Balances and their ledger, prices, billing settings"),
+        (name = "slicing", description = "Slicing models on the server with PrusaSlicer: slices, the settings your rank may change, the organization's slicing profiles"),
     )
 )]
 struct ApiDoc;
@@ -236,6 +240,7 @@ pub fn routes() -> (Router<WebState>, OpenApi, Vec<Declaration>, Vec<String>) {
     let api = files::routes(api);
     let api = quotas::routes(api);
     let api = billing::routes(api);
+    let api = slicing::routes(api);
     api.finish()
 }
 

@@ -5,22 +5,102 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::each;
-use super::ids::{FileId, MemberId, PrinterModelId, ProjectId, Timestamp, WorkgroupId};
+use super::ids::{
+    FileId, MemberId, PrinterModelId, ProjectId, SliceId, SlicerProfileId, Timestamp, WorkgroupId,
+};
 use super::values::{Name, PrintFileName};
 use crate::api::PREFIX;
 
-/// What a file is. Only G-code is accepted today; models to slice (STL, 3MF, OBJ) come with
-/// the slicer.
+/// What a file is: G-code to print, or a model to slice (`stl`, `3mf`, `obj`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FileKind {
     Gcode,
+    Stl,
+    #[serde(rename = "3mf")]
+    ThreeMf,
+    Obj,
 }
 
 impl From<domain::FileKind> for FileKind {
     fn from(kind: domain::FileKind) -> FileKind {
         match kind {
             domain::FileKind::Gcode => FileKind::Gcode,
+            domain::FileKind::Stl => FileKind::Stl,
+            domain::FileKind::ThreeMf => FileKind::ThreeMf,
+            domain::FileKind::Obj => FileKind::Obj,
+        }
+    }
+}
+
+/// What the model checks found in a model (STL, 3MF, OBJ).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModelFacts {
+    /// `stl_binary`, `stl_ascii`, `obj` or `3mf`.
+    pub format: String,
+    /// Triangles over every object.
+    pub facets: u64,
+    /// Objects with a mesh.
+    pub objects: u32,
+    /// Around every vertex, in the file's coordinates, mm.
+    pub bounds: FileBounds,
+    /// The largest object's width, depth and height, mm: what must fit a build volume.
+    #[schema(min_items = 3, max_items = 3)]
+    pub size_mm: [f64; 3],
+}
+
+impl From<domain::ModelFacts> for ModelFacts {
+    fn from(facts: domain::ModelFacts) -> ModelFacts {
+        let domain::ModelFacts {
+            format,
+            facets,
+            objects,
+            bounds,
+            size_mm,
+        } = facts;
+        ModelFacts {
+            format,
+            facets,
+            objects,
+            bounds: bounds.into(),
+            size_mm,
+        }
+    }
+}
+
+/// Which model and settings made G-code that Farmhand sliced.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlicedFrom {
+    pub slice_id: SliceId,
+    pub model_file_id: FileId,
+    pub model_name: String,
+    /// SHA-256 of the model's content.
+    pub model_sha256: String,
+    pub printer_model_id: PrinterModelId,
+    pub profile_id: Option<SlicerProfileId>,
+    /// Every PrusaSlicer option Farmhand set (the printer model's, the profile's, the member's).
+    pub settings: std::collections::BTreeMap<String, String>,
+}
+
+impl From<domain::SlicedFrom> for SlicedFrom {
+    fn from(origin: domain::SlicedFrom) -> SlicedFrom {
+        let domain::SlicedFrom {
+            slice_id,
+            model_file_id,
+            model_name,
+            model_sha256,
+            printer_model_id,
+            profile_id,
+            settings,
+        } = origin;
+        SlicedFrom {
+            slice_id: slice_id.into(),
+            model_file_id: model_file_id.into(),
+            model_name,
+            model_sha256,
+            printer_model_id: printer_model_id.into(),
+            profile_id: profile_id.map(Into::into),
+            settings,
         }
     }
 }
@@ -210,8 +290,12 @@ pub struct File {
     pub owner_member_id: MemberId,
     /// Its project; `null`: its owner's personal space.
     pub project_id: Option<ProjectId>,
-    /// `null` until the analysis is ready.
+    /// G-code's analysis; `null` until it is ready, and for models.
     pub analysis: Option<FileAnalysis>,
+    /// For a model: what the model checks found; `null` for G-code.
+    pub model: Option<ModelFacts>,
+    /// For G-code Farmhand sliced: the model and settings that made it; otherwise `null`.
+    pub sliced_from: Option<SlicedFrom>,
     pub created_at: Timestamp,
 }
 
@@ -233,6 +317,8 @@ impl From<OrgFile> for File {
             owner_member_id,
             project_id,
             analysis,
+            model,
+            sliced_from,
             created_at,
         } = file;
         let files_url = format!("{PREFIX}/orgs/{org}/files/{id}");
@@ -250,6 +336,8 @@ impl From<OrgFile> for File {
                     analysis,
                 })
             }),
+            model: model.map(Into::into),
+            sliced_from: sliced_from.map(Into::into),
             created_at: created_at.into(),
         }
     }

@@ -65,6 +65,8 @@ wire_id! {
     QuotaPeriodId => "quota period",
     QuotaRequestId => "quota request",
     LedgerEntryId => "ledger entry",
+    SliceId => "slice",
+    SlicerProfileId => "slicing profile",
 }
 
 /// A point in time with microsecond precision, stored as microseconds since the Unix epoch so

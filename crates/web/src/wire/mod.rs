@@ -29,6 +29,7 @@ pub mod jobs;
 pub mod people;
 pub mod quotas;
 pub(crate) mod schema;
+pub mod slicing;
 pub mod values;
 
 /// Tells "given as null" (`Some(None)`) from "left out" (`None`, with `#[serde(default)]`).

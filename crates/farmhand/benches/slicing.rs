@@ -1,0 +1,318 @@
+//! Slicing measurements (issue 17; tests never assert timings, this prints them):
+//!
+//! 1. Throughput of the slicing queue: 20 different models (boxes of 10 to 29 mm) sliced at
+//!    once through the API — upload done beforehand; timed from the first `POST …/slices` to
+//!    the last slice `done`, its G-code analysed and in the library — with a pool of `--workers`
+//!    (default 2, this machine's cores).
+//! 2. The overhead Farmhand adds: the same 20 models with the same settings (the options
+//!    Farmhand wrote, read back from the first G-code's `sliced_from`) given to `prusa-slicer`
+//!    directly with the same flags Farmhand gives it (`--loglevel 1`, a fresh `--datadir`),
+//!    the same number at a time, from this process. Overhead = Farmhand's time over
+//!    the direct time, less one, in total and per slice. Target: under 5 %.
+//!
+//! `cargo bench -p farmhand --bench slicing -- [--workers N] [--rounds N]`
+
+// A bench binary: set-up failures stop it with the cause.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::PasswordHasher;
+use domain::SystemClock;
+use farmhand::{Config, Server, ServerOptions};
+use serde_json::{Value, json};
+
+const MODELS: usize = 20;
+const PASSWORD: &str = "correct horse battery";
+
+/// A box of `w` × `d` × `h` mm as a binary STL.
+fn box_stl(w: f32, d: f32, h: f32) -> Vec<u8> {
+    let v = [
+        [0.0, 0.0, 0.0],
+        [w, 0.0, 0.0],
+        [w, d, 0.0],
+        [0.0, d, 0.0],
+        [0.0, 0.0, h],
+        [w, 0.0, h],
+        [w, d, h],
+        [0.0, d, h],
+    ];
+    let faces = [
+        [0, 2, 1],
+        [0, 3, 2],
+        [4, 5, 6],
+        [4, 6, 7],
+        [0, 1, 5],
+        [0, 5, 4],
+        [1, 2, 6],
+        [1, 6, 5],
+        [2, 3, 7],
+        [2, 7, 6],
+        [3, 0, 4],
+        [3, 4, 7],
+    ];
+    let mut out = vec![0u8; 80];
+    out.extend_from_slice(&(faces.len() as u32).to_le_bytes());
+    for f in faces {
+        out.extend_from_slice(&[0u8; 12]);
+        for i in f {
+            for c in v[i] {
+                out.extend_from_slice(&f32::to_le_bytes(c));
+            }
+        }
+        out.extend_from_slice(&[0, 0]);
+    }
+    out
+}
+
+fn models() -> Vec<Vec<u8>> {
+    (0..MODELS)
+        .map(|i| {
+            let i = i as f32;
+            box_stl(10.0 + i, 15.0 + i / 2.0, 5.0 + i)
+        })
+        .collect()
+}
+
+async fn send(request: reqwest::RequestBuilder, what: &str) -> Value {
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{what}: {status} {body}");
+    body
+}
+
+struct Lab {
+    server: Server,
+    client: reqwest::Client,
+    base: String,
+    model: i64,
+    files: Vec<i64>,
+    _dir: tempfile::TempDir,
+}
+
+async fn open_lab(workers: usize) -> Lab {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        ..Config::default()
+    };
+    config.slicer.workers = workers;
+    let store = farmhand::open_store(&config).await.unwrap();
+    let options = ServerOptions {
+        clock: Arc::new(SystemClock),
+        hasher: PasswordHasher::fast_for_tests().unwrap(),
+    };
+    let app = farmhand::build_app(store, &config, options).unwrap();
+    let created = app
+        .console()
+        .create_org(
+            "Bench",
+            "owner@bench.test",
+            Some("Owner"),
+            authz::Preset::Farmhand,
+        )
+        .await
+        .unwrap();
+    let org = created.org.id;
+    let server = Server::start(&config, app).await.unwrap();
+    let base = format!("http://{}", server.addr());
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let one_time = created.one_time_password.unwrap();
+    send(
+        client
+            .post(format!("{base}/api/v1/auth/sign-in"))
+            .json(&json!({ "email": "owner@bench.test", "password": one_time })),
+        "sign in",
+    )
+    .await;
+    send(
+        client
+            .post(format!("{base}/api/v1/me/password"))
+            .json(&json!({ "current_password": one_time, "new_password": PASSWORD })),
+        "change the password",
+    )
+    .await;
+    let base = format!("{base}/api/v1/orgs/{org}");
+    let model = send(
+        client.post(format!("{base}/printer-models")).json(
+            &json!({ "name": "Cube 200", "build_volume_mm": [200, 200, 200],
+                           "nozzle_diameter_mm": 0.4 }),
+        ),
+        "create a printer model",
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let mut files = Vec::new();
+    for (n, stl) in models().into_iter().enumerate() {
+        let file = send(
+            client
+                .post(format!("{base}/files?name=box-{n}.stl"))
+                .header("content-type", "application/octet-stream")
+                .body(stl),
+            "upload a model",
+        )
+        .await;
+        files.push(file["id"].as_i64().unwrap());
+    }
+    Lab {
+        server,
+        client,
+        base,
+        model,
+        files,
+        _dir: dir,
+    }
+}
+
+/// Slices every model at once through the API; the wall time until all are done, and the
+/// first G-code file's record of its settings.
+async fn through_farmhand(lab: &Lab) -> (Duration, Value) {
+    let started = Instant::now();
+    let mut slices = Vec::new();
+    for file in &lab.files {
+        let accepted = send(
+            lab.client
+                .post(format!("{}/files/{file}/slices", lab.base))
+                .json(&json!({ "printer_model_id": lab.model })),
+            "start a slice",
+        )
+        .await;
+        slices.push((*file, accepted["id"].as_i64().unwrap()));
+    }
+    let mut gcode = Vec::new();
+    for (file, slice) in &slices {
+        loop {
+            let body = send(
+                lab.client
+                    .get(format!("{}/files/{file}/slices/{slice}", lab.base)),
+                "follow a slice",
+            )
+            .await;
+            match body["state"].as_str().unwrap() {
+                "done" => {
+                    gcode.push(body["gcode_file_id"].as_i64().unwrap());
+                    break;
+                }
+                "queued" | "slicing" => tokio::time::sleep(Duration::from_millis(10)).await,
+                other => panic!("slice {slice} {other}: {body}"),
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    let first = send(
+        lab.client.get(format!("{}/files/{}", lab.base, gcode[0])),
+        "read a G-code file",
+    )
+    .await;
+    (elapsed, first["sliced_from"]["settings"].clone())
+}
+
+/// The same models and settings given to `prusa-slicer` directly, `workers` at a time.
+async fn directly(settings: &Value, workers: usize, dir: &Path) -> Duration {
+    let ini: String = settings
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| format!("{k} = {}\n", v.as_str().unwrap()))
+        .collect();
+    let config = dir.join("direct.ini");
+    std::fs::write(&config, ini).unwrap();
+    let inputs: Vec<PathBuf> = models()
+        .into_iter()
+        .enumerate()
+        .map(|(n, stl)| {
+            let path = dir.join(format!("box-{n}.stl"));
+            std::fs::write(&path, stl).unwrap();
+            path
+        })
+        .collect();
+    let started = Instant::now();
+    let queue = Arc::new(tokio::sync::Mutex::new(inputs.into_iter()));
+    let mut tasks = Vec::new();
+    for _ in 0..workers {
+        let queue = queue.clone();
+        let config = config.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let Some(input) = queue.lock().await.next() else {
+                    return;
+                };
+                let status = tokio::process::Command::new("prusa-slicer")
+                    .arg("--datadir")
+                    .arg(input.with_extension("datadir"))
+                    .arg("--loglevel")
+                    .arg("1")
+                    .arg("--load")
+                    .arg(&config)
+                    .arg("--export-gcode")
+                    .arg("--output")
+                    .arg(input.with_extension("gcode"))
+                    .arg(&input)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status()
+                    .await
+                    .unwrap();
+                assert!(status.success(), "prusa-slicer failed on {input:?}");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    started.elapsed()
+}
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::main]
+async fn main() {
+    let workers = arg("--workers", 2);
+    let rounds = arg("--rounds", 3);
+    let lab = open_lab(workers).await;
+    let scratch = tempfile::tempdir().unwrap();
+    println!(
+        "slicing {MODELS} models, pool of {workers}, {rounds} rounds (alternating Farmhand and direct)"
+    );
+    let mut farmhand_times = Vec::new();
+    let mut direct_times = Vec::new();
+    for round in 0..rounds {
+        let (through, settings) = through_farmhand(&lab).await;
+        let direct = directly(&settings, workers, scratch.path()).await;
+        println!(
+            "round {round}: Farmhand {:.2} s ({:.2} slices/s), prusa-slicer directly {:.2} s, overhead {:+.1} %",
+            through.as_secs_f64(),
+            MODELS as f64 / through.as_secs_f64(),
+            direct.as_secs_f64(),
+            (through.as_secs_f64() / direct.as_secs_f64() - 1.0) * 100.0
+        );
+        farmhand_times.push(through.as_secs_f64());
+        direct_times.push(direct.as_secs_f64());
+    }
+    farmhand_times.sort_by(f64::total_cmp);
+    direct_times.sort_by(f64::total_cmp);
+    let through = farmhand_times[farmhand_times.len() / 2];
+    let direct = direct_times[direct_times.len() / 2];
+    println!(
+        "median: Farmhand {through:.2} s = {:.2} slices/s; directly {direct:.2} s; overhead {:+.1} % ({:+.0} ms a slice)",
+        MODELS as f64 / through,
+        (through / direct - 1.0) * 100.0,
+        (through - direct) * 1000.0 / MODELS as f64 * workers as f64
+    );
+    lab.server.stop().await.unwrap();
+}
