@@ -325,8 +325,10 @@ async fn new_job_page(
         Err(AppError::PermissionDenied { .. }) => Vec::new(),
         Err(other) => return Err(other.into()),
     };
+    // Models are sliced first (their G-code is what prints).
     let files = files
         .into_iter()
+        .filter(|f| f.kind == domain::FileKind::Gcode)
         .map(|f| {
             let value = f.id.to_string();
             Choice {
