@@ -198,8 +198,10 @@ impl App {
                 continue;
             };
             if another_copy {
-                let printer = free.remove(index);
-                self.start_another_copy(&job, &printer, outcome).await;
+                let printer = Arc::clone(&free[index]);
+                if self.start_another_copy(&job, &printer, outcome).await {
+                    free.remove(index);
+                }
                 continue;
             }
             // Allowances may have been lowered since it was submitted: a job that no longer
@@ -212,7 +214,7 @@ impl App {
                     continue;
                 }
             }
-            let printer = free.remove(index);
+            let printer = Arc::clone(&free[index]);
             let claimed = match self.claim(&job, &printer).await {
                 Ok(claimed) => claimed,
                 Err(error) => {
@@ -221,8 +223,11 @@ impl App {
                 }
             };
             let Some(claimed) = claimed else {
+                // Another pass (another instance's) took the job first: the printer stays free
+                // for the next job in line instead of waiting for the next pass.
                 continue;
             };
+            free.remove(index);
             if by_hand.contains(&printer.id) {
                 outcome.assigned.push((job.id, printer.id));
             } else {
@@ -256,8 +261,14 @@ impl App {
     }
 
     /// Claims another copy of a printing job and starts it on a second printer; a copy that
-    /// does not start is given back for the next pass.
-    async fn start_another_copy(&self, job: &Job, printer: &LivePrinter, outcome: &mut Outcome) {
+    /// does not start is given back for the next pass. Returns whether the printer was used
+    /// (false: no copy was left to claim, and the printer stays free).
+    async fn start_another_copy(
+        &self,
+        job: &Job,
+        printer: &LivePrinter,
+        outcome: &mut Outcome,
+    ) -> bool {
         let org = job.org_id;
         let claimed = async {
             let mut uow = self.begin_unattributed().await?;
@@ -267,16 +278,16 @@ impl App {
         };
         match claimed.await {
             Ok(true) => {}
-            Ok(false) => return,
+            Ok(false) => return false,
             Err(error) => {
                 tracing::warn!(job = %job.id, %error, "claiming a copy failed");
-                return;
+                return false;
             }
         }
         let Err(error) = self.control().start_copy_print(printer, job).await else {
             outcome.started.push((job.id, printer.id));
             self.inner.dispatch_wake.notify_one();
-            return;
+            return true;
         };
         tracing::info!(job = %job.id, printer = %printer.id, %error, "another copy did not start");
         let released = async {
@@ -290,6 +301,7 @@ impl App {
         outcome
             .refused
             .push((job.id, printer.id, error.to_string()));
+        true
     }
 
     /// Starts an assigned job on its printer and notes the outcome; a failure is logged and
