@@ -104,6 +104,44 @@ impl TestServer {
         }
     }
 
+    /// A site "Workshop" with one printer of a new model (`model`: the model's JSON), put in
+    /// maintenance so that jobs stay queued (the dispatcher's own tests send them): returns
+    /// the model's ID.
+    pub async fn workshop_in_maintenance(
+        &self,
+        owner: &Client,
+        org: i64,
+        model: Value,
+        printer_name: &str,
+    ) -> i64 {
+        let (status, site) = owner
+            .post(
+                &format!("/api/v1/orgs/{org}/sites"),
+                json!({ "name": "Workshop" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{site}");
+        let (status, model) = owner
+            .post(&format!("/api/v1/orgs/{org}/printer-models"), model)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{model}");
+        let (status, printer) = owner
+            .post(
+                &format!("/api/v1/orgs/{org}/printers"),
+                json!({ "name": printer_name, "site_id": site["id"], "model_id": model["id"] }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{printer}");
+        let (status, _) = owner
+            .put(
+                &format!("/api/v1/orgs/{org}/printers/{}/maintenance", printer["id"]),
+                json!({ "on": true }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        model["id"].as_i64().unwrap()
+    }
+
     /// Creates an organization from the console and signs its owner in (changing the
     /// one-time password first, as the server demands).
     pub async fn org_with_owner(&self, name: &str, email: &str) -> (i64, Client) {

@@ -29,37 +29,15 @@ struct Queue {
 impl Queue {
     async fn open(server: &TestServer) -> Queue {
         let (org, owner) = server.org_with_owner("Lab", "owner@lab.test").await;
-        let (status, site) = owner
-            .post(
-                &format!("/api/v1/orgs/{org}/sites"),
-                json!({ "name": "Workshop" }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{site}");
-        let (status, model) = owner
-            .post(
-                &format!("/api/v1/orgs/{org}/printer-models"),
+        let model = server
+            .workshop_in_maintenance(
+                &owner,
+                org,
                 json!({ "name": "Mini", "build_volume_mm": [180, 180, 180],
                         "nozzle_diameter_mm": 0.4, "materials": ["PLA"] }),
+                "Mini 1",
             )
             .await;
-        assert_eq!(status, StatusCode::CREATED, "{model}");
-        let (status, printer) = owner
-            .post(
-                &format!("/api/v1/orgs/{org}/printers"),
-                json!({ "name": "Mini 1", "site_id": site["id"], "model_id": model["id"] }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{printer}");
-        // In maintenance, so that approved jobs stay queued for these tests instead of going
-        // to the printer (the dispatcher's own tests send them).
-        let (status, _) = owner
-            .put(
-                &format!("/api/v1/orgs/{org}/printers/{}/maintenance", printer["id"]),
-                json!({ "on": true }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK);
         let (status, _) = owner
             .put(
                 &format!("/api/v1/orgs/{org}/settings/approval"),
@@ -86,7 +64,7 @@ impl Queue {
             owner,
             member,
             manager,
-            model: model["id"].as_i64().unwrap(),
+            model,
             file: file["id"].as_i64().unwrap(),
         }
     }

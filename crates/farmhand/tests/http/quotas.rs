@@ -51,35 +51,15 @@ impl Farm {
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        let (status, site) = owner
-            .post(
-                &format!("/api/v1/orgs/{org}/sites"),
-                json!({ "name": "Workshop" }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{site}");
-        let (status, model) = owner
-            .post(
-                &format!("/api/v1/orgs/{org}/printer-models"),
+        let model = server
+            .workshop_in_maintenance(
+                &owner,
+                org,
                 json!({ "name": "Mini", "build_volume_mm": [180, 180, 180],
                         "nozzle_diameter_mm": 0.4 }),
+                "Mini 1",
             )
             .await;
-        assert_eq!(status, StatusCode::CREATED, "{model}");
-        let (status, printer) = owner
-            .post(
-                &format!("/api/v1/orgs/{org}/printers"),
-                json!({ "name": "Mini 1", "site_id": site["id"], "model_id": model["id"] }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{printer}");
-        let (status, _) = owner
-            .put(
-                &format!("/api/v1/orgs/{org}/printers/{}/maintenance", printer["id"]),
-                json!({ "on": true }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK);
         let (member, member_id) = server
             .member(&owner, org, "Member", "member@lab.test")
             .await;
@@ -96,7 +76,7 @@ impl Farm {
             owner,
             member,
             member_id,
-            model: model["id"].as_i64().unwrap(),
+            model,
             file: file["id"].as_i64().unwrap(),
         }
     }

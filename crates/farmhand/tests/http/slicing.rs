@@ -76,35 +76,15 @@ struct Lab {
 impl Lab {
     async fn open(server: &TestServer) -> Lab {
         let (org, owner) = server.org_with_owner("Lab", "owner@lab.test").await;
-        let (status, site) = owner
-            .post(
-                &format!("/api/v1/orgs/{org}/sites"),
-                json!({ "name": "Workshop" }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{site}");
-        let (status, model) = owner
-            .post(
-                &format!("/api/v1/orgs/{org}/printer-models"),
+        let model = server
+            .workshop_in_maintenance(
+                &owner,
+                org,
                 json!({ "name": "Cube 200", "build_volume_mm": [200, 200, 200],
                         "nozzle_diameter_mm": 0.4, "materials": ["PLA"] }),
+                "Cube 1",
             )
             .await;
-        assert_eq!(status, StatusCode::CREATED, "{model}");
-        let (status, printer) = owner
-            .post(
-                &format!("/api/v1/orgs/{org}/printers"),
-                json!({ "name": "Cube 1", "site_id": site["id"], "model_id": model["id"] }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{printer}");
-        let (status, _) = owner
-            .put(
-                &format!("/api/v1/orgs/{org}/printers/{}/maintenance", printer["id"]),
-                json!({ "on": true }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK);
         let (member, _) = server
             .member(&owner, org, "Member", "member@lab.test")
             .await;
@@ -112,7 +92,7 @@ impl Lab {
             org,
             owner,
             member,
-            model: model["id"].as_i64().unwrap(),
+            model,
         }
     }
 
