@@ -66,13 +66,18 @@ fn assert_page(response: &reqwest::Response) {
     );
 }
 
-/// Signs `client` in through the form, as a person would.
-async fn sign_in(server: &TestServer, client: &reqwest::Client, email: &str, password: &str) {
-    let page = client
-        .get(format!("{}/sign-in", server.base))
+/// GETs a page as `client`.
+async fn open(server: &TestServer, client: &reqwest::Client, path: &str) -> reqwest::Response {
+    client
+        .get(format!("{}{path}", server.base))
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Signs `client` in through the form, as a person would.
+async fn sign_in(server: &TestServer, client: &reqwest::Client, email: &str, password: &str) {
+    let page = open(server, client, "/sign-in").await;
     assert_eq!(page.status(), StatusCode::OK);
     let token = csrf_of(&page.text().await.unwrap());
     let response = client
@@ -132,37 +137,21 @@ async fn every_page_is_declared_and_signed_out_visitors_go_to_sign_in(server: &T
         }
     }
 
-    let home = visitor
-        .get(format!("{}/", server.base))
-        .send()
-        .await
-        .unwrap();
+    let home = open(server, &visitor, "/").await;
     assert_eq!(
         (home.status(), location(&home)),
         (StatusCode::SEE_OTHER, "/sign-in".to_string())
     );
-    let deep = visitor
-        .get(format!("{}/orgs/1/jobs?x=1", server.base))
-        .send()
-        .await
-        .unwrap();
+    let deep = open(server, &visitor, "/orgs/1/jobs?x=1").await;
     assert_eq!(location(&deep), "/sign-in?next=%2Forgs%2F1%2Fjobs%3Fx%3D1");
 
-    let sign_in = visitor
-        .get(format!("{}/sign-in", server.base))
-        .send()
-        .await
-        .unwrap();
+    let sign_in = open(server, &visitor, "/sign-in").await;
     assert_page(&sign_in);
     assert_eq!(
         sign_in.headers()["x-frame-options"].to_str().unwrap(),
         "DENY"
     );
-    let css = visitor
-        .get(format!("{}/assets/app.css", server.base))
-        .send()
-        .await
-        .unwrap();
+    let css = open(server, &visitor, "/assets/app.css").await;
     assert_eq!(css.status(), StatusCode::OK);
     assert!(
         css.headers()["cache-control"]
@@ -170,11 +159,7 @@ async fn every_page_is_declared_and_signed_out_visitors_go_to_sign_in(server: &T
             .unwrap()
             .contains("max-age"),
     );
-    let nowhere = visitor
-        .get(format!("{}/no/such/page", server.base))
-        .send()
-        .await
-        .unwrap();
+    let nowhere = open(server, &visitor, "/no/such/page").await;
     assert_eq!(nowhere.status(), StatusCode::NOT_FOUND);
     assert_page(&nowhere);
     assert!(nowhere.text().await.unwrap().contains("Not found"));
@@ -264,17 +249,9 @@ async fn signing_in_through_the_form_needs_its_token(server: &TestServer) {
         "{cookies:?}"
     );
 
-    let home = client
-        .get(format!("{}/", server.base))
-        .send()
-        .await
-        .unwrap();
+    let home = open(server, &client, "/").await;
     assert_eq!(location(&home), format!("/orgs/{org}"));
-    let dashboard = client
-        .get(format!("{}/orgs/{org}", server.base))
-        .send()
-        .await
-        .unwrap();
+    let dashboard = open(server, &client, &format!("/orgs/{org}")).await;
     assert_eq!(dashboard.status(), StatusCode::OK);
     assert_page(&dashboard);
     let html = dashboard.text().await.unwrap();
@@ -283,11 +260,7 @@ async fn signing_in_through_the_form_needs_its_token(server: &TestServer) {
         "{html}"
     );
     // The same session works for the API, as one sign-in.
-    let me = client
-        .get(format!("{}/api/v1/me", server.base))
-        .send()
-        .await
-        .unwrap();
+    let me = open(server, &client, "/api/v1/me").await;
     assert_eq!(me.status(), StatusCode::OK);
 }
 
@@ -295,11 +268,8 @@ async fn forms_without_the_session_token_change_nothing(server: &TestServer) {
     let (org, _owner) = server.org_with_owner("Token Lab", "owner@token.test").await;
     let client = browser();
     sign_in(server, &client, "owner@token.test", PASSWORD).await;
-    let dashboard = client
-        .get(format!("{}/orgs/{org}", server.base))
-        .send()
+    let dashboard = open(server, &client, &format!("/orgs/{org}"))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -352,11 +322,7 @@ async fn forms_without_the_session_token_change_nothing(server: &TestServer) {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
     // Still signed in, password unchanged: nothing happened.
-    let still = client
-        .get(format!("{}/orgs/{org}", server.base))
-        .send()
-        .await
-        .unwrap();
+    let still = open(server, &client, &format!("/orgs/{org}")).await;
     assert_eq!(still.status(), StatusCode::OK);
 
     // With the token, signing out works.
@@ -370,11 +336,7 @@ async fn forms_without_the_session_token_change_nothing(server: &TestServer) {
         (out.status(), location(&out)),
         (StatusCode::SEE_OTHER, "/sign-in".to_string())
     );
-    let after = client
-        .get(format!("{}/orgs/{org}", server.base))
-        .send()
-        .await
-        .unwrap();
+    let after = open(server, &client, &format!("/orgs/{org}")).await;
     assert_eq!(after.status(), StatusCode::SEE_OTHER);
 }
 
@@ -387,11 +349,7 @@ async fn refusals_name_the_permission_and_what_is_not_yours_is_not_found(server:
     let member = browser();
     sign_in(server, &member, "member@plain.test", PASSWORD).await;
 
-    let approvals = member
-        .get(format!("{}/orgs/{org}/approvals", server.base))
-        .send()
-        .await
-        .unwrap();
+    let approvals = open(server, &member, &format!("/orgs/{org}/approvals")).await;
     assert_eq!(approvals.status(), StatusCode::FORBIDDEN);
     assert_page(&approvals);
     let html = approvals.text().await.unwrap();
@@ -406,11 +364,8 @@ async fn refusals_name_the_permission_and_what_is_not_yours_is_not_found(server:
         "{html}"
     );
     // The navigation offers only what the member may open.
-    let dashboard = member
-        .get(format!("{}/orgs/{org}", server.base))
-        .send()
+    let dashboard = open(server, &member, &format!("/orgs/{org}"))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -430,11 +385,7 @@ async fn refusals_name_the_permission_and_what_is_not_yours_is_not_found(server:
         "/orgs/abc".to_string(),
         format!("/orgs/{org}/jobs/abc"),
     ] {
-        let response = member
-            .get(format!("{}{path}", server.base))
-            .send()
-            .await
-            .unwrap();
+        let response = open(server, &member, &path).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
         assert_page(&response);
         assert!(
@@ -481,11 +432,7 @@ async fn a_print_submitted_through_the_form_is_checked_like_the_api(server: &Tes
     let member = browser();
     sign_in(server, &member, "member@farm.test", PASSWORD).await;
 
-    let form_page = member
-        .get(format!("{}/orgs/{org}/jobs/new", server.base))
-        .send()
-        .await
-        .unwrap();
+    let form_page = open(server, &member, &format!("/orgs/{org}/jobs/new")).await;
     assert_eq!(form_page.status(), StatusCode::OK);
     let html = form_page.text().await.unwrap();
     assert!(
@@ -515,11 +462,7 @@ async fn a_print_submitted_through_the_form_is_checked_like_the_api(server: &Tes
     assert_eq!(first.status(), StatusCode::SEE_OTHER);
     let to = location(&first);
     assert!(to.starts_with(&format!("/orgs/{org}/jobs/")), "{to}");
-    let job_page = member
-        .get(format!("{}{to}", server.base))
-        .send()
-        .await
-        .unwrap();
+    let job_page = open(server, &member, &to).await;
     assert_eq!(job_page.status(), StatusCode::OK);
     let html = job_page.text().await.unwrap();
     assert!(html.contains("Your job was submitted."), "{html}");
@@ -560,25 +503,15 @@ async fn a_print_submitted_through_the_form_is_checked_like_the_api(server: &Tes
     assert!(html.contains("choose a file from your library"), "{html}");
 
     // The queue lists the job, with the question the job page answers.
-    let queue = member
-        .get(format!("{}/orgs/{org}/jobs", server.base))
-        .send()
+    let queue = open(server, &member, &format!("/orgs/{org}/jobs"))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
     assert!(queue.contains("why is this not printing?"), "{queue}");
 
     // The member cancels the first job from its page (with the form's token only).
-    let job_page = member
-        .get(format!("{}{to}", server.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let job_page = open(server, &member, &to).await.text().await.unwrap();
     let cancel_action = format!("{}/cancel", to.split('?').next().unwrap());
     assert!(job_page.contains(&cancel_action), "{job_page}");
     let without_token = member
@@ -618,13 +551,8 @@ async fn members_and_the_audit_log(server: &TestServer) {
         .await;
     let client = browser();
     sign_in(server, &client, "owner@log.test", PASSWORD).await;
-    let get = |path: String| {
-        let client = client.clone();
-        let url = format!("{}{path}", server.base);
-        async move { client.get(url).send().await.unwrap() }
-    };
 
-    let members = get(format!("/orgs/{org}/members")).await;
+    let members = open(server, &client, &format!("/orgs/{org}/members")).await;
     assert_eq!(members.status(), StatusCode::OK);
     assert_page(&members);
     let html = members.text().await.unwrap();
@@ -633,32 +561,30 @@ async fn members_and_the_audit_log(server: &TestServer) {
         "{html}"
     );
 
-    let audit = get(format!("/orgs/{org}/audit")).await;
+    let audit = open(server, &client, &format!("/orgs/{org}/audit")).await;
     assert_eq!(audit.status(), StatusCode::OK);
     let html = audit.text().await.unwrap();
     assert!(html.contains("<code>invitation.accept</code>"), "{html}");
     assert!(html.contains("<code>invitation.create</code>"), "{html}");
     assert!(html.contains("audit-events/export.csv"), "{html}");
 
-    let filtered = get(format!(
-        "/orgs/{org}/audit?action=invitation.create&target_type="
-    ))
+    let filtered = open(
+        server,
+        &client,
+        &format!("/orgs/{org}/audit?action=invitation.create&target_type="),
+    )
     .await;
     let html = filtered.text().await.unwrap();
     assert!(html.contains("<code>invitation.create</code>"), "{html}");
     assert!(!html.contains("<code>invitation.accept</code>"), "{html}");
-    let bad = get(format!("/orgs/{org}/audit?cursor=x")).await;
+    let bad = open(server, &client, &format!("/orgs/{org}/audit?cursor=x")).await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     assert_page(&bad);
 
     // The member may see neither; the navigation does not offer them.
     let member = browser();
     sign_in(server, &member, "member@log.test", PASSWORD).await;
-    let audit = member
-        .get(format!("{}/orgs/{org}/audit", server.base))
-        .send()
-        .await
-        .unwrap();
+    let audit = open(server, &member, &format!("/orgs/{org}/audit")).await;
     assert_eq!(audit.status(), StatusCode::FORBIDDEN);
     let html = audit.text().await.unwrap();
     assert!(html.contains("audit.view"), "{html}");
@@ -689,11 +615,7 @@ async fn a_member_sees_their_allowances_and_balance(server: &TestServer) {
 
     let client = browser();
     sign_in(server, &client, "member@money.test", PASSWORD).await;
-    let account = client
-        .get(format!("{}/orgs/{org}/account", server.base))
-        .send()
-        .await
-        .unwrap();
+    let account = open(server, &client, &format!("/orgs/{org}/account")).await;
     assert_eq!(account.status(), StatusCode::OK);
     assert_page(&account);
     let html = account.text().await.unwrap();
@@ -709,11 +631,7 @@ async fn a_member_sees_their_allowances_and_balance(server: &TestServer) {
         "{html}"
     );
     // The dashboard says the same at a glance.
-    let dashboard = client
-        .get(format!("{}/orgs/{org}", server.base))
-        .send()
-        .await
-        .unwrap();
+    let dashboard = open(server, &client, &format!("/orgs/{org}")).await;
     let html = dashboard.text().await.unwrap();
     assert!(
         html.contains("25.00 EUR</span> · Prints per week: 0 prints of 10 prints"),
@@ -752,20 +670,12 @@ async fn a_member_sees_their_allowances_and_balance(server: &TestServer) {
     assert_eq!(asked.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&asked), format!("/orgs/{org}/account?done=asked"));
     // Members do not answer requests.
-    let refused = client
-        .get(format!("{}/orgs/{org}/quota-requests", server.base))
-        .send()
-        .await
-        .unwrap();
+    let refused = open(server, &client, &format!("/orgs/{org}/quota-requests")).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 
     let approver = browser();
     sign_in(server, &approver, "owner@money.test", PASSWORD).await;
-    let inbox = approver
-        .get(format!("{}/orgs/{org}/quota-requests", server.base))
-        .send()
-        .await
-        .unwrap();
+    let inbox = open(server, &approver, &format!("/orgs/{org}/quota-requests")).await;
     assert_eq!(inbox.status(), StatusCode::OK);
     let html = inbox.text().await.unwrap();
     assert!(
@@ -789,11 +699,7 @@ async fn a_member_sees_their_allowances_and_balance(server: &TestServer) {
     )
     .await;
     assert_eq!(decided.status(), StatusCode::SEE_OTHER);
-    let account = client
-        .get(format!("{}/orgs/{org}/account", server.base))
-        .send()
-        .await
-        .unwrap();
+    let account = open(server, &client, &format!("/orgs/{org}/account")).await;
     let html = account.text().await.unwrap();
     assert!(
         html.contains("<strong>Approved</strong>: 15 prints granted: 15 is what the lab can spare"),
@@ -802,19 +708,11 @@ async fn a_member_sees_their_allowances_and_balance(server: &TestServer) {
     assert!(html.contains("0 prints of 15 prints"), "{html}");
 
     // The owner keeps the books: the member's account from the members page, and a top-up.
-    let members = approver
-        .get(format!("{}/orgs/{org}/members", server.base))
-        .send()
-        .await
-        .unwrap();
+    let members = open(server, &approver, &format!("/orgs/{org}/members")).await;
     let theirs = format!("/orgs/{org}/members/{member_id}/account");
     let html = members.text().await.unwrap();
     assert!(html.contains(&format!("href=\"{theirs}\"")), "{html}");
-    let page = approver
-        .get(format!("{}{theirs}", server.base))
-        .send()
-        .await
-        .unwrap();
+    let page = open(server, &approver, &theirs).await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(html.contains("member@money.test's account"), "{html}");
@@ -847,11 +745,7 @@ async fn a_member_sees_their_allowances_and_balance(server: &TestServer) {
         .await;
     assert_eq!(balance["balance_minor"], 3250, "{balance}");
     // A member may not open someone else's account, nor move money.
-    let theirs_for_member = client
-        .get(format!("{}{theirs}", server.base))
-        .send()
-        .await
-        .unwrap();
+    let theirs_for_member = open(server, &client, &theirs).await;
     assert_eq!(theirs_for_member.status(), StatusCode::FORBIDDEN);
 }
 
@@ -870,11 +764,7 @@ async fn a_one_time_password_is_changed_before_anything_else(server: &TestServer
     let org = created.org.id.get();
     let one_time = created.one_time_password.unwrap();
     let client = browser();
-    let page = client
-        .get(format!("{}/sign-in", server.base))
-        .send()
-        .await
-        .unwrap();
+    let page = open(server, &client, "/sign-in").await;
     let token = csrf_of(&page.text().await.unwrap());
     let signed_in = client
         .post(format!("{}/sign-in", server.base))
@@ -889,18 +779,10 @@ async fn a_one_time_password_is_changed_before_anything_else(server: &TestServer
         .unwrap();
     assert_eq!(location(&signed_in), "/password");
     for path in ["/".to_string(), format!("/orgs/{org}"), "/orgs".to_string()] {
-        let response = client
-            .get(format!("{}{path}", server.base))
-            .send()
-            .await
-            .unwrap();
+        let response = open(server, &client, &path).await;
         assert_eq!(location(&response), "/password", "{path}");
     }
-    let page = client
-        .get(format!("{}/password", server.base))
-        .send()
-        .await
-        .unwrap();
+    let page = open(server, &client, "/password").await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(html.contains("one-time password"), "{html}");
@@ -930,11 +812,7 @@ async fn a_one_time_password_is_changed_before_anything_else(server: &TestServer
         (changed.status(), location(&changed)),
         (StatusCode::SEE_OTHER, "/".to_string())
     );
-    let dashboard = client
-        .get(format!("{}/orgs/{org}", server.base))
-        .send()
-        .await
-        .unwrap();
+    let dashboard = open(server, &client, &format!("/orgs/{org}")).await;
     assert_eq!(dashboard.status(), StatusCode::OK);
 }
 
@@ -943,11 +821,8 @@ async fn someone_in_several_organizations_switches_between_them(server: &TestSer
     let (lab, lab_owner) = server.org_with_owner("Lab", "owner@lab.test").await;
     let client = browser();
     sign_in(server, &client, "owner@farm.test", PASSWORD).await;
-    let alone = client
-        .get(format!("{}/orgs/{farm}", server.base))
-        .send()
+    let alone = open(server, &client, &format!("/orgs/{farm}"))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -967,11 +842,8 @@ async fn someone_in_several_organizations_switches_between_them(server: &TestSer
         .await;
     assert_eq!(status, StatusCode::CREATED, "{member}");
 
-    let dashboard = client
-        .get(format!("{}/orgs/{farm}", server.base))
-        .send()
+    let dashboard = open(server, &client, &format!("/orgs/{farm}"))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -979,25 +851,14 @@ async fn someone_in_several_organizations_switches_between_them(server: &TestSer
         dashboard.contains("title=\"Switch organization\""),
         "{dashboard}"
     );
-    let choices = client
-        .get(format!("{}/orgs", server.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let choices = open(server, &client, "/orgs").await.text().await.unwrap();
     for link in [
         format!("href=\"/orgs/{farm}\""),
         format!("href=\"/orgs/{lab}\""),
     ] {
         assert!(choices.contains(&link), "{link}: {choices}");
     }
-    let other = client
-        .get(format!("{}/orgs/{lab}", server.base))
-        .send()
-        .await
-        .unwrap();
+    let other = open(server, &client, &format!("/orgs/{lab}")).await;
     assert_eq!(other.status(), StatusCode::OK);
     let html = other.text().await.unwrap();
     assert!(html.contains("Guest at"), "{html}");
