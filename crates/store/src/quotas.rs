@@ -502,6 +502,8 @@ const STARTED_ONLY: &str = " AND job_id IN (SELECT id FROM jobs WHERE org_id = $
      AND owner_member_id = $2 AND state IN ('printing', 'paused', 'unknown', 'completed', \
      'failed', 'cancelled'))";
 
+/// The states of the jobs that count against `max_active_jobs`: all of them but the ended ones,
+/// as `memberships.active_jobs` counts them (migration 0015), or those on a printer.
 fn active_states(counting: Counting) -> &'static str {
     match counting {
         Counting::All => {
@@ -526,10 +528,21 @@ pub async fn member_usage(
     Ok(usages.into_iter().next().unwrap_or_default())
 }
 
+/// The span of the running usage sums (`usage_buckets`): a quarter of an hour, in µs.
+const BUCKET_MICROS: i64 = 15 * 60 * 1_000_000;
+
+/// Whether a window may start or end at `at` and be summed from the buckets: local midnights
+/// are, in every time zone in use (their offsets from UTC are whole quarters of an hour).
+fn on_bucket_edge(at: Timestamp) -> bool {
+    at.micros().rem_euclid(BUCKET_MICROS) == 0
+}
+
 /// What a member's jobs counted in each of `windows` (`[start, end)`) add up to, leaving out
-/// `except`, in one pass over the member's jobs of the stretch they cover together; and, when
-/// `active` is asked for, in the same statement, how many of their jobs count against
-/// `max_active_jobs` (see [`count_active_jobs`]).
+/// `except`: from the running sums of `usage_buckets` when everything counts and every window
+/// starts and ends on a quarter of an hour (calendar windows do), otherwise in one pass over
+/// the member's rows of the stretch the windows cover together; and, when `active` is asked
+/// for, in the same statement, how many of their jobs count against `max_active_jobs` (see
+/// [`count_active_jobs`]).
 pub async fn member_usage_in(
     conn: &mut Conn,
     org: OrgId,
@@ -540,11 +553,20 @@ pub async fn member_usage_in(
     active: bool,
 ) -> Result<(Vec<Usage>, Option<i64>), StoreError> {
     let (except_job, except_run) = except.map_or((0, 0), |(job, run)| (job.get(), run));
-    let active_count = format!(
-        "(SELECT COUNT(*) FROM jobs WHERE org_id = $1 AND owner_member_id = $2 AND id <> $3 \
-         AND state IN ({})) AS active",
-        active_states(counting)
-    );
+    let active_count = match counting {
+        // The running count on the account row, less the left-out job if it counts.
+        Counting::All => format!(
+            "((SELECT active_jobs FROM memberships WHERE org_id = $1 AND id = $2) \
+             - (SELECT COUNT(*) FROM jobs WHERE org_id = $1 AND owner_member_id = $2 \
+             AND id = $3 AND state IN ({}))) AS active",
+            active_states(counting)
+        ),
+        Counting::Started => format!(
+            "(SELECT COUNT(*) FROM jobs WHERE org_id = $1 AND owner_member_id = $2 \
+             AND id <> $3 AND state IN ({})) AS active",
+            active_states(counting)
+        ),
+    };
     let (Some(first), Some(last)) = (
         windows.iter().map(|w| w.0).min(),
         windows.iter().map(|w| w.1).max(),
@@ -560,9 +582,27 @@ pub async fn member_usage_in(
             .await?;
         return Ok((Vec::new(), Some(int(&row, "active")?)));
     };
-    let states = match counting {
-        Counting::All => "",
-        Counting::Started => STARTED_ONLY,
+    let from_buckets = counting == Counting::All
+        && windows
+            .iter()
+            .all(|(start, end)| on_bucket_edge(*start) && on_bucket_edge(*end));
+    let rows = if from_buckets {
+        // The running sums of the quarters of an hour in the stretch, less the left-out run.
+        "(SELECT starts_at AS counted_at, prints, seconds, grams, cost_minor FROM usage_buckets \
+         WHERE org_id = $1 AND member_id = $2 AND starts_at >= $5 AND starts_at < $6 \
+         UNION ALL SELECT counted_at, -prints, -seconds, -grams, -cost_minor FROM job_usage \
+         WHERE org_id = $1 AND member_id = $2 AND job_id = $3 AND run = $4 \
+         AND counted_at >= $5 AND counted_at < $6) AS counted"
+            .to_string()
+    } else {
+        let states = match counting {
+            Counting::All => "",
+            Counting::Started => STARTED_ONLY,
+        };
+        format!(
+            "job_usage WHERE org_id = $1 AND member_id = $2 AND counted_at >= $5 \
+             AND counted_at < $6 AND NOT (job_id = $3 AND run = $4){states}"
+        )
     };
     let mut columns = Vec::new();
     for (i, _) in windows.iter().enumerate() {
@@ -577,11 +617,7 @@ pub async fn member_usage_in(
     if active {
         columns.push(active_count);
     }
-    let sql = format!(
-        "SELECT {} FROM job_usage WHERE org_id = $1 AND member_id = $2 AND counted_at >= $5 \
-         AND counted_at < $6 AND NOT (job_id = $3 AND run = $4){states}",
-        columns.join(", ")
-    );
+    let sql = format!("SELECT {} FROM {rows}", columns.join(", "));
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(org.get())
         .bind(member.get())
@@ -609,6 +645,37 @@ pub async fn member_usage_in(
         None
     };
     Ok((usages, active))
+}
+
+/// What a member's jobs counted in `[start, end)` add up to, summed row by row: what the
+/// running sums of `usage_buckets` must always equal.
+pub async fn member_usage_from_rows(
+    conn: &mut Conn,
+    org: OrgId,
+    member: MemberId,
+    start: Timestamp,
+    end: Timestamp,
+) -> Result<Usage, StoreError> {
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(prints), 0) AS BIGINT) AS prints, \
+         CAST(COALESCE(SUM(seconds), 0) AS BIGINT) AS seconds, \
+         CAST(COALESCE(SUM(grams), 0) AS BIGINT) AS grams, \
+         CAST(COALESCE(SUM(cost_minor), 0) AS BIGINT) AS cost_minor \
+         FROM job_usage WHERE org_id = $1 AND member_id = $2 AND counted_at >= $3 \
+         AND counted_at < $4",
+    )
+    .bind(org.get())
+    .bind(member.get())
+    .bind(start.micros())
+    .bind(end.micros())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Usage {
+        prints: int(&row, "prints")?,
+        seconds: int(&row, "seconds")?,
+        grams: int(&row, "grams")?,
+        cost_minor: int(&row, "cost_minor")?,
+    })
 }
 
 /// A member's jobs that count against `max_active_jobs`, leaving out `except`.

@@ -16,12 +16,30 @@ use crate::wire::quotas::{
     DeclineQuotaRequest, MemberUsage, QuotaRequest,
 };
 
-fn wire(list: Vec<domain::quotas::Allowance>) -> Vec<Allowance> {
-    list.into_iter().map(Into::into).collect()
+/// One level's allowances, as the wire shows them.
+async fn read_level(
+    state: &WebState,
+    actor: &app::OrgActor,
+    level: app::QuotaLevel,
+) -> ApiResult<Json<Vec<Allowance>>> {
+    let list = state.app.quotas().allowances(actor, level).await?;
+    Ok(Json(list.into_iter().map(Into::into).collect()))
 }
 
-fn parse(list: Vec<Allowance>) -> Vec<domain::quotas::Allowance> {
-    list.into_iter().map(Into::into).collect()
+/// Replaces one level's allowances with `list`; answers the list as set.
+async fn replace_level(
+    state: &WebState,
+    actor: &app::OrgActor,
+    level: app::QuotaLevel,
+    list: Vec<Allowance>,
+) -> ApiResult<Json<Vec<Allowance>>> {
+    let list = list.into_iter().map(Into::into).collect();
+    let set = state
+        .app
+        .quotas()
+        .set_allowances(actor, level, list)
+        .await?;
+    Ok(Json(set.into_iter().map(Into::into).collect()))
 }
 
 /// The organization's default allowances: they apply to every member who has no own value
@@ -33,10 +51,7 @@ pub async fn get_org_quotas(
     State(state): State<WebState>,
     Org(actor): Org,
 ) -> ApiResult<Json<Vec<Allowance>>> {
-    let level = app::QuotaLevel::Organization;
-    Ok(Json(wire(
-        state.app.quotas().allowances(&actor, level).await?,
-    )))
+    read_level(&state, &actor, app::QuotaLevel::Organization).await
 }
 
 /// Replace the organization's default allowances (the whole list; at most 50, one per kind
@@ -50,13 +65,7 @@ pub async fn put_org_quotas(
     Org(actor): Org,
     ApiJsonList(list): ApiJsonList<Allowance>,
 ) -> ApiResult<Json<Vec<Allowance>>> {
-    let level = app::QuotaLevel::Organization;
-    let set = state
-        .app
-        .quotas()
-        .set_allowances(&actor, level, parse(list))
-        .await?;
-    Ok(Json(wire(set)))
+    replace_level(&state, &actor, app::QuotaLevel::Organization, list).await
 }
 
 /// A workgroup's own allowances: they apply to its members who have no own value of that
@@ -69,10 +78,7 @@ pub async fn get_workgroup_quotas(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, WorkgroupId)>,
 ) -> ApiResult<Json<Vec<Allowance>>> {
-    let level = app::QuotaLevel::Workgroup(ids.1.into());
-    Ok(Json(wire(
-        state.app.quotas().allowances(&actor, level).await?,
-    )))
+    read_level(&state, &actor, app::QuotaLevel::Workgroup(ids.1.into())).await
 }
 
 /// Replace a workgroup's allowances.
@@ -87,13 +93,13 @@ pub async fn put_workgroup_quotas(
     ApiPath(ids): ApiPath<(OrgId, WorkgroupId)>,
     ApiJsonList(list): ApiJsonList<Allowance>,
 ) -> ApiResult<Json<Vec<Allowance>>> {
-    let level = app::QuotaLevel::Workgroup(ids.1.into());
-    let set = state
-        .app
-        .quotas()
-        .set_allowances(&actor, level, parse(list))
-        .await?;
-    Ok(Json(wire(set)))
+    replace_level(
+        &state,
+        &actor,
+        app::QuotaLevel::Workgroup(ids.1.into()),
+        list,
+    )
+    .await
 }
 
 /// A member's own allowances (the most specific level): your own, or anyone's with "See
@@ -106,10 +112,7 @@ pub async fn get_member_quotas(
     Org(actor): Org,
     ApiPath(ids): ApiPath<(OrgId, MemberId)>,
 ) -> ApiResult<Json<Vec<Allowance>>> {
-    let level = app::QuotaLevel::Member(ids.1.into());
-    Ok(Json(wire(
-        state.app.quotas().allowances(&actor, level).await?,
-    )))
+    read_level(&state, &actor, app::QuotaLevel::Member(ids.1.into())).await
 }
 
 /// Replace a member's own allowances: only for members strictly junior to you and in your
@@ -125,13 +128,7 @@ pub async fn put_member_quotas(
     ApiPath(ids): ApiPath<(OrgId, MemberId)>,
     ApiJsonList(list): ApiJsonList<Allowance>,
 ) -> ApiResult<Json<Vec<Allowance>>> {
-    let level = app::QuotaLevel::Member(ids.1.into());
-    let set = state
-        .app
-        .quotas()
-        .set_allowances(&actor, level, parse(list))
-        .await?;
-    Ok(Json(wire(set)))
+    replace_level(&state, &actor, app::QuotaLevel::Member(ids.1.into()), list).await
 }
 
 /// Each allowance that applies to a member: what they used of it in the current period, its
