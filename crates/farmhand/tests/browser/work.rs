@@ -135,7 +135,7 @@ async fn a_member_slices_a_demo_model_and_submits_the_g_code() {
     assert!(!settings.contains("Expert settings"), "{settings}");
     browser.screenshot("work-slice-settings").await;
     browser
-        .fill("input[name=\"s.layer_height\"]", "0.3")
+        .fill("input[name=\"s.layer_height\"]", "0.25")
         .await;
     browser
         .follow("form[action$=\"/slices\"] button[type=\"submit\"]")

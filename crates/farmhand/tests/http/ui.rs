@@ -117,10 +117,14 @@ async fn every_page_is_declared_and_signed_out_visitors_go_to_sign_in(server: &T
             .unwrap();
         let status = response.status();
         match page.requires {
+            // An invitation link that names no invitation is "not found".
+            web::Requires::Public if path == "/invitations/{token}" && page.method == "GET" => {
+                assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+            }
             web::Requires::Public => assert!(
                 status == StatusCode::OK
                     || status == StatusCode::SEE_OTHER
-                    // The sign-in form without its token.
+                    // The sign-in and invitation forms without their token.
                     || status == StatusCode::FORBIDDEN,
                 "{} {path}: {status}",
                 page.method

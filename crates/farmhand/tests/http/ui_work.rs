@@ -50,7 +50,7 @@ async fn submit_job(client: &Client, org: i64, file: i64, note: &str) -> i64 {
     let (status, job) = client
         .post(
             &format!("/api/v1/orgs/{org}/jobs"),
-            json!({ "file_id": file, "target": { "kind": "any" }, "note": note }),
+            json!({ "file_id": file, "target": { "any": true }, "note": note }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{job}");
@@ -578,11 +578,12 @@ async fn library_projects_are_seen_by_whom_they_are_shared_with_only(server: &Te
     );
 
     // The reader copies the file into their own space.
+    let reader_token = csrf_of(&page(server, &reader, &file_path).await);
     let copied = post_form(
         server,
         &reader,
         &format!("{file_path}/copy"),
-        &csrf_of(&html),
+        &reader_token,
         &[("project", "")],
     )
     .await;
@@ -700,7 +701,7 @@ async fn invitations_are_accepted_by_new_and_signed_in_people(server: &TestServe
     .await;
     assert_eq!(joined.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&joined), "/orgs?done=accepted");
-    let html = page(server, &newcomer, "/orgs").await;
+    let html = page(server, &newcomer, &location(&joined)).await;
     assert!(html.contains("You joined the organization."), "{html}");
     assert!(html.contains(&format!("href=\"/orgs/{org}\"")), "{html}");
     // Used: the link says so.
@@ -810,7 +811,7 @@ async fn a_model_is_sliced_from_its_page(server: &TestServer) {
         &member,
         &format!("{file_path}/slices"),
         &token,
-        &[("printer_model", model.as_str()), ("s.layer_height", "0.3")],
+        &[("printer_model", model.as_str()), ("s.layer_height", "0.25")],
     )
     .await;
     assert_eq!(started.status(), StatusCode::SEE_OTHER);

@@ -329,13 +329,23 @@ pub(crate) async fn start(
         .ok_or_else(|| UiError::BadForm("choose a printer model".into()))?;
     let view = state.app.slicing().settings(actor, model, None).await?;
     let mut settings = BTreeMap::new();
-    for setting in &view.settings {
-        let Some(text) = entered.settings.get(setting.setting.key) else {
-            continue;
-        };
-        let value = form_value(setting.setting.kind, text);
-        if !unchanged(setting, &value) {
-            settings.insert(setting.setting.key.to_string(), value);
+    for (key, text) in &entered.settings {
+        match view.settings.iter().find(|s| s.setting.key == key) {
+            Some(shown) => {
+                let value = form_value(shown.setting.kind, text);
+                if !unchanged(shown, &value) {
+                    settings.insert(key.clone(), value);
+                }
+            }
+            // Not on the member's form (another tier, or no such setting): sent as it came, for
+            // the use case to refuse naming the setting, whatever the client sent.
+            None => {
+                let value = match app::slicing::settings::find(key) {
+                    Some(setting) => form_value(setting.kind, text),
+                    None => Value::String(text.clone()),
+                };
+                settings.insert(key.clone(), value);
+            }
         }
     }
     let number = |text: &str, default: f64| match text.trim() {
