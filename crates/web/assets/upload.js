@@ -11,6 +11,8 @@
   var bar = box.querySelector('progress');
   var percentText = box.querySelector('[data-upload-percent]');
   var sending = false;
+  // The form's address from its attribute: `form.action` would be the buttons named "action".
+  var target = new URL(form.getAttribute('action'), document.baseURI).href;
 
   function show(percent) {
     bar.value = percent;
@@ -31,7 +33,7 @@
     box.hidden = false;
     show(0);
     var request = new XMLHttpRequest();
-    request.open('POST', form.action);
+    request.open('POST', target);
     request.upload.addEventListener('progress', function (e) {
       if (e.lengthComputable && e.total > 0) {
         show(Math.min(100, Math.round(e.loaded / e.total * 100)));
@@ -39,8 +41,8 @@
     });
     request.addEventListener('load', function () {
       show(100);
-      var answeredAt = request.responseURL || form.action;
-      if (answeredAt.split('#')[0] !== form.action.split('#')[0]) {
+      var answeredAt = request.responseURL || target;
+      if (answeredAt.split('#')[0] !== target.split('#')[0]) {
         // The server sent us on (to the estimate, or to the submitted job).
         window.location.assign(answeredAt);
         return;

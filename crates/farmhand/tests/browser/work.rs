@@ -126,6 +126,13 @@ async fn a_member_slices_a_demo_model_and_submits_the_g_code() {
     browser.open(&server, "/sign-in").await;
     browser.sign_in("member@demo.farmhand.test").await;
     browser.follow("nav a[href$=\"/library\"]").await;
+    // The demo's models are in the Member's project.
+    browser
+        .follow(&format!(
+            "a[href$=\"/library/projects/{}\"]",
+            model["project_id"]
+        ))
+        .await;
     browser
         .follow(&format!("a[href$=\"/files/{}\"]", model["id"]))
         .await;
