@@ -13,7 +13,10 @@ pub const PAGES: &[(&str, &str)] = &[
     ("queue-filtered", "/orgs/{org}/jobs?state=queued&text=cube"),
     ("job", "/orgs/{org}/jobs/{job}"),
     ("submit", "/orgs/{org}/jobs/new"),
-    ("submit-review", "/orgs/{org}/jobs/new?file={file}&target=any&copies=1"),
+    (
+        "submit-review",
+        "/orgs/{org}/jobs/new?file={file}&target=any&copies=1",
+    ),
     ("approvals", "/orgs/{org}/approvals"),
     ("organizations", "/orgs"),
 ];

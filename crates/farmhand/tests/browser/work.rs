@@ -66,7 +66,10 @@ async fn a_member_uploads_g_code_sees_the_estimate_and_submits() {
     browser.find("#review").await;
     let seen = browser
         .client
-        .execute("return sessionStorage.getItem('farmhandUploadSeen');", vec![])
+        .execute(
+            "return sessionStorage.getItem('farmhandUploadSeen');",
+            vec![],
+        )
         .await
         .unwrap();
     let seen: f64 = seen.as_str().unwrap_or("-1").parse().unwrap();
@@ -92,7 +95,10 @@ async fn a_member_uploads_g_code_sees_the_estimate_and_submits() {
 
     browser.follow("button[value=\"submit\"]").await;
     assert!(
-        browser.text(".notice").await.contains("Your job was submitted."),
+        browser
+            .text(".notice")
+            .await
+            .contains("Your job was submitted."),
         "{}",
         browser.text("main").await
     );
@@ -141,9 +147,7 @@ async fn a_member_slices_a_demo_model_and_submits_the_g_code() {
     assert!(settings.contains("Basic settings"), "{settings}");
     assert!(!settings.contains("Expert settings"), "{settings}");
     browser.screenshot("work-slice-settings").await;
-    browser
-        .fill("input[name=\"s.layer_height\"]", "0.25")
-        .await;
+    browser.fill("input[name=\"s.layer_height\"]", "0.25").await;
     browser
         .follow("form[action$=\"/slices\"] button[type=\"submit\"]")
         .await;
@@ -166,7 +170,10 @@ async fn a_member_slices_a_demo_model_and_submits_the_g_code() {
     answer_the_course(&browser).await;
     browser.follow("button[value=\"submit\"]").await;
     assert!(
-        browser.text(".notice").await.contains("Your job was submitted."),
+        browser
+            .text(".notice")
+            .await
+            .contains("Your job was submitted."),
         "{}",
         browser.text("main").await
     );
@@ -179,7 +186,10 @@ async fn a_member_slices_a_demo_model_and_submits_the_g_code() {
         .await;
     let (_, file) = demo
         .owner
-        .get(&format!("/api/v1/orgs/{}/files/{}", demo.org, job["file_id"]))
+        .get(&format!(
+            "/api/v1/orgs/{}/files/{}",
+            demo.org, job["file_id"]
+        ))
         .await;
     assert_eq!(file["sliced_from"]["model_file_id"], model["id"], "{file}");
 

@@ -12,6 +12,7 @@ use crate::ui::{assert_page, browser, csrf_of, location, open, sign_in};
 
 crate::on_both_backends!(
     submitting_reviews_the_estimate_and_refuses_next_to_the_cause,
+    refusals_of_the_file_show_by_the_file_the_target_or_the_upload,
     the_queue_filters_and_reorders,
     the_approval_inbox_decides_in_bulk_sends_back_copies_and_reprints,
     library_projects_are_seen_by_whom_they_are_shared_with_only,
@@ -39,7 +40,10 @@ async fn workshop(server: &TestServer, name: &str, owner_email: &str) -> (i64, C
 
 async fn upload_gcode(client: &Client, org: i64, name: &str) -> i64 {
     let response = client
-        .raw_post(&format!("/api/v1/orgs/{org}/files?name={name}"), CUBE.to_vec())
+        .raw_post(
+            &format!("/api/v1/orgs/{org}/files?name={name}"),
+            CUBE.to_vec(),
+        )
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let file: Value = response.json().await.unwrap();
@@ -200,18 +204,124 @@ async fn submitting_reviews_the_estimate_and_refuses_next_to_the_cause(server: &
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = refused.text().await.unwrap();
     let after = refusal_and_after(&html);
-    assert!(after.contains("You have 1 job waiting or printing"), "{after}");
+    assert!(
+        after.contains("You have 1 job waiting or printing"),
+        "{after}"
+    );
     assert!(after.contains("<label for=\"copies\">"), "{after}");
 
     // A file of the library is chosen by its address (the library's "submit" link).
-    let html = page(server, &member, &format!("/orgs/{org}/jobs/new?file={file_id}")).await;
+    let html = page(
+        server,
+        &member,
+        &format!("/orgs/{org}/jobs/new?file={file_id}"),
+    )
+    .await;
     assert!(html.contains("id=\"review\""), "{html}");
     // Someone else's file is not offered, nor reviewed.
     let owners_file = upload_gcode(&owner, org, "secret.gcode").await;
-    let html = page(server, &member, &format!("/orgs/{org}/jobs/new?file={owners_file}")).await;
+    let html = page(
+        server,
+        &member,
+        &format!("/orgs/{org}/jobs/new?file={owners_file}"),
+    )
+    .await;
     assert!(!html.contains("secret.gcode"), "{html}");
     assert!(!html.contains("id=\"review\""), "{html}");
     assert!(html.contains("class=\"problem\""), "{html}");
+}
+
+/// The refusal on a page, which must come before `before` (the field it is next to).
+fn refusal_before<'a>(html: &'a str, before: &str) -> &'a str {
+    let after = refusal_and_after(html);
+    let end = after
+        .find(before)
+        .unwrap_or_else(|| panic!("the refusal is not before {before}: {after}"));
+    &after[..end]
+}
+
+async fn refusals_of_the_file_show_by_the_file_the_target_or_the_upload(server: &TestServer) {
+    // A printer taking only PETG: the PLA cube is refused next to where it may print.
+    let (org, owner) = server.org_with_owner("PETG Farm", "owner@petg.test").await;
+    server
+        .workshop_in_maintenance(
+            &owner,
+            org,
+            json!({ "name": "Mini", "build_volume_mm": [180, 180, 180],
+                    "nozzle_diameter_mm": 0.4, "materials": ["PETG"] }),
+            "Mini 1",
+        )
+        .await;
+    let (member_api, _) = server
+        .member(&owner, org, "Member", "member@petg.test")
+        .await;
+    let file = upload_gcode(&member_api, org, "cube.gcode").await;
+    let member = browser();
+    sign_in(server, &member, "member@petg.test", PASSWORD).await;
+    let html = page(
+        server,
+        &member,
+        &format!("/orgs/{org}/jobs/new?file={file}"),
+    )
+    .await;
+    let refusal = refusal_before(&html, "<label for=\"target\">");
+    assert!(refusal.contains("PLA"), "{refusal}");
+    assert!(!html.contains("id=\"review\""), "{html}");
+
+    // A printer too small for it: refused next to the file.
+    let (org, owner) = server.org_with_owner("Tiny Farm", "owner@tiny.test").await;
+    server
+        .workshop_in_maintenance(
+            &owner,
+            org,
+            json!({ "name": "Tiny", "build_volume_mm": [5, 5, 5], "nozzle_diameter_mm": 0.4 }),
+            "Tiny 1",
+        )
+        .await;
+    let (member_api, _) = server
+        .member(&owner, org, "Member", "member@tiny.test")
+        .await;
+    let file = upload_gcode(&member_api, org, "cube.gcode").await;
+    let member = browser();
+    sign_in(server, &member, "member@tiny.test", PASSWORD).await;
+    let html = page(
+        server,
+        &member,
+        &format!("/orgs/{org}/jobs/new?file={file}"),
+    )
+    .await;
+    let refusal = refusal_before(&html, "<label for=\"file\">");
+    assert!(refusal.contains("mm"), "{refusal}");
+
+    // G-code uploads restricted: refused next to the upload, naming the permission.
+    let (status, body) = owner
+        .patch(
+            &format!("/api/v1/orgs/{org}"),
+            json!({ "gcode_upload_restricted": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let token = csrf_of(&html);
+    let refused = member
+        .post(format!("{}/orgs/{org}/jobs", server.base))
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("csrf", token)
+                .part(
+                    "upload",
+                    reqwest::multipart::Part::bytes(CUBE.to_vec()).file_name("again.gcode"),
+                )
+                .text("target", "any")
+                .text("copies", "1")
+                .text("action", "review"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let html = refused.text().await.unwrap();
+    let refusal = refusal_before(&html, "<label for=\"upload\">");
+    assert!(refusal.contains("files.upload_gcode"), "{refusal}");
 }
 
 async fn the_queue_filters_and_reorders(server: &TestServer) {
@@ -363,13 +473,21 @@ async fn the_approval_inbox_decides_in_bulk_sends_back_copies_and_reprints(serve
     let html = page(server, &admin, &location(&decided)).await;
     assert!(html.contains(&format!("Job #{one}: done.")), "{html}");
     assert!(html.contains(&format!("Job #{two}: done.")), "{html}");
-    assert!(!html.contains(&format!("name=\"job\" value=\"{one}\"")), "{html}");
+    assert!(
+        !html.contains(&format!("name=\"job\" value=\"{one}\"")),
+        "{html}"
+    );
     for job in [one, two] {
         let (_, body) = owner.get(&format!("/api/v1/orgs/{org}/jobs/{job}")).await;
         assert_eq!(body["state"], "queued", "{body}");
     }
     // The outcome list shows only fixed sentences, never text from the address.
-    let html = page(server, &admin, &format!("{inbox}?outcomes=1:<b>hi</b>,2:not_found")).await;
+    let html = page(
+        server,
+        &admin,
+        &format!("{inbox}?outcomes=1:<b>hi</b>,2:not_found"),
+    )
+    .await;
     assert!(!html.contains("<b>hi</b>"), "{html}");
     assert!(html.contains("Job #2: not decided"), "{html}");
     // Nothing checked: said in the page.
@@ -382,7 +500,13 @@ async fn the_approval_inbox_decides_in_bulk_sends_back_copies_and_reprints(serve
     )
     .await;
     assert_eq!(nothing.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(nothing.text().await.unwrap().contains("Check the jobs to decide first."));
+    assert!(
+        nothing
+            .text()
+            .await
+            .unwrap()
+            .contains("Check the jobs to decide first.")
+    );
 
     // Send the third back with a reason: its owner reads it.
     let sent = post_form(
@@ -427,7 +551,10 @@ async fn the_approval_inbox_decides_in_bulk_sends_back_copies_and_reprints(serve
     assert!(to.contains("?done=copied"), "{to}");
     let html = page(server, &admin, &to).await;
     assert!(html.contains("bracket.gcode"), "{html}");
-    assert!(html.contains("The file was copied into the library."), "{html}");
+    assert!(
+        html.contains("The file was copied into the library."),
+        "{html}"
+    );
 
     // A cancelled job is printed again from its page.
     let (status, _) = owner
@@ -462,7 +589,9 @@ async fn library_projects_are_seen_by_whom_they_are_shared_with_only(server: &Te
     sign_in(server, &admin, "owner@library.test", PASSWORD).await;
     let html = page(server, &admin, &format!("/orgs/{org}/library")).await;
     assert!(
-        html.contains(&format!("href=\"/orgs/{org}/library\" aria-current=\"page\">Library</a>")),
+        html.contains(&format!(
+            "href=\"/orgs/{org}/library\" aria-current=\"page\">Library</a>"
+        )),
         "{html}"
     );
     let token = csrf_of(&html);
@@ -548,10 +677,16 @@ async fn library_projects_are_seen_by_whom_they_are_shared_with_only(server: &Te
     let html = page(server, &reader, &project_path).await;
     assert!(html.contains("gripper.gcode"), "{html}");
     assert!(!html.contains("/rename"), "only its owner renames: {html}");
-    assert!(!html.contains("type=\"file\""), "a viewer does not upload: {html}");
+    assert!(
+        !html.contains("type=\"file\""),
+        "a viewer does not upload: {html}"
+    );
     let html = page(server, &reader, &file_path).await;
     assert!(html.contains("gripper.gcode"), "{html}");
-    assert!(!html.contains("/delete"), "a viewer does not delete: {html}");
+    assert!(
+        !html.contains("/delete"),
+        "a viewer does not delete: {html}"
+    );
     let html = page(server, &other, &format!("/orgs/{org}/library")).await;
     assert!(!html.contains("Robot arm"), "{html}");
     assert_eq!(
@@ -601,9 +736,17 @@ async fn library_projects_are_seen_by_whom_they_are_shared_with_only(server: &Te
     )
     .await;
     assert_eq!(renamed.status(), StatusCode::SEE_OTHER);
-    let not_empty = post_form(server, &admin, &format!("{project_path}/delete"), &token, &[]).await;
+    let delete_path = format!("{project_path}/delete");
+    let delete_project = || post_form(server, &admin, &delete_path, &token, &[]);
+    let not_empty = delete_project().await;
     assert_eq!(not_empty.status(), StatusCode::CONFLICT);
-    assert!(not_empty.text().await.unwrap().contains("class=\"problem\""));
+    assert!(
+        not_empty
+            .text()
+            .await
+            .unwrap()
+            .contains("class=\"problem\"")
+    );
     let moved = post_form(
         server,
         &admin,
@@ -629,7 +772,7 @@ async fn library_projects_are_seen_by_whom_they_are_shared_with_only(server: &Te
         open(server, &reader, &project_path).await.status(),
         StatusCode::NOT_FOUND
     );
-    let deleted = post_form(server, &admin, &format!("{project_path}/delete"), &token, &[]).await;
+    let deleted = delete_project().await;
     assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
     assert!(location(&deleted).ends_with("?done=project-deleted"));
     let deleted = post_form(server, &admin, &format!("{file_path}/delete"), &token, &[]).await;
@@ -708,7 +851,9 @@ async fn invitations_are_accepted_by_new_and_signed_in_people(server: &TestServe
     let html = page(server, &browser(), &path).await;
     assert!(html.contains("already accepted"), "{html}");
     assert_eq!(
-        open(server, &browser(), "/invitations/no-such-token").await.status(),
+        open(server, &browser(), "/invitations/no-such-token")
+            .await
+            .status(),
         StatusCode::NOT_FOUND
     );
 
@@ -737,7 +882,10 @@ async fn invitations_are_accepted_by_new_and_signed_in_people(server: &TestServe
     let accepted = post_form(server, &newcomer, &action, &csrf_of(&html), &[]).await;
     assert_eq!(accepted.status(), StatusCode::SEE_OTHER);
     let html = page(server, &newcomer, "/orgs").await;
-    assert!(html.contains(&format!("href=\"/orgs/{other_org}\"")), "{html}");
+    assert!(
+        html.contains(&format!("href=\"/orgs/{other_org}\"")),
+        "{html}"
+    );
     assert!(!html.contains("Invitations waiting for you"), "{html}");
 }
 
@@ -798,7 +946,10 @@ async fn a_model_is_sliced_from_its_page(server: &TestServer) {
         &member,
         &format!("{file_path}/slices"),
         &token,
-        &[("printer_model", model.as_str()), ("s.gcode_flavor", "klipper")],
+        &[
+            ("printer_model", model.as_str()),
+            ("s.gcode_flavor", "klipper"),
+        ],
     )
     .await;
     assert!(
@@ -811,19 +962,35 @@ async fn a_model_is_sliced_from_its_page(server: &TestServer) {
         &member,
         &format!("{file_path}/slices"),
         &token,
-        &[("printer_model", model.as_str()), ("s.layer_height", "0.25")],
+        &[
+            ("printer_model", model.as_str()),
+            ("s.layer_height", "0.25"),
+        ],
     )
     .await;
     assert_eq!(started.status(), StatusCode::SEE_OTHER);
     let slice_path = location(&started);
-    assert!(slice_path.starts_with(&format!("{file_path}/slices/")), "{slice_path}");
+    assert!(
+        slice_path.starts_with(&format!("{file_path}/slices/")),
+        "{slice_path}"
+    );
     let html = page(server, &member, &slice_path).await;
-    assert!(html.contains("layer_height"), "the changed setting is listed: {html}");
+    assert!(
+        html.contains("layer_height"),
+        "the changed setting is listed: {html}"
+    );
     // Running: the live script and a refresh link; finished: no script.
     if html.contains("Cancel the slice") {
         assert!(html.contains("/assets/slice.js"), "{html}");
         assert!(html.contains("data-slice-events=\"/api/v1/orgs/"), "{html}");
-        let cancelled = post_form(server, &member, &format!("{slice_path}/cancel"), &token, &[]).await;
+        let cancelled = post_form(
+            server,
+            &member,
+            &format!("{slice_path}/cancel"),
+            &token,
+            &[],
+        )
+        .await;
         // It may have finished in between: then it says so.
         assert!(
             [StatusCode::SEE_OTHER, StatusCode::CONFLICT].contains(&cancelled.status()),
@@ -833,9 +1000,15 @@ async fn a_model_is_sliced_from_its_page(server: &TestServer) {
     }
     let html = page(server, &member, &slice_path).await;
     assert!(
-        ["Cancelled", "Done", "Failed", "Waiting for the slicer", "Slicing"]
-            .iter()
-            .any(|state| html.contains(state)),
+        [
+            "Cancelled",
+            "Done",
+            "Failed",
+            "Waiting for the slicer",
+            "Slicing"
+        ]
+        .iter()
+        .any(|state| html.contains(state)),
         "{html}"
     );
 }

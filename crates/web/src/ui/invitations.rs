@@ -205,9 +205,15 @@ pub(crate) async fn accept(
         Err(error) => {
             let status = crate::error::status(error.code());
             let problem = super::pages::capitalized(&format!("{error}."));
-            let page =
-                invitation_page(&state, &token, viewer.as_ref(), expected, form.name, problem)
-                    .await?;
+            let page = invitation_page(
+                &state,
+                &token,
+                viewer.as_ref(),
+                expected,
+                form.name,
+                problem,
+            )
+            .await?;
             Ok(render(status, &page))
         }
     }

@@ -306,9 +306,11 @@ pub(crate) async fn queue(
         Vec::new()
     };
     let mut state_options = vec![(String::new(), "Any state".to_string())];
-    state_options.extend(domain::JobState::ALL.iter().map(|s| {
-        (s.key().to_string(), views::job_state_label(*s).to_string())
-    }));
+    state_options.extend(
+        domain::JobState::ALL
+            .iter()
+            .map(|s| (s.key().to_string(), views::job_state_label(*s).to_string())),
+    );
     let mut printer_options = vec![(String::new(), "Any printer".to_string())];
     printer_options.extend(
         names
@@ -737,7 +739,10 @@ impl Entered {
             "note" => self.note = value,
             "action" => self.action = value,
             other if other.starts_with('q') && other[1..].parse::<i64>().is_ok() => {
-                self.answers.entry(other.to_string()).or_default().push(value);
+                self.answers
+                    .entry(other.to_string())
+                    .or_default()
+                    .push(value);
             }
             _ => {}
         }
@@ -801,7 +806,12 @@ async fn review_of(
         Err(AppError::Internal(source)) => return Err(AppError::Internal(source).into()),
         Err(refused) => return Ok(Err(refused)),
     };
-    let estimate = match state.app.jobs().estimate(actor, file_id, target, copies).await {
+    let estimate = match state
+        .app
+        .jobs()
+        .estimate(actor, file_id, target, copies)
+        .await
+    {
         Ok(estimate) => estimate,
         Err(AppError::Internal(source)) => return Err(AppError::Internal(source).into()),
         Err(refused) => return Ok(Err(refused)),
@@ -882,7 +892,10 @@ async fn new_job_page(
     models.sort();
     models.dedup();
     for model in models {
-        targets.push((format!("model:{model}"), names.target(JobTarget::Model(model))));
+        targets.push((
+            format!("model:{model}"),
+            names.target(JobTarget::Model(model)),
+        ));
     }
     for printer in &printers {
         targets.push((format!("printer:{}", printer.id), printer.name.clone()));
@@ -1420,7 +1433,11 @@ pub(crate) async fn decide_many(
         "send_back" => app::Decision::SendBack {
             reason: field("reason"),
         },
-        _ => return Err(UiError::BadForm("choose approve, reject or send back".into())),
+        _ => {
+            return Err(UiError::BadForm(
+                "choose approve, reject or send back".into(),
+            ));
+        }
     };
     let outcomes = match state
         .app

@@ -98,10 +98,10 @@ fn shares_words(actor: &OrgActor, project: &Project, groups: &[domain::Workgroup
 fn subject_name(actor: &OrgActor, subject: ShareSubject, groups: &[domain::Workgroup]) -> String {
     match subject {
         ShareSubject::Member(member) => member_name(actor, member),
-        ShareSubject::Workgroup(group) => groups
-            .iter()
-            .find(|g| g.id == group)
-            .map_or_else(|| format!("workgroup {group}"), |g| format!("workgroup {}", g.name)),
+        ShareSubject::Workgroup(group) => groups.iter().find(|g| g.id == group).map_or_else(
+            || format!("workgroup {group}"),
+            |g| format!("workgroup {}", g.name),
+        ),
     }
 }
 
@@ -372,7 +372,9 @@ pub(crate) async fn upload(State(state): State<WebState>, member: InOrg, request
                     let page = project_page(&state, &member, project, None, message).await?;
                     return Ok(render(status, &page));
                 }
-                None => library_page(&state, &member, None, (message, "upload"), String::new()).await?,
+                None => {
+                    library_page(&state, &member, None, (message, "upload"), String::new()).await?
+                }
             };
             Ok(render(status, &page))
         }
@@ -530,7 +532,11 @@ pub(crate) async fn rename_project(
     let form: NameForm = checked_form(&member.viewer, request).await?;
     let id = project_in_path(&path)?;
     let input = app::RenameProject { name: form.name };
-    let outcome = state.app.files().rename_project(&member.actor, id, input).await;
+    let outcome = state
+        .app
+        .files()
+        .rename_project(&member.actor, id, input)
+        .await;
     project_outcome(&state, &member, id, outcome, "renamed").await
 }
 
@@ -596,7 +602,11 @@ pub(crate) async fn share_project(
             level,
         },
     };
-    let outcome = state.app.files().share_project(&member.actor, id, input).await;
+    let outcome = state
+        .app
+        .files()
+        .share_project(&member.actor, id, input)
+        .await;
     project_outcome(&state, &member, id, outcome, "shared").await
 }
 
@@ -702,7 +712,9 @@ async fn file_page(
     let files = state.app.files();
     let file = files.get(actor, id).await?;
     let projects = files.list_projects(actor).await?;
-    let project = file.project_id.and_then(|p| projects.iter().find(|x| x.id == p));
+    let project = file
+        .project_id
+        .and_then(|p| projects.iter().find(|x| x.id == p));
     let names = FleetNames::load(state, actor).await?;
     let may_change = file.owner_member_id == actor.member_id()
         || actor.holds(P::FilesManageAll)

@@ -68,15 +68,30 @@ fn setting_field(view: &SettingView, entered: Option<&String>) -> SettingField {
         .cloned()
         .unwrap_or_else(|| shown_value(&view.value));
     let (input, min, max, step, unit, choices) = match setting.kind {
-        SettingKind::Float { min, max, unit } => {
-            ("number", min.to_string(), max.to_string(), "any", unit, Vec::new())
-        }
-        SettingKind::Int { min, max } => {
-            ("number", min.to_string(), max.to_string(), "1", "", Vec::new())
-        }
-        SettingKind::Percent { min, max } => {
-            ("number", min.to_string(), max.to_string(), "any", "%", Vec::new())
-        }
+        SettingKind::Float { min, max, unit } => (
+            "number",
+            min.to_string(),
+            max.to_string(),
+            "any",
+            unit,
+            Vec::new(),
+        ),
+        SettingKind::Int { min, max } => (
+            "number",
+            min.to_string(),
+            max.to_string(),
+            "1",
+            "",
+            Vec::new(),
+        ),
+        SettingKind::Percent { min, max } => (
+            "number",
+            min.to_string(),
+            max.to_string(),
+            "any",
+            "%",
+            Vec::new(),
+        ),
         SettingKind::Bool => ("checkbox", String::new(), String::new(), "", "", Vec::new()),
         SettingKind::Choice(words) => (
             "select",
@@ -168,7 +183,11 @@ fn file_in_path(text: &str) -> Result<FileId, UiError> {
 
 /// The printer models the member may slice for: those of printers they may queue on (else every
 /// model of the organization they can see).
-fn model_choices(names: &FleetNames, actor: &OrgActor, chosen: Option<PrinterModelId>) -> Vec<Choice> {
+fn model_choices(
+    names: &FleetNames,
+    actor: &OrgActor,
+    chosen: Option<PrinterModelId>,
+) -> Vec<Choice> {
     let mut models: Vec<PrinterModelId> = names
         .printers
         .iter()
@@ -218,7 +237,8 @@ async fn slice_page(
     let Some(chosen) = chosen else {
         return Err(UiError::Refused {
             status: StatusCode::CONFLICT,
-            message: "None of the printers you may queue on has a printer model to slice for.".into(),
+            message: "None of the printers you may queue on has a printer model to slice for."
+                .into(),
             frame: None,
         }
         .framed(member));
@@ -294,7 +314,15 @@ pub(crate) async fn slice_form(
 ) -> Page {
     let file = file_in_path(&path.1)?;
     let model = model_field(&query.printer_model)?;
-    let page = slice_page(&state, &member, file, model, SliceEntered::default(), String::new()).await?;
+    let page = slice_page(
+        &state,
+        &member,
+        file,
+        model,
+        SliceEntered::default(),
+        String::new(),
+    )
+    .await?;
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -441,7 +469,11 @@ pub(crate) async fn slice(
     let slice = state.app.slicing().get(actor, file, id).await?;
     let names = FleetNames::load(&state, actor).await?;
     let page = SliceStatusPage {
-        layout: Layout::in_org(&member, &format!("Slice of {}", slice.model_name), "library"),
+        layout: Layout::in_org(
+            &member,
+            &format!("Slice of {}", slice.model_name),
+            "library",
+        ),
         org_id: actor.org().get(),
         file_id: file.get(),
         slice_id: id.get(),

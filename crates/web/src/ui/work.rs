@@ -133,8 +133,16 @@ pub(crate) fn routes(routes: PlainRoutes) -> PlainRoutes {
             "/orgs/{org_id}/files/{file_id}/slices/{slice_id}/cancel",
             slicing::cancel,
         )
-        .get(Requires::Public, "/invitations/{token}", invitations::invitation)
-        .post(Requires::Public, "/invitations/{token}", invitations::accept)
+        .get(
+            Requires::Public,
+            "/invitations/{token}",
+            invitations::invitation,
+        )
+        .post(
+            Requires::Public,
+            "/invitations/{token}",
+            invitations::accept,
+        )
         .post(
             Requires::Authenticated,
             "/invitations/mine/{invitation_id}/accept",
