@@ -1264,7 +1264,12 @@ pub(crate) async fn approvals(
             Err(other) => return Err(other.into()),
         };
         let answers = answer_lines(&questions, view.answers.as_ref());
-        let file = state.app.files().get(actor, job.file_id).await.ok();
+        // A file the approver may not open shows no analysis; anything else is an error.
+        let file = match state.app.files().get(actor, job.file_id).await {
+            Ok(file) => Some(file),
+            Err(AppError::NotFound { .. } | AppError::PermissionDenied { .. }) => None,
+            Err(other) => return Err(other.into()),
+        };
         let analysis = file.as_ref().and_then(|f| f.analysis.as_ref());
         let copies = f64::from(job.copies.max(1));
         let line = job_lines(&state, actor, &names, vec![view])
