@@ -79,8 +79,8 @@ pub use identity::{
 pub use instances::InstanceSettings;
 pub use jobs::{
     ApprovalItem, BulkOutcome, CHOICE_PATTERN, Decision, JOB_CSV_HEADER, JobCost, JobEdit, JobPage,
-    JobQuery, JobView, Jobs, MAX_CHOICE_CHARS, MAX_CHOICES, QuestionInput, Reorder, SubmitJob,
-    TimelineStep, write_job_csv,
+    JobQuery, JobView, Jobs, MAX_CHOICE_CHARS, MAX_CHOICES, QuestionInput, Reorder,
+    SubmissionEstimate, SubmitJob, TimelineStep, write_job_csv,
 };
 pub use metrics::{MetricsAccess, MetricsDecision};
 pub use people::{

@@ -159,10 +159,17 @@ pub(crate) async fn usable_file(
     id: FileId,
 ) -> AppResult<(JobFile, FileFacts)> {
     let actor = uow.actor().clone();
-    let file = store::job_file(uow.conn(), actor.org(), id)
-        .await
-        .found("file")?;
-    if unusable_because(uow.conn(), &actor, &file).await?.is_some() {
+    readable_gcode(uow.conn(), &actor, id).await
+}
+
+/// A G-code file the actor may use in a job, with its analysis' facts (see [`usable_file`]).
+pub(crate) async fn readable_gcode(
+    conn: &mut store::Conn,
+    actor: &OrgActor,
+    id: FileId,
+) -> AppResult<(JobFile, FileFacts)> {
+    let file = store::job_file(conn, actor.org(), id).await.found("file")?;
+    if unusable_because(conn, actor, &file).await?.is_some() {
         return Err(AppError::not_found("file"));
     }
     if file.kind != domain::FileKind::Gcode.key() {

@@ -8,6 +8,7 @@
 //! as the job insert.
 
 mod approval;
+mod estimate;
 mod files;
 mod history;
 mod printing;
@@ -22,6 +23,7 @@ use domain::{AnswerValue, Job, JobEvent, JobId, JobState, JobStep, MemberId, Que
 use serde_json::{Value, json};
 
 pub use approval::{ApprovalItem, BulkOutcome, Decision};
+pub use estimate::SubmissionEstimate;
 pub use history::{JOB_CSV_HEADER, write_job_csv};
 pub use questions::{CHOICE_PATTERN, MAX_CHOICE_CHARS, MAX_CHOICES, QuestionInput};
 pub use queue::{JobEdit, JobPage, JobQuery, Reorder};

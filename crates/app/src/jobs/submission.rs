@@ -105,6 +105,17 @@ pub(crate) async fn check_submission(
 
 async fn check_target(uow: &mut UnitOfWork, target: JobTarget, facts: &FileFacts) -> AppResult<()> {
     let actor = uow.actor().clone();
+    target_suits(uow.conn(), &actor, target, facts).await
+}
+
+/// The actor may queue on a printer `target` names whose model takes the file (see
+/// [`check_submission`]).
+pub(crate) async fn target_suits(
+    conn: &mut store::Conn,
+    actor: &OrgActor,
+    target: JobTarget,
+    facts: &FileFacts,
+) -> AppResult<()> {
     let candidates: Vec<Option<PrinterModelId>> = actor
         .policy
         .org()
@@ -124,7 +135,7 @@ async fn check_target(uow: &mut UnitOfWork, target: JobTarget, facts: &FileFacts
             format!("no printer matching the target ({target}) is one you may queue on"),
         ));
     }
-    let models: Vec<PrinterModel> = store::list_printer_models(uow.conn(), actor.org()).await?;
+    let models: Vec<PrinterModel> = store::list_printer_models(conn, actor.org()).await?;
     let mut first_refusal = None;
     for model in &candidates {
         let Some(model) = model.and_then(|id| models.iter().find(|m| m.id == id)) else {

@@ -9,6 +9,8 @@
 mod common;
 
 mod harness;
+mod pages_work;
+mod work;
 
 use std::time::Duration;
 

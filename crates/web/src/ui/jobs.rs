@@ -21,31 +21,56 @@ use crate::extract::content_length;
 
 type Page = Result<Response, UiError>;
 
-/// A file's name as the member may see it, else its number.
-async fn file_names(
+/// What a page shows of a job's file: its name as the member may see it (else its number) and
+/// the address of its first thumbnail a browser can show, if it has one.
+#[derive(Clone, Default)]
+pub(crate) struct FileLook {
+    pub name: String,
+    pub thumbnail: String,
+}
+
+/// The address of a file's first thumbnail a browser can show (PNG or JPEG), else empty.
+pub(crate) fn thumbnail_url(org: domain::OrgId, file: &domain::LibraryFile) -> String {
+    file.analysis
+        .as_ref()
+        .and_then(|a| {
+            a.thumbnails
+                .iter()
+                .filter(|t| t.format == "png" || t.format == "jpeg")
+                .max_by_key(|t| t.width)
+        })
+        .map(|t| format!("/api/v1/orgs/{org}/files/{}/thumbnails/{}", file.id, t.n))
+        .unwrap_or_default()
+}
+
+async fn file_looks(
     state: &WebState,
     actor: &OrgActor,
     files: Vec<FileId>,
-) -> Result<HashMap<FileId, String>, UiError> {
-    let mut names = HashMap::new();
+) -> Result<HashMap<FileId, FileLook>, UiError> {
+    let mut looks = HashMap::new();
     for id in files {
-        if names.contains_key(&id) {
+        if looks.contains_key(&id) {
             continue;
         }
-        let name = match state.app.files().get(actor, id).await {
-            Ok(file) => file.name,
-            Err(AppError::NotFound { .. } | AppError::PermissionDenied { .. }) => {
-                format!("file {id}")
-            }
+        let look = match state.app.files().get(actor, id).await {
+            Ok(file) => FileLook {
+                thumbnail: thumbnail_url(actor.org(), &file),
+                name: file.name,
+            },
+            Err(AppError::NotFound { .. } | AppError::PermissionDenied { .. }) => FileLook {
+                name: format!("file {id}"),
+                thumbnail: String::new(),
+            },
             Err(other) => return Err(other.into()),
         };
-        names.insert(id, name);
+        looks.insert(id, look);
     }
-    Ok(names)
+    Ok(looks)
 }
 
 /// A member's name from the organization's policy (no query).
-fn member_name(actor: &OrgActor, member: domain::MemberId) -> String {
+pub(crate) fn member_name(actor: &OrgActor, member: domain::MemberId) -> String {
     actor
         .policy
         .member_ix(member)
@@ -53,14 +78,76 @@ fn member_name(actor: &OrgActor, member: domain::MemberId) -> String {
         .unwrap_or_else(|| format!("member {member}"))
 }
 
-/// Where a job may print, in words.
-fn target_words(target: JobTarget) -> String {
-    match target {
-        JobTarget::Any => "Any printer".to_string(),
-        JobTarget::Printer(id) => format!("Printer {id}"),
-        JobTarget::Site(id) => format!("Any printer at site {id}"),
-        JobTarget::Model(id) => format!("Any printer of model {id}"),
-        JobTarget::Group(id) => format!("Any printer in group {id}"),
+/// The names people know printers, sites, models and groups by (those the member may see).
+#[derive(Default)]
+pub(crate) struct FleetNames {
+    pub printers: Vec<app::VisiblePrinter>,
+    sites: BTreeMap<SiteId, String>,
+    models: BTreeMap<domain::PrinterModelId, String>,
+    groups: BTreeMap<domain::PrinterGroupId, String>,
+}
+
+/// A list the member may not read is no names, not an error: the page still shows numbers.
+fn or_none<T>(listed: Result<Vec<T>, AppError>) -> Result<Vec<T>, UiError> {
+    match listed {
+        Ok(items) => Ok(items),
+        Err(AppError::PermissionDenied { .. }) => Ok(Vec::new()),
+        Err(other) => Err(other.into()),
+    }
+}
+
+impl FleetNames {
+    pub(crate) async fn load(state: &WebState, actor: &OrgActor) -> Result<FleetNames, UiError> {
+        let app = &state.app;
+        Ok(FleetNames {
+            printers: or_none(app.fleet().all_visible_printers(actor).await)?,
+            sites: or_none(app.people().list_sites(actor).await)?
+                .into_iter()
+                .map(|s| (s.id, s.name))
+                .collect(),
+            models: or_none(app.fleet().list_printer_models(actor).await)?
+                .into_iter()
+                .map(|m| (m.id, m.name))
+                .collect(),
+            groups: or_none(app.fleet().list_printer_groups(actor).await)?
+                .into_iter()
+                .map(|g| (g.id, g.name))
+                .collect(),
+        })
+    }
+
+    pub(crate) fn printer(&self, id: PrinterId) -> String {
+        self.printers
+            .iter()
+            .find(|p| p.id == id)
+            .map_or_else(|| format!("printer {id}"), |p| p.name.clone())
+    }
+
+    pub(crate) fn model(&self, id: domain::PrinterModelId) -> String {
+        self.models
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("model {id}"))
+    }
+
+    /// Where a job may print, in words.
+    pub(crate) fn target(&self, target: JobTarget) -> String {
+        match target {
+            JobTarget::Any => "Any printer".to_string(),
+            JobTarget::Printer(id) => self.printer(id),
+            JobTarget::Site(id) => match self.sites.get(&id) {
+                Some(name) => format!("Any printer at {name}"),
+                None => format!("Any printer at site {id}"),
+            },
+            JobTarget::Model(id) => match self.models.get(&id) {
+                Some(name) => format!("Any {name}"),
+                None => format!("Any printer of model {id}"),
+            },
+            JobTarget::Group(id) => match self.groups.get(&id) {
+                Some(name) => format!("Any printer in {name}"),
+                None => format!("Any printer in group {id}"),
+            },
+        }
     }
 }
 
@@ -68,27 +155,55 @@ fn target_words(target: JobTarget) -> String {
 pub(crate) async fn job_lines(
     state: &WebState,
     actor: &OrgActor,
+    names: &FleetNames,
     jobs: Vec<JobView>,
 ) -> Result<Vec<JobLine>, UiError> {
     let files: Vec<FileId> = jobs.iter().map(|j| j.job.file_id).collect();
-    let names = file_names(state, actor, files).await?;
+    let looks = file_looks(state, actor, files).await?;
+    let currency = state.app.billing().prices(actor).await?.1;
     Ok(jobs
         .into_iter()
         .map(|view| {
             let job = view.job;
+            let look = looks.get(&job.file_id).cloned().unwrap_or_default();
             JobLine {
                 id: job.id.get(),
-                file: names.get(&job.file_id).cloned().unwrap_or_default(),
+                file: look.name,
+                thumbnail: look.thumbnail,
                 state: views::job_state_label(job.state),
                 waiting: waiting(job.state),
                 owner: member_name(actor, job.owner_member_id),
-                target: target_words(job.target),
+                target: names.target(job.target),
+                printer: job.printer_id.map(|p| names.printer(p)).unwrap_or_default(),
                 copies: job.copies,
                 created: views::when(job.created_at),
+                estimate: view
+                    .cost
+                    .map(|c| domain::quotas::format_money(c.estimate.total_minor, &currency))
+                    .unwrap_or_default(),
             }
         })
         .collect())
 }
+
+/// The queue's filters, as the form sends them (empty: any).
+#[derive(Deserialize, Default)]
+pub(crate) struct QueueFilters {
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    printer: String,
+    #[serde(default)]
+    owner: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    done: Option<String>,
+}
+
+/// How many jobs of the queue and of the history a page lists.
+const QUEUE_PAGE: u32 = 200;
+const HISTORY_PAGE: u32 = 50;
 
 #[derive(Template)]
 #[template(path = "queue.html")]
@@ -99,38 +214,213 @@ struct QueuePage {
     queue: Vec<JobLine>,
     history: Vec<JobLine>,
     shows_history: bool,
+    /// Whether the viewer may put jobs in another order (`queue.reorder`).
+    reorders: bool,
+    states: Vec<Choice>,
+    printers: Vec<Choice>,
+    owners: Vec<Choice>,
+    text: String,
+    filtered: bool,
+    notice: String,
+}
+
+fn choices(options: Vec<(String, String)>, chosen: &str) -> Vec<Choice> {
+    options
+        .into_iter()
+        .map(|(value, label)| Choice {
+            selected: value == chosen,
+            value,
+            label,
+        })
+        .collect()
+}
+
+/// Whether a line holds the text (in its file, owner, note, target or printer), ignoring case.
+fn holds_text(line: &JobLine, note: &str, text: &str) -> bool {
+    let text = text.to_lowercase();
+    [
+        line.file.as_str(),
+        line.owner.as_str(),
+        note,
+        line.target.as_str(),
+        line.printer.as_str(),
+    ]
+    .iter()
+    .any(|field| field.to_lowercase().contains(&text))
 }
 
 /// The queue in the order jobs will be taken, and the latest finished jobs: the member's own,
-/// or everyone's with the permission to see them.
-pub(crate) async fn queue(State(state): State<WebState>, member: InOrg) -> Page {
+/// or everyone's with the permission to see them; filtered by state, printer, owner (for those
+/// who see everyone's) and text.
+pub(crate) async fn queue(
+    State(state): State<WebState>,
+    member: InOrg,
+    Query(filters): Query<QueueFilters>,
+) -> Page {
     let actor = &member.actor;
-    let query = app::JobQuery {
-        limit: Some(200),
+    let names = FleetNames::load(&state, actor).await?;
+    let everyone = actor.holds(P::QueueViewAll);
+    let bad = |what: &str| UiError::BadForm(format!("the {what} filter is not one of the list"));
+    let job_state = match filters.state.as_str() {
+        "" => None,
+        key => Some(domain::JobState::parse(key).ok_or_else(|| bad("state"))?),
+    };
+    let printer = match filters.printer.as_str() {
+        "" => None,
+        id => Some(id.parse::<PrinterId>().map_err(|_| bad("printer"))?),
+    };
+    let owner = match filters.owner.as_str() {
+        "" => None,
+        id => Some(id.parse::<domain::MemberId>().map_err(|_| bad("owner"))?),
+    };
+    let text = filters.text.trim().to_string();
+    let query = |limit| app::JobQuery {
+        state: job_state,
+        printer,
+        owner,
+        limit: Some(limit),
         ..Default::default()
     };
-    let page = state.app.jobs().list(actor, query, false).await?;
-    let queue = job_lines(&state, actor, page.jobs).await?;
+    let lines = |views: Vec<JobView>| async {
+        let notes: Vec<String> = views.iter().map(|v| v.job.note.clone()).collect();
+        let lines = job_lines(&state, actor, &names, views).await?;
+        Ok::<_, UiError>(
+            lines
+                .into_iter()
+                .zip(notes)
+                .filter(|(line, note)| text.is_empty() || holds_text(line, note, &text))
+                .map(|(line, _)| line)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let jobs = state.app.jobs();
+    let queue = if job_state.is_some_and(|s| s.is_finished()) {
+        Vec::new()
+    } else {
+        lines(jobs.list(actor, query(QUEUE_PAGE), false).await?.jobs).await?
+    };
     let shows_history = actor.holds(P::QueueHistoryOwn) || actor.holds(P::QueueHistoryAll);
-    let history = if shows_history {
-        let query = app::JobQuery {
-            limit: Some(30),
-            ..Default::default()
-        };
-        let page = state.app.jobs().list(actor, query, true).await?;
-        job_lines(&state, actor, page.jobs).await?
+    let history = if shows_history && job_state.is_none_or(|s| s.is_finished()) {
+        lines(jobs.list(actor, query(HISTORY_PAGE), true).await?.jobs).await?
     } else {
         Vec::new()
     };
+    let mut state_options = vec![(String::new(), "Any state".to_string())];
+    state_options.extend(
+        domain::JobState::ALL
+            .iter()
+            .map(|s| (s.key().to_string(), views::job_state_label(*s).to_string())),
+    );
+    let mut printer_options = vec![(String::new(), "Any printer".to_string())];
+    printer_options.extend(
+        names
+            .printers
+            .iter()
+            .map(|p| (p.id.to_string(), p.name.clone())),
+    );
+    let mut owner_options = Vec::new();
+    if everyone {
+        owner_options.push((String::new(), "Anyone".to_string()));
+        let mut members: Vec<(String, String)> = actor
+            .policy
+            .org()
+            .members
+            .iter()
+            .map(|m| (m.id.to_string(), m.name.clone()))
+            .collect();
+        members.sort_by(|a, b| a.1.cmp(&b.1));
+        owner_options.extend(members);
+    }
     let page = QueuePage {
         layout: Layout::in_org(&member, "Queue", "queue"),
         org_id: actor.org().get(),
-        everyone: actor.holds(P::QueueViewAll),
+        everyone,
         queue,
         history,
         shows_history,
+        reorders: actor.holds(P::QueueReorder) && everyone,
+        states: choices(state_options, &filters.state),
+        printers: choices(printer_options, &filters.printer),
+        owners: choices(owner_options, &filters.owner),
+        filtered: job_state.is_some() || printer.is_some() || owner.is_some() || !text.is_empty(),
+        text,
+        notice: notice(filters.done.as_deref()),
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ReorderForm {
+    /// `up`, `down`, `first`, `last` or `to` (with `position`).
+    place: String,
+    #[serde(default)]
+    position: String,
+}
+
+/// Moves a queued job up or down one place, to the front or the end, or to a position, through
+/// the reorder use case (`queue.reorder`): "up" puts it before the job now before it, and so on.
+pub(crate) async fn reorder(
+    State(state): State<WebState>,
+    member: InOrg,
+    Path(path): Path<(String, String)>,
+    request: Request,
+) -> Page {
+    let form: ReorderForm = checked_form(&member.viewer, request).await?;
+    let actor = &member.actor;
+    let id = job_in_path(&path)?;
+    let jobs = state.app.jobs();
+    let line: Vec<JobId> = jobs
+        .list(
+            actor,
+            app::JobQuery {
+                limit: Some(QUEUE_PAGE),
+                ..Default::default()
+            },
+            false,
+        )
+        .await
+        .map_err(|e| UiError::from(e).framed(&member))?
+        .jobs
+        .into_iter()
+        .map(|v| v.job.id)
+        .collect();
+    let Some(now) = line.iter().position(|j| *j == id) else {
+        return Err(UiError::Refused {
+            status: StatusCode::CONFLICT,
+            message: "This job is no longer waiting in the queue.".into(),
+            frame: None,
+        }
+        .framed(&member));
+    };
+    let others: Vec<JobId> = line.iter().copied().filter(|j| *j != id).collect();
+    // The place among the other jobs it goes before (their count: the end).
+    let before = match form.place.as_str() {
+        "up" => now.saturating_sub(1),
+        "down" => now + 1,
+        "first" => 0,
+        "last" => others.len(),
+        "to" => form
+            .position
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|p| *p >= 1)
+            .map(|p| p - 1)
+            .ok_or_else(|| UiError::BadForm("the position is a whole number from 1".into()))?,
+        _ => return Err(UiError::BadForm("choose where the job goes".into())),
+    };
+    let place = match others.get(before) {
+        Some(next) => app::Reorder::Before(*next),
+        None => app::Reorder::Last,
+    };
+    if let Err(error) = jobs.reorder(actor, id, place).await {
+        return Err(UiError::from(error).framed(&member));
+    }
+    Ok(Redirect::to(&format!(
+        "/orgs/{}/jobs?done=reordered#job-{id}",
+        actor.org()
+    ))
+    .into_response())
 }
 
 #[derive(Template)]
@@ -147,6 +437,107 @@ struct JobPage {
     notice: String,
     /// Whether the viewer may cancel it now (it has not started; theirs, or anyone's).
     cancellable: bool,
+    answers: Vec<AnswerLine>,
+    cost: Vec<CostLineView>,
+    final_cost: String,
+    /// Whether the viewer may print it again (it ended; `queue.reprint`).
+    reprintable: bool,
+    /// Projects the viewer may copy its file into ("" first: their own space); empty: may not.
+    copy_to: Vec<Choice>,
+}
+
+pub(crate) struct AnswerLine {
+    pub question: String,
+    pub answer: String,
+}
+
+pub(crate) struct CostLineView {
+    pub label: String,
+    pub quantity: String,
+    pub amount: String,
+}
+
+/// A job's answers under their questions' labels (those the reader may read).
+pub(crate) fn answer_lines(
+    questions: &[Question],
+    answers: Option<&BTreeMap<domain::QuestionId, AnswerValue>>,
+) -> Vec<AnswerLine> {
+    let Some(answers) = answers else {
+        return Vec::new();
+    };
+    answers
+        .iter()
+        .map(|(id, value)| AnswerLine {
+            question: questions
+                .iter()
+                .find(|q| q.id == *id)
+                .map_or_else(|| format!("Question {id}"), |q| q.label.clone()),
+            answer: match value {
+                AnswerValue::Number(n) => n.to_string(),
+                AnswerValue::Text(text) => text.clone(),
+                AnswerValue::Choices(choices) => choices.join(", "),
+            },
+        })
+        .collect()
+}
+
+/// An itemized cost's lines, then its total.
+pub(crate) fn cost_lines(cost: &domain::money::Cost, currency: &str) -> Vec<CostLineView> {
+    let money = |minor| domain::quotas::format_money(minor, currency);
+    let mut lines: Vec<CostLineView> = cost
+        .lines
+        .iter()
+        .map(|line| CostLineView {
+            label: line.label.clone(),
+            quantity: format!("{} × {}", line.quantity, money(line.unit_price_minor)),
+            amount: money(line.amount_minor),
+        })
+        .collect();
+    lines.push(CostLineView {
+        label: "Total".into(),
+        quantity: String::new(),
+        amount: money(cost.total_minor),
+    });
+    lines
+}
+
+/// The questions' labels, when the viewer may read them (else answers show by number).
+async fn question_list(state: &WebState, actor: &OrgActor) -> Result<Vec<Question>, UiError> {
+    match state.app.jobs().questions(actor).await {
+        Ok(questions) => Ok(questions),
+        Err(AppError::PermissionDenied { .. }) => Ok(Vec::new()),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Where the viewer may copy a file: their own space, then the projects they may see (the use
+/// case refuses those they may only view, saying so).
+pub(crate) async fn copy_destinations(
+    state: &WebState,
+    actor: &OrgActor,
+) -> Result<Vec<Choice>, UiError> {
+    if !actor.holds(P::FilesView) {
+        return Ok(Vec::new());
+    }
+    let mut choices = vec![Choice {
+        value: String::new(),
+        label: "My own files".into(),
+        selected: true,
+    }];
+    choices.extend(
+        state
+            .app
+            .files()
+            .list_projects(actor)
+            .await?
+            .into_iter()
+            .map(|p| Choice {
+                value: p.id.to_string(),
+                label: format!("Project “{}”", p.name),
+                selected: false,
+            }),
+    );
+    Ok(choices)
 }
 
 struct WhyView {
@@ -173,7 +564,8 @@ fn job_in_path(path: &(String, String)) -> Result<JobId, UiError> {
     path.1.parse::<JobId>().map_err(|_| UiError::NotFound)
 }
 
-/// One job: where it is, why it is not printing when it waits, and who did each step.
+/// One job: where it is, why it is not printing when it waits, who did each step, its answers
+/// and cost; printing it again and copying its file for those who may.
 pub(crate) async fn job_page(
     State(state): State<WebState>,
     member: InOrg,
@@ -219,10 +611,25 @@ pub(crate) async fn job_page(
             reason: step.event.reason.unwrap_or_default(),
         })
         .collect();
-    let line = job_lines(&state, actor, vec![view])
+    let questions = question_list(&state, actor).await?;
+    let answers = answer_lines(&questions, view.answers.as_ref());
+    let currency = state.app.billing().prices(actor).await?.1;
+    let (cost, final_cost) = match &view.cost {
+        Some(cost) => (
+            cost_lines(&cost.estimate, &currency),
+            cost.final_cost
+                .as_ref()
+                .map(|c| domain::quotas::format_money(c.total_minor, &currency))
+                .unwrap_or_default(),
+        ),
+        None => (Vec::new(), String::new()),
+    };
+    let names = FleetNames::load(&state, actor).await?;
+    let line = job_lines(&state, actor, &names, vec![view])
         .await?
         .pop()
         .ok_or(UiError::NotFound)?;
+    let own = job.owner_member_id == actor.member_id();
     let page = JobPage {
         layout: Layout::in_org(&member, &format!("Job {id}"), "queue"),
         org_id: actor.org().get(),
@@ -235,8 +642,12 @@ pub(crate) async fn job_page(
         notice: notice(query.done.as_deref()),
         cancellable: !job.state.has_started()
             && !job.state.is_finished()
-            && (actor.holds(P::QueueCancelAll)
-                || (job.owner_member_id == actor.member_id() && actor.holds(P::QueueCancelOwn))),
+            && (actor.holds(P::QueueCancelAll) || (own && actor.holds(P::QueueCancelOwn))),
+        answers,
+        cost,
+        final_cost,
+        reprintable: job.state.is_finished() && actor.holds(P::QueueReprint),
+        copy_to: copy_destinations(&state, actor).await?,
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -272,13 +683,27 @@ struct NewJobPage {
     copies: String,
     note: String,
     problem: String,
+    /// The field the problem is about, shown next to it ("" : the whole form).
     problem_field: String,
+    /// The chosen file's analysis and what the job would cost, before it is submitted.
+    review: Option<Review>,
 }
 
-struct Choice {
-    value: String,
-    label: String,
-    selected: bool,
+/// What a member reviews before submitting: the file's analysis and the estimate.
+struct Review {
+    file: String,
+    thumbnail: String,
+    time: String,
+    grams: String,
+    layers: u64,
+    material: String,
+    cost: Vec<CostLineView>,
+}
+
+pub(crate) struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
 }
 
 struct QuestionField {
@@ -292,7 +717,7 @@ struct QuestionField {
     choices: Vec<Choice>,
 }
 
-/// What the member typed, to show the form again with it after a refusal.
+/// What the member typed, to show the form again with it (after a refusal, or to review).
 #[derive(Default)]
 struct Entered {
     file: String,
@@ -300,6 +725,111 @@ struct Entered {
     copies: String,
     note: String,
     answers: BTreeMap<String, Vec<String>>,
+    /// `review`: show the analysis and estimate; anything else submits.
+    action: String,
+}
+
+impl Entered {
+    /// Takes one field of the form (or of the review page's address).
+    fn take(&mut self, name: &str, value: String) {
+        match name {
+            "file" => self.file = value,
+            "target" => self.target = value,
+            "copies" => self.copies = value,
+            "note" => self.note = value,
+            "action" => self.action = value,
+            other if other.starts_with('q') && other[1..].parse::<i64>().is_ok() => {
+                self.answers
+                    .entry(other.to_string())
+                    .or_default()
+                    .push(value);
+            }
+            _ => {}
+        }
+    }
+
+    /// The address of the form showing these values again (to review them).
+    fn review_query(&self) -> String {
+        let mut pairs: Vec<(&str, &str)> = vec![
+            ("file", &self.file),
+            ("target", &self.target),
+            ("copies", &self.copies),
+            ("note", &self.note),
+        ];
+        for (key, values) in &self.answers {
+            pairs.extend(values.iter().map(|v| (key.as_str(), v.as_str())));
+        }
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
+}
+
+/// The file and target the member entered, as the use cases take them.
+fn parsed_choice(entered: &Entered) -> Result<(FileId, JobTarget, i32), AppError> {
+    let invalid = |field: &'static str, message: &str| {
+        AppError::Invalid(domain::Invalid::new(field, message.to_string()))
+    };
+    let file_id: FileId = entered
+        .file
+        .parse()
+        .map_err(|_| invalid("file", "choose a file from your library, or upload one"))?;
+    let target = match entered.target.split_once(':') {
+        None if entered.target == "any" || entered.target.is_empty() => JobTarget::Any,
+        Some((kind, id)) => id
+            .parse::<i64>()
+            .ok()
+            .and_then(|id| JobTarget::from_parts(kind, Some(id)))
+            .ok_or_else(|| invalid("target", "choose where it may print"))?,
+        None => return Err(invalid("target", "choose where it may print")),
+    };
+    let copies = match entered.copies.trim() {
+        "" => 1,
+        text => text
+            .parse()
+            .map_err(|_| invalid("copies", "must be a whole number"))?,
+    };
+    Ok((file_id, target, copies))
+}
+
+/// The analysis and estimate of the chosen file, or the refusal a submission would meet
+/// already (a file too big for every printer, of a material none takes, not G-code…).
+async fn review_of(
+    state: &WebState,
+    actor: &OrgActor,
+    entered: &Entered,
+) -> Result<Result<Review, AppError>, UiError> {
+    let (file_id, target, copies) = match parsed_choice(entered) {
+        Ok(choice) => choice,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let file = match state.app.files().get(actor, file_id).await {
+        Ok(file) => file,
+        Err(AppError::Internal(source)) => return Err(AppError::Internal(source).into()),
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let estimate = match state
+        .app
+        .jobs()
+        .estimate(actor, file_id, target, copies)
+        .await
+    {
+        Ok(estimate) => estimate,
+        Err(AppError::Internal(source)) => return Err(AppError::Internal(source).into()),
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let layers = file.analysis.as_ref().map_or(0, |a| a.layers);
+    Ok(Ok(Review {
+        thumbnail: thumbnail_url(actor.org(), &file),
+        file: file.name,
+        time: views::duration(estimate.seconds as f64),
+        grams: format!("{} g", estimate.grams),
+        layers,
+        material: estimate.material.unwrap_or_default(),
+        cost: if estimate.cost.lines.is_empty() {
+            Vec::new()
+        } else {
+            cost_lines(&estimate.cost, &estimate.currency)
+        },
+    }))
 }
 
 async fn new_job_page(
@@ -310,7 +840,7 @@ async fn new_job_page(
 ) -> Result<NewJobPage, UiError> {
     let actor = &member.actor;
     let app = &state.app;
-    let files = match app
+    let mut files = match app
         .files()
         .list(
             actor,
@@ -325,6 +855,13 @@ async fn new_job_page(
         Err(AppError::PermissionDenied { .. }) => Vec::new(),
         Err(other) => return Err(other.into()),
     };
+    // A chosen file beyond the newest hundred (or in a project shared with them) is offered too.
+    if let Ok(chosen) = entered.file.parse::<FileId>()
+        && !files.iter().any(|f| f.id == chosen)
+        && let Ok(file) = app.files().get(actor, chosen).await
+    {
+        files.insert(0, file);
+    }
     // Models are sliced first (their G-code is what prints).
     let files = files
         .into_iter()
@@ -338,54 +875,32 @@ async fn new_job_page(
             }
         })
         .collect();
-    let printers: Vec<_> = app
-        .fleet()
-        .all_visible_printers(actor)
-        .await?
-        .into_iter()
+    let names = FleetNames::load(state, actor).await?;
+    let printers: Vec<&app::VisiblePrinter> = names
+        .printers
+        .iter()
         .filter(|p| actor.may_on_printer(P::QueueSubmit, p.id))
         .collect();
-    let site_names: BTreeMap<SiteId, String> = match app.people().list_sites(actor).await {
-        Ok(sites) => sites.into_iter().map(|s| (s.id, s.name)).collect(),
-        Err(AppError::PermissionDenied { .. }) => BTreeMap::new(),
-        Err(other) => return Err(other.into()),
-    };
-    let model_names: BTreeMap<domain::PrinterModelId, String> =
-        match app.fleet().list_printer_models(actor).await {
-            Ok(models) => models.into_iter().map(|m| (m.id, m.name)).collect(),
-            Err(AppError::PermissionDenied { .. }) => BTreeMap::new(),
-            Err(other) => return Err(other.into()),
-        };
     let mut targets = vec![("any".to_string(), "Any printer I may use".to_string())];
     let mut sites: Vec<SiteId> = printers.iter().map(|p| p.site_id).collect();
     sites.sort();
     sites.dedup();
     for site in sites {
-        let name = site_names
-            .get(&site)
-            .cloned()
-            .unwrap_or_else(|| format!("site {site}"));
-        targets.push((format!("site:{site}"), format!("Any printer at {name}")));
+        targets.push((format!("site:{site}"), names.target(JobTarget::Site(site))));
     }
     let mut models: Vec<_> = printers.iter().filter_map(|p| p.model_id).collect();
     models.sort();
     models.dedup();
     for model in models {
-        if let Some(name) = model_names.get(&model) {
-            targets.push((format!("model:{model}"), format!("Any {name}")));
-        }
+        targets.push((
+            format!("model:{model}"),
+            names.target(JobTarget::Model(model)),
+        ));
     }
     for printer in &printers {
         targets.push((format!("printer:{}", printer.id), printer.name.clone()));
     }
-    let targets = targets
-        .into_iter()
-        .map(|(value, label)| Choice {
-            selected: value == entered.target,
-            value,
-            label,
-        })
-        .collect();
+    let targets = choices(targets, &entered.target);
     let questions = app
         .jobs()
         .questions(actor)
@@ -393,6 +908,20 @@ async fn new_job_page(
         .into_iter()
         .map(|q| question_field(&q, entered.answers.get(&question_key(&q))))
         .collect();
+    let mut problem = problem;
+    let review = if entered.file.is_empty() || !problem.0.is_empty() && problem.1 == "file" {
+        None
+    } else {
+        match review_of(state, actor, &entered).await? {
+            Ok(review) => Some(review),
+            Err(refused) => {
+                if problem.0.is_empty() {
+                    problem = refusal(refused)?;
+                }
+                None
+            }
+        }
+    };
     Ok(NewJobPage {
         layout: Layout::in_org(member, "Submit a print", "submit"),
         org_id: actor.org().get(),
@@ -408,6 +937,7 @@ async fn new_job_page(
         note: entered.note,
         problem: problem.0,
         problem_field: problem.1,
+        review,
     })
 }
 
@@ -438,15 +968,19 @@ fn question_field(question: &Question, entered: Option<&Vec<String>>) -> Questio
 }
 
 /// The submission form: a file (uploaded, or from the library), where it may print (only
-/// what the member may queue on), copies, a note and the organization's questions.
-pub(crate) async fn new_job(State(state): State<WebState>, member: InOrg) -> Page {
-    let page = new_job_page(
-        &state,
-        &member,
-        Entered::default(),
-        (String::new(), String::new()),
-    )
-    .await?;
+/// what the member may queue on), copies, a note and the organization's questions. With a file
+/// chosen (`?file=`, as "review" and the library's "submit" link send), the form shows its
+/// analysis and the estimate first.
+pub(crate) async fn new_job(
+    State(state): State<WebState>,
+    member: InOrg,
+    Query(fields): Query<Vec<(String, String)>>,
+) -> Page {
+    let mut entered = Entered::default();
+    for (name, value) in fields {
+        entered.take(&name, value);
+    }
+    let page = new_job_page(&state, &member, entered, (String::new(), String::new())).await?;
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -460,8 +994,33 @@ fn sentence(text: &str) -> String {
     }
 }
 
+/// The form field a refusal is about, so the form shows it there.
+fn refusal_field(error: &AppError) -> &'static str {
+    use app::ErrorCode as C;
+    match error {
+        AppError::PermissionDenied { permission, .. }
+            if *permission == P::FilesUploadGcode || *permission == P::FilesUpload =>
+        {
+            "upload"
+        }
+        AppError::FileTooLarge { .. }
+        | AppError::UnsupportedFile(_)
+        | AppError::InvalidModel(_)
+        | AppError::UnreadableBody(_) => "upload",
+        AppError::NotFound { .. } => "file",
+        other => match other.code() {
+            C::QuotaExceeded | C::InsufficientBalance => "copies",
+            C::DoesNotFit | C::NotSliced | C::FileNotReady => "file",
+            C::MaterialMismatch | C::NozzleMismatch | C::NoPrinterForTarget => "target",
+            C::InvalidAnswers => "answers",
+            _ => "",
+        },
+    }
+}
+
 /// A refusal in words, and the field it concerns (empty: the whole form).
 fn refusal(error: AppError) -> Result<(String, String), UiError> {
+    let field = refusal_field(&error).to_string();
     Ok(match error {
         AppError::PermissionDenied {
             permission, ask, ..
@@ -477,7 +1036,7 @@ fn refusal(error: AppError) -> Result<(String, String), UiError> {
                     permission.title(),
                     permission.key()
                 ),
-                String::new(),
+                field,
             )
         }
         AppError::Invalid(invalid) => {
@@ -491,13 +1050,14 @@ fn refusal(error: AppError) -> Result<(String, String), UiError> {
             tracing::error!(error = %source, chain = ?source, "internal error");
             return Err(UiError::Internal("job submission".into()));
         }
-        other => (sentence(&other.to_string()), String::new()),
+        other => (sentence(&other.to_string()), field),
     })
 }
 
 /// Submits a print from the multipart form: the CSRF token first (nothing else is read
 /// without it), then the fields; an uploaded file streams into the library as it arrives.
-/// A refusal shows the form again with what caused it.
+/// With `action=review` nothing is submitted: the form comes back with the file chosen, its
+/// analysis and the estimate. A refusal shows the form again with what caused it, next to it.
 pub(crate) async fn submit(State(state): State<WebState>, member: InOrg, request: Request) -> Page {
     let actor = &member.actor;
     // Limits before bytes: a body announced larger than a file may be is refused unread
@@ -543,16 +1103,7 @@ pub(crate) async fn submit(State(state): State<WebState>, member: InOrg, request
             continue;
         }
         let value = field.text().await.map_err(unreadable)?;
-        match name.as_str() {
-            "file" => entered.file = value,
-            "target" => entered.target = value,
-            "copies" => entered.copies = value,
-            "note" => entered.note = value,
-            other if other.starts_with('q') => {
-                entered.answers.entry(name).or_default().push(value);
-            }
-            _ => {}
-        }
+        entered.take(&name, value);
     }
     if !checked {
         return Err(UiError::Csrf);
@@ -560,10 +1111,26 @@ pub(crate) async fn submit(State(state): State<WebState>, member: InOrg, request
     let outcome = match upload {
         Some(Ok(file)) => {
             entered.file = file.id.to_string();
-            submit_entered(&state, actor, &entered).await
+            Ok(())
         }
         Some(Err(error)) => Err(error),
-        None => submit_entered(&state, actor, &entered).await,
+        None => Ok(()),
+    };
+    let outcome = match outcome {
+        Ok(()) if entered.action == "review" => {
+            if let Err(refused) = parsed_choice(&entered) {
+                Err(refused)
+            } else {
+                return Ok(Redirect::to(&format!(
+                    "/orgs/{}/jobs/new?{}#review",
+                    actor.org(),
+                    entered.review_query()
+                ))
+                .into_response());
+            }
+        }
+        Ok(()) => submit_entered(&state, actor, &entered).await,
+        Err(error) => Err(error),
     };
     match outcome {
         Ok(job) => Ok(
@@ -587,24 +1154,7 @@ async fn submit_entered(
     let invalid = |field: &'static str, message: &str| {
         AppError::Invalid(domain::Invalid::new(field, message.to_string()))
     };
-    let file_id: FileId = entered
-        .file
-        .parse()
-        .map_err(|_| invalid("file", "choose a file from your library, or upload one"))?;
-    let target = match entered.target.split_once(':') {
-        None if entered.target == "any" => JobTarget::Any,
-        Some((kind, id)) => id
-            .parse::<i64>()
-            .ok()
-            .and_then(|id| JobTarget::from_parts(kind, Some(id)))
-            .ok_or_else(|| invalid("target", "choose where it may print"))?,
-        None => return Err(invalid("target", "choose where it may print")),
-    };
-    let copies: i32 = entered
-        .copies
-        .trim()
-        .parse()
-        .map_err(|_| invalid("copies", "must be a whole number"))?;
+    let (file_id, target, copies) = parsed_choice(entered)?;
     let mut answers = BTreeMap::new();
     for question in state.app.jobs().questions(actor).await? {
         let Some(values) = entered.answers.get(&question_key(&question)) else {
@@ -650,6 +1200,12 @@ struct ApprovalsPage {
     org_id: i64,
     items: Vec<ApprovalView>,
     notice: String,
+    /// The outcome of each job of a bulk decision just made.
+    outcomes: Vec<String>,
+    /// Whether any job here may be decided (the bulk form shows then).
+    any_approvable: bool,
+    /// Where the approver may copy a job's file (empty: they may not).
+    copy_to: Vec<Choice>,
 }
 
 struct ApprovalView {
@@ -658,35 +1214,70 @@ struct ApprovalView {
     approvable: bool,
     reason: String,
     printers: Vec<Choice>,
+    answers: Vec<AnswerLine>,
+    estimate_time: String,
+    estimate_grams: String,
 }
 
-/// Jobs waiting for approval, oldest first: approve (to a printer of the approver's choice,
-/// or any the target names), or reject with a reason; those the approver may not decide say
-/// why.
+#[derive(Deserialize, Default)]
+pub(crate) struct ApprovalsQuery {
+    #[serde(default)]
+    done: Option<String>,
+    /// A bulk decision's outcomes: `id:ok` or `id:code`, comma-separated.
+    #[serde(default)]
+    outcomes: String,
+}
+
+/// A bulk decision's outcome for one job, in words. The query only selects among fixed
+/// sentences (a known error code's meaning); anything else is left out.
+fn outcome_words(item: &str) -> Option<String> {
+    let (id, result) = item.split_once(':')?;
+    let id: i64 = id.parse().ok()?;
+    if result == "ok" {
+        return Some(format!("Job #{id}: done."));
+    }
+    let code = app::ErrorCode::parse(result)?;
+    Some(format!("Job #{id}: not decided — {}", code.meaning()))
+}
+
+/// Jobs waiting for approval, oldest first, with their file's thumbnail, owner, estimate and
+/// answers: approve (to a printer of the approver's choice, or any the target names), reject
+/// or send back with a reason, one by one or several at once; those the approver may not
+/// decide say why.
 pub(crate) async fn approvals(
     State(state): State<WebState>,
     member: InOrg,
-    Query(query): Query<NoticeQuery>,
+    Query(query): Query<ApprovalsQuery>,
 ) -> Page {
     let actor = &member.actor;
-    let items = state.app.jobs().approvals(actor).await?;
-    let printers = state.app.fleet().all_visible_printers(actor).await?;
+    let jobs = state.app.jobs();
+    let items = jobs.approvals(actor).await?;
+    let names = FleetNames::load(&state, actor).await?;
+    let questions = question_list(&state, actor).await?;
     let mut views = Vec::with_capacity(items.len());
     for item in items {
         let job = item.job.clone();
-        let line = job_lines(
-            &state,
-            actor,
-            vec![JobView {
-                job: item.job,
-                answers: None,
-                cost: None,
-            }],
-        )
-        .await?
-        .pop()
-        .ok_or(UiError::NotFound)?;
-        let choices = printers
+        // Answers and the cost estimate as this approver may read them.
+        let view = match jobs.get_job(actor, job.id).await {
+            Ok(view) => view,
+            Err(AppError::NotFound { .. }) => continue,
+            Err(other) => return Err(other.into()),
+        };
+        let answers = answer_lines(&questions, view.answers.as_ref());
+        // A file the approver may not open shows no analysis; anything else is an error.
+        let file = match state.app.files().get(actor, job.file_id).await {
+            Ok(file) => Some(file),
+            Err(AppError::NotFound { .. } | AppError::PermissionDenied { .. }) => None,
+            Err(other) => return Err(other.into()),
+        };
+        let analysis = file.as_ref().and_then(|f| f.analysis.as_ref());
+        let copies = f64::from(job.copies.max(1));
+        let line = job_lines(&state, actor, &names, vec![view])
+            .await?
+            .pop()
+            .ok_or(UiError::NotFound)?;
+        let choices = names
+            .printers
             .iter()
             .filter(|p| p.names_target(job.target) && actor.may_on_printer(P::ApprovalReview, p.id))
             .map(|p| Choice {
@@ -701,13 +1292,31 @@ pub(crate) async fn approvals(
             approvable: item.approvable,
             reason: item.not_approvable_reason.unwrap_or_default(),
             printers: choices,
+            answers,
+            estimate_time: analysis
+                .map(|a| views::duration(a.estimated_time_s * copies))
+                .unwrap_or_default(),
+            estimate_grams: analysis
+                .map(|a| format!("{:.0} g", a.filament_weight_g * copies))
+                .unwrap_or_default(),
         });
     }
     let page = ApprovalsPage {
         layout: Layout::in_org(&member, "Approvals", "approvals"),
         org_id: actor.org().get(),
+        any_approvable: views.iter().any(|v| v.approvable),
+        copy_to: if views.is_empty() {
+            Vec::new()
+        } else {
+            copy_destinations(&state, actor).await?
+        },
         items: views,
         notice: notice(query.done.as_deref()),
+        outcomes: query
+            .outcomes
+            .split(',')
+            .filter_map(outcome_words)
+            .collect(),
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -716,6 +1325,14 @@ pub(crate) async fn approvals(
 pub(crate) struct ApproveForm {
     #[serde(default)]
     printer: String,
+}
+
+fn decided(member: &InOrg, done: &str) -> Response {
+    Redirect::to(&format!(
+        "/orgs/{}/approvals?done={done}",
+        member.actor.org()
+    ))
+    .into_response()
 }
 
 pub(crate) async fn approve(
@@ -733,23 +1350,15 @@ pub(crate) async fn approve(
                 .map_err(|_| UiError::BadForm("the printer is not one of the list".into()))?,
         ),
     };
-    let decided = state
-        .app
-        .jobs()
-        .decide(&member.actor, id, app::Decision::Approve { printer })
-        .await;
-    if let Err(error) = decided {
+    let decision = app::Decision::Approve { printer };
+    if let Err(error) = state.app.jobs().decide(&member.actor, id, decision).await {
         return Err(UiError::from(error).framed(&member));
     }
-    Ok(Redirect::to(&format!(
-        "/orgs/{}/approvals?done=approved",
-        member.actor.org()
-    ))
-    .into_response())
+    Ok(decided(&member, "approved"))
 }
 
 #[derive(Deserialize)]
-pub(crate) struct RejectForm {
+pub(crate) struct ReasonForm {
     #[serde(default)]
     reason: String,
 }
@@ -760,27 +1369,163 @@ pub(crate) async fn reject(
     Path(path): Path<(String, String)>,
     request: Request,
 ) -> Page {
-    let form: RejectForm = checked_form(&member.viewer, request).await?;
+    let form: ReasonForm = checked_form(&member.viewer, request).await?;
     let id = job_in_path(&path)?;
-    let decided = state
-        .app
-        .jobs()
-        .decide(
-            &member.actor,
-            id,
-            app::Decision::Reject {
-                reason: form.reason,
-            },
-        )
-        .await;
-    if let Err(error) = decided {
+    let decision = app::Decision::Reject {
+        reason: form.reason,
+    };
+    if let Err(error) = state.app.jobs().decide(&member.actor, id, decision).await {
         return Err(UiError::from(error).framed(&member));
     }
+    Ok(decided(&member, "rejected"))
+}
+
+/// Sends a job back to its owner for changes, with the reason they read.
+pub(crate) async fn send_back(
+    State(state): State<WebState>,
+    member: InOrg,
+    Path(path): Path<(String, String)>,
+    request: Request,
+) -> Page {
+    let form: ReasonForm = checked_form(&member.viewer, request).await?;
+    let id = job_in_path(&path)?;
+    let decision = app::Decision::SendBack {
+        reason: form.reason,
+    };
+    if let Err(error) = state.app.jobs().decide(&member.actor, id, decision).await {
+        return Err(UiError::from(error).framed(&member));
+    }
+    Ok(decided(&member, "sent-back"))
+}
+
+/// The same decision on the checked jobs (approve to any printer their target names, reject or
+/// send back with one reason), each decided on its own; the page then lists each outcome.
+pub(crate) async fn decide_many(
+    State(state): State<WebState>,
+    member: InOrg,
+    request: Request,
+) -> Page {
+    let fields: Vec<(String, String)> = checked_form(&member.viewer, request).await?;
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let ids = fields
+        .iter()
+        .filter(|(name, _)| name == "job")
+        .map(|(_, value)| {
+            value
+                .parse::<JobId>()
+                .map_err(|_| UiError::BadForm("a checked job is not one of the list".into()))
+        })
+        .collect::<Result<Vec<JobId>, UiError>>()?;
+    if ids.is_empty() {
+        return Err(UiError::Refused {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: "Check the jobs to decide first.".into(),
+            frame: None,
+        }
+        .framed(&member));
+    }
+    let decision = match field("decision").as_str() {
+        "approve" => app::Decision::Approve { printer: None },
+        "reject" => app::Decision::Reject {
+            reason: field("reason"),
+        },
+        "send_back" => app::Decision::SendBack {
+            reason: field("reason"),
+        },
+        _ => {
+            return Err(UiError::BadForm(
+                "choose approve, reject or send back".into(),
+            ));
+        }
+    };
+    let outcomes = match state
+        .app
+        .jobs()
+        .decide_many(&member.actor, &ids, decision)
+        .await
+    {
+        Ok(outcomes) => outcomes,
+        Err(error) => return Err(UiError::from(error).framed(&member)),
+    };
+    let outcomes: Vec<String> = outcomes
+        .iter()
+        .map(|o| match &o.result {
+            Ok(_) => format!("{}:ok", o.job_id),
+            Err(error) => format!("{}:{}", o.job_id, error.code().as_str()),
+        })
+        .collect();
     Ok(Redirect::to(&format!(
-        "/orgs/{}/approvals?done=rejected",
-        member.actor.org()
+        "/orgs/{}/approvals?done=decided&outcomes={}",
+        member.actor.org(),
+        outcomes.join(",")
     ))
     .into_response())
+}
+
+/// Prints a finished job again: a new job of the same file, checked like a submission.
+pub(crate) async fn reprint(
+    State(state): State<WebState>,
+    member: InOrg,
+    Path(path): Path<(String, String)>,
+    request: Request,
+) -> Page {
+    let NoFields {} = checked_form(&member.viewer, request).await?;
+    let id = job_in_path(&path)?;
+    match state.app.jobs().reprint(&member.actor, id).await {
+        Ok(view) => Ok(Redirect::to(&format!(
+            "/orgs/{}/jobs/{}?done=reprinted",
+            member.actor.org(),
+            view.job.id
+        ))
+        .into_response()),
+        Err(error) => Err(UiError::from(error).framed(&member)),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CopyForm {
+    #[serde(default)]
+    project: String,
+}
+
+/// The project a form names ("": the member's own space).
+pub(crate) fn project_field(text: &str) -> Result<Option<domain::ProjectId>, UiError> {
+    match text.trim() {
+        "" => Ok(None),
+        id => id
+            .parse()
+            .map(Some)
+            .map_err(|_| UiError::BadForm("the project is not one of the list".into())),
+    }
+}
+
+/// Copies a job's file into the viewer's library (their own space or a project they may edit).
+pub(crate) async fn copy_to_library(
+    State(state): State<WebState>,
+    member: InOrg,
+    Path(path): Path<(String, String)>,
+    request: Request,
+) -> Page {
+    let form: CopyForm = checked_form(&member.viewer, request).await?;
+    let id = job_in_path(&path)?;
+    let to = app::FileDestination {
+        project_id: project_field(&form.project)?,
+    };
+    match state.app.files().copy_job_file(&member.actor, id, to).await {
+        Ok(file) => Ok(Redirect::to(&format!(
+            "/orgs/{}/files/{}?done=copied",
+            member.actor.org(),
+            file.id
+        ))
+        .into_response()),
+        Err(error) => Err(UiError::from(error).framed(&member)),
+    }
 }
 
 /// Whether a job's target names the printer (by itself, its site, model or group).

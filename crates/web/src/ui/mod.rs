@@ -9,11 +9,15 @@
 mod account;
 mod assets;
 mod error;
+mod invitations;
 mod jobs;
+mod library;
 mod pages;
 mod people;
 mod session;
+mod slicing;
 mod views;
+mod work;
 
 use authz::Permission as P;
 use axum::extract::Request;
@@ -32,7 +36,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 /// The web interface's routes, each declared with what it requires.
 pub(crate) fn routes() -> PlainRoutes {
     let org = |permission| Requires::Permission(permission);
-    PlainRoutes::new()
+    work::routes(PlainRoutes::new())
         .get(Requires::Public, "/", pages::home)
         .get(Requires::Public, "/assets/{name}", assets::serve)
         .get(Requires::Public, "/sign-in", pages::sign_in_page)

@@ -278,6 +278,16 @@ pub(crate) async fn change_password(
 struct OrgsPage {
     layout: Layout,
     orgs: Vec<OrgChoice>,
+    invitations: Vec<InvitationChoice>,
+    notice: String,
+}
+
+/// An invitation waiting for the signed-in person's answer.
+struct InvitationChoice {
+    id: i64,
+    org_name: String,
+    rank: String,
+    expires: String,
 }
 
 struct OrgChoice {
@@ -287,11 +297,32 @@ struct OrgChoice {
 }
 
 /// The organizations the person belongs to: where to switch to.
-pub(crate) async fn organizations(State(state): State<WebState>, viewer: Viewer) -> Page {
+pub(crate) async fn organizations(
+    State(state): State<WebState>,
+    viewer: Viewer,
+    Query(query): Query<NoticeQuery>,
+) -> Page {
     if viewer.principal.user.must_change_password {
         return Err(UiError::PasswordChange);
     }
     let me = state.app.identity().me(&viewer.principal).await?;
+    let invitations = if viewer.principal.is_token() {
+        Vec::new()
+    } else {
+        state
+            .app
+            .people()
+            .my_invitations(&viewer.principal)
+            .await?
+            .into_iter()
+            .map(|i| InvitationChoice {
+                id: i.id.get(),
+                org_name: i.org_name,
+                rank: i.rank_name,
+                expires: views::when(i.expires_at),
+            })
+            .collect()
+    };
     let orgs: Vec<OrgChoice> = me
         .memberships
         .iter()
@@ -304,6 +335,8 @@ pub(crate) async fn organizations(State(state): State<WebState>, viewer: Viewer)
     let page = OrgsPage {
         layout: Layout::signed_in(&viewer, "Your organizations", orgs.len()),
         orgs,
+        invitations,
+        notice: notice(query.done.as_deref()),
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -348,12 +381,18 @@ struct PrinterCard {
 pub(crate) struct JobLine {
     pub id: i64,
     pub file: String,
+    /// Its file's thumbnail's address; empty: none to show.
+    pub thumbnail: String,
     pub state: &'static str,
     pub waiting: bool,
     pub owner: String,
     pub target: String,
+    /// The printer it was given to, once it has one.
+    pub printer: String,
     pub copies: i32,
     pub created: String,
+    /// Its cost estimate, in the organization's currency; empty when unknown.
+    pub estimate: String,
 }
 
 #[derive(Deserialize)]
@@ -373,6 +412,22 @@ pub(crate) fn notice(done: Option<&str>) -> String {
         Some("approved") => "The job was approved.",
         Some("rejected") => "The job was rejected.",
         Some("job-cancelled") => "The job was cancelled.",
+        Some("sent-back") => "The job was sent back to its owner.",
+        Some("decided") => "The jobs were decided; each one's outcome is below.",
+        Some("reordered") => "The queue is in its new order.",
+        Some("reprinted") => "A new job prints it again.",
+        Some("copied") => "The file was copied into the library.",
+        Some("uploaded") => "The file is in the library.",
+        Some("project-created") => "The project was created.",
+        Some("renamed") => "The project was renamed.",
+        Some("project-deleted") => "The project was deleted.",
+        Some("shared") => "The project is shared.",
+        Some("unshared") => "The project is no longer shared with them.",
+        Some("moved") => "The file was moved.",
+        Some("file-deleted") => "The file was deleted.",
+        Some("slice-cancelled") => "The slice was cancelled.",
+        Some("accepted") => "You joined the organization.",
+        Some("declined") => "The invitation was declined.",
         _ => "",
     }
     .to_string()
@@ -463,7 +518,13 @@ pub(crate) async fn dashboard(
             ..Default::default()
         };
         let page = app.jobs().list(actor, query, false).await?;
-        super::jobs::job_lines(&state, actor, page.jobs).await?
+        // Names only when there is a job to name them for (the dashboard stays light).
+        let names = if page.jobs.is_empty() {
+            super::jobs::FleetNames::default()
+        } else {
+            super::jobs::FleetNames::load(&state, actor).await?
+        };
+        super::jobs::job_lines(&state, actor, &names, page.jobs).await?
     } else {
         Vec::new()
     };
