@@ -8,7 +8,10 @@
 #[path = "../http/common.rs"]
 mod common;
 
+mod admin;
 mod harness;
+#[allow(dead_code)]
+mod pages_admin;
 
 use std::time::Duration;
 

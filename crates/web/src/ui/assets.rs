@@ -10,12 +10,14 @@ use sha2::{Digest, Sha256};
 
 const CSS: &str = include_str!("../../assets/app.css");
 const LIVE_JS: &str = include_str!("../../assets/live.js");
+const ADMIN_CSS: &str = include_str!("../../assets/admin.css");
 
 /// A short digest of every asset: the `?v=` of their links.
 pub(crate) static VERSION: LazyLock<String> = LazyLock::new(|| {
     let mut digest = Sha256::new();
     digest.update(CSS.as_bytes());
     digest.update(LIVE_JS.as_bytes());
+    digest.update(ADMIN_CSS.as_bytes());
     hex::encode(digest.finalize())[..12].to_string()
 });
 
@@ -23,6 +25,7 @@ pub(crate) async fn serve(Path(name): Path<String>) -> Response {
     let (body, content_type) = match name.as_str() {
         "app.css" => (CSS, "text/css; charset=utf-8"),
         "live.js" => (LIVE_JS, "text/javascript; charset=utf-8"),
+        "admin.css" => (ADMIN_CSS, "text/css; charset=utf-8"),
         _ => return super::html_not_found(),
     };
     let mut response = (StatusCode::OK, body).into_response();
