@@ -15,7 +15,11 @@ const PHONE: (u32, u32) = (360, 800);
 
 /// Opens every administration page as the signed-in owner, desktop and phone width, saves
 /// their screenshots and checks none scrolls sideways on the phone.
-async fn screenshot_every_page(browser: &Browser, server: &TestServer, fill: impl Fn(&str) -> String) {
+async fn screenshot_every_page(
+    browser: &Browser,
+    server: &TestServer,
+    fill: impl Fn(&str) -> String,
+) {
     for (size, suffix) in [(DESKTOP, ""), (PHONE, "-phone")] {
         browser.window(size.0, size.1).await;
         for (name, path) in PAGES {
@@ -34,10 +38,18 @@ async fn screenshot_every_page(browser: &Browser, server: &TestServer, fill: imp
                 )
                 .await
                 .unwrap();
-            assert!(
-                overflow.as_i64().unwrap_or(1) <= 0,
-                "{path} scrolls sideways by {overflow} at 360 px"
-            );
+            if overflow.as_i64().unwrap_or(1) > 0 {
+                // Name what sticks out, for whoever fixes it.
+                let wide = browser
+                    .client
+                    .execute(
+                        "return Array.from(document.querySelectorAll('main *')).filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth).slice(0, 5).map(e => e.outerHTML.slice(0, 200));",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                panic!("{path} scrolls sideways by {overflow} at 360 px: {wide}");
+            }
         }
     }
     browser.window(DESKTOP.0, DESKTOP.1).await;
@@ -97,7 +109,10 @@ async fn an_admin_saves_a_rank_after_its_preview_and_its_member_is_refused() {
     let members_change = browser.text("#members-change").await;
     assert!(members_change.contains("Demo Member"), "{members_change}");
     assert!(members_change.contains("Loses"), "{members_change}");
-    assert!(members_change.contains(P::QueueSubmit.title()), "{members_change}");
+    assert!(
+        members_change.contains(P::QueueSubmit.title()),
+        "{members_change}"
+    );
     browser.screenshot("manage-rank-preview").await;
     let rank = server.rank(&demo.owner, org, "Member").await;
     assert!(
@@ -123,7 +138,9 @@ async fn an_admin_saves_a_rank_after_its_preview_and_its_member_is_refused() {
     browser.find("form[action=\"/sign-in\"]").await;
     browser.sign_in("member@demo.farmhand.test").await;
     assert!(!browser.exists("nav a[href$=\"/jobs/new\"]").await);
-    browser.open(&server, &format!("/orgs/{org}/jobs/new")).await;
+    browser
+        .open(&server, &format!("/orgs/{org}/jobs/new"))
+        .await;
     let refusal = browser.text("main").await;
     assert!(refusal.contains("can't do this"), "{refusal}");
     assert!(refusal.contains("queue.submit"), "{refusal}");
@@ -156,7 +173,9 @@ async fn a_guest_cannot_start_a_print_and_a_viewer_cannot_change_anything() {
         .get(&format!("/api/v1/orgs/{org}/jobs?state=pending_approval"))
         .await;
     assert_eq!(status, StatusCode::OK, "{waiting}");
-    let job = waiting["jobs"][0]["id"].as_i64().expect("a job waiting for approval");
+    let job = waiting["jobs"][0]["id"]
+        .as_i64()
+        .expect("a job waiting for approval");
     let browser = Browser::start().await;
 
     browser.open(&server, "/sign-in").await;
@@ -172,7 +191,10 @@ async fn a_guest_cannot_start_a_print_and_a_viewer_cannot_change_anything() {
         "nav a[href$=\"/approvals\"]",
         "nav a[href$=\"/manage\"]",
     ] {
-        assert!(!browser.exists(control).await, "the guest is offered {control}");
+        assert!(
+            !browser.exists(control).await,
+            "the guest is offered {control}"
+        );
     }
     browser.screenshot("guest-dashboard").await;
     // Approving the job would start it on a printer: refused, and the job still waits.
@@ -183,7 +205,10 @@ async fn a_guest_cannot_start_a_print_and_a_viewer_cannot_change_anything() {
         "guest-denied",
     )
     .await;
-    let (_, body) = demo.owner.get(&format!("/api/v1/orgs/{org}/jobs/{job}")).await;
+    let (_, body) = demo
+        .owner
+        .get(&format!("/api/v1/orgs/{org}/jobs/{job}"))
+        .await;
     assert_eq!(body["state"], "pending_approval", "{body}");
 
     browser.open(&server, &format!("/orgs/{org}")).await;

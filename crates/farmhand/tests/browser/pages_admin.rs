@@ -11,7 +11,10 @@ pub const PAGES: &[(&str, &str)] = &[
     ("manage-printers", "/orgs/{org}/manage/printers"),
     ("manage-printer", "/orgs/{org}/manage/printers/{printer}"),
     ("manage-printer-models", "/orgs/{org}/manage/printer-models"),
-    ("manage-printer-model", "/orgs/{org}/manage/printer-models/{model}"),
+    (
+        "manage-printer-model",
+        "/orgs/{org}/manage/printer-models/{model}",
+    ),
     ("manage-sites", "/orgs/{org}/manage/sites"),
     ("manage-printer-access", "/orgs/{org}/manage/printer-access"),
     ("manage-quotas", "/orgs/{org}/manage/quotas"),

@@ -67,7 +67,11 @@ pub(crate) fn assert_page(response: &reqwest::Response) {
 }
 
 /// GETs a page as `client`.
-pub(crate) async fn open(server: &TestServer, client: &reqwest::Client, path: &str) -> reqwest::Response {
+pub(crate) async fn open(
+    server: &TestServer,
+    client: &reqwest::Client,
+    path: &str,
+) -> reqwest::Response {
     client
         .get(format!("{}{path}", server.base))
         .send()
@@ -76,7 +80,12 @@ pub(crate) async fn open(server: &TestServer, client: &reqwest::Client, path: &s
 }
 
 /// Signs `client` in through the form, as a person would.
-pub(crate) async fn sign_in(server: &TestServer, client: &reqwest::Client, email: &str, password: &str) {
+pub(crate) async fn sign_in(
+    server: &TestServer,
+    client: &reqwest::Client,
+    email: &str,
+    password: &str,
+) {
     let page = open(server, client, "/sign-in").await;
     assert_eq!(page.status(), StatusCode::OK);
     let token = csrf_of(&page.text().await.unwrap());

@@ -21,8 +21,16 @@ use crate::ui::views::Layout;
 pub(super) fn routes(routes: PlainRoutes) -> PlainRoutes {
     let org = Requires::Permission;
     routes
-        .get(org(P::PrintersView), "/orgs/{org_id}/manage/printers", printers)
-        .post(org(P::PrintersAdd), "/orgs/{org_id}/manage/printers", create_printer)
+        .get(
+            org(P::PrintersView),
+            "/orgs/{org_id}/manage/printers",
+            printers,
+        )
+        .post(
+            org(P::PrintersAdd),
+            "/orgs/{org_id}/manage/printers",
+            create_printer,
+        )
         .get(
             org(P::PrintersView),
             "/orgs/{org_id}/manage/printers/{printer_id}",
@@ -80,7 +88,11 @@ pub(super) fn routes(routes: PlainRoutes) -> PlainRoutes {
             delete_group,
         )
         .get(org(P::SitesView), "/orgs/{org_id}/manage/sites", sites)
-        .post(org(P::SitesManage), "/orgs/{org_id}/manage/sites", create_site)
+        .post(
+            org(P::SitesManage),
+            "/orgs/{org_id}/manage/sites",
+            create_site,
+        )
         .post(
             org(P::SitesManage),
             "/orgs/{org_id}/manage/sites/{site_id}",
@@ -260,7 +272,11 @@ async fn create_printer(State(state): State<WebState>, member: InOrg, request: R
     let input = printer_input(&fields, serde_json::Map::new())?;
     let created = state.app.fleet().create_printer(&member.actor, input).await;
     let printer = created.map_err(framed(&member))?;
-    Ok(back_to(&member, &format!("printers/{}", printer.id.get()), "created"))
+    Ok(back_to(
+        &member,
+        &format!("printers/{}", printer.id.get()),
+        "created",
+    ))
 }
 
 /// A choice of a list that may be ticked (checkboxes, selected options).
@@ -316,8 +332,12 @@ async fn printer_page(
         org_id: member.actor.org().get(),
         id: id.get(),
         sites: ticks(names.sites, |s| s == printer.site_id.get()),
-        models: ticks(names.models, |m| printer.model_id.is_some_and(|id| id.get() == m)),
-        groups: ticks(names.groups, |g| printer.group_ids.iter().any(|id| id.get() == g)),
+        models: ticks(names.models, |m| {
+            printer.model_id.is_some_and(|id| id.get() == m)
+        }),
+        groups: ticks(names.groups, |g| {
+            printer.group_ids.iter().any(|id| id.get() == g)
+        }),
         driver: connection.map_or("", |c| c.driver.as_str()),
         url: connection.map(|c| c.url.clone()).unwrap_or_default(),
         has_credential: connection.is_some_and(|c| c.has_credential),
@@ -342,7 +362,10 @@ async fn update_printer(
     let fields = checked_fields(&member.viewer, request).await?;
     let id = PrinterId(id_of(&printer_id)?);
     let fleet = state.app.fleet();
-    let current = fleet.get_printer(&member.actor, id).await.map_err(framed(&member))?;
+    let current = fleet
+        .get_printer(&member.actor, id)
+        .await
+        .map_err(framed(&member))?;
     // The driver's settings (the simulator's speed, …) are kept as they are.
     let settings = current
         .connection
@@ -510,9 +533,17 @@ async fn model_input(
 async fn create_model(State(state): State<WebState>, member: InOrg, request: Request) -> Page {
     let form: ModelForm = checked_form(&member.viewer, request).await?;
     let input = model_input(&state, &member, form, serde_json::Map::new()).await?;
-    let created = state.app.fleet().create_printer_model(&member.actor, input).await;
+    let created = state
+        .app
+        .fleet()
+        .create_printer_model(&member.actor, input)
+        .await;
     let model = created.map_err(framed(&member))?;
-    Ok(back_to(&member, &format!("printer-models/{}", model.id.get()), "created"))
+    Ok(back_to(
+        &member,
+        &format!("printer-models/{}", model.id.get()),
+        "created",
+    ))
 }
 
 #[derive(Template)]
@@ -592,7 +623,11 @@ async fn update_model(
     let input = model_input(&state, &member, form, motion).await?;
     let updated = fleet.update_printer_model(&member.actor, id, input).await;
     updated.map_err(framed(&member))?;
-    Ok(back_to(&member, &format!("printer-models/{}", id.get()), "saved"))
+    Ok(back_to(
+        &member,
+        &format!("printer-models/{}", id.get()),
+        "saved",
+    ))
 }
 
 async fn delete_model(
@@ -603,7 +638,11 @@ async fn delete_model(
 ) -> Page {
     let _ = checked_fields(&member.viewer, request).await?;
     let id = PrinterModelId(id_of(&model_id)?);
-    let deleted = state.app.fleet().delete_printer_model(&member.actor, id).await;
+    let deleted = state
+        .app
+        .fleet()
+        .delete_printer_model(&member.actor, id)
+        .await;
     deleted.map_err(framed(&member))?;
     Ok(back_to(&member, "printer-models", "model-deleted"))
 }
@@ -660,7 +699,11 @@ async fn delete_group(
 ) -> Page {
     let _ = checked_fields(&member.viewer, request).await?;
     let id = PrinterGroupId(id_of(&group_id)?);
-    let deleted = state.app.fleet().delete_printer_group(&member.actor, id).await;
+    let deleted = state
+        .app
+        .fleet()
+        .delete_printer_group(&member.actor, id)
+        .await;
     deleted.map_err(framed(&member))?;
     Ok(back_to(&member, "printer-models", "group-deleted"))
 }
@@ -696,7 +739,11 @@ async fn sites(State(state): State<WebState>, member: InOrg, Query(done): Query<
                 staffed: if s.staffed_hours.always() {
                     "Always".into()
                 } else {
-                    format!("{} periods a week, {} min grace", s.staffed_hours.periods().len(), s.staffed_grace_minutes)
+                    format!(
+                        "{} periods a week, {} min grace",
+                        s.staffed_hours.periods().len(),
+                        s.staffed_grace_minutes
+                    )
                 },
                 name: s.name,
                 description: s.description,
@@ -753,7 +800,11 @@ async fn update_site(
         staffed_hours: None,
         staffed_grace_minutes: None,
     };
-    let updated = state.app.people().update_site(&member.actor, id, input).await;
+    let updated = state
+        .app
+        .people()
+        .update_site(&member.actor, id, input)
+        .await;
     updated.map_err(framed(&member))?;
     Ok(back_to(&member, "sites", "saved"))
 }
@@ -798,7 +849,12 @@ async fn grants(State(state): State<WebState>, member: InOrg, Query(done): Query
     let list = state.app.access().list_grants(&member.actor).await;
     let list = list.map_err(framed(&member))?;
     let names = Names::load(&state, &member).await;
-    let ranks = state.app.access().list_ranks(&member.actor).await.unwrap_or_default();
+    let ranks = state
+        .app
+        .access()
+        .list_ranks(&member.actor)
+        .await
+        .unwrap_or_default();
     let workgroups = state
         .app
         .people()
@@ -806,7 +862,12 @@ async fn grants(State(state): State<WebState>, member: InOrg, Query(done): Query
         .await
         .unwrap_or_default();
     let people = if member.actor.holds(P::MembersView) {
-        state.app.people().list_members(&member.actor).await.unwrap_or_default()
+        state
+            .app
+            .people()
+            .list_members(&member.actor)
+            .await
+            .unwrap_or_default()
     } else {
         Vec::new()
     };
@@ -821,16 +882,42 @@ async fn grants(State(state): State<WebState>, member: InOrg, Query(done): Query
         .map(|r| (format!("rank:{}", r.id.get()), format!("Rank {}", r.name)))
         .collect();
     subjects.extend(workgroups.iter().map(|w| {
-        (format!("workgroup:{}", w.id.get()), format!("Workgroup {}", w.name))
+        (
+            format!("workgroup:{}", w.id.get()),
+            format!("Workgroup {}", w.name),
+        )
     }));
     subjects.extend(people.iter().filter(|m| m.active).map(|m| {
-        (format!("member:{}", m.id.get()), format!("Member {}", m.name))
+        (
+            format!("member:{}", m.id.get()),
+            format!("Member {}", m.name),
+        )
     }));
     let mut targets = vec![("all".to_string(), "Every printer".to_string())];
-    targets.extend(names.sites.iter().map(|s| (format!("site:{}", s.value), format!("Site {}", s.label))));
-    targets.extend(names.groups.iter().map(|g| (format!("group:{}", g.value), format!("Group {}", g.label))));
-    targets.extend(names.models.iter().map(|m| (format!("model:{}", m.value), format!("Model {}", m.label))));
-    targets.extend(printers.iter().map(|p| (format!("printer:{}", p.id.get()), format!("Printer {}", p.name))));
+    targets.extend(
+        names
+            .sites
+            .iter()
+            .map(|s| (format!("site:{}", s.value), format!("Site {}", s.label))),
+    );
+    targets.extend(
+        names
+            .groups
+            .iter()
+            .map(|g| (format!("group:{}", g.value), format!("Group {}", g.label))),
+    );
+    targets.extend(
+        names
+            .models
+            .iter()
+            .map(|m| (format!("model:{}", m.value), format!("Model {}", m.label))),
+    );
+    targets.extend(printers.iter().map(|p| {
+        (
+            format!("printer:{}", p.id.get()),
+            format!("Printer {}", p.name),
+        )
+    }));
     let subject_name = |subject: GrantSubject| {
         let key = match subject {
             GrantSubject::Rank(id) => format!("rank:{}", id.get()),

@@ -19,7 +19,11 @@ use crate::ui::views::{self, Layout};
 pub(super) fn routes(routes: PlainRoutes) -> PlainRoutes {
     let org = Requires::Permission;
     routes
-        .get(org(P::MembersView), "/orgs/{org_id}/manage/members", members)
+        .get(
+            org(P::MembersView),
+            "/orgs/{org_id}/manage/members",
+            members,
+        )
         .post(
             org(P::MembersInvite),
             "/orgs/{org_id}/manage/invitations",
@@ -170,7 +174,12 @@ async fn site_options(state: &WebState, member: &InOrg) -> Vec<Option_> {
         .collect()
 }
 
-async fn members_page(state: &WebState, member: &InOrg, link: String, notice: &'static str) -> Page {
+async fn members_page(
+    state: &WebState,
+    member: &InOrg,
+    link: String,
+    notice: &'static str,
+) -> Page {
     let members = state.app.people().list_members(&member.actor).await;
     let mut members = members.map_err(framed(member))?;
     members.sort_by(|a, b| {
@@ -249,7 +258,11 @@ async fn invite(State(state): State<WebState>, member: InOrg, request: Request) 
         site_id: site_id.map(SiteId),
         expires_in_hours: None,
     };
-    let created = state.app.people().create_invitation(&member.actor, input).await;
+    let created = state
+        .app
+        .people()
+        .create_invitation(&member.actor, input)
+        .await;
     let created = created.map_err(framed(&member))?;
     let link = format!("/invitations/{}", created.token);
     members_page(
@@ -270,7 +283,11 @@ async fn revoke(
 ) -> Page {
     let _: Vec<(String, String)> = checked_form(&member.viewer, request).await?;
     let id = InvitationId(id_of(&invitation)?);
-    let revoked = state.app.people().revoke_invitation(&member.actor, id).await;
+    let revoked = state
+        .app
+        .people()
+        .revoke_invitation(&member.actor, id)
+        .await;
     revoked.map_err(framed(&member))?;
     Ok(back_to(&member, "members", "revoked"))
 }
@@ -360,7 +377,9 @@ async fn member_page(
         since: views::when(target.deactivated_at.unwrap_or(target.created_at)),
         notice: match done.done.as_str() {
             "saved" => "The member's rank and home site were saved.",
-            "deactivated" => "The member was deactivated: their access here ended, their history stays.",
+            "deactivated" => {
+                "The member was deactivated: their access here ended, their history stays."
+            }
             "reactivated" => "The member was reactivated.",
             "override" => "The permission was set for this member.",
             _ => "",
@@ -425,7 +444,11 @@ async fn update_member(
         rank_id: Some(RankId(rank)),
         site_id: Some(site.map(SiteId)),
     };
-    let updated = state.app.people().update_member(&member.actor, id, input).await;
+    let updated = state
+        .app
+        .people()
+        .update_member(&member.actor, id, input)
+        .await;
     updated.map_err(framed(&member))?;
     Ok(back_to(&member, &format!("members/{}", id.get()), "saved"))
 }
@@ -438,9 +461,17 @@ async fn deactivate(
 ) -> Page {
     let _: Vec<(String, String)> = checked_form(&member.viewer, request).await?;
     let id = MemberId(id_of(&member_id)?);
-    let done = state.app.people().deactivate_member(&member.actor, id).await;
+    let done = state
+        .app
+        .people()
+        .deactivate_member(&member.actor, id)
+        .await;
     done.map_err(framed(&member))?;
-    Ok(back_to(&member, &format!("members/{}", id.get()), "deactivated"))
+    Ok(back_to(
+        &member,
+        &format!("members/{}", id.get()),
+        "deactivated",
+    ))
 }
 
 async fn reactivate(
@@ -451,9 +482,17 @@ async fn reactivate(
 ) -> Page {
     let _: Vec<(String, String)> = checked_form(&member.viewer, request).await?;
     let id = MemberId(id_of(&member_id)?);
-    let done = state.app.people().reactivate_member(&member.actor, id).await;
+    let done = state
+        .app
+        .people()
+        .reactivate_member(&member.actor, id)
+        .await;
     done.map_err(framed(&member))?;
-    Ok(back_to(&member, &format!("members/{}", id.get()), "reactivated"))
+    Ok(back_to(
+        &member,
+        &format!("members/{}", id.get()),
+        "reactivated",
+    ))
 }
 
 #[derive(Deserialize)]
@@ -484,7 +523,11 @@ async fn set_override(
         .set_override(&member.actor, id, &form.permission, effect)
         .await;
     set.map_err(framed(&member))?;
-    Ok(back_to(&member, &format!("members/{}", id.get()), "override"))
+    Ok(back_to(
+        &member,
+        &format!("members/{}", id.get()),
+        "override",
+    ))
 }
 
 struct WorkgroupMemberLine {
@@ -513,7 +556,11 @@ struct WorkgroupsPage {
 }
 
 /// Every workgroup with its members and moderators, and the forms to change them.
-async fn workgroups(State(state): State<WebState>, member: InOrg, Query(done): Query<Done>) -> Page {
+async fn workgroups(
+    State(state): State<WebState>,
+    member: InOrg,
+    Query(done): Query<Done>,
+) -> Page {
     let people = state.app.people();
     let list = people.list_workgroups(&member.actor).await;
     let list = list.map_err(framed(&member))?;
@@ -579,7 +626,11 @@ async fn create_workgroup(State(state): State<WebState>, member: InOrg, request:
         name: form.name,
         description: form.description,
     };
-    let created = state.app.people().create_workgroup(&member.actor, input).await;
+    let created = state
+        .app
+        .people()
+        .create_workgroup(&member.actor, input)
+        .await;
     created.map_err(framed(&member))?;
     Ok(back_to(&member, "workgroups", "created"))
 }
@@ -596,7 +647,11 @@ async fn update_workgroup(
         name: given(&form.name),
         description: Some(form.description),
     };
-    let updated = state.app.people().update_workgroup(&member.actor, id, input).await;
+    let updated = state
+        .app
+        .people()
+        .update_workgroup(&member.actor, id, input)
+        .await;
     updated.map_err(framed(&member))?;
     Ok(back_to(&member, "workgroups", "saved"))
 }

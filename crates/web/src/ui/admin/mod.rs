@@ -184,7 +184,10 @@ fn framed(member: &InOrg) -> impl Fn(app::AppError) -> UiError + '_ {
 }
 
 /// A form as its fields in order (repeated names kept), read once its CSRF token checked.
-async fn checked_fields(viewer: &Viewer, request: Request) -> Result<Vec<(String, String)>, UiError> {
+async fn checked_fields(
+    viewer: &Viewer,
+    request: Request,
+) -> Result<Vec<(String, String)>, UiError> {
     checked_form::<Vec<(String, String)>>(viewer, request).await
 }
 

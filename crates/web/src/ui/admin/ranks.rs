@@ -4,7 +4,7 @@
 //! form posts to a page that says who gains or loses what, and only its confirm button saves.
 
 use askama::Template;
-use authz::{AccessLevel, MemberScope, OutOfScope, Permission as P, PrinterScope, Preset};
+use authz::{AccessLevel, MemberScope, OutOfScope, Permission as P, Preset, PrinterScope};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use domain::{PrinterGroupId, PrinterId, PrinterModelId, Rank, RankId, SiteId};
@@ -219,7 +219,9 @@ fn rank_column(member: &InOrg, rank: &Rank, may_manage: bool) -> RankColumn {
         id: rank.id.get(),
         name: rank.name.clone(),
         description: rank.description.clone(),
-        editable: may_manage && !rank.is_owner && member.actor.seniority().outranks(rank.seniority()),
+        editable: may_manage
+            && !rank.is_owner
+            && member.actor.seniority().outranks(rank.seniority()),
         is_owner: rank.is_owner,
     }
 }
@@ -321,7 +323,11 @@ async fn rank_page(
     let rank = rank.map_err(framed(&member))?;
     let may_manage = member.actor.holds(P::RanksManage);
     let app = &state.app;
-    let sites = app.people().list_sites(&member.actor).await.unwrap_or_default();
+    let sites = app
+        .people()
+        .list_sites(&member.actor)
+        .await
+        .unwrap_or_default();
     let groups = app.fleet().list_printer_groups(&member.actor).await;
     let models = app.fleet().list_printer_models(&member.actor).await;
     let printers = app.fleet().all_visible_printers(&member.actor).await;
@@ -439,9 +445,10 @@ fn rank_change(fields: &[(String, String)]) -> Result<app::RankChange, UiError> 
         })?);
     }
     if let Some(key) = field(fields, "member_scope") {
-        change.member_scope = Some(MemberScope::parse(key).ok_or_else(|| {
-            UiError::BadForm("choose whose membership the rank manages".into())
-        })?);
+        change.member_scope =
+            Some(MemberScope::parse(key).ok_or_else(|| {
+                UiError::BadForm("choose whose membership the rank manages".into())
+            })?);
     }
     Ok(change)
 }
@@ -573,7 +580,11 @@ async fn save(
     let fields = checked_fields(&member.viewer, request).await?;
     let id = RankId(id_of(&rank_id)?);
     let change = rank_change(&fields).map_err(|e| e.framed(&member))?;
-    let saved = state.app.access().update_rank(&member.actor, id, change).await;
+    let saved = state
+        .app
+        .access()
+        .update_rank(&member.actor, id, change)
+        .await;
     saved.map_err(framed(&member))?;
     Ok(back_to(&member, "ranks", "saved"))
 }
@@ -601,7 +612,11 @@ async fn create(State(state): State<WebState>, member: InOrg, request: Request) 
     };
     let created = state.app.access().create_rank(&member.actor, new).await;
     let rank = created.map_err(framed(&member))?;
-    Ok(back_to(&member, &format!("ranks/{}", rank.id.get()), "created"))
+    Ok(back_to(
+        &member,
+        &format!("ranks/{}", rank.id.get()),
+        "created",
+    ))
 }
 
 /// A copy of a rank (permissions, tri-state markers, scopes) under a new name.
@@ -617,9 +632,17 @@ async fn clone(
         name: form.name,
         position: None,
     };
-    let cloned = state.app.access().clone_rank(&member.actor, id, input).await;
+    let cloned = state
+        .app
+        .access()
+        .clone_rank(&member.actor, id, input)
+        .await;
     let rank = cloned.map_err(framed(&member))?;
-    Ok(back_to(&member, &format!("ranks/{}", rank.id.get()), "created"))
+    Ok(back_to(
+        &member,
+        &format!("ranks/{}", rank.id.get()),
+        "created",
+    ))
 }
 
 /// Deletes a rank nobody holds any more.

@@ -65,7 +65,11 @@ pub(super) fn routes(routes: PlainRoutes) -> PlainRoutes {
             "/orgs/{org_id}/manage/quotas",
             quotas,
         )
-        .post(org(P::QuotasManage), "/orgs/{org_id}/manage/quotas", set_quota)
+        .post(
+            org(P::QuotasManage),
+            "/orgs/{org_id}/manage/quotas",
+            set_quota,
+        )
         .post(
             org(P::QuotasManage),
             "/orgs/{org_id}/manage/quota-periods",
@@ -230,7 +234,8 @@ async fn update_org(State(state): State<WebState>, member: InOrg, request: Reque
     let form: OrgForm = checked_form(&member.viewer, request).await?;
     let bed_clear_access = BedClearAccess::parse(&form.bed_clear_access)
         .ok_or_else(|| UiError::BadForm("choose who may confirm a clear plate".into()))?;
-    let window = super::optional_number::<i32>("the fair share window", &form.fair_share_window_days)?;
+    let window =
+        super::optional_number::<i32>("the fair share window", &form.fair_share_window_days)?;
     let input = app::UpdateOrg {
         name: Some(form.name),
         time_zone: Some(form.time_zone),
@@ -273,7 +278,12 @@ struct BillingForm {
 }
 
 /// Reads an amount of the organization's currency from a form, to minor units.
-pub(super) async fn money_of(state: &WebState, member: &InOrg, label: &str, text: &str) -> Result<i64, UiError> {
+pub(super) async fn money_of(
+    state: &WebState,
+    member: &InOrg,
+    label: &str,
+    text: &str,
+) -> Result<i64, UiError> {
     let org = state.app.people().get_org(&member.actor).await;
     let currency = org.map_err(framed(member))?.currency;
     let digits = minor_digits(&currency);
@@ -299,7 +309,11 @@ async fn update_billing(State(state): State<WebState>, member: InOrg, request: R
         failed_print_charge: Some(failed),
         balance_floor_minor: Some(floor),
     };
-    let updated = state.app.billing().update_settings(&member.actor, change).await;
+    let updated = state
+        .app
+        .billing()
+        .update_settings(&member.actor, change)
+        .await;
     updated.map_err(framed(&member))?;
     Ok(back_to(&member, "settings", "billing"))
 }
@@ -349,7 +363,11 @@ async fn update_question(
     let form: QuestionForm = checked_form(&member.viewer, request).await?;
     let id = QuestionId(id_of(&question)?);
     let input = question_input(form)?;
-    let updated = state.app.jobs().update_question(&member.actor, id, input).await;
+    let updated = state
+        .app
+        .jobs()
+        .update_question(&member.actor, id, input)
+        .await;
     updated.map_err(framed(&member))?;
     Ok(back_to(&member, "settings", "question"))
 }
@@ -475,13 +493,25 @@ struct QuotaQuery {
 }
 
 /// Allowances of the organization, a workgroup or a member; custom periods; prices.
-async fn quotas(State(state): State<WebState>, member: InOrg, Query(query): Query<QuotaQuery>) -> Page {
+async fn quotas(
+    State(state): State<WebState>,
+    member: InOrg,
+    Query(query): Query<QuotaQuery>,
+) -> Page {
     let level = parse_level(&query.level).map_err(|e| e.framed(&member))?;
     let quotas = state.app.quotas();
     let allowances = quotas.allowances(&member.actor, level).await;
     let allowances = allowances.map_err(framed(&member))?;
-    let custom = quotas.periods(&member.actor).await.map_err(framed(&member))?;
-    let (prices, currency) = state.app.billing().prices(&member.actor).await.map_err(framed(&member))?;
+    let custom = quotas
+        .periods(&member.actor)
+        .await
+        .map_err(framed(&member))?;
+    let (prices, currency) = state
+        .app
+        .billing()
+        .prices(&member.actor)
+        .await
+        .map_err(framed(&member))?;
     let models = state
         .app
         .fleet()
@@ -502,10 +532,22 @@ async fn quotas(State(state): State<WebState>, member: InOrg, Query(query): Quer
         Some(QuotaPeriod::Range(id)) => range_name(id),
     };
     let mut periods = vec![
-        PeriodChoice { key: "none".into(), label: "No period (longest print, jobs at once)".into() },
-        PeriodChoice { key: "day".into(), label: "per day".into() },
-        PeriodChoice { key: "week".into(), label: "per week".into() },
-        PeriodChoice { key: "month".into(), label: "per month".into() },
+        PeriodChoice {
+            key: "none".into(),
+            label: "No period (longest print, jobs at once)".into(),
+        },
+        PeriodChoice {
+            key: "day".into(),
+            label: "per day".into(),
+        },
+        PeriodChoice {
+            key: "week".into(),
+            label: "per week".into(),
+        },
+        PeriodChoice {
+            key: "month".into(),
+            label: "per month".into(),
+        },
     ];
     periods.extend(custom.iter().map(|p| PeriodChoice {
         key: format!("range:{}", p.id.get()),
@@ -524,10 +566,15 @@ async fn quotas(State(state): State<WebState>, member: InOrg, Query(query): Quer
     if member.actor.holds(P::MembersView)
         && let Ok(people) = state.app.people().list_members(&member.actor).await
     {
-        levels.extend(people.into_iter().filter(|m| m.active).map(|m| PeriodChoice {
-            key: format!("member:{}", m.id.get()),
-            label: format!("Member {} ({})", m.name, m.email),
-        }));
+        levels.extend(
+            people
+                .into_iter()
+                .filter(|m| m.active)
+                .map(|m| PeriodChoice {
+                    key: format!("member:{}", m.id.get()),
+                    label: format!("Member {} ({})", m.name, m.email),
+                }),
+        );
     }
     let key = level_key(level);
     let level_label = levels
@@ -620,12 +667,19 @@ async fn set_quota(State(state): State<WebState>, member: InOrg, request: Reques
         .ok_or_else(|| UiError::BadForm("choose what to limit".into()))?;
     let period = parse_period(&form.period)?;
     let quotas = state.app.quotas();
-    let mut list = quotas.allowances(&member.actor, level).await.map_err(framed(&member))?;
+    let mut list = quotas
+        .allowances(&member.actor, level)
+        .await
+        .map_err(framed(&member))?;
     list.retain(|a| !(a.kind == kind && a.period == period));
     if form.op == "set" {
         let limit = super::optional_number::<i64>("the limit", &form.limit)?
             .ok_or_else(|| UiError::BadForm("the limit must be a whole number".into()))?;
-        list.push(Allowance { kind, period, limit });
+        list.push(Allowance {
+            kind,
+            period,
+            limit,
+        });
     }
     let saved = quotas.set_allowances(&member.actor, level, list).await;
     saved.map_err(framed(&member))?;
@@ -681,7 +735,10 @@ struct PriceForm {
 async fn set_price(State(state): State<WebState>, member: InOrg, request: Request) -> Page {
     let form: PriceForm = checked_form(&member.viewer, request).await?;
     let billing = state.app.billing();
-    let (mut prices, _) = billing.prices(&member.actor).await.map_err(framed(&member))?;
+    let (mut prices, _) = billing
+        .prices(&member.actor)
+        .await
+        .map_err(framed(&member))?;
     match form.op.as_str() {
         "remove" => {
             let index = super::optional_number::<usize>("the price", &form.index)?
