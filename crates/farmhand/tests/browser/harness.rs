@@ -239,6 +239,12 @@ impl Browser {
             .await
             .unwrap();
         self.click(css).await;
+        self.wait_for_next_page().await;
+    }
+
+    /// Waits until the page marked as being left (`window.farmhandLeaving`) has been replaced
+    /// by the next one, fully loaded.
+    async fn wait_for_next_page(&self) {
         self.wait_for("the next page", |b| async move {
             let state = b
                 .client
@@ -303,17 +309,7 @@ impl Browser {
             )
             .await
             .unwrap();
-        self.wait_for("the answer to the crafted form", |b| async move {
-            let state = b
-                .client
-                .execute(
-                    "return window.farmhandLeaving === undefined && document.readyState === 'complete';",
-                    vec![],
-                )
-                .await;
-            matches!(state, Ok(serde_json::Value::Bool(true)))
-        })
-        .await;
+        self.wait_for_next_page().await;
     }
 
     /// Saves a screenshot under `target/screenshots/`, for people to look at.
