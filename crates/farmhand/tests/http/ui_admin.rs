@@ -19,6 +19,8 @@ crate::on_both_backends!(
     forms_change_what_the_pages_show_and_are_audited,
     admin_forms_without_the_session_token_change_nothing,
     a_rank_is_saved_only_after_its_preview_is_confirmed,
+    ranks_are_created_cloned_reordered_and_deleted_through_forms,
+    a_member_is_allowed_or_denied_one_permission_alone,
 );
 
 /// An organization with a site, a model and a printer, its owner signed in through the form,
@@ -745,4 +747,243 @@ async fn a_rank_is_saved_only_after_its_preview_is_confirmed(server: &TestServer
         "the refusal keeps the page's frame: {html}"
     );
     assert_eq!(server.rank(&farm.owner, org, "Admin").await, admin_rank);
+}
+
+async fn ranks_are_created_cloned_reordered_and_deleted_through_forms(server: &TestServer) {
+    let farm = farm(server, "Rank Forms Lab", "rank-forms.test").await;
+    let org = farm.org;
+    let matrix = text_of(server, &farm.page, &format!("/orgs/{org}/manage/ranks")).await;
+    let token = csrf_of(&matrix);
+    let submit = |path: String, fields: Vec<(&'static str, String)>| {
+        let token = token.clone();
+        let page = farm.page.clone();
+        async move {
+            let response = post_form(server, &page, &path, &token, &fields).await;
+            let status = response.status();
+            let to = location(&response);
+            assert_eq!(
+                status,
+                StatusCode::SEE_OTHER,
+                "{path}: {}",
+                response.text().await.unwrap()
+            );
+            to
+        }
+    };
+    let to = submit(
+        format!("/orgs/{org}/manage/ranks"),
+        vec![
+            ("name", "Lab assistant".into()),
+            ("description", "Helps on Fridays".into()),
+        ],
+    )
+    .await;
+    assert!(to.contains("/manage/ranks/"), "{to}");
+    let assistant = server.rank_id(&farm.owner, org, "Lab assistant").await;
+    let page = text_of(
+        server,
+        &farm.page,
+        &format!("/orgs/{org}/manage/ranks/{assistant}"),
+    )
+    .await;
+    assert!(
+        page.contains("Helps on Fridays") && page.contains("Printer scope"),
+        "{page}"
+    );
+
+    // The rank page's own form: its scope, through the preview.
+    let fields: Vec<(String, String)> = vec![
+        ("scope".into(), "1".into()),
+        ("scope_site".into(), farm.site.to_string()),
+        ("out_of_scope".into(), "visible_locked".into()),
+    ];
+    let preview = post_form(
+        server,
+        &farm.page,
+        &format!("/orgs/{org}/manage/ranks/{assistant}/preview"),
+        &token,
+        &fields,
+    )
+    .await;
+    let html = preview.text().await.unwrap();
+    assert!(
+        html.contains("printer scope or member scope changes"),
+        "{html}"
+    );
+    let saved = post_form(
+        server,
+        &farm.page,
+        &format!("/orgs/{org}/manage/ranks/{assistant}"),
+        &token,
+        &fields,
+    )
+    .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let rank = server.rank(&farm.owner, org, "Lab assistant").await;
+    assert_eq!(rank["scope"]["all"], false, "{rank}");
+    assert_eq!(rank["scope"]["sites"], json!([farm.site]), "{rank}");
+    assert_eq!(rank["out_of_scope"], "visible_locked", "{rank}");
+
+    submit(
+        format!("/orgs/{org}/manage/ranks/{assistant}/clone"),
+        vec![("name", "Senior assistant".into())],
+    )
+    .await;
+    let senior = server.rank_id(&farm.owner, org, "Senior assistant").await;
+    submit(
+        format!("/orgs/{org}/manage/rank-presets"),
+        vec![("preset", "simplyprint_templates".into())],
+    )
+    .await;
+    let (_, ranks) = farm.owner.get(&format!("/api/v1/orgs/{org}/ranks")).await;
+    let names: Vec<&str> = ranks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.len() >= 11,
+        "the preset's ranks were added: {names:?}"
+    );
+
+    // Seniority: the clone first among the ranks the page offers to move.
+    let matrix = text_of(server, &farm.page, &format!("/orgs/{org}/manage/ranks")).await;
+    let order: Vec<(String, String)> = matrix
+        .split("name=\"order.")
+        .skip(1)
+        .enumerate()
+        .map(|(index, part)| {
+            let id: i64 = part.split('"').next().unwrap().parse().unwrap();
+            let place = if id == senior { 0 } else { index + 1 };
+            (format!("order.{id}"), place.to_string())
+        })
+        .collect();
+    assert!(order.len() >= 10, "{order:?}");
+    let reordered = post_form(
+        server,
+        &farm.page,
+        &format!("/orgs/{org}/manage/rank-order"),
+        &token,
+        &order,
+    )
+    .await;
+    assert_eq!(
+        reordered.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        reordered.text().await.unwrap()
+    );
+    let (_, ranks) = farm.owner.get(&format!("/api/v1/orgs/{org}/ranks")).await;
+    // The owner rank stands above every other whatever its position.
+    let first = ranks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["is_owner"] == false)
+        .unwrap();
+    assert_eq!(first["name"], "Senior assistant", "{ranks}");
+
+    submit(format!("/orgs/{org}/manage/ranks/{senior}/delete"), vec![]).await;
+    let (_, ranks) = farm.owner.get(&format!("/api/v1/orgs/{org}/ranks")).await;
+    assert!(
+        !ranks
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "Senior assistant")
+    );
+    // A rank still held is refused with the app's reason, in the page.
+    let member = server.rank_id(&farm.owner, org, "Member").await;
+    let refused = post_form::<&str>(
+        server,
+        &farm.page,
+        &format!("/orgs/{org}/manage/ranks/{member}/delete"),
+        &token,
+        &[],
+    )
+    .await;
+    assert!(refused.status().is_client_error(), "{}", refused.status());
+    assert!(refused.text().await.unwrap().contains("That did not work"));
+    let actions = audit_actions(&farm).await;
+    for action in [
+        "rank.create",
+        "rank.clone",
+        "rank.import_preset",
+        "rank.reorder",
+        "rank.delete",
+    ] {
+        assert!(actions.iter().any(|a| a == action), "{action}: {actions:?}");
+    }
+}
+
+async fn a_member_is_allowed_or_denied_one_permission_alone(server: &TestServer) {
+    let farm = farm(server, "Override Lab", "override.test").await;
+    let org = farm.org;
+    let member_rank = server.rank_id(&farm.owner, org, "Member").await;
+    let (status, rank) = farm
+        .owner
+        .patch(
+            &format!("/api/v1/orgs/{org}/ranks/{member_rank}"),
+            json!({ "tri_state": ["approval.skip", "queue.submit"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rank}");
+    let path = format!("/orgs/{org}/manage/members/{}", farm.member_id);
+    let page = text_of(server, &farm.page, &path).await;
+    assert!(page.contains(&escaped(P::ApprovalSkip.title())), "{page}");
+    assert!(page.contains("As the rank says (denied)"), "{page}");
+    let token = csrf_of(&page);
+    for (permission, effect) in [("approval.skip", "allow"), ("queue.submit", "deny")] {
+        let response = post_form(
+            server,
+            &farm.page,
+            &format!("{path}/overrides"),
+            &token,
+            &[
+                ("permission", permission.to_string()),
+                ("effect", effect.to_string()),
+            ],
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{permission}");
+    }
+    let page = text_of(server, &farm.page, &path).await;
+    assert!(page.contains("<option value=\"allow\" selected>"), "{page}");
+    assert!(page.contains("<option value=\"deny\" selected>"), "{page}");
+    let (_, rights) = farm
+        .owner
+        .get(&format!(
+            "/api/v1/orgs/{org}/members/{}/rights",
+            farm.member_id
+        ))
+        .await;
+    assert_eq!(rights["denied"], json!(["queue.submit"]), "{rights}");
+    // Back to the rank's default.
+    let response = post_form(
+        server,
+        &farm.page,
+        &format!("{path}/overrides"),
+        &token,
+        &[
+            ("permission", "queue.submit".to_string()),
+            ("effect", "inherit".to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, rights) = farm
+        .owner
+        .get(&format!(
+            "/api/v1/orgs/{org}/members/{}/rights",
+            farm.member_id
+        ))
+        .await;
+    assert_eq!(rights["denied"], json!([]), "{rights}");
+    assert!(
+        audit_actions(&farm)
+            .await
+            .iter()
+            .any(|a| a == "member.override")
+    );
 }

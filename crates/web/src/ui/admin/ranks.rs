@@ -249,7 +249,9 @@ struct MatrixPage {
 /// The permission matrix: every rank a column, every permission a row, in one scrollable view.
 async fn matrix(State(state): State<WebState>, member: InOrg, Query(done): Query<Done>) -> Page {
     let ranks = state.app.access().list_ranks(&member.actor).await;
-    let ranks = ranks.map_err(framed(&member))?;
+    let mut ranks = ranks.map_err(framed(&member))?;
+    // Most senior first: the owner rank stands above every other, whatever its position.
+    ranks.sort_by_key(|r| (!r.is_owner, r.position));
     let may_manage = member.actor.holds(P::RanksManage);
     let mine = member.actor.seniority();
     let page = MatrixPage {
