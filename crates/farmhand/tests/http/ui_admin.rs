@@ -442,7 +442,12 @@ async fn forms_change_what_the_pages_show_and_are_audited(server: &TestServer) {
     // The fleet: a site, a group, a model, a printer, a grant.
     post(
         format!("/orgs/{org}/manage/sites"),
-        vec![("name", "Annex".into()), ("time_zone", "".into())],
+        vec![
+            ("name", "Annex".into()),
+            ("time_zone", "".into()),
+            ("staffed", "Mon, Tue 08:00-17:00\nsat 10:00-12:00".into()),
+            ("grace_minutes", "30".into()),
+        ],
     )
     .await;
     post(
@@ -485,6 +490,10 @@ async fn forms_change_what_the_pages_show_and_are_audited(server: &TestServer) {
     .await;
     let sites = text_of(server, page, &format!("/orgs/{org}/manage/sites")).await;
     assert!(sites.contains("Annex"), "{sites}");
+    assert!(
+        sites.contains("Mon, Tue 08:00-17:00\nSat 10:00-12:00"),
+        "{sites}"
+    );
     let models = text_of(server, page, &format!("/orgs/{org}/manage/printer-models")).await;
     assert!(
         models.contains("Giant") && models.contains("Big ones"),

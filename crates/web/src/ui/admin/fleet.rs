@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use domain::{
     DriverKind, GrantId, GrantSubject, GrantTarget, MemberId, PrinterGroupId, PrinterId,
-    PrinterModelId, RankId, SiteId, WorkgroupId,
+    PrinterModelId, RankId, SiteId, StaffedPeriod, TimeOfDay, Weekday, WorkgroupId,
 };
 use serde::Deserialize;
 
@@ -714,6 +714,70 @@ struct SiteLine {
     description: String,
     time_zone: String,
     staffed: String,
+    /// The staffed periods as the form takes them, one a line.
+    staffed_lines: String,
+    grace: u32,
+}
+
+const WEEKDAYS: [(Weekday, &str); 7] = [
+    (Weekday::Mon, "Mon"),
+    (Weekday::Tue, "Tue"),
+    (Weekday::Wed, "Wed"),
+    (Weekday::Thu, "Thu"),
+    (Weekday::Fri, "Fri"),
+    (Weekday::Sat, "Sat"),
+    (Weekday::Sun, "Sun"),
+];
+
+/// `Mon, Tue 08:00-17:00`: one staffed period as a line of the site form.
+fn period_line(period: &StaffedPeriod) -> String {
+    let days: Vec<&str> = period
+        .days
+        .iter()
+        .filter_map(|day| {
+            WEEKDAYS
+                .iter()
+                .find(|(d, _)| d == day)
+                .map(|(_, name)| *name)
+        })
+        .collect();
+    format!("{} {}-{}", days.join(", "), period.from, period.to)
+}
+
+/// The site form's staffed periods, one a line (`Mon, Tue 08:00-17:00`); none: always staffed.
+fn parse_periods(text: &str) -> Result<Vec<StaffedPeriod>, UiError> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let bad = || {
+                UiError::BadForm(format!(
+                    "{line:?} is not a staffed period such as \"Mon, Tue 08:00-17:00\""
+                ))
+            };
+            let (days, times) = line.rsplit_once(' ').ok_or_else(bad)?;
+            let (from, to) = times
+                .split_once('-')
+                .or_else(|| times.split_once('–'))
+                .ok_or_else(bad)?;
+            let days = days
+                .split(',')
+                .map(|day| {
+                    let day = day.trim();
+                    WEEKDAYS
+                        .iter()
+                        .find(|(_, name)| name.eq_ignore_ascii_case(day))
+                        .map(|(d, _)| *d)
+                        .ok_or_else(bad)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(StaffedPeriod {
+                days,
+                from: TimeOfDay::parse(from.trim()).ok_or_else(bad)?,
+                to: TimeOfDay::parse(to.trim()).ok_or_else(bad)?,
+            })
+        })
+        .collect()
 }
 
 #[derive(Template)]
@@ -739,12 +803,16 @@ async fn sites(State(state): State<WebState>, member: InOrg, Query(done): Query<
                 staffed: if s.staffed_hours.always() {
                     "Always".into()
                 } else {
-                    format!(
-                        "{} periods a week, {} min grace",
-                        s.staffed_hours.periods().len(),
-                        s.staffed_grace_minutes
-                    )
+                    format!("{}, {} min grace", s.staffed_hours, s.staffed_grace_minutes)
                 },
+                staffed_lines: s
+                    .staffed_hours
+                    .periods()
+                    .iter()
+                    .map(period_line)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                grace: s.staffed_grace_minutes,
                 name: s.name,
                 description: s.description,
                 time_zone: s.time_zone.unwrap_or_default(),
@@ -769,6 +837,11 @@ struct SiteForm {
     /// Empty: the organization's.
     #[serde(default)]
     time_zone: String,
+    /// One period a line; empty: always staffed.
+    #[serde(default)]
+    staffed: String,
+    #[serde(default)]
+    grace_minutes: String,
 }
 
 async fn create_site(State(state): State<WebState>, member: InOrg, request: Request) -> Page {
@@ -777,8 +850,9 @@ async fn create_site(State(state): State<WebState>, member: InOrg, request: Requ
         name: form.name,
         description: form.description,
         time_zone: given(&form.time_zone),
-        staffed_hours: Vec::new(),
-        staffed_grace_minutes: 0,
+        staffed_hours: parse_periods(&form.staffed)?,
+        staffed_grace_minutes: super::optional_number("the grace period", &form.grace_minutes)?
+            .unwrap_or(0),
     };
     let created = state.app.people().create_site(&member.actor, input).await;
     created.map_err(framed(&member))?;
@@ -797,8 +871,10 @@ async fn update_site(
         name: Some(form.name),
         description: Some(form.description),
         time_zone: Some(given(&form.time_zone)),
-        staffed_hours: None,
-        staffed_grace_minutes: None,
+        staffed_hours: Some(parse_periods(&form.staffed)?),
+        staffed_grace_minutes: Some(
+            super::optional_number("the grace period", &form.grace_minutes)?.unwrap_or(0),
+        ),
     };
     let updated = state
         .app
