@@ -169,6 +169,19 @@ async fn every_admin_page_renders_for_an_owner(server: &TestServer) {
     }
     assert!(matrix.contains("⚠ dangerous"));
     assert!(matrix.contains(&escaped(P::RanksManage.description())));
+    let rank_page = text_of(
+        server,
+        &farm.page,
+        &format!("/orgs/{}/manage/ranks/{rank}", farm.org),
+    )
+    .await;
+    assert!(
+        rank_page.contains(&format!(
+            "/manage/members/{}\">member@admin.test",
+            farm.member_id
+        )),
+        "the rank's page names who holds it:\n{rank_page}"
+    );
     let member_page = text_of(
         server,
         &farm.page,

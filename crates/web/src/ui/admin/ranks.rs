@@ -311,6 +311,8 @@ struct RankPage {
     out_of_scope: &'static str,
     member_scope: &'static str,
     may_manage: bool,
+    /// The active members who hold the rank (for those who see the members): id and name.
+    holders: Vec<(i64, String)>,
 }
 
 /// One rank: its permissions (the matrix's column), its printer scope, what members see of
@@ -333,8 +335,23 @@ async fn rank_page(
     let groups = app.fleet().list_printer_groups(&member.actor).await;
     let models = app.fleet().list_printer_models(&member.actor).await;
     let printers = app.fleet().all_visible_printers(&member.actor).await;
+    let holders = if member.actor.holds(P::MembersView) {
+        let everyone = app
+            .people()
+            .list_members(&member.actor)
+            .await
+            .unwrap_or_default();
+        everyone
+            .into_iter()
+            .filter(|m| m.active && m.rank_id == id)
+            .map(|m| (m.id.get(), m.name))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let scope = &rank.scope;
     let page = RankPage {
+        holders,
         layout: Layout::in_org(&member, &format!("Rank {}", rank.name), "manage"),
         org_id: member.actor.org().get(),
         domains: domain_rows(&member, std::slice::from_ref(&rank), may_manage),
