@@ -111,6 +111,22 @@ fn escaped(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// Posts a form that changes something: the answer sends the browser on (303), to here.
+async fn submitted<K: AsRef<str>>(
+    server: &TestServer,
+    client: &reqwest::Client,
+    path: &str,
+    token: &str,
+    fields: &[(K, String)],
+) -> String {
+    let response = post_form(server, client, path, token, fields).await;
+    let status = response.status();
+    let to = location(&response);
+    let body = response.text().await.unwrap();
+    assert_eq!(status, StatusCode::SEE_OTHER, "{path}: {body}");
+    to
+}
+
 async fn text_of(server: &TestServer, client: &reqwest::Client, path: &str) -> String {
     let response = open(server, client, path).await;
     assert_eq!(response.status(), StatusCode::OK, "{path}");
@@ -269,14 +285,7 @@ async fn forms_change_what_the_pages_show_and_are_audited(server: &TestServer) {
     let token = csrf_of(&hub);
     let post = |path: String, fields: Vec<(&'static str, String)>| {
         let token = token.clone();
-        async move {
-            let response = post_form(server, page, &path, &token, &fields).await;
-            let status = response.status();
-            let to = location(&response);
-            let body = response.text().await.unwrap();
-            assert_eq!(status, StatusCode::SEE_OTHER, "{path}: {body}");
-            to
-        }
+        async move { submitted(server, page, &path, &token, &fields).await }
     };
 
     // Workgroups: create, add the member as moderator.
@@ -779,18 +788,7 @@ async fn ranks_are_created_cloned_reordered_and_deleted_through_forms(server: &T
     let submit = |path: String, fields: Vec<(&'static str, String)>| {
         let token = token.clone();
         let page = farm.page.clone();
-        async move {
-            let response = post_form(server, &page, &path, &token, &fields).await;
-            let status = response.status();
-            let to = location(&response);
-            assert_eq!(
-                status,
-                StatusCode::SEE_OTHER,
-                "{path}: {}",
-                response.text().await.unwrap()
-            );
-            to
-        }
+        async move { submitted(server, &page, &path, &token, &fields).await }
     };
     let to = submit(
         format!("/orgs/{org}/manage/ranks"),
