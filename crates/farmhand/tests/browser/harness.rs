@@ -239,6 +239,12 @@ impl Browser {
             .await
             .unwrap();
         self.click(css).await;
+        self.wait_for_next_page().await;
+    }
+
+    /// Waits until the page marked as being left (`window.farmhandLeaving`) has been replaced
+    /// by the next one, fully loaded.
+    async fn wait_for_next_page(&self) {
         self.wait_for("the next page", |b| async move {
             let state = b
                 .client
@@ -282,6 +288,28 @@ impl Browser {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Sets the window's size: 1280 × 900 for the desktop screenshots, 360 wide for a phone.
+    pub async fn window(&self, width: u32, height: u32) {
+        self.client.set_window_size(width, height).await.unwrap();
+    }
+
+    /// Posts a form the page does not offer (with the session's CSRF token, taken from the
+    /// sign-out form), as someone crafting it by hand would, and waits for the answer's page.
+    pub async fn crafted_post(&self, path: &str) {
+        self.client
+            .execute(
+                "var f = document.createElement('form'); f.method = 'post'; f.action = arguments[0];
+                 var t = document.createElement('input'); t.type = 'hidden'; t.name = 'csrf';
+                 t.value = document.querySelector('form[action=\"/sign-out\"] input[name=\"csrf\"]').value;
+                 f.appendChild(t); document.body.appendChild(f);
+                 window.farmhandLeaving = true; f.submit(); return null;",
+                vec![serde_json::Value::String(path.to_string())],
+            )
+            .await
+            .unwrap();
+        self.wait_for_next_page().await;
     }
 
     /// Saves a screenshot under `target/screenshots/`, for people to look at.

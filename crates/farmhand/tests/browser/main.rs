@@ -8,9 +8,12 @@
 #[path = "../http/common.rs"]
 mod common;
 
+mod admin;
 mod harness;
 mod pages_work;
 mod work;
+#[allow(dead_code)]
+mod pages_admin;
 
 use std::time::Duration;
 

@@ -24,3 +24,4 @@ mod slicing;
 mod tokens;
 mod ui;
 mod ui_work;
+mod ui_admin;

@@ -254,7 +254,7 @@ pub(crate) async fn move_money(
 }
 
 /// `12.50` (or `-3`, `0.5`) as minor units of a currency with `digits` decimals.
-fn parse_money(text: &str, digits: u32) -> Option<i64> {
+pub(crate) fn parse_money(text: &str, digits: u32) -> Option<i64> {
     let text = text.trim();
     let (negative, text) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),

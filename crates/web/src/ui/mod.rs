@@ -7,6 +7,7 @@
 //! a CSRF token tied to the session, and every response carries a strict Content-Security-Policy.
 
 mod account;
+mod admin;
 mod assets;
 mod error;
 mod invitations;
@@ -36,7 +37,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 /// The web interface's routes, each declared with what it requires.
 pub(crate) fn routes() -> PlainRoutes {
     let org = |permission| Requires::Permission(permission);
-    work::routes(PlainRoutes::new())
+    admin::routes(work::routes(PlainRoutes::new()))
         .get(Requires::Public, "/", pages::home)
         .get(Requires::Public, "/assets/{name}", assets::serve)
         .get(Requires::Public, "/sign-in", pages::sign_in_page)

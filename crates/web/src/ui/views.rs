@@ -34,6 +34,8 @@ pub(crate) struct OrgNav {
     pub can_see_members: bool,
     pub can_see_audit: bool,
     pub can_answer_requests: bool,
+    /// Holds any administration permission: the "Manage" entry.
+    pub can_manage: bool,
 }
 
 impl Layout {
@@ -72,6 +74,7 @@ impl Layout {
                 can_see_members: actor.holds(P::MembersView),
                 can_see_audit: actor.holds(P::AuditView),
                 can_answer_requests: actor.holds(P::QuotasApproveRequests),
+                can_manage: super::admin::administers_anything(actor),
             }),
             current,
             ..Layout::signed_in(&member.viewer, title, member.org_count)
