@@ -9,6 +9,9 @@
 mod common;
 
 mod harness;
+mod pages;
+mod scenario;
+mod walk;
 
 use std::time::Duration;
 

@@ -23,3 +23,4 @@ mod security;
 mod slicing;
 mod tokens;
 mod ui;
+mod ui_live;

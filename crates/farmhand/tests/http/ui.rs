@@ -23,7 +23,7 @@ crate::on_both_backends!(
 const CUBE: &[u8] = include_bytes!("../../../app/fixtures/demo/calibration_cube.gcode");
 
 /// A browser-like client: a cookie jar, redirects not followed (the tests look at them).
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -31,7 +31,7 @@ fn browser() -> reqwest::Client {
         .unwrap()
 }
 
-fn location(response: &reqwest::Response) -> String {
+pub(crate) fn location(response: &reqwest::Response) -> String {
     response
         .headers()
         .get(LOCATION)
@@ -40,13 +40,13 @@ fn location(response: &reqwest::Response) -> String {
 }
 
 /// The value of the first hidden `csrf` field of a page.
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
     let start = html.find(marker).expect("a form with a csrf field") + marker.len();
     html[start..].split('"').next().unwrap().to_string()
 }
 
-fn assert_page(response: &reqwest::Response) {
+pub(crate) fn assert_page(response: &reqwest::Response) {
     assert_eq!(
         response
             .headers()
@@ -67,7 +67,11 @@ fn assert_page(response: &reqwest::Response) {
 }
 
 /// GETs a page as `client`.
-async fn open(server: &TestServer, client: &reqwest::Client, path: &str) -> reqwest::Response {
+pub(crate) async fn open(
+    server: &TestServer,
+    client: &reqwest::Client,
+    path: &str,
+) -> reqwest::Response {
     client
         .get(format!("{}{path}", server.base))
         .send()
@@ -76,7 +80,12 @@ async fn open(server: &TestServer, client: &reqwest::Client, path: &str) -> reqw
 }
 
 /// Signs `client` in through the form, as a person would.
-async fn sign_in(server: &TestServer, client: &reqwest::Client, email: &str, password: &str) {
+pub(crate) async fn sign_in(
+    server: &TestServer,
+    client: &reqwest::Client,
+    email: &str,
+    password: &str,
+) {
     let page = open(server, client, "/sign-in").await;
     assert_eq!(page.status(), StatusCode::OK);
     let token = csrf_of(&page.text().await.unwrap());
@@ -109,6 +118,7 @@ async fn every_page_is_declared_and_signed_out_visitors_go_to_sign_in(server: &T
             .replace("{org_id}", "1")
             .replace("{printer_id}", "1")
             .replace("{job_id}", "1")
+            .replace("{link_id}", "1")
             .replace("{name}", "app.css");
         let response = visitor
             .request(page.method.clone(), format!("{}{path}", server.base))
@@ -121,7 +131,9 @@ async fn every_page_is_declared_and_signed_out_visitors_go_to_sign_in(server: &T
                 status == StatusCode::OK
                     || status == StatusCode::SEE_OTHER
                     // The sign-in form without its token.
-                    || status == StatusCode::FORBIDDEN,
+                    || status == StatusCode::FORBIDDEN
+                    // A wall display's link that does not exist.
+                    || (status == StatusCode::NOT_FOUND && path.starts_with("/display/")),
                 "{} {path}: {status}",
                 page.method
             ),

@@ -10,6 +10,7 @@ mod account;
 mod assets;
 mod error;
 mod jobs;
+mod live;
 mod pages;
 mod people;
 mod session;
@@ -32,7 +33,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 /// The web interface's routes, each declared with what it requires.
 pub(crate) fn routes() -> PlainRoutes {
     let org = |permission| Requires::Permission(permission);
-    PlainRoutes::new()
+    live::routes(PlainRoutes::new())
         .get(Requires::Public, "/", pages::home)
         .get(Requires::Public, "/assets/{name}", assets::serve)
         .get(Requires::Public, "/sign-in", pages::sign_in_page)

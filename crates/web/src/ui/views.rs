@@ -33,6 +33,8 @@ pub(crate) struct OrgNav {
     pub can_see_members: bool,
     pub can_see_audit: bool,
     pub can_answer_requests: bool,
+    pub can_see_reports: bool,
+    pub can_manage_displays: bool,
 }
 
 impl Layout {
@@ -70,6 +72,8 @@ impl Layout {
                 can_see_members: actor.holds(P::MembersView),
                 can_see_audit: actor.holds(P::AuditView),
                 can_answer_requests: actor.holds(P::QuotasApproveRequests),
+                can_see_reports: actor.holds(P::BillingViewReports),
+                can_manage_displays: actor.holds(P::SitesManage),
             }),
             current,
             ..Layout::signed_in(&member.viewer, title, member.org_count)
