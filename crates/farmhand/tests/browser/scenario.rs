@@ -179,3 +179,93 @@ async fn a_job_goes_from_submission_through_approval_and_printing_to_its_charge(
     operator.close().await;
     server.stop().await;
 }
+
+/// A lab's screen opens a display link with no account: the site's printers, no controls, and
+/// a print starting at one of them arrives live, without reloading the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wall_display_follows_its_site_live_without_an_account() {
+    let server = TestServer::start(store::Backend::Sqlite).await;
+    let demo = Demo::create(&server).await;
+    demo.wait_until_dispatched().await;
+    let browser = Browser::start().await;
+
+    // The owner makes a link for the first site, then leaves: the screen has no account.
+    browser.open(&server, "/sign-in").await;
+    browser.sign_in("owner@demo.farmhand.test").await;
+    browser.follow("nav a[href$=\"/displays\"]").await;
+    let site = browser.text("#site_id option:checked").await;
+    browser.fill("#name", "Lab entrance").await;
+    browser
+        .follow("form[action$=\"/displays\"] button[type=\"submit\"]")
+        .await;
+    let link = browser
+        .attribute("[data-field=\"display-link\"]", "href")
+        .await
+        .expect("the new display link");
+    browser.follow("form[action=\"/sign-out\"] button").await;
+    browser.find("form[action=\"/sign-in\"]").await;
+
+    browser.open(&server, &link).await;
+    assert_eq!(browser.text("h1").await, site);
+    assert!(!browser.exists("form").await, "a display has no controls");
+    browser
+        .wait_for("the live updates to connect", |b| async move {
+            b.attribute(".fleet", "data-live").await.as_deref() == Some("connected")
+        })
+        .await;
+    browser
+        .wait_for("an idle printer", |b| async move {
+            b.exists(".printer[data-state=\"idle\"]").await
+        })
+        .await;
+    let printer = browser
+        .attribute(".printer[data-state=\"idle\"]", "data-printer-id")
+        .await
+        .expect("an idle printer on the display");
+    browser
+        .client
+        .execute("window.farmhandMark = 'kept'; return null;", vec![])
+        .await
+        .unwrap();
+
+    let (status, body) = demo
+        .owner
+        .post(
+            &format!(
+                "/api/v1/orgs/{}/printers/{printer}/simulation/faults",
+                demo.org
+            ),
+            json!({ "fault": "start_local", "file_name": "wall.gcode", "duration_s": 3600 }),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    let card = format!(".printer[data-printer-id=\"{printer}\"]");
+    browser
+        .wait_for("the display to show the print", |b| {
+            let card = card.clone();
+            async move {
+                b.attribute(&card, "data-state").await.as_deref() == Some("printing")
+                    && b.text(&format!("{card} [data-field=\"file\"]")).await == "wall.gcode"
+                    && b.text(&format!("{card} [data-field=\"remaining\"]"))
+                        .await
+                        .ends_with("left")
+            }
+        })
+        .await;
+    assert_eq!(
+        browser
+            .text(&format!("{card} [data-field=\"state\"]"))
+            .await,
+        "Printing"
+    );
+    let mark = browser
+        .client
+        .execute("return window.farmhandMark || null;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(mark, json!("kept"), "the display was reloaded");
+    browser.screenshot("wall-display-printing").await;
+
+    browser.close().await;
+    server.stop().await;
+}
