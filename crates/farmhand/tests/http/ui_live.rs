@@ -13,6 +13,7 @@ use crate::ui::{assert_page, browser, csrf_of, location, open, sign_in};
 crate::on_both_backends!(
     a_display_link_shows_its_site_live_until_it_is_revoked,
     only_those_who_manage_sites_make_display_links,
+    pages_are_compressed_and_never_repeat_their_form_token,
 );
 
 /// A site with one simulated printer: (site ID, printer's API path, printer ID).
@@ -284,4 +285,64 @@ async fn only_those_who_manage_sites_make_display_links(server: &TestServer) {
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(response.text().await.unwrap().contains("class=\"problem\""));
+}
+
+async fn pages_are_compressed_and_never_repeat_their_form_token(server: &TestServer) {
+    let (org, owner) = server.org_with_owner("Wall Lab", "owner@wall.test").await;
+    site_with_printer(&owner, org, "Lab", "Lab Printer").await;
+    let web = browser();
+    sign_in(server, &web, "owner@wall.test", PASSWORD).await;
+    let dashboard = format!("{}/orgs/{org}", server.base);
+
+    // Gzip for a browser that accepts it, the page as is for one that does not.
+    let compressed = web
+        .get(&dashboard)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(compressed.status(), StatusCode::OK);
+    assert_eq!(compressed.headers()["content-encoding"], "gzip");
+    assert!(
+        compressed.headers()["vary"]
+            .to_str()
+            .unwrap()
+            .contains("accept-encoding")
+    );
+    let bytes = compressed.bytes().await.unwrap();
+    let mut html = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut html)
+        .unwrap();
+    assert!(html.contains("Lab Printer"), "{html}");
+    let plain = open(server, &web, &format!("/orgs/{org}")).await;
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain = plain.text().await.unwrap();
+
+    // Each page carries the session's form token masked afresh; each works.
+    let (first, second) = (csrf_of(&html), csrf_of(&plain));
+    assert_ne!(first, second);
+    for token in [first, second] {
+        let page = open(server, &web, &format!("/orgs/{org}/displays")).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        let response = web
+            .post(format!("{}/orgs/{org}/displays", server.base))
+            .form(&[
+                ("csrf", token.as_str()),
+                ("site_id", "0"),
+                ("name", "Screen"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        // Read past the token: the site is what is wrong.
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    // The sign-in form (it sets a cookie) is never compressed.
+    let sign_in_page = browser()
+        .get(format!("{}/sign-in", server.base))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert!(sign_in_page.headers().get("content-encoding").is_none());
 }

@@ -8,6 +8,7 @@
 
 mod account;
 mod assets;
+mod compress;
 mod error;
 mod jobs;
 mod live;
@@ -24,6 +25,7 @@ use axum::response::Response;
 
 use crate::routes::{PlainRoutes, Requires};
 
+pub(crate) use compress::compress;
 pub(crate) use error::html_not_found;
 
 /// What pages may load and where they may be shown: only this server's own scripts, styles and

@@ -53,7 +53,8 @@ impl Layout {
     pub(crate) fn signed_in(viewer: &Viewer, title: &str, org_count: usize) -> Layout {
         Layout {
             user_name: viewer.principal.user.name.clone(),
-            csrf: viewer.csrf.clone(),
+            // Masked afresh for each page (the same value in all its forms).
+            csrf: super::session::masked_token(&viewer.csrf),
             org_count,
             ..Layout::public(title)
         }
