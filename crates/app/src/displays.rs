@@ -114,7 +114,7 @@ impl App {
             .filter(|p| p.site_id == link.site_id)
             .collect();
         drop(conn);
-        printers.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        printers.sort_by_key(|p| p.name.to_lowercase());
         Ok(printers
             .into_iter()
             .map(|printer| DisplayPrinter {

@@ -140,6 +140,7 @@ fn hours(seconds: i64) -> String {
 }
 
 /// What the filters ask for, read in the organization's calendar.
+#[derive(Debug)]
 struct Asked {
     from: Timestamp,
     to: Timestamp,
@@ -413,7 +414,7 @@ async fn figures(
         .into_iter()
         .filter(|row| chosen(asked.subject, asked.per, row.id))
         .collect();
-    table_rows.sort_by(|a, b| b.usage.cost_minor.cmp(&a.usage.cost_minor));
+    table_rows.sort_by_key(|row| std::cmp::Reverse(row.usage.cost_minor));
 
     let utilisation = utilisation(state, member, asked).await?;
     let csv = serde_urlencoded::to_string([
