@@ -77,16 +77,8 @@ async fn a_job_goes_from_submission_through_approval_and_printing_to_its_charge(
     operator.open(&server, "/sign-in").await;
     operator.sign_in("operator@demo.farmhand.test").await;
     assert_eq!(operator.path().await, format!("/orgs/{}", demo.org));
-    operator
-        .wait_for("the live updates to connect", |b| async move {
-            b.attribute(".fleet", "data-live").await.as_deref() == Some("connected")
-        })
-        .await;
-    operator
-        .client
-        .execute("window.farmhandMark = 'kept'; return null;", vec![])
-        .await
-        .unwrap();
+    operator.wait_until_live().await;
+    operator.mark_page().await;
 
     // A manager approves it to the idle printer.
     people.follow("form[action=\"/sign-out\"] button").await;
@@ -125,12 +117,7 @@ async fn a_job_goes_from_submission_through_approval_and_printing_to_its_charge(
             async move { b.exists(&clear).await && b.visible(&clear).await }
         })
         .await;
-    let mark = operator
-        .client
-        .execute("return window.farmhandMark || null;", vec![])
-        .await
-        .unwrap();
-    assert_eq!(mark, json!("kept"), "the dashboard was reloaded");
+    operator.assert_not_reloaded().await;
 
     // The operator confirms the plate is clear.
     operator.follow(&format!("{clear} button")).await;
@@ -192,78 +179,20 @@ async fn a_wall_display_follows_its_site_live_without_an_account() {
     // The owner makes a link for the first site, then leaves: the screen has no account.
     browser.open(&server, "/sign-in").await;
     browser.sign_in("owner@demo.farmhand.test").await;
-    browser.follow("nav a[href$=\"/displays\"]").await;
-    let site = browser.text("#site_id option:checked").await;
-    browser.fill("#name", "Lab entrance").await;
-    browser
-        .follow("form[action$=\"/displays\"] button[type=\"submit\"]")
-        .await;
-    let link = browser
-        .attribute("[data-field=\"display-link\"]", "href")
-        .await
-        .expect("the new display link");
+    let (link, site) = browser.make_display_link(&server, demo.org).await;
     browser.follow("form[action=\"/sign-out\"] button").await;
     browser.find("form[action=\"/sign-in\"]").await;
 
     browser.open(&server, &link).await;
     assert_eq!(browser.text("h1").await, site);
     assert!(!browser.exists("form").await, "a display has no controls");
-    browser
-        .wait_for("the live updates to connect", |b| async move {
-            b.attribute(".fleet", "data-live").await.as_deref() == Some("connected")
-        })
-        .await;
-    browser
-        .wait_for("an idle printer", |b| async move {
-            b.exists(".printer[data-state=\"idle\"]").await
-        })
-        .await;
-    let printer = browser
-        .attribute(".printer[data-state=\"idle\"]", "data-printer-id")
-        .await
-        .expect("an idle printer on the display");
-    browser
-        .client
-        .execute("window.farmhandMark = 'kept'; return null;", vec![])
-        .await
-        .unwrap();
+    browser.wait_until_live().await;
+    let printer = browser.idle_printer().await;
+    browser.mark_page().await;
 
-    let (status, body) = demo
-        .owner
-        .post(
-            &format!(
-                "/api/v1/orgs/{}/printers/{printer}/simulation/faults",
-                demo.org
-            ),
-            json!({ "fault": "start_local", "file_name": "wall.gcode", "duration_s": 3600 }),
-        )
-        .await;
-    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
-    let card = format!(".printer[data-printer-id=\"{printer}\"]");
-    browser
-        .wait_for("the display to show the print", |b| {
-            let card = card.clone();
-            async move {
-                b.attribute(&card, "data-state").await.as_deref() == Some("printing")
-                    && b.text(&format!("{card} [data-field=\"file\"]")).await == "wall.gcode"
-                    && b.text(&format!("{card} [data-field=\"remaining\"]"))
-                        .await
-                        .ends_with("left")
-            }
-        })
-        .await;
-    assert_eq!(
-        browser
-            .text(&format!("{card} [data-field=\"state\"]"))
-            .await,
-        "Printing"
-    );
-    let mark = browser
-        .client
-        .execute("return window.farmhandMark || null;", vec![])
-        .await
-        .unwrap();
-    assert_eq!(mark, json!("kept"), "the display was reloaded");
+    demo.start_local(&printer, "wall.gcode").await;
+    browser.wait_until_printing(&printer, "wall.gcode").await;
+    browser.assert_not_reloaded().await;
     browser.screenshot("wall-display-printing").await;
 
     browser.close().await;

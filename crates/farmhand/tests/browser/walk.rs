@@ -96,20 +96,6 @@ async fn placeholders(demo: &Demo) -> BTreeMap<&'static str, String> {
     values
 }
 
-/// A wall display link for the demo's first site, made through its form: the link's secret.
-async fn display_link(browser: &Browser, server: &TestServer, org: i64) -> String {
-    browser.open(server, &format!("/orgs/{org}/displays")).await;
-    browser.fill("#name", "Lab entrance").await;
-    browser
-        .follow("form[action$=\"/displays\"] button[type=\"submit\"]")
-        .await;
-    let link = browser
-        .attribute("[data-field=\"display-link\"]", "href")
-        .await
-        .expect("the new display link on the page");
-    link.rsplit('/').next().unwrap().to_string()
-}
-
 fn resolved(path: &str, values: &BTreeMap<&'static str, String>) -> String {
     let mut path = path.to_string();
     for (placeholder, value) in values {
@@ -222,7 +208,11 @@ async fn every_page_is_accessible_and_fits_a_phone() {
         .unwrap();
     browser.sign_in("owner@demo.farmhand.test").await;
     let mut values = placeholders(&demo).await;
-    values.insert("{display}", display_link(&browser, &server, demo.org).await);
+    let (link, _) = browser.make_display_link(&server, demo.org).await;
+    values.insert(
+        "{display}",
+        link.trim_start_matches("/display/").to_string(),
+    );
     let mut walked = 0;
     for list in PAGE_LISTS {
         for (name, path) in *list {
