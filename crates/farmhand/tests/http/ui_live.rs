@@ -14,6 +14,7 @@ crate::on_both_backends!(
     a_display_link_shows_its_site_live_until_it_is_revoked,
     only_those_who_manage_sites_make_display_links,
     pages_are_compressed_and_never_repeat_their_form_token,
+    usage_reports_draw_their_charts_and_the_audit_log_filters,
 );
 
 /// A site with one simulated printer: (site ID, printer's API path, printer ID).
@@ -345,4 +346,107 @@ async fn pages_are_compressed_and_never_repeat_their_form_token(server: &TestSer
         .await
         .unwrap();
     assert!(sign_in_page.headers().get("content-encoding").is_none());
+}
+
+async fn usage_reports_draw_their_charts_and_the_audit_log_filters(server: &TestServer) {
+    let (org, owner) = server
+        .org_with_owner("Report Lab", "owner@report.test")
+        .await;
+    let (_, _, printer) = site_with_printer(&owner, org, "Lab", "Lab Printer").await;
+    let web = browser();
+    sign_in(server, &web, "owner@report.test", PASSWORD).await;
+
+    let page = open(server, &web, &format!("/orgs/{org}/reports")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_page(&page);
+    let html = page.text().await.unwrap();
+    for part in [
+        "id=\"spend\"",
+        "id=\"hours\"",
+        "id=\"utilisation\"",
+        "<svg",
+        "Lab Printer",
+    ] {
+        assert!(html.contains(part), "{part} is not on the page:\n{html}");
+    }
+    assert!(
+        html.contains("/reports/usage.csv?group_by=member"),
+        "{html}"
+    );
+    // The CSV export the page links works for the same session.
+    let csv_path = html
+        .split("href=\"")
+        .filter_map(|rest| rest.split('"').next())
+        .find(|href| href.contains("usage.csv"))
+        .unwrap()
+        .replace("&amp;", "&");
+    let csv = open(server, &web, &csv_path).await;
+    assert_eq!(csv.status(), StatusCode::OK, "{csv_path}");
+    assert!(csv.text().await.unwrap().starts_with("group,id,name"));
+
+    // One printer, per week: the utilisation chart shows only it.
+    let one = open(
+        server,
+        &web,
+        &format!("/orgs/{org}/reports?subject=printer:{printer}&period=week&from=2026-01-01&to=2026-03-31"),
+    )
+    .await;
+    assert_eq!(one.status(), StatusCode::OK);
+    assert!(
+        one.text()
+            .await
+            .unwrap()
+            .contains("Printing hours per week")
+    );
+    // Bad filters are said in the page, in words.
+    for query in [
+        "from=yesterday",
+        "period=fortnight",
+        "subject=galaxy:1",
+        "from=2026-05-01&to=2026-01-01",
+    ] {
+        let bad = open(server, &web, &format!("/orgs/{org}/reports?{query}")).await;
+        assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+        assert!(
+            bad.text().await.unwrap().contains("class=\"problem\""),
+            "{query}"
+        );
+    }
+
+    // The audit log by action and days, and its export of the same selection.
+    let today = open(
+        server,
+        &web,
+        &format!("/orgs/{org}/audit?action=site.create"),
+    )
+    .await;
+    let html = today.text().await.unwrap();
+    assert!(html.contains("<code>site.create</code>"), "{html}");
+    assert!(!html.contains("<code>printer.create</code>"), "{html}");
+    assert!(html.contains("export.csv?action=site.create"), "{html}");
+    let long_ago = open(
+        server,
+        &web,
+        &format!("/orgs/{org}/audit?action=site.create&from=2001-01-01&to=2001-01-31"),
+    )
+    .await;
+    assert!(long_ago.text().await.unwrap().contains("No events match."));
+    let bad = open(server, &web, &format!("/orgs/{org}/audit?from=soon")).await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A member may not see the reports: the page names the permission.
+    server
+        .member(&owner, org, "Member", "member@report.test")
+        .await;
+    let member = browser();
+    sign_in(server, &member, "member@report.test", PASSWORD).await;
+    let refused = open(server, &member, &format!("/orgs/{org}/reports")).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("billing.view_reports")
+    );
 }
