@@ -13,6 +13,7 @@ mod billing;
 mod console;
 mod control;
 mod dispatch;
+mod displays;
 mod error;
 mod files;
 mod fleet;
@@ -61,6 +62,7 @@ pub use control::{
 pub use dispatch::{
     Candidate, NotTaking, NotTakingCode, Outcome as DispatchOutcome, WhyNotPrinting,
 };
+pub use displays::{CreatedDisplayLink, DisplayLink, DisplayPrinter};
 pub use error::{AppError, AppResult, ErrorCode};
 pub use files::{
     CreateProject, FileContent, FileDestination, FileListQuery, FilePage, Files, FoundKind,

@@ -324,6 +324,17 @@ impl Calendar {
         &self.name
     }
 
+    /// The first moment of a day written `YYYY-MM-DD`, in the zone.
+    pub fn day_start(&self, day: &str) -> Result<Timestamp, CalendarError> {
+        let date: Date = day.trim().parse().map_err(|e| self.error(e))?;
+        self.start_of(date)
+    }
+
+    /// The day `at` falls on in the zone, written `YYYY-MM-DD`.
+    pub fn day_of(&self, at: Timestamp) -> Result<String, CalendarError> {
+        Ok(self.date_of(at)?.to_string())
+    }
+
     fn error(&self, e: impl fmt::Display) -> CalendarError {
         CalendarError {
             zone: self.name.clone(),

@@ -29,6 +29,7 @@ pub(crate) const SQLITE: &[(&str, &str)] = migrations!("sqlite":
     "0013_running_balances_job_runs.sql",
     "0014_slicing.sql",
     "0015_usage_buckets.sql",
+    "0017_display_links.sql",
 );
 pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres":
     "0001_foundation.sql",
@@ -46,6 +47,7 @@ pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres":
     "0013_running_balances_job_runs.sql",
     "0014_slicing.sql",
     "0015_usage_buckets.sql",
+    "0017_display_links.sql",
 );
 
 pub const MIGRATION_NAMES_SQLITE: fn() -> Vec<&'static str> =

@@ -33,6 +33,20 @@
     if (element && element.textContent !== text) { element.textContent = text; }
   }
 
+  // The picture of what the printer prints: its address names the print, so it is fetched
+  // once per print; a file without a picture leaves none.
+  function thumbnail(image, printId) {
+    if (!image) { return; }
+    if (printId == null) { image.hidden = true; image.removeAttribute('src'); return; }
+    var src = image.getAttribute('data-base') + '?print=' + encodeURIComponent(String(printId));
+    if (image.getAttribute('src') !== src) { image.hidden = false; image.setAttribute('src', src); }
+  }
+  var images = fleet.querySelectorAll('img[data-field="thumbnail"]');
+  for (var n = 0; n < images.length; n++) {
+    images[n].addEventListener('error', function (event) { event.target.hidden = true; });
+    if (images[n].complete && images[n].getAttribute('src') && images[n].naturalWidth === 0) { images[n].hidden = true; }
+  }
+
   function update(status) {
     var card = fleet.querySelector('[data-printer-id="' + String(status.printer_id) + '"]');
     if (!card) { return; }
@@ -50,6 +64,7 @@
       setText(card, 'percent', percent + '%');
       setText(card, 'remaining', job.remaining_s == null ? '' : duration(job.remaining_s) + ' left');
     }
+    thumbnail(field(card, 'thumbnail'), job && job.print_id);
     var phases = [status.state];
     if (status.bed_clear_pending || status.state === 'awaiting_bed_clear') { phases.push('bed_clear'); }
     var forms = card.querySelectorAll('[data-when]');
@@ -67,8 +82,12 @@
     if (connection) { connection.textContent = 'Printer states update live.'; }
   });
   source.addEventListener('error', function () {
-    fleet.setAttribute('data-live', 'reconnecting');
-    if (connection) { connection.textContent = 'Reconnecting to live updates…'; }
+    // Closed: the server refused to reconnect (signed out, or a revoked display link).
+    var closed = source.readyState === EventSource.CLOSED;
+    fleet.setAttribute('data-live', closed ? 'stopped' : 'reconnecting');
+    if (connection) {
+      connection.textContent = closed ? 'Live updates stopped; reload the page.' : 'Reconnecting to live updates…';
+    }
   });
   source.addEventListener('printer', function (event) {
     var status;

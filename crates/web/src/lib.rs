@@ -102,7 +102,9 @@ pub fn router(app: App, settings: WebSettings) -> Result<Router, String> {
     };
     let (plain_router, _) = plain_routes().into_parts();
     let (ui_router, _) = ui::routes().into_parts();
-    let ui_router = ui_router.layer(axum::middleware::from_fn(ui::security_headers));
+    let ui_router = ui_router
+        .layer(axum::middleware::from_fn(ui::security_headers))
+        .layer(axum::middleware::from_fn(ui::compress));
     let router = Router::new()
         .merge(plain_router)
         .merge(ui_router)

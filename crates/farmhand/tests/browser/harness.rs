@@ -58,6 +58,23 @@ impl Demo {
     }
 }
 
+impl Demo {
+    /// Someone starts a print of `file_name` at the printer itself (a simulated fault).
+    pub async fn start_local(&self, printer: &str, file_name: &str) {
+        let (status, body) = self
+            .owner
+            .post(
+                &format!(
+                    "/api/v1/orgs/{}/printers/{printer}/simulation/faults",
+                    self.org
+                ),
+                json!({ "fault": "start_local", "file_name": file_name, "duration_s": 3600 }),
+            )
+            .await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    }
+}
+
 /// chromedriver, ended when the last handle to it goes.
 struct Driver {
     child: Child,
@@ -312,12 +329,84 @@ impl Browser {
         self.wait_for_next_page().await;
     }
 
+    /// Waits until the page's live updates (`.fleet`) are connected.
+    pub async fn wait_until_live(&self) {
+        self.wait_for("the live updates to connect", |b| async move {
+            b.attribute(".fleet", "data-live").await.as_deref() == Some("connected")
+        })
+        .await;
+    }
+
+    /// Waits for an idle printer's card: its printer's ID.
+    pub async fn idle_printer(&self) -> String {
+        self.wait_for("an idle printer", |b| async move {
+            b.exists(".printer[data-state=\"idle\"]").await
+        })
+        .await;
+        self.attribute(".printer[data-state=\"idle\"]", "data-printer-id")
+            .await
+            .expect("an idle printer's card")
+    }
+
+    /// Waits until the printer's card shows it printing `file_name`, with the time left.
+    pub async fn wait_until_printing(&self, printer: &str, file_name: &str) {
+        let card = format!(".printer[data-printer-id=\"{printer}\"]");
+        self.wait_for("the printer to show printing", |b| {
+            let card = card.clone();
+            async move {
+                b.attribute(&card, "data-state").await.as_deref() == Some("printing")
+                    && b.text(&format!("{card} [data-field=\"file\"]")).await == file_name
+                    && b.text(&format!("{card} [data-field=\"remaining\"]"))
+                        .await
+                        .ends_with("left")
+            }
+        })
+        .await;
+        assert_eq!(
+            self.text(&format!("{card} [data-field=\"state\"]")).await,
+            "Printing"
+        );
+    }
+
+    /// Marks the page open now: a reload would lose the mark (see `assert_not_reloaded`).
+    pub async fn mark_page(&self) {
+        self.client
+            .execute("window.farmhandMark = 'kept'; return null;", vec![])
+            .await
+            .unwrap();
+    }
+
+    /// Fails when the page marked by `mark_page` was reloaded since.
+    pub async fn assert_not_reloaded(&self) {
+        let mark = self
+            .client
+            .execute("return window.farmhandMark || null;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(mark, json!("kept"), "the page was reloaded");
+    }
+
+    /// Makes a wall display link through its form (signed in as someone who manages sites),
+    /// for the first site offered: the link's path and the site's name.
+    pub async fn make_display_link(&self, server: &TestServer, org: i64) -> (String, String) {
+        self.open(server, &format!("/orgs/{org}/displays")).await;
+        let site = self.text("#site_id option:checked").await;
+        self.fill("#name", "Lab entrance").await;
+        self.follow("form[action$=\"/displays\"] button[type=\"submit\"]")
+            .await;
+        let link = self
+            .attribute("[data-field=\"display-link\"]", "href")
+            .await
+            .expect("the new display link on the page");
+        (link, site)
+    }
+
     /// Saves a screenshot under `target/screenshots/`, for people to look at.
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();
-        let dir = screenshots_dir();
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+        let file = screenshots_dir().join(format!("{name}.png"));
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, png).unwrap();
     }
 
     pub async fn close(self) {

@@ -14,6 +14,9 @@ mod pages_work;
 mod work;
 #[allow(dead_code)]
 mod pages_admin;
+mod pages;
+mod scenario;
+mod walk;
 
 use std::time::Duration;
 
@@ -47,61 +50,16 @@ async fn the_dashboard_shows_printers_and_follows_a_print_live() {
         );
     }
     // Live updates are connected before the print starts.
-    browser
-        .wait_for("the live updates to connect", |b| async move {
-            b.attribute(".fleet", "data-live").await.as_deref() == Some("connected")
-        })
-        .await;
+    browser.wait_until_live().await;
     // The printers connect as the server starts: the page follows them to idle.
     demo.wait_until_dispatched().await;
-    browser
-        .wait_for("an idle printer", |b| async move {
-            b.exists(".printer[data-state=\"idle\"]").await
-        })
-        .await;
-    let printer = browser
-        .attribute(".printer[data-state=\"idle\"]", "data-printer-id")
-        .await
-        .expect("an idle printer on the dashboard");
-    // Marks this page: a reload would lose the mark.
-    browser
-        .client
-        .execute("window.farmhandMark = 'kept'; return null;", vec![])
-        .await
-        .unwrap();
+    let printer = browser.idle_printer().await;
+    browser.mark_page().await;
 
     // Someone starts a print at the printer itself.
-    let (status, body) = demo
-        .owner
-        .post(
-            &format!(
-                "/api/v1/orgs/{}/printers/{printer}/simulation/faults",
-                demo.org
-            ),
-            json!({ "fault": "start_local", "file_name": "lid.gcode", "duration_s": 3600 }),
-        )
-        .await;
-    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
-
+    demo.start_local(&printer, "lid.gcode").await;
+    browser.wait_until_printing(&printer, "lid.gcode").await;
     let card = format!(".printer[data-printer-id=\"{printer}\"]");
-    browser
-        .wait_for("the printer to show printing", |b| {
-            let card = card.clone();
-            async move {
-                b.attribute(&card, "data-state").await.as_deref() == Some("printing")
-                    && b.text(&format!("{card} [data-field=\"file\"]")).await == "lid.gcode"
-                    && b.text(&format!("{card} [data-field=\"remaining\"]"))
-                        .await
-                        .ends_with("left")
-            }
-        })
-        .await;
-    assert_eq!(
-        browser
-            .text(&format!("{card} [data-field=\"state\"]"))
-            .await,
-        "Printing"
-    );
     browser
         .wait_for("the progress bar to move", |b| {
             let card = card.clone();
@@ -118,12 +76,7 @@ async fn the_dashboard_shows_printers_and_follows_a_print_live() {
             }
         })
         .await;
-    let mark = browser
-        .client
-        .execute("return window.farmhandMark || null;", vec![])
-        .await
-        .unwrap();
-    assert_eq!(mark, json!("kept"), "the page was reloaded");
+    browser.assert_not_reloaded().await;
 
     // The owner may pause it: the form shows now that it prints.
     browser

@@ -25,3 +25,4 @@ mod tokens;
 mod ui;
 mod ui_work;
 mod ui_admin;
+mod ui_live;

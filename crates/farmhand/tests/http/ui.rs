@@ -118,6 +118,7 @@ async fn every_page_is_declared_and_signed_out_visitors_go_to_sign_in(server: &T
             .replace("{org_id}", "1")
             .replace("{printer_id}", "1")
             .replace("{job_id}", "1")
+            .replace("{link_id}", "1")
             .replace("{name}", "app.css");
         let response = visitor
             .request(page.method.clone(), format!("{}{path}", server.base))
@@ -134,7 +135,9 @@ async fn every_page_is_declared_and_signed_out_visitors_go_to_sign_in(server: &T
                 status == StatusCode::OK
                     || status == StatusCode::SEE_OTHER
                     // The sign-in and invitation forms without their token.
-                    || status == StatusCode::FORBIDDEN,
+                    || status == StatusCode::FORBIDDEN
+                    // A wall display's link that does not exist.
+                    || (status == StatusCode::NOT_FOUND && path.starts_with("/display/")),
                 "{} {path}: {status}",
                 page.method
             ),

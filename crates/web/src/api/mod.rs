@@ -12,7 +12,7 @@ mod fleet;
 mod jobs;
 mod members;
 mod orgs;
-mod printer_control;
+pub(crate) mod printer_control;
 mod quotas;
 mod ranks;
 mod slicing;

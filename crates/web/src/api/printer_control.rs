@@ -377,7 +377,7 @@ pub async fn events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
-fn event(status: &app::LiveStatus) -> Event {
+pub(crate) fn event(status: &app::LiveStatus) -> Event {
     Event::default()
         .event("printer")
         .id(status.printer_id.to_string())

@@ -432,6 +432,9 @@ struct JobPage {
     note: String,
     reason: String,
     copies_done: i32,
+    /// What it costs: charged once it ended, else the estimate held for it; empty when no
+    /// cost was kept.
+    cost: String,
     why: Option<WhyView>,
     timeline: Vec<StepView>,
     notice: String,
@@ -577,6 +580,21 @@ pub(crate) async fn job_page(
     let jobs = state.app.jobs();
     let view = jobs.get_job(actor, id).await?;
     let job = view.job.clone();
+    let cost = match &view.cost {
+        Some(cost) => {
+            let currency = state.app.people().get_org(actor).await?.currency;
+            let money = |minor| domain::quotas::format_money(minor, &currency);
+            match &cost.final_cost {
+                Some(charged) => format!("{} charged", money(charged.total_minor)),
+                None if job.state.is_finished() => "Nothing charged".to_string(),
+                None => format!(
+                    "{} estimated (held from the balance until it ends)",
+                    money(cost.estimate.total_minor)
+                ),
+            }
+        }
+        None => String::new(),
+    };
     let why = if waiting(job.state) {
         match jobs.why_not_printing(actor, id).await {
             Ok(why) => Some(WhyView {
@@ -637,6 +655,7 @@ pub(crate) async fn job_page(
         note: job.note,
         reason: job.reason.unwrap_or_default(),
         copies_done: job.copies_done,
+        cost,
         why,
         timeline,
         notice: notice(query.done.as_deref()),

@@ -9,10 +9,12 @@
 mod account;
 mod admin;
 mod assets;
+mod compress;
 mod error;
 mod invitations;
 mod jobs;
 mod library;
+mod live;
 mod pages;
 mod people;
 mod session;
@@ -28,6 +30,7 @@ use axum::response::Response;
 
 use crate::routes::{PlainRoutes, Requires};
 
+pub(crate) use compress::compress;
 pub(crate) use error::html_not_found;
 
 /// What pages may load and where they may be shown: only this server's own scripts, styles and
@@ -37,7 +40,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 /// The web interface's routes, each declared with what it requires.
 pub(crate) fn routes() -> PlainRoutes {
     let org = |permission| Requires::Permission(permission);
-    admin::routes(work::routes(PlainRoutes::new()))
+    live::routes(admin::routes(work::routes(PlainRoutes::new())))
         .get(Requires::Public, "/", pages::home)
         .get(Requires::Public, "/assets/{name}", assets::serve)
         .get(Requires::Public, "/sign-in", pages::sign_in_page)

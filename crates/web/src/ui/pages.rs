@@ -358,24 +358,87 @@ struct SiteView {
     printers: Vec<PrinterCard>,
 }
 
-struct PrinterCard {
-    id: i64,
-    name: String,
-    state_key: &'static str,
-    state_label: &'static str,
-    detail: String,
-    has_job: bool,
-    file_name: String,
-    progress_pct: u32,
-    remaining: String,
-    can_pause: bool,
-    can_cancel: bool,
-    can_clear: bool,
+/// A printer's card: its live state, its current job, and the actions the viewer may take
+/// (none on a wall display).
+pub(crate) struct PrinterCard {
+    pub(crate) id: i64,
+    pub(crate) name: String,
+    pub(crate) state_key: &'static str,
+    pub(crate) state_label: &'static str,
+    pub(crate) detail: String,
+    pub(crate) has_job: bool,
+    pub(crate) file_name: String,
+    pub(crate) progress_pct: u32,
+    pub(crate) remaining: String,
+    /// Where the picture of what it prints comes from (the script adds `?print=` as prints
+    /// change), and the picture of the print now (empty without one).
+    pub(crate) thumbnail_base: String,
+    pub(crate) thumbnail: String,
+    pub(crate) can_pause: bool,
+    pub(crate) can_cancel: bool,
+    pub(crate) can_clear: bool,
     /// Which of the permitted actions apply to the state now (the script updates them).
-    pause_now: bool,
-    resume_now: bool,
-    cancel_now: bool,
-    clear_now: bool,
+    pub(crate) pause_now: bool,
+    pub(crate) resume_now: bool,
+    pub(crate) cancel_now: bool,
+    pub(crate) clear_now: bool,
+}
+
+impl PrinterCard {
+    /// The card of a printer from its live status, or, without one, its last persisted state
+    /// (state, detail, plate-clear pending); with the actions `viewer` may take on it.
+    pub(crate) fn new(
+        id: PrinterId,
+        name: &str,
+        live: Option<&app::LiveStatus>,
+        persisted: (PrinterState, &str, bool),
+        thumbnail_base: String,
+        viewer: Option<&app::OrgActor>,
+    ) -> PrinterCard {
+        let (state_now, detail, job, bed_clear) = match live {
+            Some(live) => (
+                live.state,
+                live.detail.clone(),
+                live.job.clone(),
+                live.bed_clear_pending,
+            ),
+            None => (persisted.0, persisted.1.to_string(), None, persisted.2),
+        };
+        let may = |permission| viewer.is_some_and(|actor| actor.may_on_printer(permission, id));
+        let printing = state_now == PrinterState::Printing;
+        let paused = state_now == PrinterState::Paused;
+        PrinterCard {
+            id: id.get(),
+            name: name.to_string(),
+            state_key: state_now.as_str(),
+            state_label: views::printer_state_label(state_now),
+            detail,
+            has_job: job.is_some(),
+            file_name: job
+                .as_ref()
+                .map(|j| j.file_name.clone())
+                .unwrap_or_default(),
+            progress_pct: job.as_ref().map_or(0, |j| percent(j.progress)),
+            remaining: job
+                .as_ref()
+                .and_then(|j| j.remaining_s)
+                .map(|s| format!("{} left", views::duration(s)))
+                .unwrap_or_default(),
+            thumbnail: job
+                .as_ref()
+                .and_then(|j| j.print_id)
+                .map(|print| format!("{thumbnail_base}?print={print}"))
+                .unwrap_or_default(),
+            thumbnail_base,
+            can_pause: may(P::PrinterControlPauseResume),
+            can_cancel: may(P::PrinterControlCancelAll) || may(P::PrinterControlCancelOwn),
+            can_clear: may(P::PrinterControlConfirmBedClear),
+            pause_now: printing,
+            resume_now: paused,
+            cancel_now: printing || paused,
+            clear_now: bed_clear || state_now == PrinterState::AwaitingBedClear,
+        }
+    }
 }
 
 pub(crate) struct JobLine {
@@ -451,52 +514,18 @@ pub(crate) async fn dashboard(
     };
     let mut by_site: BTreeMap<(String, domain::SiteId), Vec<PrinterCard>> = BTreeMap::new();
     for printer in printers {
-        let (state_now, detail, job, bed_clear) = match &printer.live {
-            Some(live) => (
-                live.state,
-                live.detail.clone(),
-                live.job.clone(),
-                live.bed_clear_pending,
-            ),
-            None => (
+        let card = PrinterCard::new(
+            printer.id,
+            &printer.name,
+            printer.live.as_ref(),
+            (
                 printer.state,
-                printer.state_detail.clone(),
-                None,
+                &printer.state_detail,
                 printer.bed_clear_pending,
             ),
-        };
-        let id = printer.id;
-        let can_pause = actor.may_on_printer(P::PrinterControlPauseResume, id);
-        let can_cancel = actor.may_on_printer(P::PrinterControlCancelAll, id)
-            || actor.may_on_printer(P::PrinterControlCancelOwn, id);
-        let can_clear = actor.may_on_printer(P::PrinterControlConfirmBedClear, id);
-        let printing = state_now == PrinterState::Printing;
-        let paused = state_now == PrinterState::Paused;
-        let card = PrinterCard {
-            id: id.get(),
-            name: printer.name.clone(),
-            state_key: state_now.as_str(),
-            state_label: views::printer_state_label(state_now),
-            detail,
-            has_job: job.is_some(),
-            file_name: job
-                .as_ref()
-                .map(|j| j.file_name.clone())
-                .unwrap_or_default(),
-            progress_pct: job.as_ref().map_or(0, |j| percent(j.progress)),
-            remaining: job
-                .as_ref()
-                .and_then(|j| j.remaining_s)
-                .map(|s| format!("{} left", views::duration(s)))
-                .unwrap_or_default(),
-            can_pause,
-            can_cancel,
-            can_clear,
-            pause_now: printing,
-            resume_now: paused,
-            cancel_now: printing || paused,
-            clear_now: bed_clear || state_now == PrinterState::AwaitingBedClear,
-        };
+            format!("/orgs/{}/printers/{}/thumbnail", actor.org(), printer.id),
+            Some(actor),
+        );
         let site_name = site_names
             .get(&printer.site_id)
             .cloned()

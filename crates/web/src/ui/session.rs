@@ -35,6 +35,30 @@ pub(crate) fn csrf_token(session_secret: &str) -> String {
     hex::encode(digest.finalize())
 }
 
+/// The session's token as a page carries it: XORed with fresh random bytes, the mask first, so
+/// that no two pages carry the same bytes. Compressed pages then never repeat a secret that
+/// someone could recover a byte at a time by getting text reflected next to it (BREACH).
+pub(crate) fn masked_token(token: &str) -> String {
+    let Ok(raw) = hex::decode(token) else {
+        return String::new();
+    };
+    let mut mask = vec![0u8; raw.len()];
+    rand::rng().fill_bytes(&mut mask);
+    let masked: Vec<u8> = raw.iter().zip(&mask).map(|(t, m)| t ^ m).collect();
+    format!("{}{}", hex::encode(&mask), hex::encode(masked))
+}
+
+/// The token a form carried, its mask taken off; `None` when it is not a masked token.
+fn unmasked(given: &str) -> Option<String> {
+    let bytes = hex::decode(given).ok()?;
+    if bytes.is_empty() || bytes.len() % 2 != 0 {
+        return None;
+    }
+    let (mask, masked) = bytes.split_at(bytes.len() / 2);
+    let token: Vec<u8> = mask.iter().zip(masked).map(|(m, x)| m ^ x).collect();
+    Some(hex::encode(token))
+}
+
 /// A fresh random token for the sign-in form.
 pub(crate) fn random_token() -> String {
     let mut bytes = [0u8; 32];
@@ -75,14 +99,15 @@ fn here(parts: &Parts) -> String {
 pub(crate) struct Viewer {
     pub principal: Principal,
     pub meta: RequestMeta,
-    /// The token this session's forms carry.
+    /// This session's token (forms carry it masked: see `masked_token`).
     pub csrf: String,
 }
 
 impl Viewer {
-    /// Refuses a form whose token is not this session's.
+    /// Refuses a form whose token is not this session's (masked, as pages carry it).
     pub(crate) fn check_csrf(&self, given: Option<&str>) -> Result<(), UiError> {
-        if same_token(&self.csrf, given.unwrap_or_default()) {
+        let given = given.and_then(unmasked).unwrap_or_default();
+        if same_token(&self.csrf, &given) {
             Ok(())
         } else {
             Err(UiError::Csrf)
@@ -195,4 +220,23 @@ pub(crate) async fn checked_form<T: DeserializeOwned>(
     let token: TokenField = serde_urlencoded::from_bytes(&bytes).map_err(|_| UiError::Csrf)?;
     viewer.check_csrf(token.csrf.as_deref())?;
     serde_urlencoded::from_bytes(&bytes).map_err(|e| UiError::BadForm(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masked_tokens_differ_each_time_and_unmask_to_the_session_s() {
+        let token = csrf_token("a session secret");
+        let (one, two) = (masked_token(&token), masked_token(&token));
+        assert_ne!(one, two);
+        assert!(!one.contains(&token));
+        assert_eq!(unmasked(&one).as_deref(), Some(token.as_str()));
+        assert_eq!(unmasked(&two).as_deref(), Some(token.as_str()));
+        assert_ne!(unmasked(&token).as_deref(), Some(token.as_str()));
+        assert_eq!(unmasked("not hex"), None);
+        assert_eq!(unmasked(""), None);
+        assert_eq!(unmasked("abc"), None);
+    }
 }

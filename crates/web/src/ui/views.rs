@@ -36,6 +36,8 @@ pub(crate) struct OrgNav {
     pub can_answer_requests: bool,
     /// Holds any administration permission: the "Manage" entry.
     pub can_manage: bool,
+    pub can_see_reports: bool,
+    pub can_manage_displays: bool,
 }
 
 impl Layout {
@@ -54,7 +56,8 @@ impl Layout {
     pub(crate) fn signed_in(viewer: &Viewer, title: &str, org_count: usize) -> Layout {
         Layout {
             user_name: viewer.principal.user.name.clone(),
-            csrf: viewer.csrf.clone(),
+            // Masked afresh for each page (the same value in all its forms).
+            csrf: super::session::masked_token(&viewer.csrf),
             org_count,
             ..Layout::public(title)
         }
@@ -75,6 +78,8 @@ impl Layout {
                 can_see_audit: actor.holds(P::AuditView),
                 can_answer_requests: actor.holds(P::QuotasApproveRequests),
                 can_manage: super::admin::administers_anything(actor),
+                can_see_reports: actor.holds(P::BillingViewReports),
+                can_manage_displays: actor.holds(P::SitesManage),
             }),
             current,
             ..Layout::signed_in(&member.viewer, title, member.org_count)
