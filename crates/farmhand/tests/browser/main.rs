@@ -10,13 +10,12 @@ mod common;
 
 mod admin;
 mod harness;
-mod pages_work;
-mod work;
-#[allow(dead_code)]
-mod pages_admin;
 mod pages;
+mod pages_admin;
+mod pages_work;
 mod scenario;
 mod walk;
+mod work;
 
 use std::time::Duration;
 

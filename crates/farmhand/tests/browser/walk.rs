@@ -9,10 +9,10 @@ use serde_json::Value;
 
 use crate::common::{Client, TestServer};
 use crate::harness::{Browser, Demo};
-use crate::pages;
+use crate::{pages, pages_admin, pages_work};
 
 /// Every list of pages the walk opens: one line per list.
-const PAGE_LISTS: &[&[(&str, &str)]] = &[pages::PAGES];
+const PAGE_LISTS: &[&[(&str, &str)]] = &[pages::PAGES, pages_admin::PAGES, pages_work::PAGES];
 
 /// The narrowest phone the interface is made for.
 const PHONE_WIDTH: u32 = 360;
@@ -76,6 +76,26 @@ async fn placeholders(demo: &Demo) -> BTreeMap<&'static str, String> {
     values.insert(
         "{file}",
         listed_id(owner, &format!("{api}/files"), any).await,
+    );
+    let named = |suffixes: &'static [&'static str]| {
+        move |f: &Value| {
+            f["name"]
+                .as_str()
+                .is_some_and(|name| suffixes.iter().any(|s| name.ends_with(s)))
+        }
+    };
+    values.insert(
+        "{gcode_file}",
+        listed_id(owner, &format!("{api}/files"), named(&[".gcode"])).await,
+    );
+    values.insert(
+        "{model_file}",
+        listed_id(
+            owner,
+            &format!("{api}/files"),
+            named(&[".stl", ".3mf", ".obj"]),
+        )
+        .await,
     );
     values.insert(
         "{project}",

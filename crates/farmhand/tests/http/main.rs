@@ -23,6 +23,6 @@ mod security;
 mod slicing;
 mod tokens;
 mod ui;
-mod ui_work;
 mod ui_admin;
 mod ui_live;
+mod ui_work;
