@@ -434,15 +434,15 @@ struct JobPage {
     copies_done: i32,
     /// What it costs: charged once it ended, else the estimate held for it; empty when no
     /// cost was kept.
-    cost: String,
+    cost_summary: String,
     why: Option<WhyView>,
     timeline: Vec<StepView>,
     notice: String,
     /// Whether the viewer may cancel it now (it has not started; theirs, or anyone's).
     cancellable: bool,
     answers: Vec<AnswerLine>,
+    /// The estimate's lines.
     cost: Vec<CostLineView>,
-    final_cost: String,
     /// Whether the viewer may print it again (it ended; `queue.reprint`).
     reprintable: bool,
     /// Projects the viewer may copy its file into ("" first: their own space); empty: may not.
@@ -580,9 +580,9 @@ pub(crate) async fn job_page(
     let jobs = state.app.jobs();
     let view = jobs.get_job(actor, id).await?;
     let job = view.job.clone();
-    let cost = match &view.cost {
+    let currency = state.app.people().get_org(actor).await?.currency;
+    let cost_summary = match &view.cost {
         Some(cost) => {
-            let currency = state.app.people().get_org(actor).await?.currency;
             let money = |minor| domain::quotas::format_money(minor, &currency);
             match &cost.final_cost {
                 Some(charged) => format!("{} charged", money(charged.total_minor)),
@@ -631,17 +631,11 @@ pub(crate) async fn job_page(
         .collect();
     let questions = question_list(&state, actor).await?;
     let answers = answer_lines(&questions, view.answers.as_ref());
-    let currency = state.app.billing().prices(actor).await?.1;
-    let (cost, final_cost) = match &view.cost {
-        Some(cost) => (
-            cost_lines(&cost.estimate, &currency),
-            cost.final_cost
-                .as_ref()
-                .map(|c| domain::quotas::format_money(c.total_minor, &currency))
-                .unwrap_or_default(),
-        ),
-        None => (Vec::new(), String::new()),
-    };
+    let cost = view
+        .cost
+        .as_ref()
+        .map(|cost| cost_lines(&cost.estimate, &currency))
+        .unwrap_or_default();
     let names = FleetNames::load(&state, actor).await?;
     let line = job_lines(&state, actor, &names, vec![view])
         .await?
@@ -655,7 +649,7 @@ pub(crate) async fn job_page(
         note: job.note,
         reason: job.reason.unwrap_or_default(),
         copies_done: job.copies_done,
-        cost,
+        cost_summary,
         why,
         timeline,
         notice: notice(query.done.as_deref()),
@@ -664,7 +658,6 @@ pub(crate) async fn job_page(
             && (actor.holds(P::QueueCancelAll) || (own && actor.holds(P::QueueCancelOwn))),
         answers,
         cost,
-        final_cost,
         reprintable: job.state.is_finished() && actor.holds(P::QueueReprint),
         copy_to: copy_destinations(&state, actor).await?,
     };
