@@ -28,6 +28,7 @@ pub(crate) const SQLITE: &[(&str, &str)] = migrations!("sqlite":
     "0012_parallel_copies.sql",
     "0013_running_balances_job_runs.sql",
     "0014_slicing.sql",
+    "0016_slicer_locks.sql",
 );
 pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres":
     "0001_foundation.sql",
@@ -44,6 +45,7 @@ pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres":
     "0012_parallel_copies.sql",
     "0013_running_balances_job_runs.sql",
     "0014_slicing.sql",
+    "0016_slicer_locks.sql",
 );
 
 pub const MIGRATION_NAMES_SQLITE: fn() -> Vec<&'static str> =
