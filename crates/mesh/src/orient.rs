@@ -181,8 +181,13 @@ fn angles_to_put_down(n: [f64; 3]) -> (f64, f64) {
     let [nx, ny, nz] = n;
     // About X by a, (nx, ny, nz) becomes (nx, 0, −r) with r = √(ny² + nz²); then about Y by b,
     // (nx, −r) in the XZ plane becomes (0, −1).
-    let a = (-ny).atan2(-nz);
     let r = ny.hypot(nz);
+    // Along X already (r is rounding noise): no turn about X, whatever the signs of the noise.
+    let (a, r) = if r > 1e-9 {
+        ((-ny).atan2(-nz), r)
+    } else {
+        (0.0, 0.0)
+    };
     let b = nx.atan2(r);
     (clean_degrees(a.to_degrees()), clean_degrees(b.to_degrees()))
 }
