@@ -19,7 +19,6 @@ use domain::audit::{Chain, NewAuditEvent};
 use domain::{ContentHash, FileKind, Slice, SliceId, SliceState, SlicedFrom, Timestamp};
 use futures::StreamExt;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{Notify, OnceCell, mpsc, watch};
 
@@ -376,7 +375,10 @@ impl App {
         let (_no_stop, unstoppable) = watch::channel(false);
         let mut stop = stop.unwrap_or(unstoppable);
         let mut stopping = false;
-        let mut ticker = tokio::time::interval(HEARTBEAT);
+        // The claim set the heartbeat: the first one is due a period later, not now (a write
+        // less per slice).
+        let mut ticker =
+            tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let ended = loop {
             tokio::select! {
@@ -493,13 +495,6 @@ impl App {
     /// one transaction (unless the slice was cancelled meanwhile).
     async fn keep_gcode(&self, slice: &Slice, path: &Path) -> AppResult<Ended> {
         let phase = Instant::now();
-        let (hash, size) = {
-            let path = path.to_owned();
-            tokio::task::spawn_blocking(move || hash_file(&path))
-                .await
-                .map_err(AppError::internal)?
-                .map_err(AppError::internal)?
-        };
         let profile = {
             let mut conn = self.store().read().await?;
             match store::get_printer_model(&mut conn, slice.org_id, slice.printer_model_id).await? {
@@ -510,7 +505,7 @@ impl App {
                 None => gcode::Profile::default(),
             }
         };
-        let analysed = crate::files::analysis::analyse_file(
+        let (analysed, hash, size) = crate::files::analysis::analyse_and_hash_file(
             path.to_owned(),
             profile,
             Some(slice.printer_model_id),
@@ -621,21 +616,4 @@ fn transform(placement: &domain::Placement) -> Vec<String> {
         flags.extend(["--duplicate".to_string(), placement.copies.to_string()]);
     }
     flags
-}
-
-fn hash_file(path: &Path) -> std::io::Result<(ContentHash, u64)> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut size = 0u64;
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        size += n as u64;
-    }
-    Ok((ContentHash::from_digest(hasher.finalize().into()), size))
 }
