@@ -1,6 +1,9 @@
 //! Auto-rotation on the models of the demo and tests (`crates/app/fixtures/models`): a model
 //! standing on its side ends on its largest face; one lying on it already is left as it is.
 
+// A test binary: a helper that fails stops the test with the cause.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::Cursor;
 
 use mesh::{Format, Orientation, flat_face_orientation};
