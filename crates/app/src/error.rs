@@ -92,7 +92,7 @@ error_codes! {
     AlreadyRevoked = "already_revoked",
         "The token is already revoked.";
     RankInUse = "rank_in_use",
-        "The rank still has members or pending invitations.";
+        "The rank still has members or pending invitations, or slicer setting locks name it.";
     RankConflict = "rank_conflict",
         "Another rank of the organization has this name or position.";
     RankOrderMismatch = "rank_order_mismatch",
@@ -235,15 +235,18 @@ pub enum AppError {
     /// An uploaded model cannot be sliced (malformed, empty, or too large for every printer).
     #[error("{0}")]
     InvalidModel(String),
-    /// The request changes a slicer setting the actor may not change.
+    /// The request changes a slicer setting the actor may not change (of a tier they may not
+    /// touch, or locked: `locked` says by what).
     #[error(
-        "changing the slicer setting {setting:?} needs the permission {:?} ({})",
+        "changing the slicer setting {setting:?} needs the permission {:?} ({}){}",
         permission.key(),
-        permission.title()
+        permission.title(),
+        locked.as_ref().map_or_else(String::new, |why| format!(": {why}"))
     )]
     SettingDenied {
         setting: String,
         permission: Permission,
+        locked: Option<String>,
         ask: Vec<String>,
     },
     /// The request body broke off or could not be decoded.

@@ -99,7 +99,10 @@ pub use quotas::{
 pub use reports::{
     MAX_REPORT_DAYS, REPORT_CSV_HEADER, Report, ReportGroup, ReportQuery, ReportRow,
 };
-pub use slicing::{ProfileInput, SettingView, SettingsView, SlicerSettings, Slicing, StartSlice};
+pub use slicing::{
+    LockView, LockedForYou, ProfileInput, SettingView, SettingsView, SlicerSettings, Slicing,
+    SlicingPhase, StartSlice,
+};
 pub use store::AuditPage;
 /// What the quota and billing use cases return as the store keeps it.
 pub use store::{BillingSettings, LedgerEntry, QuotaRequest};

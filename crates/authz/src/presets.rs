@@ -79,6 +79,28 @@ const SUBMITTER: &[Permission] = &[
     P::ApiTokensCreateOwn,
 ];
 
+/// Placing a model on the plate as one would at home: turned onto a flat face, rotated about
+/// the vertical axis, scaled. (Several copies at once, which multiply the material, stay
+/// with the ranks that run printers.)
+pub const SLICER_PLACEMENT: &[Permission] = &[P::SlicerAutoRotate, P::SlicerRotate, P::SlicerScale];
+
+/// What those who run printers change when slicing: the advanced tab, the other profiles of the
+/// organization, several copies on the plate.
+pub const SLICER_ADVANCED: &[Permission] = &[
+    P::SlicerAdvancedTab,
+    P::SlicerChangeProfile,
+    P::SlicerArrange,
+];
+
+/// What those who keep the organization's slicing keep: the expert tab, the profiles, the
+/// locks and their exceptions.
+pub const SLICER_STAFF: &[Permission] = &[
+    P::SlicerExpertTab,
+    P::SlicerManageProfiles,
+    P::SlicerLockSettings,
+    P::SlicerOverrideLocks,
+];
+
 /// Adding, editing and removing printers, printer models and printer groups.
 pub const MANAGE_FLEET: &[Permission] = &[
     P::PrintersAdd,
@@ -210,10 +232,16 @@ fn farmhand() -> Vec<RankTemplate> {
             P::MaintenanceView,
         ],
     ]);
-    let member = union(&[READ_ORG, SUBMITTER, &[P::FilamentView, P::MaintenanceView]]);
+    let member = union(&[
+        READ_ORG,
+        SUBMITTER,
+        SLICER_PLACEMENT,
+        &[P::FilamentView, P::MaintenanceView],
+    ]);
     let operator = union(&[
         &member.iter().collect::<Vec<_>>(),
         RUN_PRINTERS,
+        SLICER_ADVANCED,
         &[
             P::MembersView,
             P::RanksView,
@@ -225,6 +253,7 @@ fn farmhand() -> Vec<RankTemplate> {
     ]);
     let manager = union(&[
         &operator.iter().collect::<Vec<_>>(),
+        SLICER_STAFF,
         &[
             P::MembersInvite,
             P::MembersManage,
@@ -356,6 +385,9 @@ fn print_and_go() -> Vec<RankTemplate> {
             SUBMITTER,
             RUN_PRINTERS,
             MANAGE_FLEET,
+            SLICER_PLACEMENT,
+            SLICER_ADVANCED,
+            SLICER_STAFF,
             &[
                 P::MembersView,
                 P::MembersInvite,
@@ -385,7 +417,7 @@ fn print_and_go() -> Vec<RankTemplate> {
         rank(Spec {
             name: "Designer",
             description: "Creates and modifies projects, uploads and requests printing, deletes and cancels their own.",
-            permissions: union(&[READ_ORG, SUBMITTER]),
+            permissions: union(&[READ_ORG, SUBMITTER, SLICER_PLACEMENT, SLICER_ADVANCED]),
             access: AccessLevel::Queue,
         }),
         rank(Spec {
@@ -409,6 +441,8 @@ fn ultimaker() -> Vec<RankTemplate> {
             permissions: union(&[
                 READ_ORG,
                 SUBMITTER,
+                SLICER_PLACEMENT,
+                SLICER_ADVANCED,
                 &[
                     P::ApprovalReview,
                     P::ApprovalSkip,
@@ -540,6 +574,46 @@ mod tests {
             );
             assert_eq!(Preset::parse(preset.key()), Some(preset));
         }
+    }
+
+    #[test]
+    fn slicing_opens_up_with_the_rank() {
+        let ranks = Preset::Farmhand.ranks();
+        let holds = |name: &str, p: Permission| {
+            ranks
+                .iter()
+                .find(|r| r.name == name)
+                .is_some_and(|r| r.permissions.contains(p))
+        };
+        // Guests slice with the basic settings only; members also place the model; operators
+        // get the advanced tab, other profiles and copies; managers the expert tab and keep the
+        // profiles and locks.
+        let tiers = [
+            P::SlicerUse,
+            P::SlicerAutoRotate,
+            P::SlicerAdvancedTab,
+            P::SlicerExpertTab,
+            P::SlicerManageProfiles,
+        ];
+        for (rank, highest) in [
+            ("Guest", 0),
+            ("Member", 1),
+            ("Operator", 2),
+            ("Manager", 4),
+            ("Admin", 4),
+        ] {
+            for (i, p) in tiers.iter().enumerate() {
+                assert_eq!(holds(rank, *p), i <= highest, "{rank}: {p}");
+            }
+        }
+        assert!(!holds("Viewer", P::SlicerUse));
+        assert!(
+            holds("Manager", P::SlicerLockSettings) && !holds("Operator", P::SlicerLockSettings)
+        );
+        // Members may be given the advanced and expert tabs one by one.
+        let member = ranks.iter().find(|r| r.name == "Member").unwrap();
+        assert!(member.tri_state.contains(P::SlicerAdvancedTab));
+        assert!(member.tri_state.contains(P::SlicerExpertTab));
     }
 
     #[test]

@@ -19,6 +19,6 @@ pub use entities::*;
 pub use files::*;
 pub use jobs::{AnswerValue, Job, JobEvent, JobState, JobStep, JobTarget, Question, QuestionKind};
 pub use printer_state::{PrintState, PrinterState};
-pub use slicing::{Placement, Slice, SliceState, SlicerProfile};
+pub use slicing::{Placement, Slice, SliceState, SlicerLock, SlicerProfile};
 pub use staffed_hours::{LocalTime, StaffedHours, StaffedPeriod, TimeOfDay, Weekday};
 pub use values::*;

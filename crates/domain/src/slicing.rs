@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{FileId, MemberId, OrgId, PrinterModelId, SliceId, SlicerProfileId, Timestamp};
+use crate::{FileId, MemberId, OrgId, PrinterModelId, RankId, SliceId, SlicerProfileId, Timestamp};
 
 /// Where a slice is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +64,9 @@ pub struct Placement {
     pub scale_percent: f64,
     /// Rotation about Z, degrees.
     pub rotate_z_deg: f64,
+    /// Turned first so that its largest flat face lies on the bed (computed when sliced).
+    #[serde(default)]
+    pub auto_rotate: bool,
 }
 
 impl Default for Placement {
@@ -72,6 +75,7 @@ impl Default for Placement {
             copies: 1,
             scale_percent: 100.0,
             rotate_z_deg: 0.0,
+            auto_rotate: false,
         }
     }
 }
@@ -119,6 +123,21 @@ pub struct SlicerProfile {
     /// Settings locked at the profile's value: only members holding `slicer.override_locks`
     /// change them, whatever their tier permissions.
     pub locked: Vec<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A setting the organization locks to a value for every member whose rank is below
+/// `below_rank_id` in the seniority order (owners are never bound). Members it binds slice
+/// with that value and cannot change it unless they hold `slicer.override_locks`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SlicerLock {
+    pub org_id: OrgId,
+    /// PrusaSlicer's option key.
+    pub setting: String,
+    /// The value, as PrusaSlicer reads it.
+    pub value: String,
+    pub below_rank_id: RankId,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

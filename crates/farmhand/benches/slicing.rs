@@ -9,6 +9,9 @@
 //!    directly with the same flags Farmhand gives it (`--loglevel 1`, a fresh `--datadir`),
 //!    the same number at a time, from this process. Overhead = Farmhand's time over
 //!    the direct time, less one, in total and per slice. Target: under 5 %.
+//! 3. Where the time goes: the pool's own phase timings (claim, work directory, model, config,
+//!    sandbox and PrusaSlicer, G-code analysis, blob store, database record, clean-up) per
+//!    slice, and what the sandbox's processes (`unshare -n`, `prlimit`) cost on their own.
 //!
 //! `cargo bench -p farmhand --bench slicing -- [--workers N] [--rounds N]`
 
@@ -86,6 +89,7 @@ async fn send(request: reqwest::RequestBuilder, what: &str) -> Value {
 
 struct Lab {
     server: Server,
+    app: app::App,
     client: reqwest::Client,
     base: String,
     model: i64,
@@ -118,7 +122,7 @@ async fn open_lab(workers: usize) -> Lab {
         .await
         .unwrap();
     let org = created.org.id;
-    let server = Server::start(&config, app).await.unwrap();
+    let server = Server::start(&config, app.clone()).await.unwrap();
     let base = format!("http://{}", server.addr());
     let client = reqwest::Client::builder()
         .cookie_store(true)
@@ -164,6 +168,7 @@ async fn open_lab(workers: usize) -> Lab {
     }
     Lab {
         server,
+        app,
         client,
         base,
         model,
@@ -271,6 +276,68 @@ async fn directly(settings: &Value, workers: usize, dir: &Path) -> Duration {
     started.elapsed()
 }
 
+/// The pool's time per slice in each phase.
+fn print_phases(lab: &Lab) {
+    let phases = lab.app.slicing_phases();
+    let slices = phases
+        .iter()
+        .find(|(p, _, _)| *p == app::SlicingPhase::Claim)
+        .map_or(1, |(_, n, _)| (*n).max(1));
+    println!("where a slice's time goes in the pool ({slices} slices, mean per slice):");
+    for (phase, _, total) in phases {
+        println!(
+            "  {:<28} {:>8.2} ms",
+            phase.key(),
+            total.as_secs_f64() * 1000.0 / f64::from(slices)
+        );
+    }
+}
+
+/// What starting a program through the sandbox costs beside starting it directly: `true`, 50
+/// times each way.
+async fn print_sandbox_cost() {
+    async fn time(program: &str, args: &[&str]) -> Option<Duration> {
+        let started = Instant::now();
+        for _ in 0..50 {
+            let status = tokio::process::Command::new(program)
+                .args(args)
+                .status()
+                .await
+                .ok()?;
+            if !status.success() {
+                return None;
+            }
+        }
+        Some(started.elapsed() / 50)
+    }
+    let direct = time("true", &[]).await;
+    let limited = time("prlimit", &["--as=4294967296", "--core=0", "--", "true"]).await;
+    let isolated = time(
+        "unshare",
+        &[
+            "-n",
+            "--",
+            "prlimit",
+            "--as=4294967296",
+            "--core=0",
+            "--",
+            "true",
+        ],
+    )
+    .await;
+    let ms = |d: Option<Duration>| {
+        d.map_or("unavailable".to_string(), |d| {
+            format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+        })
+    };
+    println!(
+        "starting `true`: directly {}, through prlimit {}, through unshare -n and prlimit {}",
+        ms(direct),
+        ms(limited),
+        ms(isolated)
+    );
+}
+
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
@@ -314,5 +381,7 @@ async fn main() {
         (through / direct - 1.0) * 100.0,
         (through - direct) * 1000.0 / MODELS as f64 * workers as f64
     );
+    print_phases(&lab);
+    print_sandbox_cost().await;
     lab.server.stop().await.unwrap();
 }

@@ -7,12 +7,14 @@
 //! archive").
 
 mod obj;
+mod orient;
 mod stl;
 mod threemf;
 
 use std::io::{BufRead, Read, Seek};
 
 pub use obj::read_obj;
+pub use orient::{Orientation, flat_face_orientation};
 pub use stl::{read_stl, read_stl_ascii, read_stl_binary};
 pub use threemf::read_3mf;
 
@@ -70,6 +72,9 @@ impl Format {
         }
     }
 }
+
+/// A triangle's three corners, mm.
+pub type Triangle = [[f64; 3]; 3];
 
 /// An axis-aligned box, mm.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -4,11 +4,24 @@
 
 use std::io::BufRead;
 
-use crate::{Error, Format, MAX_FACETS, ModelInfo, coordinate, grow, malformed, read_line};
+use crate::{
+    Error, Format, MAX_FACETS, ModelInfo, Triangle, coordinate, grow, malformed, read_line,
+};
 
 const OBJ: &str = "OBJ model";
 
-pub fn read_obj<R: BufRead>(mut input: R) -> Result<ModelInfo, Error> {
+pub fn read_obj<R: BufRead>(input: R) -> Result<ModelInfo, Error> {
+    obj_triangles(input, None)
+}
+
+/// [`read_obj`], handing each triangle (polygons as fans from their first corner) to `visit`
+/// when given; only then are the vertices kept in memory.
+pub(crate) fn obj_triangles<R: BufRead>(
+    mut input: R,
+    mut visit: Option<&mut dyn FnMut(Triangle)>,
+) -> Result<ModelInfo, Error> {
+    let mut kept: Vec<[f64; 3]> = Vec::new();
+    let mut face: Vec<[f64; 3]> = Vec::new();
     let mut line = Vec::new();
     let mut number: u64 = 0;
     let mut vertices: u64 = 0;
@@ -33,9 +46,13 @@ pub fn read_obj<R: BufRead>(mut input: R) -> Result<ModelInfo, Error> {
                 }
                 vertices += 1;
                 grow(&mut bounds, p);
+                if visit.is_some() {
+                    kept.push(p);
+                }
             }
             Some("f") => {
                 let mut corners: u64 = 0;
+                face.clear();
                 for word in words {
                     let index = word.split('/').next().unwrap_or_default();
                     let index: i64 = index.parse().map_err(|_| {
@@ -58,6 +75,16 @@ pub fn read_obj<R: BufRead>(mut input: R) -> Result<ModelInfo, Error> {
                         ));
                     }
                     corners += 1;
+                    if visit.is_some() {
+                        // 1-based from the start, or negative from the latest vertex; valid.
+                        let at = if index > 0 {
+                            index.unsigned_abs() - 1
+                        } else {
+                            vertices - index.unsigned_abs()
+                        };
+                        let at = usize::try_from(at).unwrap_or(usize::MAX);
+                        face.extend(kept.get(at).copied());
+                    }
                 }
                 if corners < 3 {
                     return Err(malformed(
@@ -68,6 +95,11 @@ pub fn read_obj<R: BufRead>(mut input: R) -> Result<ModelInfo, Error> {
                 facets = facets.saturating_add(corners - 2);
                 if facets > MAX_FACETS {
                     return Err(Error::TooManyFacets);
+                }
+                if let Some(visit) = visit.as_mut() {
+                    for pair in face.get(1..).unwrap_or_default().windows(2) {
+                        visit([face[0], pair[0], pair[1]]);
+                    }
                 }
             }
             _ => {}

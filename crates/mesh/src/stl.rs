@@ -3,14 +3,25 @@
 
 use std::io::{BufRead, Read, Seek, SeekFrom};
 
-use crate::{Bounds, Error, Format, MAX_FACETS, ModelInfo, coordinate, grow, malformed, read_line};
+use crate::{
+    Bounds, Error, Format, MAX_FACETS, ModelInfo, Triangle, coordinate, grow, malformed, read_line,
+};
 
 const BINARY: &str = "binary STL";
 const ASCII: &str = "ASCII STL";
 
 /// Reads an STL of either kind: binary when its size is exactly what its triangle count says
 /// (some exporters start binary headers with `solid` too), ASCII otherwise.
-pub fn read_stl<R: BufRead + Seek>(mut input: R, size: u64) -> Result<ModelInfo, Error> {
+pub fn read_stl<R: BufRead + Seek>(input: R, size: u64) -> Result<ModelInfo, Error> {
+    stl_triangles(input, size, &mut |_| {})
+}
+
+/// [`read_stl`], handing each triangle to `visit`.
+pub(crate) fn stl_triangles<R: BufRead + Seek>(
+    mut input: R,
+    size: u64,
+    visit: &mut dyn FnMut(Triangle),
+) -> Result<ModelInfo, Error> {
     let mut head = [0u8; 84];
     let mut got = 0;
     while got < head.len() {
@@ -24,11 +35,11 @@ pub fn read_stl<R: BufRead + Seek>(mut input: R, size: u64) -> Result<ModelInfo,
     if got == head.len() {
         let count = u64::from(u32::from_le_bytes([head[80], head[81], head[82], head[83]]));
         if count.checked_mul(50).and_then(|b| b.checked_add(84)) == Some(size) {
-            return read_stl_binary(input, size);
+            return binary_triangles(input, size, visit);
         }
     }
     if head[..got].trim_ascii_start().starts_with(b"solid") {
-        return read_stl_ascii(input);
+        return ascii_triangles(input, visit);
     }
     if got < head.len() {
         return Err(malformed(BINARY, "shorter than an STL header (84 bytes)"));
@@ -46,7 +57,15 @@ pub fn read_stl<R: BufRead + Seek>(mut input: R, size: u64) -> Result<ModelInfo,
 }
 
 /// Reads a binary STL of `size` bytes.
-pub fn read_stl_binary<R: Read>(mut input: R, size: u64) -> Result<ModelInfo, Error> {
+pub fn read_stl_binary<R: Read>(input: R, size: u64) -> Result<ModelInfo, Error> {
+    binary_triangles(input, size, &mut |_| {})
+}
+
+fn binary_triangles<R: Read>(
+    mut input: R,
+    size: u64,
+    visit: &mut dyn FnMut(Triangle),
+) -> Result<ModelInfo, Error> {
     let mut header = [0u8; 84];
     input
         .read_exact(&mut header)
@@ -76,21 +95,30 @@ pub fn read_stl_binary<R: Read>(mut input: R, size: u64) -> Result<ModelInfo, Er
             .read_exact(&mut triangle)
             .map_err(|_| malformed(BINARY, format!("it ends inside triangle {n}")))?;
         // Bytes 0..12 are the normal (ignored: slicers recompute it), 12..48 the corners.
-        for corner in triangle[12..48].chunks_exact(12) {
-            let mut p = [0.0; 3];
+        let mut corners = [[0.0; 3]; 3];
+        for (corner, p) in triangle[12..48].chunks_exact(12).zip(&mut corners) {
             for (axis, value) in corner.chunks_exact(4).enumerate() {
                 let v = f32::from_le_bytes([value[0], value[1], value[2], value[3]]);
                 p[axis] = coordinate(BINARY, f64::from(v))?;
             }
-            grow(&mut bounds, p);
+            grow(&mut bounds, *p);
         }
+        visit(corners);
     }
     finish(Format::StlBinary, count, bounds)
 }
 
 /// Reads an ASCII STL.
-pub fn read_stl_ascii<R: BufRead>(mut input: R) -> Result<ModelInfo, Error> {
+pub fn read_stl_ascii<R: BufRead>(input: R) -> Result<ModelInfo, Error> {
+    ascii_triangles(input, &mut |_| {})
+}
+
+fn ascii_triangles<R: BufRead>(
+    mut input: R,
+    visit: &mut dyn FnMut(Triangle),
+) -> Result<ModelInfo, Error> {
     let mut line = Vec::new();
+    let mut corners: Triangle = [[0.0; 3]; 3];
     let mut facets: u64 = 0;
     let mut corners_in_facet: Option<u32> = None;
     let mut bounds = None;
@@ -120,13 +148,14 @@ pub fn read_stl_ascii<R: BufRead>(mut input: R) -> Result<ModelInfo, Error> {
                 }
             }
             "vertex" => {
-                let Some(corners) = corners_in_facet.as_mut() else {
+                let Some(count) = corners_in_facet.as_mut() else {
                     return Err(malformed(
                         ASCII,
                         format!("line {number}: a vertex outside a facet"),
                     ));
                 };
-                *corners += 1;
+                *count += 1;
+                let at = usize::try_from(*count - 1).unwrap_or(usize::MAX);
                 let mut p = [0.0; 3];
                 for value in &mut p {
                     let word = words.next().ok_or_else(|| {
@@ -138,9 +167,12 @@ pub fn read_stl_ascii<R: BufRead>(mut input: R) -> Result<ModelInfo, Error> {
                     *value = coordinate(ASCII, v)?;
                 }
                 grow(&mut bounds, p);
+                if let Some(corner) = corners.get_mut(at) {
+                    *corner = p;
+                }
             }
             "endfacet" => match corners_in_facet.take() {
-                Some(3) => {}
+                Some(3) => visit(corners),
                 Some(n) => {
                     return Err(malformed(
                         ASCII,
@@ -190,7 +222,7 @@ fn finish(format: Format, facets: u64, bounds: Option<Bounds>) -> Result<ModelIn
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::io::Cursor;
 

@@ -1,5 +1,5 @@
-//! No input panics the model readers, and what they accept is sane: facets within the limit,
-//! finite sizes that are not negative. Inputs are random bytes and mutations (flipped,
+//! No input panics the model readers (nor auto-rotation, on what they accept), and what they
+//! accept is sane: facets within the limit, finite sizes that are not negative. Inputs are random bytes and mutations (flipped,
 //! dropped, inserted bytes; a wrong triangle count) of valid STL, OBJ and 3MF files.
 //!
 //! A normal test run tries a few hundred inputs. The long run (issue 17: at least 10 minutes)
@@ -133,6 +133,15 @@ fn check(bytes: &[u8]) {
     ] {
         if let Ok(info) = mesh::read(format, Cursor::new(bytes), size) {
             sane(&info);
+            // What the reader takes, auto-rotation reads too, to a finite turn and size.
+            if let Ok(Some(o)) = mesh::flat_face_orientation(format, Cursor::new(bytes), size) {
+                assert!(
+                    o.rotate_x_deg.is_finite() && o.rotate_y_deg.is_finite(),
+                    "{o:?}"
+                );
+                assert!(o.size.iter().all(|v| v.is_finite() && *v >= 0.0), "{o:?}");
+                assert!(o.face_area_mm2 > 0.0, "{o:?}");
+            }
         }
     }
     if let Ok(info) = mesh::read_stl(Cursor::new(bytes), size) {

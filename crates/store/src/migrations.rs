@@ -29,6 +29,7 @@ pub(crate) const SQLITE: &[(&str, &str)] = migrations!("sqlite":
     "0013_running_balances_job_runs.sql",
     "0014_slicing.sql",
     "0015_usage_buckets.sql",
+    "0016_slicer_locks.sql",
     "0017_display_links.sql",
 );
 pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres":
@@ -47,6 +48,7 @@ pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres":
     "0013_running_balances_job_runs.sql",
     "0014_slicing.sql",
     "0015_usage_buckets.sql",
+    "0016_slicer_locks.sql",
     "0017_display_links.sql",
 );
 

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use domain::{
-    FileId, MemberId, OrgId, Placement, PrinterModelId, Slice, SliceId, SliceState, SlicerProfile,
-    SlicerProfileId, Timestamp,
+    FileId, MemberId, OrgId, Placement, PrinterModelId, RankId, Slice, SliceId, SliceState,
+    SlicerLock, SlicerProfile, SlicerProfileId, Timestamp,
 };
 use sqlx::any::AnyRow;
 
@@ -378,4 +378,97 @@ pub async fn delete_slicer_profile(
         .await?
         .rows_affected();
     Ok(deleted > 0)
+}
+
+fn lock_from_row(row: &AnyRow) -> Result<SlicerLock, StoreError> {
+    Ok(SlicerLock {
+        org_id: OrgId(int(row, "org_id")?),
+        setting: text(row, "setting")?,
+        value: text(row, "value")?,
+        below_rank_id: RankId(int(row, "below_rank_id")?),
+        created_at: ts(row, "created_at")?,
+        updated_at: ts(row, "updated_at")?,
+    })
+}
+
+const LOCK_COLUMNS: &str = "org_id, setting, value, below_rank_id, created_at, updated_at";
+
+/// The organization's setting locks, by setting.
+pub async fn list_slicer_locks(conn: &mut Conn, org: OrgId) -> Result<Vec<SlicerLock>, StoreError> {
+    let sql = format!("SELECT {LOCK_COLUMNS} FROM slicer_locks WHERE org_id = $1 ORDER BY setting");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(org.get())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(lock_from_row).collect()
+}
+
+pub async fn get_slicer_lock(
+    conn: &mut Conn,
+    org: OrgId,
+    setting: &str,
+) -> Result<Option<SlicerLock>, StoreError> {
+    let sql = format!("SELECT {LOCK_COLUMNS} FROM slicer_locks WHERE org_id = $1 AND setting = $2");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(org.get())
+        .bind(setting.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(lock_from_row).transpose()
+}
+
+/// Locks `setting` at `value` below `below_rank`, replacing the setting's lock if it has one.
+pub async fn put_slicer_lock(
+    conn: &mut Conn,
+    org: OrgId,
+    setting: &str,
+    value: &str,
+    below_rank: RankId,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO slicer_locks (org_id, setting, value, below_rank_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (org_id, setting) DO UPDATE SET \
+         value = excluded.value, below_rank_id = excluded.below_rank_id, \
+         updated_at = excluded.updated_at",
+    )
+    .bind(org.get())
+    .bind(setting.to_string())
+    .bind(value.to_string())
+    .bind(below_rank.get())
+    .bind(now.micros())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Removes a setting's lock; `false` when it had none.
+pub async fn delete_slicer_lock(
+    conn: &mut Conn,
+    org: OrgId,
+    setting: &str,
+) -> Result<bool, StoreError> {
+    let deleted = sqlx::query("DELETE FROM slicer_locks WHERE org_id = $1 AND setting = $2")
+        .bind(org.get())
+        .bind(setting.to_string())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    Ok(deleted > 0)
+}
+
+/// How many setting locks name the rank as their threshold.
+pub async fn count_slicer_locks_below(
+    conn: &mut Conn,
+    org: OrgId,
+    rank: RankId,
+) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM slicer_locks WHERE org_id = $1 AND below_rank_id = $2",
+    )
+    .bind(org.get())
+    .bind(rank.get())
+    .fetch_one(&mut *conn)
+    .await?;
+    int(&row, "n")
 }

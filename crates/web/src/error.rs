@@ -173,8 +173,12 @@ impl From<AppError> for ApiError {
             AppError::SettingDenied {
                 setting,
                 permission,
+                locked,
                 ask,
             } => {
+                if let Some(why) = locked {
+                    api = api.with("locked", json!(why));
+                }
                 api = api
                     .with("setting", json!(setting))
                     .with("permission", json!(permission.key()))
@@ -282,6 +286,7 @@ mod tests {
             AppError::SettingDenied {
                 setting: "fill_pattern".into(),
                 permission: Permission::SlicerAdvancedTab,
+                locked: None,
                 ask: Vec::new(),
             },
         ];

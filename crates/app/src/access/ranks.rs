@@ -450,6 +450,15 @@ impl Access<'_> {
                 format!("{waiting} pending invitation(s) use this rank; revoke them first"),
             ));
         }
+        let locks = store::count_slicer_locks_below(uow.conn(), org, id).await?;
+        if locks > 0 {
+            return Err(AppError::conflict(
+                ErrorCode::RankInUse,
+                format!(
+                    "{locks} slicer setting lock(s) apply below this rank; move them to another rank or remove them first"
+                ),
+            ));
+        }
         store::delete_rank(uow.conn(), org, id)
             .await
             .map_err(on_conflict(

@@ -6,10 +6,13 @@
 //!
 //! Who may change what is decided here, whatever the client shows: each setting has a tier
 //! (basic, advanced, expert) that needs `slicer.use`, `slicer.advanced_tab` or
-//! `slicer.expert_tab`; a profile may lock settings (then `slicer.override_locks` is needed);
+//! `slicer.expert_tab`; a profile may lock settings, and the organization may lock a setting
+//! to a value for the ranks below a chosen one (then `slicer.override_locks` is needed);
 //! another profile than the printer model's default needs `slicer.change_profile`; copies,
-//! scale and rotation need `slicer.arrange`, `slicer.scale` and `slicer.rotate`.
+//! scale, rotation and auto-rotation need `slicer.arrange`, `slicer.scale`, `slicer.rotate` and
+//! `slicer.auto_rotate`.
 
+mod locks;
 mod pool;
 mod profiles;
 pub(crate) mod runner;
@@ -29,7 +32,8 @@ use crate::actor::OrgActor;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::unit_of_work::{Audit, Changes, Found};
 
-pub use pool::Pool;
+pub use locks::LockView;
+pub use pool::{Phase as SlicingPhase, Pool};
 pub use profiles::ProfileInput;
 pub use runner::SlicerSettings;
 pub use settings::{Kind as SettingKind, SETTINGS, Setting, Tier};
@@ -64,13 +68,24 @@ pub struct StartSlice {
     pub placement: Placement,
 }
 
-/// A setting as the caller sees it: its definition, the value it has now (the profile's or
-/// PrusaSlicer's default) and whether the profile locks it for them.
+/// A setting as the caller sees it: its definition, the value it has now (an organization
+/// lock's, the profile's or PrusaSlicer's default) and whether it is locked for them.
 #[derive(Debug, Clone)]
 pub struct SettingView {
     pub setting: &'static Setting,
     pub value: String,
     pub locked: bool,
+}
+
+/// A setting the organization locks for the caller's rank.
+#[derive(Debug, Clone)]
+pub struct LockedForYou {
+    pub setting: &'static Setting,
+    pub value: String,
+    pub below_rank_id: domain::RankId,
+    pub below_rank: String,
+    /// The caller holds `slicer.override_locks`: the value is their default, not a lock.
+    pub overridable: bool,
 }
 
 /// What the caller may change when slicing for a printer model.
@@ -80,6 +95,8 @@ pub struct SettingsView {
     /// The profile the values come from (the model's default unless one was named).
     pub profile: Option<SlicerProfile>,
     pub settings: Vec<SettingView>,
+    /// The organization's locks that bind the caller, whatever their tiers.
+    pub locks: Vec<LockedForYou>,
 }
 
 fn slice_summary(slice: &Slice) -> Value {
@@ -111,10 +128,25 @@ impl Slicing<'_> {
             .await
             .found("printer model")?;
         let profile = chosen_profile(uow.conn(), &actor, &model, input.profile_id).await?;
-        let base = base_settings(&model, profile.as_ref());
-        let requested = requested_settings(&actor, &base, profile.as_ref(), &input.settings)?;
+        let bindings = locks::binding(
+            &actor,
+            store::list_slicer_locks(uow.conn(), actor.org()).await?,
+        );
+        let base = base_settings(&model, profile.as_ref(), &bindings);
+        let requested =
+            requested_settings(&actor, &base, profile.as_ref(), &bindings, &input.settings)?;
         require_placement(&actor, &input.placement)?;
-        check_fit(&facts.size_mm, &input.placement, &model)?;
+        if input.placement.auto_rotate {
+            if file.kind == domain::FileKind::ThreeMf {
+                return Err(AppError::Invalid(Invalid::new(
+                    "auto_rotate",
+                    "works on STL and OBJ models: a 3MF package places its objects itself",
+                )));
+            }
+            // The size as turned is known when the pool slices it (which checks the fit then).
+        } else {
+            check_fit(&facts.size_mm, &input.placement, &model)?;
+        }
         let mut settings = base;
         settings.extend(requested.clone());
         let new = store::NewSlice {
@@ -218,7 +250,11 @@ impl Slicing<'_> {
             .await
             .found("printer model")?;
         let profile = chosen_profile(&mut conn, actor, &model, profile_id).await?;
-        let base = base_settings(&model, profile.as_ref());
+        let bindings = locks::binding(
+            actor,
+            store::list_slicer_locks(&mut conn, actor.org()).await?,
+        );
+        let base = base_settings(&model, profile.as_ref(), &bindings);
         let settings = SETTINGS
             .iter()
             .filter(|s| actor.holds(s.tier.permission()))
@@ -228,13 +264,27 @@ impl Slicing<'_> {
                     .get(s.key)
                     .cloned()
                     .unwrap_or_else(|| s.default.to_string()),
-                locked: is_locked(actor, profile.as_ref(), s.key),
+                locked: lock_on(actor, profile.as_ref(), &bindings, s.key).is_some(),
+            })
+            .collect();
+        let overridable = actor.holds(Permission::SlicerOverrideLocks);
+        let locks = bindings
+            .into_iter()
+            .filter_map(|b| {
+                Some(LockedForYou {
+                    setting: settings::find(&b.setting)?,
+                    value: b.value,
+                    below_rank_id: b.below_rank_id,
+                    below_rank: b.below_rank,
+                    overridable,
+                })
             })
             .collect();
         Ok(SettingsView {
             printer_model_id,
             profile,
             settings,
+            locks,
         })
     }
 }
@@ -288,6 +338,9 @@ fn require_placement(actor: &OrgActor, placement: &Placement) -> AppResult<()> {
     if placement.rotate_z_deg != 0.0 {
         actor.require(Permission::SlicerRotate)?;
     }
+    if placement.auto_rotate {
+        actor.require(Permission::SlicerAutoRotate)?;
+    }
     Ok(())
 }
 
@@ -320,10 +373,12 @@ async fn chosen_profile(
 }
 
 /// The table's defaults, what Farmhand sets itself from the printer model (bed, height,
-/// nozzle: the same the job checks and the estimator use), then the profile's settings.
+/// nozzle: the same the job checks and the estimator use), then the profile's settings, then
+/// the values of the organization's locks that bind the member.
 fn base_settings(
     model: &PrinterModel,
     profile: Option<&SlicerProfile>,
+    bindings: &[locks::Binding],
 ) -> BTreeMap<String, String> {
     // Every setting of the table at its default, so that a slice's record names each value
     // that made it, whatever PrusaSlicer version runs it.
@@ -355,6 +410,9 @@ fn base_settings(
             out.insert("filament_type".into(), profile.material.clone());
         }
     }
+    for lock in bindings {
+        out.insert(lock.setting.clone(), lock.value.clone());
+    }
     out
 }
 
@@ -371,9 +429,23 @@ fn number(v: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-fn is_locked(actor: &OrgActor, profile: Option<&SlicerProfile>, key: &str) -> bool {
-    profile.is_some_and(|p| p.locked.iter().any(|k| k == key))
-        && !actor.holds(Permission::SlicerOverrideLocks)
+/// Why `key` is locked for the actor (an organization lock on their rank, or the profile's),
+/// `None` when it is not (or they hold `slicer.override_locks`).
+fn lock_on(
+    actor: &OrgActor,
+    profile: Option<&SlicerProfile>,
+    bindings: &[locks::Binding],
+    key: &str,
+) -> Option<String> {
+    if actor.holds(Permission::SlicerOverrideLocks) {
+        return None;
+    }
+    if let Some(lock) = bindings.iter().find(|b| b.setting == key) {
+        return Some(lock.reason());
+    }
+    profile
+        .filter(|p| p.locked.iter().any(|k| k == key))
+        .map(|p| format!("the profile {:?} locks it", p.name))
 }
 
 /// The settings the request changes, checked: known keys (422 otherwise), the tier and lock
@@ -383,6 +455,7 @@ fn requested_settings(
     actor: &OrgActor,
     base: &BTreeMap<String, String>,
     profile: Option<&SlicerProfile>,
+    bindings: &[locks::Binding],
     asked: &BTreeMap<String, Value>,
 ) -> AppResult<BTreeMap<String, String>> {
     let mut specs = Vec::with_capacity(asked.len());
@@ -411,13 +484,14 @@ fn requested_settings(
         }
         let needed = spec.tier.permission();
         if !actor.holds(needed) {
-            return Err(setting_denied(actor, spec.key, needed));
+            return Err(setting_denied(actor, spec.key, needed, None));
         }
-        if is_locked(actor, profile, spec.key) {
+        if let Some(reason) = lock_on(actor, profile, bindings, spec.key) {
             return Err(setting_denied(
                 actor,
                 spec.key,
                 Permission::SlicerOverrideLocks,
+                Some(reason),
             ));
         }
         let normalized = normalized.map_err(|why| {
@@ -428,18 +502,21 @@ fn requested_settings(
     Ok(out)
 }
 
-fn setting_denied(actor: &OrgActor, setting: &str, permission: Permission) -> AppError {
-    match actor.require(permission) {
-        Err(AppError::PermissionDenied { ask, .. }) => AppError::SettingDenied {
-            setting: setting.to_string(),
-            permission,
-            ask,
-        },
-        _ => AppError::SettingDenied {
-            setting: setting.to_string(),
-            permission,
-            ask: Vec::new(),
-        },
+fn setting_denied(
+    actor: &OrgActor,
+    setting: &str,
+    permission: Permission,
+    locked: Option<String>,
+) -> AppError {
+    let ask = match actor.require(permission) {
+        Err(AppError::PermissionDenied { ask, .. }) => ask,
+        _ => Vec::new(),
+    };
+    AppError::SettingDenied {
+        setting: setting.to_string(),
+        permission,
+        locked,
+        ask,
     }
 }
 
@@ -571,7 +648,7 @@ mod tests {
 
     #[test]
     fn base_settings_come_from_the_printer_model() {
-        let base = base_settings(&model([250.0, 210.0, 220.0]), None);
+        let base = base_settings(&model([250.0, 210.0, 220.0]), None, &[]);
         assert_eq!(base["bed_shape"], "0x0,250x0,250x210,0x210");
         assert_eq!(base["max_print_height"], "220");
         assert_eq!(base["nozzle_diameter"], "0.4");

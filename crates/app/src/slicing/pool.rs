@@ -10,16 +10,15 @@
 //! heartbeat stopped for [`STALLED_AFTER_S`] (its server crashed mid-slice) is failed with a
 //! message saying so.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use domain::audit::{Chain, NewAuditEvent};
 use domain::{ContentHash, FileKind, Slice, SliceId, SliceState, SlicedFrom, Timestamp};
 use futures::StreamExt;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{Notify, OnceCell, mpsc, watch};
 
@@ -41,6 +40,61 @@ pub struct Pool {
     /// Slices running here, with the switch that kills their PrusaSlicer.
     running: Mutex<HashMap<SliceId, watch::Sender<bool>>>,
     isolation: OnceCell<Isolation>,
+    phases: Phases,
+}
+
+/// Where a slice's time goes in the pool, phase by phase, in the order a slice passes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    /// Failing abandoned slices, claiming the next one (a transaction with its audit event).
+    Claim,
+    /// Creating the slice's work directory.
+    WorkDir,
+    /// Copying the model out of the blob store into the work directory.
+    Model,
+    /// Writing PrusaSlicer's configuration file.
+    Config,
+    /// From starting the sandbox (`unshare`, `prlimit`) and PrusaSlicer to its exit, with the
+    /// heartbeats written meanwhile.
+    Slicer,
+    /// Reading the G-code back: its SHA-256 and analysis.
+    Analyse,
+    /// Putting the G-code in the blob store.
+    Store,
+    /// The transaction that records the file and ends the slice.
+    Record,
+    /// Removing the work directory.
+    CleanUp,
+}
+
+impl Phase {
+    pub fn key(self) -> &'static str {
+        match self {
+            Phase::Claim => "claim",
+            Phase::WorkDir => "work directory",
+            Phase::Model => "model from the blob store",
+            Phase::Config => "configuration file",
+            Phase::Slicer => "sandbox and PrusaSlicer",
+            Phase::Analyse => "G-code hash and analysis",
+            Phase::Store => "G-code into the blob store",
+            Phase::Record => "database record",
+            Phase::CleanUp => "work directory removal",
+        }
+    }
+}
+
+/// Time spent in each phase, summed over this instance's slices (for the slicing bench).
+#[derive(Default)]
+struct Phases(Mutex<BTreeMap<Phase, (u32, Duration)>>);
+
+impl Phases {
+    fn add(&self, phase: Phase, since: Instant) {
+        if let Ok(mut phases) = self.0.lock() {
+            let entry = phases.entry(phase).or_default();
+            entry.0 += 1;
+            entry.1 += since.elapsed();
+        }
+    }
 }
 
 impl Pool {
@@ -74,6 +128,21 @@ impl App {
     /// How many PrusaSlicer processes this instance runs now (never more than the pool's size).
     pub fn slices_running(&self) -> usize {
         self.inner.slicer.running()
+    }
+
+    /// Each phase of slicing in this instance so far: how many times and how long in all.
+    pub fn slicing_phases(&self) -> Vec<(Phase, u32, Duration)> {
+        self.inner
+            .slicer
+            .phases
+            .0
+            .lock()
+            .map(|phases| phases.iter().map(|(p, (n, d))| (*p, *n, *d)).collect())
+            .unwrap_or_default()
+    }
+
+    fn time(&self, phase: Phase, since: Instant) {
+        self.inner.slicer.phases.add(phase, since);
     }
 
     /// Wakes idle workers of the pool: a slice was queued.
@@ -124,6 +193,7 @@ impl App {
     /// [`App::slice_once`], giving the slice back to the queue (PrusaSlicer killed) when
     /// `stop` turns true meanwhile.
     async fn slice_next(&self, stop: Option<watch::Receiver<bool>>) -> AppResult<bool> {
+        let claiming = Instant::now();
         self.fail_stalled_slices().await?;
         let mut uow = self.begin_unattributed().await?;
         let now = uow.now();
@@ -135,6 +205,7 @@ impl App {
         let Some(slice) = claimed else {
             return Ok(false);
         };
+        self.time(Phase::Claim, claiming);
         let (switch, cancelled) = watch::channel(false);
         if let Ok(mut running) = self.inner.slicer.running.lock() {
             running.insert(slice.id, switch);
@@ -240,6 +311,7 @@ impl App {
         let settings = &self.settings().slicer;
         let staging = self.settings().staging_dir.clone();
         let dir_name = format!("slice-{}-{:016x}", slice.id, rand::random::<u64>());
+        let phase = Instant::now();
         let work = {
             let staging = staging.clone();
             tokio::task::spawn_blocking(move || WorkDir::create(&staging, &dir_name))
@@ -252,17 +324,32 @@ impl App {
             Some(FileKind::Obj) => "obj",
             _ => "stl",
         };
-        let run = Run {
+        let mut run = Run {
             dir: work.path().to_owned(),
             model: work.path().join(format!("model.{extension}")),
             config: work.path().join("slice.ini"),
             output: work.path().join("out.gcode"),
             transform: transform(&slice.placement),
         };
+        let work = CleanUp {
+            app: self,
+            work: Some(work),
+        };
+        self.time(Phase::WorkDir, phase);
         let hash = ContentHash::parse("sha256", &slice.model_sha256).map_err(AppError::internal)?;
+        let phase = Instant::now();
         if let Err(why) = self.fetch_model(slice, &hash, &run.model).await? {
             return Ok(Ended::Failed(why));
         }
+        self.time(Phase::Model, phase);
+        if slice.placement.auto_rotate {
+            match self.flat_face_turn(slice, &run.model).await? {
+                // PrusaSlicer applies its transforms in the order given: the turn goes first.
+                Ok(turn) => run.transform.splice(0..0, turn),
+                Err(why) => return Ok(Ended::Failed(why)),
+            };
+        }
+        let phase = Instant::now();
         let mut config = String::new();
         for (key, value) in &slice.settings {
             // Keys come from Farmhand's own table and values are checked there: one line each.
@@ -271,12 +358,14 @@ impl App {
         tokio::fs::write(&run.config, config)
             .await
             .map_err(AppError::internal)?;
+        self.time(Phase::Config, phase);
         let isolation = self
             .inner
             .slicer
             .isolation
             .get_or_init(|| Isolation::probe(settings.isolate_network))
             .await;
+        let phase = Instant::now();
         let (progress_tx, mut progress_rx) = mpsc::unbounded_channel();
         let (kill, killed) = watch::channel(false);
         let running = runner::run(settings, isolation, &run, progress_tx, killed);
@@ -286,7 +375,10 @@ impl App {
         let (_no_stop, unstoppable) = watch::channel(false);
         let mut stop = stop.unwrap_or(unstoppable);
         let mut stopping = false;
-        let mut ticker = tokio::time::interval(HEARTBEAT);
+        // The claim set the heartbeat: the first one is due a period later, not now (a write
+        // less per slice).
+        let mut ticker =
+            tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let ended = loop {
             tokio::select! {
@@ -313,11 +405,63 @@ impl App {
                 }
             }
         };
-        match ended {
-            Ended::Cancelled if stopping => Ok(Ended::Stopped),
-            Ended::Sliced => self.keep_gcode(slice, &run.output).await,
-            other => Ok(other),
+        self.time(Phase::Slicer, phase);
+        let ended = match ended {
+            Ended::Cancelled if stopping => Ended::Stopped,
+            Ended::Sliced => self.keep_gcode(slice, &run.output).await?,
+            other => other,
+        };
+        drop(work);
+        Ok(ended)
+    }
+
+    /// PrusaSlicer's flags that turn the model at `path` onto its largest flat face, once the
+    /// model as turned (and scaled, and rotated about Z) is found to fit the printer model;
+    /// `Ok(Err(why))` when it has no such face or does not fit.
+    async fn flat_face_turn(
+        &self,
+        slice: &Slice,
+        path: &Path,
+    ) -> AppResult<Result<Vec<String>, String>> {
+        let format = match FileKind::parse(&slice.model_kind) {
+            Some(FileKind::Obj) => mesh::Format::Obj,
+            Some(FileKind::ThreeMf) => mesh::Format::ThreeMf,
+            _ => mesh::Format::StlBinary,
+        };
+        let path = path.to_owned();
+        let found = tokio::task::spawn_blocking(move || {
+            let file = std::fs::File::open(&path)?;
+            let size = file.metadata()?.len();
+            mesh::flat_face_orientation(format, std::io::BufReader::new(file), size)
+        })
+        .await
+        .map_err(AppError::internal)?;
+        let turn = match found {
+            Ok(Some(turn)) => turn,
+            Ok(None) => {
+                return Ok(Err(
+                    "auto-rotate found no flat face to lay the model on (auto-rotate works on STL and OBJ models)".into(),
+                ));
+            }
+            Err(e) => return Ok(Err(format!("auto-rotate could not read the model: {e}"))),
+        };
+        let model = {
+            let mut conn = self.store().read().await?;
+            store::get_printer_model(&mut conn, slice.org_id, slice.printer_model_id).await?
+        };
+        if let Some(model) = model
+            && let Err(refusal) = super::check_fit(&turn.size, &slice.placement, &model)
+        {
+            return Ok(Err(format!("turned onto its largest flat face, {refusal}")));
         }
+        let mut flags = Vec::new();
+        if turn.rotate_x_deg != 0.0 {
+            flags.extend(["--rotate-x".to_string(), turn.rotate_x_deg.to_string()]);
+        }
+        if turn.rotate_y_deg != 0.0 {
+            flags.extend(["--rotate-y".to_string(), turn.rotate_y_deg.to_string()]);
+        }
+        Ok(Ok(flags))
     }
 
     /// Writes the model's content to `path`; `Ok(Err(why))` when it is gone.
@@ -350,13 +494,7 @@ impl App {
     /// Analyses the G-code and records it in the slice owner's library, the slice `done`, in
     /// one transaction (unless the slice was cancelled meanwhile).
     async fn keep_gcode(&self, slice: &Slice, path: &Path) -> AppResult<Ended> {
-        let (hash, size) = {
-            let path = path.to_owned();
-            tokio::task::spawn_blocking(move || hash_file(&path))
-                .await
-                .map_err(AppError::internal)?
-                .map_err(AppError::internal)?
-        };
+        let phase = Instant::now();
         let profile = {
             let mut conn = self.store().read().await?;
             match store::get_printer_model(&mut conn, slice.org_id, slice.printer_model_id).await? {
@@ -367,16 +505,20 @@ impl App {
                 None => gcode::Profile::default(),
             }
         };
-        let analysed = crate::files::analysis::analyse_file(
+        let (analysed, hash, size) = crate::files::analysis::analyse_and_hash_file(
             path.to_owned(),
             profile,
             Some(slice.printer_model_id),
         )
         .await?;
+        self.time(Phase::Analyse, phase);
+        let phase = Instant::now();
         let blobs = &self.settings().blobs;
         if !blobs.contains(slice.org_id, &hash).await? {
             blobs.put_file(slice.org_id, &hash, path).await?;
         }
+        self.time(Phase::Store, phase);
+        let phase = Instant::now();
         let mut uow = self.begin_unattributed().await?;
         let now = uow.now();
         let thumbnails: Vec<store::NewThumbnail<'_>> = analysed
@@ -434,12 +576,27 @@ impl App {
         }));
         uow.audit_event(event);
         uow.commit().await?;
+        self.time(Phase::Record, phase);
         // As with uploads: a deletion of the last other copy may have removed the bytes between
         // the check above and this commit; put them back.
         if !blobs.contains(slice.org_id, &hash).await? {
             blobs.put_file(slice.org_id, &hash, path).await?;
         }
         Ok(Ended::Sliced)
+    }
+}
+
+/// A slice's work directory, removed (and the removal timed) when dropped.
+struct CleanUp<'a> {
+    app: &'a App,
+    work: Option<WorkDir>,
+}
+
+impl Drop for CleanUp<'_> {
+    fn drop(&mut self) {
+        let phase = Instant::now();
+        drop(self.work.take());
+        self.app.time(Phase::CleanUp, phase);
     }
 }
 
@@ -459,21 +616,4 @@ fn transform(placement: &domain::Placement) -> Vec<String> {
         flags.extend(["--duplicate".to_string(), placement.copies.to_string()]);
     }
     flags
-}
-
-fn hash_file(path: &Path) -> std::io::Result<(ContentHash, u64)> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut size = 0u64;
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        size += n as u64;
-    }
-    Ok((ContentHash::from_digest(hasher.finalize().into()), size))
 }

@@ -19,6 +19,7 @@ const BIG_CUBE: &[u8] = include_bytes!("../../../app/fixtures/models/big_cube_30
 const SPHERE: &[u8] = include_bytes!("../../../app/fixtures/models/sphere.stl");
 const DEGENERATE: &[u8] = include_bytes!("../../../app/fixtures/models/degenerate.stl");
 const ONE_TRIANGLE: &[u8] = include_bytes!("../../../app/fixtures/models/single_triangle.stl");
+const PLATE_ON_EDGE: &[u8] = include_bytes!("../../../app/fixtures/models/plate_on_edge.stl");
 
 /// A pool of 2, a short time limit (so that the slow slice is stopped quickly) and a 2 GiB
 /// memory limit.
@@ -41,6 +42,8 @@ crate::on_both_backends!(
     a_member_uploads_models_and_slices_one_with_basic_settings,
     broken_and_oversized_models_are_refused_saying_why,
     settings_beyond_the_members_tiers_are_403_naming_setting_and_permission,
+    setting_locks_bind_the_ranks_below_theirs,
+    auto_rotate_lays_a_model_on_its_largest_face,
     a_slice_is_cancelled_and_cannot_be_cancelled_twice,
     a_model_that_hangs_or_fails_the_slicer_ends_only_its_own_slice,
     twenty_slices_at_once_queue_in_the_pool,
@@ -490,17 +493,39 @@ async fn settings_beyond_the_members_tiers_are_403_naming_setting_and_permission
             "{body}"
         );
     }
-    // Placement beyond basic slicing needs its permission.
-    for (placement, permission) in [
-        (json!({ "copies": 2 }), "slicer.arrange"),
-        (json!({ "scale_percent": 50 }), "slicer.scale"),
-        (json!({ "rotate_z_deg": 45 }), "slicer.rotate"),
+    // Placement beyond basic slicing needs its permission: a Guest has none of them, a
+    // Member may not arrange copies.
+    let (guest, _) = server
+        .member(&lab.owner, org, "Guest", "guest@lab.test")
+        .await;
+    let guest_cube = lab.model_file(&guest, "cube.stl", CUBE).await;
+    for (placement, permission, who, file) in [
+        (json!({ "copies": 2 }), "slicer.arrange", &lab.member, cube),
+        (json!({ "copies": 2 }), "slicer.arrange", &guest, guest_cube),
+        (
+            json!({ "scale_percent": 50 }),
+            "slicer.scale",
+            &guest,
+            guest_cube,
+        ),
+        (
+            json!({ "rotate_z_deg": 45 }),
+            "slicer.rotate",
+            &guest,
+            guest_cube,
+        ),
+        (
+            json!({ "auto_rotate": true }),
+            "slicer.auto_rotate",
+            &guest,
+            guest_cube,
+        ),
     ] {
         let mut body = json!({ "printer_model_id": model });
         body.as_object_mut()
             .unwrap()
             .extend(placement.as_object().unwrap().clone());
-        let (status, refused) = lab.slice(&lab.member, cube, body).await;
+        let (status, refused) = lab.slice(who, file, body).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
         assert_eq!(refused["error"]["permission"], permission, "{refused}");
     }
@@ -605,6 +630,329 @@ async fn settings_beyond_the_members_tiers_are_403_naming_setting_and_permission
         .await;
     let (status, _) = other_member.get(&lab.slice_url(cube, id)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn setting_locks_bind_the_ranks_below_theirs(server: &TestServer) {
+    let lab = Lab::open(server).await;
+    let (org, model) = (lab.org, lab.model);
+    let cube = lab.model_file(&lab.member, "cube.stl", CUBE).await;
+    let (operator, _) = server
+        .member(&lab.owner, org, "Operator", "operator@lab.test")
+        .await;
+    let (admin, _) = server
+        .member(&lab.owner, org, "Admin", "admin@lab.test")
+        .await;
+    let rank = |name: &'static str| server.rank_id(&lab.owner, org, name);
+    let (owner_rank, operator_rank, viewer_rank) = (
+        rank("Owner").await,
+        rank("Operator").await,
+        rank("Viewer").await,
+    );
+    let locks = format!("/api/v1/orgs/{org}/slicer/locks");
+    let settings_url = format!("/api/v1/orgs/{org}/slicer/settings?printer_model_id={model}");
+
+    // Keeping locks needs its permission.
+    let (status, refused) = lab.member.get(&locks).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert_eq!(refused["error"]["permission"], "slicer.lock_settings");
+    let (status, refused) = lab
+        .member
+        .put(
+            &format!("{locks}/layer_height"),
+            json!({ "value": 0.1, "below_rank_id": viewer_rank }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    // Unknown settings and values out of bounds are 422.
+    for (setting, value, says) in [
+        ("post_process", json!("/bin/sh"), "post_process"),
+        ("layer_height", json!(5), "layer_height"),
+        ("support_material", json!("yes"), "true or false"),
+    ] {
+        let (status, body) = lab
+            .owner
+            .put(
+                &format!("{locks}/{setting}"),
+                json!({ "value": value, "below_rank_id": operator_rank }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["error"]["code"], "invalid_field", "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{message}");
+    }
+    // The owner locks the layer height at 0.2 mm below Operator: Members and Guests are bound.
+    let (status, lock) = lab
+        .owner
+        .put(
+            &format!("{locks}/layer_height"),
+            json!({ "value": 0.2, "below_rank_id": operator_rank }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{lock}");
+    assert_eq!(lock["setting"], "layer_height");
+    assert_eq!(lock["value"], "0.2");
+    assert_eq!(lock["below_rank"], "Operator");
+    assert_eq!(lock["tier"], "basic");
+    // An expert setting too: locks bind whatever the member's tiers.
+    let (status, _) = lab
+        .owner
+        .put(
+            &format!("{locks}/retract_length"),
+            json!({ "value": 1.5, "below_rank_id": operator_rank }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, listed) = lab.owner.get(&locks).await;
+    let keys: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["setting"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["layer_height", "retract_length"], "{listed}");
+
+    // The member sees the locks with their values; the operator is not bound.
+    let (status, settings) = lab.member.get(&settings_url).await;
+    assert_eq!(status, StatusCode::OK, "{settings}");
+    let layer = settings["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "layer_height")
+        .unwrap();
+    assert_eq!(layer["value"], "0.2", "{settings}");
+    assert_eq!(layer["locked"], true);
+    let bound: Vec<(&str, &str, &str)> = settings["locks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["setting"].as_str().unwrap(),
+                l["value"].as_str().unwrap(),
+                l["below_rank"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        bound,
+        [
+            ("layer_height", "0.2", "Operator"),
+            ("retract_length", "1.5", "Operator")
+        ],
+        "{settings}"
+    );
+    let (_, unbound) = operator.get(&settings_url).await;
+    assert_eq!(unbound["locks"], json!([]), "{unbound}");
+    let layer = unbound["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "layer_height")
+        .unwrap();
+    assert_eq!(layer["locked"], false);
+    assert_eq!(layer["value"], "0.3");
+
+    // A member's change is 403 naming the setting, the permission and the lock.
+    let (status, refused) = lab
+        .slice(
+            &lab.member,
+            cube,
+            json!({ "printer_model_id": model, "settings": { "layer_height": 0.3 } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert_eq!(refused["error"]["code"], "permission_denied");
+    assert_eq!(refused["error"]["setting"], "layer_height");
+    assert_eq!(refused["error"]["permission"], "slicer.override_locks");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("layer_height")
+            && message.contains("slicer.override_locks")
+            && message.contains("below Operator"),
+        "{message}"
+    );
+    // The operator changes it freely; the member's slice uses the locked values.
+    let operator_cube = lab.model_file(&operator, "cube.stl", CUBE).await;
+    let free = lab
+        .start(
+            &operator,
+            operator_cube,
+            json!({ "printer_model_id": model, "settings": { "layer_height": 0.25 } }),
+        )
+        .await;
+    let bound_slice = lab
+        .start(&lab.member, cube, json!({ "printer_model_id": model }))
+        .await;
+    for (client, file, id, layer, retract) in [
+        (&operator, operator_cube, free, "0.25", "2"),
+        (&lab.member, cube, bound_slice, "0.2", "1.5"),
+    ] {
+        let slice = lab.finished(client, file, id).await;
+        assert_eq!(slice["state"], "done", "{slice}");
+        let (_, file) = client
+            .get(&format!(
+                "/api/v1/orgs/{org}/files/{}",
+                slice["gcode_file_id"]
+            ))
+            .await;
+        let made_with = &file["sliced_from"]["settings"];
+        assert_eq!(made_with["layer_height"], layer, "{file}");
+        assert_eq!(made_with["retract_length"], retract, "{file}");
+    }
+
+    // Nobody locks settings for their seniors, nor removes such a lock.
+    let (status, refused) = admin
+        .put(
+            &format!("{locks}/skirts"),
+            json!({ "value": 0, "below_rank_id": owner_rank }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert_eq!(
+        refused["error"]["code"], "insufficient_seniority",
+        "{refused}"
+    );
+    let (status, _) = lab
+        .owner
+        .put(
+            &format!("{locks}/skirts"),
+            json!({ "value": 0, "below_rank_id": owner_rank }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, refused) = admin.delete(&format!("{locks}/skirts")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert_eq!(refused["error"]["code"], "insufficient_seniority");
+    // A rank a lock names is not deleted from under it.
+    let (status, _) = lab
+        .owner
+        .put(
+            &format!("{locks}/skirts"),
+            json!({ "value": 0, "below_rank_id": viewer_rank }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, refused) = lab
+        .owner
+        .delete(&format!("/api/v1/orgs/{org}/ranks/{viewer_rank}"))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["error"]["code"], "rank_in_use");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("lock"),
+        "{refused}"
+    );
+    // The admin removes a lock below a junior rank; a lock that is not there is 404.
+    let (status, _) = admin.delete(&format!("{locks}/skirts")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = admin.delete(&format!("{locks}/skirts")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, _) = lab
+        .owner
+        .delete(&format!("/api/v1/orgs/{org}/ranks/{viewer_rank}"))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    // Every change is audited with its before and after.
+    let (_, audit) = lab
+        .owner
+        .get(&format!("/api/v1/orgs/{org}/audit-events?limit=200"))
+        .await;
+    let events = audit["events"].as_array().unwrap();
+    let of = |action: &str| {
+        events
+            .iter()
+            .filter(|e| e["action"] == action)
+            .cloned()
+            .collect::<Vec<Value>>()
+    };
+    assert_eq!(of("slicer_lock.set").len(), 4, "{audit}");
+    let removed = of("slicer_lock.remove");
+    assert_eq!(removed.len(), 1, "{audit}");
+    assert_eq!(removed[0]["target_id"], "skirts", "{audit}");
+    let replaced = of("slicer_lock.set")
+        .into_iter()
+        .find(|e| e["before"]["below_rank_id"] == owner_rank)
+        .expect("the replaced lock's event has its before");
+    assert_eq!(replaced["after"]["below_rank_id"], viewer_rank);
+}
+
+async fn auto_rotate_lays_a_model_on_its_largest_face(server: &TestServer) {
+    let lab = Lab::open(server).await;
+    let (org, model) = (lab.org, lab.model);
+    // A 40 × 4 × 30 mm plate standing on its 40 × 4 mm edge. Guests may not auto-rotate.
+    let (guest, _) = server
+        .member(&lab.owner, org, "Guest", "guest@lab.test")
+        .await;
+    let plate = lab.model_file(&guest, "plate.stl", PLATE_ON_EDGE).await;
+    let (status, refused) = lab
+        .slice(
+            &guest,
+            plate,
+            json!({ "printer_model_id": model, "auto_rotate": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert_eq!(refused["error"]["permission"], "slicer.auto_rotate");
+    // A 3MF places its objects itself.
+    let parts = lab.model_file(&lab.owner, "parts.3mf", TWO_PARTS).await;
+    let (status, refused) = lab
+        .slice(
+            &lab.owner,
+            parts,
+            json!({ "printer_model_id": model, "auto_rotate": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["error"]["code"], "invalid_field");
+    let plate = lab.model_file(&lab.owner, "plate.stl", PLATE_ON_EDGE).await;
+    // As it is, 30 mm high; laid down, 4 mm; laid down, at half size and twice, 2 mm.
+    for (placement, height, copies) in [
+        (json!({}), 30.0, 1),
+        (json!({ "auto_rotate": true }), 4.0, 1),
+        (
+            json!({ "auto_rotate": true, "scale_percent": 50, "copies": 2 }),
+            2.0,
+            2,
+        ),
+    ] {
+        let mut body = json!({ "printer_model_id": model, "settings": { "skirts": 0 } });
+        body.as_object_mut()
+            .unwrap()
+            .extend(placement.as_object().unwrap().clone());
+        let id = lab.start(&lab.owner, plate, body).await;
+        let slice = lab.finished(&lab.owner, plate, id).await;
+        assert_eq!(slice["state"], "done", "{placement}: {slice}");
+        assert_eq!(
+            slice["auto_rotate"],
+            placement["auto_rotate"].as_bool().unwrap_or(false)
+        );
+        let (_, file) = lab
+            .owner
+            .get(&format!(
+                "/api/v1/orgs/{org}/files/{}",
+                slice["gcode_file_id"]
+            ))
+            .await;
+        let bounds = &file["analysis"]["bounds"];
+        let top = bounds["max"][2].as_f64().unwrap();
+        assert!((top - height).abs() < 0.5, "{placement}: {bounds}");
+        // Laid down, the plate covers 40 × 30 mm of the bed (each copy).
+        let width = bounds["max"][0].as_f64().unwrap() - bounds["min"][0].as_f64().unwrap();
+        let depth = bounds["max"][1].as_f64().unwrap() - bounds["min"][1].as_f64().unwrap();
+        if height < 30.0 {
+            let scale = if copies == 2 { 0.5 } else { 1.0 };
+            assert!(
+                width.max(depth) >= 40.0 * scale - 1.0 && width.min(depth) >= 30.0 * scale - 1.0,
+                "{placement}: {bounds}"
+            );
+        }
+    }
 }
 
 async fn a_slice_is_cancelled_and_cannot_be_cancelled_twice(server: &TestServer) {

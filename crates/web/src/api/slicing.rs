@@ -21,8 +21,8 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery, Org};
 use crate::wire::each;
 use crate::wire::ids::{FileId, OrgId, SliceId, SlicerProfileId};
 use crate::wire::slicing::{
-    ProfileInput, ProfileQuery, SettingsQuery, Slice, SliceAccepted, SlicerProfile, SlicerSettings,
-    StartSlice,
+    LockInput, ProfileInput, ProfileQuery, SettingsQuery, Slice, SliceAccepted, SlicerLock,
+    SlicerProfile, SlicerSettings, StartSlice,
 };
 
 /// Slice a model (STL, 3MF or OBJ) you may see into G-code for a printer model, with PrusaSlicer
@@ -31,7 +31,8 @@ use crate::wire::slicing::{
 /// `message`, or `cancelled`). A setting you may not change is 403 naming the setting and the
 /// permission it needs; an unknown setting or a value out of bounds is 422; a model that, as
 /// placed, is larger than the printer model's build volume is 422 `does_not_fit` with both
-/// sizes.
+/// sizes (with `auto_rotate`, the size as turned is only known when it is sliced: a model that
+/// does not fit then ends its slice `failed` with both sizes).
 #[utoipa::path(post, path = "/orgs/{org_id}/files/{file_id}/slices", tag = "slicing",
     params(("org_id" = OrgId, Path), ("file_id" = FileId, Path)),
     request_body = StartSlice,
@@ -51,6 +52,7 @@ pub async fn start_slice(
         copies,
         scale_percent,
         rotate_z_deg,
+        auto_rotate,
     } = input;
     let defaults = domain::Placement::default();
     let slice = state
@@ -67,6 +69,7 @@ pub async fn start_slice(
                     copies: copies.unwrap_or(defaults.copies),
                     scale_percent: scale_percent.unwrap_or(defaults.scale_percent),
                     rotate_z_deg: rotate_z_deg.unwrap_or(defaults.rotate_z_deg),
+                    auto_rotate: auto_rotate.unwrap_or(defaults.auto_rotate),
                 },
             },
         )
@@ -293,6 +296,59 @@ pub async fn delete_profile(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The organization's setting locks, by setting: each locks a setting to a value for every
+/// member whose rank is below `below_rank_id`.
+#[utoipa::path(get, path = "/orgs/{org_id}/slicer/locks", tag = "slicing",
+    params(("org_id" = OrgId, Path)),
+    responses((status = 200, body = Vec<SlicerLock>)))]
+pub async fn list_locks(
+    State(state): State<WebState>,
+    Org(actor): Org,
+) -> ApiResult<Json<Vec<SlicerLock>>> {
+    let locks = state.app.slicing().list_locks(&actor).await?;
+    Ok(Json(each(locks)))
+}
+
+/// Lock a setting (a key of `GET …/slicer/settings`) to a value for every member whose rank
+/// is below `below_rank_id` (owners are never bound), replacing its lock if it has one. Those
+/// members slice with that value; a slice that changes it is 403 naming the setting and
+/// `slicer.override_locks`. You may only lock below your own rank or a junior one (403
+/// `insufficient_seniority`), and only replace or remove such locks.
+#[utoipa::path(put, path = "/orgs/{org_id}/slicer/locks/{setting}", tag = "slicing",
+    params(("org_id" = OrgId, Path), ("setting" = String, Path, description = "PrusaSlicer's option key")),
+    request_body = LockInput,
+    responses((status = 200, body = SlicerLock)),
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority])))))]
+pub async fn set_lock(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, String)>,
+    ApiJson(input): ApiJson<LockInput>,
+) -> ApiResult<Json<SlicerLock>> {
+    let (_, setting) = ids;
+    let lock = state
+        .app
+        .slicing()
+        .set_lock(&actor, &setting, &input.value, input.below_rank_id.into())
+        .await?;
+    Ok(Json(lock.into()))
+}
+
+/// Remove a setting's lock (one below your own rank or a junior one).
+#[utoipa::path(delete, path = "/orgs/{org_id}/slicer/locks/{setting}", tag = "slicing",
+    params(("org_id" = OrgId, Path), ("setting" = String, Path, description = "PrusaSlicer's option key")),
+    responses((status = 204)),
+    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority])))))]
+pub async fn remove_lock(
+    State(state): State<WebState>,
+    Org(actor): Org,
+    ApiPath(ids): ApiPath<(OrgId, String)>,
+) -> ApiResult<StatusCode> {
+    let (_, setting) = ids;
+    state.app.slicing().remove_lock(&actor, &setting).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
     let slice_also = &[
         P::SlicerAdvancedTab,
@@ -302,6 +358,7 @@ pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
         P::SlicerArrange,
         P::SlicerScale,
         P::SlicerRotate,
+        P::SlicerAutoRotate,
         P::FilesViewAll,
         P::FilesManageAll,
     ];
@@ -333,4 +390,7 @@ pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
         .permission(P::SlicerManageProfiles, routes!(create_profile))
         .permission(P::SlicerManageProfiles, routes!(update_profile))
         .permission(P::SlicerManageProfiles, routes!(delete_profile))
+        .permission(P::SlicerLockSettings, routes!(list_locks))
+        .permission(P::SlicerLockSettings, routes!(set_lock))
+        .permission(P::SlicerLockSettings, routes!(remove_lock))
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::ids::{FileId, MemberId, PrinterModelId, SliceId, SlicerProfileId, Timestamp};
+use super::ids::{FileId, MemberId, PrinterModelId, RankId, SliceId, SlicerProfileId, Timestamp};
 
 /// A slice to start.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -35,6 +35,9 @@ pub struct StartSlice {
     /// `slicer.rotate`).
     #[schema(minimum = -360, maximum = 360)]
     pub rotate_z_deg: Option<f64>,
+    /// Turn the model first so that its largest flat face lies on the bed (STL and OBJ models;
+    /// needs `slicer.auto_rotate`). The rotation about the vertical axis comes after it.
+    pub auto_rotate: Option<bool>,
 }
 
 /// A slice, as `POST …/slices` answers: where to follow it.
@@ -88,6 +91,8 @@ pub struct Slice {
     pub copies: u32,
     pub scale_percent: f64,
     pub rotate_z_deg: f64,
+    /// Turned onto its largest flat face before slicing.
+    pub auto_rotate: bool,
     pub created_at: Timestamp,
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
@@ -131,6 +136,7 @@ impl From<domain::Slice> for Slice {
             copies: placement.copies,
             scale_percent: placement.scale_percent,
             rotate_z_deg: placement.rotate_z_deg,
+            auto_rotate: placement.auto_rotate,
             created_at: created_at.into(),
             started_at: started_at.map(Into::into),
             finished_at: finished_at.map(Into::into),
@@ -202,7 +208,8 @@ pub struct SlicerSetting {
     pub default: String,
     /// The value it has for this printer model and profile, as PrusaSlicer writes it.
     pub value: String,
-    /// The profile locks it: changing it needs `slicer.override_locks`.
+    /// Locked for you (by the profile, or by the organization for your rank): changing it
+    /// needs `slicer.override_locks`.
     pub locked: bool,
 }
 
@@ -263,6 +270,9 @@ pub struct SlicerSettings {
     /// The profile the values come from; `null`: none (PrusaSlicer's defaults).
     pub profile_id: Option<SlicerProfileId>,
     pub settings: Vec<SlicerSetting>,
+    /// The settings the organization locks for your rank, with their value (whatever tier
+    /// they are in): your slices use that value.
+    pub locks: Vec<LockedSetting>,
 }
 
 impl From<app::SettingsView> for SlicerSettings {
@@ -271,11 +281,98 @@ impl From<app::SettingsView> for SlicerSettings {
             printer_model_id,
             profile,
             settings,
+            locks,
         } = view;
         SlicerSettings {
             printer_model_id: printer_model_id.into(),
             profile_id: profile.map(|p| p.id.into()),
             settings: super::each(settings),
+            locks: super::each(locks),
+        }
+    }
+}
+
+/// A setting the organization locks for your rank.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LockedSetting {
+    /// PrusaSlicer's option key.
+    pub setting: String,
+    pub title: String,
+    pub tier: Tier,
+    /// The value your slices use, as PrusaSlicer writes it.
+    pub value: String,
+    /// The lock binds every rank below this one.
+    pub below_rank_id: RankId,
+    pub below_rank: String,
+    /// You hold `slicer.override_locks`: you may change it all the same.
+    pub overridable: bool,
+}
+
+impl From<app::LockedForYou> for LockedSetting {
+    fn from(lock: app::LockedForYou) -> LockedSetting {
+        let app::LockedForYou {
+            setting,
+            value,
+            below_rank_id,
+            below_rank,
+            overridable,
+        } = lock;
+        LockedSetting {
+            setting: setting.key.to_string(),
+            title: setting.title.to_string(),
+            tier: setting.tier.into(),
+            value,
+            below_rank_id: below_rank_id.into(),
+            below_rank,
+            overridable,
+        }
+    }
+}
+
+/// A setting lock to set.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LockInput {
+    /// The value, of the setting's type in `GET …/slicer/settings` (a number, a percentage
+    /// as a number, a boolean, or one of its words), within its bounds.
+    #[schema(schema_with = lock_value_schema)]
+    pub value: serde_json::Value,
+    /// The lock binds every member whose rank is below this one (owners never). At most
+    /// your own rank: nobody locks settings for their seniors.
+    pub below_rank_id: RankId,
+}
+
+/// A setting the organization locks to a value for the ranks below one.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlicerLock {
+    /// PrusaSlicer's option key.
+    pub setting: String,
+    pub title: String,
+    pub tier: Tier,
+    /// The value, as PrusaSlicer writes it.
+    pub value: String,
+    pub below_rank_id: RankId,
+    pub below_rank: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<app::LockView> for SlicerLock {
+    fn from(view: app::LockView) -> SlicerLock {
+        let app::LockView {
+            lock,
+            setting,
+            below_rank,
+        } = view;
+        SlicerLock {
+            setting: setting.key.to_string(),
+            title: setting.title.to_string(),
+            tier: setting.tier.into(),
+            value: lock.value,
+            below_rank_id: lock.below_rank_id.into(),
+            below_rank,
+            created_at: lock.created_at.into(),
+            updated_at: lock.updated_at.into(),
         }
     }
 }
@@ -369,6 +466,16 @@ impl From<domain::SlicerProfile> for SlicerProfile {
             updated_at: updated_at.into(),
         }
     }
+}
+
+/// A setting's value: a number, a boolean or a word, as its type in the settings table says.
+fn lock_value_schema() -> utoipa::openapi::schema::ObjectBuilder {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new().schema_type(SchemaType::Array(vec![
+        Type::Number,
+        Type::Boolean,
+        Type::String,
+    ]))
 }
 
 /// The settings members may change, each with its type and bounds: the server's own table
