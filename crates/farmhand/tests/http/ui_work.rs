@@ -932,6 +932,8 @@ async fn a_model_is_sliced_from_its_page(server: &TestServer) {
     assert!(html.contains("Basic settings"), "{html}");
     assert!(html.contains("name=\"s.layer_height\""), "{html}");
     assert!(!html.contains("Expert settings"), "{html}");
+    // A Member may have the model laid on its largest flat face.
+    assert!(html.contains("name=\"auto_rotate\""), "{html}");
     let model = html
         .split("name=\"printer_model\" value=\"")
         .nth(1)
@@ -965,6 +967,7 @@ async fn a_model_is_sliced_from_its_page(server: &TestServer) {
         &[
             ("printer_model", model.as_str()),
             ("s.layer_height", "0.25"),
+            ("auto_rotate", "1"),
         ],
     )
     .await;

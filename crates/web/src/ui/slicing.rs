@@ -162,9 +162,11 @@ struct SlicePage {
     copies: String,
     scale: String,
     rotate: String,
+    auto_rotate: bool,
     may_arrange: bool,
     may_scale: bool,
     may_rotate: bool,
+    may_auto_rotate: bool,
     problem: String,
 }
 
@@ -175,6 +177,7 @@ struct SliceEntered {
     copies: String,
     scale: String,
     rotate: String,
+    auto_rotate: bool,
 }
 
 fn file_in_path(text: &str) -> Result<FileId, UiError> {
@@ -282,9 +285,11 @@ async fn slice_page(
         copies: or(entered.copies, "1"),
         scale: or(entered.scale, "100"),
         rotate: or(entered.rotate, "0"),
+        auto_rotate: entered.auto_rotate,
         may_arrange: actor.holds(P::SlicerArrange),
         may_scale: actor.holds(P::SlicerScale),
         may_rotate: actor.holds(P::SlicerRotate),
+        may_auto_rotate: actor.holds(P::SlicerAutoRotate),
         problem,
     })
 }
@@ -345,6 +350,7 @@ pub(crate) async fn start(
             "copies" => entered.copies = value,
             "scale" => entered.scale = value,
             "rotate" => entered.rotate = value,
+            "auto_rotate" => entered.auto_rotate = value == "1",
             other => {
                 if let Some(key) = other.strip_prefix("s.") {
                     // A checkbox follows its hidden "0": the last value is the one chosen.
@@ -393,6 +399,7 @@ pub(crate) async fn start(
         },
         scale_percent: number(&entered.scale, 100.0)?,
         rotate_z_deg: number(&entered.rotate, 0.0)?,
+        auto_rotate: entered.auto_rotate,
     };
     let input = app::StartSlice {
         file_id: file,
