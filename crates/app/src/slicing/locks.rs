@@ -175,7 +175,8 @@ impl Slicing<'_> {
     /// Removes the lock of `setting`.
     pub async fn remove_lock(&self, actor: &OrgActor, setting: &str) -> AppResult<()> {
         actor.require(Permission::SlicerLockSettings)?;
-        let spec = known_setting(setting)?;
+        // No setting of that name: no lock of it either.
+        let spec = settings::find(setting).ok_or_else(|| AppError::not_found("setting lock"))?;
         let mut uow = self.app.begin(actor, Changes::Data).await?;
         let actor = uow.actor().clone();
         actor.require(Permission::SlicerLockSettings)?;

@@ -852,6 +852,8 @@ async fn setting_locks_bind_the_ranks_below_theirs(server: &TestServer) {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, body) = admin.delete(&format!("{locks}/skirts")).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) = admin.delete(&format!("{locks}/no_such_setting")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let (status, _) = lab
         .owner
         .delete(&format!("/api/v1/orgs/{org}/ranks/{viewer_rank}"))

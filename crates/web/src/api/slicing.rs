@@ -334,11 +334,12 @@ pub async fn set_lock(
     Ok(Json(lock.into()))
 }
 
-/// Remove a setting's lock (one below your own rank or a junior one).
+/// Remove a setting's lock (one below your own rank or a junior one); 404 when that setting
+/// has no lock (or there is no such setting).
 #[utoipa::path(delete, path = "/orgs/{org_id}/slicer/locks/{setting}", tag = "slicing",
     params(("org_id" = OrgId, Path), ("setting" = String, Path, description = "PrusaSlicer's option key")),
     responses((status = 204)),
-    extensions(("x-errors" = json!(errors(&[E::InvalidField, E::InsufficientSeniority])))))]
+    extensions(("x-errors" = json!(errors(&[E::InsufficientSeniority])))))]
 pub async fn remove_lock(
     State(state): State<WebState>,
     Org(actor): Org,
