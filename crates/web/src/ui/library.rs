@@ -783,19 +783,7 @@ pub(crate) async fn move_file(
     Path(path): Path<(String, String)>,
     request: Request,
 ) -> Page {
-    let form: DestinationForm = checked_form(&member.viewer, request).await?;
-    let id = file_in_path(&path)?;
-    let to = app::FileDestination {
-        project_id: project_field(&form.project)?,
-    };
-    let org = member.actor.org();
-    let outcome = state
-        .app
-        .files()
-        .move_file(&member.actor, id, to)
-        .await
-        .map(|f| format!("/orgs/{org}/files/{}?done=moved", f.id));
-    file_outcome(&state, &member, id, outcome).await
+    relocate(&state, &member, &path, request, Relocation::Move).await
 }
 
 pub(crate) async fn copy_file(
@@ -804,19 +792,38 @@ pub(crate) async fn copy_file(
     Path(path): Path<(String, String)>,
     request: Request,
 ) -> Page {
+    relocate(&state, &member, &path, request, Relocation::Copy).await
+}
+
+/// What the move and copy forms do with a file.
+#[derive(Clone, Copy)]
+enum Relocation {
+    Move,
+    Copy,
+}
+
+/// Moves or copies the file in the path into the project the form names (or the member's own
+/// space), then shows the file that results.
+async fn relocate(
+    state: &WebState,
+    member: &InOrg,
+    path: &(String, String),
+    request: Request,
+    how: Relocation,
+) -> Page {
     let form: DestinationForm = checked_form(&member.viewer, request).await?;
-    let id = file_in_path(&path)?;
+    let id = file_in_path(path)?;
     let to = app::FileDestination {
         project_id: project_field(&form.project)?,
     };
     let org = member.actor.org();
-    let outcome = state
-        .app
-        .files()
-        .copy_file(&member.actor, id, to)
-        .await
-        .map(|f| format!("/orgs/{org}/files/{}?done=copied", f.id));
-    file_outcome(&state, &member, id, outcome).await
+    let files = state.app.files();
+    let (result, done) = match how {
+        Relocation::Move => (files.move_file(&member.actor, id, to).await, "moved"),
+        Relocation::Copy => (files.copy_file(&member.actor, id, to).await, "copied"),
+    };
+    let outcome = result.map(|f| format!("/orgs/{org}/files/{}?done={done}", f.id));
+    file_outcome(state, member, id, outcome).await
 }
 
 pub(crate) async fn delete_file(
