@@ -185,8 +185,8 @@ async fn a_guest_cannot_start_a_print_and_a_viewer_cannot_change_anything() {
         .await
         .expect("the guest sees the printers");
     for control in [
-        "form[action$=\"/pause\"]",
-        "form[action$=\"/resume\"]",
+        "button[formaction$=\"/pause\"]",
+        "button[formaction$=\"/resume\"]",
         "form[action$=\"/approve\"]",
         "nav a[href$=\"/approvals\"]",
         "nav a[href$=\"/manage\"]",

@@ -79,7 +79,7 @@ async fn the_dashboard_shows_printers_and_follows_a_print_live() {
 
     // The owner may pause it: the form shows now that it prints.
     browser
-        .follow(&format!("{card} form[action$=\"/pause\"] button"))
+        .follow(&format!("{card} button[formaction$=\"/pause\"]"))
         .await;
     assert!(browser.text(".notice").await.contains("Paused."));
     browser
@@ -90,7 +90,7 @@ async fn the_dashboard_shows_printers_and_follows_a_print_live() {
         .await;
     assert!(
         browser
-            .visible(&format!("{card} form[action$=\"/resume\"]"))
+            .visible(&format!("{card} button[formaction$=\"/resume\"]"))
             .await
     );
     browser.screenshot("dashboard").await;

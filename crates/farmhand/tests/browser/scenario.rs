@@ -111,7 +111,7 @@ async fn a_job_goes_from_submission_through_approval_and_printing_to_its_charge(
         })
         .await;
     operator.screenshot("scenario-printing").await;
-    let clear = format!("{card} form[action$=\"/bed-clear\"]");
+    let clear = format!("{card} button[formaction$=\"/bed-clear\"]");
     operator
         .wait_for("the print to end and ask for a clear plate", |b| {
             let clear = clear.clone();
@@ -121,7 +121,7 @@ async fn a_job_goes_from_submission_through_approval_and_printing_to_its_charge(
     operator.assert_not_reloaded().await;
 
     // The operator confirms the plate is clear.
-    operator.follow(&format!("{clear} button")).await;
+    operator.follow(&clear).await;
     assert!(
         operator
             .text(".notice")

@@ -347,6 +347,8 @@ struct DashboardPage {
     layout: Layout,
     org_id: i64,
     sites: Vec<SiteView>,
+    /// Whether any card offers a button (they share one form, rendered only then).
+    any_action: bool,
     my_jobs: Vec<JobLine>,
     shows_jobs: bool,
     glance: Option<super::account::Glance>,
@@ -535,7 +537,7 @@ pub(crate) async fn dashboard(
             .or_default()
             .push(card);
     }
-    let sites = by_site
+    let sites: Vec<SiteView> = by_site
         .into_iter()
         .map(|((name, _), printers)| SiteView { name, printers })
         .collect();
@@ -557,10 +559,15 @@ pub(crate) async fn dashboard(
     } else {
         Vec::new()
     };
+    let any_action = sites
+        .iter()
+        .flat_map(|site| &site.printers)
+        .any(|p| p.can_pause || p.can_cancel || p.can_clear);
     let page = DashboardPage {
         layout: Layout::in_org(&member, "Dashboard", "dashboard"),
         org_id: actor.org().get(),
         sites,
+        any_action,
         my_jobs,
         shows_jobs,
         glance: super::account::glance(&state, actor).await?,
