@@ -11,7 +11,7 @@
 //! message saying so.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,7 @@ use futures::StreamExt;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{Notify, OnceCell, mpsc, watch};
+use tokio::task::JoinHandle;
 
 use super::runner::{self, Ended, Isolation, Run, WorkDir};
 use crate::App;
@@ -32,6 +33,9 @@ pub const STALLED_AFTER_S: i64 = 30;
 const HEARTBEAT: Duration = Duration::from_secs(1);
 /// How long an idle worker waits before looking at the queue again without being woken.
 const IDLE_POLL: Duration = Duration::from_secs(2);
+/// How often an instance looks for abandoned slices (far more often than they are declared
+/// abandoned, and not before every claim: a read less per slice).
+const STALLED_CHECK_EVERY: Duration = Duration::from_secs(5);
 
 /// The pool's shared state in this instance.
 #[derive(Default)]
@@ -41,6 +45,8 @@ pub struct Pool {
     running: Mutex<HashMap<SliceId, watch::Sender<bool>>>,
     isolation: OnceCell<Isolation>,
     phases: Phases,
+    /// When this instance last looked for abandoned slices.
+    stalled_checked: Mutex<Option<Instant>>,
 }
 
 /// Where a slice's time goes in the pool, phase by phase, in the order a slice passes them.
@@ -163,15 +169,16 @@ impl App {
     }
 
     async fn slicer_worker(&self, mut stop: watch::Receiver<bool>) {
+        let mut keeping = None;
         loop {
             if *stop.borrow() {
-                return;
+                break;
             }
             // Registered before looking, so a slice queued meanwhile wakes it.
             let woken = self.inner.slicer.wake.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
-            match self.slice_next(Some(stop.clone())).await {
+            match self.slice_next(stop.clone(), &mut keeping).await {
                 Ok(true) => continue,
                 Ok(false) => {}
                 Err(e) => tracing::error!(error = %e, chain = ?e, "slicing pool step failed"),
@@ -182,19 +189,26 @@ impl App {
                 _ = stop.changed() => {}
             }
         }
+        // The last G-code is kept before the pool stops.
+        finish_keeping(keeping.take()).await;
     }
 
-    /// One step of a worker: fails abandoned slices, then takes the oldest queued slice and
-    /// slices it. Returns whether it sliced one.
-    pub async fn slice_once(&self) -> AppResult<bool> {
-        self.slice_next(None).await
-    }
-
-    /// [`App::slice_once`], giving the slice back to the queue (PrusaSlicer killed) when
-    /// `stop` turns true meanwhile.
-    async fn slice_next(&self, stop: Option<watch::Receiver<bool>>) -> AppResult<bool> {
+    /// One step of a worker: fails abandoned slices (now and then), then takes the oldest
+    /// queued slice and slices it, giving it back to the queue (PrusaSlicer killed) when `stop`
+    /// turns true meanwhile. Returns whether it sliced one.
+    ///
+    /// Once PrusaSlicer has sliced, keeping the G-code (analysis, blob store, record) goes on
+    /// in `keeping` while the worker takes the next slice, so PrusaSlicer's turns follow each
+    /// other without Farmhand's own work between them; a worker keeps one G-code at a time.
+    async fn slice_next(
+        &self,
+        stop: watch::Receiver<bool>,
+        keeping: &mut Option<JoinHandle<()>>,
+    ) -> AppResult<bool> {
         let claiming = Instant::now();
-        self.fail_stalled_slices().await?;
+        if self.stalled_check_due() {
+            self.fail_stalled_slices().await?;
+        }
         let mut uow = self.begin_unattributed().await?;
         let now = uow.now();
         let claimed = store::claim_queued_slice(uow.tx(), now).await?;
@@ -210,22 +224,42 @@ impl App {
         if let Ok(mut running) = self.inner.slicer.running.lock() {
             running.insert(slice.id, switch);
         }
-        let outcome = self.slice(&slice, cancelled, stop).await;
+        let ran = self.slice(&slice, cancelled, stop).await;
         if let Ok(mut running) = self.inner.slicer.running.lock() {
             running.remove(&slice.id);
         }
-        let outcome = match outcome {
-            Ok(outcome) => outcome,
-            Err(e) => {
-                tracing::error!(slice = %slice.id, error = %e, chain = ?e, "slicing failed inside Farmhand");
-                Ended::Failed(
-                    "the slice failed inside Farmhand; the server log has the cause".into(),
-                )
+        let ended = match ran {
+            Ok(Ran::Sliced(sliced)) => {
+                finish_keeping(keeping.take()).await;
+                let app = self.clone();
+                *keeping = Some(tokio::spawn(async move { app.keep(slice, sliced).await }));
+                return Ok(true);
             }
+            Ok(Ran::Ended(ended)) => ended,
+            Err(e) => failed_inside(slice.id, &e),
         };
-        match outcome {
-            Ended::Sliced => Ok(true),
-            Ended::Cancelled => Ok(true),
+        self.conclude(&slice, ended).await
+    }
+
+    /// Keeps the G-code of a sliced slice and ends the slice.
+    async fn keep(&self, slice: Slice, sliced: Sliced) {
+        let ended = match self.keep_gcode(&slice, &sliced.output).await {
+            Ok(ended) => ended,
+            Err(e) => failed_inside(slice.id, &e),
+        };
+        let work = sliced.work;
+        if let Err(e) = tokio::task::spawn_blocking(move || drop(work)).await {
+            tracing::warn!(slice = %slice.id, error = %e, "removing a slicing work directory failed");
+        }
+        if let Err(e) = self.conclude(&slice, ended).await {
+            tracing::error!(slice = %slice.id, error = %e, chain = ?e, "a slice could not be ended");
+        }
+    }
+
+    /// Records how a slice ended. Returns whether the worker sliced (rather than stopped).
+    async fn conclude(&self, slice: &Slice, ended: Ended) -> AppResult<bool> {
+        match ended {
+            Ended::Sliced | Ended::Cancelled => Ok(true),
             Ended::Stopped => {
                 let mut uow = self.begin_unattributed().await?;
                 let now = uow.now();
@@ -241,7 +275,7 @@ impl App {
                 Ok(false)
             }
             Ended::Failed(message) => {
-                self.end_slice(&slice, SliceState::Failed, &message).await?;
+                self.end_slice(slice, SliceState::Failed, &message).await?;
                 Ok(true)
             }
         }
@@ -267,6 +301,18 @@ impl App {
             uow.audit_event(event);
         }
         uow.commit().await
+    }
+
+    /// Whether it is time to look for abandoned slices again (and it is noted that it is).
+    fn stalled_check_due(&self) -> bool {
+        let Ok(mut last) = self.inner.slicer.stalled_checked.lock() else {
+            return true;
+        };
+        let due = last.is_none_or(|at| at.elapsed() >= STALLED_CHECK_EVERY);
+        if due {
+            *last = Some(Instant::now());
+        }
+        due
     }
 
     /// Fails the slices whose server stopped slicing them.
@@ -300,14 +346,13 @@ impl App {
         Ok(())
     }
 
-    /// Runs PrusaSlicer on a claimed slice and, when it sliced, puts the G-code in the
-    /// owner's library.
+    /// Runs PrusaSlicer on a claimed slice: how it ended, or the G-code it made, to keep.
     async fn slice(
         &self,
         slice: &Slice,
         cancelled: watch::Receiver<bool>,
-        stop: Option<watch::Receiver<bool>>,
-    ) -> AppResult<Ended> {
+        stop: watch::Receiver<bool>,
+    ) -> AppResult<Ran> {
         let settings = &self.settings().slicer;
         let staging = self.settings().staging_dir.clone();
         let dir_name = format!("slice-{}-{:016x}", slice.id, rand::random::<u64>());
@@ -332,21 +377,21 @@ impl App {
             transform: transform(&slice.placement),
         };
         let work = CleanUp {
-            app: self,
+            app: self.clone(),
             work: Some(work),
         };
         self.time(Phase::WorkDir, phase);
         let hash = ContentHash::parse("sha256", &slice.model_sha256).map_err(AppError::internal)?;
         let phase = Instant::now();
         if let Err(why) = self.fetch_model(slice, &hash, &run.model).await? {
-            return Ok(Ended::Failed(why));
+            return Ok(Ran::Ended(Ended::Failed(why)));
         }
         self.time(Phase::Model, phase);
         if slice.placement.auto_rotate {
             match self.flat_face_turn(slice, &run.model).await? {
                 // PrusaSlicer applies its transforms in the order given: the turn goes first.
                 Ok(turn) => run.transform.splice(0..0, turn),
-                Err(why) => return Ok(Ended::Failed(why)),
+                Err(why) => return Ok(Ran::Ended(Ended::Failed(why))),
             };
         }
         let phase = Instant::now();
@@ -372,8 +417,7 @@ impl App {
         tokio::pin!(running);
         let mut progress = 0u8;
         let mut cancelled = cancelled;
-        let (_no_stop, unstoppable) = watch::channel(false);
-        let mut stop = stop.unwrap_or(unstoppable);
+        let mut stop = stop;
         let mut stopping = false;
         // The claim set the heartbeat: the first one is due a period later, not now (a write
         // less per slice).
@@ -406,13 +450,14 @@ impl App {
             }
         };
         self.time(Phase::Slicer, phase);
-        let ended = match ended {
-            Ended::Cancelled if stopping => Ended::Stopped,
-            Ended::Sliced => self.keep_gcode(slice, &run.output).await?,
-            other => other,
-        };
-        drop(work);
-        Ok(ended)
+        Ok(match ended {
+            Ended::Cancelled if stopping => Ran::Ended(Ended::Stopped),
+            Ended::Sliced => Ran::Sliced(Sliced {
+                work,
+                output: run.output.clone(),
+            }),
+            other => Ran::Ended(other),
+        })
     }
 
     /// PrusaSlicer's flags that turn the model at `path` onto its largest flat face, once the
@@ -586,13 +631,41 @@ impl App {
     }
 }
 
+/// How PrusaSlicer's turn on a slice ended.
+enum Ran {
+    /// Without G-code: failed, cancelled or stopped.
+    Ended(Ended),
+    /// It sliced: the G-code is in the work directory, to keep.
+    Sliced(Sliced),
+}
+
+struct Sliced {
+    work: CleanUp,
+    output: PathBuf,
+}
+
+/// Waits until a worker's previous G-code is kept.
+async fn finish_keeping(keeping: Option<JoinHandle<()>>) {
+    if let Some(keeping) = keeping
+        && let Err(e) = keeping.await
+    {
+        tracing::error!(error = %e, "keeping a sliced G-code stopped half-way");
+    }
+}
+
+/// How a slice that failed inside Farmhand (not in PrusaSlicer) ends, its cause logged.
+fn failed_inside(slice: SliceId, e: &AppError) -> Ended {
+    tracing::error!(slice = %slice, error = %e, chain = ?e, "slicing failed inside Farmhand");
+    Ended::Failed("the slice failed inside Farmhand; the server log has the cause".into())
+}
+
 /// A slice's work directory, removed (and the removal timed) when dropped.
-struct CleanUp<'a> {
-    app: &'a App,
+struct CleanUp {
+    app: App,
     work: Option<WorkDir>,
 }
 
-impl Drop for CleanUp<'_> {
+impl Drop for CleanUp {
     fn drop(&mut self) {
         let phase = Instant::now();
         drop(self.work.take());

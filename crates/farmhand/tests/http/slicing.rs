@@ -47,6 +47,7 @@ crate::on_both_backends!(
     a_slice_is_cancelled_and_cannot_be_cancelled_twice,
     a_model_that_hangs_or_fails_the_slicer_ends_only_its_own_slice,
     twenty_slices_at_once_queue_in_the_pool,
+    a_slice_its_server_abandoned_is_failed_saying_so,
 );
 
 mod restart {
@@ -1132,6 +1133,59 @@ async fn twenty_slices_at_once_queue_in_the_pool(server: &TestServer) {
         .filter(|f| f["kind"] == "gcode")
         .count();
     assert_eq!(gcode, 20);
+}
+
+/// A slice left `slicing` by an instance that crashed (its heartbeat stopped) is failed by the
+/// pool of another, with a message that says so, and audited.
+async fn a_slice_its_server_abandoned_is_failed_saying_so(server: &TestServer) {
+    let lab = Lab::open(server).await;
+    let cube = lab.model_file(&lab.owner, "cube.stl", CUBE).await;
+    let body = json!({ "printer_model_id": lab.model, "settings": {} });
+    let id = lab.start(&lab.owner, cube, body).await;
+    assert_eq!(lab.finished(&lab.owner, cube, id).await["state"], "done");
+    // As a crashed instance leaves a slice: `slicing`, its last heartbeat a minute ago.
+    let minute_ago = server.app().now().plus_seconds(-60);
+    let mut tx = server.app().store().write().await.unwrap();
+    sqlx::query(
+        "UPDATE slices SET state = 'slicing', gcode_file_id = NULL, finished_at = NULL, \
+         heartbeat_at = $1 WHERE id = $2",
+    )
+    .bind(minute_ago.micros())
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let slice = loop {
+        let (_, slice) = lab.owner.get(&lab.slice_url(cube, id)).await;
+        if slice["state"] != "slicing" {
+            break slice;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never failed: {slice}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(slice["state"], "failed", "{slice}");
+    assert_eq!(
+        slice["message"],
+        "the server slicing it stopped before it finished (a restart or a crash); slice the model again"
+    );
+    let (_, audit) = lab
+        .owner
+        .get(&format!("/api/v1/orgs/{}/audit-events?limit=50", lab.org))
+        .await;
+    assert!(
+        audit["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| { e["action"] == "slice.fail" && e["target_id"] == id.to_string() }),
+        "{audit}"
+    );
 }
 
 async fn a_slice_under_way_goes_back_to_the_queue_when_the_server_stops(backend: store::Backend) {

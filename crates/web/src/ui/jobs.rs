@@ -123,6 +123,14 @@ impl FleetNames {
             .map_or_else(|| format!("printer {id}"), |p| p.name.clone())
     }
 
+    /// A site's name, or its number when the member may not see sites.
+    pub(crate) fn site(&self, id: SiteId) -> String {
+        self.sites
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("Site {id}"))
+    }
+
     pub(crate) fn model(&self, id: domain::PrinterModelId) -> String {
         self.models
             .get(&id)

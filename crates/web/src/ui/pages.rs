@@ -507,15 +507,11 @@ pub(crate) async fn dashboard(
 ) -> Page {
     let actor = &member.actor;
     let app = &state.app;
-    let printers = app.fleet().all_visible_printers(actor).await?;
-    let site_names: BTreeMap<domain::SiteId, String> = match app.people().list_sites(actor).await {
-        Ok(sites) => sites.into_iter().map(|s| (s.id, s.name)).collect(),
-        // Without "see sites" the printers are still grouped, by number.
-        Err(AppError::PermissionDenied { .. }) => BTreeMap::new(),
-        Err(other) => return Err(other.into()),
-    };
+    actor.require(P::PrintersView)?;
+    // One read of the fleet serves the cards and the names in the member's job list.
+    let names = super::jobs::FleetNames::load(&state, actor).await?;
     let mut by_site: BTreeMap<(String, domain::SiteId), Vec<PrinterCard>> = BTreeMap::new();
-    for printer in printers {
+    for printer in &names.printers {
         let card = PrinterCard::new(
             printer.id,
             &printer.name,
@@ -528,12 +524,9 @@ pub(crate) async fn dashboard(
             format!("/orgs/{}/printers/{}/thumbnail", actor.org(), printer.id),
             Some(actor),
         );
-        let site_name = site_names
-            .get(&printer.site_id)
-            .cloned()
-            .unwrap_or_else(|| format!("Site {}", printer.site_id));
+        // Without "see sites" the printers are still grouped, by number.
         by_site
-            .entry((site_name, printer.site_id))
+            .entry((names.site(printer.site_id), printer.site_id))
             .or_default()
             .push(card);
     }
@@ -549,12 +542,6 @@ pub(crate) async fn dashboard(
             ..Default::default()
         };
         let page = app.jobs().list(actor, query, false).await?;
-        // Names only when there is a job to name them for (the dashboard stays light).
-        let names = if page.jobs.is_empty() {
-            super::jobs::FleetNames::default()
-        } else {
-            super::jobs::FleetNames::load(&state, actor).await?
-        };
         super::jobs::job_lines(&state, actor, &names, page.jobs).await?
     } else {
         Vec::new()
