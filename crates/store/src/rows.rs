@@ -78,3 +78,17 @@ pub(crate) fn json_column<T: serde::de::DeserializeOwned>(
     serde_json::from_str(&text(row, col)?)
         .map_err(|e| StoreError::Corrupt(format!("invalid JSON in {col}: {e}")))
 }
+
+/// `%text%` for LIKE, lower-cased, with `%`, `_` and the escape character itself escaped.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_ascii_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}

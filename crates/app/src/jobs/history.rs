@@ -98,6 +98,7 @@ impl Jobs<'_> {
             target: query.target,
             from: query.from,
             to: query.to,
+            text: super::queue::job_text(actor, query.text.as_deref())?,
         };
         let header = csv_chunk(|w| w.write_record(JOB_CSV_HEADER))?;
         let store = self.app.store().clone();

@@ -27,9 +27,42 @@ pub struct JobQuery {
     pub target: Option<JobTarget>,
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
+    /// Jobs whose number, note, owner or file holds this text (ignoring case).
+    pub text: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     pub limit: Option<u32>,
+}
+
+/// The longest text a listing searches for.
+const MAX_SEARCH_TEXT: usize = 200;
+
+/// A listing's text search, over what the actor may see of the jobs: the files' names as the
+/// library shows them to the actor, and the owners' emails only to those who see the members.
+pub(super) fn job_text(actor: &OrgActor, text: Option<&str>) -> AppResult<Option<store::JobText>> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if text.chars().count() > MAX_SEARCH_TEXT {
+        return Err(Invalid::new(
+            "text",
+            format!("is longer than {MAX_SEARCH_TEXT} characters"),
+        )
+        .into());
+    }
+    let files = if actor.holds(Permission::FilesViewAll) || actor.holds(Permission::FilesManageAll)
+    {
+        Some(store::Visibility::All)
+    } else if actor.holds(Permission::FilesView) {
+        Some(store::Visibility::Member(actor.member_id()))
+    } else {
+        None
+    };
+    Ok(Some(store::JobText {
+        text: text.to_string(),
+        files,
+        emails: actor.holds(Permission::MembersView),
+    }))
 }
 
 /// A page of jobs and the cursor of the next one.
@@ -126,6 +159,7 @@ impl Jobs<'_> {
             target: query.target,
             from: query.from,
             to: query.to,
+            text: job_text(actor, query.text.as_deref())?,
         };
         let list = match (&query.cursor, history) {
             (None, false) => store::JobList::Queue { after: None },

@@ -1,5 +1,5 @@
-//! Submitting and slicing in the browser: a G-code upload with its progress bar, the analysis
-//! and estimate before submitting; a demo model sliced with basic settings, its progress
+//! Submitting and slicing in the browser: a refused upload shown in place, a G-code upload with
+//! its progress bar, the analysis and estimate before submitting; a demo model sliced with basic settings, its progress
 //! followed live, and the G-code it made submitted.
 
 use serde_json::Value;
@@ -41,6 +41,50 @@ async fn watch_the_progress_bar(browser: &Browser) {
         .unwrap();
 }
 
+/// Sends a file the library refuses (text, not G-code): the form comes back in place of the old
+/// one with the refusal focused (for screen readers) and what was entered kept, while the page
+/// around it stays the same document (the script swaps the main part; it does not rewrite the
+/// page).
+async fn refused_upload_shows_in_place(browser: &Browser, file: &std::path::Path) {
+    let run =
+        |script: &'static str| async move { browser.client.execute(script, vec![]).await.unwrap() };
+    run("document.querySelector('header.top').dataset.farmhandKept = 'yes'; return null;").await;
+    let path = browser.path().await;
+    browser
+        .find("#upload")
+        .await
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    browser.click("button[value=\"review\"]").await;
+    let problem = browser.text("#problem").await;
+    assert!(problem.contains("not G-code"), "{problem}");
+    assert_eq!(
+        run("return document.activeElement.id;").await,
+        serde_json::json!("problem"),
+        "the refusal has the focus"
+    );
+    assert_eq!(
+        run("return document.querySelector('header.top').dataset.farmhandKept || null;").await,
+        serde_json::json!("yes"),
+        "the page was rewritten instead of its main part swapped"
+    );
+    assert_eq!(
+        run("return document.querySelectorAll('main').length;").await,
+        serde_json::json!(1)
+    );
+    assert_eq!(browser.path().await, path);
+    assert_eq!(browser.value("#note").await, "The lid, please");
+    assert_eq!(
+        browser
+            .attribute("#upload", "aria-invalid")
+            .await
+            .as_deref(),
+        Some("true")
+    );
+    browser.screenshot("work-submit-refused-upload").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_uploads_g_code_sees_the_estimate_and_submits() {
     let server = TestServer::start(store::Backend::Sqlite).await;
@@ -49,12 +93,15 @@ async fn a_member_uploads_g_code_sees_the_estimate_and_submits() {
     let dir = tempfile::tempdir().unwrap();
     let gcode = dir.path().join("lid.gcode");
     std::fs::write(&gcode, CUBE).unwrap();
+    let notes = dir.path().join("notes.gcode");
+    std::fs::write(&notes, "eggs, milk and a spool of PLA\n").unwrap();
 
     browser.open(&server, "/sign-in").await;
     browser.sign_in("member@demo.farmhand.test").await;
     browser.follow("nav a[href$=\"/jobs/new\"]").await;
     answer_the_course(&browser).await;
     browser.fill("#note", "The lid, please").await;
+    refused_upload_shows_in_place(&browser, &notes).await;
     browser
         .find("#upload")
         .await

@@ -1,5 +1,6 @@
 //! The work pages of the web interface over plain HTTP: submitting with the analysis and the
 //! estimate first and refusals next to what caused them, the queue's filters and reordering,
+//! the queue's text search over every job (not just those listed), moving a job from its page,
 //! the approval inbox (bulk decisions, send back, copy, reprint), the library with its projects
 //! and shares (visible to whom it is shared with, invisible to others), slicing pages and
 //! accepting invitations.
@@ -14,6 +15,8 @@ crate::on_both_backends!(
     submitting_reviews_the_estimate_and_refuses_next_to_the_cause,
     refusals_of_the_file_show_by_the_file_the_target_or_the_upload,
     the_queue_filters_and_reorders,
+    the_queue_text_search_reads_every_job,
+    a_job_moves_to_another_target_from_its_page,
     the_approval_inbox_decides_in_bulk_sends_back_copies_and_reprints,
     library_projects_are_seen_by_whom_they_are_shared_with_only,
     invitations_are_accepted_by_new_and_signed_in_people,
@@ -419,6 +422,240 @@ async fn the_queue_filters_and_reorders(server: &TestServer) {
     .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert!(refused.text().await.unwrap().contains("queue.reorder"));
+}
+
+/// The ids of a page of the job listing.
+fn listed_ids(page: &Value) -> Vec<i64> {
+    page["jobs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no jobs: {page}"))
+        .iter()
+        .map(|j| j["id"].as_i64().unwrap())
+        .collect()
+}
+
+async fn the_queue_text_search_reads_every_job(server: &TestServer) {
+    let (org, owner, _) = workshop(server, "Search Farm", "owner@search.test").await;
+    let (member_api, _) = server
+        .member(&owner, org, "Member", "tarantula@search.test")
+        .await;
+    let (viewer_api, _) = server
+        .member(&owner, org, "Viewer", "viewer@search.test")
+        .await;
+    let widget = upload_gcode(&owner, org, "widget.gcode").await;
+    // `%` and `_` are plain characters: "50%" is not "500", "5_0" is not "500" either.
+    let percent = submit_job(&owner, org, widget, "50% infill").await;
+    let underscore = submit_job(&owner, org, widget, "5_0 walls").await;
+    let plain = submit_job(&owner, org, widget, "500 grams").await;
+    let other = submit_job(&owner, org, widget, "50x zoom").await;
+    let member_file = upload_gcode(&member_api, org, "bracket.gcode").await;
+    let members = submit_job(&member_api, org, member_file, "for the shelf").await;
+    let finished = submit_job(&owner, org, widget, "old 50% run").await;
+    let (status, body) = owner
+        .post(
+            &format!("/api/v1/orgs/{org}/jobs/{finished}/cancel"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // A page of one job still finds the match further down the queue: the store searches.
+    let search = |list: &str, text: &str| {
+        let text = text.replace('%', "%25").replace('#', "%23");
+        format!("/api/v1/orgs/{org}/jobs{list}?limit=1&text={text}")
+    };
+    for (text, expected) in [
+        ("50%", vec![percent]),
+        ("5_0", vec![underscore]),
+        ("FOR THE SHELF", vec![members]),
+        ("Tarantula", vec![members]),
+        ("bracket.GCODE", vec![members]),
+        (&format!("#{other}"), vec![other]),
+    ] {
+        let (status, found) = owner.get(&search("", text)).await;
+        assert_eq!(status, StatusCode::OK, "{text}: {found}");
+        assert_eq!(listed_ids(&found), expected, "{text}: {found}");
+        assert!(found["next_cursor"].is_null(), "{text}: {found}");
+    }
+    let (_, found) = owner.get(&search("", "0")).await;
+    assert_eq!(listed_ids(&found), vec![percent], "{found}");
+    let next = found["next_cursor"].as_str().expect("more than one match");
+    let (_, found) = owner
+        .get(&format!("{}&cursor={next}", search("", "0")))
+        .await;
+    assert_eq!(listed_ids(&found), vec![underscore], "{found}");
+    // The history too.
+    let (_, found) = owner.get(&search("/history", "50%")).await;
+    assert_eq!(listed_ids(&found), vec![finished], "{found}");
+    let (_, found) = owner.get(&search("/history", "infill")).await;
+    assert_eq!(listed_ids(&found), Vec::<i64>::new(), "{found}");
+    // Someone who sees every job but not the library does not find jobs by their files' names.
+    let (_, found) = viewer_api.get(&search("", "widget")).await;
+    assert_eq!(listed_ids(&found), Vec::<i64>::new(), "{found}");
+    let (_, found) = viewer_api.get(&search("", "5_0")).await;
+    assert_eq!(listed_ids(&found), vec![underscore], "{found}");
+    // A member searches only their own jobs.
+    let (_, found) = member_api.get(&search("", "50%")).await;
+    assert_eq!(listed_ids(&found), Vec::<i64>::new(), "{found}");
+    let long = "x".repeat(201);
+    let (status, body) = owner.get(&search("", &long)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+    // The queue page searches the same way, over the queue and the history.
+    let admin = browser();
+    sign_in(server, &admin, "owner@search.test", PASSWORD).await;
+    let html = page(server, &admin, &format!("/orgs/{org}/jobs?text=50%25")).await;
+    for (job, shown) in [
+        (percent, true),
+        (finished, true),
+        (plain, false),
+        (other, false),
+    ] {
+        assert_eq!(
+            html.contains(&format!("/jobs/{job}\"")),
+            shown,
+            "job {job}: {html}"
+        );
+    }
+    assert!(html.contains("value=\"50%\""), "{html}");
+    let html = page(server, &admin, &format!("/orgs/{org}/jobs?text=tarantula")).await;
+    assert!(html.contains(&format!("id=\"job-{members}\"")), "{html}");
+    assert!(!html.contains(&format!("id=\"job-{percent}\"")), "{html}");
+    assert!(html.contains("No finished job matches."), "{html}");
+}
+
+async fn a_job_moves_to_another_target_from_its_page(server: &TestServer) {
+    let (org, owner, _) = workshop(server, "Move Farm", "owner@move.test").await;
+    let (member_api, _) = server
+        .member(&owner, org, "Member", "member@move.test")
+        .await;
+    let (_, sites) = owner.get(&format!("/api/v1/orgs/{org}/sites")).await;
+    let site = sites.as_array().unwrap()[0]["id"].as_i64().unwrap();
+    let (status, tiny) = owner
+        .post(
+            &format!("/api/v1/orgs/{org}/printer-models"),
+            json!({ "name": "Tiny", "build_volume_mm": [5, 5, 5], "nozzle_diameter_mm": 0.4 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{tiny}");
+    let (status, tiny_printer) = owner
+        .post(
+            &format!("/api/v1/orgs/{org}/printers"),
+            json!({ "name": "Tiny 1", "site_id": site, "model_id": tiny["id"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{tiny_printer}");
+    let (_, printers) = owner.get(&format!("/api/v1/orgs/{org}/printers")).await;
+    let mini = printers["printers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Mini 1")
+        .unwrap_or_else(|| panic!("no Mini 1: {printers}"))["id"]
+        .as_i64()
+        .unwrap();
+    let member_file = upload_gcode(&member_api, org, "cube.gcode").await;
+    let job = submit_job(&member_api, org, member_file, "move me").await;
+
+    // The owner of the job moves it to Mini 1 from its page.
+    let member = browser();
+    sign_in(server, &member, "member@move.test", PASSWORD).await;
+    let job_page = format!("/orgs/{org}/jobs/{job}");
+    let html = page(server, &member, &job_page).await;
+    assert!(
+        html.contains(&format!("action=\"/orgs/{org}/jobs/{job}/move\"")),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("<option value=\"printer:{mini}\">Mini 1</option>")),
+        "{html}"
+    );
+    assert!(html.contains("<option value=\"any\" selected>"), "{html}");
+    let token = csrf_of(&html);
+    let moved = post_form(
+        server,
+        &member,
+        &format!("{job_page}/move"),
+        &token,
+        &[("target", &format!("printer:{mini}"))],
+    )
+    .await;
+    assert_eq!(moved.status(), StatusCode::SEE_OTHER);
+    assert!(location(&moved).ends_with(&format!("{job_page}?done=job-moved")));
+    let (_, view) = member_api
+        .get(&format!("/api/v1/orgs/{org}/jobs/{job}"))
+        .await;
+    assert_eq!(view["target"], json!({ "printer_id": mini }), "{view}");
+    let html = page(server, &member, &format!("{job_page}?done=job-moved")).await;
+    assert!(html.contains("The job was moved."), "{html}");
+    assert!(
+        html.contains(&format!("<option value=\"printer:{mini}\" selected>")),
+        "{html}"
+    );
+
+    // Too small a printer: refused in the form, the job stays where it was.
+    let refused = post_form(
+        server,
+        &member,
+        &format!("{job_page}/move"),
+        &token,
+        &[("target", &format!("printer:{}", tiny_printer["id"]))],
+    )
+    .await;
+    assert!(refused.status().is_client_error(), "{}", refused.status());
+    let html = refused.text().await.unwrap();
+    let form = html
+        .split(&format!("action=\"/orgs/{org}/jobs/{job}/move\""))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no move form: {html}"));
+    let problem = form
+        .split("id=\"move-problem\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no refusal in the move form: {html}"))
+        .split("</p>")
+        .next()
+        .unwrap();
+    assert!(problem.contains("mm"), "{problem}");
+    assert!(form.contains("aria-invalid=\"true\""), "{form}");
+    let (_, view) = member_api
+        .get(&format!("/api/v1/orgs/{org}/jobs/{job}"))
+        .await;
+    assert_eq!(view["target"], json!({ "printer_id": mini }), "{view}");
+
+    // An operator sees everyone's jobs but moves only their own: no form on the owner's job,
+    // and the permission-denied page when posting anyway.
+    server
+        .member(&owner, org, "Operator", "operator@move.test")
+        .await;
+    let widget = upload_gcode(&owner, org, "widget.gcode").await;
+    let owners = submit_job(&owner, org, widget, "not yours").await;
+    let operator = browser();
+    sign_in(server, &operator, "operator@move.test", PASSWORD).await;
+    let owners_page = format!("/orgs/{org}/jobs/{owners}");
+    let html = page(server, &operator, &owners_page).await;
+    assert!(!html.contains("/move\""), "{html}");
+    let denied = post_form(
+        server,
+        &operator,
+        &format!("{owners_page}/move"),
+        &csrf_of(&html),
+        &[("target", "any")],
+    )
+    .await;
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    assert!(denied.text().await.unwrap().contains("queue.move.all"));
+    let (_, view) = owner
+        .get(&format!("/api/v1/orgs/{org}/jobs/{owners}"))
+        .await;
+    assert_eq!(view["target"], json!({ "any": true }), "{view}");
+
+    // Once cancelled, a job offers no move.
+    let (status, body) = member_api
+        .post(&format!("/api/v1/orgs/{org}/jobs/{job}/cancel"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let html = page(server, &member, &job_page).await;
+    assert!(!html.contains("/move\""), "{html}");
 }
 
 async fn the_approval_inbox_decides_in_bulk_sends_back_copies_and_reprints(server: &TestServer) {

@@ -7,7 +7,7 @@ use domain::{
 };
 use sqlx::any::AnyRow;
 
-use super::{Visibility, project_visible_sql, size_column};
+use super::{Visibility, file_visible_sql, size_column};
 use crate::rows::{int, json_text, opt_int, opt_text, text, ts};
 use crate::{Conn, StoreError};
 
@@ -165,11 +165,7 @@ pub async fn list_files(
     if let Visibility::Member(member) = query.visibility {
         extra.push(member.get());
         let param = format!("${}", 3 + extra.len());
-        sql.push_str(&format!(
-            " AND (f.owner_member_id = {param} OR f.project_id IN \
-             (SELECT p.id FROM projects p WHERE p.org_id = $1 AND {}))",
-            project_visible_sql(&param)
-        ));
+        sql.push_str(&format!(" AND {}", file_visible_sql(&param, "$1")));
     }
     match query.place {
         FilePlace::Anywhere => {}

@@ -28,3 +28,13 @@ fn project_visible_sql(member: &str) -> String {
          (SELECT wm.workgroup_id FROM workgroup_members wm WHERE wm.member_id = {member}))))"
     )
 }
+
+/// `SQL` that is true for the files `member` (the parameter `$member`) may see: their own, and
+/// those in projects they may see. `f` is the files table, `org` the organization's parameter.
+pub(crate) fn file_visible_sql(member: &str, org: &str) -> String {
+    format!(
+        "(f.owner_member_id = {member} OR f.project_id IN \
+         (SELECT p.id FROM projects p WHERE p.org_id = {org} AND {}))",
+        project_visible_sql(member)
+    )
+}

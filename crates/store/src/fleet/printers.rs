@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 
 use crate::fleet::models::{MODEL_COLUMNS, model_from_row};
 use crate::fleet::prints::{PRINT_COLUMNS, print_from_row};
-use crate::rows::{flag, int, json_column, json_text, opt_int, opt_text, text, ts};
+use crate::rows::{flag, int, json_column, json_text, like_pattern, opt_int, opt_text, text, ts};
 use crate::{Conn, StoreError};
 
 pub struct NewPrinter<'a> {
@@ -412,20 +412,6 @@ pub async fn list_printers_after(
     .await?;
     attach_groups(&mut printers, &memberships)?;
     Ok(printers)
-}
-
-/// `%text%` for LIKE, lower-cased, with `%`, `_` and the escape character itself escaped.
-fn like_pattern(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 2);
-    pattern.push('%');
-    for c in text.to_ascii_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
 }
 
 /// Adds each membership row's group to its printer (rows for other printers are ignored).

@@ -3,7 +3,7 @@
 use domain::{FileId, Job, JobId, JobState, JobTarget, MemberId, OrgId, PrinterId, Timestamp};
 use sqlx::any::AnyRow;
 
-use crate::rows::{int, opt_int, opt_text, opt_ts, text, ts};
+use crate::rows::{int, like_pattern, opt_int, opt_text, opt_ts, text, ts};
 use crate::{Conn, StoreError};
 
 pub(super) const JOB_COLUMNS: &str = "id, org_id, owner_member_id, file_id, target_kind, target_id, \
@@ -252,6 +252,60 @@ pub struct JobFilter {
     pub from: Option<Timestamp>,
     /// Created before.
     pub to: Option<Timestamp>,
+    pub text: Option<JobText>,
+}
+
+/// A search of jobs by what a list shows of them: the number, the note, the owner's name (and
+/// email) and the file's name, ignoring case; `%` and `_` are plain characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobText {
+    pub text: String,
+    /// Whose view of the library the file names are read with (`None`: no file names, for
+    /// someone who may not see the library).
+    pub files: Option<crate::Visibility>,
+    /// Whether the owners' emails are searched too (for those who see the member directory).
+    pub emails: bool,
+}
+
+impl JobText {
+    /// The condition, binding its parameters after those already in `params` (`$1` is the
+    /// organization).
+    fn condition(&self, params: &mut Vec<Param>) -> String {
+        params.push(Param::Text(like_pattern(&self.text)));
+        let pattern = params.len();
+        let like = |column: &str| format!("LOWER({column}) LIKE ${pattern} ESCAPE '\\'");
+        let mut owner = like("u.name");
+        if self.emails {
+            owner = format!("{owner} OR {}", like("u.email"));
+        }
+        let mut any = vec![
+            like("jobs.note"),
+            format!(
+                "jobs.owner_member_id IN (SELECT m.id FROM memberships m JOIN users u \
+                 ON u.id = m.user_id WHERE m.org_id = $1 AND ({owner}))"
+            ),
+        ];
+        if let Some(files) = self.files {
+            let mut file = format!(
+                "jobs.file_id IN (SELECT f.id FROM files f WHERE f.org_id = $1 AND {}",
+                like("f.name")
+            );
+            if let crate::Visibility::Member(member) = files {
+                params.push(Param::Int(member.get()));
+                file.push_str(&format!(
+                    " AND {}",
+                    crate::files::file_visible_sql(&format!("${}", params.len()), "$1")
+                ));
+            }
+            any.push(format!("{file})"));
+        }
+        let number = self.text.strip_prefix('#').unwrap_or(&self.text);
+        if let Ok(id) = number.parse::<i64>() {
+            params.push(Param::Int(id));
+            any.push(format!("jobs.id = ${}", params.len()));
+        }
+        format!("({})", any.join(" OR "))
+    }
 }
 
 /// The two orders a list can take, each with its keyset cursor.
@@ -325,6 +379,9 @@ pub async fn list_jobs(
     }
     if let Some(to) = filter.to {
         bind("created_at < ?", Param::Int(to.micros()));
+    }
+    if let Some(text) = &filter.text {
+        conditions.push(text.condition(&mut params));
     }
     let order = match list {
         JobList::Queue { after } => {

@@ -243,23 +243,9 @@ fn choices(options: Vec<(String, String)>, chosen: &str) -> Vec<Choice> {
         .collect()
 }
 
-/// Whether a line holds the text (in its file, owner, note, target or printer), ignoring case.
-fn holds_text(line: &JobLine, note: &str, text: &str) -> bool {
-    let text = text.to_lowercase();
-    [
-        line.file.as_str(),
-        line.owner.as_str(),
-        note,
-        line.target.as_str(),
-        line.printer.as_str(),
-    ]
-    .iter()
-    .any(|field| field.to_lowercase().contains(&text))
-}
-
 /// The queue in the order jobs will be taken, and the latest finished jobs: the member's own,
 /// or everyone's with the permission to see them; filtered by state, printer, owner (for those
-/// who see everyone's) and text.
+/// who see everyone's) and text (searched by the store, over every job, not just those listed).
 pub(crate) async fn queue(
     State(state): State<WebState>,
     member: InOrg,
@@ -286,21 +272,11 @@ pub(crate) async fn queue(
         state: job_state,
         printer,
         owner,
+        text: Some(text.clone()),
         limit: Some(limit),
         ..Default::default()
     };
-    let lines = |views: Vec<JobView>| async {
-        let notes: Vec<String> = views.iter().map(|v| v.job.note.clone()).collect();
-        let lines = job_lines(&state, actor, &names, views).await?;
-        Ok::<_, UiError>(
-            lines
-                .into_iter()
-                .zip(notes)
-                .filter(|(line, note)| text.is_empty() || holds_text(line, note, &text))
-                .map(|(line, _)| line)
-                .collect::<Vec<_>>(),
-        )
-    };
+    let lines = |views: Vec<JobView>| job_lines(&state, actor, &names, views);
     let jobs = state.app.jobs();
     let queue = if job_state.is_some_and(|s| s.is_finished()) {
         Vec::new()
@@ -455,6 +431,18 @@ struct JobPage {
     reprintable: bool,
     /// Projects the viewer may copy its file into ("" first: their own space); empty: may not.
     copy_to: Vec<Choice>,
+    /// Where the viewer may send it instead (it has not started; theirs with `queue.move.own`,
+    /// anyone's with `queue.move.all`); empty: may not.
+    move_to: Vec<Choice>,
+    /// Why the last move was refused, shown in the move form.
+    move_problem: String,
+}
+
+/// The move form as it was sent (to show it again with its refusal), or nothing sent yet.
+#[derive(Deserialize, Default)]
+pub(crate) struct MoveForm {
+    #[serde(default)]
+    target: String,
 }
 
 pub(crate) struct AnswerLine {
@@ -583,8 +571,30 @@ pub(crate) async fn job_page(
     Path(path): Path<(String, String)>,
     Query(query): Query<NoticeQuery>,
 ) -> Page {
-    let actor = &member.actor;
     let id = job_in_path(&path)?;
+    let notice = notice(query.done.as_deref());
+    let page = job_page_of(
+        &state,
+        &member,
+        id,
+        notice,
+        MoveForm::default(),
+        String::new(),
+    )
+    .await?;
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// The job page, with the move form as sent and why it was refused (empty: not refused).
+async fn job_page_of(
+    state: &WebState,
+    member: &InOrg,
+    id: JobId,
+    notice: String,
+    moving: MoveForm,
+    move_problem: String,
+) -> Result<JobPage, UiError> {
+    let actor = &member.actor;
     let jobs = state.app.jobs();
     let view = jobs.get_job(actor, id).await?;
     let job = view.job.clone();
@@ -637,21 +647,35 @@ pub(crate) async fn job_page(
             reason: step.event.reason.unwrap_or_default(),
         })
         .collect();
-    let questions = question_list(&state, actor).await?;
+    let questions = question_list(state, actor).await?;
     let answers = answer_lines(&questions, view.answers.as_ref());
     let cost = view
         .cost
         .as_ref()
         .map(|cost| cost_lines(&cost.estimate, &currency))
         .unwrap_or_default();
-    let names = FleetNames::load(&state, actor).await?;
-    let line = job_lines(&state, actor, &names, vec![view])
+    let names = FleetNames::load(state, actor).await?;
+    let line = job_lines(state, actor, &names, vec![view])
         .await?
         .pop()
         .ok_or(UiError::NotFound)?;
     let own = job.owner_member_id == actor.member_id();
-    let page = JobPage {
-        layout: Layout::in_org(&member, &format!("Job {id}"), "queue"),
+    let movable = job.state.is_editable()
+        && (actor.holds(P::QueueMoveAll) || (own && actor.holds(P::QueueMoveOwn)));
+    let move_to = if movable {
+        let (kind, target_id) = job.target.parts();
+        let current = target_id.map_or_else(|| kind.to_string(), |t| format!("{kind}:{t}"));
+        let chosen = if moving.target.is_empty() {
+            current
+        } else {
+            moving.target
+        };
+        target_choices(actor, &names, &chosen)
+    } else {
+        Vec::new()
+    };
+    Ok(JobPage {
+        layout: Layout::in_org(member, &format!("Job {id}"), "queue"),
         org_id: actor.org().get(),
         job: line,
         note: job.note,
@@ -660,16 +684,17 @@ pub(crate) async fn job_page(
         cost_summary,
         why,
         timeline,
-        notice: notice(query.done.as_deref()),
+        notice,
         cancellable: !job.state.has_started()
             && !job.state.is_finished()
             && (actor.holds(P::QueueCancelAll) || (own && actor.holds(P::QueueCancelOwn))),
         answers,
         cost,
         reprintable: job.state.is_finished() && actor.holds(P::QueueReprint),
-        copy_to: copy_destinations(&state, actor).await?,
-    };
-    Ok(render(StatusCode::OK, &page))
+        copy_to: copy_destinations(state, actor).await?,
+        move_to,
+        move_problem,
+    })
 }
 
 /// Cancels a job that has not started: the owner's own, or anyone's with the permission.
@@ -689,6 +714,40 @@ pub(crate) async fn cancel(
         member.actor.org()
     ))
     .into_response())
+}
+
+/// Sends a job that has not started elsewhere; a refusal (no printer there, it does not fit, a
+/// quota…) shows the job page again with it in the move form.
+pub(crate) async fn move_job(
+    State(state): State<WebState>,
+    member: InOrg,
+    Path(path): Path<(String, String)>,
+    request: Request,
+) -> Page {
+    let form: MoveForm = checked_form(&member.viewer, request).await?;
+    let id = job_in_path(&path)?;
+    let moved = match parsed_target(&form.target) {
+        Ok(target) => state.app.jobs().move_job(&member.actor, id, target).await,
+        Err(refused) => Err(refused),
+    };
+    match moved {
+        Ok(_) => Ok(Redirect::to(&format!(
+            "/orgs/{}/jobs/{id}?done=job-moved",
+            member.actor.org()
+        ))
+        .into_response()),
+        Err(
+            error @ (AppError::PermissionDenied { .. }
+            | AppError::NotFound { .. }
+            | AppError::Internal(_)),
+        ) => Err(UiError::from(error).framed(&member)),
+        Err(error) => {
+            let status = crate::error::status(error.code());
+            let (problem, _) = refusal(error)?;
+            let page = job_page_of(&state, &member, id, String::new(), form, problem).await?;
+            Ok(render(status, &page))
+        }
+    }
 }
 
 #[derive(Template)]
@@ -783,6 +842,20 @@ impl Entered {
     }
 }
 
+/// Where a job may print, as the target picker sends it (`any`, `site:3`, `printer:7`…).
+fn parsed_target(text: &str) -> Result<JobTarget, AppError> {
+    let refused = || AppError::Invalid(domain::Invalid::new("target", "choose where it may print"));
+    match text.split_once(':') {
+        None if text == "any" || text.is_empty() => Ok(JobTarget::Any),
+        Some((kind, id)) => id
+            .parse::<i64>()
+            .ok()
+            .and_then(|id| JobTarget::from_parts(kind, Some(id)))
+            .ok_or_else(refused),
+        None => Err(refused()),
+    }
+}
+
 /// The file and target the member entered, as the use cases take them.
 fn parsed_choice(entered: &Entered) -> Result<(FileId, JobTarget, i32), AppError> {
     let invalid = |field: &'static str, message: &str| {
@@ -792,15 +865,7 @@ fn parsed_choice(entered: &Entered) -> Result<(FileId, JobTarget, i32), AppError
         .file
         .parse()
         .map_err(|_| invalid("file", "choose a file from your library, or upload one"))?;
-    let target = match entered.target.split_once(':') {
-        None if entered.target == "any" || entered.target.is_empty() => JobTarget::Any,
-        Some((kind, id)) => id
-            .parse::<i64>()
-            .ok()
-            .and_then(|id| JobTarget::from_parts(kind, Some(id)))
-            .ok_or_else(|| invalid("target", "choose where it may print"))?,
-        None => return Err(invalid("target", "choose where it may print")),
-    };
+    let target = parsed_target(&entered.target)?;
     let copies = match entered.copies.trim() {
         "" => 1,
         text => text
@@ -852,6 +917,36 @@ async fn review_of(
     }))
 }
 
+/// The places a job may be sent, as the target picker offers them: anywhere the member may
+/// use, then the sites, models and printers where they may queue.
+fn target_choices(actor: &OrgActor, names: &FleetNames, chosen: &str) -> Vec<Choice> {
+    let printers: Vec<&app::VisiblePrinter> = names
+        .printers
+        .iter()
+        .filter(|p| actor.may_on_printer(P::QueueSubmit, p.id))
+        .collect();
+    let mut targets = vec![("any".to_string(), "Any printer I may use".to_string())];
+    let mut sites: Vec<SiteId> = printers.iter().map(|p| p.site_id).collect();
+    sites.sort();
+    sites.dedup();
+    for site in sites {
+        targets.push((format!("site:{site}"), names.target(JobTarget::Site(site))));
+    }
+    let mut models: Vec<_> = printers.iter().filter_map(|p| p.model_id).collect();
+    models.sort();
+    models.dedup();
+    for model in models {
+        targets.push((
+            format!("model:{model}"),
+            names.target(JobTarget::Model(model)),
+        ));
+    }
+    for printer in &printers {
+        targets.push((format!("printer:{}", printer.id), printer.name.clone()));
+    }
+    choices(targets, chosen)
+}
+
 async fn new_job_page(
     state: &WebState,
     member: &InOrg,
@@ -896,31 +991,7 @@ async fn new_job_page(
         })
         .collect();
     let names = FleetNames::load(state, actor).await?;
-    let printers: Vec<&app::VisiblePrinter> = names
-        .printers
-        .iter()
-        .filter(|p| actor.may_on_printer(P::QueueSubmit, p.id))
-        .collect();
-    let mut targets = vec![("any".to_string(), "Any printer I may use".to_string())];
-    let mut sites: Vec<SiteId> = printers.iter().map(|p| p.site_id).collect();
-    sites.sort();
-    sites.dedup();
-    for site in sites {
-        targets.push((format!("site:{site}"), names.target(JobTarget::Site(site))));
-    }
-    let mut models: Vec<_> = printers.iter().filter_map(|p| p.model_id).collect();
-    models.sort();
-    models.dedup();
-    for model in models {
-        targets.push((
-            format!("model:{model}"),
-            names.target(JobTarget::Model(model)),
-        ));
-    }
-    for printer in &printers {
-        targets.push((format!("printer:{}", printer.id), printer.name.clone()));
-    }
-    let targets = choices(targets, &entered.target);
+    let targets = target_choices(actor, &names, &entered.target);
     let questions = app
         .jobs()
         .questions(actor)

@@ -477,6 +477,7 @@ pub(crate) fn notice(done: Option<&str>) -> String {
         Some("approved") => "The job was approved.",
         Some("rejected") => "The job was rejected.",
         Some("job-cancelled") => "The job was cancelled.",
+        Some("job-moved") => "The job was moved.",
         Some("sent-back") => "The job was sent back to its owner.",
         Some("decided") => "The jobs were decided; each one's outcome is below.",
         Some("reordered") => "The queue is in its new order.",

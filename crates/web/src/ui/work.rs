@@ -1,6 +1,7 @@
-//! The routes of the work pages: the queue's reordering, the approval inbox's other decisions,
-//! reprinting and copying a job's file, the library, slicing and invitations. Each is declared
-//! with what it requires, like every page (and checked by the same coverage test).
+//! The routes of the work pages: the queue's reordering, moving a job to another target, the
+//! approval inbox's other decisions, reprinting and copying a job's file, the library, slicing
+//! and invitations. Each is declared with what it requires, like every page (and checked by the
+//! same coverage test).
 
 use authz::Permission as P;
 
@@ -17,6 +18,12 @@ pub(crate) fn routes(routes: PlainRoutes) -> PlainRoutes {
             org(P::QueueReorder),
             "/orgs/{org_id}/jobs/{job_id}/reorder",
             jobs::reorder,
+        )
+        .post_also(
+            org(P::QueueMoveOwn),
+            &[P::QueueMoveAll],
+            "/orgs/{org_id}/jobs/{job_id}/move",
+            jobs::move_job,
         )
         .post(
             org(P::ApprovalReview),

@@ -526,6 +526,11 @@ macro_rules! job_query {
 job_query!(
     /// Which jobs a listing shows, a page at a time.
     JobListQuery {
+        /// Only jobs whose number, note, owner's name (or email, for those who see the
+        /// members) or file name (of the files the caller may see) holds this text, ignoring
+        /// case; `%` and `_` are plain characters.
+        #[param(max_length = 200)]
+        text: Option<String>,
         /// The `next_cursor` of the previous page of the same listing (any other value is
         /// refused).
         #[param(max_length = 100)]
@@ -562,6 +567,7 @@ impl JobExportQuery {
             site_id,
             from,
             to,
+            text: None,
             cursor: None,
             limit: None,
         }
@@ -591,6 +597,7 @@ impl JobListQuery {
             target,
             from: self.from.map(|t| t.0),
             to: self.to.map(|t| t.0),
+            text: self.text,
             cursor: self.cursor,
             limit: self.limit,
         })
