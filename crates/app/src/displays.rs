@@ -5,7 +5,7 @@
 //! refused at once.
 
 use authz::Permission;
-use domain::{Name, OrgId, Printer, PrinterId, SiteId};
+use domain::{DisplayLinkId, Name, OrgId, Printer, PrinterId, SiteId};
 use serde_json::json;
 
 use crate::App;
@@ -17,6 +17,10 @@ use crate::supervision::LiveStatus;
 use crate::unit_of_work::{Audit, Changes, Found};
 
 pub use store::DisplayLink;
+
+/// How stale a link's "last used" may get: a screen open all day writes it once a minute, not
+/// on every look.
+const TOUCH_EVERY_SECS: i64 = 60;
 
 /// A new link and its secret, shown only this once.
 #[derive(Debug)]
@@ -77,7 +81,11 @@ impl App {
     }
 
     /// Revokes a display link (`sites.manage`): screens showing it stop at once.
-    pub async fn revoke_display_link(&self, actor: &OrgActor, id: i64) -> AppResult<DisplayLink> {
+    pub async fn revoke_display_link(
+        &self,
+        actor: &OrgActor,
+        id: DisplayLinkId,
+    ) -> AppResult<DisplayLink> {
         let mut uow = self.begin(actor, Changes::Data).await?;
         uow.actor().require(Permission::SitesManage)?;
         let link = store::get_display_link(uow.conn(), actor.org(), id)
@@ -98,10 +106,26 @@ impl App {
         Ok(revoked)
     }
 
-    /// The live display link a secret opens; `None` for an unknown or revoked one.
+    /// The live display link a secret opens; `None` for an unknown or revoked one. Opening it
+    /// notes when it was last used (bookkeeping, not audited, as for API tokens).
     pub async fn display_link_for(&self, secret: &str) -> AppResult<Option<DisplayLink>> {
         let mut conn = self.store().read().await?;
-        Ok(store::find_display_link(&mut conn, &hash_secret(secret)).await?)
+        let found = store::find_display_link(&mut conn, &hash_secret(secret)).await?;
+        drop(conn);
+        let Some(mut link) = found else {
+            return Ok(None);
+        };
+        let now = self.now();
+        if link
+            .last_used_at
+            .is_none_or(|at| at.seconds_until(now) >= TOUCH_EVERY_SECS)
+        {
+            let mut uow = self.begin_unattributed().await?;
+            store::touch_display_link(uow.conn(), link.id, now).await?;
+            uow.commit().await?;
+            link.last_used_at = Some(now);
+        }
+        Ok(Some(link))
     }
 
     /// The printers of the link's site, in name order, with their live states: nothing of

@@ -97,7 +97,7 @@ pub use quotas::{
     DecideQuotaRequest, MemberUsage, NewCustomPeriod, QuotaLevel, Quotas, RequestQuota, UsageLine,
 };
 pub use reports::{
-    MAX_REPORT_DAYS, REPORT_CSV_HEADER, Report, ReportGroup, ReportQuery, ReportRow,
+    MAX_REPORT_DAYS, REPORT_CSV_HEADER, Report, ReportFilter, ReportGroup, ReportQuery, ReportRow,
 };
 pub use slicing::{
     LockView, LockedForYou, ProfileInput, SettingView, SettingsView, SlicerSettings, Slicing,

@@ -7,12 +7,16 @@
 //! (so workgroups' rows may add up to more than the organization's), and under "no workgroup"
 //! when its owner is in none. Per printer and printer model, a job not yet on a printer counts
 //! under "not printed yet".
+//!
+//! A report may be narrowed to the jobs of one site, member, workgroup, printer and printer
+//! model, any of them together: a job counts when it matches every filter given (a site,
+//! printer or model filter only matches jobs already on a printer).
 
 use std::collections::{BTreeMap, HashMap};
 
 use authz::Permission;
 use domain::quotas::{Calendar, QuotaPeriod, Usage};
-use domain::{Invalid, Timestamp};
+use domain::{Invalid, MemberId, PrinterId, PrinterModelId, SiteId, Timestamp, WorkgroupId};
 use serde_json::json;
 
 use crate::App;
@@ -53,6 +57,36 @@ pub struct ReportQuery {
     pub from: Option<Timestamp>,
     /// To (excluded); default: the end of the current month.
     pub to: Option<Timestamp>,
+    /// Only the jobs that match all of these.
+    pub only: ReportFilter,
+}
+
+/// Which jobs a report counts: those matching every filter given (none: all of them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReportFilter {
+    /// Jobs on a printer of this site.
+    pub site: Option<SiteId>,
+    /// Jobs of this member.
+    pub member: Option<MemberId>,
+    /// Jobs of the members of this workgroup.
+    pub workgroup: Option<WorkgroupId>,
+    /// Jobs on this printer.
+    pub printer: Option<PrinterId>,
+    /// Jobs on a printer of this model.
+    pub printer_model: Option<PrinterModelId>,
+}
+
+impl ReportFilter {
+    /// The filters given, as the audit records them.
+    fn summary(&self) -> serde_json::Value {
+        json!({
+            "site_id": self.site,
+            "member_id": self.member,
+            "workgroup_id": self.workgroup,
+            "printer_id": self.printer,
+            "printer_model_id": self.printer_model,
+        })
+    }
 }
 
 /// One row of a report.
@@ -119,20 +153,36 @@ impl App {
         let names = store::member_names(&mut conn, org).await?;
         let printers = store::list_printers(&mut conn, org).await?;
         let models = store::list_printer_models(&mut conn, org).await?;
-        let (groups, memberships) = if query.group_by == ReportGroup::Workgroup {
-            (
-                store::list_workgroups(&mut conn, org).await?,
-                store::workgroup_memberships(&mut conn, org).await?,
-            )
-        } else {
-            (Vec::new(), Vec::new())
-        };
+        let (groups, memberships) =
+            if query.group_by == ReportGroup::Workgroup || query.only.workgroup.is_some() {
+                (
+                    store::list_workgroups(&mut conn, org).await?,
+                    store::workgroup_memberships(&mut conn, org).await?,
+                )
+            } else {
+                (Vec::new(), Vec::new())
+            };
         drop(conn);
         let printer_of: HashMap<_, _> = printers.iter().map(|p| (p.id, p)).collect();
         let model_name: HashMap<_, _> = models.iter().map(|m| (m.id, m.name.clone())).collect();
         let group_name: HashMap<_, _> = groups.iter().map(|g| (g.id, g.name.clone())).collect();
+        let only = query.only;
+        let matches = |fact: &store::UsageFact| {
+            let printer = fact.printer_id.and_then(|p| printer_of.get(&p));
+            only.member.is_none_or(|m| m == fact.member_id)
+                && only
+                    .workgroup
+                    .is_none_or(|w| memberships.contains(&(w, fact.member_id)))
+                && only.printer.is_none_or(|p| fact.printer_id == Some(p))
+                && only
+                    .site
+                    .is_none_or(|s| printer.is_some_and(|p| p.site_id == s))
+                && only
+                    .printer_model
+                    .is_none_or(|m| printer.is_some_and(|p| p.model_id == Some(m)))
+        };
         let mut rows: BTreeMap<(Option<i64>, Option<i64>), ReportRow> = BTreeMap::new();
-        for fact in facts {
+        for fact in facts.iter().filter(|fact| matches(fact)) {
             let period_start = match query.period {
                 Some(period) => Some(
                     calendar
@@ -215,6 +265,7 @@ impl App {
         actor: &OrgActor,
         query: ReportQuery,
     ) -> AppResult<Vec<u8>> {
+        let only = query.only;
         let report = self.usage_report(actor, query).await?;
         let mut writer = csv::Writer::from_writer(Vec::new());
         writer
@@ -248,6 +299,7 @@ impl App {
                     "from": report.from.to_rfc3339(),
                     "to": report.to.to_rfc3339(),
                     "rows": report.rows.len(),
+                    "only": only.summary(),
                 }),
             ),
         );

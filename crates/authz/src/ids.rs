@@ -110,6 +110,7 @@ id_type! {
     LedgerEntryId => "ledger entry",
     SliceId => "slice",
     SlicerProfileId => "slicing profile",
+    DisplayLinkId => "display link",
 }
 
 #[cfg(test)]

@@ -178,6 +178,17 @@ async fn prepare_demo(base: &str, token: &str) -> String {
     assert_eq!(spare_file.status(), 201, "spare file");
     let id = spare_file.json::<Value>().await.unwrap()["id"].to_string();
     toml.push_str(&format!("spare_file = {{ values = [{id}] }}\n"));
+    // A display link for the revoking operation (its answer nests the link: `link.id`).
+    let display = http
+        .post(format!("{base}/api/v1/orgs/1/displays"))
+        .bearer_auth(token)
+        .json(&json!({ "site_id": 1, "name": "Spare screen" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(display.status(), 201, "spare display link");
+    let id = display.json::<Value>().await.unwrap()["link"]["id"].to_string();
+    toml.push_str(&format!("display = {{ values = [{id}] }}\n"));
     create("printer-groups", json!({ "name": "Printers under test" })).await;
     let mut printers = Vec::new();
     for n in 1..=2 {

@@ -1,7 +1,7 @@
 //! Wall display links: one site's printers on a screen, for whoever holds the link. Only
 //! hashes of their secrets are stored.
 
-use domain::{MemberId, OrgId, SiteId, Timestamp};
+use domain::{DisplayLinkId, MemberId, OrgId, SiteId, Timestamp};
 use sqlx::any::AnyRow;
 
 use crate::rows::{int, opt_ts, text, ts};
@@ -10,7 +10,7 @@ use crate::{Conn, StoreError};
 /// A display link, with the name of its site.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DisplayLink {
-    pub id: i64,
+    pub id: DisplayLinkId,
     pub org_id: OrgId,
     pub site_id: SiteId,
     pub site_name: String,
@@ -18,6 +18,8 @@ pub struct DisplayLink {
     pub created_by: MemberId,
     pub created_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
+    /// When a screen last opened it (kept to the minute); `None`: never.
+    pub last_used_at: Option<Timestamp>,
 }
 
 pub struct NewDisplayLink<'a> {
@@ -29,11 +31,11 @@ pub struct NewDisplayLink<'a> {
 }
 
 const LINK_SELECT: &str = "SELECT d.id, d.org_id, d.site_id, s.name AS site_name, d.name, \
-     d.created_by, d.created_at, d.revoked_at FROM display_links d JOIN sites s ON s.id = d.site_id";
+     d.created_by, d.created_at, d.revoked_at, d.last_used_at FROM display_links d JOIN sites s ON s.id = d.site_id";
 
 fn link_from_row(row: &AnyRow) -> Result<DisplayLink, StoreError> {
     Ok(DisplayLink {
-        id: int(row, "id")?,
+        id: DisplayLinkId(int(row, "id")?),
         org_id: OrgId(int(row, "org_id")?),
         site_id: SiteId(int(row, "site_id")?),
         site_name: text(row, "site_name")?,
@@ -41,6 +43,7 @@ fn link_from_row(row: &AnyRow) -> Result<DisplayLink, StoreError> {
         created_by: MemberId(int(row, "created_by")?),
         created_at: ts(row, "created_at")?,
         revoked_at: opt_ts(row, "revoked_at")?,
+        last_used_at: opt_ts(row, "last_used_at")?,
     })
 }
 
@@ -48,7 +51,7 @@ pub async fn insert_display_link(
     conn: &mut Conn,
     link: &NewDisplayLink<'_>,
     now: Timestamp,
-) -> Result<i64, StoreError> {
+) -> Result<DisplayLinkId, StoreError> {
     let row = sqlx::query(
         "INSERT INTO display_links (org_id, site_id, name, token_hash, created_by, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -61,7 +64,7 @@ pub async fn insert_display_link(
     .bind(now.micros())
     .fetch_one(&mut *conn)
     .await?;
-    int(&row, "id")
+    Ok(DisplayLinkId(int(&row, "id")?))
 }
 
 /// The organization's display links, newest first, revoked ones included.
@@ -81,13 +84,13 @@ pub async fn list_display_links(
 pub async fn get_display_link(
     conn: &mut Conn,
     org: OrgId,
-    id: i64,
+    id: DisplayLinkId,
 ) -> Result<Option<DisplayLink>, StoreError> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "{LINK_SELECT} WHERE d.org_id = $1 AND d.id = $2"
     )))
     .bind(org.get())
-    .bind(id)
+    .bind(id.get())
     .fetch_optional(&mut *conn)
     .await?;
     row.as_ref().map(link_from_row).transpose()
@@ -111,7 +114,7 @@ pub async fn find_display_link(
 pub async fn revoke_display_link(
     conn: &mut Conn,
     org: OrgId,
-    id: i64,
+    id: DisplayLinkId,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
@@ -120,10 +123,24 @@ pub async fn revoke_display_link(
     )
     .bind(now.micros())
     .bind(org.get())
-    .bind(id)
+    .bind(id.get())
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Notes that a screen opened the link now.
+pub async fn touch_display_link(
+    conn: &mut Conn,
+    id: DisplayLinkId,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE display_links SET last_used_at = $1 WHERE id = $2")
+        .bind(now.micros())
+        .bind(id.get())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// The largest picture a browser can show (PNG or JPEG) of the file a print is printing,

@@ -31,6 +31,7 @@ pub(crate) const SQLITE: &[(&str, &str)] = migrations!("sqlite":
     "0015_usage_buckets.sql",
     "0016_slicer_locks.sql",
     "0017_display_links.sql",
+    "0020_display_link_last_used.sql",
 );
 pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres":
     "0001_foundation.sql",
@@ -50,6 +51,7 @@ pub(crate) const POSTGRES: &[(&str, &str)] = migrations!("postgres":
     "0015_usage_buckets.sql",
     "0016_slicer_locks.sql",
     "0017_display_links.sql",
+    "0020_display_link_last_used.sql",
 );
 
 pub const MIGRATION_NAMES_SQLITE: fn() -> Vec<&'static str> =

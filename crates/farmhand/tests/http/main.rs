@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod authorization;
 mod dispatch;
+mod displays;
 mod files;
 mod fleet;
 mod instances;

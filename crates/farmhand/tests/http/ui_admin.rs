@@ -21,6 +21,7 @@ crate::on_both_backends!(
     a_rank_is_saved_only_after_its_preview_is_confirmed,
     ranks_are_created_cloned_reordered_and_deleted_through_forms,
     a_member_is_allowed_or_denied_one_permission_alone,
+    a_printer_model_s_estimator_settings_are_edited_on_its_page,
 );
 
 /// An organization with a site, a model and a printer, its owner signed in through the form,
@@ -1005,5 +1006,126 @@ async fn a_member_is_allowed_or_denied_one_permission_alone(server: &TestServer)
             .await
             .iter()
             .any(|a| a == "member.override")
+    );
+}
+
+/// The model's estimator settings as the API shows them.
+async fn motion_of(farm: &Farm) -> Value {
+    let (status, models) = farm
+        .owner
+        .get(&format!("/api/v1/orgs/{}/printer-models", farm.org))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{models}");
+    let model = models
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == farm.model);
+    model.unwrap()["motion"].clone()
+}
+
+async fn a_printer_model_s_estimator_settings_are_edited_on_its_page(server: &TestServer) {
+    let farm = farm(server, "Motion Lab", "motion.test").await;
+    let (org, page) = (farm.org, &farm.page);
+    // Set through the API: one shown on the page, one the page does not show.
+    let (status, body) = farm
+        .owner
+        .put(
+            &format!("/api/v1/orgs/{org}/printer-models/{}", farm.model),
+            json!({ "name": "Mini", "build_volume_mm": [180, 180, 180],
+                    "motion": { "print_acceleration": 900, "lookahead": 32 } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let path = format!("/orgs/{org}/manage/printer-models/{}", farm.model);
+    let html = text_of(server, page, &path).await;
+    assert!(!html.contains("edited through the API"), "{html}");
+    // The stored value in its field, the default it falls back to as the placeholder.
+    assert!(
+        html.contains(r#"id="motion-print_acceleration" name="motion.print_acceleration" value="900" placeholder="1250""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="motion.klipper.max_accel" value="" placeholder="3000""#),
+        "{html}"
+    );
+    let csrf = csrf_of(&html);
+    let base = |motion: &[(&str, &str)]| {
+        let mut fields: Vec<(String, String)> = [
+            ("name", "Mini"),
+            ("x", "180"),
+            ("y", "180"),
+            ("z", "180"),
+            ("nozzle", "0.4"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        fields.extend(motion.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        fields
+    };
+
+    // Bad values: the form again (422), each problem next to its field, nothing saved.
+    let bad = base(&[
+        ("motion.print_acceleration", "0"),
+        ("motion.max_jerk.Z", "fast"),
+        ("motion.klipper.minimum_cruise_ratio", "1.5"),
+        ("motion.travel_acceleration", "2000"),
+    ]);
+    let response = post_form(server, page, &path, &csrf, &bad).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    for (id, said) in [
+        ("motion-print_acceleration", "Must be a number above 0"),
+        ("motion-max_jerk-Z", "Must be a number such as"),
+        ("motion-klipper-minimum_cruise_ratio", "Must be"),
+    ] {
+        assert!(
+            html.contains(&format!(r#"aria-describedby="{id}-problem""#)),
+            "{id}: {html}"
+        );
+        let problem = format!(r#"<p class="problem" id="{id}-problem">{said}"#);
+        assert!(html.contains(&problem), "{problem}: {html}");
+    }
+    assert!(
+        !html.contains("motion-travel_acceleration-problem"),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="motion.travel_acceleration" value="2000""#),
+        "what was typed stays: {html}"
+    );
+    assert_eq!(
+        motion_of(&farm).await,
+        json!({ "print_acceleration": 900, "lookahead": 32 })
+    );
+
+    // Good values are saved through the same use case as the API, and audited.
+    let good = base(&[
+        ("motion.firmware", "klipper"),
+        ("motion.print_acceleration", ""),
+        ("motion.klipper.max_accel", "5000"),
+        ("motion.max_feedrate.Y", "250"),
+    ]);
+    let to = submitted(server, page, &path, &csrf, &good).await;
+    assert!(to.ends_with("?done=saved"), "{to}");
+    assert_eq!(
+        motion_of(&farm).await,
+        json!({
+            "firmware": "klipper",
+            "klipper": { "max_accel": 5000.0 },
+            "max_feedrate": [200.0, 250.0, 12.0, 120.0],
+            "lookahead": 32,
+        })
+    );
+    assert!(
+        audit_actions(&farm)
+            .await
+            .contains(&"printer_model.update".to_string())
+    );
+    let html = text_of(server, page, &path).await;
+    assert!(
+        html.contains(r#"<option value="klipper" selected>"#),
+        "{html}"
     );
 }

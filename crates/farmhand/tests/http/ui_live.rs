@@ -8,6 +8,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::{Client, PASSWORD, TestServer};
+
+const CUBE: &[u8] = include_bytes!("../../../app/fixtures/demo/calibration_cube.gcode");
 use crate::ui::{assert_page, browser, csrf_of, location, open, sign_in};
 
 crate::on_both_backends!(
@@ -15,6 +17,7 @@ crate::on_both_backends!(
     only_those_who_manage_sites_make_display_links,
     pages_are_compressed_and_never_repeat_their_form_token,
     usage_reports_draw_their_charts_and_the_audit_log_filters,
+    usage_report_filters_combine_and_the_export_follows_them,
 );
 
 /// A site with one simulated printer: (site ID, printer's API path, printer ID).
@@ -348,6 +351,17 @@ async fn pages_are_compressed_and_never_repeat_their_form_token(server: &TestSer
     assert!(sign_in_page.headers().get("content-encoding").is_none());
 }
 
+/// The report page's CSV export link, as a browser follows it (the template writes `&` as
+/// `&#38;`).
+fn csv_link(html: &str) -> String {
+    html.split("href=\"")
+        .filter_map(|rest| rest.split('"').next())
+        .find(|href| href.contains("usage.csv"))
+        .expect("the CSV export link")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+}
+
 async fn usage_reports_draw_their_charts_and_the_audit_log_filters(server: &TestServer) {
     let (org, owner) = server
         .org_with_owner("Report Lab", "owner@report.test")
@@ -374,12 +388,7 @@ async fn usage_reports_draw_their_charts_and_the_audit_log_filters(server: &Test
         "{html}"
     );
     // The CSV export the page links works for the same session.
-    let csv_path = html
-        .split("href=\"")
-        .filter_map(|rest| rest.split('"').next())
-        .find(|href| href.contains("usage.csv"))
-        .unwrap()
-        .replace("&amp;", "&");
+    let csv_path = csv_link(&html);
     let csv = open(server, &web, &csv_path).await;
     assert_eq!(csv.status(), StatusCode::OK, "{csv_path}");
     assert!(csv.text().await.unwrap().starts_with("group,id,name"));
@@ -388,7 +397,7 @@ async fn usage_reports_draw_their_charts_and_the_audit_log_filters(server: &Test
     let one = open(
         server,
         &web,
-        &format!("/orgs/{org}/reports?subject=printer:{printer}&period=week&from=2026-01-01&to=2026-03-31"),
+        &format!("/orgs/{org}/reports?printer={printer}&period=week&from=2026-01-01&to=2026-03-31"),
     )
     .await;
     assert_eq!(one.status(), StatusCode::OK);
@@ -402,7 +411,7 @@ async fn usage_reports_draw_their_charts_and_the_audit_log_filters(server: &Test
     for query in [
         "from=yesterday",
         "period=fortnight",
-        "subject=galaxy:1",
+        "printer=galaxy",
         "from=2026-05-01&to=2026-01-01",
     ] {
         let bad = open(server, &web, &format!("/orgs/{org}/reports?{query}")).await;
@@ -448,5 +457,197 @@ async fn usage_reports_draw_their_charts_and_the_audit_log_filters(server: &Test
             .await
             .unwrap()
             .contains("billing.view_reports")
+    );
+}
+
+/// A printer on a site and of a model, idle: its ID.
+async fn printer_of(
+    server: &TestServer,
+    owner: &Client,
+    org: i64,
+    name: &str,
+    at: (&Value, &Value),
+) -> i64 {
+    let (site, model) = at;
+    let (status, printer) = owner
+        .post(
+            &format!("/api/v1/orgs/{org}/printers"),
+            json!({ "name": name, "site_id": site["id"], "model_id": model["id"],
+                    "settings": { "speed": 1.0 } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{printer}");
+    let path = format!("/api/v1/orgs/{org}/printers/{}", printer["id"]);
+    server
+        .wait_for(owner, &path, "idle", |l: &Value| l["state"] == "idle")
+        .await;
+    printer["id"].as_i64().unwrap()
+}
+
+/// Submits the cube to one printer as `who` and drives dispatch until it is on it.
+async fn printed_on(server: &TestServer, who: &Client, org: i64, printer: i64) {
+    let response = who
+        .raw_post(
+            &format!("/api/v1/orgs/{org}/files?name=cube.gcode"),
+            CUBE.to_vec(),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let file: Value = response.json().await.unwrap();
+    let (status, job) = who
+        .post(
+            &format!("/api/v1/orgs/{org}/jobs"),
+            json!({ "file_id": file["id"], "target": { "printer_id": printer } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let _ = server
+            .app()
+            .observe_printer_now(domain::PrinterId(printer))
+            .await;
+        server.app().dispatch_once().await.unwrap();
+        let (_, seen) = who
+            .get(&format!("/api/v1/orgs/{org}/jobs/{}", job["id"]))
+            .await;
+        if seen["printer_id"] == printer && seen["state"] != "queued" {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never dispatched: {seen}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The number of jobs the report page counts.
+fn jobs_on(html: &str) -> i64 {
+    let marker = "<dd data-field=\"jobs\">";
+    let start = html.find(marker).expect("the jobs figure") + marker.len();
+    html[start..].split('<').next().unwrap().parse().unwrap()
+}
+
+async fn usage_report_filters_combine_and_the_export_follows_them(server: &TestServer) {
+    let (org, owner) = server
+        .org_with_owner("Filter Lab", "owner@filter.test")
+        .await;
+    let api = |rest: &str| format!("/api/v1/orgs/{org}/{rest}");
+    let mut made = Vec::new();
+    for (path, name) in [
+        ("sites", "North"),
+        ("sites", "South"),
+        ("printer-models", "Mini"),
+        ("printer-models", "Maxi"),
+    ] {
+        let (status, body) = owner.post(&api(path), json!({ "name": name })).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        made.push(body);
+    }
+    let [north, south, mini, maxi] = &made[..] else {
+        unreachable!()
+    };
+    let north_mini = printer_of(server, &owner, org, "North Mini", (north, mini)).await;
+    let north_maxi = printer_of(server, &owner, org, "North Maxi", (north, maxi)).await;
+    let south_mini = printer_of(server, &owner, org, "South Mini", (south, mini)).await;
+    let (member, member_id) = server
+        .member(&owner, org, "Member", "member@filter.test")
+        .await;
+    printed_on(server, &member, org, north_mini).await;
+    printed_on(server, &owner, org, north_maxi).await;
+    printed_on(server, &member, org, south_mini).await;
+
+    let web = browser();
+    sign_in(server, &web, "owner@filter.test", PASSWORD).await;
+    let report = |query: String| {
+        let web = web.clone();
+        async move {
+            let page = open(server, &web, &format!("/orgs/{org}/reports?{query}")).await;
+            assert_eq!(page.status(), StatusCode::OK, "{query}");
+            page.text().await.unwrap()
+        }
+    };
+    let everyone = report(String::new()).await;
+    assert_eq!(jobs_on(&everyone), 3);
+    // Each filter is its own select (of what there is: no workgroups here), "any" first.
+    assert!(!everyone.contains("id=\"workgroup\""), "{everyone}");
+    for name in ["site", "member", "printer", "model"] {
+        assert!(
+            everyone.contains(&format!("<select id=\"{name}\" name=\"{name}\">")),
+            "{name}: {everyone}"
+        );
+    }
+    let (north, south) = (north["id"].as_i64().unwrap(), south["id"].as_i64().unwrap());
+    let (mini, maxi) = (mini["id"].as_i64().unwrap(), maxi["id"].as_i64().unwrap());
+    // Filters combine: each one narrows what the others let through.
+    assert_eq!(jobs_on(&report(format!("site={north}")).await), 2);
+    let north_member = report(format!("site={north}&member={member_id}&per=printer")).await;
+    assert_eq!(jobs_on(&north_member), 1);
+    assert!(
+        north_member.contains("<td>North Mini</td>"),
+        "{north_member}"
+    );
+    assert!(
+        !north_member.contains("<td>North Maxi</td>"),
+        "{north_member}"
+    );
+    assert!(
+        !north_member.contains("<td>South Mini</td>"),
+        "{north_member}"
+    );
+    // The chosen filters stay chosen.
+    assert!(
+        north_member.contains(&format!(
+            "<option value=\"{north}\" selected>North</option>"
+        )),
+        "{north_member}"
+    );
+    assert!(
+        north_member.contains(&format!("<option value=\"{member_id}\" selected>")),
+        "{north_member}"
+    );
+    assert_eq!(
+        jobs_on(&report(format!("model={mini}&member={member_id}")).await),
+        2
+    );
+    assert_eq!(
+        jobs_on(&report(format!("site={south}&model={mini}")).await),
+        1
+    );
+    let none = report(format!("site={north}&member={member_id}&model={maxi}")).await;
+    assert_eq!(jobs_on(&none), 0);
+    assert!(none.contains("No use in this period."), "{none}");
+
+    // The export the page links follows the same filters.
+    let csv_path = csv_link(&north_member);
+    assert!(csv_path.contains(&format!("site_id={north}")), "{csv_path}");
+    assert!(
+        csv_path.contains(&format!("member_id={member_id}")),
+        "{csv_path}"
+    );
+    let csv = open(server, &web, &csv_path).await;
+    assert_eq!(csv.status(), StatusCode::OK, "{csv_path}");
+    let csv = csv.text().await.unwrap();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{csv}");
+    assert!(
+        rows[0].starts_with(&format!("printer,{north_mini},North Mini,")),
+        "{csv}"
+    );
+
+    // A filter that is not from the list is said in words.
+    let bad = open(
+        server,
+        &web,
+        &format!("/orgs/{org}/reports?site={north}&member=someone"),
+    )
+    .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.text()
+            .await
+            .unwrap()
+            .contains("Choose the member from the list.")
     );
 }

@@ -6,6 +6,7 @@ mod access;
 mod audit;
 pub(crate) mod auth;
 mod billing;
+mod displays;
 pub mod errors;
 mod files;
 mod fleet;
@@ -90,6 +91,7 @@ pub struct ErrorDetail {
         (name = "files", description = "The file library: uploads, analysis, thumbnails and library projects"),
         (name = "quotas", description = "Allowances of the organization, workgroups and members; usage; custom periods; quota requests"),
         (name = "billing", description = "Balances and their ledger, prices, billing settings"),
+        (name = "displays", description = "Wall display links: one site's printers live on a screen"),
         (name = "slicing", description = "Slicing models on the server with PrusaSlicer: slices, the settings your rank may change, the organization's slicing profiles"),
     )
 )]
@@ -241,6 +243,7 @@ pub fn routes() -> (Router<WebState>, OpenApi, Vec<Declaration>, Vec<String>) {
     let api = quotas::routes(api);
     let api = billing::routes(api);
     let api = slicing::routes(api);
+    let api = displays::routes(api);
     api.finish()
 }
 

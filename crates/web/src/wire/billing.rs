@@ -5,7 +5,9 @@ use domain::money as m;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::ids::{JobId, LedgerEntryId, MemberId, PrinterModelId, Timestamp};
+use super::ids::{
+    JobId, LedgerEntryId, MemberId, PrinterId, PrinterModelId, SiteId, Timestamp, WorkgroupId,
+};
 
 /// A member's money.
 #[derive(Debug, Serialize, ToSchema)]
@@ -463,6 +465,17 @@ pub struct ReportQuery {
     /// To (RFC 3339, excluded; not before `from`, at most 400 days after it); default: the end
     /// of the current month.
     pub to: Option<Timestamp>,
+    /// Only jobs on a printer of this site.
+    pub site_id: Option<SiteId>,
+    /// Only this member's jobs.
+    pub member_id: Option<MemberId>,
+    /// Only the jobs of this workgroup's members.
+    pub workgroup_id: Option<WorkgroupId>,
+    /// Only jobs on this printer.
+    pub printer_id: Option<PrinterId>,
+    /// Only jobs on a printer of this model. Filters combine: a job counts when it matches
+    /// every one given.
+    pub printer_model_id: Option<PrinterModelId>,
 }
 
 impl From<ReportQuery> for app::ReportQuery {
@@ -472,12 +485,24 @@ impl From<ReportQuery> for app::ReportQuery {
             period,
             from,
             to,
+            site_id,
+            member_id,
+            workgroup_id,
+            printer_id,
+            printer_model_id,
         } = query;
         app::ReportQuery {
             group_by: group_by.into(),
             period: period.map(|p| super::quotas::Period::Calendar(p).into()),
             from: from.map(Into::into),
             to: to.map(Into::into),
+            only: app::ReportFilter {
+                site: site_id.map(Into::into),
+                member: member_id.map(Into::into),
+                workgroup: workgroup_id.map(Into::into),
+                printer: printer_id.map(Into::into),
+                printer_model: printer_model_id.map(Into::into),
+            },
         }
     }
 }

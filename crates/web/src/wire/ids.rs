@@ -67,6 +67,7 @@ wire_id! {
     LedgerEntryId => "ledger entry",
     SliceId => "slice",
     SlicerProfileId => "slicing profile",
+    DisplayLinkId => "display link",
 }
 
 /// A point in time with microsecond precision, stored as microseconds since the Unix epoch so

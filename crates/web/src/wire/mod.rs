@@ -21,6 +21,7 @@ pub mod access;
 pub mod audit;
 pub mod billing;
 pub mod control;
+pub mod displays;
 pub mod files;
 pub mod fleet;
 pub mod identity;

@@ -1,5 +1,7 @@
 //! The fleet: printers, printer models, printer groups, sites and printer access grants.
 
+use std::collections::BTreeMap;
+
 use askama::Template;
 use authz::{AccessLevel, Permission as P};
 use axum::extract::{Path, Query, Request, State};
@@ -11,6 +13,7 @@ use domain::{
 use serde::Deserialize;
 
 use super::members::Option_;
+use super::motion::{self, MotionForm};
 use super::{Done, Page, back_to, checked_fields, framed, given, id_of};
 use crate::WebState;
 use crate::routes::{PlainRoutes, Requires};
@@ -468,7 +471,7 @@ async fn models(State(state): State<WebState>, member: InOrg, Query(done): Query
     Ok(render(StatusCode::OK, &page))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 struct ModelForm {
     name: String,
     #[serde(default)]
@@ -486,6 +489,9 @@ struct ModelForm {
     materials: String,
     #[serde(default)]
     hourly_rate: String,
+    /// The estimator's settings (`motion.…`, see [`super::motion`]), and the form token.
+    #[serde(flatten)]
+    rest: BTreeMap<String, String>,
 }
 
 fn decimal(label: &str, text: &str, default: f64) -> Result<f64, UiError> {
@@ -554,12 +560,15 @@ struct ModelPage {
     id: i64,
     name: String,
     description: String,
-    x: f64,
-    y: f64,
-    z: f64,
-    nozzle: f64,
+    x: String,
+    y: String,
+    z: String,
+    nozzle: String,
     materials: String,
     hourly_rate: String,
+    motion: MotionForm,
+    /// What kept the form from being saved, when it is not one estimator setting's.
+    problem: String,
     may_edit: bool,
     may_remove: bool,
     notice: &'static str,
@@ -585,12 +594,14 @@ async fn model_page(
         org_id: member.actor.org().get(),
         id: id.get(),
         description: model.description,
-        x: model.build_volume_mm[0],
-        y: model.build_volume_mm[1],
-        z: model.build_volume_mm[2],
-        nozzle: model.nozzle_diameter_mm,
+        x: model.build_volume_mm[0].to_string(),
+        y: model.build_volume_mm[1].to_string(),
+        z: model.build_volume_mm[2].to_string(),
+        nozzle: model.nozzle_diameter_mm.to_string(),
         materials: model.materials.join(", "),
         hourly_rate: super::settings::money_field(model.hourly_rate_minor, &currency),
+        motion: motion::shown(model.motion.as_object().unwrap_or(&Default::default())),
+        problem: String::new(),
         name: model.name,
         may_edit: member.actor.holds(P::PrinterModelsEdit),
         may_remove: member.actor.holds(P::PrinterModelsRemove),
@@ -618,16 +629,58 @@ async fn update_model(
         .into_iter()
         .find(|m| m.id == id)
         .ok_or(UiError::NotFound)?;
-    // The estimator's motion limits are kept as they are (the API edits them).
-    let motion = current.motion.as_object().cloned().unwrap_or_default();
-    let input = model_input(&state, &member, form, motion).await?;
-    let updated = fleet.update_printer_model(&member.actor, id, input).await;
-    updated.map_err(framed(&member))?;
-    Ok(back_to(
-        &member,
-        &format!("printer-models/{}", id.get()),
-        "saved",
-    ))
+    let stored = current.motion.as_object().cloned().unwrap_or_default();
+    let (shown, motion) = motion::read(&stored, &form.rest);
+    let Some(motion) = motion else {
+        return model_again(&member, current.name, id, form, shown, String::new());
+    };
+    let input = model_input(&state, &member, form.clone(), motion).await?;
+    match fleet.update_printer_model(&member.actor, id, input).await {
+        Ok(_) => Ok(back_to(
+            &member,
+            &format!("printer-models/{}", id.get()),
+            "saved",
+        )),
+        Err(app::AppError::Invalid(invalid)) => {
+            let problem = format!(
+                "The {} {}.",
+                invalid.field.replace('_', " "),
+                invalid.message
+            );
+            model_again(&member, current.name, id, form, shown, problem)
+        }
+        Err(other) => Err(framed(&member)(other)),
+    }
+}
+
+/// The model's form again, as it was sent, with what is wrong (422).
+fn model_again(
+    member: &InOrg,
+    title: String,
+    id: PrinterModelId,
+    form: ModelForm,
+    motion: MotionForm,
+    problem: String,
+) -> Page {
+    let page = ModelPage {
+        layout: Layout::in_org(member, &title, "manage"),
+        org_id: member.actor.org().get(),
+        id: id.get(),
+        name: form.name,
+        description: form.description,
+        x: form.x,
+        y: form.y,
+        z: form.z,
+        nozzle: form.nozzle,
+        materials: form.materials,
+        hourly_rate: form.hourly_rate,
+        motion,
+        problem,
+        may_edit: true,
+        may_remove: member.actor.holds(P::PrinterModelsRemove),
+        notice: "",
+    };
+    Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
 async fn delete_model(

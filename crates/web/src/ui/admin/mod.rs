@@ -5,6 +5,7 @@
 
 mod fleet;
 mod members;
+mod motion;
 mod ranks;
 mod settings;
 

@@ -12,7 +12,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
-use domain::{PrinterId, SiteId};
+use domain::{DisplayLinkId, PrinterId, SiteId};
 use futures::Stream;
 use serde::Deserialize;
 
@@ -56,6 +56,7 @@ struct LinkLine {
     name: String,
     site: String,
     created: String,
+    last_used: String,
     revoked: String,
 }
 
@@ -90,10 +91,11 @@ async fn links_page(state: &WebState, member: &InOrg) -> Result<LinksPage, UiErr
 
 fn link_line(link: DisplayLink) -> LinkLine {
     LinkLine {
-        id: link.id,
+        id: link.id.get(),
         name: link.name,
         site: link.site_name,
         created: views::when(link.created_at),
+        last_used: link.last_used_at.map(views::when).unwrap_or_default(),
         revoked: link.revoked_at.map(views::when).unwrap_or_default(),
     }
 }
@@ -171,7 +173,7 @@ pub(crate) async fn revoke(
     request: Request,
 ) -> Page {
     let NoFields {} = checked_form(&member.viewer, request).await?;
-    let id = id.parse::<i64>().map_err(|_| UiError::NotFound)?;
+    let id = id.parse::<DisplayLinkId>().map_err(|_| UiError::NotFound)?;
     if let Err(error) = state.app.revoke_display_link(&member.actor, id).await {
         return Err(UiError::from(error).framed(&member));
     }

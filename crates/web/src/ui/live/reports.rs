@@ -1,17 +1,18 @@
 //! Usage reports: spend and printing hours over time and each printer's utilisation, drawn
-//! as server-rendered SVG from the reports use case, filtered by period and by a member,
-//! workgroup, printer or printer model, with the table of figures and its CSV export.
+//! as server-rendered SVG from the reports use case, filtered by period and by any of a site,
+//! member, workgroup, printer and printer model together, with the table of figures and its
+//! CSV export (which follows the same filters).
 
 use std::collections::{BTreeMap, HashMap};
 
-use app::{AppError, ReportGroup, ReportQuery};
+use app::{AppError, ReportFilter, ReportGroup, ReportQuery};
 use askama::Template;
 use authz::Permission as P;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use domain::Timestamp;
 use domain::quotas::{Calendar, QuotaPeriod, Usage, format_money};
+use domain::{MemberId, PrinterId, PrinterModelId, SiteId, Timestamp, WorkgroupId};
 use serde::Deserialize;
 
 use super::charts::{self, Chart};
@@ -36,12 +37,18 @@ pub(crate) struct ReportFilters {
     /// Bars per `day`, `week` or `month`.
     #[serde(default)]
     period: String,
-    /// Whose use: empty for everyone, or `member:ID`, `workgroup:ID`, `printer:ID`,
-    /// `printer_model:ID`.
+    /// Each filter an ID, or empty for any; they combine (a job counts when it matches all).
     #[serde(default)]
-    subject: String,
-    /// The table's rows when looking at everyone: `member`, `workgroup`, `printer`,
-    /// `printer_model`.
+    site: String,
+    #[serde(default)]
+    member: String,
+    #[serde(default)]
+    workgroup: String,
+    #[serde(default)]
+    printer: String,
+    #[serde(default)]
+    model: String,
+    /// The table's rows: `member`, `workgroup`, `printer`, `printer_model`.
     #[serde(default)]
     per: String,
 }
@@ -55,14 +62,18 @@ struct ReportsPage {
     to: String,
     period: &'static str,
     per: &'static str,
-    choices: Vec<ChoiceGroup>,
+    selects: Vec<FilterSelect>,
     problem: String,
     /// Empty when a problem kept the report from being made.
     report: Option<Figures>,
 }
 
-struct ChoiceGroup {
+/// One filter of the form: a select of what the viewer may list, "any" first.
+struct FilterSelect {
+    /// The query parameter.
+    name: &'static str,
     label: &'static str,
+    any: &'static str,
     options: Vec<Choice>,
 }
 
@@ -123,16 +134,25 @@ fn period_key(period: QuotaPeriod) -> &'static str {
     }
 }
 
-/// `member:12` and the like; `None` for everyone.
-fn parse_subject(text: &str) -> Result<Option<(ReportGroup, i64)>, String> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(None);
+/// One filter's ID; empty is "any".
+fn filter_id<T: std::str::FromStr>(text: &str, what: &str) -> Result<Option<T>, String> {
+    match text.trim() {
+        "" => Ok(None),
+        text => text
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("Choose the {what} from the list.")),
     }
-    text.split_once(':')
-        .and_then(|(kind, id)| Some((group_key(kind)?, id.parse::<i64>().ok()?)))
-        .map(Some)
-        .ok_or_else(|| "Choose whose use to show from the list.".to_string())
+}
+
+fn parse_only(filters: &ReportFilters) -> Result<ReportFilter, String> {
+    Ok(ReportFilter {
+        site: filter_id::<SiteId>(&filters.site, "site")?,
+        member: filter_id::<MemberId>(&filters.member, "member")?,
+        workgroup: filter_id::<WorkgroupId>(&filters.workgroup, "workgroup")?,
+        printer: filter_id::<PrinterId>(&filters.printer, "printer")?,
+        printer_model: filter_id::<PrinterModelId>(&filters.model, "printer model")?,
+    })
 }
 
 fn hours(seconds: i64) -> String {
@@ -145,7 +165,7 @@ struct Asked {
     from: Timestamp,
     to: Timestamp,
     period: QuotaPeriod,
-    subject: Option<(ReportGroup, i64)>,
+    only: ReportFilter,
     per: ReportGroup,
 }
 
@@ -181,80 +201,95 @@ fn read_filters(
         "month" => QuotaPeriod::Month,
         _ => return Err("Choose bars per day, week or month.".into()),
     };
-    let subject = parse_subject(&filters.subject)?;
-    let per = match (subject, filters.per.trim()) {
-        (Some((group, _)), _) => group,
-        (None, "") => ReportGroup::Member,
-        (None, text) => group_key(text).ok_or("Choose what the table's rows are per.")?,
+    let only = parse_only(filters)?;
+    let per = match filters.per.trim() {
+        "" => ReportGroup::Member,
+        text => group_key(text).ok_or("Choose what the table's rows are per.")?,
     };
     Ok(Asked {
         from,
         to,
         period,
-        subject,
+        only,
         per,
     })
 }
 
-/// Whom the filter may pick: the members, workgroups, printers and models the viewer may
-/// list (each list only with its permission).
-async fn choices(
+/// What the filters may pick: the sites, members, workgroups, printers and models the viewer
+/// may list (each select only with its permission).
+async fn selects(
     state: &WebState,
     member: &InOrg,
-    subject: &str,
-) -> Result<Vec<ChoiceGroup>, UiError> {
+    filters: &ReportFilters,
+) -> Result<Vec<FilterSelect>, UiError> {
     let actor = &member.actor;
     let app = &state.app;
-    let option = |kind: &str, id: i64, name: String| {
-        let value = format!("{kind}:{id}");
-        Choice {
-            selected: value == subject.trim(),
-            value,
-            name,
-        }
+    let select = |name, label, any, chosen: &str, options: Vec<(i64, String)>| FilterSelect {
+        name,
+        label,
+        any,
+        options: options
+            .into_iter()
+            .map(|(id, name)| Choice {
+                selected: id.to_string() == chosen.trim(),
+                value: id.to_string(),
+                name,
+            })
+            .collect(),
     };
-    let mut groups = Vec::new();
+    let mut selects = Vec::new();
+    if actor.holds(P::SitesView) {
+        let sites = app.people().list_sites(actor).await?;
+        let sites = sites.into_iter().map(|s| (s.id.get(), s.name)).collect();
+        selects.push(select("site", "Site", "Any site", &filters.site, sites));
+    }
     if actor.holds(P::MembersView) {
         let mut members = app.people().list_members(actor).await?;
         members.sort_by_key(|m| m.name.to_lowercase());
-        groups.push(ChoiceGroup {
-            label: "Members",
-            options: members
-                .into_iter()
-                .map(|m| option("member", m.id.get(), m.name))
-                .collect(),
-        });
+        let members = members.into_iter().map(|m| (m.id.get(), m.name)).collect();
+        selects.push(select(
+            "member",
+            "Member",
+            "Anyone",
+            &filters.member,
+            members,
+        ));
     }
     if actor.holds(P::WorkgroupsView) {
         let workgroups = app.people().list_workgroups(actor).await?;
-        groups.push(ChoiceGroup {
-            label: "Workgroups",
-            options: workgroups
-                .into_iter()
-                .map(|w| option("workgroup", w.id.get(), w.name))
-                .collect(),
-        });
+        let workgroups = workgroups.into_iter().map(|w| (w.id.get(), w.name));
+        let chosen = &filters.workgroup;
+        let any = "Any workgroup";
+        selects.push(select(
+            "workgroup",
+            "Workgroup",
+            any,
+            chosen,
+            workgroups.collect(),
+        ));
     }
     if actor.holds(P::PrintersView) {
         let printers = app.fleet().all_visible_printers(actor).await?;
-        groups.push(ChoiceGroup {
-            label: "Printers",
-            options: printers
-                .into_iter()
-                .map(|p| option("printer", p.id.get(), p.name))
-                .collect(),
-        });
+        let printers = printers.into_iter().map(|p| (p.id.get(), p.name)).collect();
+        selects.push(select(
+            "printer",
+            "Printer",
+            "Any printer",
+            &filters.printer,
+            printers,
+        ));
         let models = app.fleet().list_printer_models(actor).await?;
-        groups.push(ChoiceGroup {
-            label: "Printer models",
-            options: models
-                .into_iter()
-                .map(|m| option("printer_model", m.id.get(), m.name))
-                .collect(),
-        });
+        let models = models.into_iter().map(|m| (m.id.get(), m.name)).collect();
+        selects.push(select(
+            "model",
+            "Printer model",
+            "Any model",
+            &filters.model,
+            models,
+        ));
     }
-    groups.retain(|g| !g.options.is_empty());
-    Ok(groups)
+    selects.retain(|s| !s.options.is_empty());
+    Ok(selects)
 }
 
 /// The usage report page (`billing.view_reports`).
@@ -271,7 +306,7 @@ pub(crate) async fn usage(
         .await
         .map_err(framed)?;
     let calendar = Calendar::or_utc(&org.time_zone);
-    let choices = choices(&state, &member, &filters.subject)
+    let selects = selects(&state, &member, &filters)
         .await
         .map_err(|e| e.framed(&member))?;
     let mut page = ReportsPage {
@@ -281,7 +316,7 @@ pub(crate) async fn usage(
         to: filters.to.trim().to_string(),
         period: "day",
         per: "member",
-        choices,
+        selects,
         problem: String::new(),
         report: None,
     };
@@ -318,14 +353,6 @@ pub(crate) async fn usage(
     }
 }
 
-/// Whether a report row is the chosen subject's (every row when there is none).
-fn chosen(subject: Option<(ReportGroup, i64)>, group: ReportGroup, id: Option<i64>) -> bool {
-    match subject {
-        None => true,
-        Some((kind, wanted)) => kind != group || id == Some(wanted),
-    }
-}
-
 fn add(total: &mut Usage, more: &Usage) {
     total.prints = total.prints.saturating_add(more.prints);
     total.seconds = total.seconds.saturating_add(more.seconds);
@@ -347,14 +374,11 @@ async fn figures(
         period,
         from: Some(asked.from),
         to: Some(asked.to),
+        only: asked.only,
     };
-    // Over time: per member unless a workgroup, printer or model is chosen, so that each job
-    // counts once.
-    let over_time_group = asked
-        .subject
-        .map_or(ReportGroup::Member, |(group, _)| group);
+    // Over time: per member, so that each job counts once.
     let timeline = app
-        .usage_report(actor, query(over_time_group, Some(asked.period)))
+        .usage_report(actor, query(ReportGroup::Member, Some(asked.period)))
         .await?;
     let mut buckets: BTreeMap<i64, Usage> = BTreeMap::new();
     let mut start = calendar
@@ -370,9 +394,6 @@ async fn figures(
     }
     let mut jobs = 0;
     for row in &timeline.rows {
-        if !chosen(asked.subject, over_time_group, row.id) {
-            continue;
-        }
         jobs += row.jobs;
         if let Some(at) = row.period_start {
             add(buckets.entry(at.micros()).or_default(), &row.usage);
@@ -409,21 +430,11 @@ async fn figures(
     let per_what = period_key(asked.period);
 
     let table = app.usage_report(actor, query(asked.per, None)).await?;
-    let mut table_rows: Vec<_> = table
-        .rows
-        .into_iter()
-        .filter(|row| chosen(asked.subject, asked.per, row.id))
-        .collect();
+    let mut table_rows = table.rows;
     table_rows.sort_by_key(|row| std::cmp::Reverse(row.usage.cost_minor));
 
     let utilisation = utilisation(state, member, asked).await?;
-    let csv = serde_urlencoded::to_string([
-        ("group_by", asked.per.key()),
-        ("period", per_what),
-        ("from", asked.from.to_rfc3339().as_str()),
-        ("to", asked.to.to_rfc3339().as_str()),
-    ])
-    .unwrap_or_default();
+    let csv = serde_urlencoded::to_string(csv_query(asked, per_what)).unwrap_or_default();
     Ok(Figures {
         time_zone: timeline.time_zone.clone(),
         spend: money(total.cost_minor),
@@ -460,8 +471,35 @@ async fn figures(
     })
 }
 
-/// Each printer's printing hours as a share of the period's hours (every member's jobs; only
-/// the chosen printer, or the chosen model's printers, when one is chosen).
+/// The CSV export's query: the page's stretch, rows and filters, as the API names them.
+fn csv_query(asked: &Asked, period: &str) -> Vec<(&'static str, String)> {
+    let only = asked.only;
+    let mut query = vec![
+        ("group_by", asked.per.key().to_string()),
+        ("period", period.to_string()),
+        ("from", asked.from.to_rfc3339()),
+        ("to", asked.to.to_rfc3339()),
+    ];
+    let filters = [
+        ("site_id", only.site.map(SiteId::get)),
+        ("member_id", only.member.map(MemberId::get)),
+        ("workgroup_id", only.workgroup.map(WorkgroupId::get)),
+        ("printer_id", only.printer.map(PrinterId::get)),
+        (
+            "printer_model_id",
+            only.printer_model.map(PrinterModelId::get),
+        ),
+    ];
+    query.extend(
+        filters
+            .into_iter()
+            .filter_map(|(key, id)| Some((key, id?.to_string()))),
+    );
+    query
+}
+
+/// Each printer's printing hours as a share of the period's hours, counting only the jobs the
+/// filters let through, for the printers of the chosen site, printer and model.
 async fn utilisation(state: &WebState, member: &InOrg, asked: &Asked) -> Result<Chart, AppError> {
     let actor = &member.actor;
     let report = state
@@ -473,6 +511,7 @@ async fn utilisation(state: &WebState, member: &InOrg, asked: &Asked) -> Result<
                 period: None,
                 from: Some(asked.from),
                 to: Some(asked.to),
+                only: asked.only,
             },
         )
         .await?;
@@ -489,10 +528,11 @@ async fn utilisation(state: &WebState, member: &InOrg, asked: &Asked) -> Result<
     let span = asked.from.seconds_until(asked.to).max(1) as f64;
     let mut rows: Vec<(String, f64, String)> = printers
         .into_iter()
-        .filter(|p| match asked.subject {
-            Some((ReportGroup::Printer, id)) => p.id.get() == id,
-            Some((ReportGroup::PrinterModel, id)) => p.model_id.is_some_and(|m| m.get() == id),
-            _ => true,
+        .filter(|p| {
+            let only = asked.only;
+            only.printer.is_none_or(|id| p.id == id)
+                && only.site.is_none_or(|id| p.site_id == id)
+                && only.printer_model.is_none_or(|id| p.model_id == Some(id))
         })
         .map(|p| {
             let share = seconds.get(&p.id.get()).copied().unwrap_or(0) as f64 / span;
@@ -508,15 +548,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn subjects_are_a_kind_and_a_number() {
-        assert_eq!(parse_subject(""), Ok(None));
-        assert_eq!(
-            parse_subject("printer:4").map(|s| s.map(|(g, id)| (g.key(), id))),
-            Ok(Some(("printer", 4)))
-        );
-        assert!(parse_subject("printer").is_err());
-        assert!(parse_subject("galaxy:4").is_err());
-        assert!(parse_subject("member:x").is_err());
+    fn filters_are_ids_or_empty_and_combine() {
+        let filters = ReportFilters {
+            site: "2".into(),
+            member: " ".into(),
+            model: "7".into(),
+            ..ReportFilters::default()
+        };
+        let only = parse_only(&filters).unwrap();
+        assert_eq!(only.site, Some(SiteId(2)));
+        assert_eq!(only.member, None);
+        assert_eq!(only.printer_model, Some(PrinterModelId(7)));
+        for bad in ["x", "0", "-3", "printer:4"] {
+            let filters = ReportFilters {
+                printer: bad.into(),
+                ..ReportFilters::default()
+            };
+            assert!(
+                parse_only(&filters).unwrap_err().contains("printer"),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
