@@ -33,6 +33,7 @@ struct Farm {
     site: i64,
     model: i64,
     printer: i64,
+    slicer_profile: i64,
 }
 
 async fn farm(server: &TestServer, name: &str, domain: &str) -> Farm {
@@ -59,6 +60,14 @@ async fn farm(server: &TestServer, name: &str, domain: &str) -> Farm {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{printer}");
+    let (status, profile) = owner
+        .post(
+            &format!("/api/v1/orgs/{org}/slicer/profiles"),
+            json!({ "name": "Mini PLA", "printer_model_id": model["id"], "material": "PLA",
+                    "settings": { "layer_height": 0.2, "fill_pattern": "gyroid" } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{profile}");
     let (_, member_id) = server
         .member(&owner, org, "Member", &format!("member@{domain}"))
         .await;
@@ -72,6 +81,7 @@ async fn farm(server: &TestServer, name: &str, domain: &str) -> Farm {
         site: site["id"].as_i64().unwrap(),
         model: model["id"].as_i64().unwrap(),
         printer: printer["id"].as_i64().unwrap(),
+        slicer_profile: profile["id"].as_i64().unwrap(),
     }
 }
 
@@ -82,6 +92,7 @@ fn fill(path: &str, farm: &Farm, rank: i64) -> String {
         .replace("{rank}", &rank.to_string())
         .replace("{printer}", &farm.printer.to_string())
         .replace("{model}", &farm.model.to_string())
+        .replace("{slicer_profile}", &farm.slicer_profile.to_string())
 }
 
 /// Posts a form with the page's CSRF token (taken from `token_page`).
