@@ -114,7 +114,7 @@ async fn post_form<K: AsRef<str>>(
 }
 
 /// Text as the templates write it into HTML.
-fn escaped(text: &str) -> String {
+pub(crate) fn escaped(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -145,11 +145,9 @@ async fn text_of(server: &TestServer, client: &reqwest::Client, path: &str) -> S
     response.text().await.unwrap()
 }
 
-async fn audit_actions(farm: &Farm) -> Vec<String> {
-    let (status, page) = farm
-        .owner
-        .get(&format!("/api/v1/orgs/{}/audit-events", farm.org))
-        .await;
+/// The actions of the organization's audit log, newest first.
+pub(crate) async fn audit_actions(owner: &Client, org: i64) -> Vec<String> {
+    let (status, page) = owner.get(&format!("/api/v1/orgs/{org}/audit-events")).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     page["events"]
         .as_array()
@@ -554,7 +552,7 @@ async fn forms_change_what_the_pages_show_and_are_audited(server: &TestServer) {
     let html = refused.text().await.unwrap();
     assert!(html.contains("That did not work"), "{html}");
 
-    let actions = audit_actions(&farm).await;
+    let actions = audit_actions(&farm.owner, farm.org).await;
     for action in [
         "workgroup.create",
         "invitation.revoke",
@@ -736,7 +734,7 @@ async fn a_rank_is_saved_only_after_its_preview_is_confirmed(server: &TestServer
     assert!(keys.contains(&json!("approval.review")), "{after}");
     assert!(!keys.contains(&json!("queue.submit")), "{after}");
     assert!(
-        audit_actions(&farm)
+        audit_actions(&farm.owner, farm.org)
             .await
             .iter()
             .any(|a| a == "rank.update")
@@ -936,7 +934,7 @@ async fn ranks_are_created_cloned_reordered_and_deleted_through_forms(server: &T
     .await;
     assert!(refused.status().is_client_error(), "{}", refused.status());
     assert!(refused.text().await.unwrap().contains("That did not work"));
-    let actions = audit_actions(&farm).await;
+    let actions = audit_actions(&farm.owner, farm.org).await;
     for action in [
         "rank.create",
         "rank.clone",
@@ -1012,7 +1010,7 @@ async fn a_member_is_allowed_or_denied_one_permission_alone(server: &TestServer)
         .await;
     assert_eq!(rights["denied"], json!([]), "{rights}");
     assert!(
-        audit_actions(&farm)
+        audit_actions(&farm.owner, farm.org)
             .await
             .iter()
             .any(|a| a == "member.override")

@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 
 use crate::common::{Client, PASSWORD, TestServer};
 use crate::ui::{assert_page, browser, csrf_of, location, open, sign_in};
+use crate::ui_admin::{audit_actions, escaped};
+use crate::ui_work::{page, post_form};
 
 crate::on_both_backends!(
     profiles_are_created_edited_and_deleted_through_their_form,
@@ -62,32 +64,6 @@ async fn signed_in(server: &TestServer, lab: &Lab, rank: &str, email: &str) -> r
     client
 }
 
-/// A page's HTML, which must be 200 with the page headers.
-async fn page(server: &TestServer, client: &reqwest::Client, path: &str) -> String {
-    let response = open(server, client, path).await;
-    assert_eq!(response.status(), StatusCode::OK, "{path}");
-    assert_page(&response);
-    response.text().await.unwrap()
-}
-
-/// POSTs a URL-encoded form (the page's token first).
-async fn post_form(
-    server: &TestServer,
-    client: &reqwest::Client,
-    path: &str,
-    token: &str,
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    let mut form = vec![("csrf", token)];
-    form.extend_from_slice(fields);
-    client
-        .post(format!("{}{path}", server.base))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-}
-
 /// Posts a form that must be accepted (303): where it sends the browser.
 async fn accepted(
     server: &TestServer,
@@ -117,15 +93,6 @@ async fn refused(
     assert_eq!(response.status(), status, "{path}");
     assert_page(&response);
     response.text().await.unwrap()
-}
-
-/// Text as the templates write it into HTML.
-fn escaped(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }
 
 /// The refusal shown next to a field (by the id the form gives it).
@@ -161,20 +128,6 @@ async fn upload_model(client: &reqwest::Client, server: &TestServer, org: i64) -
         .unwrap()
         .parse()
         .unwrap()
-}
-
-async fn audit_actions(lab: &Lab) -> Vec<String> {
-    let (status, page) = lab
-        .owner
-        .get(&format!("/api/v1/orgs/{}/audit-events", lab.org))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{page}");
-    page["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap_or_default().to_string())
-        .collect()
 }
 
 async fn profiles_are_created_edited_and_deleted_through_their_form(server: &TestServer) {
@@ -346,7 +299,7 @@ async fn profiles_are_created_edited_and_deleted_through_their_form(server: &Tes
     let list = page(server, &lab.page, &deleted).await;
     assert!(list.contains("The slicing profile was deleted."), "{list}");
     assert!(!list.contains("PETG draft"), "{list}");
-    let actions = audit_actions(&lab).await;
+    let actions = audit_actions(&lab.owner, lab.org).await;
     for action in [
         "slicer_profile.create",
         "slicer_profile.update",
@@ -557,7 +510,7 @@ async fn a_lock_set_on_its_page_binds_a_members_slice_until_removed(server: &Tes
     let answer = slice_with(server, &member, &lab, file, &[("s.perimeters", "5")]).await;
     let slice = slice_of(&member_api, &lab, answer).await;
     assert_eq!(slice["settings"]["perimeters"], "5", "{slice}");
-    let actions = audit_actions(&lab).await;
+    let actions = audit_actions(&lab.owner, lab.org).await;
     for action in ["slicer_lock.set", "slicer_lock.remove"] {
         assert!(actions.iter().any(|a| a == action), "{action}: {actions:?}");
     }

@@ -62,7 +62,7 @@ async fn submit_job(client: &Client, org: i64, file: i64, note: &str) -> i64 {
 }
 
 /// A page's HTML, which must be 200 with the page headers.
-async fn page(server: &TestServer, client: &reqwest::Client, path: &str) -> String {
+pub(crate) async fn page(server: &TestServer, client: &reqwest::Client, path: &str) -> String {
     let response = open(server, client, path).await;
     assert_eq!(response.status(), StatusCode::OK, "{path}");
     assert_page(&response);
@@ -70,7 +70,7 @@ async fn page(server: &TestServer, client: &reqwest::Client, path: &str) -> Stri
 }
 
 /// POSTs a URL-encoded form (the page's token first) and returns the response.
-async fn post_form(
+pub(crate) async fn post_form(
     server: &TestServer,
     client: &reqwest::Client,
     path: &str,
