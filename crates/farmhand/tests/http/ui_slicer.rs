@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::common::{Client, PASSWORD, TestServer};
 use crate::ui::{assert_page, browser, csrf_of, location, open, sign_in};
 use crate::ui_admin::{audit_actions, escaped};
-use crate::ui_work::{page, post_form};
+use crate::ui_work::{page, post_form, upload_cube_model};
 
 crate::on_both_backends!(
     profiles_are_created_edited_and_deleted_through_their_form,
@@ -19,8 +19,6 @@ crate::on_both_backends!(
     a_lock_set_on_its_page_binds_a_members_slice_until_removed,
     the_profile_picker_is_offered_with_change_profile_only,
 );
-
-const CUBE_MODEL: &[u8] = include_bytes!("../../../app/fixtures/models/calibration_cube.stl");
 
 /// An organization with a 200 mm printer model (one printer of it, in maintenance), a Member,
 /// and its owner signed in through the form.
@@ -103,31 +101,10 @@ fn problem_at<'a>(html: &'a str, id: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no refusal at {id}: {html}"))
 }
 
+/// The calibration cube uploaded through the library's form: its ID.
 async fn upload_model(client: &reqwest::Client, server: &TestServer, org: i64) -> i64 {
-    let html = page(server, client, &format!("/orgs/{org}/library")).await;
-    let form = reqwest::multipart::Form::new()
-        .text("csrf", csrf_of(&html))
-        .text("project", "")
-        .part(
-            "upload",
-            reqwest::multipart::Part::bytes(CUBE_MODEL.to_vec()).file_name("cube.stl"),
-        );
-    let uploaded = client
-        .post(format!("{}/orgs/{org}/library/files", server.base))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(uploaded.status(), StatusCode::SEE_OTHER);
-    location(&uploaded)
-        .split('?')
-        .next()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
+    let file_path = upload_cube_model(server, client, org).await;
+    file_path.rsplit('/').next().unwrap().parse().unwrap()
 }
 
 async fn profiles_are_created_edited_and_deleted_through_their_form(server: &TestServer) {
