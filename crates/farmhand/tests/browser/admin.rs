@@ -85,12 +85,19 @@ async fn an_admin_saves_a_rank_after_its_preview_and_its_member_is_refused() {
         .unwrap()["id"]
         .as_i64()
         .unwrap();
+    let (status, profiles) = demo
+        .owner
+        .get(&format!("/api/v1/orgs/{org}/slicer/profiles"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{profiles}");
+    let profile = profiles[0]["id"].as_i64().expect("a demo slicing profile");
     screenshot_every_page(&browser, &server, |path| {
         path.replace("{org}", &org.to_string())
             .replace("{member}", &member.to_string())
             .replace("{rank}", &member_rank.to_string())
             .replace("{printer}", &printer)
             .replace("{model}", &model.to_string())
+            .replace("{slicer_profile}", &profile.to_string())
     })
     .await;
 

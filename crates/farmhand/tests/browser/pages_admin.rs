@@ -1,5 +1,6 @@
 //! Every administration page (GET), for the screenshot and accessibility walks: a screenshot
-//! name and a path, with `{org}`, `{member}`, `{rank}`, `{printer}` and `{model}` to fill in.
+//! name and a path, with `{org}`, `{member}`, `{rank}`, `{printer}`, `{model}` and
+//! `{slicer_profile}` to fill in.
 
 pub const PAGES: &[(&str, &str)] = &[
     ("manage", "/orgs/{org}/manage"),
@@ -19,4 +20,17 @@ pub const PAGES: &[(&str, &str)] = &[
     ("manage-printer-access", "/orgs/{org}/manage/printer-access"),
     ("manage-quotas", "/orgs/{org}/manage/quotas"),
     ("manage-settings", "/orgs/{org}/manage/settings"),
+    (
+        "manage-slicer-profiles",
+        "/orgs/{org}/manage/slicer-profiles",
+    ),
+    (
+        "manage-slicer-profile-new",
+        "/orgs/{org}/manage/slicer-profiles/new",
+    ),
+    (
+        "manage-slicer-profile",
+        "/orgs/{org}/manage/slicer-profiles/{slicer_profile}",
+    ),
+    ("manage-slicer-locks", "/orgs/{org}/manage/slicer-locks"),
 ];

@@ -106,6 +106,10 @@ async fn placeholders(demo: &Demo) -> BTreeMap<&'static str, String> {
         listed_id(owner, &format!("{api}/printer-models"), any).await,
     );
     values.insert(
+        "{slicer_profile}",
+        listed_id(owner, &format!("{api}/slicer/profiles"), any).await,
+    );
+    values.insert(
         "{rank}",
         listed_id(owner, &format!("{api}/ranks"), any).await,
     );

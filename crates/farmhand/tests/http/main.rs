@@ -26,4 +26,5 @@ mod tokens;
 mod ui;
 mod ui_admin;
 mod ui_live;
+mod ui_slicer;
 mod ui_work;

@@ -34,6 +34,7 @@ struct Farm {
     site: i64,
     model: i64,
     printer: i64,
+    slicer_profile: i64,
 }
 
 async fn farm(server: &TestServer, name: &str, domain: &str) -> Farm {
@@ -60,6 +61,14 @@ async fn farm(server: &TestServer, name: &str, domain: &str) -> Farm {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{printer}");
+    let (status, profile) = owner
+        .post(
+            &format!("/api/v1/orgs/{org}/slicer/profiles"),
+            json!({ "name": "Mini PLA", "printer_model_id": model["id"], "material": "PLA",
+                    "settings": { "layer_height": 0.2, "fill_pattern": "gyroid" } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{profile}");
     let (_, member_id) = server
         .member(&owner, org, "Member", &format!("member@{domain}"))
         .await;
@@ -73,6 +82,7 @@ async fn farm(server: &TestServer, name: &str, domain: &str) -> Farm {
         site: site["id"].as_i64().unwrap(),
         model: model["id"].as_i64().unwrap(),
         printer: printer["id"].as_i64().unwrap(),
+        slicer_profile: profile["id"].as_i64().unwrap(),
     }
 }
 
@@ -83,6 +93,7 @@ fn fill(path: &str, farm: &Farm, rank: i64) -> String {
         .replace("{rank}", &rank.to_string())
         .replace("{printer}", &farm.printer.to_string())
         .replace("{model}", &farm.model.to_string())
+        .replace("{slicer_profile}", &farm.slicer_profile.to_string())
 }
 
 /// Posts a form with the page's CSRF token (taken from `token_page`).
@@ -104,7 +115,7 @@ async fn post_form<K: AsRef<str>>(
 }
 
 /// Text as the templates write it into HTML.
-fn escaped(text: &str) -> String {
+pub(crate) fn escaped(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -135,11 +146,9 @@ async fn text_of(server: &TestServer, client: &reqwest::Client, path: &str) -> S
     response.text().await.unwrap()
 }
 
-async fn audit_actions(farm: &Farm) -> Vec<String> {
-    let (status, page) = farm
-        .owner
-        .get(&format!("/api/v1/orgs/{}/audit-events", farm.org))
-        .await;
+/// The actions of the organization's audit log, newest first.
+pub(crate) async fn audit_actions(owner: &Client, org: i64) -> Vec<String> {
+    let (status, page) = owner.get(&format!("/api/v1/orgs/{org}/audit-events")).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     page["events"]
         .as_array()
@@ -544,7 +553,7 @@ async fn forms_change_what_the_pages_show_and_are_audited(server: &TestServer) {
     let html = refused.text().await.unwrap();
     assert!(html.contains("That did not work"), "{html}");
 
-    let actions = audit_actions(&farm).await;
+    let actions = audit_actions(&farm.owner, farm.org).await;
     for action in [
         "workgroup.create",
         "invitation.revoke",
@@ -726,7 +735,7 @@ async fn a_rank_is_saved_only_after_its_preview_is_confirmed(server: &TestServer
     assert!(keys.contains(&json!("approval.review")), "{after}");
     assert!(!keys.contains(&json!("queue.submit")), "{after}");
     assert!(
-        audit_actions(&farm)
+        audit_actions(&farm.owner, farm.org)
             .await
             .iter()
             .any(|a| a == "rank.update")
@@ -926,7 +935,7 @@ async fn ranks_are_created_cloned_reordered_and_deleted_through_forms(server: &T
     .await;
     assert!(refused.status().is_client_error(), "{}", refused.status());
     assert!(refused.text().await.unwrap().contains("That did not work"));
-    let actions = audit_actions(&farm).await;
+    let actions = audit_actions(&farm.owner, farm.org).await;
     for action in [
         "rank.create",
         "rank.clone",
@@ -1002,7 +1011,7 @@ async fn a_member_is_allowed_or_denied_one_permission_alone(server: &TestServer)
         .await;
     assert_eq!(rights["denied"], json!([]), "{rights}");
     assert!(
-        audit_actions(&farm)
+        audit_actions(&farm.owner, farm.org)
             .await
             .iter()
             .any(|a| a == "member.override")

@@ -65,7 +65,7 @@ async fn submit_job(client: &Client, org: i64, file: i64, note: &str) -> i64 {
 }
 
 /// A page's HTML, which must be 200 with the page headers.
-async fn page(server: &TestServer, client: &reqwest::Client, path: &str) -> String {
+pub(crate) async fn page(server: &TestServer, client: &reqwest::Client, path: &str) -> String {
     let response = open(server, client, path).await;
     assert_eq!(response.status(), StatusCode::OK, "{path}");
     assert_page(&response);
@@ -73,7 +73,7 @@ async fn page(server: &TestServer, client: &reqwest::Client, path: &str) -> Stri
 }
 
 /// POSTs a URL-encoded form (the page's token first) and returns the response.
-async fn post_form(
+pub(crate) async fn post_form(
     server: &TestServer,
     client: &reqwest::Client,
     path: &str,
@@ -1126,6 +1126,30 @@ async fn invitations_are_accepted_by_new_and_signed_in_people(server: &TestServe
     assert!(!html.contains("Invitations waiting for you"), "{html}");
 }
 
+/// Uploads the calibration cube model through the library's form: the new file's page.
+pub(crate) async fn upload_cube_model(
+    server: &TestServer,
+    client: &reqwest::Client,
+    org: i64,
+) -> String {
+    let html = page(server, client, &format!("/orgs/{org}/library")).await;
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf_of(&html))
+        .text("project", "")
+        .part(
+            "upload",
+            reqwest::multipart::Part::bytes(CUBE_MODEL.to_vec()).file_name("cube.stl"),
+        );
+    let uploaded = client
+        .post(format!("{}/orgs/{org}/library/files", server.base))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), StatusCode::SEE_OTHER);
+    location(&uploaded).split('?').next().unwrap().to_string()
+}
+
 async fn a_model_is_sliced_from_its_page(server: &TestServer) {
     let (org, owner) = server.org_with_owner("Slice Lab", "owner@slice.test").await;
     server
@@ -1142,24 +1166,9 @@ async fn a_model_is_sliced_from_its_page(server: &TestServer) {
         .await;
     let member = browser();
     sign_in(server, &member, "maker@slice.test", PASSWORD).await;
-    let html = page(server, &member, &format!("/orgs/{org}/library")).await;
-    let token = csrf_of(&html);
-    let form = reqwest::multipart::Form::new()
-        .text("csrf", token.clone())
-        .text("project", "")
-        .part(
-            "upload",
-            reqwest::multipart::Part::bytes(CUBE_MODEL.to_vec()).file_name("cube.stl"),
-        );
-    let uploaded = member
-        .post(format!("{}/orgs/{org}/library/files", server.base))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(uploaded.status(), StatusCode::SEE_OTHER);
-    let file_path = location(&uploaded).split('?').next().unwrap().to_string();
+    let file_path = upload_cube_model(server, &member, org).await;
     let html = page(server, &member, &file_path).await;
+    let token = csrf_of(&html);
     assert!(html.contains("STL model"), "{html}");
     assert!(html.contains("Slice this model"), "{html}");
     assert!(!html.contains("Submit this file"), "{html}");

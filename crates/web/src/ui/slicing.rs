@@ -12,7 +12,7 @@ use authz::Permission as P;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use domain::{FileId, Placement, PrinterModelId, SliceId, SliceState};
+use domain::{FileId, Placement, PrinterModelId, SliceId, SliceState, SlicerProfileId};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -158,6 +158,10 @@ struct SlicePage {
     models: Vec<Choice>,
     printer_model_id: i64,
     profile: String,
+    /// The printer model's profiles to pick from (empty without `slicer.change_profile`).
+    profiles: Vec<Choice>,
+    /// The profile picked (0: the printer model's default).
+    profile_id: i64,
     tiers: Vec<TierGroup>,
     copies: String,
     scale: String,
@@ -173,6 +177,8 @@ struct SlicePage {
 /// What the member entered on the slice form, to show it again after a refusal.
 #[derive(Default)]
 struct SliceEntered {
+    /// The profile picked; `None`: the printer model's default.
+    profile: Option<SlicerProfileId>,
     settings: BTreeMap<String, String>,
     copies: String,
     scale: String,
@@ -246,7 +252,8 @@ async fn slice_page(
         }
         .framed(member));
     };
-    let view = state.app.slicing().settings(actor, chosen, None).await?;
+    let (profiles, picked) = profile_choices(state, actor, chosen, entered.profile).await?;
+    let view = state.app.slicing().settings(actor, chosen, picked).await?;
     let mut tiers: Vec<TierGroup> = Vec::new();
     for tier in [Tier::Basic, Tier::Advanced, Tier::Expert] {
         let settings: Vec<SettingField> = view
@@ -281,6 +288,8 @@ async fn slice_page(
         models,
         printer_model_id: chosen.get(),
         profile: view.profile.map(|p| p.name).unwrap_or_default(),
+        profiles,
+        profile_id: picked.map_or(0, SlicerProfileId::get),
         tiers,
         copies: or(entered.copies, "1"),
         scale: or(entered.scale, "100"),
@@ -294,10 +303,57 @@ async fn slice_page(
     })
 }
 
+/// The printer model's profiles a member holding `slicer.change_profile` picks from (none
+/// for others: the default applies), and the one picked if it is the model's (a profile of
+/// another model, left from a change of model, falls back to the default).
+async fn profile_choices(
+    state: &WebState,
+    actor: &OrgActor,
+    model: PrinterModelId,
+    wanted: Option<SlicerProfileId>,
+) -> Result<(Vec<Choice>, Option<SlicerProfileId>), UiError> {
+    if !actor.holds(P::SlicerChangeProfile) {
+        return Ok((Vec::new(), None));
+    }
+    let profiles = state
+        .app
+        .slicing()
+        .list_profiles(actor, Some(model))
+        .await?;
+    let default = profiles.iter().map(|p| p.id).min();
+    let picked = wanted.filter(|id| profiles.iter().any(|p| p.id == *id));
+    let shown = picked.or(default);
+    let choices = profiles
+        .into_iter()
+        .map(|p| Choice {
+            value: p.id.get().to_string(),
+            label: if Some(p.id) == default {
+                format!("{} (default)", p.name)
+            } else {
+                p.name
+            },
+            selected: Some(p.id) == shown,
+        })
+        .collect();
+    Ok((choices, picked))
+}
+
 #[derive(Deserialize, Default)]
 pub(crate) struct ModelQuery {
     #[serde(default)]
     printer_model: String,
+    #[serde(default)]
+    profile: String,
+}
+
+fn profile_field(text: &str) -> Result<Option<SlicerProfileId>, UiError> {
+    match text.trim() {
+        "" => Ok(None),
+        id => id
+            .parse()
+            .map(Some)
+            .map_err(|_| UiError::BadForm("the slicing profile is not one of the list".into())),
+    }
 }
 
 fn model_field(text: &str) -> Result<Option<PrinterModelId>, UiError> {
@@ -319,15 +375,11 @@ pub(crate) async fn slice_form(
 ) -> Page {
     let file = file_in_path(&path.1)?;
     let model = model_field(&query.printer_model)?;
-    let page = slice_page(
-        &state,
-        &member,
-        file,
-        model,
-        SliceEntered::default(),
-        String::new(),
-    )
-    .await?;
+    let entered = SliceEntered {
+        profile: profile_field(&query.profile)?,
+        ..SliceEntered::default()
+    };
+    let page = slice_page(&state, &member, file, model, entered, String::new()).await?;
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -347,6 +399,7 @@ pub(crate) async fn start(
     for (name, value) in fields {
         match name.as_str() {
             "printer_model" => model_text = value,
+            "profile" => entered.profile = profile_field(&value)?,
             "copies" => entered.copies = value,
             "scale" => entered.scale = value,
             "rotate" => entered.rotate = value,
@@ -361,7 +414,13 @@ pub(crate) async fn start(
     }
     let model = model_field(&model_text)?
         .ok_or_else(|| UiError::BadForm("choose a printer model".into()))?;
-    let view = state.app.slicing().settings(actor, model, None).await?;
+    // The profile as the member sent it: the use case refuses one they may not pick.
+    let view = state
+        .app
+        .slicing()
+        .settings(actor, model, entered.profile)
+        .await;
+    let view = view.map_err(|e| UiError::from(e).framed(&member))?;
     let mut settings = BTreeMap::new();
     for (key, text) in &entered.settings {
         match view.settings.iter().find(|s| s.setting.key == key) {
@@ -404,7 +463,7 @@ pub(crate) async fn start(
     let input = app::StartSlice {
         file_id: file,
         printer_model_id: model,
-        profile_id: None,
+        profile_id: entered.profile,
         settings,
         placement,
     };

@@ -8,6 +8,7 @@ mod members;
 mod motion;
 mod ranks;
 mod settings;
+mod slicer;
 
 use askama::Template;
 use authz::Permission as P;
@@ -50,6 +51,8 @@ pub(crate) const ADMIN_PERMISSIONS: &[P] = &[
     P::ApprovalConfigure,
     P::SubmissionsManageQuestions,
     P::PrintersEdit,
+    P::SlicerManageProfiles,
+    P::SlicerLockSettings,
 ];
 
 /// Whether the member administers anything (the navigation's "Manage" entry).
@@ -67,7 +70,8 @@ pub(crate) fn routes(routes: PlainRoutes) -> PlainRoutes {
     let routes = members::routes(routes);
     let routes = ranks::routes(routes);
     let routes = fleet::routes(routes);
-    settings::routes(routes)
+    let routes = settings::routes(routes);
+    slicer::routes(routes)
 }
 
 /// One entry of the hub.
@@ -89,7 +93,7 @@ async fn hub(member: InOrg) -> Page {
     let org = member.actor.org();
     let holds = |p: P| member.actor.holds(p);
     let any = |ps: &[P]| ps.iter().any(|p| holds(*p));
-    let entries: [(bool, &str, &'static str, &'static str); 9] = [
+    let entries: [(bool, &str, &'static str, &'static str); 11] = [
         (
             holds(P::MembersView),
             "members",
@@ -143,6 +147,18 @@ async fn hub(member: InOrg) -> Page {
             "settings",
             "Organization settings",
             "Name, time zone, currency, approval, G-code upload, plate clearing, billing, questions.",
+        ),
+        (
+            holds(P::SlicerManageProfiles),
+            "slicer-profiles",
+            "Slicing profiles",
+            "PrusaSlicer settings per printer model and material, some locked.",
+        ),
+        (
+            holds(P::SlicerLockSettings),
+            "slicer-locks",
+            "Slicer setting locks",
+            "Settings held at a value for the ranks below a chosen one.",
         ),
     ];
     let links = entries
