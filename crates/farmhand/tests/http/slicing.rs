@@ -1178,12 +1178,13 @@ async fn a_slice_its_server_abandoned_is_failed_saying_so(server: &TestServer) {
         .owner
         .get(&format!("/api/v1/orgs/{}/audit-events?limit=50", lab.org))
         .await;
+    let target = id.to_string();
     assert!(
         audit["events"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|e| { e["action"] == "slice.fail" && e["target_id"] == id.to_string() }),
+            .any(|e| { e["action"] == "slice.fail" && e["target_id"] == target.as_str() }),
         "{audit}"
     );
 }

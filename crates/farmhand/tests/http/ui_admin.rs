@@ -1128,7 +1128,7 @@ async fn a_printer_model_s_estimator_settings_are_edited_on_its_page(server: &Te
         })
     );
     assert!(
-        audit_actions(&farm)
+        audit_actions(&farm.owner, farm.org)
             .await
             .contains(&"printer_model.update".to_string())
     );
