@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use app::{AppError, JobView, OrgActor};
 use askama::Template;
 use authz::Permission as P;
-use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::{AnswerValue, FileId, JobId, JobTarget, PrinterId, Question, QuestionKind, SiteId};
@@ -17,7 +17,6 @@ use super::pages::{JobLine, NoFields, NoticeQuery, notice, waiting};
 use super::session::{InOrg, checked_form};
 use super::views::{self, Layout};
 use crate::WebState;
-use crate::extract::content_length;
 
 type Page = Result<Response, UiError>;
 
@@ -1151,17 +1150,7 @@ fn refusal(error: AppError) -> Result<(String, String), UiError> {
 /// analysis and the estimate. A refusal shows the form again with what caused it, next to it.
 pub(crate) async fn submit(State(state): State<WebState>, member: InOrg, request: Request) -> Page {
     let actor = &member.actor;
-    // Limits before bytes: a body announced larger than a file may be is refused unread
-    // (with room for the form's other fields).
-    let limit = state.app.settings().max_library_file_bytes;
-    if content_length(request.headers())
-        .is_some_and(|length| length > limit.saturating_add(1 << 20))
-    {
-        return Err(AppError::FileTooLarge { limit }.into());
-    }
-    let mut form = axum::extract::Multipart::from_request(request, &state)
-        .await
-        .map_err(|e| UiError::BadForm(e.body_text()))?;
+    let mut form = super::library::file_form(&state, request).await?;
     let unreadable = |e: axum::extract::multipart::MultipartError| UiError::BadForm(e.body_text());
     let mut checked = false;
     let mut entered = Entered::default();

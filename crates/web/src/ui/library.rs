@@ -299,20 +299,28 @@ pub(crate) async fn create_project(
     }
 }
 
-/// Uploads a file (G-code or a model) into the member's space or a project, from a multipart
-/// form whose CSRF token comes first; the file streams into the library as it arrives.
-pub(crate) async fn upload(State(state): State<WebState>, member: InOrg, request: Request) -> Page {
-    let actor = &member.actor;
+/// A multipart form that carries a file for the library. Limits before bytes: a body announced
+/// larger than a library file may be is refused unread (with room for the form's other fields).
+pub(crate) async fn file_form(
+    state: &WebState,
+    request: Request,
+) -> Result<axum::extract::Multipart, UiError> {
     let limit = state.app.settings().max_library_file_bytes;
-    // Limits before bytes, with room for the form's other fields.
     if content_length(request.headers())
         .is_some_and(|length| length > limit.saturating_add(1 << 20))
     {
         return Err(AppError::FileTooLarge { limit }.into());
     }
-    let mut form = axum::extract::Multipart::from_request(request, &state)
+    axum::extract::Multipart::from_request(request, state)
         .await
-        .map_err(|e| UiError::BadForm(e.body_text()))?;
+        .map_err(|e| UiError::BadForm(e.body_text()))
+}
+
+/// Uploads a file (G-code or a model) into the member's space or a project, from a multipart
+/// form whose CSRF token comes first; the file streams into the library as it arrives.
+pub(crate) async fn upload(State(state): State<WebState>, member: InOrg, request: Request) -> Page {
+    let actor = &member.actor;
+    let mut form = file_form(&state, request).await?;
     let unreadable = |e: axum::extract::multipart::MultipartError| UiError::BadForm(e.body_text());
     let mut checked = false;
     let mut project: Option<ProjectId> = None;

@@ -459,19 +459,7 @@ async fn deactivate(
     Path((_, member_id)): Path<(String, String)>,
     request: Request,
 ) -> Page {
-    let _: Vec<(String, String)> = checked_form(&member.viewer, request).await?;
-    let id = MemberId(id_of(&member_id)?);
-    let done = state
-        .app
-        .people()
-        .deactivate_member(&member.actor, id)
-        .await;
-    done.map_err(framed(&member))?;
-    Ok(back_to(
-        &member,
-        &format!("members/{}", id.get()),
-        "deactivated",
-    ))
+    set_active(&state, member, &member_id, request, false).await
 }
 
 async fn reactivate(
@@ -480,19 +468,28 @@ async fn reactivate(
     Path((_, member_id)): Path<(String, String)>,
     request: Request,
 ) -> Page {
+    set_active(&state, member, &member_id, request, true).await
+}
+
+/// Deactivates or reactivates a member and goes back to their page.
+async fn set_active(
+    state: &WebState,
+    member: InOrg,
+    member_id: &str,
+    request: Request,
+    active: bool,
+) -> Page {
     let _: Vec<(String, String)> = checked_form(&member.viewer, request).await?;
-    let id = MemberId(id_of(&member_id)?);
-    let done = state
-        .app
-        .people()
-        .reactivate_member(&member.actor, id)
-        .await;
+    let id = MemberId(id_of(member_id)?);
+    let people = state.app.people();
+    let done = if active {
+        people.reactivate_member(&member.actor, id).await
+    } else {
+        people.deactivate_member(&member.actor, id).await
+    };
     done.map_err(framed(&member))?;
-    Ok(back_to(
-        &member,
-        &format!("members/{}", id.get()),
-        "reactivated",
-    ))
+    let notice = if active { "reactivated" } else { "deactivated" };
+    Ok(back_to(&member, &format!("members/{}", id.get()), notice))
 }
 
 #[derive(Deserialize)]
