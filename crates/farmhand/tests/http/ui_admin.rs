@@ -383,6 +383,14 @@ async fn forms_change_what_the_pages_show_and_are_audited(server: &TestServer) {
     .await;
     assert!(member.contains("<dd>Guest</dd>"), "{member}");
     assert!(member.contains("Deactivated"), "{member}");
+    // Reactivated through its own form, then deactivated again for what follows.
+    let member_page = format!("/orgs/{org}/manage/members/{}", farm.member_id);
+    post(format!("{member_page}/reactivate"), vec![]).await;
+    let member = text_of(server, page, &member_page).await;
+    assert!(member.contains("Active since"), "{member}");
+    post(format!("{member_page}/deactivate"), vec![]).await;
+    let member = text_of(server, page, &member_page).await;
+    assert!(member.contains("Deactivated"), "{member}");
 
     // Settings, approval, billing, a question.
     post(
